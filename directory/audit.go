@@ -1,0 +1,205 @@
+package directory
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+)
+
+// AuditEvent is one line of the audit log kept in the store.
+type AuditEvent struct {
+	Time    time.Time `json:"time"`
+	Kind    string    `json:"kind"`              // login, assertion, mfa, admin
+	Subject string    `json:"subject"`           // uid or bind account name
+	Remote  string    `json:"remote,omitempty"`  // client address
+	Service string    `json:"service,omitempty"` // ldap, web, saml:<app>, cli
+	Result  string    `json:"result"`            // ok, or why not
+	Detail  string    `json:"detail,omitempty"`
+}
+
+// Audit results of a login.
+const (
+	ResultOK          = "ok"
+	ResultBadPassword = "bad-password"
+	ResultNoSuchUser  = "unknown-user"
+	ResultDisabled    = "disabled"
+	ResultThrottled   = "throttled"
+	ResultNoPassword  = "empty-password"
+)
+
+// Audit records an event. Events are written in batches in the background
+// (a login must not wait for a disk sync); Close and Backup flush them.
+func (d *Directory) Audit(e AuditEvent) {
+	if e.Time.IsZero() {
+		e.Time = d.now()
+	}
+	e.Time = e.Time.UTC()
+	d.audit.add(e)
+}
+
+// AuditQuery selects audit events; zero fields match everything.
+type AuditQuery struct {
+	Subject string
+	Kind    string
+	Since   time.Time
+	Limit   int // the newest Limit events
+}
+
+// AuditEvents returns matching events, oldest first.
+func (d *Directory) AuditEvents(ctx context.Context, q AuditQuery) ([]AuditEvent, error) {
+	if err := d.audit.flush(); err != nil {
+		return nil, err
+	}
+	var out []AuditEvent
+	after := ""
+	if !q.Since.IsZero() {
+		after = auditKey(q.Since.Add(-time.Nanosecond), 1<<32-1)
+	}
+	err := d.store.View(ctx, func(tx Tx) error {
+		return tx.Scan(bAudit, "", after, func(_ string, raw []byte) error {
+			var e AuditEvent
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return err
+			}
+			if (q.Subject == "" || strings.EqualFold(q.Subject, e.Subject)) && (q.Kind == "" || q.Kind == e.Kind) {
+				out = append(out, e)
+			}
+			return nil
+		})
+	})
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[len(out)-q.Limit:]
+	}
+	return out, err
+}
+
+func auditKey(t time.Time, seq uint32) string {
+	return fmt.Sprintf("%016x-%08x", t.UnixNano(), seq)
+}
+
+// auditWriter batches events into store transactions.
+type auditWriter struct {
+	store     Store
+	log       *slog.Logger
+	now       func() time.Time
+	retention time.Duration
+
+	events chan AuditEvent
+	flushc chan chan error
+	done   chan struct{}
+	once   sync.Once
+	seq    uint32
+}
+
+func newAuditWriter(store Store, log *slog.Logger, now func() time.Time, retention time.Duration) *auditWriter {
+	w := &auditWriter{
+		store: store, log: log, now: now, retention: retention,
+		events: make(chan AuditEvent, 4096),
+		flushc: make(chan chan error),
+		done:   make(chan struct{}),
+	}
+	go w.run()
+	return w
+}
+
+func (w *auditWriter) add(e AuditEvent) {
+	select {
+	case w.events <- e:
+	case <-w.done:
+		w.log.Warn("audit event after close", "kind", e.Kind, "subject", e.Subject, "result", e.Result)
+	}
+}
+
+func (w *auditWriter) flush() error {
+	reply := make(chan error, 1)
+	select {
+	case w.flushc <- reply:
+		return <-reply
+	case <-w.done:
+		return nil
+	}
+}
+
+func (w *auditWriter) close() error {
+	var err error
+	w.once.Do(func() {
+		err = w.flush()
+		close(w.done)
+	})
+	return err
+}
+
+func (w *auditWriter) run() {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
+	var batch []AuditEvent
+	write := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := w.store.Update(context.Background(), func(tx Tx) error {
+			for _, e := range batch {
+				w.seq++
+				if err := putJSON(tx, bAudit, auditKey(e.Time, w.seq), e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			w.log.Error("audit write failed", "events", len(batch), "err", err)
+		}
+		batch = batch[:0]
+		return err
+	}
+	w.pruneOld()
+	for {
+		select {
+		case e := <-w.events:
+			batch = append(batch, e)
+			if len(batch) >= 512 {
+				_ = write()
+			}
+		case <-tick.C:
+			_ = write()
+		case <-prune.C:
+			w.pruneOld()
+		case reply := <-w.flushc:
+			for len(w.events) > 0 {
+				batch = append(batch, <-w.events)
+			}
+			reply <- write()
+		case <-w.done:
+			return
+		}
+	}
+}
+
+func (w *auditWriter) pruneOld() {
+	cutoff := auditKey(w.now().Add(-w.retention), 0)
+	err := w.store.Update(context.Background(), func(tx Tx) error {
+		var old []string
+		err := tx.Scan(bAudit, "", "", func(k string, _ []byte) error {
+			if k >= cutoff {
+				return ErrStop
+			}
+			old = append(old, k)
+			return nil
+		})
+		for _, k := range old {
+			if err := tx.Delete(bAudit, k); err != nil {
+				return err
+			}
+		}
+		return err
+	})
+	if err != nil {
+		w.log.Error("audit prune failed", "err", err)
+	}
+}

@@ -1,0 +1,152 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/atrium-dir/atrium/directory"
+)
+
+// ErrLocked means another process holds the database file.
+var ErrLocked = errors.New("database file is in use by another process")
+
+var _ directory.Store = (*Store)(nil)
+
+// Store is a directory.Store on one bbolt file.
+type Store struct {
+	db *bolt.DB
+}
+
+// Open opens or creates the file at path. If another process holds it, Open
+// gives up after lockWait and returns an error wrapping ErrLocked.
+func Open(path string, lockWait time.Duration) (*Store, error) {
+	if lockWait <= 0 {
+		lockWait = 100 * time.Millisecond
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockWait, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+		}
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Path is the file the store lives in.
+func (s *Store) Path() string { return s.db.Path() }
+
+func (s *Store) View(ctx context.Context, fn func(directory.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.View(func(btx *bolt.Tx) error { return fn(tx{btx}) })
+}
+
+func (s *Store) Update(ctx context.Context, fn func(directory.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(func(btx *bolt.Tx) error { return fn(tx{btx}) })
+}
+
+func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	var n int64
+	err := s.View(ctx, func(t directory.Tx) error {
+		var err error
+		n, err = t.(tx).b.WriteTo(w)
+		return err
+	})
+	return n, err
+}
+
+func (s *Store) Close() error { return s.db.Close() }
+
+// CopyFile writes a consistent copy of the store to path (mode 0600).
+func (s *Store) CopyFile(ctx context.Context, path string) error {
+	return s.View(ctx, func(t directory.Tx) error {
+		return t.(tx).b.CopyFile(path, 0o600)
+	})
+}
+
+type tx struct{ b *bolt.Tx }
+
+func (t tx) Get(bucket, key string) ([]byte, error) {
+	b := t.b.Bucket([]byte(bucket))
+	if b == nil {
+		return nil, directory.ErrNotFound
+	}
+	v := b.Get([]byte(key))
+	if v == nil {
+		return nil, directory.ErrNotFound
+	}
+	return v, nil
+}
+
+func (t tx) Put(bucket, key string, value []byte) error {
+	if !t.b.Writable() {
+		return directory.ErrReadOnly
+	}
+	b, err := t.b.CreateBucketIfNotExists([]byte(bucket))
+	if err != nil {
+		return fmt.Errorf("bucket %s: %w", bucket, err)
+	}
+	if value == nil {
+		value = []byte{}
+	}
+	return b.Put([]byte(key), value)
+}
+
+func (t tx) Delete(bucket, key string) error {
+	if !t.b.Writable() {
+		return directory.ErrReadOnly
+	}
+	b := t.b.Bucket([]byte(bucket))
+	if b == nil {
+		return nil
+	}
+	return b.Delete([]byte(key))
+}
+
+func (t tx) Scan(bucket, prefix, after string, fn func(string, []byte) error) error {
+	b := t.b.Bucket([]byte(bucket))
+	if b == nil {
+		return nil
+	}
+	p := []byte(prefix)
+	c := b.Cursor()
+	var k, v []byte
+	if after != "" && after >= prefix {
+		k, v = c.Seek([]byte(after))
+		if k != nil && string(k) == after {
+			k, v = c.Next()
+		}
+	} else {
+		k, v = c.Seek(p)
+	}
+	for ; k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+		if err := fn(string(k), v); err != nil {
+			if errors.Is(err, directory.ErrStop) {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// Check walks the whole file and reports the first inconsistency found.
+func (s *Store) Check() error {
+	return s.db.View(func(btx *bolt.Tx) error {
+		for err := range btx.Check() {
+			return fmt.Errorf("bbolt check: %w", err)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,229 @@
+package directory
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"github.com/atrium-dir/atrium/directory/password"
+)
+
+// MinPasswordLength is the shortest password Atrium sets.
+const MinPasswordLength = 8
+
+// CheckPasswordPolicy says why pw cannot be set, or returns nil.
+func CheckPasswordPolicy(pw string) error {
+	if utf8.RuneCountInString(pw) < MinPasswordLength {
+		return fmt.Errorf("a password needs at least %d characters: %w", MinPasswordLength, ErrInvalid)
+	}
+	return nil
+}
+
+// SetPassword hashes pw with argon2id and stores it for the user named uid,
+// with the NT hash when Samba support is on.
+func (d *Directory) SetPassword(ctx context.Context, uid, pw string) error {
+	if err := CheckPasswordPolicy(pw); err != nil {
+		return err
+	}
+	hash, err := d.hasher.Hash(pw)
+	if err != nil {
+		return err
+	}
+	var nt []byte
+	if d.samba {
+		nt = password.NTHash(pw)
+	}
+	return d.storeUserPassword(ctx, uid, hash, nt)
+}
+
+// SetPasswordHash stores an already hashed password (from an import) as it
+// is; it is upgraded to argon2id at the next successful login.
+func (d *Directory) SetPasswordHash(ctx context.Context, uid, hash string) error {
+	if !password.Recognized(hash) {
+		return fmt.Errorf("password hash scheme not supported: %w", ErrInvalid)
+	}
+	return d.storeUserPassword(ctx, uid, hash, nil)
+}
+
+func (d *Directory) storeUserPassword(ctx context.Context, uid, hash string, nt []byte) error {
+	var id string
+	err := d.store.Update(ctx, func(tx Tx) error {
+		r := Reader{tx}
+		u, err := r.UserByUID(uid)
+		if err != nil {
+			return err
+		}
+		id = u.ID
+		c, err := r.creds(u.ID)
+		if err != nil {
+			return err
+		}
+		c.Password, c.NTHash = hash, nt
+		now := d.now().UTC()
+		u.PasswordChanged, u.Modified = now, now
+		if err := putJSON(tx, bUsers, u.ID, u); err != nil {
+			return err
+		}
+		return putJSON(tx, bCreds, u.ID, c)
+	})
+	if err != nil {
+		return fmt.Errorf("set password of %s: %w", uid, err)
+	}
+	d.binds.forget(id)
+	return nil
+}
+
+// SetBindAccountPassword replaces a bind account's password.
+func (d *Directory) SetBindAccountPassword(ctx context.Context, name, pw string) error {
+	if err := CheckPasswordPolicy(pw); err != nil {
+		return err
+	}
+	hash, err := d.hasher.Hash(pw)
+	if err != nil {
+		return err
+	}
+	var id string
+	err = d.store.Update(ctx, func(tx Tx) error {
+		a, err := Reader{tx}.BindAccount(name)
+		if err != nil {
+			return err
+		}
+		id = a.ID
+		return putJSON(tx, bCreds, a.ID, credentials{Password: hash})
+	})
+	if err != nil {
+		return fmt.Errorf("set password of bind account %s: %w", name, err)
+	}
+	d.binds.forget(id)
+	return nil
+}
+
+// NTHash returns the Samba NT hash of the user with this ID, for callers
+// that have checked the reader's right to see it.
+func (d *Directory) NTHash(ctx context.Context, id string) ([]byte, error) {
+	return view(ctx, d, func(r Reader) ([]byte, error) {
+		c, err := r.creds(id)
+		return c.NTHash, err
+	})
+}
+
+// Secrets are the stored hashes of a user, for a full export.
+type Secrets struct {
+	PasswordHash string
+	NTHash       []byte
+}
+
+// UserSecrets returns the stored hashes of the user with this ID.
+func (d *Directory) UserSecrets(ctx context.Context, id string) (Secrets, error) {
+	return view(ctx, d, func(r Reader) (Secrets, error) {
+		c, err := r.creds(id)
+		return Secrets{PasswordHash: c.Password, NTHash: c.NTHash}, err
+	})
+}
+
+// appPasswordLength gives ~119 bits of randomness. App passwords are
+// machine-generated, so a fast hash (SHA-256) is as safe as argon2id for
+// them and keeps device binds cheap.
+const appPasswordLength = 20
+
+func hashAppPassword(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// AddAppPassword creates a named device password for the user and returns
+// the secret, which is never shown again.
+func (d *Directory) AddAppPassword(ctx context.Context, uid, name string) (string, error) {
+	if name == "" || len(name) > 64 || !utf8.ValidString(name) {
+		return "", fmt.Errorf("app password name: 1 to 64 characters: %w", ErrInvalid)
+	}
+	secret := password.Generate(appPasswordLength)
+	err := d.store.Update(ctx, func(tx Tx) error {
+		r := Reader{tx}
+		u, err := r.UserByUID(uid)
+		if err != nil {
+			return err
+		}
+		c, err := r.creds(u.ID)
+		if err != nil {
+			return err
+		}
+		for _, ap := range c.AppPasswords {
+			if fold(ap.Name) == fold(name) {
+				return fmt.Errorf("app password %q: %w", name, ErrAlreadyExists)
+			}
+		}
+		c.AppPasswords = append(c.AppPasswords, appPasswordRec{
+			AppPassword: AppPassword{Name: name, Created: d.now().UTC()},
+			Hash:        hashAppPassword(secret),
+		})
+		return putJSON(tx, bCreds, u.ID, c)
+	})
+	if err != nil {
+		return "", fmt.Errorf("add app password for %s: %w", uid, err)
+	}
+	return secret, nil
+}
+
+// AppPasswords lists a user's app passwords, without secrets.
+func (d *Directory) AppPasswords(ctx context.Context, uid string) ([]AppPassword, error) {
+	return view(ctx, d, func(r Reader) ([]AppPassword, error) {
+		u, err := r.UserByUID(uid)
+		if err != nil {
+			return nil, err
+		}
+		c, err := r.creds(u.ID)
+		out := make([]AppPassword, 0, len(c.AppPasswords))
+		for _, ap := range c.AppPasswords {
+			out = append(out, ap.AppPassword)
+		}
+		return out, err
+	})
+}
+
+// RevokeAppPassword deletes one app password.
+func (d *Directory) RevokeAppPassword(ctx context.Context, uid, name string) error {
+	var id string
+	err := d.store.Update(ctx, func(tx Tx) error {
+		r := Reader{tx}
+		u, err := r.UserByUID(uid)
+		if err != nil {
+			return err
+		}
+		id = u.ID
+		c, err := r.creds(u.ID)
+		if err != nil {
+			return err
+		}
+		n := len(c.AppPasswords)
+		c.AppPasswords = slices.DeleteFunc(c.AppPasswords, func(ap appPasswordRec) bool { return fold(ap.Name) == fold(name) })
+		if len(c.AppPasswords) == n {
+			return fmt.Errorf("app password %q: %w", name, ErrNotFound)
+		}
+		return putJSON(tx, bCreds, u.ID, c)
+	})
+	if err != nil {
+		return fmt.Errorf("revoke app password of %s: %w", uid, err)
+	}
+	d.binds.forget(id)
+	return nil
+}
+
+// matchAppPassword returns the index of the app password equal to secret.
+func matchAppPassword(c credentials, secret string) int {
+	h := []byte(hashAppPassword(secret))
+	for i, ap := range c.AppPasswords {
+		if subtle.ConstantTimeCompare(h, []byte(ap.Hash)) == 1 {
+			return i
+		}
+	}
+	return -1
+}
+
+// appPasswordUseInterval limits writes of LastUsed to one per interval.
+const appPasswordUseInterval = time.Hour

@@ -1,0 +1,144 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/atrium-dir/atrium/directory/password"
+)
+
+// SchemaVersion is the layout of the records this release writes.
+const SchemaVersion = 1
+
+// migrations[i] upgrades a store from schema i+1 to i+2. Append, never edit.
+var migrations []func(Tx) error
+
+// Options configures a Directory. The zero value of each field is a sane
+// default.
+type Options struct {
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Samba stores the NT hash of every password set, for SMB clients.
+	Samba bool
+	// PasswordParams are the argon2id parameters for new hashes.
+	PasswordParams password.Params
+	Backoff        BackoffConfig
+	// SecretKey (32 bytes) encrypts secrets that must be recoverable (TOTP
+	// seeds, signing keys). It must be kept outside the store.
+	SecretKey []byte
+	// AuditRetention is how long audit events are kept (default 90 days).
+	AuditRetention time.Duration
+}
+
+// Directory is the one source of truth for users, groups and bind accounts.
+// All its methods are safe for concurrent use.
+type Directory struct {
+	store   Store
+	now     func() time.Time
+	log     *slog.Logger
+	samba   bool
+	hasher  *password.Hasher
+	backoff *backoff
+	audit   *auditWriter
+	binds   *bindCache
+	box     *secretBox
+}
+
+// New opens a Directory on store, upgrading its schema if it is older than
+// this release. It refuses a store written by a newer release.
+func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.PasswordParams == (password.Params{}) {
+		opt.PasswordParams = password.DefaultParams
+	}
+	if opt.AuditRetention <= 0 {
+		opt.AuditRetention = 90 * 24 * time.Hour
+	}
+	d := &Directory{
+		store:   store,
+		now:     opt.Now,
+		log:     opt.Logger,
+		samba:   opt.Samba,
+		hasher:  &password.Hasher{Params: opt.PasswordParams},
+		backoff: newBackoff(opt.Backoff.withDefaults(), opt.Now),
+		binds:   newBindCache(opt.Now),
+	}
+	if opt.SecretKey != nil {
+		box, err := newSecretBox(opt.SecretKey)
+		if err != nil {
+			return nil, err
+		}
+		d.box = box
+	}
+	if err := store.Update(ctx, migrate); err != nil {
+		return nil, fmt.Errorf("prepare store: %w", err)
+	}
+	d.audit = newAuditWriter(store, opt.Logger, opt.Now, opt.AuditRetention)
+	return d, nil
+}
+
+func migrate(tx Tx) error {
+	version := 0
+	if raw, err := tx.Get(bMeta, "schema"); err == nil {
+		version, _ = strconv.Atoi(string(raw))
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	switch {
+	case version == 0:
+		version = SchemaVersion // a new store starts at the current layout
+	case version > SchemaVersion:
+		return fmt.Errorf("store has schema %d, this release knows up to %d: upgrade Atrium", version, SchemaVersion)
+	}
+	for ; version < SchemaVersion; version++ {
+		if err := migrations[version-1](tx); err != nil {
+			return fmt.Errorf("migrate schema %d to %d: %w", version, version+1, err)
+		}
+	}
+	return tx.Put(bMeta, "schema", []byte(strconv.Itoa(version)))
+}
+
+// Close flushes the audit log. It does not close the store.
+func (d *Directory) Close() error {
+	return d.audit.close()
+}
+
+// Samba reports whether NT hashes are kept.
+func (d *Directory) Samba() bool { return d.samba }
+
+// Now is the directory's clock.
+func (d *Directory) Now() time.Time { return d.now() }
+
+// Backup writes a consistent copy of the store to w.
+func (d *Directory) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	if err := d.audit.flush(); err != nil {
+		return 0, err
+	}
+	return d.store.Backup(ctx, w)
+}
+
+// View runs fn with a Reader that sees one consistent snapshot. Use it for
+// several lookups that must agree with each other (an LDAP search, say).
+func (d *Directory) View(ctx context.Context, fn func(Reader) error) error {
+	return d.store.View(ctx, func(tx Tx) error { return fn(Reader{tx}) })
+}
+
+func view[T any](ctx context.Context, d *Directory, fn func(Reader) (T, error)) (T, error) {
+	var out T
+	err := d.View(ctx, func(r Reader) error {
+		var err error
+		out, err = fn(r)
+		return err
+	})
+	return out, err
+}

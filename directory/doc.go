@@ -1,0 +1,10 @@
+// Package directory owns Atrium's model — users, groups, bind accounts and
+// their credentials — and every rule about it: unique names and numbers,
+// stable entryUUIDs, members that exist, nesting without cycles, password
+// hashing, backoff against guessing and the audit log.
+//
+// Front ends (LDAP, SAML, the portal) call a *Directory; none of them touch
+// the storage engine. Storage is a small transactional ordered key-value
+// interface (Store); records and their secondary indexes are written by this
+// package in the same transaction, so every backend gets the same invariants.
+package directory

@@ -1,0 +1,330 @@
+package directory
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+var cnPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$`)
+
+// ValidGroupName reports whether cn is an acceptable group name.
+func ValidGroupName(cn string) bool { return cnPattern.MatchString(cn) && cn[len(cn)-1] != ' ' }
+
+// MemberRef names a member to add or remove: a user by uid, or a group by cn.
+type MemberRef struct {
+	Group bool
+	Name  string
+}
+
+func (m MemberRef) String() string {
+	if m.Group {
+		return "group:" + m.Name
+	}
+	return m.Name
+}
+
+// ParseMemberRef reads "uid" or "group:cn".
+func ParseMemberRef(s string) MemberRef {
+	if name, ok := strings.CutPrefix(s, "group:"); ok {
+		return MemberRef{Group: true, Name: name}
+	}
+	return MemberRef{Name: s}
+}
+
+// CreateGroup adds a group; its gidNumber is allocated when zero. Members
+// given in g.Users and g.Groups must exist.
+func (d *Directory) CreateGroup(ctx context.Context, g Group) (Group, error) {
+	if !ValidGroupName(g.CN) {
+		return Group{}, fmt.Errorf("group name %q: use letters, digits, spaces, '.', '_' and '-': %w", g.CN, ErrInvalid)
+	}
+	if g.GIDNumber < 0 {
+		return Group{}, fmt.Errorf("gidNumber must not be negative: %w", ErrInvalid)
+	}
+	if g.ID == "" {
+		g.ID = uuid.NewString()
+	} else if _, err := uuid.Parse(g.ID); err != nil {
+		return Group{}, fmt.Errorf("entryUUID %q: %w", g.ID, ErrInvalid)
+	}
+	now := d.now().UTC()
+	if g.Created.IsZero() {
+		g.Created = now
+	}
+	if g.Modified.IsZero() {
+		g.Modified = g.Created
+	}
+	err := d.store.Update(ctx, func(tx Tx) error {
+		if _, err := tx.Get(bGroups, g.ID); err == nil {
+			return fmt.Errorf("entryUUID %s: %w", g.ID, ErrAlreadyExists)
+		}
+		if g.GIDNumber == 0 {
+			n, err := allocate(tx, "next.gidnumber", ixGIDNumber)
+			if err != nil {
+				return err
+			}
+			g.GIDNumber = n
+		}
+		if err := claim(tx, ixCN, fold(g.CN), g.ID, "group"); err != nil {
+			return err
+		}
+		if err := claim(tx, ixGIDNumber, numKey(g.GIDNumber), g.ID, "gidNumber"); err != nil {
+			return err
+		}
+		members := g
+		g.Users, g.Groups = nil, nil
+		if err := putJSON(tx, bGroups, g.ID, g); err != nil {
+			return err
+		}
+		for _, id := range members.Users {
+			if err := addMember(tx, &g, id, false); err != nil {
+				return err
+			}
+		}
+		for _, id := range members.Groups {
+			if err := addMember(tx, &g, id, true); err != nil {
+				return err
+			}
+		}
+		return putJSON(tx, bGroups, g.ID, g)
+	})
+	if err != nil {
+		return Group{}, fmt.Errorf("create group %s: %w", g.CN, err)
+	}
+	d.log.Info("group created", "cn", g.CN, "id", g.ID)
+	return g, nil
+}
+
+// addMember adds memberID to g (not yet written) and to the index. A group
+// that would contain itself, directly or through nesting, is refused.
+func addMember(tx Tx, g *Group, memberID string, isGroup bool) error {
+	list := &g.Users
+	if isGroup {
+		list = &g.Groups
+		if memberID == g.ID {
+			return fmt.Errorf("group %s cannot contain itself: %w", g.CN, ErrConflict)
+		}
+		ancestors, err := Reader{tx}.EffectiveGroupIDs(g.ID)
+		if err != nil {
+			return err
+		}
+		if slices.Contains(ancestors, memberID) {
+			return fmt.Errorf("adding that group to %s would make a cycle: %w", g.CN, ErrConflict)
+		}
+		if _, err := tx.Get(bGroups, memberID); err != nil {
+			return fmt.Errorf("member group %s: %w", memberID, err)
+		}
+	} else if _, err := tx.Get(bUsers, memberID); err != nil {
+		return fmt.Errorf("member user %s: %w", memberID, err)
+	}
+	if slices.Contains(*list, memberID) {
+		return nil
+	}
+	*list = append(*list, memberID)
+	return tx.Put(ixMemberOf, memberID+"/"+g.ID, nil)
+}
+
+func removeMember(tx Tx, g *Group, memberID string) error {
+	g.Users = slices.DeleteFunc(g.Users, func(id string) bool { return id == memberID })
+	g.Groups = slices.DeleteFunc(g.Groups, func(id string) bool { return id == memberID })
+	return tx.Delete(ixMemberOf, memberID+"/"+g.ID)
+}
+
+// removeFromAllGroups takes memberID out of every group it is directly in.
+func removeFromAllGroups(tx Tx, memberID string, now time.Time) error {
+	r := Reader{tx}
+	parents, err := r.DirectGroupIDs(memberID)
+	if err != nil {
+		return err
+	}
+	for _, pid := range parents {
+		p, err := r.Group(pid)
+		if err != nil {
+			return err
+		}
+		if err := removeMember(tx, &p, memberID); err != nil {
+			return err
+		}
+		p.Modified = now
+		if err := putJSON(tx, bGroups, p.ID, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func resolveMember(r Reader, m MemberRef) (id string, err error) {
+	if m.Group {
+		g, err := r.GroupByCN(m.Name)
+		if err != nil {
+			return "", fmt.Errorf("group %s: %w", m.Name, err)
+		}
+		return g.ID, nil
+	}
+	u, err := r.UserByUID(m.Name)
+	if err != nil {
+		return "", fmt.Errorf("user %s: %w", m.Name, err)
+	}
+	return u.ID, nil
+}
+
+// ChangeMembers adds and removes members of group cn in one transaction.
+// Every member named must exist; a cycle is refused.
+func (d *Directory) ChangeMembers(ctx context.Context, cn string, add, remove []MemberRef) (Group, error) {
+	var out Group
+	err := d.store.Update(ctx, func(tx Tx) error {
+		r := Reader{tx}
+		g, err := r.GroupByCN(cn)
+		if err != nil {
+			return err
+		}
+		for _, m := range remove {
+			id, err := resolveMember(r, m)
+			if err != nil {
+				return err
+			}
+			if err := removeMember(tx, &g, id); err != nil {
+				return err
+			}
+		}
+		for _, m := range add {
+			id, err := resolveMember(r, m)
+			if err != nil {
+				return err
+			}
+			if err := addMember(tx, &g, id, m.Group); err != nil {
+				return err
+			}
+		}
+		g.Modified = d.now().UTC()
+		out = g
+		return putJSON(tx, bGroups, g.ID, g)
+	})
+	if err != nil {
+		return Group{}, fmt.Errorf("change members of %s: %w", cn, err)
+	}
+	return out, nil
+}
+
+// UpdateGroup changes group cn in one transaction. fn may change the name,
+// description, gidNumber and the member lists; members are re-validated.
+func (d *Directory) UpdateGroup(ctx context.Context, cn string, fn func(*Group) error) (Group, error) {
+	var out Group
+	err := d.store.Update(ctx, func(tx Tx) error {
+		old, err := Reader{tx}.GroupByCN(cn)
+		if err != nil {
+			return err
+		}
+		g := old
+		g.Users, g.Groups = slices.Clone(old.Users), slices.Clone(old.Groups)
+		if err := fn(&g); err != nil {
+			return err
+		}
+		g.ID, g.Created, g.Modified = old.ID, old.Created, d.now().UTC()
+		if !ValidGroupName(g.CN) || g.GIDNumber <= 0 {
+			return fmt.Errorf("group name %q or gidNumber %d: %w", g.CN, g.GIDNumber, ErrInvalid)
+		}
+		if fold(g.CN) != fold(old.CN) {
+			if err := claim(tx, ixCN, fold(g.CN), g.ID, "group"); err != nil {
+				return err
+			}
+			if err := tx.Delete(ixCN, fold(old.CN)); err != nil {
+				return err
+			}
+		}
+		if g.GIDNumber != old.GIDNumber {
+			if err := claim(tx, ixGIDNumber, numKey(g.GIDNumber), g.ID, "gidNumber"); err != nil {
+				return err
+			}
+			if err := tx.Delete(ixGIDNumber, numKey(old.GIDNumber)); err != nil {
+				return err
+			}
+		}
+		wantUsers, wantGroups := g.Users, g.Groups
+		g.Users, g.Groups = old.Users, old.Groups
+		for _, id := range slices.Concat(old.Users, old.Groups) {
+			if !slices.Contains(wantUsers, id) && !slices.Contains(wantGroups, id) {
+				if err := removeMember(tx, &g, id); err != nil {
+					return err
+				}
+			}
+		}
+		for _, id := range wantUsers {
+			if err := addMember(tx, &g, id, false); err != nil {
+				return err
+			}
+		}
+		for _, id := range wantGroups {
+			if err := addMember(tx, &g, id, true); err != nil {
+				return err
+			}
+		}
+		out = g
+		return putJSON(tx, bGroups, g.ID, g)
+	})
+	if err != nil {
+		return Group{}, fmt.Errorf("update group %s: %w", cn, err)
+	}
+	return out, nil
+}
+
+// DeleteGroup removes a group and every membership that names it.
+func (d *Directory) DeleteGroup(ctx context.Context, cn string) error {
+	err := d.store.Update(ctx, func(tx Tx) error {
+		g, err := Reader{tx}.GroupByCN(cn)
+		if err != nil {
+			return err
+		}
+		if err := removeFromAllGroups(tx, g.ID, d.now().UTC()); err != nil {
+			return err
+		}
+		for _, id := range slices.Concat(g.Users, g.Groups) {
+			if err := tx.Delete(ixMemberOf, id+"/"+g.ID); err != nil {
+				return err
+			}
+		}
+		for _, del := range [][2]string{{ixCN, fold(g.CN)}, {ixGIDNumber, numKey(g.GIDNumber)}, {bGroups, g.ID}} {
+			if err := tx.Delete(del[0], del[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete group %s: %w", cn, err)
+	}
+	d.log.Info("group deleted", "cn", cn)
+	return nil
+}
+
+// Group finds a group by cn.
+func (d *Directory) Group(ctx context.Context, cn string) (Group, error) {
+	return view(ctx, d, func(r Reader) (Group, error) { return r.GroupByCN(cn) })
+}
+
+// ListGroups returns every group in cn order.
+func (d *Directory) ListGroups(ctx context.Context) ([]Group, error) {
+	return view(ctx, d, func(r Reader) ([]Group, error) {
+		var out []Group
+		return out, r.Groups("", func(g Group) error {
+			out = append(out, g)
+			return nil
+		})
+	})
+}
+
+// EffectiveGroups lists the groups the user named uid is in, directly or
+// through nesting.
+func (d *Directory) EffectiveGroups(ctx context.Context, uid string) ([]Group, error) {
+	return view(ctx, d, func(r Reader) ([]Group, error) {
+		u, err := r.UserByUID(uid)
+		if err != nil {
+			return nil, err
+		}
+		return r.EffectiveGroups(u.ID)
+	})
+}

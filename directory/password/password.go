@@ -1,0 +1,266 @@
+package password
+
+import (
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"hash"
+	"math/big"
+	"runtime"
+	"strings"
+
+	"github.com/GehirnInc/crypt"
+	_ "github.com/GehirnInc/crypt/sha256_crypt" // registers $5$
+	_ "github.com/GehirnInc/crypt/sha512_crypt" // registers $6$
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Errors of Verify. Compare with errors.Is.
+var (
+	ErrUnsupportedScheme = errors.New("unsupported password scheme")
+	ErrMalformed         = errors.New("malformed password hash")
+)
+
+// Params are argon2id's cost parameters.
+type Params struct {
+	Memory  uint32 // KiB
+	Time    uint32 // passes
+	Threads uint8
+}
+
+// DefaultParams suit a small 2-core server: 64 MiB and 3 passes on 2 lanes
+// (RFC 9106's second recommendation, scaled to 2 cores) cost tens of
+// milliseconds per hash, which makes offline guessing expensive while a
+// login stays instant. Repeat LDAP binds do not pay it (see the directory's
+// bind cache), and Hasher bounds how many run at once so a burst of logins
+// cannot exhaust memory.
+var DefaultParams = Params{Memory: 64 * 1024, Time: 3, Threads: 2}
+
+// TestParams are tiny parameters for tests in other packages; never use
+// them for real passwords.
+var TestParams = Params{Memory: 64, Time: 1, Threads: 1}
+
+const (
+	saltLen = 16
+	keyLen  = 32
+)
+
+// slots bounds concurrent argon2 computations to the number of CPUs.
+var slots = make(chan struct{}, runtime.NumCPU())
+
+func argon2Key(variant string, pw, salt []byte, p Params, n uint32) []byte {
+	slots <- struct{}{}
+	defer func() { <-slots }()
+	if variant == "argon2i" {
+		return argon2.Key(pw, salt, p.Time, p.Memory, p.Threads, n)
+	}
+	return argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, n)
+}
+
+// Hasher makes new hashes.
+type Hasher struct{ Params Params }
+
+// Hash returns pw hashed with argon2id, as OpenLDAP's {ARGON2} scheme
+// writes it: {ARGON2}$argon2id$v=19$m=...,t=...,p=...$salt$key.
+func (h *Hasher) Hash(pw string) (string, error) {
+	salt := make([]byte, saltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("salt: %w", err)
+	}
+	p := h.Params
+	key := argon2Key("argon2id", []byte(pw), salt, p, keyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("{ARGON2}$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// scheme splits "{SCHEME}rest" into the upper-cased scheme and the rest.
+func scheme(stored string) (string, string, bool) {
+	if !strings.HasPrefix(stored, "{") {
+		return "", "", false
+	}
+	end := strings.IndexByte(stored, '}')
+	if end < 0 {
+		return "", "", false
+	}
+	return strings.ToUpper(stored[1:end]), stored[end+1:], true
+}
+
+// Verify reports whether pw matches the stored hash. Stored values without
+// a recognised scheme (cleartext among them) are never accepted.
+func Verify(stored, pw string) (bool, error) {
+	s, rest, ok := scheme(stored)
+	if !ok {
+		return false, ErrUnsupportedScheme
+	}
+	switch s {
+	case "ARGON2":
+		return verifyArgon2(rest, pw)
+	case "SSHA":
+		return verifySalted(sha1.New, rest, pw, true)
+	case "SSHA256":
+		return verifySalted(sha256.New, rest, pw, true)
+	case "SSHA512":
+		return verifySalted(sha512.New, rest, pw, true)
+	case "SHA":
+		return verifySalted(sha1.New, rest, pw, false)
+	case "SHA256":
+		return verifySalted(sha256.New, rest, pw, false)
+	case "SHA512":
+		return verifySalted(sha512.New, rest, pw, false)
+	case "CRYPT":
+		return verifyCrypt(rest, pw)
+	}
+	return false, fmt.Errorf("{%s}: %w", s, ErrUnsupportedScheme)
+}
+
+func verifySalted(newHash func() hash.Hash, b64, pw string, salted bool) (bool, error) {
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return false, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	h := newHash()
+	size := h.Size()
+	if len(raw) < size || (!salted && len(raw) != size) || (salted && len(raw) == size) {
+		return false, ErrMalformed
+	}
+	h.Write([]byte(pw))
+	h.Write(raw[size:])
+	return subtle.ConstantTimeCompare(h.Sum(nil), raw[:size]) == 1, nil
+}
+
+func verifyCrypt(c, pw string) (bool, error) {
+	switch {
+	case strings.HasPrefix(c, "$2a$"), strings.HasPrefix(c, "$2b$"), strings.HasPrefix(c, "$2y$"):
+		err := bcrypt.CompareHashAndPassword([]byte(c), []byte(pw))
+		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		return true, nil
+	case strings.HasPrefix(c, "$5$"), strings.HasPrefix(c, "$6$"):
+		digest := c[strings.LastIndexByte(c, '$')+1:]
+		if want := map[byte]int{'5': 43, '6': 86}[c[1]]; len(digest) != want || strings.Count(c, "$") < 3 {
+			return false, ErrMalformed
+		}
+		err := crypt.NewFromHash(c).Verify(c, []byte(pw))
+		if errors.Is(err, crypt.ErrKeyMismatch) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		return true, nil
+	}
+	return false, fmt.Errorf("{CRYPT} variant: %w", ErrUnsupportedScheme)
+}
+
+type argon2Hash struct {
+	variant   string
+	p         Params
+	salt, key []byte
+}
+
+func parseArgon2(rest string) (argon2Hash, error) {
+	parts := strings.Split(rest, "$")
+	// "", variant, v=19, m=..,t=..,p=.., salt, key
+	if len(parts) != 6 || parts[0] != "" || (parts[1] != "argon2id" && parts[1] != "argon2i") {
+		return argon2Hash{}, ErrMalformed
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return argon2Hash{}, ErrMalformed
+	}
+	var h argon2Hash
+	h.variant = parts[1]
+	var threads uint32
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &h.p.Memory, &h.p.Time, &threads); err != nil {
+		return argon2Hash{}, ErrMalformed
+	}
+	// Refuse parameters that would let a crafted hash exhaust the server.
+	if h.p.Time == 0 || h.p.Time > 64 || threads == 0 || threads > 64 || h.p.Memory < 8*threads || h.p.Memory > 4*1024*1024 {
+		return argon2Hash{}, ErrMalformed
+	}
+	h.p.Threads = uint8(threads)
+	var err error
+	b64 := base64.RawStdEncoding
+	if h.salt, err = b64.DecodeString(strings.TrimRight(parts[4], "=")); err != nil || len(h.salt) < 8 {
+		return argon2Hash{}, ErrMalformed
+	}
+	if h.key, err = b64.DecodeString(strings.TrimRight(parts[5], "=")); err != nil || len(h.key) < 16 || len(h.key) > 128 {
+		return argon2Hash{}, ErrMalformed
+	}
+	return h, nil
+}
+
+func verifyArgon2(rest, pw string) (bool, error) {
+	h, err := parseArgon2(rest)
+	if err != nil {
+		return false, err
+	}
+	got := argon2Key(h.variant, []byte(pw), h.salt, h.p, uint32(len(h.key)))
+	return subtle.ConstantTimeCompare(got, h.key) == 1, nil
+}
+
+// NeedsUpgrade reports whether stored should be re-hashed with p after the
+// next successful login: every scheme but argon2id, and argon2id with other
+// parameters.
+func NeedsUpgrade(stored string, p Params) bool {
+	s, rest, ok := scheme(stored)
+	if !ok || s != "ARGON2" {
+		return true
+	}
+	h, err := parseArgon2(rest)
+	return err != nil || h.variant != "argon2id" || h.p != p
+}
+
+// Recognized reports whether stored is in a scheme Verify accepts.
+func Recognized(stored string) bool {
+	s, rest, ok := scheme(stored)
+	if !ok {
+		return false
+	}
+	switch s {
+	case "ARGON2":
+		_, err := parseArgon2(rest)
+		return err == nil
+	case "SSHA", "SSHA256", "SSHA512", "SHA", "SHA256", "SHA512":
+		_, err := base64.StdEncoding.DecodeString(rest)
+		return err == nil
+	case "CRYPT":
+		for _, p := range []string{"$2a$", "$2b$", "$2y$", "$5$", "$6$"} {
+			if strings.HasPrefix(rest, p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+
+// Generate returns a random password of n characters (24 when n <= 0) from
+// an alphabet without look-alike characters.
+func Generate(n int) string {
+	if n <= 0 {
+		n = 24
+	}
+	max := big.NewInt(int64(len(alphabet)))
+	b := make([]byte, n)
+	for i := range b {
+		v, err := rand.Int(rand.Reader, max)
+		if err != nil {
+			panic("crypto/rand failed: " + err.Error())
+		}
+		b[i] = alphabet[v.Int64()]
+	}
+	return string(b)
+}

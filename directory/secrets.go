@@ -1,0 +1,122 @@
+package directory
+
+import (
+	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+)
+
+// SecretKeySize is the length of the key that encrypts stored secrets.
+const SecretKeySize = 32
+
+// LoadOrCreateSecretKey reads the secrets key at path, creating it (mode
+// 0600) with fresh random bytes when it does not exist. The key must live
+// outside the database file: a copy of the store alone reveals no secret.
+func LoadOrCreateSecretKey(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if err == nil {
+		if len(key) != SecretKeySize {
+			return nil, fmt.Errorf("secrets key %s: want %d bytes, found %d", path, SecretKeySize, len(key))
+		}
+		return key, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read secrets key: %w", err)
+	}
+	key = make([]byte, SecretKeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create secrets key: %w", err)
+	}
+	if _, err := f.Write(key); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write secrets key: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return key, f.Close()
+}
+
+type secretBox struct{ aead cipher.AEAD }
+
+func newSecretBox(key []byte) (*secretBox, error) {
+	if len(key) != SecretKeySize {
+		return nil, fmt.Errorf("secrets key: want %d bytes: %w", SecretKeySize, ErrInvalid)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &secretBox{aead: aead}, nil
+}
+
+// ErrNoSecretKey means the directory was opened without a secrets key.
+var ErrNoSecretKey = errors.New("no secrets key configured")
+
+// Seal encrypts plaintext with AES-256-GCM. purpose (for example
+// "totp:<user id>") is bound to the result, so a sealed value cannot be
+// moved to another record.
+func (d *Directory) Seal(plaintext []byte, purpose string) ([]byte, error) {
+	if d.box == nil {
+		return nil, ErrNoSecretKey
+	}
+	nonce := make([]byte, d.box.aead.NonceSize(), d.box.aead.NonceSize()+len(plaintext)+d.box.aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return d.box.aead.Seal(nonce, nonce, plaintext, []byte(purpose)), nil
+}
+
+// Unseal reverses Seal with the same purpose.
+func (d *Directory) Unseal(sealed []byte, purpose string) ([]byte, error) {
+	if d.box == nil {
+		return nil, ErrNoSecretKey
+	}
+	n := d.box.aead.NonceSize()
+	if len(sealed) < n {
+		return nil, fmt.Errorf("sealed secret too short: %w", ErrInvalid)
+	}
+	out, err := d.box.aead.Open(nil, sealed[:n], sealed[n:], []byte(purpose))
+	if err != nil {
+		return nil, fmt.Errorf("unseal %s: %w", purpose, err)
+	}
+	return out, nil
+}
+
+const bSecrets = "secrets"
+
+// PutSecret stores a named secret (a signing key, say), sealed with the
+// secrets key.
+func (d *Directory) PutSecret(ctx context.Context, name string, value []byte) error {
+	sealed, err := d.Seal(value, "secret:"+name)
+	if err != nil {
+		return err
+	}
+	return d.store.Update(ctx, func(tx Tx) error { return tx.Put(bSecrets, name, sealed) })
+}
+
+// Secret returns a secret stored with PutSecret, or ErrNotFound.
+func (d *Directory) Secret(ctx context.Context, name string) ([]byte, error) {
+	sealed, err := view(ctx, d, func(r Reader) ([]byte, error) {
+		v, err := r.tx.Get(bSecrets, name)
+		return bytes.Clone(v), err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: %w", name, err)
+	}
+	return d.Unseal(sealed, "secret:"+name)
+}

@@ -1,0 +1,266 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// FirstID is where uidNumber and gidNumber allocation starts.
+const FirstID = 10000
+
+var uidPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// ValidUID reports whether uid is an acceptable login name: letters, digits,
+// '.', '_' and '-', at most 64 characters, not starting with '-' or '.'.
+func ValidUID(uid string) bool {
+	return uidPattern.MatchString(uid) && uid[0] != '-' && uid[0] != '.'
+}
+
+func (u *User) normalise() error {
+	u.Mail = strings.TrimSpace(u.Mail)
+	var problems []string
+	if !ValidUID(u.UID) {
+		problems = append(problems, fmt.Sprintf("uid %q: use letters, digits, '.', '_' and '-'", u.UID))
+	}
+	if u.Mail != "" {
+		if a, err := mail.ParseAddress(u.Mail); err != nil || a.Address != u.Mail {
+			problems = append(problems, fmt.Sprintf("mail %q is not an address", u.Mail))
+		}
+	}
+	if u.UIDNumber < 0 || u.GIDNumber < 0 {
+		problems = append(problems, "uidNumber and gidNumber must not be negative")
+	}
+	for _, k := range u.SSHKeys {
+		if strings.ContainsAny(k, "\r\n") || strings.TrimSpace(k) == "" {
+			problems = append(problems, "an SSH key must be one non-empty line")
+			break
+		}
+	}
+	if u.HomeDirectory == "" {
+		u.HomeDirectory = "/home/" + u.UID
+	}
+	if u.LoginShell == "" {
+		u.LoginShell = "/bin/bash"
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s: %w", strings.Join(problems, "; "), ErrInvalid)
+	}
+	return nil
+}
+
+// CreateUser adds a user. ID, times and (when zero) uidNumber are assigned;
+// gidNumber defaults to the uidNumber (a user private group). It fails with
+// ErrAlreadyExists if the uid, mail or uidNumber is taken.
+func (d *Directory) CreateUser(ctx context.Context, u User) (User, error) {
+	if err := u.normalise(); err != nil {
+		return User{}, err
+	}
+	if u.ID == "" {
+		u.ID = uuid.NewString()
+	} else if _, err := uuid.Parse(u.ID); err != nil {
+		return User{}, fmt.Errorf("entryUUID %q: %w", u.ID, ErrInvalid)
+	}
+	now := d.now().UTC()
+	if u.Created.IsZero() {
+		u.Created = now
+	}
+	if u.Modified.IsZero() {
+		u.Modified = u.Created
+	}
+	err := d.store.Update(ctx, func(tx Tx) error {
+		if _, err := tx.Get(bUsers, u.ID); err == nil {
+			return fmt.Errorf("entryUUID %s: %w", u.ID, ErrAlreadyExists)
+		}
+		if u.UIDNumber == 0 {
+			n, err := allocate(tx, "next.uidnumber", ixUIDNumber)
+			if err != nil {
+				return err
+			}
+			u.UIDNumber = n
+		}
+		if u.GIDNumber == 0 {
+			u.GIDNumber = u.UIDNumber
+		}
+		return putUser(tx, nil, u)
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("create user %s: %w", u.UID, err)
+	}
+	d.log.Info("user created", "uid", u.UID, "id", u.ID)
+	return u, nil
+}
+
+// allocate returns the lowest free number at or above the counter kept
+// under counterKey, and advances the counter.
+func allocate(tx Tx, counterKey, index string) (int, error) {
+	n := FirstID
+	if raw, err := tx.Get(bMeta, counterKey); err == nil {
+		n = max(parseNumKey(string(raw)), FirstID)
+	}
+	for {
+		if _, err := tx.Get(index, numKey(n)); errors.Is(err, ErrNotFound) {
+			break
+		} else if err != nil {
+			return 0, err
+		}
+		n++
+	}
+	return n, tx.Put(bMeta, counterKey, []byte(numKey(n+1)))
+}
+
+// putUser writes u and moves its index entries from old (nil for a new user).
+func putUser(tx Tx, old *User, u User) error {
+	if old == nil || fold(old.UID) != fold(u.UID) {
+		if err := claim(tx, ixUID, fold(u.UID), u.ID, "uid"); err != nil {
+			return err
+		}
+	}
+	if u.Mail != "" && (old == nil || fold(old.Mail) != fold(u.Mail)) {
+		if err := claim(tx, ixMail, fold(u.Mail), u.ID, "mail"); err != nil {
+			return err
+		}
+	}
+	if old == nil || old.UIDNumber != u.UIDNumber {
+		if err := claim(tx, ixUIDNumber, numKey(u.UIDNumber), u.ID, "uidNumber"); err != nil {
+			return err
+		}
+	}
+	if old != nil {
+		if fold(old.UID) != fold(u.UID) {
+			if err := tx.Delete(ixUID, fold(old.UID)); err != nil {
+				return err
+			}
+		}
+		if old.Mail != "" && fold(old.Mail) != fold(u.Mail) {
+			if err := tx.Delete(ixMail, fold(old.Mail)); err != nil {
+				return err
+			}
+		}
+		if old.UIDNumber != u.UIDNumber {
+			if err := tx.Delete(ixUIDNumber, numKey(old.UIDNumber)); err != nil {
+				return err
+			}
+		}
+		if err := tx.Delete(ixUserGID, numKey(old.GIDNumber)+"/"+u.ID); err != nil {
+			return err
+		}
+	}
+	if err := tx.Put(ixUserGID, numKey(u.GIDNumber)+"/"+u.ID, nil); err != nil {
+		return err
+	}
+	return putJSON(tx, bUsers, u.ID, u)
+}
+
+// User finds a user by uid (without regard to case).
+func (d *Directory) User(ctx context.Context, uid string) (User, error) {
+	return view(ctx, d, func(r Reader) (User, error) { return r.UserByUID(uid) })
+}
+
+// UserByID finds a user by entryUUID.
+func (d *Directory) UserByID(ctx context.Context, id string) (User, error) {
+	return view(ctx, d, func(r Reader) (User, error) { return r.User(id) })
+}
+
+// UpdateUser changes the user named uid inside one transaction: fn gets the
+// current record and edits it; the result is validated and re-indexed. ID
+// and creation time cannot change. Concurrent updates never lose a write.
+func (d *Directory) UpdateUser(ctx context.Context, uid string, fn func(*User) error) (User, error) {
+	var out User
+	err := d.store.Update(ctx, func(tx Tx) error {
+		old, err := Reader{tx}.UserByUID(uid)
+		if err != nil {
+			return err
+		}
+		u := old
+		u.SSHKeys = slices.Clone(old.SSHKeys)
+		if err := fn(&u); err != nil {
+			return err
+		}
+		u.ID, u.Created, u.PasswordChanged = old.ID, old.Created, old.PasswordChanged
+		if err := u.normalise(); err != nil {
+			return err
+		}
+		u.Modified = d.now().UTC()
+		out = u
+		return putUser(tx, &old, u)
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("update user %s: %w", uid, err)
+	}
+	return out, nil
+}
+
+// RenameUser changes a user's uid. The entryUUID, and so group membership,
+// stays; the home directory is left as it was, as usermod -l does.
+func (d *Directory) RenameUser(ctx context.Context, oldUID, newUID string) (User, error) {
+	return d.UpdateUser(ctx, oldUID, func(u *User) error {
+		u.UID = newUID
+		return nil
+	})
+}
+
+// SetDisabled disables or enables a user. A disabled user cannot sign in
+// anywhere.
+func (d *Directory) SetDisabled(ctx context.Context, uid string, disabled bool) (User, error) {
+	u, err := d.UpdateUser(ctx, uid, func(u *User) error {
+		u.Disabled = disabled
+		return nil
+	})
+	if err == nil {
+		d.binds.forget(u.ID)
+	}
+	return u, err
+}
+
+// DeleteUser removes a user, its credentials and its memberships, in one
+// transaction.
+func (d *Directory) DeleteUser(ctx context.Context, uid string) error {
+	var id string
+	err := d.store.Update(ctx, func(tx Tx) error {
+		u, err := Reader{tx}.UserByUID(uid)
+		if err != nil {
+			return err
+		}
+		id = u.ID
+		if err := removeFromAllGroups(tx, u.ID, d.now().UTC()); err != nil {
+			return err
+		}
+		for _, del := range [][2]string{
+			{ixUID, fold(u.UID)}, {ixUIDNumber, numKey(u.UIDNumber)},
+			{ixUserGID, numKey(u.GIDNumber) + "/" + u.ID},
+			{bCreds, u.ID}, {bUsers, u.ID},
+		} {
+			if err := tx.Delete(del[0], del[1]); err != nil {
+				return err
+			}
+		}
+		if u.Mail != "" {
+			return tx.Delete(ixMail, fold(u.Mail))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete user %s: %w", uid, err)
+	}
+	d.binds.forget(id)
+	d.log.Info("user deleted", "uid", uid, "id", id)
+	return nil
+}
+
+// ListUsers returns every user in uid order.
+func (d *Directory) ListUsers(ctx context.Context) ([]User, error) {
+	return view(ctx, d, func(r Reader) ([]User, error) {
+		var out []User
+		return out, r.Users("", func(u User) error {
+			out = append(out, u)
+			return nil
+		})
+	})
+}
