@@ -152,6 +152,9 @@ func createGroup(tx Tx, now time.Time, g Group) (Group, error) {
 	if err := claim(tx, ixGIDNumber, numKey(g.GIDNumber), g.ID, "gidNumber"); err != nil {
 		return g, err
 	}
+	if err := tx.Put(ixName, g.ID, []byte(g.CN)); err != nil {
+		return g, err
+	}
 	members := g
 	g.Users, g.Groups = nil, nil
 	if err := putJSON(tx, bGroups, g.ID, g); err != nil {

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 var cnPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$`)
@@ -40,57 +38,10 @@ func ParseMemberRef(s string) MemberRef {
 // CreateGroup adds a group; its gidNumber is allocated when zero. Members
 // given in g.Users and g.Groups must exist.
 func (d *Directory) CreateGroup(ctx context.Context, g Group) (Group, error) {
-	if !ValidGroupName(g.CN) {
-		return Group{}, fmt.Errorf("group name %q: use letters, digits, spaces, '.', '_' and '-': %w", g.CN, ErrInvalid)
-	}
-	if g.GIDNumber < 0 {
-		return Group{}, fmt.Errorf("gidNumber must not be negative: %w", ErrInvalid)
-	}
-	if g.ID == "" {
-		g.ID = uuid.NewString()
-	} else if _, err := uuid.Parse(g.ID); err != nil {
-		return Group{}, fmt.Errorf("entryUUID %q: %w", g.ID, ErrInvalid)
-	}
-	now := d.now().UTC()
-	if g.Created.IsZero() {
-		g.Created = now
-	}
-	if g.Modified.IsZero() {
-		g.Modified = g.Created
-	}
 	err := d.store.Update(ctx, func(tx Tx) error {
-		if _, err := tx.Get(bGroups, g.ID); err == nil {
-			return fmt.Errorf("entryUUID %s: %w", g.ID, ErrAlreadyExists)
-		}
-		if g.GIDNumber == 0 {
-			n, err := allocate(tx, "next.gidnumber", ixGIDNumber)
-			if err != nil {
-				return err
-			}
-			g.GIDNumber = n
-		}
-		if err := claim(tx, ixCN, fold(g.CN), g.ID, "group"); err != nil {
-			return err
-		}
-		if err := claim(tx, ixGIDNumber, numKey(g.GIDNumber), g.ID, "gidNumber"); err != nil {
-			return err
-		}
-		members := g
-		g.Users, g.Groups = nil, nil
-		if err := putJSON(tx, bGroups, g.ID, g); err != nil {
-			return err
-		}
-		for _, id := range members.Users {
-			if err := addMember(tx, &g, id, false); err != nil {
-				return err
-			}
-		}
-		for _, id := range members.Groups {
-			if err := addMember(tx, &g, id, true); err != nil {
-				return err
-			}
-		}
-		return putJSON(tx, bGroups, g.ID, g)
+		var err error
+		g, err = createGroup(tx, d.now().UTC(), g)
+		return err
 	})
 	if err != nil {
 		return Group{}, fmt.Errorf("create group %s: %w", g.CN, err)
@@ -235,6 +186,9 @@ func (d *Directory) UpdateGroup(ctx context.Context, cn string, fn func(*Group) 
 			if err := tx.Delete(ixCN, fold(old.CN)); err != nil {
 				return err
 			}
+			if err := tx.Put(ixName, g.ID, []byte(g.CN)); err != nil {
+				return err
+			}
 		}
 		if g.GIDNumber != old.GIDNumber {
 			if err := claim(tx, ixGIDNumber, numKey(g.GIDNumber), g.ID, "gidNumber"); err != nil {
@@ -287,7 +241,7 @@ func (d *Directory) DeleteGroup(ctx context.Context, cn string) error {
 				return err
 			}
 		}
-		for _, del := range [][2]string{{ixCN, fold(g.CN)}, {ixGIDNumber, numKey(g.GIDNumber)}, {bGroups, g.ID}} {
+		for _, del := range [][2]string{{ixCN, fold(g.CN)}, {ixGIDNumber, numKey(g.GIDNumber)}, {bGroups, g.ID}, {ixName, g.ID}} {
 			if err := tx.Delete(del[0], del[1]); err != nil {
 				return err
 			}

@@ -27,6 +27,7 @@ const (
 	ixGIDNumber = "ix.gidnumber" // num -> group ID
 	ixAccount   = "ix.account"   // lower(name) -> account ID
 	ixMemberOf  = "ix.memberof"  // memberID/groupID -> "" (what a user or group is a direct member of)
+	ixName      = "ix.name"      // user or group ID -> uid or cn, to name members without decoding records
 )
 
 // numKey spells a non-negative number so that byte order is numeric order.

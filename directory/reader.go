@@ -236,3 +236,10 @@ func (r Reader) HasPassword(id string) (bool, error) {
 	c, err := r.creds(id)
 	return c.Password != "", err
 }
+
+// Name returns the uid of a user or the cn of a group, by ID, without
+// reading the whole record.
+func (r Reader) Name(id string) (string, error) {
+	v, err := r.tx.Get(ixName, id)
+	return string(v), err
+}

@@ -8,8 +8,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-
-	"github.com/google/uuid"
 )
 
 // FirstID is where uidNumber and gidNumber allocation starts.
@@ -59,36 +57,10 @@ func (u *User) normalise() error {
 // gidNumber defaults to the uidNumber (a user private group). It fails with
 // ErrAlreadyExists if the uid, mail or uidNumber is taken.
 func (d *Directory) CreateUser(ctx context.Context, u User) (User, error) {
-	if err := u.normalise(); err != nil {
-		return User{}, err
-	}
-	if u.ID == "" {
-		u.ID = uuid.NewString()
-	} else if _, err := uuid.Parse(u.ID); err != nil {
-		return User{}, fmt.Errorf("entryUUID %q: %w", u.ID, ErrInvalid)
-	}
-	now := d.now().UTC()
-	if u.Created.IsZero() {
-		u.Created = now
-	}
-	if u.Modified.IsZero() {
-		u.Modified = u.Created
-	}
 	err := d.store.Update(ctx, func(tx Tx) error {
-		if _, err := tx.Get(bUsers, u.ID); err == nil {
-			return fmt.Errorf("entryUUID %s: %w", u.ID, ErrAlreadyExists)
-		}
-		if u.UIDNumber == 0 {
-			n, err := allocate(tx, "next.uidnumber", ixUIDNumber)
-			if err != nil {
-				return err
-			}
-			u.UIDNumber = n
-		}
-		if u.GIDNumber == 0 {
-			u.GIDNumber = u.UIDNumber
-		}
-		return putUser(tx, nil, u)
+		var err error
+		u, err = createUser(tx, d.now().UTC(), u)
+		return err
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("create user %s: %w", u.UID, err)
@@ -153,6 +125,9 @@ func putUser(tx Tx, old *User, u User) error {
 		}
 	}
 	if err := tx.Put(ixUserGID, numKey(u.GIDNumber)+"/"+u.ID, nil); err != nil {
+		return err
+	}
+	if err := tx.Put(ixName, u.ID, []byte(u.UID)); err != nil {
 		return err
 	}
 	return putJSON(tx, bUsers, u.ID, u)
@@ -235,7 +210,7 @@ func (d *Directory) DeleteUser(ctx context.Context, uid string) error {
 		for _, del := range [][2]string{
 			{ixUID, fold(u.UID)}, {ixUIDNumber, numKey(u.UIDNumber)},
 			{ixUserGID, numKey(u.GIDNumber) + "/" + u.ID},
-			{bCreds, u.ID}, {bUsers, u.ID},
+			{bCreds, u.ID}, {bUsers, u.ID}, {ixName, u.ID},
 		} {
 			if err := tx.Delete(del[0], del[1]); err != nil {
 				return err

@@ -298,8 +298,12 @@ func testIndexConsistency(t *testing.T, d *directory.Directory) {
 		if _, err := r.GroupByCN("ops"); !errors.Is(err, directory.ErrNotFound) {
 			t.Errorf("old group name still indexed")
 		}
-		if g, err := r.GroupByGIDNumber(30001); err != nil || g.CN != "operations" {
+		g, err := r.GroupByGIDNumber(30001)
+		if err != nil || g.CN != "operations" {
 			t.Errorf("group by new gidNumber: %v %v", g, err)
+		}
+		if name, err := r.Name(g.ID); err != nil || name != "operations" {
+			t.Errorf("name index after a group rename: %q %v", name, err)
 		}
 		return nil
 	}))
@@ -368,6 +372,12 @@ func testRename(t *testing.T, d *directory.Directory) {
 	if _, err := d.User(ctx, "frank"); !errors.Is(err, directory.ErrNotFound) {
 		t.Errorf("old uid still resolves")
 	}
+	must(t, d.View(ctx, func(r directory.Reader) error {
+		if name, err := r.Name(u.ID); err != nil || name != "franklin" {
+			t.Errorf("name index after rename: %q %v", name, err)
+		}
+		return nil
+	}))
 	groups, err := d.EffectiveGroups(ctx, "franklin")
 	must(t, err)
 	if len(groups) != 1 || groups[0].CN != "team" {
