@@ -1,0 +1,805 @@
+package ldif
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+	"github.com/google/uuid"
+
+	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/directory/password"
+)
+
+// Report says what an import kept and what it left out.
+type Report struct {
+	Users     int
+	Groups    int
+	Passwords int // password hashes kept
+	// Skipped lists entries, members and values that were not imported,
+	// each with the reason.
+	Skipped []Skip
+	// IgnoredAttributes are attribute types found on imported users and
+	// groups that Atrium does not keep (telephoneNumber, say), sorted.
+	IgnoredAttributes []string
+}
+
+// Skip is one thing in the file that was not imported, and why.
+type Skip struct {
+	DN     string
+	Reason string
+}
+
+func (s Skip) String() string { return s.DN + ": " + s.Reason }
+
+// ImportError lists every problem that stopped an import. When Import
+// returns one, the directory is as it was.
+type ImportError struct {
+	Problems []error
+}
+
+func (e *ImportError) Error() string {
+	msgs := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		msgs[i] = p.Error()
+	}
+	noun := "problems"
+	if len(msgs) == 1 {
+		noun = "problem"
+	}
+	return fmt.Sprintf("import refused, nothing was changed (%d %s):\n  %s", len(msgs), noun, strings.Join(msgs, "\n  "))
+}
+
+// Unwrap lets errors.Is find directory.ErrAlreadyExists and the like.
+func (e *ImportError) Unwrap() []error { return e.Problems }
+
+// Import reads LDIF from r and adds its users and groups to d, all in one
+// transaction: when anything fatal is found (a syntax error, an invalid or
+// duplicate uid, mail, number or entryUUID, a taken name, a cycle of
+// groups) it returns an *ImportError or a *SyntaxError and d is unchanged.
+//
+// It reads OpenLDAP exports (slapcat output with operational attributes)
+// and Atrium's own exports:
+//   - users are entries with objectClass inetOrgPerson or posixAccount;
+//     their entryUUID, createTimestamp, modifyTimestamp, numbers and password
+//     hashes are kept;
+//   - groups are entries with objectClass groupOfNames, groupOfUniqueNames
+//     or posixGroup (one entry may be several). Members named by DN (member,
+//     uniqueMember) are found among the file's entries, wherever they sit in
+//     its tree, then among d's users and groups under l; members named by
+//     memberUid are found by uid.
+//
+// Not imported, and listed in the Report: containers (the base, ou=...),
+// entries of other classes, members that cannot be found, cleartext
+// passwords and hashes of schemes Atrium cannot verify (the user is
+// imported without a password).
+func Import(ctx context.Context, d *directory.Directory, r io.Reader, l Layout) (Report, error) {
+	p, err := newPlan(l, d.Now())
+	if err != nil {
+		return Report{}, err
+	}
+	lr := NewReader(r)
+	for {
+		e, err := lr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return Report{}, fmt.Errorf("read LDIF: %w", err)
+		}
+		p.add(e)
+	}
+	p.link()
+	if len(p.problems) > 0 {
+		return Report{}, &ImportError{Problems: p.problems}
+	}
+	err = d.Batch(ctx, p.apply)
+	var ie *ImportError
+	if errors.As(err, &ie) {
+		return Report{}, err
+	}
+	if err != nil {
+		return Report{}, &ImportError{Problems: []error{err}}
+	}
+	return p.report, nil
+}
+
+// importedUser is a user read from the file, with what is needed to create it.
+type importedUser struct {
+	dn   string
+	u    directory.User
+	hash string // a recognised password hash, or ""
+}
+
+// importedGroup is a group read from the file. Its members are resolved in
+// link (among the file's entries) and in apply (among the directory's).
+type importedGroup struct {
+	dn      string
+	g       directory.Group
+	members []string // member DNs as written, to resolve
+	uids    []string // memberUid values, to resolve
+	nested  []*importedGroup
+}
+
+// plan is everything read from the file, checked against itself.
+type plan struct {
+	now      time.Time
+	people   string // dnKey of the layout's ou=people, ou=groups
+	groupsOU string
+
+	users    []*importedUser
+	groups   []*importedGroup
+	byDN     map[string]any           // dnKey -> *importedUser or *importedGroup
+	byUID    map[string]*importedUser // folded uid (every uid value) -> user
+	skipped  map[string]string        // dnKey of a skipped entry -> its DN
+	claimed  map[string]string        // "uid:alice" and the like -> DN holding it
+	ignored  map[string]string        // lower-cased type -> the first spelling met
+	problems []error
+	report   Report
+}
+
+func newPlan(l Layout, now time.Time) (*plan, error) {
+	people, err := dnKey(l.PeopleDN())
+	if err != nil {
+		return nil, fmt.Errorf("layout: %w", err)
+	}
+	groups, _ := dnKey(l.GroupsDN())
+	return &plan{
+		now: now, people: people, groupsOU: groups,
+		byDN: map[string]any{}, byUID: map[string]*importedUser{},
+		skipped: map[string]string{}, claimed: map[string]string{}, ignored: map[string]string{},
+	}, nil
+}
+
+func (p *plan) problem(dn, format string, args ...any) {
+	p.problems = append(p.problems, fmt.Errorf("%s: %s", dn, fmt.Sprintf(format, args...)))
+}
+
+func (p *plan) skip(dn, reason string) {
+	p.report.Skipped = append(p.report.Skipped, Skip{DN: dn, Reason: reason})
+}
+
+// claim records that dn holds a value that must be unique in the file.
+func (p *plan) claim(dn, what, value string) {
+	k := what + ":" + strings.ToLower(value)
+	if other, ok := p.claimed[k]; ok {
+		p.problem(dn, "%s %q is also held by %s", what, value, other)
+		return
+	}
+	p.claimed[k] = dn
+}
+
+// Attribute names as Import compares them: lower case, aliases to the name
+// slapcat writes.
+var aliases = map[string]string{
+	"commonname": "cn", "surname": "sn", "userid": "uid", "rfc822mailbox": "mail", "gn": "givenname",
+}
+
+// Attributes Import reads into users and groups; the rest are reported as
+// ignored, except operational ones that an export always carries and a new
+// directory makes afresh.
+var (
+	userAttrs = set("objectclass", "uid", "mail", "givenname", "sn", "cn", "displayname", "uidnumber",
+		"gidnumber", "homedirectory", "loginshell", "sshpublickey", "userpassword", "entryuuid",
+		"createtimestamp", "modifytimestamp", "shadowlastchange", "shadowexpire", "pwdchangedtime",
+		"pwdaccountlockedtime")
+	groupAttrs = set("objectclass", "cn", "description", "gidnumber", "member", "uniquemember",
+		"memberuid", "entryuuid", "createtimestamp", "modifytimestamp")
+	derivedAttrs = set("structuralobjectclass", "entrycsn", "creatorsname", "modifiersname",
+		"contextcsn", "entrydn", "hassubordinates", "subschemasubentry", "memberof", "gecos",
+		"numsubordinates")
+)
+
+func set(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// values returns the values of the attribute name, compared without regard
+// to case and with aliases (surname for sn). A description with options
+// ("cn;lang-de") is another attribute.
+func values(e *Entry, name string) []string {
+	var out []string
+	for _, a := range e.Attrs {
+		if attrName(a.Type) == strings.ToLower(name) {
+			out = append(out, a.Value)
+		}
+	}
+	return out
+}
+
+func first(e *Entry, name string) string {
+	if v := values(e, name); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func attrName(typ string) string {
+	t := strings.ToLower(typ)
+	if a, ok := aliases[t]; ok {
+		return a
+	}
+	return t
+}
+
+// Object classes that only hold the tree together.
+var containerClasses = set("organizationalunit", "organization", "domain", "dcobject", "country", "locality", "top")
+
+// add classifies one entry and reads it into the plan.
+func (p *plan) add(e Entry) {
+	key, err := dnKey(e.DN)
+	if err != nil {
+		p.problem(e.DN, "line %d: %v", e.Line, err)
+		return
+	}
+	if _, dup := p.byDN[key]; dup {
+		p.problem(e.DN, "line %d: a second entry with this DN", e.Line)
+		return
+	}
+	classes := map[string]bool{}
+	for _, c := range values(&e, "objectClass") {
+		classes[strings.ToLower(c)] = true
+	}
+	isUser := classes["inetorgperson"] || classes["posixaccount"]
+	isGroup := classes["groupofnames"] || classes["groupofuniquenames"] || classes["posixgroup"]
+	switch {
+	case isUser && isGroup:
+		p.skipEntry(key, e.DN, "its object classes make it both a user and a group; Atrium keeps the two apart")
+	case isUser:
+		p.addUser(key, &e)
+	case isGroup:
+		p.addGroup(key, &e)
+	case len(classes) == 0:
+		p.skipEntry(key, e.DN, "no objectClass")
+	case onlyContainer(classes):
+		p.skipEntry(key, e.DN, "a container; Atrium keeps its own tree (ou=people, ou=groups, ou=services)")
+	case classes["simplesecurityobject"] || (classes["applicationprocess"] && first(&e, "userPassword") != ""):
+		p.skipEntry(key, e.DN, "a service account; give the device or app a bind account (atrium bind-account add)")
+	default:
+		names := values(&e, "objectClass")
+		names = slices.DeleteFunc(names, func(c string) bool { return strings.EqualFold(c, "top") })
+		p.skipEntry(key, e.DN, "object class "+strings.Join(names, ", ")+" is not imported (only users and groups are)")
+	}
+}
+
+func onlyContainer(classes map[string]bool) bool {
+	for c := range classes {
+		if !containerClasses[c] {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *plan) skipEntry(key, dn, reason string) {
+	p.skipped[key] = dn
+	p.skip(dn, reason)
+}
+
+func (p *plan) noteIgnored(e *Entry, known map[string]bool) {
+	for _, a := range e.Attrs {
+		n := attrName(a.Type)
+		if _, seen := p.ignored[n]; !seen && !known[n] && !derivedAttrs[n] {
+			p.ignored[n] = a.Type
+		}
+	}
+}
+
+// rdnValue returns the value of the entry's RDN when its type is typ.
+func rdnValue(dn, typ string) string {
+	parsed, err := ldap.ParseDN(dn)
+	if err != nil || len(parsed.RDNs) == 0 {
+		return ""
+	}
+	for _, a := range parsed.RDNs[0].Attributes {
+		if attrName(a.Type) == typ {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// noSurname marks a user whose sn is only there because inetOrgPerson needs
+// one (see Export).
+const noSurname = "atrium: no surname; sn repeats the uid because inetOrgPerson requires one"
+
+func (p *plan) addUser(key string, e *Entry) {
+	uids := values(e, "uid")
+	if len(uids) == 0 {
+		p.skipEntry(key, e.DN, "a person without uid; Atrium users need a login name")
+		return
+	}
+	uid := rdnValue(e.DN, "uid")
+	if uid == "" || !slices.ContainsFunc(uids, func(v string) bool { return strings.EqualFold(v, uid) }) {
+		uid = uids[0]
+	}
+	var others []string
+	for _, v := range uids {
+		if !strings.EqualFold(v, uid) {
+			others = append(others, v)
+		}
+	}
+	if len(others) > 0 {
+		p.skip(e.DN, fmt.Sprintf("uid %s not kept: a user has one uid, %s is kept (memberUid values naming the others still resolve)", strings.Join(others, ", "), uid))
+	}
+	if !directory.ValidUID(uid) {
+		p.problem(e.DN, "uid %q: use letters, digits, '.', '_' and '-' (rename it in the file)", uid)
+		return
+	}
+	iu := &importedUser{dn: e.DN}
+	u := &iu.u
+	u.UID = uid
+	u.GivenName = first(e, "givenName")
+	u.Surname = first(e, "sn")
+	if slices.Contains(e.Comments, noSurname) {
+		u.Surname = ""
+	}
+	u.DisplayName = first(e, "displayName")
+	if cn := first(e, "cn"); u.DisplayName == "" && cn != "" && cn != u.CommonName() {
+		u.DisplayName = cn
+	}
+	mails := values(e, "mail")
+	if len(mails) > 0 {
+		u.Mail = strings.TrimSpace(mails[0])
+		if len(mails) > 1 {
+			p.skip(e.DN, fmt.Sprintf("mail %s not kept: a user has one address, %s is kept", strings.Join(mails[1:], ", "), u.Mail))
+		}
+	}
+	u.UIDNumber = p.number(e, "uidNumber")
+	u.GIDNumber = p.number(e, "gidNumber")
+	u.HomeDirectory = first(e, "homeDirectory")
+	u.LoginShell = first(e, "loginShell")
+	for _, k := range values(e, "sshPublicKey") {
+		if k = strings.TrimSpace(k); k != "" {
+			u.SSHKeys = append(u.SSHKeys, k)
+		}
+	}
+	u.ID = p.entryUUID(e)
+	u.Created = p.timestamp(e, "createTimestamp")
+	u.Modified = p.timestamp(e, "modifyTimestamp")
+	u.Disabled = p.disabled(e)
+	iu.hash = p.passwordHash(e)
+	if iu.hash != "" {
+		u.PasswordChanged = p.timestamp(e, "pwdChangedTime")
+		if n := first(e, "shadowLastChange"); u.PasswordChanged.IsZero() && n != "" {
+			if d, err := strconv.ParseInt(n, 10, 64); err == nil && d > 0 {
+				u.PasswordChanged = time.Unix(d*86400, 0).UTC()
+			}
+		}
+	}
+
+	p.claim(e.DN, "uid", u.UID)
+	if u.Mail != "" {
+		p.claim(e.DN, "mail", u.Mail)
+	}
+	if u.UIDNumber != 0 {
+		p.claim(e.DN, "uidNumber", strconv.Itoa(u.UIDNumber))
+	}
+	p.claim(e.DN, "entryUUID", u.ID)
+	p.noteIgnored(e, userAttrs)
+	p.users = append(p.users, iu)
+	p.byDN[key] = iu
+	for _, v := range uids {
+		if _, taken := p.byUID[strings.ToLower(v)]; !taken {
+			p.byUID[strings.ToLower(v)] = iu
+		}
+	}
+}
+
+func (p *plan) addGroup(key string, e *Entry) {
+	cn := rdnValue(e.DN, "cn")
+	if cn == "" {
+		cn = first(e, "cn")
+	}
+	if !directory.ValidGroupName(cn) {
+		p.problem(e.DN, "group name %q: use letters, digits, spaces, '.', '_' and '-' (rename it in the file)", cn)
+		return
+	}
+	ig := &importedGroup{dn: e.DN}
+	g := &ig.g
+	g.CN = cn
+	g.Description = first(e, "description")
+	g.GIDNumber = p.number(e, "gidNumber")
+	g.ID = p.entryUUID(e)
+	g.Created = p.timestamp(e, "createTimestamp")
+	g.Modified = p.timestamp(e, "modifyTimestamp")
+	ig.members = values(e, "member")
+	for _, m := range values(e, "uniqueMember") {
+		ig.members = append(ig.members, stripUID(m))
+	}
+	ig.uids = values(e, "memberUid")
+
+	p.claim(e.DN, "group", g.CN)
+	if g.GIDNumber != 0 {
+		p.claim(e.DN, "gidNumber", strconv.Itoa(g.GIDNumber))
+	}
+	p.claim(e.DN, "entryUUID", g.ID)
+	p.noteIgnored(e, groupAttrs)
+	p.groups = append(p.groups, ig)
+	p.byDN[key] = ig
+}
+
+// stripUID drops the optional "#'0101'B" unique identifier from a
+// uniqueMember value (RFC 4517 NameAndOptionalUID).
+func stripUID(v string) string {
+	if i := strings.LastIndex(v, "#'"); i >= 0 && strings.HasSuffix(v, "'B") {
+		return v[:i]
+	}
+	return v
+}
+
+func (p *plan) number(e *Entry, name string) int {
+	v := first(e, name)
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		p.problem(e.DN, "%s %q is not a number Atrium can keep", name, v)
+		return 0
+	}
+	return n
+}
+
+func (p *plan) entryUUID(e *Entry) string {
+	v := first(e, "entryUUID")
+	if v == "" {
+		return uuid.NewString()
+	}
+	id, err := uuid.Parse(v)
+	if err != nil {
+		p.problem(e.DN, "entryUUID %q is not a UUID", v)
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+func (p *plan) timestamp(e *Entry, name string) time.Time {
+	v := first(e, name)
+	if v == "" {
+		return time.Time{}
+	}
+	t, err := parseGeneralizedTime(v)
+	if err != nil {
+		p.problem(e.DN, "%s: %v", name, err)
+	}
+	return t
+}
+
+// disabled reads the ways OpenLDAP marks an account that may not log in: a
+// shadowExpire date that has passed (Atrium exports disabled users with
+// shadowExpire 1), or a ppolicy lock by an administrator. A date still to
+// come is reported: Atrium has no expiry dates.
+func (p *plan) disabled(e *Entry) bool {
+	if first(e, "pwdAccountLockedTime") == "000001010000Z" {
+		return true
+	}
+	v := first(e, "shadowExpire")
+	if v == "" {
+		return false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	switch {
+	case err != nil:
+		p.problem(e.DN, "shadowExpire %q is not a number of days", v)
+	case n < 0:
+	case n <= days(p.now):
+		return true
+	case n < 99999:
+		p.skip(e.DN, fmt.Sprintf("shadowExpire (account expires %s) not kept: Atrium has no expiry dates; disable the user then",
+			time.Unix(n*86400, 0).UTC().Format(time.DateOnly)))
+	}
+	return false
+}
+
+// passwordHash returns the first userPassword value Atrium can verify, and
+// reports the others.
+func (p *plan) passwordHash(e *Entry) string {
+	var kept string
+	for _, v := range values(e, "userPassword") {
+		scheme, hash := splitScheme(v)
+		switch {
+		case scheme == "" || scheme == "CLEARTEXT":
+			p.skip(e.DN, "userPassword in cleartext not imported; set a password with atrium user passwd")
+		case !password.Recognized(hash):
+			p.skip(e.DN, fmt.Sprintf("userPassword scheme {%s} is not supported; set a password with atrium user passwd", scheme))
+		case kept != "":
+			p.skip(e.DN, fmt.Sprintf("a second userPassword ({%s}) not kept; a user has one password", scheme))
+		default:
+			kept = hash
+		}
+	}
+	return kept
+}
+
+// splitScheme returns the upper-cased scheme of a "{SCHEME}..." value and
+// the value with the scheme so spelled; OpenLDAP reads schemes in any case.
+func splitScheme(v string) (scheme, hash string) {
+	if !strings.HasPrefix(v, "{") {
+		return "", v
+	}
+	end := strings.IndexByte(v, '}')
+	if end < 0 {
+		return "", v
+	}
+	scheme = strings.ToUpper(v[1:end])
+	return scheme, "{" + scheme + "}" + v[end+1:]
+}
+
+// link resolves the members that are entries of the file, and checks that
+// nested groups form no cycle. Members it cannot resolve stay for apply.
+func (p *plan) link() {
+	for _, ig := range p.groups {
+		self, _ := dnKey(ig.dn)
+		var rest []string
+		for _, m := range ig.members {
+			key, err := dnKey(m)
+			switch {
+			case strings.TrimSpace(m) == "":
+				p.skip(ig.dn, "an empty member value (a placeholder) dropped")
+			case err != nil:
+				p.skip(ig.dn, fmt.Sprintf("member %q dropped: %v", m, err))
+			case key == self:
+				p.skip(ig.dn, "the group names itself as a member (a placeholder, as groupOfNames needs one member); dropped")
+			default:
+				switch target := p.byDN[key].(type) {
+				case *importedUser:
+					ig.g.Users = appendNew(ig.g.Users, target.u.ID)
+				case *importedGroup:
+					if !slices.Contains(ig.nested, target) {
+						ig.nested = append(ig.nested, target)
+						ig.g.Groups = append(ig.g.Groups, target.g.ID)
+					}
+				default:
+					if dn, skipped := p.skipped[key]; skipped {
+						p.skip(ig.dn, fmt.Sprintf("member %s dropped: that entry is not imported", dn))
+					} else {
+						rest = append(rest, m)
+					}
+				}
+			}
+		}
+		ig.members = rest
+		var restUIDs []string
+		for _, uid := range ig.uids {
+			if iu, ok := p.byUID[strings.ToLower(uid)]; ok {
+				ig.g.Users = appendNew(ig.g.Users, iu.u.ID)
+			} else {
+				restUIDs = append(restUIDs, uid)
+			}
+		}
+		ig.uids = restUIDs
+	}
+	p.order()
+}
+
+func appendNew(list []string, id string) []string {
+	if slices.Contains(list, id) {
+		return list
+	}
+	return append(list, id)
+}
+
+// order sorts p.groups so that every group comes after the groups nested in
+// it, and reports each cycle as a problem.
+func (p *plan) order() {
+	const (
+		unseen = iota
+		visiting
+		done
+	)
+	state := map[*importedGroup]int{}
+	var sorted []*importedGroup
+	var path []*importedGroup
+	var visit func(g *importedGroup)
+	visit = func(g *importedGroup) {
+		switch state[g] {
+		case done:
+			return
+		case visiting:
+			i := slices.Index(path, g)
+			names := make([]string, 0, len(path)-i+1)
+			for _, c := range path[i:] {
+				names = append(names, c.g.CN)
+			}
+			p.problem(g.dn, "groups nested in a cycle (%s -> %s); Atrium refuses cycles", strings.Join(names, " -> "), g.g.CN)
+			return
+		}
+		state[g] = visiting
+		path = append(path, g)
+		for _, n := range g.nested {
+			visit(n)
+		}
+		path = path[:len(path)-1]
+		state[g] = done
+		sorted = append(sorted, g)
+	}
+	for _, g := range p.groups {
+		visit(g)
+	}
+	p.groups = sorted
+}
+
+// apply creates the plan inside one directory transaction, after checking
+// it against what the directory already holds.
+func (p *plan) apply(b *directory.Batch) error {
+	r := b.Reader()
+	p.checkExisting(r)
+	if len(p.problems) > 0 {
+		return &ImportError{Problems: p.problems}
+	}
+	for _, ig := range p.groups {
+		p.resolveExisting(r, ig)
+	}
+	p.allocateGIDs(r)
+
+	// Users with numbers first, so that allocated numbers avoid them.
+	users := slices.Clone(p.users)
+	slices.SortStableFunc(users, func(a, b *importedUser) int {
+		return boolInt(a.u.UIDNumber == 0) - boolInt(b.u.UIDNumber == 0)
+	})
+	for _, iu := range users {
+		if _, err := b.CreateUser(iu.u); err != nil {
+			p.problems = append(p.problems, fmt.Errorf("%s: %w", iu.dn, err))
+			continue
+		}
+		if iu.hash != "" {
+			if err := b.SetPasswordHash(iu.u.ID, iu.hash); err != nil {
+				p.problems = append(p.problems, fmt.Errorf("%s: %w", iu.dn, err))
+				continue
+			}
+			p.report.Passwords++
+		}
+	}
+	if len(p.problems) > 0 {
+		return &ImportError{Problems: p.problems}
+	}
+	for _, ig := range p.groups {
+		if _, err := b.CreateGroup(ig.g); err != nil {
+			return &ImportError{Problems: []error{fmt.Errorf("%s: %w", ig.dn, err)}}
+		}
+	}
+	p.report.Users, p.report.Groups = len(p.users), len(p.groups)
+	for _, t := range p.ignored {
+		p.report.IgnoredAttributes = append(p.report.IgnoredAttributes, t)
+	}
+	slices.SortFunc(p.report.IgnoredAttributes, func(a, b string) int {
+		return strings.Compare(strings.ToLower(a), strings.ToLower(b))
+	})
+	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// checkExisting reports every name, number and entryUUID of the plan that
+// the directory already holds.
+func (p *plan) checkExisting(r directory.Reader) {
+	taken := func(dn, what string, err error) {
+		if err == nil {
+			p.problems = append(p.problems, fmt.Errorf("%s: %s is already in the directory: %w", dn, what, directory.ErrAlreadyExists))
+		} else if !errors.Is(err, directory.ErrNotFound) {
+			p.problems = append(p.problems, fmt.Errorf("%s: %w", dn, err))
+		}
+	}
+	for _, iu := range p.users {
+		u := iu.u
+		_, err := r.UserByUID(u.UID)
+		taken(iu.dn, fmt.Sprintf("uid %q", u.UID), err)
+		if u.Mail != "" {
+			_, err = r.UserByMail(u.Mail)
+			taken(iu.dn, fmt.Sprintf("mail %q", u.Mail), err)
+		}
+		if u.UIDNumber != 0 {
+			_, err = r.UserByUIDNumber(u.UIDNumber)
+			taken(iu.dn, fmt.Sprintf("uidNumber %d", u.UIDNumber), err)
+		}
+		_, err = r.User(u.ID)
+		taken(iu.dn, "entryUUID "+u.ID, err)
+	}
+	for _, ig := range p.groups {
+		g := ig.g
+		_, err := r.GroupByCN(g.CN)
+		taken(ig.dn, fmt.Sprintf("group %q", g.CN), err)
+		if g.GIDNumber != 0 {
+			_, err = r.GroupByGIDNumber(g.GIDNumber)
+			taken(ig.dn, fmt.Sprintf("gidNumber %d", g.GIDNumber), err)
+		}
+		_, err = r.Group(g.ID)
+		taken(ig.dn, "entryUUID "+g.ID, err)
+	}
+}
+
+// resolveExisting finds the members the file does not hold among the
+// directory's users (uid=...,ou=people,<base> or a memberUid) and groups
+// (cn=...,ou=groups,<base>); the rest are reported and dropped.
+func (p *plan) resolveExisting(r directory.Reader, ig *importedGroup) {
+	for _, m := range ig.members {
+		id, ok := p.existing(r, m)
+		switch {
+		case !ok:
+			p.skip(ig.dn, fmt.Sprintf("member %s dropped: no such user or group in the file or the directory", m))
+		case id.group:
+			ig.g.Groups = appendNew(ig.g.Groups, id.id)
+		default:
+			ig.g.Users = appendNew(ig.g.Users, id.id)
+		}
+	}
+	for _, uid := range ig.uids {
+		u, err := r.UserByUID(uid)
+		if err != nil {
+			p.skip(ig.dn, fmt.Sprintf("memberUid %s dropped: no such user in the file or the directory", uid))
+			continue
+		}
+		ig.g.Users = appendNew(ig.g.Users, u.ID)
+	}
+}
+
+type memberID struct {
+	id    string
+	group bool
+}
+
+// existing maps a DN under l to a user or group of the directory.
+func (p *plan) existing(r directory.Reader, dn string) (memberID, bool) {
+	parsed, err := ldap.ParseDN(dn)
+	if err != nil || len(parsed.RDNs) < 2 || len(parsed.RDNs[0].Attributes) != 1 {
+		return memberID{}, false
+	}
+	parent := &ldap.DN{RDNs: parsed.RDNs[1:]}
+	parentKey, err := dnKey(parent.String())
+	if err != nil {
+		return memberID{}, false
+	}
+	rdn := parsed.RDNs[0].Attributes[0]
+	switch {
+	case parentKey == p.people && attrName(rdn.Type) == "uid":
+		if u, err := r.UserByUID(rdn.Value); err == nil {
+			return memberID{id: u.ID}, true
+		}
+	case parentKey == p.groupsOU && attrName(rdn.Type) == "cn":
+		if g, err := r.GroupByCN(rdn.Value); err == nil {
+			return memberID{id: g.ID, group: true}, true
+		}
+	}
+	return memberID{}, false
+}
+
+// allocateGIDs gives a number to each group that has none. Groups are
+// created in nesting order, so the directory's own allocation could hand out
+// a number that a group created later brings with it.
+func (p *plan) allocateGIDs(r directory.Reader) {
+	used := map[int]bool{}
+	for _, ig := range p.groups {
+		used[ig.g.GIDNumber] = true
+	}
+	next := directory.FirstID
+	for _, ig := range p.groups {
+		if ig.g.GIDNumber != 0 {
+			continue
+		}
+		for {
+			_, err := r.GroupByGIDNumber(next)
+			if !used[next] && errors.Is(err, directory.ErrNotFound) {
+				break
+			}
+			next++
+		}
+		ig.g.GIDNumber = next
+		used[next] = true
+	}
+}

@@ -1,0 +1,123 @@
+package ldif
+
+import (
+	"bufio"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// lineWidth is where the writer folds lines, as slapcat does.
+const lineWidth = 76
+
+// Writer writes LDIF content records. It writes no "version: 1" line:
+// slapadd (OpenLDAP 2.5) reads one as an entry and fails.
+type Writer struct {
+	w     *bufio.Writer
+	wrote bool // something is already written, so the next paragraph needs a blank line first
+	err   error
+}
+
+// NewWriter writes LDIF to w. Call Flush at the end.
+func NewWriter(w io.Writer) *Writer { return &Writer{w: bufio.NewWriter(w)} }
+
+// Comment writes a paragraph of comment lines.
+func (w *Writer) Comment(text string) error {
+	w.separate()
+	for _, line := range strings.Split(text, "\n") {
+		w.line("# " + line)
+	}
+	return w.err
+}
+
+// Write writes one record: its comments, its dn and its attributes, with
+// values that are not safe as plain text (RFC 2849 SAFE-STRING, and no
+// control characters or trailing space) in base64.
+func (w *Writer) Write(e Entry) error {
+	if !utf8.ValidString(e.DN) {
+		return fmt.Errorf("write entry: DN %q is not valid UTF-8", e.DN)
+	}
+	for _, a := range e.Attrs {
+		if !validAttrDescription(a.Type) {
+			return fmt.Errorf("write %s: %q is not an attribute name", e.DN, a.Type)
+		}
+	}
+	w.separate()
+	for _, c := range e.Comments {
+		for _, line := range strings.Split(c, "\n") {
+			w.line("# " + line)
+		}
+	}
+	w.line(attrLine("dn", e.DN))
+	for _, a := range e.Attrs {
+		w.line(attrLine(a.Type, a.Value))
+	}
+	return w.err
+}
+
+// Flush writes any buffered data to the underlying writer.
+func (w *Writer) Flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	return w.w.Flush()
+}
+
+func (w *Writer) separate() {
+	if w.wrote {
+		w.write("\n")
+	}
+	w.wrote = true
+}
+
+// line writes s folded at lineWidth: continuation lines start with a space.
+// Folds fall between UTF-8 characters so comments stay readable.
+func (w *Writer) line(s string) {
+	width := lineWidth
+	for len(s) > width {
+		cut := width
+		for cut > 1 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		w.write(s[:cut] + "\n ")
+		s = s[cut:]
+		width = lineWidth - 1
+	}
+	w.write(s + "\n")
+}
+
+func (w *Writer) write(s string) {
+	if w.err == nil {
+		_, w.err = w.w.WriteString(s)
+	}
+}
+
+func attrLine(typ, value string) string {
+	if value == "" {
+		return typ + ":"
+	}
+	if safeString(value) {
+		return typ + ": " + value
+	}
+	return typ + ":: " + base64.StdEncoding.EncodeToString([]byte(value))
+}
+
+// safeString reports whether v can be written as it is: printable ASCII,
+// not starting with a space, ':' or '<', and not ending with a space (which
+// readers may trim).
+func safeString(v string) bool {
+	if v == "" {
+		return true
+	}
+	if v[0] == ' ' || v[0] == ':' || v[0] == '<' || v[len(v)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
