@@ -1,0 +1,469 @@
+package ldapserver
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+
+	ldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/atrium-dir/atrium/directory"
+)
+
+// Search scopes (RFC 4511).
+const (
+	scopeBase = 0
+	scopeOne  = 1
+	scopeSub  = 2
+)
+
+// ref names one entry of the tree.
+type ref struct {
+	kind entryKind
+	id   string // record ID; for containers, the DN
+}
+
+// view is one search's consistent look at the directory.
+type view struct {
+	b      *Backend
+	r      directory.Reader
+	who    *who
+	ntHash bool // add sambaNTPassword to user entries
+
+	names map[string]string // DN cache: record ID -> DN
+	chain map[string][]string
+}
+
+func (v *view) nameDN(id string, group bool) (string, bool) {
+	if dn, ok := v.names[id]; ok {
+		return dn, true
+	}
+	name, err := v.r.Name(id)
+	if err != nil {
+		return "", false
+	}
+	dn := v.b.tree.layout.UserDN(name)
+	if group {
+		dn = v.b.tree.layout.GroupDN(name)
+	}
+	v.names[id] = dn
+	return dn, true
+}
+
+func (v *view) groupDNs(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if dn, ok := v.nameDN(id, true); ok {
+			out = append(out, dn)
+		}
+	}
+	return out
+}
+
+func (v *view) userEntry(u directory.User) (*entry, error) {
+	parents, err := v.r.DirectGroupIDs(u.ID)
+	if err != nil {
+		return nil, err
+	}
+	e := v.b.tree.userEntry(u, v.groupDNs(parents))
+	if v.ntHash && v.b.tree.samba != nil {
+		if nt, err := v.b.dir.NTHash(context.Background(), u.ID); err == nil && len(nt) > 0 {
+			e.add("sambaNTPassword", strings.ToUpper(hexString(nt)))
+		}
+	}
+	return e, nil
+}
+
+func (v *view) groupEntry(g directory.Group) (*entry, error) {
+	members := make([]string, 0, len(g.Users)+len(g.Groups))
+	uids := make([]string, 0, len(g.Users))
+	for _, id := range g.Users {
+		name, err := v.r.Name(id)
+		if err != nil {
+			continue
+		}
+		uids = append(uids, name)
+		members = append(members, v.b.tree.layout.UserDN(name))
+	}
+	members = append(members, v.groupDNs(g.Groups)...)
+	parents, err := v.r.DirectGroupIDs(g.ID)
+	if err != nil {
+		return nil, err
+	}
+	return v.b.tree.groupEntry(g, members, uids, v.groupDNs(parents)), nil
+}
+
+// load builds the entry a ref names; ok is false when it no longer exists.
+func (v *view) load(x ref) (*entry, bool, error) {
+	switch x.kind {
+	case kindUser:
+		u, err := v.r.User(x.id)
+		if errors.Is(err, directory.ErrNotFound) {
+			return nil, false, nil
+		} else if err != nil {
+			return nil, false, err
+		}
+		e, err := v.userEntry(u)
+		return e, err == nil, err
+	case kindGroup:
+		g, err := v.r.Group(x.id)
+		if errors.Is(err, directory.ErrNotFound) {
+			return nil, false, nil
+		} else if err != nil {
+			return nil, false, err
+		}
+		e, err := v.groupEntry(g)
+		return e, err == nil, err
+	case kindAccount:
+		var found *entry
+		err := v.r.BindAccounts(func(a directory.BindAccount) error {
+			if a.ID == x.id {
+				found = v.b.tree.accountEntry(a)
+				return directory.ErrStop
+			}
+			return nil
+		})
+		return found, found != nil, err
+	}
+	for _, c := range v.b.containers {
+		if c.dn == x.id {
+			return c, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// resolve finds the record a DN names, among users, groups and bind
+// accounts. ok is false for any other DN.
+func (v *view) resolve(dn string) (ref, bool) {
+	n, ok := normaliseDN(dn)
+	if !ok {
+		return ref{}, false
+	}
+	rdn, parent, _ := strings.Cut(n, ",")
+	typ, val, _ := strings.Cut(rdn, "=")
+	val = unescapeDNValue(val)
+	switch {
+	case parent == v.b.nPeople && typ == "uid":
+		if u, err := v.r.UserByUID(val); err == nil {
+			return ref{kindUser, u.ID}, true
+		}
+	case parent == v.b.nGroups && typ == "cn":
+		if g, err := v.r.GroupByCN(val); err == nil {
+			return ref{kindGroup, g.ID}, true
+		}
+	case parent == v.b.nServices && typ == "cn":
+		if a, err := v.r.BindAccount(val); err == nil {
+			return ref{kindAccount, a.ID}, true
+		}
+	}
+	for _, c := range v.b.containers {
+		if c.ndn == n {
+			return ref{kindContainer, c.dn}, true
+		}
+	}
+	return ref{}, false
+}
+
+// inChain decides (memberOf:1.2.840.113556.1.4.1941:=G) and
+// (member:1.2.840.113556.1.4.1941:=M) for entry e.
+func (v *view) inChain(e *entry, attr, dn string) tristate {
+	target, ok := v.resolve(dn)
+	if !ok {
+		return isFalse
+	}
+	if attr == "memberOf" {
+		if target.kind != kindGroup || (e.kind != kindUser && e.kind != kindGroup) {
+			return isFalse
+		}
+		return boolState(slices.Contains(v.effectiveGroups(e.id), target.id))
+	}
+	if e.kind != kindGroup {
+		return isFalse
+	}
+	return boolState(slices.Contains(v.effectiveGroups(target.id), e.id))
+}
+
+func (v *view) effectiveGroups(id string) []string {
+	if gs, ok := v.chain[id]; ok {
+		return gs
+	}
+	gs, _ := v.r.EffectiveGroupIDs(id)
+	v.chain[id] = gs
+	return gs
+}
+
+func boolState(b bool) tristate {
+	if b {
+		return isTrue
+	}
+	return isFalse
+}
+
+// Which kinds of entry can match an objectClass equality.
+var kindClasses = map[entryKind][]string{
+	kindUser:    {"top", "person", "organizationalperson", "inetorgperson", "posixaccount", "shadowaccount", "ldappublickey", "sambasamaccount"},
+	kindGroup:   {"top", "groupofnames", "groupofuniquenames", "posixgroup", "sambagroupmapping"},
+	kindAccount: {"top", "applicationprocess", "simplesecurityobject"},
+}
+
+// candidates returns the IDs of records of kind that can match f, from an
+// index, or all=true when only a scan will do.
+func (v *view) candidates(kind entryKind, f *Filter) (ids []string, all bool) {
+	switch f.Kind {
+	case FilterAnd:
+		for i := range f.Children {
+			if ids, all := v.candidates(kind, &f.Children[i]); !all {
+				return ids, false
+			}
+		}
+		return nil, true
+	case FilterOr:
+		var union []string
+		for i := range f.Children {
+			ids, all := v.candidates(kind, &f.Children[i])
+			if all {
+				return nil, true
+			}
+			union = append(union, ids...)
+		}
+		slices.Sort(union)
+		return slices.Compact(union), false
+	case FilterEqual:
+		return v.equalityCandidates(kind, f)
+	case FilterExtensible:
+		if f.Rule != inChainRule {
+			return nil, true
+		}
+		at := theSchema.lookup(f.Attr)
+		target, ok := v.resolve(f.Value)
+		switch {
+		case at == nil:
+			return nil, false // Undefined for every entry
+		case !ok:
+			return nil, false
+		case at.names[0] == "memberOf" && target.kind == kindGroup:
+			if kind == kindUser {
+				ids, _ := v.r.EffectiveUserIDs(target.id)
+				return ids, false
+			}
+			return nil, true
+		case (at.names[0] == "member" || at.names[0] == "uniqueMember") && kind == kindGroup:
+			return v.effectiveGroups(target.id), false
+		}
+		return nil, kind != kindUser && kind != kindGroup
+	}
+	return nil, true
+}
+
+func (v *view) equalityCandidates(kind entryKind, f *Filter) ([]string, bool) {
+	at := theSchema.lookup(f.Attr)
+	if at == nil {
+		return nil, false // Undefined: nothing matches
+	}
+	one := func(id string, err error) ([]string, bool) {
+		if err != nil {
+			return nil, false
+		}
+		return []string{id}, false
+	}
+	num := func() (int, bool) {
+		n, err := strconv.Atoi(strings.TrimSpace(f.Value))
+		return n, err == nil
+	}
+	name := at.names[0]
+	if name == "objectClass" {
+		if !slices.Contains(kindClasses[kind], strings.ToLower(f.Value)) {
+			return nil, false
+		}
+		return nil, true
+	}
+	switch kind {
+	case kindUser:
+		switch name {
+		case "uid":
+			u, err := v.r.UserByUID(f.Value)
+			return one(u.ID, err)
+		case "mail":
+			u, err := v.r.UserByMail(f.Value)
+			return one(u.ID, err)
+		case "uidNumber":
+			n, ok := num()
+			if !ok {
+				return nil, false
+			}
+			u, err := v.r.UserByUIDNumber(n)
+			return one(u.ID, err)
+		case "gidNumber":
+			n, ok := num()
+			if !ok {
+				return nil, false
+			}
+			var ids []string
+			v.r.UsersByGIDNumber(n, func(u directory.User) error { ids = append(ids, u.ID); return nil })
+			return ids, false
+		case "entryUUID":
+			u, err := v.r.User(strings.ToLower(f.Value))
+			return one(u.ID, err)
+		case "memberOf":
+			target, ok := v.resolve(f.Value)
+			if !ok || target.kind != kindGroup {
+				return nil, false
+			}
+			g, err := v.r.Group(target.id)
+			if err != nil {
+				return nil, false
+			}
+			return g.Users, false
+		}
+	case kindGroup:
+		switch name {
+		case "cn":
+			g, err := v.r.GroupByCN(f.Value)
+			return one(g.ID, err)
+		case "gidNumber":
+			n, ok := num()
+			if !ok {
+				return nil, false
+			}
+			g, err := v.r.GroupByGIDNumber(n)
+			return one(g.ID, err)
+		case "entryUUID":
+			g, err := v.r.Group(strings.ToLower(f.Value))
+			return one(g.ID, err)
+		case "member", "uniqueMember":
+			target, ok := v.resolve(f.Value)
+			if !ok {
+				return nil, false
+			}
+			ids, _ := v.r.DirectGroupIDs(target.id)
+			return ids, false
+		case "memberUid":
+			u, err := v.r.UserByUID(f.Value)
+			if err != nil || u.UID != f.Value { // memberUid matches case-exactly
+				return nil, false
+			}
+			ids, _ := v.r.DirectGroupIDs(u.ID)
+			return ids, false
+		case "memberOf":
+			target, ok := v.resolve(f.Value)
+			if !ok || target.kind != kindGroup {
+				return nil, false
+			}
+			g, err := v.r.Group(target.id)
+			if err != nil {
+				return nil, false
+			}
+			return g.Groups, false
+		}
+	}
+	return nil, true
+}
+
+// walk calls fn for every entry in scope of base that could match f, each
+// once, in a stable order.
+func (v *view) walk(base ref, baseN string, scope int, f *Filter, fn func(*entry) error) error {
+	visit := func(x ref) error {
+		e, ok, err := v.load(x)
+		if err != nil || !ok {
+			return err
+		}
+		return fn(e)
+	}
+	inScope := func(parentN string) bool {
+		switch scope {
+		case scopeBase:
+			return false
+		case scopeOne:
+			return parentN == baseN
+		}
+		return parentN == baseN || strings.HasSuffix(parentN, ","+baseN)
+	}
+	if base.kind != kindContainer {
+		if scope == scopeOne {
+			return nil // users, groups and bind accounts are leaves
+		}
+		return visit(base)
+	}
+	if scope == scopeBase {
+		return visit(base)
+	}
+	if scope == scopeSub {
+		if err := visit(base); err != nil {
+			return err
+		}
+	}
+	for _, c := range v.b.containers[1:] {
+		if parent := c.ndn[strings.IndexByte(c.ndn, ',')+1:]; inScope(parent) {
+			if err := visit(ref{kindContainer, c.dn}); err != nil {
+				return err
+			}
+		}
+	}
+	kinds := []struct {
+		kind   entryKind
+		parent string
+	}{{kindUser, v.b.nPeople}, {kindGroup, v.b.nGroups}, {kindAccount, v.b.nServices}}
+	for _, k := range kinds {
+		if !inScope(k.parent) {
+			continue
+		}
+		ids, all := v.candidates(k.kind, f)
+		if !all {
+			for _, id := range ids {
+				if err := visit(ref{k.kind, id}); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		var err error
+		switch k.kind {
+		case kindUser:
+			err = v.r.Users("", func(u directory.User) error {
+				e, err := v.userEntry(u)
+				if err != nil {
+					return err
+				}
+				return fn(e)
+			})
+		case kindGroup:
+			err = v.r.Groups("", func(g directory.Group) error {
+				e, err := v.groupEntry(g)
+				if err != nil {
+					return err
+				}
+				return fn(e)
+			})
+		case kindAccount:
+			err = v.r.BindAccounts(func(a directory.BindAccount) error { return fn(v.b.tree.accountEntry(a)) })
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func hexString(b []byte) string {
+	const digits = "0123456789abcdef"
+	out := make([]byte, 2*len(b))
+	for i, c := range b {
+		out[2*i], out[2*i+1] = digits[c>>4], digits[c&15]
+	}
+	return string(out)
+}
+
+// unescapeDNValue undoes RFC 4514 escaping of one attribute value.
+func unescapeDNValue(v string) string {
+	if !strings.Contains(v, `\`) {
+		return v
+	}
+	dn, err := ldap.ParseDN("x=" + v)
+	if err != nil || len(dn.RDNs) != 1 {
+		return v
+	}
+	return dn.RDNs[0].Attributes[0].Value
+}

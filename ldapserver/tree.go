@@ -1,0 +1,267 @@
+package ldapserver
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/ldif"
+)
+
+// The tree: how directory records appear as LDAP entries.
+//
+//	<base>                          dcObject/organization
+//	├── ou=people                   users
+//	├── ou=groups                   groups
+//	├── ou=services                 bind accounts
+//	└── sambaDomainName=<DOMAIN>    when Samba support is on
+
+// SambaDomain identifies the Samba domain whose SIDs Atrium serves.
+type SambaDomain struct {
+	Name string // NetBIOS domain name
+	SID  string // S-1-5-21-x-y-z
+}
+
+// Samba's algorithmic RID mapping (rid = 2*id + 1000, +1 for groups), so
+// SIDs follow from uidNumber and gidNumber without being stored.
+func userRID(uidNumber int) int  { return 2*uidNumber + 1000 }
+func groupRID(gidNumber int) int { return 2*gidNumber + 1001 }
+
+// entry is one LDAP entry as the search engine sees it.
+type entry struct {
+	dn    string // canonical spelling, emitted byte-identically everywhere
+	ndn   string // normalised, for comparisons (fixed entries only)
+	attrs []attribute
+	// kind and id tie the entry back to its record.
+	kind entryKind
+	id   string
+}
+
+type entryKind int
+
+const (
+	kindContainer entryKind = iota
+	kindUser
+	kindGroup
+	kindAccount
+	kindRootDSE
+	kindSubschema
+)
+
+type attribute struct {
+	name   string // canonical name
+	values []string
+}
+
+func (e *entry) add(name string, values ...string) {
+	if len(values) == 0 {
+		return
+	}
+	e.attrs = append(e.attrs, attribute{name: name, values: values})
+}
+
+// get returns the values of the attribute with this canonical name.
+func (e *entry) get(name string) []string {
+	for _, a := range e.attrs {
+		if a.name == name {
+			return a.values
+		}
+	}
+	return nil
+}
+
+func generalizedTime(t time.Time) string { return t.UTC().Format("20060102150405Z") }
+
+// tree builds entries from records.
+type tree struct {
+	layout    ldif.Layout
+	samba     *SambaDomain
+	baseAttrs []attribute
+}
+
+func (t *tree) common(e *entry, id string, created, modified time.Time) {
+	e.add("entryUUID", id)
+	e.add("entryDN", e.dn)
+	e.add("createTimestamp", generalizedTime(created))
+	e.add("modifyTimestamp", generalizedTime(modified))
+	e.add("subschemaSubentry", subschemaDN)
+	e.add("hasSubordinates", "FALSE")
+}
+
+// userEntry builds the entry of u. groupDNs are the DNs of its direct
+// groups (memberOf).
+func (t *tree) userEntry(u directory.User, groupDNs []string) *entry {
+	e := &entry{dn: t.layout.UserDN(u.UID), kind: kindUser, id: u.ID}
+	classes := []string{"top", "person", "organizationalPerson", "inetOrgPerson", "posixAccount", "shadowAccount"}
+	if len(u.SSHKeys) > 0 {
+		classes = append(classes, "ldapPublicKey")
+	}
+	if t.samba != nil {
+		classes = append(classes, "sambaSamAccount")
+	}
+	e.add("objectClass", classes...)
+	e.add("structuralObjectClass", "inetOrgPerson")
+	e.add("uid", u.UID)
+	e.add("cn", u.CommonName())
+	sn := u.Surname
+	if sn == "" {
+		sn = u.UID // person requires sn
+	}
+	e.add("sn", sn)
+	if u.GivenName != "" {
+		e.add("givenName", u.GivenName)
+	}
+	e.add("displayName", u.CommonName())
+	if u.Mail != "" {
+		e.add("mail", u.Mail)
+	}
+	e.add("uidNumber", strconv.Itoa(u.UIDNumber))
+	e.add("gidNumber", strconv.Itoa(u.GIDNumber))
+	e.add("homeDirectory", u.HomeDirectory)
+	e.add("loginShell", u.LoginShell)
+	if gecos := u.CommonName(); isASCII(gecos) {
+		e.add("gecos", gecos)
+	}
+	if !u.PasswordChanged.IsZero() {
+		e.add("shadowLastChange", strconv.FormatInt(u.PasswordChanged.Unix()/86400, 10))
+	}
+	e.add("sshPublicKey", u.SSHKeys...)
+	e.add("memberOf", groupDNs...)
+	if t.samba != nil {
+		flags := "[U          ]"
+		if u.Disabled {
+			flags = "[UD         ]"
+		}
+		e.add("sambaSID", t.samba.SID+"-"+strconv.Itoa(userRID(u.UIDNumber)))
+		e.add("sambaPrimaryGroupSID", t.samba.SID+"-"+strconv.Itoa(groupRID(u.GIDNumber)))
+		e.add("sambaAcctFlags", flags)
+		if !u.PasswordChanged.IsZero() {
+			e.add("sambaPwdLastSet", strconv.FormatInt(u.PasswordChanged.Unix(), 10))
+		}
+	}
+	t.common(e, u.ID, u.Created, u.Modified)
+	return e
+}
+
+// groupEntry builds the entry of g. memberDNs are the DNs of its direct
+// members (users and groups); memberUIDs the uids of its direct users.
+func (t *tree) groupEntry(g directory.Group, memberDNs, memberUIDs, parentDNs []string) *entry {
+	e := &entry{dn: t.layout.GroupDN(g.CN), kind: kindGroup, id: g.ID}
+	classes := []string{"top", "groupOfNames", "groupOfUniqueNames", "posixGroup"}
+	if t.samba != nil {
+		classes = append(classes, "sambaGroupMapping")
+	}
+	e.add("objectClass", classes...)
+	e.add("structuralObjectClass", "groupOfNames")
+	e.add("cn", g.CN)
+	if g.Description != "" {
+		e.add("description", g.Description)
+	}
+	e.add("gidNumber", strconv.Itoa(g.GIDNumber))
+	e.add("member", memberDNs...)
+	e.add("uniqueMember", memberDNs...)
+	e.add("memberUid", memberUIDs...)
+	e.add("memberOf", parentDNs...)
+	if t.samba != nil {
+		e.add("sambaSID", t.samba.SID+"-"+strconv.Itoa(groupRID(g.GIDNumber)))
+		e.add("sambaGroupType", "2")
+		e.add("displayName", g.CN)
+	}
+	t.common(e, g.ID, g.Created, g.Modified)
+	return e
+}
+
+func (t *tree) accountEntry(a directory.BindAccount) *entry {
+	e := &entry{dn: t.layout.BindAccountDN(a.Name), kind: kindAccount, id: a.ID}
+	e.add("objectClass", "top", "applicationProcess", "simpleSecurityObject")
+	e.add("structuralObjectClass", "applicationProcess")
+	e.add("cn", a.Name)
+	rights := make([]string, len(a.Rights))
+	for i, r := range a.Rights {
+		rights[i] = string(r)
+	}
+	e.add("description", "Atrium bind account ("+strings.Join(rights, ", ")+")")
+	t.common(e, a.ID, a.Created, a.Modified)
+	return e
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 || s[i] < 0x20 {
+			return false
+		}
+	}
+	return true
+}
+
+const subschemaDN = "cn=Subschema"
+
+// containerID derives a stable entryUUID for a fixed entry from its DN
+// (UUIDv5), so it survives restarts without being stored.
+func containerID(dn string) string {
+	return uuid.NewSHA1(uuid.NameSpaceX500, []byte(dn)).String()
+}
+
+// containers returns the fixed entries: the base, the three ou entries
+// and, with Samba, the domain entry.
+func (t *tree) containers(started time.Time) []*entry {
+	base := &entry{dn: t.layout.Base, kind: kindContainer}
+	first, _, _ := strings.Cut(t.layout.Base, ",")
+	typ, val, _ := strings.Cut(first, "=")
+	switch typ {
+	case "dc":
+		base.add("objectClass", "top", "dcObject", "organization")
+		base.add("dc", val)
+		base.add("o", val)
+	case "o":
+		base.add("objectClass", "top", "organization")
+		base.add("o", val)
+	default:
+		base.add("objectClass", "top", "organizationalUnit")
+		base.add("ou", val)
+	}
+	out := []*entry{base}
+	for _, ou := range []struct{ dn, name, desc string }{
+		{t.layout.PeopleDN(), "people", "Users"},
+		{t.layout.GroupsDN(), "groups", "Groups"},
+		{t.layout.ServicesDN(), "services", "Bind accounts for devices and apps"},
+	} {
+		e := &entry{dn: ou.dn, kind: kindContainer}
+		e.add("objectClass", "top", "organizationalUnit")
+		e.add("ou", ou.name)
+		e.add("description", ou.desc)
+		out = append(out, e)
+	}
+	if t.samba != nil {
+		e := &entry{dn: "sambaDomainName=" + ldif.EscapeDNValue(t.samba.Name) + "," + t.layout.Base, kind: kindContainer}
+		e.add("objectClass", "top", "sambaDomain")
+		e.add("sambaDomainName", t.samba.Name)
+		e.add("sambaSID", t.samba.SID)
+		out = append(out, e)
+	}
+	for _, e := range out {
+		e.id = containerID(e.dn)
+		e.add("entryUUID", e.id)
+		e.add("entryDN", e.dn)
+		e.add("createTimestamp", generalizedTime(started))
+		e.add("modifyTimestamp", generalizedTime(started))
+		e.add("subschemaSubentry", subschemaDN)
+		e.add("hasSubordinates", strings.ToUpper(strconv.FormatBool(!strings.HasPrefix(e.dn, "sambaDomainName="))))
+	}
+	return out
+}
+
+// subschema is the cn=Subschema entry.
+func subschemaEntry() *entry {
+	e := &entry{dn: subschemaDN, kind: kindSubschema}
+	e.add("objectClass", "top", "subentry", "subschema", "extensibleObject")
+	e.add("cn", "Subschema")
+	e.add("ldapSyntaxes", syntaxDefs...)
+	e.add("matchingRules", matchingRuleDefs...)
+	e.add("attributeTypes", attributeTypeDefs...)
+	e.add("objectClasses", objectClassDefs...)
+	return e
+}
