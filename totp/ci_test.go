@@ -1,0 +1,5 @@
+package totp
+
+import "os"
+
+func ciRequired() bool { return os.Getenv("CI") == "true" }
