@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/atrium-dir/atrium/internal/testenv"
 )
 
 // RFC 6238 appendix B, SHA1 rows, truncated to 6 digits.
@@ -49,13 +51,7 @@ func TestMatchSkewAndReplay(t *testing.T) {
 
 // oathtool computes codes independently of this package.
 func TestAgainstOathtool(t *testing.T) {
-	path, err := exec.LookPath("oathtool")
-	if err != nil {
-		if ciRequired() {
-			t.Fatal("oathtool missing under CI=true: install the oathtool package")
-		}
-		t.Skip("oathtool not installed (apt-get install oathtool)")
-	}
+	path := testenv.Tool(t, "oathtool", "oathtool")
 	secret, _ := NewSecret()
 	now := time.Now()
 	out, err := exec.Command(path, "--totp", "-b", "--now", now.UTC().Format("2006-01-02 15:04:05 UTC"), EncodeSecret(secret)).Output()

@@ -1,5 +1,0 @@
-package totp
-
-import "os"
-
-func ciRequired() bool { return os.Getenv("CI") == "true" }
