@@ -15,6 +15,7 @@ type searchQuery struct {
 	base      string
 	scope     int
 	sizeLimit int
+	timeLimit int // seconds
 	typesOnly bool
 	filter    *Filter
 	attrs     []string

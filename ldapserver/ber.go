@@ -1,0 +1,247 @@
+package ldapserver
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// A small BER encoder for responses (hand-written because responses are
+// the hot path: one allocation per message, no reflection) and a framing
+// reader that bounds message size and nesting before anything is decoded.
+
+// LDAP application tags of responses (RFC 4511).
+const (
+	tagBindResponse     = 0x61
+	tagSearchEntry      = 0x64
+	tagSearchDone       = 0x65
+	tagModifyResponse   = 0x67
+	tagAddResponse      = 0x69
+	tagDelResponse      = 0x6b
+	tagModDNResponse    = 0x6d
+	tagCompareResponse  = 0x6f
+	tagExtendedResponse = 0x78
+)
+
+const (
+	tagSequence    = 0x30
+	tagSet         = 0x31
+	tagInteger     = 0x02
+	tagOctetString = 0x04
+	tagEnumerated  = 0x0a
+	tagBoolean     = 0x01
+)
+
+func lenLen(n int) int {
+	switch {
+	case n < 0x80:
+		return 1
+	case n < 0x100:
+		return 2
+	case n < 0x10000:
+		return 3
+	case n < 0x1000000:
+		return 4
+	}
+	return 5
+}
+
+// tlvLen is the size of a TLV whose content is n bytes.
+func tlvLen(n int) int { return 1 + lenLen(n) + n }
+
+func appendHeader(b []byte, tag byte, n int) []byte {
+	b = append(b, tag)
+	switch {
+	case n < 0x80:
+		return append(b, byte(n))
+	case n < 0x100:
+		return append(b, 0x81, byte(n))
+	case n < 0x10000:
+		return append(b, 0x82, byte(n>>8), byte(n))
+	case n < 0x1000000:
+		return append(b, 0x83, byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(b, 0x84, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
+
+func appendString(b []byte, tag byte, s string) []byte {
+	return append(appendHeader(b, tag, len(s)), s...)
+}
+
+func intContent(v int64) []byte {
+	var out []byte
+	for {
+		out = append([]byte{byte(v)}, out...)
+		v >>= 8
+		if (v == 0 && out[0]&0x80 == 0) || (v == -1 && out[0]&0x80 != 0) {
+			return out
+		}
+	}
+}
+
+func appendInt(b []byte, tag byte, v int64) []byte {
+	c := intContent(v)
+	return append(appendHeader(b, tag, len(c)), c...)
+}
+
+// envelope wraps a protocol op (already encoded) and optional encoded
+// controls in an LDAPMessage.
+func envelope(id int64, op []byte, controls []byte) []byte {
+	idc := intContent(id)
+	n := tlvLen(len(idc)) + len(op)
+	if len(controls) > 0 {
+		n += tlvLen(len(controls))
+	}
+	b := make([]byte, 0, tlvLen(n))
+	b = appendHeader(b, tagSequence, n)
+	b = append(appendHeader(b, tagInteger, len(idc)), idc...)
+	b = append(b, op...)
+	if len(controls) > 0 {
+		b = append(appendHeader(b, 0xa0, len(controls)), controls...)
+	}
+	return b
+}
+
+// resultOp encodes an LDAPResult-shaped op with optional trailing fields
+// (already encoded: referral, serverSaslCreds, responseName/Value).
+func resultOp(tag byte, code uint16, matched, msg string, extra []byte) []byte {
+	c := intContent(int64(code))
+	n := tlvLen(len(c)) + tlvLen(len(matched)) + tlvLen(len(msg)) + len(extra)
+	b := make([]byte, 0, tlvLen(n))
+	b = appendHeader(b, tag, n)
+	b = append(appendHeader(b, tagEnumerated, len(c)), c...)
+	b = appendString(b, tagOctetString, matched)
+	b = appendString(b, tagOctetString, msg)
+	return append(b, extra...)
+}
+
+// entryMessage encodes a whole SearchResultEntry message in one buffer.
+func entryMessage(id int64, dn string, attrs []outAttr) []byte {
+	attrsLen := 0
+	for _, a := range attrs {
+		attrsLen += tlvLen(attrContentLen(a))
+	}
+	opLen := tlvLen(len(dn)) + tlvLen(attrsLen)
+	idc := intContent(id)
+	msgLen := tlvLen(len(idc)) + tlvLen(opLen)
+	b := make([]byte, 0, tlvLen(msgLen))
+	b = appendHeader(b, tagSequence, msgLen)
+	b = append(appendHeader(b, tagInteger, len(idc)), idc...)
+	b = appendHeader(b, tagSearchEntry, opLen)
+	b = appendString(b, tagOctetString, dn)
+	b = appendHeader(b, tagSequence, attrsLen)
+	for _, a := range attrs {
+		b = appendHeader(b, tagSequence, attrContentLen(a))
+		b = appendString(b, tagOctetString, a.name)
+		b = appendHeader(b, tagSet, valuesLen(a))
+		for _, v := range a.values {
+			b = appendString(b, tagOctetString, v)
+		}
+	}
+	return b
+}
+
+func valuesLen(a outAttr) int {
+	n := 0
+	for _, v := range a.values {
+		n += tlvLen(len(v))
+	}
+	return n
+}
+
+func attrContentLen(a outAttr) int { return tlvLen(len(a.name)) + tlvLen(valuesLen(a)) }
+
+// Framing errors.
+var (
+	errTooLarge   = errors.New("message larger than the limit")
+	errTooDeep    = errors.New("message nested too deeply")
+	errNotMessage = errors.New("not an LDAP message")
+)
+
+// readMessage reads one BER-framed LDAPMessage of at most max bytes. The
+// length is checked before the body is allocated.
+func readMessage(r io.ByteReader, full io.Reader, max int) ([]byte, error) {
+	tag, err := r.ReadByte()
+	if err != nil {
+		return nil, err
+	}
+	if tag != tagSequence {
+		return nil, fmt.Errorf("%w: tag 0x%02x", errNotMessage, tag)
+	}
+	first, err := r.ReadByte()
+	if err != nil {
+		return nil, err
+	}
+	header := []byte{tag, first}
+	n := int(first)
+	if first&0x80 != 0 {
+		k := int(first & 0x7f)
+		if k == 0 || k > 4 {
+			return nil, fmt.Errorf("%w: length of %d bytes", errNotMessage, k)
+		}
+		n = 0
+		for range k {
+			c, err := r.ReadByte()
+			if err != nil {
+				return nil, err
+			}
+			header = append(header, c)
+			n = n<<8 | int(c)
+		}
+	}
+	if n > max {
+		return nil, errTooLarge
+	}
+	msg := make([]byte, len(header)+n)
+	copy(msg, header)
+	if _, err := io.ReadFull(full, msg[len(header):]); err != nil {
+		return nil, err
+	}
+	return msg, nil
+}
+
+// checkNesting walks the TLVs of b without recursion and refuses nesting
+// deeper than max, so the recursive decoder never sees a hostile depth.
+func checkNesting(b []byte, max int) error {
+	type frame struct{ end int }
+	stack := []frame{{len(b)}}
+	for i := 0; i < len(b); {
+		for len(stack) > 1 && i >= stack[len(stack)-1].end {
+			stack = stack[:len(stack)-1]
+		}
+		tag := b[i]
+		i++
+		if tag&0x1f == 0x1f {
+			return fmt.Errorf("%w: multi-byte tag", errNotMessage)
+		}
+		if i >= len(b) {
+			return fmt.Errorf("%w: truncated", errNotMessage)
+		}
+		n := int(b[i])
+		i++
+		if n&0x80 != 0 {
+			k := n & 0x7f
+			if k == 0 || k > 4 || i+k > len(b) {
+				return fmt.Errorf("%w: bad length", errNotMessage)
+			}
+			n = 0
+			for range k {
+				n = n<<8 | int(b[i])
+				i++
+			}
+		}
+		end := i + n
+		if n < 0 || end > stack[len(stack)-1].end {
+			return fmt.Errorf("%w: length past its container", errNotMessage)
+		}
+		if tag&0x20 != 0 { // constructed: descend
+			stack = append(stack, frame{end})
+			if len(stack) > max {
+				return errTooDeep
+			}
+			continue
+		}
+		i = end
+	}
+	return nil
+}

@@ -1,0 +1,308 @@
+package ldapserver
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"time"
+
+	ldap "github.com/go-ldap/ldap/v3"
+)
+
+const oidNoticeOfDisconnection = "1.3.6.1.4.1.1466.20036"
+
+// conn is one client connection. The reader goroutine decodes requests
+// and starts an operation goroutine for each (at most MaxInFlight at once);
+// responses go through one buffered writer that is flushed when no
+// operation has a response still coming.
+type conn struct {
+	srv    *Server
+	nc     net.Conn
+	br     *bufio.Reader
+	remote string // client IP, for backoff and audit
+
+	wmu     sync.Mutex
+	bw      *bufio.Writer
+	pending int // operations whose final response is not yet written
+
+	mu      sync.Mutex
+	who     *who
+	running map[int64]context.CancelFunc
+	ops     sync.WaitGroup
+	slots   chan struct{}
+	tls     bool
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	remote := nc.RemoteAddr().String()
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		remote = host
+	}
+	return &conn{
+		srv: s, nc: nc, remote: remote,
+		br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 32<<10),
+		who: anonymous, running: map[int64]context.CancelFunc{},
+		slots: make(chan struct{}, s.MaxInFlight), ctx: ctx, cancel: cancel,
+	}
+}
+
+func (c *conn) close() {
+	c.once.Do(func() {
+		c.cancel()
+		c.nc.Close()
+	})
+}
+
+func (c *conn) serve(useTLS bool) {
+	defer func() {
+		c.close()
+		c.ops.Wait()
+		if c.srv.Backend != nil {
+			c.srv.Backend.pages.dropOwner(c)
+		}
+	}()
+	if useTLS {
+		if err := c.startTLS(); err != nil {
+			c.srv.Logger.Debug("ldaps handshake failed", "remote", c.remote, "err", err)
+			return
+		}
+	}
+	for {
+		c.nc.SetReadDeadline(time.Now().Add(c.srv.IdleTimeout))
+		raw, err := readMessage(c.br, c.br, c.srv.MaxMessageSize)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && c.busy() {
+				continue // a long operation is running: not idle
+			}
+			switch {
+			case errors.Is(err, errTooLarge):
+				c.disconnect(ldap.LDAPResultProtocolError, "message too large")
+			case errors.Is(err, errNotMessage):
+				c.disconnect(ldap.LDAPResultProtocolError, "not an LDAP message")
+			case errors.Is(err, io.ErrUnexpectedEOF):
+				c.disconnect(ldap.LDAPResultProtocolError, "truncated message")
+			}
+			return
+		}
+		m, err := decodeMessage(raw)
+		if err != nil {
+			if m == nil {
+				c.disconnect(ldap.LDAPResultProtocolError, "malformed message")
+				return
+			}
+			c.reply(m, fail(ldap.LDAPResultProtocolError, err.Error()), nil)
+			continue
+		}
+		if !c.dispatch(m) {
+			return
+		}
+	}
+}
+
+func (c *conn) busy() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.running) > 0
+}
+
+// dispatch starts one request; it returns false when the connection ends.
+func (c *conn) dispatch(m *message) bool {
+	switch m.tag {
+	case opUnbind:
+		return false
+	case opAbandon:
+		id, _ := m.op.Value.(int64)
+		if len(m.op.Data.Bytes()) > 0 && id == 0 {
+			id = decodeInt(m.op.Data.Bytes())
+		}
+		c.mu.Lock()
+		if cancel, ok := c.running[id]; ok {
+			cancel()
+		}
+		c.mu.Unlock()
+		return true
+	case opBind:
+		// RFC 4511 4.2.1: finish outstanding operations before a bind, and
+		// run nothing else until it is done.
+		c.ops.Wait()
+		c.run(m)
+		return true
+	case opExtended:
+		if len(m.op.Children) > 0 && str(m.op.Children[0]) == oidStartTLS {
+			return c.handleStartTLS(m)
+		}
+	}
+	if _, known := responseTag[m.tag]; !known {
+		c.reply(m, fail(ldap.LDAPResultProtocolError, fmt.Sprintf("unknown operation %d", m.tag)), nil)
+		return true
+	}
+	select {
+	case c.slots <- struct{}{}:
+	case <-c.ctx.Done():
+		return false
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	c.mu.Lock()
+	c.running[m.id] = cancel
+	c.mu.Unlock()
+	c.ops.Add(1)
+	c.wmu.Lock()
+	c.pending++
+	c.wmu.Unlock()
+	go func() {
+		defer func() { <-c.slots }()
+		c.runOp(ctx, m)
+	}()
+	return true
+}
+
+// run executes m in the reader goroutine (binds).
+func (c *conn) run(m *message) {
+	ctx, cancel := context.WithCancel(c.ctx)
+	c.mu.Lock()
+	c.running[m.id] = cancel
+	c.mu.Unlock()
+	c.ops.Add(1)
+	c.wmu.Lock()
+	c.pending++
+	c.wmu.Unlock()
+	c.runOp(ctx, m)
+}
+
+func (c *conn) runOp(ctx context.Context, m *message) {
+	defer c.ops.Done()
+	defer func() {
+		c.mu.Lock()
+		if cancel, ok := c.running[m.id]; ok {
+			cancel()
+			delete(c.running, m.id)
+		}
+		c.mu.Unlock()
+	}()
+	defer func() {
+		if r := recover(); r != nil {
+			c.srv.Logger.Error("panic in ldap operation", "op", m.tag, "panic", r, "stack", string(debug.Stack()))
+			c.finish(m, fail(ldap.LDAPResultOther, "internal error"), nil)
+		}
+	}()
+	for _, ctl := range m.controls {
+		if ctl.critical && !slices.Contains(supportedControls, ctl.oid) {
+			c.finish(m, fail(ldap.LDAPResultUnavailableCriticalExtension, "unsupported critical control "+ctl.oid), nil)
+			return
+		}
+	}
+	res, extra := c.execute(ctx, m)
+	c.finish(m, res, extra)
+}
+
+// finish writes the final response of m and flushes when nothing else is
+// still answering.
+func (c *conn) finish(m *message, res opResult, extra []byte) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.writeLocked(envelope(m.id, resultOp(responseTag[m.tag], res.code, res.matched, res.msg, extra), encodeControls(res.controls)))
+	c.pending--
+	if c.pending <= 0 {
+		c.pending = 0
+		c.bw.Flush()
+	}
+}
+
+// reply answers a request that never became an operation.
+func (c *conn) reply(m *message, res opResult, extra []byte) {
+	tag, ok := responseTag[m.tag]
+	if !ok {
+		tag = tagExtendedResponse
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.writeLocked(envelope(m.id, resultOp(tag, res.code, res.matched, res.msg, extra), nil))
+	if c.pending == 0 {
+		c.bw.Flush()
+	}
+}
+
+func (c *conn) writeLocked(b []byte) {
+	if _, err := c.bw.Write(b); err != nil {
+		c.close()
+	}
+}
+
+// sendEntry writes one search result entry.
+func (c *conn) sendEntry(ctx context.Context, id int64, dn string, attrs []outAttr) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	msg := entryMessage(id, dn, attrs)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if _, err := c.bw.Write(msg); err != nil {
+		c.close()
+		return err
+	}
+	return nil
+}
+
+// disconnect sends a Notice of Disconnection (RFC 4511 4.4.1).
+func (c *conn) disconnect(code uint16, msg string) {
+	extra := appendString(nil, 0x8a, oidNoticeOfDisconnection)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	c.bw.Write(envelope(0, resultOp(tagExtendedResponse, code, "", msg, extra), nil))
+	c.bw.Flush()
+}
+
+func (c *conn) handleStartTLS(m *message) bool {
+	c.ops.Wait()
+	switch {
+	case c.srv.TLSConfig == nil:
+		c.reply(m, fail(ldap.LDAPResultUnavailable, "StartTLS is not configured"), nil)
+		return true
+	case c.tls:
+		c.reply(m, fail(ldap.LDAPResultOperationsError, "TLS is already active"), nil)
+		return true
+	}
+	c.reply(m, ok(), appendString(nil, 0x8a, oidStartTLS))
+	if err := c.startTLS(); err != nil {
+		c.srv.Logger.Debug("starttls handshake failed", "remote", c.remote, "err", err)
+		return false
+	}
+	return true
+}
+
+func (c *conn) startTLS() error {
+	tc := tls.Server(c.nc, c.srv.TLSConfig)
+	tc.SetDeadline(time.Now().Add(c.srv.TLSHandshakeTimeout))
+	if err := tc.Handshake(); err != nil {
+		return err
+	}
+	tc.SetDeadline(time.Time{})
+	c.wmu.Lock()
+	c.nc, c.tls = tc, true
+	c.br = bufio.NewReaderSize(tc, 16<<10)
+	c.bw = bufio.NewWriterSize(tc, 32<<10)
+	c.wmu.Unlock()
+	return nil
+}
+
+func decodeInt(b []byte) int64 {
+	var v int64
+	for _, x := range b {
+		v = v<<8 | int64(x)
+	}
+	return v
+}

@@ -1,0 +1,159 @@
+package ldapserver
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+// Server is the LDAP listener: connections, framing, concurrency and
+// limits. Operations go to its Backend.
+type Server struct {
+	Backend *Backend
+	Logger  *slog.Logger
+	// TLSConfig serves LDAPS and StartTLS; nil disables both.
+	TLSConfig *tls.Config
+	// MaxConns caps open connections (default 4096).
+	MaxConns int
+	// MaxInFlight caps concurrent operations of one connection (default 16).
+	MaxInFlight int
+	// IdleTimeout closes a connection that sent nothing and has nothing
+	// running for this long (default 5 minutes).
+	IdleTimeout time.Duration
+	// TLSHandshakeTimeout bounds a TLS handshake (default 10 s).
+	TLSHandshakeTimeout time.Duration
+	// MaxMessageSize bounds one request (default 1 MiB).
+	MaxMessageSize int
+	// MaxTimeLimit bounds every search (default 2 minutes).
+	MaxTimeLimit time.Duration
+
+	mu        sync.Mutex
+	listeners map[net.Listener]bool
+	conns     map[*conn]bool
+	closing   bool
+	wg        sync.WaitGroup
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("ldap server closed")
+
+func (s *Server) defaults() {
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.MaxConns <= 0 {
+		s.MaxConns = 4096
+	}
+	if s.MaxInFlight <= 0 {
+		s.MaxInFlight = 16
+	}
+	if s.IdleTimeout <= 0 {
+		s.IdleTimeout = 5 * time.Minute
+	}
+	if s.TLSHandshakeTimeout <= 0 {
+		s.TLSHandshakeTimeout = 10 * time.Second
+	}
+	if s.MaxMessageSize <= 0 {
+		s.MaxMessageSize = 1 << 20
+	}
+	if s.MaxTimeLimit <= 0 {
+		s.MaxTimeLimit = 2 * time.Minute
+	}
+	if s.TLSConfig != nil && s.TLSConfig.MinVersion < tls.VersionTLS12 {
+		cfg := s.TLSConfig.Clone()
+		cfg.MinVersion = tls.VersionTLS12
+		s.TLSConfig = cfg
+	}
+}
+
+// Serve accepts plain LDAP connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.serve(ln, false) }
+
+// ServeTLS accepts LDAPS connections on ln until Shutdown.
+func (s *Server) ServeTLS(ln net.Listener) error {
+	if s.TLSConfig == nil {
+		return errors.New("ldaps needs a TLS configuration")
+	}
+	return s.serve(ln, true)
+}
+
+func (s *Server) serve(ln net.Listener, useTLS bool) error {
+	s.mu.Lock()
+	s.defaults()
+	if s.closing {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	if s.listeners == nil {
+		s.listeners, s.conns = map[net.Listener]bool{}, map[*conn]bool{}
+	}
+	s.listeners[ln] = true
+	s.mu.Unlock()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closing := s.closing
+			s.mu.Unlock()
+			if closing {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		c := newConn(s, nc)
+		s.mu.Lock()
+		full := len(s.conns) >= s.MaxConns
+		if !full && !s.closing {
+			s.conns[c] = true
+			s.wg.Add(1)
+		}
+		closing := s.closing
+		s.mu.Unlock()
+		if full || closing {
+			c.disconnect(51, "too many connections") // busy
+			nc.Close()
+			continue
+		}
+		go func() {
+			defer s.wg.Done()
+			defer func() {
+				s.mu.Lock()
+				delete(s.conns, c)
+				s.mu.Unlock()
+			}()
+			c.serve(useTLS)
+		}()
+	}
+}
+
+// Shutdown stops accepting, closes every connection (idle ones at once,
+// busy ones after cancelling their operations) and waits for them, or for
+// ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.close()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
