@@ -63,3 +63,12 @@ func TestSmoke(t *testing.T) {
 		t.Fatalf("whoami: %+v %v", who, err)
 	}
 }
+
+func listenTCP(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
