@@ -1,0 +1,208 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/atrium-dir/atrium/ldif"
+)
+
+// Config is every setting of Atrium. Precedence: defaults, then the YAML
+// file, then ATRIUM_* environment variables, then flags.
+type Config struct {
+	Data        string `yaml:"data"`
+	BaseDN      string `yaml:"base_dn"`
+	LDAPAddr    string `yaml:"ldap_addr"`
+	LDAPSAddr   string `yaml:"ldaps_addr"`
+	HTTPAddr    string `yaml:"http_addr"`
+	ExternalURL string `yaml:"external_url"`
+	LogFormat   string `yaml:"log_format"`
+	TLS         struct {
+		Cert string `yaml:"cert"` // PEM; default DATA/tls.crt, created on first start
+		Key  string `yaml:"key"`
+	} `yaml:"tls"`
+	LDAP struct {
+		Anonymous   string        `yaml:"anonymous"` // none, base or tree
+		UserRead    string        `yaml:"user_read"` // all or self
+		MaxConns    int           `yaml:"max_conns"`
+		IdleTimeout time.Duration `yaml:"idle_timeout"`
+	} `yaml:"ldap"`
+	Samba struct {
+		Enabled bool   `yaml:"enabled"`
+		Domain  string `yaml:"domain"`
+		SID     string `yaml:"sid"` // generated on first start when empty
+	} `yaml:"samba"`
+	Backoff struct {
+		AddressFreeFailures int           `yaml:"address_free_failures"`
+		AddressMaxBlock     time.Duration `yaml:"address_max_block"`
+		AccountFailures     int           `yaml:"account_failures"`
+		AccountLock         time.Duration `yaml:"account_lock"`
+		Window              time.Duration `yaml:"window"`
+	} `yaml:"backoff"`
+}
+
+func defaultConfig() Config {
+	var c Config
+	c.Data = "./data"
+	c.BaseDN = "dc=example,dc=com"
+	c.LDAPAddr = ":3389"
+	c.LDAPSAddr = ":6636"
+	c.HTTPAddr = ":8080"
+	c.ExternalURL = "http://localhost:8080"
+	c.LogFormat = "text"
+	c.LDAP.Anonymous = "none"
+	c.LDAP.UserRead = "all"
+	c.LDAP.MaxConns = 4096
+	c.LDAP.IdleTimeout = 5 * time.Minute
+	c.Samba.Domain = "ATRIUM"
+	c.Backoff.AddressFreeFailures = 5
+	c.Backoff.AddressMaxBlock = 15 * time.Minute
+	c.Backoff.AccountFailures = 20
+	c.Backoff.AccountLock = 30 * time.Second
+	c.Backoff.Window = 15 * time.Minute
+	return c
+}
+
+// setting ties one environment variable, and optionally one flag, to a
+// field, so both are read the same way.
+type setting struct {
+	env, flag string
+	set       func(*Config, string) error
+}
+
+func str(p func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *p(c) = v; return nil }
+}
+
+var settings = []setting{
+	{"ATRIUM_DATA", "data", str(func(c *Config) *string { return &c.Data })},
+	{"ATRIUM_BASE_DN", "base-dn", str(func(c *Config) *string { return &c.BaseDN })},
+	{"ATRIUM_LDAP_ADDR", "ldap-addr", str(func(c *Config) *string { return &c.LDAPAddr })},
+	{"ATRIUM_LDAPS_ADDR", "ldaps-addr", str(func(c *Config) *string { return &c.LDAPSAddr })},
+	{"ATRIUM_HTTP_ADDR", "http-addr", str(func(c *Config) *string { return &c.HTTPAddr })},
+	{"ATRIUM_EXTERNAL_URL", "external-url", str(func(c *Config) *string { return &c.ExternalURL })},
+	{"ATRIUM_LOG_FORMAT", "log-format", str(func(c *Config) *string { return &c.LogFormat })},
+	{"ATRIUM_TLS_CERT", "", str(func(c *Config) *string { return &c.TLS.Cert })},
+	{"ATRIUM_TLS_KEY", "", str(func(c *Config) *string { return &c.TLS.Key })},
+	{"ATRIUM_LDAP_ANONYMOUS", "", str(func(c *Config) *string { return &c.LDAP.Anonymous })},
+	{"ATRIUM_LDAP_USER_READ", "", str(func(c *Config) *string { return &c.LDAP.UserRead })},
+	{"ATRIUM_SAMBA_DOMAIN", "", str(func(c *Config) *string { return &c.Samba.Domain })},
+	{"ATRIUM_SAMBA_SID", "", str(func(c *Config) *string { return &c.Samba.SID })},
+	{"ATRIUM_SAMBA", "", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("ATRIUM_SAMBA: %q is not true or false", v)
+		}
+		c.Samba.Enabled = b
+		return nil
+	}},
+}
+
+// loadConfig builds the configuration from the file, the environment and
+// the flags given on the command line (flag name -> value).
+func loadConfig(file string, flags map[string]string) (Config, error) {
+	c := defaultConfig()
+	if file == "" {
+		file = os.Getenv("ATRIUM_CONFIG")
+	}
+	if file != "" {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			return c, fmt.Errorf("read config: %w", err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(raw)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return c, fmt.Errorf("config file %s: %w", file, err)
+		}
+	}
+	var errs []error
+	for _, s := range settings {
+		if v, ok := os.LookupEnv(s.env); ok {
+			errs = append(errs, s.set(&c, v))
+		}
+	}
+	for _, s := range settings {
+		if v, ok := flags[s.flag]; ok && s.flag != "" {
+			errs = append(errs, s.set(&c, v))
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+var (
+	sidRE     = regexp.MustCompile(`^S-1-5-21-\d+-\d+-\d+$`)
+	netbiosRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,14}$`)
+)
+
+// Validate returns every problem with the configuration, in words an admin
+// understands.
+func (c Config) Validate() []string {
+	var p []string
+	if c.Data == "" {
+		p = append(p, "data: the data directory must be set")
+	}
+	if _, err := ldif.NewLayout(c.BaseDN); err != nil {
+		p = append(p, fmt.Sprintf("base_dn: %q is not a DN (example: dc=example,dc=com)", c.BaseDN))
+	}
+	for name, addr := range map[string]string{"ldap_addr": c.LDAPAddr, "ldaps_addr": c.LDAPSAddr, "http_addr": c.HTTPAddr} {
+		if addr == "" {
+			continue // switched off
+		}
+		if _, port, err := net.SplitHostPort(addr); err != nil {
+			p = append(p, fmt.Sprintf("%s: %q is not HOST:PORT (example: :3389)", name, addr))
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			p = append(p, fmt.Sprintf("%s: port %q is not a number from 0 to 65535", name, port))
+		}
+	}
+	if u, err := url.Parse(c.ExternalURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p = append(p, fmt.Sprintf("external_url: %q must be an http:// or https:// address", c.ExternalURL))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		p = append(p, fmt.Sprintf("log_format: %q must be text or json", c.LogFormat))
+	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		p = append(p, "tls: give both cert and key, or neither (Atrium then makes its own)")
+	}
+	for _, f := range []string{c.TLS.Cert, c.TLS.Key} {
+		if f != "" {
+			if _, err := os.Stat(f); err != nil {
+				p = append(p, fmt.Sprintf("tls: cannot read %s", f))
+			}
+		}
+	}
+	switch c.LDAP.Anonymous {
+	case "none", "base", "tree":
+	default:
+		p = append(p, fmt.Sprintf("ldap.anonymous: %q must be none, base or tree", c.LDAP.Anonymous))
+	}
+	switch c.LDAP.UserRead {
+	case "all", "self":
+	default:
+		p = append(p, fmt.Sprintf("ldap.user_read: %q must be all or self", c.LDAP.UserRead))
+	}
+	if c.LDAP.MaxConns < 1 || c.LDAP.IdleTimeout < time.Second {
+		p = append(p, "ldap: max_conns must be at least 1 and idle_timeout at least 1s")
+	}
+	if c.Samba.Enabled && !netbiosRE.MatchString(c.Samba.Domain) {
+		p = append(p, fmt.Sprintf("samba.domain: %q must be a NetBIOS name (up to 15 letters, digits or '-')", c.Samba.Domain))
+	}
+	if c.Samba.SID != "" && !sidRE.MatchString(c.Samba.SID) {
+		p = append(p, fmt.Sprintf("samba.sid: %q must look like S-1-5-21-1111-2222-3333", c.Samba.SID))
+	}
+	b := c.Backoff
+	if b.AddressFreeFailures < 1 || b.AccountFailures < 1 || b.AddressMaxBlock <= 0 || b.AccountLock <= 0 || b.Window <= 0 {
+		p = append(p, "backoff: every count and duration must be positive")
+	}
+	return p
+}

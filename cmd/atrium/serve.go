@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/directory/password"
+	"github.com/atrium-dir/atrium/ldapserver"
+	"github.com/atrium-dir/atrium/ldif"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func printYAML(w io.Writer, v any) error {
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	return enc.Encode(v)
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configFile := fs.String("config", "", "YAML configuration file")
+	given := map[string]*string{}
+	for _, s := range settings {
+		if s.flag != "" {
+			given[s.flag] = fs.String(s.flag, "", "see atrium help")
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return usagef("serve: %v", err)
+	}
+	flags := map[string]string{}
+	fs.Visit(func(f *flag.Flag) {
+		if p, ok := given[f.Name]; ok {
+			flags[f.Name] = *p
+		}
+	})
+	cfg, err := loadConfig(*configFile, flags)
+	if err != nil {
+		return err
+	}
+	if problems := cfg.Validate(); len(problems) > 0 {
+		return fmt.Errorf("configuration problems:\n  %s", strings.Join(problems, "\n  "))
+	}
+	log := newLogger(cfg.LogFormat, stderr)
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return runServer(ctx, cfg, log)
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// runServer serves until ctx ends, then shuts down gracefully.
+func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
+	started := time.Now()
+	d, store, err := openDirectory(ctx, cfg, 2*time.Second, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	defer d.Close()
+	if err := firstStart(ctx, cfg, d, log); err != nil {
+		return err
+	}
+	tlsConfig, err := loadTLS(cfg)
+	if err != nil {
+		return err
+	}
+	layout, _ := ldif.NewLayout(cfg.BaseDN)
+	backend := ldapserver.NewBackend(ldapserver.BackendConfig{
+		Directory: d, Layout: layout, Logger: log, Version: version,
+		Access: ldapserver.Access{Anonymous: ldapserver.AnonymousRead(cfg.LDAP.Anonymous), Users: ldapserver.UserRead(cfg.LDAP.UserRead)},
+		Samba:  sambaDomain(ctx, cfg, d),
+	})
+	ldapSrv := &ldapserver.Server{Backend: backend, Logger: log, TLSConfig: tlsConfig, MaxConns: cfg.LDAP.MaxConns, IdleTimeout: cfg.LDAP.IdleTimeout}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	adminSrv := &http.Server{Handler: adminHandler(cfg, d, log), ReadHeaderTimeout: 10 * time.Second}
+
+	type listener struct {
+		name, addr string
+		serve      func(net.Listener) error
+	}
+	listeners := []listener{
+		{"ldap", cfg.LDAPAddr, ldapSrv.Serve},
+		{"ldaps", cfg.LDAPSAddr, ldapSrv.ServeTLS},
+		{"http", cfg.HTTPAddr, httpSrv.Serve},
+	}
+	errc := make(chan error, len(listeners)+1)
+	adminLn, err := listenAdmin(cfg.Data)
+	if err != nil {
+		return err
+	}
+	go func() { errc <- ignoreClosed(adminSrv.Serve(adminLn)) }()
+	for _, l := range listeners {
+		if l.addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			return fmt.Errorf("%s listener: %w", l.name, err)
+		}
+		log.Info("listening", "service", l.name, "addr", ln.Addr().String())
+		go func() { errc <- ignoreClosed(l.serve(ln)) }()
+	}
+	log.Info("atrium ready", "version", version, "data", cfg.Data, "base_dn", layout.Base, "external_url", cfg.ExternalURL, "startup", time.Since(started).Round(time.Millisecond))
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err = <-errc:
+		log.Error("listener failed", "err", err)
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ldapSrv.Shutdown(shutdown)
+	httpSrv.Shutdown(shutdown)
+	adminSrv.Shutdown(shutdown)
+	os.Remove(filepath.Join(cfg.Data, socketName))
+	return err
+}
+
+func ignoreClosed(err error) error {
+	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, ldapserver.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// firstStart creates what an empty data directory needs: the TLS
+// certificate, the SAML signing key, and an admins group with an admin user
+// whose password is logged once.
+func firstStart(ctx context.Context, cfg Config, d *directory.Directory, log *slog.Logger) error {
+	if cfg.TLS.Cert == "" {
+		if err := ensureSelfSignedTLS(cfg.Data, cfg.ExternalURL); err != nil {
+			return err
+		}
+	}
+	if err := ensureSAMLKey(ctx, d); err != nil {
+		return err
+	}
+	users, err := d.ListUsers(ctx)
+	if err != nil || len(users) > 0 {
+		return err
+	}
+	groups, err := d.ListGroups(ctx)
+	if err != nil || len(groups) > 0 {
+		return err
+	}
+	admin, err := d.CreateUser(ctx, directory.User{UID: "admin", Mail: "admin@localhost.localdomain", DisplayName: "Administrator"})
+	if err != nil {
+		return err
+	}
+	pw := password.Generate(24)
+	if err := d.SetPassword(ctx, admin.UID, pw); err != nil {
+		return err
+	}
+	if _, err := d.CreateGroup(ctx, directory.Group{CN: "admins", Description: "Atrium administrators", Users: []string{admin.ID}}); err != nil {
+		return err
+	}
+	log.Warn("first start: created user admin in group admins; this password is shown once, change it with 'atrium user passwd admin'", "user", "admin", "password", pw)
+	return nil
+}
+
+func loadTLS(cfg Config) (*tls.Config, error) {
+	certFile, keyFile := cfg.TLS.Cert, cfg.TLS.Key
+	if certFile == "" {
+		certFile, keyFile = filepath.Join(cfg.Data, "tls.crt"), filepath.Join(cfg.Data, "tls.key")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls certificate: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// sambaDomain returns the Samba domain to serve, generating and storing
+// its SID on first use.
+func sambaDomain(ctx context.Context, cfg Config, d *directory.Directory) *ldapserver.SambaDomain {
+	if !cfg.Samba.Enabled {
+		return nil
+	}
+	sid := cfg.Samba.SID
+	if sid == "" {
+		if stored, err := d.Secret(ctx, "samba-domain-sid"); err == nil {
+			sid = string(stored)
+		} else {
+			sid = newDomainSID()
+			d.PutSecret(ctx, "samba-domain-sid", []byte(sid))
+		}
+	}
+	return &ldapserver.SambaDomain{Name: strings.ToUpper(cfg.Samba.Domain), SID: sid}
+}
