@@ -120,3 +120,35 @@ func (d *Directory) Secret(ctx context.Context, name string) ([]byte, error) {
 	}
 	return d.Unseal(sealed, "secret:"+name)
 }
+
+// PutSecrets stores several named secrets in one transaction; a nil value
+// deletes that secret. Key rotations use it so that no reader ever sees
+// half a change.
+func (d *Directory) PutSecrets(ctx context.Context, values map[string][]byte) error {
+	sealed := map[string][]byte{}
+	for name, v := range values {
+		if v == nil {
+			sealed[name] = nil
+			continue
+		}
+		s, err := d.Seal(v, "secret:"+name)
+		if err != nil {
+			return err
+		}
+		sealed[name] = s
+	}
+	return d.store.Update(ctx, func(tx Tx) error {
+		for name, s := range sealed {
+			var err error
+			if s == nil {
+				err = tx.Delete(bSecrets, name)
+			} else {
+				err = tx.Put(bSecrets, name, s)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

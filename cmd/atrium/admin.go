@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -99,7 +100,15 @@ func forward(ctx context.Context, client *http.Client, inv *invocation, stdout i
 		}
 		args[0] = abs
 	}
-	body, _ := json.Marshal(adminRequest{Command: inv.cmd.name, Args: args, Flags: inv.flags, Multi: inv.multi, JSON: inv.json, Password: inv.password, Generated: inv.generated})
+	flags := maps.Clone(inv.flags)
+	if m, ok := flags["metadata"]; ok && !strings.Contains(m, "://") {
+		abs, err := filepath.Abs(m)
+		if err != nil {
+			return err
+		}
+		flags["metadata"] = abs
+	}
+	body, _ := json.Marshal(adminRequest{Command: inv.cmd.name, Args: args, Flags: flags, Multi: inv.multi, JSON: inv.json, Password: inv.password, Generated: inv.generated})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://atrium/run", bytes.NewReader(body))
 	if err != nil {
 		return err

@@ -42,6 +42,10 @@ type Config struct {
 		Domain  string `yaml:"domain"`
 		SID     string `yaml:"sid"` // generated on first start when empty
 	} `yaml:"samba"`
+	Web struct {
+		SessionIdle time.Duration `yaml:"session_idle"` // sign out after this long unused
+		SessionMax  time.Duration `yaml:"session_max"`  // sign out this long after sign-in
+	} `yaml:"web"`
 	Backoff struct {
 		AddressFreeFailures int           `yaml:"address_free_failures"`
 		AddressMaxBlock     time.Duration `yaml:"address_max_block"`
@@ -65,6 +69,8 @@ func defaultConfig() Config {
 	c.LDAP.MaxConns = 4096
 	c.LDAP.IdleTimeout = 5 * time.Minute
 	c.Samba.Domain = "ATRIUM"
+	c.Web.SessionIdle = 30 * time.Minute
+	c.Web.SessionMax = 12 * time.Hour
 	c.Backoff.AddressFreeFailures = 5
 	c.Backoff.AddressMaxBlock = 15 * time.Minute
 	c.Backoff.AccountFailures = 20

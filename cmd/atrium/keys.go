@@ -1,16 +1,13 @@
 package main
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/binary"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -18,8 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"github.com/atrium-dir/atrium/directory"
 )
 
 func serial() *big.Int {
@@ -81,39 +76,6 @@ func writePEM(path, typ string, der []byte, mode os.FileMode) error {
 		return err
 	}
 	return f.Close()
-}
-
-// ensureSAMLKey creates the SAML signing key and certificate (RSA 2048,
-// 10 years) on first start, sealed in the store with the secrets key.
-func ensureSAMLKey(ctx context.Context, d *directory.Directory) error {
-	if _, err := d.Secret(ctx, "saml-signing-key"); err == nil {
-		return nil
-	} else if !errors.Is(err, directory.ErrNotFound) {
-		return err
-	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: "Atrium SAML signing", Organization: []string{"Atrium"}},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().AddDate(10, 0, 0),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return err
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return err
-	}
-	if err := d.PutSecret(ctx, "saml-signing-cert", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})); err != nil {
-		return err
-	}
-	return d.PutSecret(ctx, "saml-signing-key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
 }
 
 // newDomainSID returns a random domain SID, S-1-5-21-a-b-c.

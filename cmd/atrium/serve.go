@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -23,6 +24,8 @@ import (
 	"github.com/atrium-dir/atrium/directory/password"
 	"github.com/atrium-dir/atrium/ldapserver"
 	"github.com/atrium-dir/atrium/ldif"
+	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/samlidp"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -97,9 +100,12 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	})
 	ldapSrv := &ldapserver.Server{Backend: backend, Logger: log, TLSConfig: tlsConfig, MaxConns: cfg.LDAP.MaxConns, IdleTimeout: cfg.LDAP.IdleTimeout}
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
-	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	web, err := webHandler(cfg, d, log)
+	if err != nil {
+		return err
+	}
+	httpSrv := &http.Server{Handler: web, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	go sweepState(ctx, d, log)
 	adminSrv := &http.Server{Handler: adminHandler(cfg, d, log), ReadHeaderTimeout: 10 * time.Second}
 
 	type listener struct {
@@ -145,6 +151,39 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return err
 }
 
+// webHandler serves the portal, the SAML IdP and /healthz.
+func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Handler, error) {
+	ext, err := url.Parse(cfg.ExternalURL)
+	if err != nil {
+		return nil, err
+	}
+	p := portal.New(d, portal.Config{ExternalURL: ext, SessionIdle: cfg.Web.SessionIdle, SessionMax: cfg.Web.SessionMax}, time.Now, log)
+	idp := samlidp.New(d, p, time.Now, log)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.Handle("/saml/", portal.Protect(idp.Handler(), log))
+	mux.Handle("/", p.Handler())
+	return mux, nil
+}
+
+// sweepState removes expired sessions, flows and used request IDs.
+func sweepState(ctx context.Context, d *directory.Directory, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := d.SweepState(ctx); err != nil {
+				log.Warn("sweep expired sessions", "err", err)
+			} else if n > 0 {
+				log.Debug("swept expired sessions", "count", n)
+			}
+		}
+	}
+}
+
 func ignoreClosed(err error) error {
 	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, ldapserver.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
 		return nil
@@ -161,7 +200,7 @@ func firstStart(ctx context.Context, cfg Config, d *directory.Directory, log *sl
 			return err
 		}
 	}
-	if err := ensureSAMLKey(ctx, d); err != nil {
+	if err := samlidp.EnsureKey(ctx, d); err != nil {
 		return err
 	}
 	users, err := d.ListUsers(ctx)

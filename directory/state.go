@@ -1,0 +1,141 @@
+package directory
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Short-lived state of the web front ends (sign-in flows, sessions, used
+// SAML request IDs) lives in the store too, so that it survives a restart
+// and every front end sees the same answer. Each record carries its expiry;
+// an expired record reads as ErrNotFound, and SweepState removes it.
+
+const bState = "state"
+
+type stateRecord struct {
+	Expires time.Time       `json:"exp"`
+	Value   json.RawMessage `json:"v"`
+}
+
+func stateKey(kind, key string) string { return kind + "/" + key }
+
+// PutState stores v (encoded as JSON) under kind/key until expires.
+func (d *Directory) PutState(ctx context.Context, kind, key string, v any, expires time.Time) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s state: %w", kind, err)
+	}
+	return d.store.Update(ctx, func(tx Tx) error {
+		return putJSON(tx, bState, stateKey(kind, key), stateRecord{Expires: expires.UTC(), Value: raw})
+	})
+}
+
+// State decodes the live record kind/key into v, or returns ErrNotFound.
+func (d *Directory) State(ctx context.Context, kind, key string, v any) error {
+	return d.store.View(ctx, func(tx Tx) error { return d.readState(tx, kind, key, v) })
+}
+
+func (d *Directory) readState(tx Tx, kind, key string, v any) error {
+	var rec stateRecord
+	if err := getJSON(tx, bState, stateKey(kind, key), &rec); err != nil {
+		return err
+	}
+	if !d.now().Before(rec.Expires) {
+		return ErrNotFound
+	}
+	return json.Unmarshal(rec.Value, v)
+}
+
+// UpdateState runs fn on the live record kind/key inside one transaction and
+// stores what fn leaves in v, with the expiry fn returns. fn returning an
+// error leaves the record as it was; returning a zero expiry deletes it.
+func UpdateState[T any](ctx context.Context, d *Directory, kind, key string, fn func(*T) (time.Time, error)) (T, error) {
+	var v T
+	err := d.store.Update(ctx, func(tx Tx) error {
+		v = *new(T)
+		if err := d.readState(tx, kind, key, &v); err != nil {
+			return err
+		}
+		expires, err := fn(&v)
+		if err != nil {
+			return err
+		}
+		if expires.IsZero() {
+			return tx.Delete(bState, stateKey(kind, key))
+		}
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		return putJSON(tx, bState, stateKey(kind, key), stateRecord{Expires: expires.UTC(), Value: raw})
+	})
+	return v, err
+}
+
+// TakeState reads the live record kind/key into v and deletes it in the same
+// transaction: of two concurrent takers only one succeeds.
+func (d *Directory) TakeState(ctx context.Context, kind, key string, v any) error {
+	return d.store.Update(ctx, func(tx Tx) error {
+		if err := d.readState(tx, kind, key, v); err != nil {
+			return err
+		}
+		return tx.Delete(bState, stateKey(kind, key))
+	})
+}
+
+// DeleteState removes kind/key; a missing record is not an error.
+func (d *Directory) DeleteState(ctx context.Context, kind, key string) error {
+	return d.store.Update(ctx, func(tx Tx) error { return tx.Delete(bState, stateKey(kind, key)) })
+}
+
+// ErrUsed is returned by ClaimOnce for a key claimed before.
+var ErrUsed = errors.New("already used")
+
+// ClaimOnce records kind/key as used until expires. It returns ErrUsed if
+// the key was claimed before and has not expired: the replay check for
+// single-use values such as SAML request IDs.
+func (d *Directory) ClaimOnce(ctx context.Context, kind, key string, expires time.Time) error {
+	return d.store.Update(ctx, func(tx Tx) error {
+		var seen struct{}
+		err := d.readState(tx, kind, key, &seen)
+		if err == nil {
+			return ErrUsed
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		return putJSON(tx, bState, stateKey(kind, key), stateRecord{Expires: expires.UTC(), Value: json.RawMessage("{}")})
+	})
+}
+
+// SweepState deletes expired records of every kind. The server runs it
+// periodically.
+func (d *Directory) SweepState(ctx context.Context) (int, error) {
+	now := d.now()
+	var dead []string
+	err := d.store.View(ctx, func(tx Tx) error {
+		return tx.Scan(bState, "", "", func(k string, raw []byte) error {
+			var rec struct {
+				Expires time.Time `json:"exp"`
+			}
+			if json.Unmarshal(raw, &rec) != nil || !now.Before(rec.Expires) {
+				dead = append(dead, k)
+			}
+			return nil
+		})
+	})
+	if err != nil || len(dead) == 0 {
+		return 0, err
+	}
+	return len(dead), d.store.Update(ctx, func(tx Tx) error {
+		for _, k := range dead {
+			if err := tx.Delete(bState, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,9 @@
+// Package portal owns the browser side of signing in: the login page, the
+// sign-in flow that a SAML request (or a visit to the portal) waits in, the
+// server-side sessions and their cookies, CSRF tokens and logout.
+//
+// A flow is a record in the store advanced by steps (the password now; a
+// second factor is one more step). When the last step is done the portal
+// issues a fresh session and resumes whatever started the flow through a
+// Continuation registered by the front end that parked it.
+package portal

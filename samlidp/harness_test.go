@@ -1,0 +1,241 @@
+package samlidp_test
+
+import (
+	"bytes"
+	"compress/flate"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/xml"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crewjam/saml"
+
+	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/directory/boltstore"
+	"github.com/atrium-dir/atrium/directory/password"
+	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/samlidp"
+)
+
+// The fixture: alice (staff, and through staff also everyone), bob
+// (contractors), carol (staff, disabled). Passwords are "<uid>-password".
+const cloudflareACS = "https://example-team.cloudflareaccess.com/cdn-cgi/access/callback"
+
+// clock is real time plus an offset a test may move.
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
+
+type harness struct {
+	t     *testing.T
+	dir   *directory.Directory
+	srv   *httptest.Server
+	clock *clock
+	idp   *samlidp.IdP
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	ctx := context.Background()
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "atrium.db"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	key := make([]byte, 32)
+	rand.Read(key)
+	h := &harness{t: t, clock: &clock{}}
+	h.dir, err = directory.New(ctx, store, directory.Options{Now: h.clock.Now, PasswordParams: password.TestParams, SecretKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.dir.Close() })
+	must(t, samlidp.EnsureKey(ctx, h.dir))
+	for _, u := range []directory.User{
+		{UID: "alice", Mail: "alice@example.com", GivenName: "Alice", Surname: "Liddell"},
+		{UID: "bob", Mail: "bob@example.com", DisplayName: "Bob Builder"},
+		{UID: "carol", Mail: "carol@example.com"},
+	} {
+		_, err := h.dir.CreateUser(ctx, u)
+		must(t, err)
+		must(t, h.dir.SetPassword(ctx, u.UID, u.UID+"-password"))
+	}
+	for _, g := range []string{"staff", "everyone", "contractors"} {
+		_, err := h.dir.CreateGroup(ctx, directory.Group{CN: g})
+		must(t, err)
+	}
+	for cn, members := range map[string][]directory.MemberRef{
+		"staff":       {{Name: "alice"}, {Name: "carol"}},
+		"everyone":    {{Group: true, Name: "staff"}},
+		"contractors": {{Name: "bob"}},
+	} {
+		_, err := h.dir.ChangeMembers(ctx, cn, members, nil)
+		must(t, err)
+	}
+	_, err = h.dir.SetDisabled(ctx, "carol", true)
+	must(t, err)
+
+	var handler http.Handler
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(h.srv.Close)
+	ext, _ := url.Parse(h.srv.URL)
+	p := portal.New(h.dir, portal.Config{ExternalURL: ext}, h.clock.Now, nil)
+	h.idp = samlidp.New(h.dir, p, h.clock.Now, nil)
+	mux := http.NewServeMux()
+	mux.Handle("/saml/", portal.Protect(h.idp.Handler(), nil))
+	mux.Handle("/", p.Handler())
+	handler = mux
+	return h
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (h *harness) addApp(spec samlidp.AppSpec) directory.App {
+	h.t.Helper()
+	app, err := samlidp.Register(context.Background(), h.dir, spec)
+	must(h.t, err)
+	return app
+}
+
+// metadata fetches the IdP metadata over HTTP.
+func (h *harness) metadata() *saml.EntityDescriptor {
+	h.t.Helper()
+	resp, err := http.Get(h.srv.URL + "/saml/metadata")
+	must(h.t, err)
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var ed saml.EntityDescriptor
+	must(h.t, xml.Unmarshal(raw, &ed))
+	return &ed
+}
+
+// sp is an independent SAML SP (crewjam's ServiceProvider) for entityID
+// and acs that trusts the IdP's metadata.
+func (h *harness) sp(entityID, acs string) *saml.ServiceProvider {
+	a, _ := url.Parse(acs)
+	return &saml.ServiceProvider{EntityID: entityID, AcsURL: *a, IDPMetadata: h.metadata(), AuthnNameIDFormat: saml.EmailAddressNameIDFormat}
+}
+
+// browser is a cookie-keeping HTTP client.
+type browser struct {
+	t      *testing.T
+	client *http.Client
+}
+
+func newBrowser(t *testing.T) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, client: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+}
+
+type page struct {
+	status int
+	url    string
+	body   string
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.t.Helper()
+	resp, err := b.client.Do(req)
+	must(b.t, err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return page{status: resp.StatusCode, url: resp.Request.URL.String(), body: string(body)}
+}
+
+func (b *browser) get(u string) page {
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	return b.do(req)
+}
+
+func (b *browser) post(u string, form url.Values) page {
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+var (
+	inputRE  = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+	actionRE = regexp.MustCompile(`<form[^>]* action="([^"]*)"`)
+)
+
+// form returns the hidden fields and action of the first form on p.
+func (p page) form() (string, url.Values) {
+	v := url.Values{}
+	for _, m := range inputRE.FindAllStringSubmatch(p.body, -1) {
+		v.Set(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
+	}
+	action := ""
+	if m := actionRE.FindStringSubmatch(p.body); m != nil {
+		action = html.UnescapeString(m[1])
+	}
+	return action, v
+}
+
+// signIn fills the login page p with user and password and submits it.
+func (b *browser) signIn(base string, p page, user, pw string) page {
+	b.t.Helper()
+	if !strings.Contains(p.body, `name="password"`) {
+		b.t.Fatalf("expected the login page, got %d %s:\n%s", p.status, p.url, p.body)
+	}
+	_, form := p.form()
+	form.Set("username", user)
+	form.Set("password", pw)
+	return b.post(base+"/login", form)
+}
+
+// samlResponse extracts the Response and RelayState from the auto-POST
+// page p, checking it posts to acs.
+func samlResponse(t *testing.T, p page, acs string) ([]byte, string) {
+	t.Helper()
+	action, form := p.form()
+	if action != acs || form.Get("SAMLResponse") == "" {
+		t.Fatalf("expected a SAML POST form to %s, got %d:\n%s", acs, p.status, p.body)
+	}
+	raw, err := base64.StdEncoding.DecodeString(form.Get("SAMLResponse"))
+	must(t, err)
+	return raw, form.Get("RelayState")
+}
+
+// redirectRequest builds an HTTP-Redirect SSO URL carrying xmlReq as is,
+// for tests that need requests an SP library would not make.
+func redirectRequest(base string, xmlReq []byte, relayState string) string {
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.BestCompression)
+	w.Write(xmlReq)
+	w.Close()
+	q := url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString(buf.Bytes())}}
+	if relayState != "" {
+		q.Set("RelayState", relayState)
+	}
+	return base + "/saml/sso?" + q.Encode()
+}

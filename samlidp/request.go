@@ -1,0 +1,273 @@
+package samlidp
+
+import (
+	"bytes"
+	"compress/flate"
+	"crypto"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+	"github.com/crewjam/saml"
+	xrv "github.com/mattermost/xml-roundtrip-validator"
+	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/atrium-dir/atrium/directory"
+)
+
+// Limits on what an SP may send.
+const (
+	maxRequestXML  = 64 << 10 // an AuthnRequest after inflating
+	maxRelayState  = 1024     // bytes; SAML says 80, real SPs send URLs
+	maxRequestSkew = 90 * time.Second
+	maxRequestAge  = 5 * time.Minute
+	// replayWindow outlives any IssueInstant still accepted.
+	replayWindow = maxRequestAge + maxRequestSkew + time.Minute
+)
+
+// incoming is a checked AuthnRequest.
+type incoming struct {
+	app        directory.App
+	req        saml.AuthnRequest
+	acs        string
+	relayState string
+}
+
+// refusal is a request Atrium will not serve. When the app and its ACS are
+// known (acs is set), the SP also gets a SAML error Response.
+type refusal struct {
+	httpStatus int
+	message    string // for the user
+	samlStatus string
+	detail     error // for the log
+	in         *incoming
+}
+
+func (r *refusal) Error() string { return r.message + ": " + fmt.Sprint(r.detail) }
+
+func refuse(status int, message string, detail error) *refusal {
+	return &refusal{httpStatus: status, message: message, detail: detail}
+}
+
+// parseRequest reads and checks the AuthnRequest of an SSO request over
+// the HTTP-Redirect (GET) or HTTP-POST binding.
+func (i *IdP) parseRequest(r *http.Request) (*incoming, *refusal) {
+	var raw []byte
+	var relayState string
+	var redirectSig *redirectSignature
+	switch r.Method {
+	case http.MethodGet:
+		q := r.URL.Query()
+		b, err := base64.StdEncoding.DecodeString(q.Get("SAMLRequest"))
+		if err != nil || len(b) == 0 {
+			return nil, refuse(400, "The sign-in request is missing or unreadable.", err)
+		}
+		if raw, err = inflate(b); err != nil {
+			return nil, refuse(400, "The sign-in request is unreadable or too large.", err)
+		}
+		relayState = q.Get("RelayState")
+		redirectSig = parseRedirectSignature(r.URL.RawQuery)
+	case http.MethodPost:
+		if err := r.ParseForm(); err != nil {
+			return nil, refuse(400, "The sign-in request is too large or unreadable.", err)
+		}
+		b, err := base64.StdEncoding.DecodeString(r.PostForm.Get("SAMLRequest"))
+		if err != nil || len(b) == 0 || len(b) > maxRequestXML {
+			return nil, refuse(400, "The sign-in request is missing, unreadable or too large.", err)
+		}
+		raw, relayState = b, r.PostForm.Get("RelayState")
+	default:
+		return nil, refuse(405, "Use GET or POST.", nil)
+	}
+	if len(relayState) > maxRelayState {
+		return nil, refuse(400, "The sign-in request is malformed (RelayState too long).", fmt.Errorf("RelayState of %d bytes", len(relayState)))
+	}
+	if err := xrv.Validate(bytes.NewReader(raw)); err != nil {
+		return nil, refuse(400, "The sign-in request is not well-formed XML.", err)
+	}
+	var req saml.AuthnRequest
+	if err := xml.Unmarshal(raw, &req); err != nil {
+		return nil, refuse(400, "The sign-in request is not a SAML AuthnRequest.", err)
+	}
+	if req.Issuer == nil || strings.TrimSpace(req.Issuer.Value) == "" {
+		return nil, refuse(400, "The sign-in request does not say which application sent it.", errors.New("AuthnRequest without Issuer"))
+	}
+	issuer := strings.TrimSpace(req.Issuer.Value)
+	app, err := i.dir.AppByEntityID(r.Context(), issuer)
+	if errors.Is(err, directory.ErrNotFound) {
+		return nil, refuse(400, "This application is not registered with Atrium. Ask your administrator to add it.", fmt.Errorf("unknown issuer %q", issuer))
+	} else if err != nil {
+		return nil, refuse(500, "Something went wrong on our side.", err)
+	}
+	acs, err := chooseACS(app, req)
+	if err != nil {
+		return nil, refuse(400, "The application asked to be answered at an address it is not registered with.", err)
+	}
+	in := &incoming{app: app, req: req, acs: acs, relayState: relayState}
+	fail := func(status, message string, detail error) (*incoming, *refusal) {
+		return nil, &refusal{httpStatus: 400, message: message, samlStatus: status, detail: detail, in: in}
+	}
+	if req.ProtocolBinding != "" && req.ProtocolBinding != saml.HTTPPostBinding {
+		return fail(saml.StatusRequester, "The application asked for a response binding Atrium does not support.", fmt.Errorf("ProtocolBinding %s", req.ProtocolBinding))
+	}
+	if app.VerifyRequests {
+		if err := verifyRequestSignature(app, raw, redirectSig); err != nil {
+			return fail(saml.StatusRequestDenied, "The sign-in request's signature is missing or wrong.", err)
+		}
+	}
+	if req.Version != "2.0" {
+		return fail(saml.StatusVersionMismatch, "The sign-in request uses an unsupported SAML version.", fmt.Errorf("version %q", req.Version))
+	}
+	if req.Destination != "" && req.Destination != i.ssoURL() {
+		return fail(saml.StatusRequester, "The sign-in request was meant for another server.", fmt.Errorf("destination %q", req.Destination))
+	}
+	now := i.now()
+	switch {
+	case req.ID == "":
+		return fail(saml.StatusRequester, "The sign-in request has no ID.", nil)
+	case req.IssueInstant.IsZero():
+		return fail(saml.StatusRequester, "The sign-in request has no issue time.", nil)
+	case req.IssueInstant.After(now.Add(maxRequestSkew)):
+		return fail(saml.StatusRequester, "The sign-in request is dated in the future; check the clocks of the application and Atrium.", fmt.Errorf("IssueInstant %s", req.IssueInstant))
+	case req.IssueInstant.Before(now.Add(-maxRequestAge)):
+		return fail(saml.StatusRequester, "The sign-in request has expired. Go back to the application and start again.", fmt.Errorf("IssueInstant %s", req.IssueInstant))
+	}
+	err = i.dir.ClaimOnce(r.Context(), "saml-request", app.ID+"|"+req.ID, now.Add(replayWindow))
+	if errors.Is(err, directory.ErrUsed) {
+		return fail(saml.StatusRequestDenied, "This sign-in request was already used. Go back to the application and start again.", fmt.Errorf("replayed request ID %q", req.ID))
+	} else if err != nil {
+		return nil, refuse(500, "Something went wrong on our side.", err)
+	}
+	return in, nil
+}
+
+// chooseACS picks the registered ACS the request names, by URL or index,
+// or the default one. A URL from the request is never used unless it is
+// registered.
+func chooseACS(app directory.App, req saml.AuthnRequest) (string, error) {
+	if u := req.AssertionConsumerServiceURL; u != "" {
+		for _, e := range app.ACS {
+			if e.URL == u {
+				return u, nil
+			}
+		}
+		return "", fmt.Errorf("ACS URL %q is not registered for app %s", u, app.Name)
+	}
+	if idx := req.AssertionConsumerServiceIndex; idx != "" {
+		for _, e := range app.ACS {
+			if fmt.Sprint(e.Index) == idx {
+				return e.URL, nil
+			}
+		}
+		return "", fmt.Errorf("ACS index %s is not registered for app %s", idx, app.Name)
+	}
+	return app.ACS[0].URL, nil
+}
+
+// inflate undoes the Redirect binding's DEFLATE, refusing output beyond
+// maxRequestXML (a deflate bomb).
+func inflate(b []byte) ([]byte, error) {
+	out, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(b)), maxRequestXML+1))
+	if err != nil {
+		return nil, fmt.Errorf("inflate: %w", err)
+	}
+	if len(out) > maxRequestXML {
+		return nil, fmt.Errorf("inflated request exceeds %d bytes", maxRequestXML)
+	}
+	return out, nil
+}
+
+// redirectSignature is the detached signature of the Redirect binding,
+// with the exact octets it signs.
+type redirectSignature struct {
+	signed    []byte
+	sigAlg    string
+	signature []byte
+}
+
+// parseRedirectSignature rebuilds the signed octets from the raw query, as
+// SAML Bindings 3.4.4.1 requires: the parameters as they were sent, in a
+// fixed order.
+func parseRedirectSignature(rawQuery string) *redirectSignature {
+	raw := map[string]string{}
+	for _, part := range strings.Split(rawQuery, "&") {
+		k, v, _ := strings.Cut(part, "=")
+		if _, seen := raw[k]; !seen {
+			raw[k] = v
+		}
+	}
+	sigRaw, ok := raw["Signature"]
+	if !ok {
+		return nil
+	}
+	sig, err := url.QueryUnescape(sigRaw)
+	if err != nil {
+		return nil
+	}
+	sigBytes, err := base64.StdEncoding.DecodeString(sig)
+	if err != nil {
+		return nil
+	}
+	alg, _ := url.QueryUnescape(raw["SigAlg"])
+	signed := "SAMLRequest=" + raw["SAMLRequest"]
+	if rs, ok := raw["RelayState"]; ok {
+		signed += "&RelayState=" + rs
+	}
+	signed += "&SigAlg=" + raw["SigAlg"]
+	return &redirectSignature{signed: []byte(signed), sigAlg: alg, signature: sigBytes}
+}
+
+var redirectHashes = map[string]crypto.Hash{
+	dsig.RSASHA256SignatureMethod: crypto.SHA256,
+	dsig.RSASHA384SignatureMethod: crypto.SHA384,
+	dsig.RSASHA512SignatureMethod: crypto.SHA512,
+}
+
+// verifyRequestSignature checks a signed AuthnRequest against the app's
+// registered signing certificates: the detached signature of the Redirect
+// binding, or the enveloped XML signature of the POST binding.
+func verifyRequestSignature(app directory.App, raw []byte, redirect *redirectSignature) error {
+	var certs []*x509.Certificate
+	for _, p := range app.SigningCerts {
+		c, err := parseCert([]byte(p))
+		if err != nil {
+			return fmt.Errorf("registered signing certificate: %w", err)
+		}
+		certs = append(certs, c)
+	}
+	if redirect != nil {
+		hash, ok := redirectHashes[redirect.sigAlg]
+		if !ok {
+			return fmt.Errorf("signature algorithm %q not accepted", redirect.sigAlg)
+		}
+		h := hash.New()
+		h.Write(redirect.signed)
+		digest := h.Sum(nil)
+		for _, c := range certs {
+			if pub, ok := c.PublicKey.(*rsa.PublicKey); ok && rsa.VerifyPKCS1v15(pub, hash, digest, redirect.signature) == nil {
+				return nil
+			}
+		}
+		return errors.New("redirect signature does not verify")
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(raw); err != nil || doc.Root() == nil {
+		return fmt.Errorf("parse request: %v", err)
+	}
+	vctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: certs})
+	if _, err := vctx.Validate(doc.Root()); err != nil {
+		return fmt.Errorf("XML signature: %w", err)
+	}
+	return nil
+}
+
+func (i *IdP) ssoURL() string { return i.portal.URL("/saml/sso") }
