@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/atrium-dir/atrium/directory/password"
@@ -47,6 +48,8 @@ type Directory struct {
 	audit   *auditWriter
 	binds   *bindCache
 	box     *secretBox
+	// secretsGen counts secret writes (see SecretsGeneration).
+	secretsGen atomic.Uint64
 }
 
 // New opens a Directory on store, upgrading its schema if it is older than

@@ -106,8 +106,13 @@ func (d *Directory) PutSecret(ctx context.Context, name string, value []byte) er
 	if err != nil {
 		return err
 	}
+	defer d.secretsGen.Add(1)
 	return d.store.Update(ctx, func(tx Tx) error { return tx.Put(bSecrets, name, sealed) })
 }
+
+// SecretsGeneration changes whenever this Directory writes a secret, so a
+// cache of parsed secrets (the SAML keyring) knows when to reload.
+func (d *Directory) SecretsGeneration() uint64 { return d.secretsGen.Load() }
 
 // Secret returns a secret stored with PutSecret, or ErrNotFound.
 func (d *Directory) Secret(ctx context.Context, name string) ([]byte, error) {
@@ -137,6 +142,7 @@ func (d *Directory) PutSecrets(ctx context.Context, values map[string][]byte) er
 		}
 		sealed[name] = s
 	}
+	defer d.secretsGen.Add(1)
 	return d.store.Update(ctx, func(tx Tx) error {
 		for name, s := range sealed {
 			var err error

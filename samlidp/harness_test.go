@@ -70,6 +70,10 @@ func newHarness(t *testing.T) *harness {
 	key := make([]byte, 32)
 	rand.Read(key)
 	h := &harness{t: t, clock: &clock{}}
+	// crewjam's SP dates its requests and checks responses with
+	// saml.TimeNow; tie it to the IdP's clock for this test.
+	saml.TimeNow = h.clock.Now
+	t.Cleanup(func() { saml.TimeNow = time.Now })
 	h.dir, err = directory.New(ctx, store, directory.Options{Now: h.clock.Now, PasswordParams: password.TestParams, SecretKey: key})
 	if err != nil {
 		t.Fatal(err)

@@ -15,11 +15,12 @@ import (
 
 // IdP is the SAML identity provider. Build it with New.
 type IdP struct {
-	dir    *directory.Directory
-	portal *portal.Portal
-	now    func() time.Time
-	log    *slog.Logger
-	keys   *keyCache
+	dir     *directory.Directory
+	portal  *portal.Portal
+	now     func() time.Time
+	log     *slog.Logger
+	keys    *keyCache
+	replays *replayCache
 }
 
 const parkKind = "saml"
@@ -32,7 +33,7 @@ func New(dir *directory.Directory, p *portal.Portal, now func() time.Time, log *
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	i := &IdP{dir: dir, portal: p, now: now, log: log, keys: &keyCache{dir: dir}}
+	i := &IdP{dir: dir, portal: p, now: now, log: log, keys: &keyCache{dir: dir}, replays: newReplayCache()}
 	p.Resume(parkKind, i.resume)
 	return i
 }

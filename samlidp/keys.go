@@ -1,7 +1,6 @@
 package samlidp
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -65,17 +64,23 @@ func (k keyring) For(app directory.App) signingKey {
 	return k.Current
 }
 
-// keyCache parses the keyring again only when the stored PEM changes, so
-// a rotation made through the admin socket takes effect at once.
+// keyCache keeps the parsed keyring until the directory writes a secret,
+// so a rotation made through the admin socket takes effect at once.
 type keyCache struct {
-	dir  *directory.Directory
-	mu   sync.Mutex
-	raw  []byte
-	ring keyring
+	dir    *directory.Directory
+	mu     sync.Mutex
+	loaded bool
+	gen    uint64
+	ring   keyring
 }
 
 func (c *keyCache) load(ctx context.Context) (keyring, error) {
-	var raw bytes.Buffer
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	gen := c.dir.SecretsGeneration()
+	if c.loaded && gen == c.gen {
+		return c.ring, nil
+	}
 	pems := map[string][]byte{}
 	for _, name := range []string{secretKey, secretCert, secretNextKey, secretNextCert, secretPrevCert} {
 		v, err := c.dir.Secret(ctx, name)
@@ -83,13 +88,6 @@ func (c *keyCache) load(ctx context.Context) (keyring, error) {
 			return keyring{}, err
 		}
 		pems[name] = v
-		raw.Write(v)
-		raw.WriteByte(0)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.raw != nil && bytes.Equal(c.raw, raw.Bytes()) {
-		return c.ring, nil
 	}
 	var ring keyring
 	cur, err := parseKeyPair(pems[secretKey], pems[secretCert])
@@ -109,7 +107,7 @@ func (c *keyCache) load(ctx context.Context) (keyring, error) {
 			return keyring{}, fmt.Errorf("previous SAML certificate: %w", err)
 		}
 	}
-	c.raw, c.ring = raw.Bytes(), ring
+	c.loaded, c.gen, c.ring = true, gen, ring
 	return ring, nil
 }
 

@@ -47,7 +47,6 @@ func TestCloudflareLogin(t *testing.T) {
 		t.Run(binding, func(t *testing.T) {
 			h := newHarness(t)
 			cloudflareApp(h)
-			saml.TimeNow = h.clock.Now
 			sp := h.sp(cloudflareACS, cloudflareACS)
 			b := newBrowser(t)
 			relay := "cf-relay-" + strings.Repeat("x", 200)

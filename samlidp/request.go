@@ -141,11 +141,8 @@ func (i *IdP) parseRequest(r *http.Request) (*incoming, *refusal) {
 	case req.IssueInstant.Before(now.Add(-maxRequestAge)):
 		return fail(saml.StatusRequester, "The sign-in request has expired. Go back to the application and start again.", fmt.Errorf("IssueInstant %s", req.IssueInstant))
 	}
-	err = i.dir.ClaimOnce(r.Context(), "saml-request", app.ID+"|"+req.ID, now.Add(replayWindow))
-	if errors.Is(err, directory.ErrUsed) {
+	if !i.replays.claim(app.ID+"|"+req.ID, now, now.Add(replayWindow)) {
 		return fail(saml.StatusRequestDenied, "This sign-in request was already used. Go back to the application and start again.", fmt.Errorf("replayed request ID %q", req.ID))
-	} else if err != nil {
-		return nil, refuse(500, "Something went wrong on our side.", err)
 	}
 	return in, nil
 }
