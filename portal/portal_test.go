@@ -1,0 +1,147 @@
+package portal_test
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/directory/boltstore"
+	"github.com/atrium-dir/atrium/directory/password"
+	"github.com/atrium-dir/atrium/portal"
+)
+
+func newPortal(t *testing.T, external string) (*httptest.Server, *directory.Directory) {
+	t.Helper()
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "atrium.db"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	key := make([]byte, 32)
+	rand.Read(key)
+	d, err := directory.New(context.Background(), store, directory.Options{PasswordParams: password.TestParams, SecretKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if _, err := d.CreateUser(context.Background(), directory.User{UID: "alice", Mail: "alice@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetPassword(context.Background(), "alice", "alice-password"); err != nil {
+		t.Fatal(err)
+	}
+	ext, _ := url.Parse(external)
+	p := portal.New(d, portal.Config{ExternalURL: ext}, nil, nil)
+	srv := httptest.NewServer(p.Handler())
+	t.Cleanup(srv.Close)
+	return srv, d
+}
+
+var hidden = regexp.MustCompile(`name="(flow|csrf|step)" value="([^"]*)"`)
+
+// signIn walks the login page with a client that does not follow
+// redirects, returning every Set-Cookie seen and the final response.
+func signIn(t *testing.T, srv *httptest.Server) ([]*http.Cookie, *http.Response) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	var cookies []*http.Cookie
+	get := func(u string) *http.Response {
+		resp, err := c.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cookies = append(cookies, resp.Cookies()...)
+		return resp
+	}
+	resp := get(srv.URL + "/login") // starts a flow
+	resp = get(srv.URL + resp.Header.Get("Location"))
+	body, _ := io.ReadAll(resp.Body)
+	form := url.Values{"username": {"alice"}, "password": {"alice-password"}}
+	for _, m := range hidden.FindAllStringSubmatch(string(body), -1) {
+		form.Set(m[1], m[2])
+	}
+	resp, err := c.PostForm(srv.URL+"/login", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookies = append(cookies, resp.Cookies()...)
+	resp = get(srv.URL + resp.Header.Get("Location")) // finishes the flow
+	return cookies, resp
+}
+
+func TestCookiesAndHeaders(t *testing.T) {
+	for _, external := range []string{"http://localhost:8080", "https://sso.example.com"} {
+		t.Run(external, func(t *testing.T) {
+			srv, _ := newPortal(t, external)
+			cookies, resp := signIn(t, srv)
+			var session *http.Cookie
+			for _, c := range cookies {
+				if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
+					t.Errorf("cookie %s: HttpOnly=%v SameSite=%v", c.Name, c.HttpOnly, c.SameSite)
+				}
+				if c.Secure != strings.HasPrefix(external, "https") {
+					t.Errorf("cookie %s: Secure=%v with external URL %s", c.Name, c.Secure, external)
+				}
+				if c.Name == "atrium_session" {
+					session = c
+				}
+			}
+			if session == nil || len(session.Value) < 32 {
+				t.Fatalf("no session cookie after sign-in: %v", cookies)
+			}
+			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+				t.Errorf("after sign-in: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			for h, want := range map[string]string{"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"} {
+				if !strings.Contains(resp.Header.Get(h), want) {
+					t.Errorf("header %s = %q, want %q in it", h, resp.Header.Get(h), want)
+				}
+			}
+		})
+	}
+}
+
+func TestNewSessionIDAtEverySignIn(t *testing.T) {
+	srv, _ := newPortal(t, "http://localhost:8080")
+	id := func() string {
+		cookies, _ := signIn(t, srv)
+		for _, c := range cookies {
+			if c.Name == "atrium_session" {
+				return c.Value
+			}
+		}
+		t.Fatal("no session cookie")
+		return ""
+	}
+	if a, b := id(), id(); a == b {
+		t.Error("two sign-ins got the same session id")
+	}
+}
+
+func TestSessionsSurviveRestart(t *testing.T) {
+	srv, d := newPortal(t, "http://localhost:8080")
+	cookies, _ := signIn(t, srv)
+	// A second portal over the same store (a restarted server) honours
+	// the session.
+	p2 := portal.New(d, portal.Config{}, nil, nil)
+	req := httptest.NewRequest("GET", "/", nil)
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	w := httptest.NewRecorder()
+	p2.Handler().ServeHTTP(w, req)
+	if !strings.Contains(w.Body.String(), "Signed in as") {
+		t.Errorf("session lost across portals:\n%s", w.Body.String())
+	}
+}
