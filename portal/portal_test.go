@@ -2,38 +2,23 @@ package portal_test
 
 import (
 	"context"
-	"crypto/rand"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/atrium-dir/atrium/directory"
-	"github.com/atrium-dir/atrium/directory/boltstore"
-	"github.com/atrium-dir/atrium/directory/password"
+	"github.com/atrium-dir/atrium/directory/dirtest"
 	"github.com/atrium-dir/atrium/portal"
 )
 
 func newPortal(t *testing.T, external string) (*httptest.Server, *directory.Directory) {
 	t.Helper()
-	store, err := boltstore.Open(filepath.Join(t.TempDir(), "atrium.db"), time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	key := make([]byte, 32)
-	rand.Read(key)
-	d, err := directory.New(context.Background(), store, directory.Options{PasswordParams: password.TestParams, SecretKey: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
+	d := dirtest.New(t, nil)
 	if _, err := d.CreateUser(context.Background(), directory.User{UID: "alice", Mail: "alice@example.com"}); err != nil {
 		t.Fatal(err)
 	}

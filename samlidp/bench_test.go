@@ -11,30 +11,17 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/atrium-dir/atrium/directory"
-	"github.com/atrium-dir/atrium/directory/boltstore"
-	"github.com/atrium-dir/atrium/directory/password"
+	"github.com/atrium-dir/atrium/directory/dirtest"
 	"github.com/atrium-dir/atrium/portal"
 )
 
 func benchIdP(b *testing.B) (*IdP, directory.App, directory.User, []string) {
 	ctx := context.Background()
-	store, err := boltstore.Open(filepath.Join(b.TempDir(), "atrium.db"), time.Second)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { store.Close() })
-	key := make([]byte, 32)
-	rand.Read(key)
-	d, err := directory.New(ctx, store, directory.Options{PasswordParams: password.TestParams, SecretKey: key})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { d.Close() })
+	d := dirtest.New(b, nil)
 	if err := EnsureKey(ctx, d); err != nil {
 		b.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/xml"
 	"html"
@@ -13,7 +12,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -23,8 +21,7 @@ import (
 	"github.com/crewjam/saml"
 
 	"github.com/atrium-dir/atrium/directory"
-	"github.com/atrium-dir/atrium/directory/boltstore"
-	"github.com/atrium-dir/atrium/directory/password"
+	"github.com/atrium-dir/atrium/directory/dirtest"
 	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/samlidp"
 )
@@ -62,23 +59,12 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	ctx := context.Background()
-	store, err := boltstore.Open(filepath.Join(t.TempDir(), "atrium.db"), time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	key := make([]byte, 32)
-	rand.Read(key)
 	h := &harness{t: t, clock: &clock{}}
 	// crewjam's SP dates its requests and checks responses with
 	// saml.TimeNow; tie it to the IdP's clock for this test.
 	saml.TimeNow = h.clock.Now
 	t.Cleanup(func() { saml.TimeNow = time.Now })
-	h.dir, err = directory.New(ctx, store, directory.Options{Now: h.clock.Now, PasswordParams: password.TestParams, SecretKey: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.dir.Close() })
+	h.dir = dirtest.New(t, h.clock.Now)
 	must(t, samlidp.EnsureKey(ctx, h.dir))
 	for _, u := range []directory.User{
 		{UID: "alice", Mail: "alice@example.com", GivenName: "Alice", Surname: "Liddell"},
@@ -101,7 +87,7 @@ func newHarness(t *testing.T) *harness {
 		_, err := h.dir.ChangeMembers(ctx, cn, members, nil)
 		must(t, err)
 	}
-	_, err = h.dir.SetDisabled(ctx, "carol", true)
+	_, err := h.dir.SetDisabled(ctx, "carol", true)
 	must(t, err)
 
 	var handler http.Handler
