@@ -96,9 +96,9 @@ func configCheck(inv *invocation, stdout io.Writer) error {
 		}
 		return fmt.Errorf("configuration has %d problem(s)", len(problems))
 	}
-	fmt.Fprintln(stdout, "configuration OK")
 	if inv.json {
 		return printJSON(stdout, cfg)
 	}
+	fmt.Fprintln(stdout, "configuration OK")
 	return printYAML(stdout, cfg)
 }
