@@ -112,6 +112,10 @@ func appDelete(e *env) error {
 // newIdP builds the SAML IdP (and the portal it signs users in through)
 // for cfg.
 func newIdP(e *env) (*samlidp.IdP, error) {
+	// The key is made on first start; a store never served has none yet.
+	if err := samlidp.EnsureKey(e.ctx, e.dir); err != nil {
+		return nil, err
+	}
 	ext, err := url.Parse(e.cfg.ExternalURL)
 	if err != nil {
 		return nil, err
@@ -137,6 +141,9 @@ func samlRotate(e *env) error {
 	_, doSwitch := e.flag("switch")
 	_, finish := e.flag("finish")
 	app, oneApp := e.flag("app")
+	if err := samlidp.EnsureKey(e.ctx, e.dir); err != nil {
+		return err
+	}
 	var err error
 	var msg string
 	switch {
