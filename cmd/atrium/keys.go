@@ -39,10 +39,15 @@ func ensureSelfSignedTLS(dataDir, externalURL string) error {
 		Subject:      pkix.Name{CommonName: "localhost", Organization: []string{"Atrium"}},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().AddDate(5, 0, 0),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		// Its own trust anchor: GnuTLS clients (ldapsearch, nslcd, SSSD) given
+		// tls.crt as their CA file refuse a self-signed certificate that is
+		// not marked as a CA.
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 	}
 	if u, err := url.Parse(externalURL); err == nil && u.Hostname() != "" && u.Hostname() != "localhost" {
 		if ip := net.ParseIP(u.Hostname()); ip != nil {
