@@ -1,0 +1,29 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestServeLogFormatJSON: with --log-format json every line the server
+// logs, from first start to shutdown, is one JSON object.
+func TestServeLogFormatJSON(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	srv := startServer(t, data, testEnv(), nil, "--log-format", "json")
+	srv.stop(t)
+	lines := strings.Split(strings.TrimSpace(srv.log.String()), "\n")
+	if len(lines) < 3 {
+		t.Fatalf("only %d log lines:\n%s", len(lines), srv.log)
+	}
+	for _, line := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line is not JSON (%v): %s", err, line)
+		}
+		if rec["level"] == nil || rec["msg"] == nil || rec["time"] == nil {
+			t.Errorf("log record lacks time, level or msg: %s", line)
+		}
+	}
+}
