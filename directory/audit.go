@@ -29,6 +29,9 @@ const (
 	ResultDisabled    = "disabled"
 	ResultThrottled   = "throttled"
 	ResultNoPassword  = "empty-password"
+	// ResultAppPasswordOnly is the account password used for an LDAP bind
+	// where policy allows only app passwords.
+	ResultAppPasswordOnly = "app-password-only"
 )
 
 // Audit records an event. Events are written in batches in the background

@@ -130,6 +130,16 @@ func (d *Directory) authenticate(ctx context.Context, l Login) (p Principal, aud
 	if p.Kind == KindUser && p.User.Disabled {
 		return Principal{}, ResultDisabled, ErrBadCredentials
 	}
+	if method == MethodPassword && l.Service == "ldap" && p.Kind == KindUser && len(d.mfaPolicy.LDAPAppPasswordOnly) > 0 {
+		only, err := view(ctx, d, func(r Reader) (bool, error) { return memberOfAny(r, p.ID(), d.mfaPolicy.LDAPAppPasswordOnly) })
+		if err != nil {
+			return Principal{}, "", fmt.Errorf("authenticate %s: %w", l.Name, err)
+		}
+		if only {
+			// The right password, refused by policy: not counted as a guess.
+			return Principal{}, ResultAppPasswordOnly, ErrBadCredentials
+		}
+	}
 	d.backoff.succeed(subject)
 	p.Method = method
 	if cached {

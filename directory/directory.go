@@ -34,6 +34,8 @@ type Options struct {
 	SecretKey []byte
 	// AuditRetention is how long audit events are kept (default 90 days).
 	AuditRetention time.Duration
+	// MFA is the second-factor policy (see MFARequired).
+	MFA MFAPolicy
 }
 
 // Directory is the one source of truth for users, groups and bind accounts.
@@ -48,6 +50,8 @@ type Directory struct {
 	audit   *auditWriter
 	binds   *bindCache
 	box     *secretBox
+	// mfaPolicy is fixed for the life of the Directory.
+	mfaPolicy MFAPolicy
 	// secretsGen counts secret writes (see SecretsGeneration).
 	secretsGen atomic.Uint64
 }
@@ -75,6 +79,8 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 		hasher:  &password.Hasher{Params: opt.PasswordParams},
 		backoff: newBackoff(opt.Backoff.withDefaults(), opt.Now),
 		binds:   newBindCache(opt.Now),
+
+		mfaPolicy: opt.MFA,
 	}
 	if opt.SecretKey != nil {
 		box, err := newSecretBox(opt.SecretKey)

@@ -194,8 +194,8 @@ func (d *Directory) SetDisabled(ctx context.Context, uid string, disabled bool) 
 	return u, err
 }
 
-// DeleteUser removes a user, its credentials and its memberships, in one
-// transaction.
+// DeleteUser removes a user, its credentials, second factors and
+// memberships, in one transaction.
 func (d *Directory) DeleteUser(ctx context.Context, uid string) error {
 	var id string
 	err := d.store.Update(ctx, func(tx Tx) error {
@@ -205,6 +205,9 @@ func (d *Directory) DeleteUser(ctx context.Context, uid string) error {
 		}
 		id = u.ID
 		if err := removeFromAllGroups(tx, u.ID, d.now().UTC()); err != nil {
+			return err
+		}
+		if _, err := deleteMFA(tx, u.ID); err != nil {
 			return err
 		}
 		for _, del := range [][2]string{
