@@ -123,7 +123,13 @@ func (sp *interopSP) post(t *testing.T, b *browser, p page) (interopResult, int)
 	if action != sp.URL+"/acs" || form.Get("SAMLResponse") == "" {
 		t.Fatalf("expected a SAML POST form to %s/acs, got %d:\n%s", sp.URL, p.status, p.body)
 	}
-	answer := b.post(action, form)
+	return sp.submit(t, b, form)
+}
+
+// submit posts form to the SP's ACS.
+func (sp *interopSP) submit(t *testing.T, b *browser, form url.Values) (interopResult, int) {
+	t.Helper()
+	answer := b.post(sp.URL+"/acs", form)
 	var res interopResult
 	if err := json.Unmarshal([]byte(answer.body), &res); err != nil {
 		t.Fatalf("the SP's ACS answered %d, not JSON: %v\n%s", answer.status, err, answer.body)

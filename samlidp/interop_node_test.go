@@ -1,0 +1,115 @@
+package samlidp_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/atrium-dir/atrium/internal/testenv"
+	"github.com/atrium-dir/atrium/samlidp"
+)
+
+// interopNodeModules installs testdata/node-saml's locked dependencies
+// with npm ci, once per lock file, into the user's cache directory, and
+// returns the node_modules path. The install goes to a temporary directory
+// renamed into place, so concurrent test runs never see half of it.
+func interopNodeModules(t *testing.T) string {
+	t.Helper()
+	npm := testenv.Tool(t, "npm", "npm")
+	const src = "testdata/node-saml"
+	sum := sha256.New()
+	for _, name := range []string{"package.json", "package-lock.json"} {
+		b, err := os.ReadFile(filepath.Join(src, name))
+		must(t, err)
+		sum.Write(b)
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = t.TempDir()
+	}
+	root := filepath.Join(cache, "atrium-test")
+	dir := filepath.Join(root, "node-saml-"+hex.EncodeToString(sum.Sum(nil))[:16])
+	modules := filepath.Join(dir, "node_modules")
+	if _, err := os.Stat(filepath.Join(modules, "@node-saml", "node-saml", "package.json")); err == nil {
+		return modules
+	}
+	must(t, os.MkdirAll(root, 0o755))
+	tmp, err := os.MkdirTemp(root, "install-")
+	must(t, err)
+	defer os.RemoveAll(tmp)
+	for _, name := range []string{"package.json", "package-lock.json"} {
+		b, _ := os.ReadFile(filepath.Join(src, name))
+		must(t, os.WriteFile(filepath.Join(tmp, name), b, 0o644))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund")
+	cmd.Dir = tmp
+	if out, err := cmd.CombinedOutput(); err != nil {
+		testenv.Missing(t, "npm ci for @node-saml/node-saml failed (is the npm registry reachable?): "+err.Error()+"\n"+string(out))
+	}
+	if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, fs.ErrExist) {
+		// Another run may have installed it first; that copy is as good.
+		if _, statErr := os.Stat(modules); statErr != nil {
+			t.Fatalf("install node-saml: %v", err)
+		}
+	}
+	return modules
+}
+
+// TestNodeSAML completes a login into an @node-saml/node-saml SP that wants
+// the Response and the Assertion signed and validates InResponseTo
+// "always"; the same response posted again is refused as a replay.
+func TestNodeSAML(t *testing.T) {
+	node := testenv.Tool(t, "node", "nodejs")
+	modules := interopNodeModules(t)
+	h := newHarness(t)
+	args := append([]string{"testdata/node-saml/sp.js", h.srv.URL + "/saml/sso", h.idp.EntityID()}, certs(h)...)
+	cmd := exec.Command(node, args...)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
+	sp := interopStartSP(t, cmd)
+	app := h.addApp(samlidp.AppSpec{Name: "node", Preset: "cloudflare", Metadata: sp.metadata(t), Groups: []string{"everyone"}})
+	if app.EntityID != sp.URL+"/metadata" || app.ACS[0].URL != sp.URL+"/acs" {
+		t.Fatalf("registered from the SP's metadata as %s with ACS %+v", app.EntityID, app.ACS)
+	}
+
+	b := newBrowser(t)
+	posted := sp.login(t, h, b, "alice")
+	res, status := sp.post(t, b, posted)
+	if status != 200 || res.Error != "" {
+		t.Fatalf("the SP refused the response (%d): %s", status, res.Error)
+	}
+	if res.NameID != "alice@example.com" || res.NameIDFormat != "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress" {
+		t.Errorf("NameID %q (%s), want alice@example.com as emailAddress", res.NameID, res.NameIDFormat)
+	}
+	for _, name := range []string{"groups", "memberOf"} {
+		if got := res.Attributes[name]; !slices.Equal(got, []string{"everyone", "staff"}) {
+			t.Errorf("%s %q, want one value per effective group", name, got)
+		}
+	}
+
+	replay, status := sp.post(t, b, posted)
+	if status != 403 || !strings.Contains(replay.Error, "InResponseTo") {
+		t.Errorf("a replayed response was not refused as one (%d): %+v", status, replay)
+	}
+
+	// The same SP refuses a response whose groups were changed in transit,
+	// so the acceptance above means the signatures were checked.
+	_, tampered := sp.login(t, h, newBrowser(t), "alice").form()
+	raw, err := base64.StdEncoding.DecodeString(tampered.Get("SAMLResponse"))
+	must(t, err)
+	tampered.Set("SAMLResponse", base64.StdEncoding.EncodeToString([]byte(strings.ReplaceAll(string(raw), ">staff<", ">admins<"))))
+	if forged, status := sp.submit(t, b, tampered); status != 403 || !strings.Contains(forged.Error, "ignature") {
+		t.Errorf("a tampered response was not refused for its signature (%d): %+v", status, forged)
+	}
+}
