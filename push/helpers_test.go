@@ -1,0 +1,117 @@
+package push_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/directory/dirtest"
+	"github.com/atrium-dir/atrium/push"
+)
+
+// clock is the injected time of a test; it moves only when told.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// fakeConfirmer stands in for the passkey package, and only for it: an
+// "assertion" is accepted when it is the challenge itself, which is enough
+// to show that approval demands a confirmation bound to the transaction
+// and the chosen number.
+type fakeConfirmer struct{}
+
+func (fakeConfirmer) Options(_ context.Context, userID string, challenge []byte) (json.RawMessage, error) {
+	return json.Marshal(map[string]any{"challenge": challenge, "userVerification": "required"})
+}
+
+func (fakeConfirmer) Confirm(_ context.Context, _ string, challenge, assertion []byte) error {
+	if !bytes.Equal(challenge, assertion) {
+		return errors.New("assertion does not sign the challenge")
+	}
+	return nil
+}
+
+// fixture is a real directory with user alice, a test push service and
+// the approvals over them.
+type fixture struct {
+	dir   *directory.Directory
+	clock *clock
+	svc   *pushService
+	keys  push.VAPID
+	alice directory.User
+	ap    *push.Approvals
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	f := &fixture{clock: &clock{t: time.Date(2026, 11, 23, 13, 0, 0, 0, time.UTC)}}
+	f.dir = dirtest.New(t, f.clock.Now)
+	var err error
+	if f.keys, err = push.EnsureVAPID(ctx, f.dir); err != nil {
+		t.Fatal(err)
+	}
+	if f.alice, err = f.dir.CreateUser(ctx, directory.User{UID: "alice", Mail: "alice@example.com", DisplayName: "Alice"}); err != nil {
+		t.Fatal(err)
+	}
+	f.svc = newPushService(t, f.keys.PublicKey())
+	wp := &push.WebPush{Keys: f.keys, Subscriber: push.Subscriber("https://sso.example.com"), Client: f.svc.srv.Client()}
+	f.ap = push.NewApprovals(f.dir, wp, fakeConfirmer{}, nil)
+	return f
+}
+
+// enroll adds a phone for user at the push service and returns its factor.
+func (f *fixture) enroll(t *testing.T, u directory.User, name string) directory.Factor {
+	t.Helper()
+	sub := f.svc.add(newPushDevice(t, name))
+	fa, err := f.dir.AddFactor(context.Background(), u.ID, directory.Factor{Kind: directory.FactorPush, Name: name}, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fa
+}
+
+func (f *fixture) start(t *testing.T, u directory.User) push.Transaction {
+	t.Helper()
+	tx, err := f.ap.Start(context.Background(), push.Request{UserID: u.ID, App: "Grafana", IP: "192.0.2.7", UserAgent: firefoxLinux})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+const firefoxLinux = "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"
+
+// auditResults lists the push audit results of uid, oldest first.
+func (f *fixture) auditResults(t *testing.T, uid string) []string {
+	t.Helper()
+	events, err := f.dir.AuditEvents(context.Background(), directory.AuditQuery{Subject: uid, Kind: "mfa"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range events {
+		if e.Service == "push" {
+			out = append(out, e.Result)
+		}
+	}
+	return out
+}
