@@ -1,10 +1,10 @@
 package push_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -32,21 +32,40 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// fakeConfirmer stands in for the passkey package, and only for it: an
-// "assertion" is accepted when it is the challenge itself, which is enough
-// to show that approval demands a confirmation bound to the transaction
-// and the chosen number.
-type fakeConfirmer struct{}
-
-func (fakeConfirmer) Options(_ context.Context, userID string, challenge []byte) (json.RawMessage, error) {
-	return json.Marshal(map[string]any{"challenge": challenge, "userVerification": "required"})
+// fakeConfirmer stands in for the passkey package, and only for it. Its
+// ceremonies are single use and remember their binding; the "assertion" it
+// accepts is the binding itself, which is enough to show that approval
+// demands a confirmation bound to the transaction and the chosen number.
+type fakeConfirmer struct {
+	mu         sync.Mutex
+	ceremonies map[string]string // ceremony -> binding
+	n          int
 }
 
-func (fakeConfirmer) Confirm(_ context.Context, _ string, challenge, assertion []byte) error {
-	if !bytes.Equal(challenge, assertion) {
-		return errors.New("assertion does not sign the challenge")
+func (c *fakeConfirmer) BeginConfirm(_ context.Context, userID, binding string) (push.ConfirmChallenge, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	id := fmt.Sprintf("ceremony-%d", c.n)
+	c.ceremonies[id] = userID + " " + binding
+	return push.ConfirmChallenge{Ceremony: id, Options: map[string]any{"publicKey": map[string]any{"challenge": "AAAA", "userVerification": "required"}}}, nil
+}
+
+func (c *fakeConfirmer) FinishConfirm(_ context.Context, userID, binding, ceremony string, assertion []byte, _ string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	bound, ok := c.ceremonies[ceremony]
+	delete(c.ceremonies, ceremony)
+	if !ok || bound != userID+" "+binding || string(assertion) != strconv.Quote(binding) {
+		return errors.New("assertion refused")
 	}
 	return nil
+}
+
+// confirmation is what a phone sends for tx after picking number and
+// beginning ceremony: an assertion over the binding of that number.
+func confirmation(tx push.Transaction, number int, ceremony string) push.Confirmation {
+	return push.Confirmation{Number: number, Ceremony: ceremony, Assertion: []byte(strconv.Quote(tx.Binding(number)))}
 }
 
 // fixture is a real directory with user alice, a test push service and
@@ -74,7 +93,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.svc = newPushService(t, f.keys.PublicKey())
 	wp := &push.WebPush{Keys: f.keys, Subscriber: push.Subscriber("https://sso.example.com"), Client: f.svc.srv.Client()}
-	f.ap = push.NewApprovals(f.dir, wp, fakeConfirmer{}, nil)
+	f.ap = push.NewApprovals(f.dir, wp, &fakeConfirmer{ceremonies: map[string]string{}}, nil)
 	return f
 }
 

@@ -54,6 +54,7 @@ var (
 	ErrNotPending  = errors.New("this sign-in request was already answered or has expired")
 	ErrWrongNumber = errors.New("wrong number")
 	ErrNotYours    = errors.New("this sign-in request belongs to another user")
+	ErrPasskey     = errors.New("the passkey did not confirm the approval")
 )
 
 // Transaction is one push approval: a sign-in waiting for the user's phone.
@@ -65,7 +66,7 @@ type Transaction struct {
 	UserAgent string    `json:"ua"`
 	Number    int       `json:"number"`
 	Choices   [3]int    `json:"choices"` // Number and two decoys, shuffled
-	Nonce     []byte    `json:"nonce"`   // makes the passkey challenge unpredictable
+	Nonce     []byte    `json:"nonce"`   // makes the binding unpredictable
 	Created   time.Time `json:"created"`
 	Expires   time.Time `json:"expires"`
 	Result    Result    `json:"result,omitempty"` // empty while unanswered
@@ -84,26 +85,36 @@ func (t Transaction) Status(now time.Time) Result {
 	}
 }
 
-// Challenge is what the phone's passkey signs to approve with number: it
-// binds the assertion to this transaction and to the number chosen.
-func (t Transaction) Challenge(number int) []byte {
+// Binding is what the phone's passkey confirmation is tied to when the
+// user picks number: this transaction (its id and a server-side nonce) and
+// that number.
+func (t Transaction) Binding(number int) string {
 	h := sha256.New()
 	h.Write([]byte("atrium push approval\x00"))
 	h.Write([]byte(t.ID + "\x00" + strconv.Itoa(number) + "\x00"))
 	h.Write(t.Nonce)
-	return h.Sum(nil)
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
 }
 
 // A Confirmer checks the phone's passkey before an approval counts. The
-// passkey package implements it.
+// passkey package implements it with a WebAuthn assertion ceremony kept
+// server-side and bound to binding.
 type Confirmer interface {
-	// Options returns PublicKeyCredentialRequestOptions (JSON, binary
-	// fields base64url) for navigator.credentials.get: the user's passkeys,
-	// userVerification "required", and exactly challenge as the challenge.
-	Options(ctx context.Context, userID string, challenge []byte) (json.RawMessage, error)
-	// Confirm verifies assertion (the PublicKeyCredential as JSON) as a
-	// user-verified signature over challenge by one of userID's passkeys.
-	Confirm(ctx context.Context, userID string, challenge, assertion []byte) error
+	// BeginConfirm starts an assertion over userID's passkeys with
+	// userVerification "required", bound to binding.
+	BeginConfirm(ctx context.Context, userID, binding string) (ConfirmChallenge, error)
+	// FinishConfirm verifies assertion (the PublicKeyCredential as JSON)
+	// for the ceremony: begun for userID and binding, user-verified, signed
+	// by one of the user's passkeys. A ceremony is used once.
+	FinishConfirm(ctx context.Context, userID, binding, ceremony string, assertion []byte, remote string) error
+}
+
+// ConfirmChallenge is what the approval page's script needs to ask for the
+// passkey: the ceremony to send back and the options of
+// navigator.credentials.get ({"publicKey": {...}}, binary fields base64url).
+type ConfirmChallenge struct {
+	Ceremony string `json:"ceremony"`
+	Options  any    `json:"options"`
 }
 
 // Request describes the sign-in that asks for approval.
@@ -315,37 +326,46 @@ func (a *Approvals) pending(ctx context.Context, id, userID string) (Transaction
 	return tx, nil
 }
 
-// Choose checks the number the user picked. The right one returns the
-// passkey challenge to sign; a wrong one refuses the transaction at once,
-// since a second guess would make the match a coin toss.
-func (a *Approvals) Choose(ctx context.Context, id, userID string, number int) (json.RawMessage, error) {
+// Choose checks the number the user picked. The right one begins the
+// passkey confirmation; a wrong one refuses the transaction at once, since
+// a second guess would make the match a coin toss.
+func (a *Approvals) Choose(ctx context.Context, id, userID string, number int) (ConfirmChallenge, error) {
 	tx, err := a.pending(ctx, id, userID)
 	if err != nil {
-		return nil, err
+		return ConfirmChallenge{}, err
 	}
 	if !sameNumber(number, tx.Number) {
 		a.answer(ctx, tx, Denied, "wrong-number")
-		return nil, ErrWrongNumber
+		return ConfirmChallenge{}, ErrWrongNumber
 	}
-	return a.confirm.Options(ctx, userID, tx.Challenge(number))
+	return a.confirm.BeginConfirm(ctx, userID, tx.Binding(number))
 }
 
-// Approve approves the transaction when number is right and assertion is
-// the user's passkey over the transaction's challenge for that number. A
-// wrong number refuses the transaction; a failed passkey check leaves it
-// pending, so the user may try the passkey again before it expires.
-func (a *Approvals) Approve(ctx context.Context, id, userID string, number int, assertion []byte) error {
+// Confirmation is the phone's answer to a ConfirmChallenge.
+type Confirmation struct {
+	Number    int             `json:"number"`
+	Ceremony  string          `json:"ceremony"`
+	Assertion json.RawMessage `json:"assertion"`
+	Remote    string          `json:"-"` // the phone's address, for backoff and audit
+}
+
+// Approve approves the transaction when c names the right number and
+// carries the user's passkey assertion bound to the transaction and that
+// number. A wrong number refuses the transaction; a failed passkey check
+// leaves it pending, so the user may try the passkey again before it
+// expires.
+func (a *Approvals) Approve(ctx context.Context, id, userID string, c Confirmation) error {
 	tx, err := a.pending(ctx, id, userID)
 	if err != nil {
 		return err
 	}
-	if !sameNumber(number, tx.Number) {
+	if !sameNumber(c.Number, tx.Number) {
 		a.answer(ctx, tx, Denied, "wrong-number")
 		return ErrWrongNumber
 	}
-	if err := a.confirm.Confirm(ctx, userID, tx.Challenge(number), assertion); err != nil {
+	if err := a.confirm.FinishConfirm(ctx, userID, tx.Binding(c.Number), c.Ceremony, c.Assertion, c.Remote); err != nil {
 		a.audit(a.uid(ctx, userID), tx, "bad-passkey", "approval not confirmed by the passkey")
-		return fmt.Errorf("passkey confirmation: %w", err)
+		return fmt.Errorf("%w: %w", ErrPasskey, err)
 	}
 	return a.answer(ctx, tx, Approved, "")
 }

@@ -45,7 +45,7 @@ func TestTransactionExpiresAfter60s(t *testing.T) {
 	if s := f.ap.Status(ctx, tx.ID); s != push.Expired {
 		t.Fatalf("at 60 s: %s, want expired", s)
 	}
-	if err := f.ap.Approve(ctx, tx.ID, f.alice.ID, tx.Number, tx.Challenge(tx.Number)); !errors.Is(err, push.ErrNotPending) {
+	if err := f.ap.Approve(ctx, tx.ID, f.alice.ID, confirmation(tx, tx.Number, "none")); !errors.Is(err, push.ErrNotPending) {
 		t.Errorf("approving an expired transaction: %v, want ErrNotPending", err)
 	}
 	if s := f.ap.Status(ctx, "no-such-transaction"); s != push.Expired {
@@ -63,7 +63,7 @@ func TestOneOutstandingPerUser(t *testing.T) {
 	if s := f.ap.Status(ctx, first.ID); s != push.Expired {
 		t.Errorf("replaced transaction: %s, want expired", s)
 	}
-	if err := f.ap.Approve(ctx, first.ID, f.alice.ID, first.Number, first.Challenge(first.Number)); !errors.Is(err, push.ErrNotPending) {
+	if err := f.ap.Approve(ctx, first.ID, f.alice.ID, confirmation(first, first.Number, "none")); !errors.Is(err, push.ErrNotPending) {
 		t.Errorf("approving the replaced transaction: %v", err)
 	}
 	if s := f.ap.Status(ctx, second.ID); s != push.Pending {
@@ -103,19 +103,20 @@ func TestRightNumberApproves(t *testing.T) {
 	ctx := context.Background()
 	tx := f.start(t, f.alice)
 
-	opts, err := f.ap.Choose(ctx, tx.ID, f.alice.ID, tx.Number)
-	if err != nil || len(opts) == 0 {
-		t.Fatalf("choosing the right number: %v", err)
+	ch, err := f.ap.Choose(ctx, tx.ID, f.alice.ID, tx.Number)
+	if err != nil || ch.Ceremony == "" {
+		t.Fatalf("choosing the right number: %+v, %v", ch, err)
 	}
-	// The passkey must sign the challenge of this transaction and number.
+	// The passkey must confirm this transaction and number.
 	other := f.start(t, f.bob(t))
-	if err := f.ap.Approve(ctx, tx.ID, f.alice.ID, tx.Number, other.Challenge(tx.Number)); err == nil {
-		t.Fatal("approved with an assertion over another transaction's challenge")
+	if err := f.ap.Approve(ctx, tx.ID, f.alice.ID, confirmation(other, tx.Number, ch.Ceremony)); !errors.Is(err, push.ErrPasskey) {
+		t.Fatalf("assertion bound to another transaction: %v, want ErrPasskey", err)
 	}
 	if s := f.ap.Status(ctx, tx.ID); s != push.Pending {
 		t.Fatalf("after a failed passkey check: %s, want still pending", s)
 	}
-	if err := f.ap.Approve(ctx, tx.ID, f.alice.ID, tx.Number, tx.Challenge(tx.Number)); err != nil {
+	ch, _ = f.ap.Choose(ctx, tx.ID, f.alice.ID, tx.Number)
+	if err := f.ap.Approve(ctx, tx.ID, f.alice.ID, confirmation(tx, tx.Number, ch.Ceremony)); err != nil {
 		t.Fatalf("approve: %v", err)
 	}
 	if s := f.ap.Status(ctx, tx.ID); s != push.Approved {
@@ -148,7 +149,7 @@ func TestWrongNumberRefuses(t *testing.T) {
 	if s := f.ap.Status(ctx, tx.ID); s != push.Denied {
 		t.Errorf("after a wrong number: %s, want denied", s)
 	}
-	if err := f.ap.Approve(ctx, tx.ID, f.alice.ID, tx.Number, tx.Challenge(tx.Number)); !errors.Is(err, push.ErrNotPending) {
+	if err := f.ap.Approve(ctx, tx.ID, f.alice.ID, confirmation(tx, tx.Number, "none")); !errors.Is(err, push.ErrNotPending) {
 		t.Errorf("second guess: %v, want ErrNotPending", err)
 	}
 	if res, _ := f.ap.Finish(ctx, tx.ID, f.alice.ID); res != push.Denied {
@@ -170,7 +171,7 @@ func TestDenyRefuses(t *testing.T) {
 	if s := f.ap.Status(ctx, tx.ID); s != push.Denied {
 		t.Errorf("status %s, want denied", s)
 	}
-	if err := f.ap.Approve(ctx, tx.ID, f.alice.ID, tx.Number, tx.Challenge(tx.Number)); !errors.Is(err, push.ErrNotPending) {
+	if err := f.ap.Approve(ctx, tx.ID, f.alice.ID, confirmation(tx, tx.Number, "none")); !errors.Is(err, push.ErrNotPending) {
 		t.Errorf("approve after deny: %v", err)
 	}
 	if got := f.auditResults(t, "alice"); !slices.Equal(got, []string{"ok", "denied"}) {
@@ -219,7 +220,7 @@ func TestAnotherUserCannotAnswer(t *testing.T) {
 	bob := f.bob(t)
 	for name, err := range map[string]error{
 		"choose":  func() error { _, err := f.ap.Choose(ctx, tx.ID, bob.ID, tx.Number); return err }(),
-		"approve": f.ap.Approve(ctx, tx.ID, bob.ID, tx.Number, tx.Challenge(tx.Number)),
+		"approve": f.ap.Approve(ctx, tx.ID, bob.ID, confirmation(tx, tx.Number, "none")),
 		"deny":    f.ap.Deny(ctx, tx.ID, bob.ID),
 		"not me":  f.ap.NotMe(ctx, tx.ID, bob.ID),
 	} {
