@@ -59,6 +59,7 @@ type Portal struct {
 	mu            sync.RWMutex
 	continuations map[string]Continuation
 	steps         []Step
+	sections      []AccountSection
 }
 
 // New returns a portal over dir. now is the clock (time.Now in production).
@@ -100,11 +101,11 @@ func (p *Portal) URL(path string) string {
 	return u.String()
 }
 
-// Handler serves the portal's pages: / (the signed-in home), /login,
-// /logout and /assets/.
+// Handler serves the portal's pages: / (the self-service page) and its
+// forms under /account/, /login, /logout and /assets/.
 func (p *Portal) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", p.home)
+	p.accountRoutes(mux)
 	mux.HandleFunc("GET /login", p.loginPage)
 	mux.HandleFunc("POST /login", p.loginSubmit)
 	mux.HandleFunc("POST /logout", p.logout)

@@ -115,21 +115,3 @@ func (p *Portal) logout(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, p.cookie(sessionCookie, "", -time.Second))
 	p.ShowMessage(w, http.StatusOK, "Signed out", "You are signed out of Atrium.")
 }
-
-// home is the signed-in landing page.
-func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
-	s, ok := p.Session(w, r)
-	if !ok {
-		p.Begin(w, r, nil, false)
-		return
-	}
-	u, err := p.dir.UserByID(r.Context(), s.UserID)
-	if err != nil {
-		p.fail(w, "home", err)
-		return
-	}
-	p.render(w, http.StatusOK, "home.html", page{Title: "Atrium", Data: struct {
-		User directory.User
-		CSRF string
-	}{u, s.CSRF}})
-}

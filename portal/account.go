@@ -1,0 +1,248 @@
+package portal
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"html/template"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/atrium-dir/atrium/directory"
+)
+
+// The self-service page: what a signed-in user sees at the portal's root.
+// Each part lives in its own account_*.go file; packages that own a kind of
+// factor (passkeys, push) add their part as an AccountSection.
+
+// Account is the signed-in user of a self-service request.
+type Account struct {
+	User    directory.User
+	Session Session
+	// CSRF goes back with every form (field "csrf") or script request
+	// (header X-CSRF-Token).
+	CSRF string
+	// SecureContext reports whether browsers allow passkeys and push at the
+	// portal's external URL.
+	SecureContext bool
+}
+
+// AccountSection is one part of the self-service page added by another
+// package. Its HTML may load scripts from the portal's own origin; the page
+// allows script-src, connect-src, worker-src and manifest-src 'self'.
+type AccountSection interface {
+	// ID is the section's anchor on the page ("passkeys").
+	ID() string
+	// Title is the section's heading.
+	Title() string
+	// NeedsSecureContext reports whether the section only works in a
+	// secure context; outside one the page explains why instead of calling
+	// Render.
+	NeedsSecureContext() bool
+	// Render returns the section's body for the user.
+	Render(ctx context.Context, a Account) (template.HTML, error)
+}
+
+// AddAccountSection adds s to the self-service page, after the built-in
+// second-factor section and before recovery codes, in the order added.
+func (p *Portal) AddAccountSection(s AccountSection) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sections = append(p.sections, s)
+}
+
+// SecureContext reports whether browsers treat the external URL as a secure
+// context: https, or plain http on the loopback host.
+func (p *Portal) SecureContext() bool {
+	u := p.cfg.ExternalURL
+	if u.Scheme == "https" {
+		return true
+	}
+	host := strings.ToLower(u.Hostname())
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Account returns the user of a self-service request. For anything but GET
+// and HEAD it also checks the CSRF token. When it returns false it has
+// answered the request: a sign-in for a page, a refusal for a form.
+func (p *Portal) Account(w http.ResponseWriter, r *http.Request) (Account, bool) {
+	s, ok := p.Session(w, r)
+	if !ok {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			p.Begin(w, r, nil, false)
+		} else {
+			p.ShowMessage(w, http.StatusUnauthorized, "Signed out", "You are no longer signed in. Sign in again and repeat what you were doing.")
+		}
+		return Account{}, false
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		token := r.Header.Get("X-CSRF-Token")
+		if token == "" {
+			if err := r.ParseForm(); err != nil {
+				p.ShowMessage(w, http.StatusBadRequest, "Bad request", "The form could not be read.")
+				return Account{}, false
+			}
+			token = r.PostForm.Get("csrf")
+		}
+		if !equalTokens(token, s.CSRF) {
+			p.ShowMessage(w, http.StatusForbidden, "Form expired", "This form has expired. Go back, reload the page and try again.")
+			return Account{}, false
+		}
+	}
+	u, err := p.dir.UserByID(r.Context(), s.UserID)
+	if err != nil {
+		p.fail(w, "account user", err)
+		return Account{}, false
+	}
+	return Account{User: u, Session: s, CSRF: s.CSRF, SecureContext: p.SecureContext()}, true
+}
+
+// accountRoutes adds the self-service page and its forms to mux.
+func (p *Portal) accountRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{$}", p.accountPage)
+	mux.HandleFunc("POST /account/password", p.accountChangePassword)
+	mux.HandleFunc("POST /account/app-passwords", p.accountCreateAppPassword)
+	mux.HandleFunc("POST /account/app-passwords/revoke", p.accountRevokeAppPassword)
+	mux.HandleFunc("POST /account/totp", p.accountBeginTOTP)
+	mux.HandleFunc("POST /account/totp/confirm", p.accountConfirmTOTP)
+	mux.HandleFunc("POST /account/factors/remove", p.accountRemoveFactor)
+	mux.HandleFunc("POST /account/recovery-codes", p.accountNewRecoveryCodes)
+}
+
+// accountCSP is the page policy of the self-service page: the default one
+// plus what the sections' scripts need (WebAuthn calls, a service worker,
+// the web app manifest), all from the portal's own origin.
+const accountCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// accountNotices are the messages a form's redirect may ask the page to show; the
+// query names one, so no text travels in the URL.
+var accountNotices = map[string]string{
+	"password":    "Your password is changed. Your other sessions are signed out.",
+	"app-revoked": "The app password is revoked. Devices using it can no longer sign in.",
+	"factor":      "The sign-in method is removed.",
+	"totp":        "Your authenticator app is added.",
+}
+
+// accountView is the data of account.html.
+type accountView struct {
+	Account
+	Notice, Error string
+	Apps          []accountApp
+	AppPasswords  []directory.AppPassword
+	SignIns       []accountSignIn
+	MFA           accountMFA
+	Sections      []accountSectionView
+}
+
+// accountSectionView is an added section, rendered or replaced by a note.
+type accountSectionView struct {
+	ID, Title string
+	Body      template.HTML
+	// Insecure: the section needs a secure context and this is none.
+	Insecure bool
+	// Broken: the section failed to render (logged).
+	Broken bool
+}
+
+func (p *Portal) accountPage(w http.ResponseWriter, r *http.Request) {
+	a, ok := p.Account(w, r)
+	if !ok {
+		return
+	}
+	p.showAccount(w, r, a, http.StatusOK, accountNotices[r.URL.Query().Get("done")], "")
+}
+
+// showAccount renders the whole page, with a notice or an error from the
+// form just posted.
+func (p *Portal) showAccount(w http.ResponseWriter, r *http.Request, a Account, status int, notice, problem string) {
+	ctx := r.Context()
+	v := accountView{Account: a, Notice: notice, Error: problem}
+	var err error
+	if v.Apps, err = p.accountAppLinks(ctx, a.User); err != nil {
+		p.fail(w, "account apps", err)
+		return
+	}
+	if v.AppPasswords, err = p.dir.AppPasswords(ctx, a.User.UID); err != nil {
+		p.fail(w, "account app passwords", err)
+		return
+	}
+	if v.SignIns, err = p.accountSignIns(ctx, a.User); err != nil {
+		p.fail(w, "account sign-ins", err)
+		return
+	}
+	if v.MFA, err = p.accountMFAState(ctx, a.User); err != nil {
+		p.fail(w, "account factors", err)
+		return
+	}
+	v.Sections = p.renderAccountSections(ctx, a)
+	p.renderAccount(w, status, "account.html", "Your account", v)
+}
+
+func (p *Portal) renderAccountSections(ctx context.Context, a Account) []accountSectionView {
+	p.mu.RLock()
+	sections := p.sections
+	p.mu.RUnlock()
+	out := make([]accountSectionView, 0, len(sections))
+	for _, s := range sections {
+		sv := accountSectionView{ID: s.ID(), Title: s.Title()}
+		switch {
+		case s.NeedsSecureContext() && !a.SecureContext:
+			sv.Insecure = true
+		default:
+			body, err := s.Render(ctx, a)
+			if err != nil {
+				p.log.Error("portal: account section", "section", sv.ID, "err", err)
+				sv.Broken = true
+			}
+			sv.Body = body
+		}
+		out = append(out, sv)
+	}
+	return out
+}
+
+// renderAccount renders a self-service template into a buffer first, so a
+// failure never sends half a page.
+func (p *Portal) renderAccount(w http.ResponseWriter, status int, name, title string, data any) {
+	var buf bytes.Buffer
+	pg := page{Title: title, Data: data}
+	if err := templates.ExecuteTemplate(&buf, name, pg); err != nil {
+		p.fail(w, "render "+name, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", accountCSP)
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// accountError is a refusal of a self-service form, worded for the user.
+type accountError struct {
+	status  int
+	message string
+}
+
+func (e *accountError) Error() string { return e.message }
+
+// accountFormFailed shows the account page again with a refusal, or the generic
+// error page for anything else.
+func (p *Portal) accountFormFailed(w http.ResponseWriter, r *http.Request, a Account, what string, err error) {
+	var ue *accountError
+	if errors.As(err, &ue) {
+		p.showAccount(w, r, a, ue.status, "", ue.message)
+		return
+	}
+	p.fail(w, what, err)
+}
+
+// auditAccount records a change the user made to their own account.
+func (p *Portal) auditAccount(r *http.Request, a Account, detail string) {
+	p.dir.Audit(directory.AuditEvent{Kind: "account", Subject: a.User.UID, Remote: RemoteAddr(r), Service: "web", Result: directory.ResultOK, Detail: detail})
+}

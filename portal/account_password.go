@@ -1,0 +1,78 @@
+package portal
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/atrium-dir/atrium/directory"
+)
+
+// accountChangePassword checks the current password through the directory (so
+// backoff and audit apply), sets the new one (with the NT hash when Samba
+// is on) and keeps only this session: every session that began before the
+// change ends at its next request (see checkSession), and this one is
+// renewed as proven now.
+func (p *Portal) accountChangePassword(w http.ResponseWriter, r *http.Request) {
+	a, ok := p.Account(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	current, next := r.PostForm.Get("current"), r.PostForm.Get("new")
+	if err := p.accountCheckPassword(r, a, current, next, r.PostForm.Get("confirm")); err != nil {
+		p.accountFormFailed(w, r, a, "check password", err)
+		return
+	}
+	if err := p.dir.SetPassword(ctx, a.User.UID, next); err != nil {
+		p.fail(w, "set password", err)
+		return
+	}
+	u, err := p.dir.UserByID(ctx, a.User.ID)
+	if err != nil {
+		p.fail(w, "set password", err)
+		return
+	}
+	proven := p.now().UTC()
+	if u.PasswordChanged.After(proven) {
+		proven = u.PasswordChanged
+	}
+	_, err = directory.UpdateState(ctx, p.dir, kindSession, a.Session.ID, func(s *Session) (time.Time, error) {
+		s.AuthTime, s.LastSeen = proven, proven
+		return p.expiry(*s), nil
+	})
+	if err != nil {
+		// The session ended in between (another tab saw the change first):
+		// the user signs in again with the new password.
+		p.log.Info("portal: session ended during password change", "user", a.User.UID, "err", err)
+	}
+	p.auditAccount(r, a, "password changed")
+	http.Redirect(w, r, "/?done=password#password", http.StatusSeeOther)
+}
+
+func (p *Portal) accountCheckPassword(r *http.Request, a Account, current, next, confirm string) error {
+	switch {
+	case current == "":
+		return &accountError{http.StatusBadRequest, "Enter your current password."}
+	case next != confirm:
+		return &accountError{http.StatusBadRequest, "The new password and its confirmation differ."}
+	case next == current:
+		return &accountError{http.StatusBadRequest, "The new password is the same as the current one."}
+	}
+	if err := directory.CheckPasswordPolicy(next); err != nil {
+		return &accountError{http.StatusBadRequest, "A password needs at least " + strconv.Itoa(directory.MinPasswordLength) + " characters."}
+	}
+	_, err := p.dir.Authenticate(r.Context(), directory.Login{
+		Kind: directory.KindUser, Name: a.User.UID, Password: current,
+		Remote: RemoteAddr(r), Service: "account",
+	})
+	var throttled *directory.ThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		return &accountError{http.StatusTooManyRequests, "Too many attempts. Wait " + throttled.RetryAfter.Round(time.Second).String() + " and try again."}
+	case errors.Is(err, directory.ErrBadCredentials):
+		return &accountError{http.StatusForbidden, "Your current password is incorrect."}
+	}
+	return err
+}
