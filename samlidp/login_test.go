@@ -173,6 +173,17 @@ func checkSignedXML(t *testing.T, h *harness, raw []byte, reqID string) {
 	if got := at(scd, "InResponseTo"); got != reqID {
 		t.Errorf("InResponseTo %s, want %s", got, reqID)
 	}
+	if got := at(scd, "NotOnOrAfter"); !parse(got).Equal(issue.Add(5 * time.Minute)) {
+		t.Errorf("SubjectConfirmationData NotOnOrAfter %s, want IssueInstant + 5m", got)
+	}
+	if got := at("./Subject/SubjectConfirmation", "Method"); got != "urn:oasis:names:tc:SAML:2.0:cm:bearer" {
+		t.Errorf("SubjectConfirmation Method %s", got)
+	}
+	for name, el := range map[string]*etree.Element{"Response": resp, "Assertion": assertion} {
+		if iss := el.FindElement("./Issuer"); iss == nil || iss.Text() != h.idp.EntityID() {
+			t.Errorf("%s Issuer is not the IdP's entity ID %s", name, h.idp.EntityID())
+		}
+	}
 	if got := at(scd, "Address"); got != "" {
 		t.Errorf("SubjectConfirmationData carries Address %q", got)
 	}
