@@ -46,6 +46,9 @@ func (f *Flow) Proved(method string) {
 type Parked struct {
 	Kind    string          `json:"kind"`
 	Payload json.RawMessage `json:"payload"`
+	// RequireMFA says the work needs a second factor (an app that requires
+	// MFA): a user without one is taken through enrollment first.
+	RequireMFA bool `json:"mfa,omitempty"`
 }
 
 // Step is one stage of signing in. Steps run in order; each one that is
@@ -55,8 +58,9 @@ type Step interface {
 	Name() string
 	// Pending reports whether f still needs this step.
 	Pending(ctx context.Context, f *Flow) (bool, error)
-	// Form returns the template to show and its data.
-	Form(ctx context.Context, f *Flow) (template string, data any, err error)
+	// Form returns the template to show and its data; r is the request
+	// that shows it.
+	Form(r *http.Request, f *Flow) (template string, data any, err error)
 	// Submit checks the posted form and records in f what it proved. A
 	// *StepError is shown to the user on the form again.
 	Submit(ctx context.Context, r *http.Request, f *Flow) error
@@ -202,7 +206,7 @@ func (p *Portal) advance(w http.ResponseWriter, r *http.Request, f *Flow, refusa
 		p.finish(w, r, f)
 		return
 	}
-	tmpl, data, err := step.Form(r.Context(), f)
+	tmpl, data, err := step.Form(r, f)
 	if err != nil {
 		p.fail(w, "flow form", err)
 		return
@@ -285,7 +289,7 @@ func (passwordStep) Pending(_ context.Context, f *Flow) (bool, error) {
 	return f.UserID == "", nil
 }
 
-func (passwordStep) Form(context.Context, *Flow) (string, any, error) {
+func (passwordStep) Form(*http.Request, *Flow) (string, any, error) {
 	return "login.html", nil, nil
 }
 

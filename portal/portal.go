@@ -59,6 +59,7 @@ type Portal struct {
 	mu            sync.RWMutex
 	continuations map[string]Continuation
 	steps         []Step
+	mfa           mfaFactors
 	sections      []AccountSection
 }
 
@@ -70,11 +71,13 @@ func New(dir *directory.Directory, cfg Config, now func() time.Time, log *slog.L
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Portal{
+	p := &Portal{
 		dir: dir, now: now, log: log, cfg: cfg.withDefaults(),
 		continuations: map[string]Continuation{},
 		steps:         []Step{passwordStep{dir: dir}},
 	}
+	p.steps = append(p.steps, p.mfaSteps()...)
+	return p
 }
 
 // Resume registers the continuation for flows parked with kind.
