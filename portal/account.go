@@ -119,8 +119,8 @@ func (p *Portal) accountRoutes(mux *http.ServeMux) {
 // the web app manifest), all from the portal's own origin.
 const accountCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-// accountNotices are the messages a form's redirect may ask the page to show; the
-// query names one, so no text travels in the URL.
+// accountNotices are the messages a form's redirect may ask the page to show;
+// the query names one, so no text travels in the URL.
 var accountNotices = map[string]string{
 	"password":    "Your password is changed. Your other sessions are signed out.",
 	"app-revoked": "The app password is revoked. Devices using it can no longer sign in.",

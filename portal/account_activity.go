@@ -58,8 +58,8 @@ func (p *Portal) accountSignIns(ctx context.Context, u directory.User) ([]accoun
 	return out, nil
 }
 
-// accountIsSignIn tells sign-in attempts from the rest of the user's audit trail
-// (enrollments, removals, account changes).
+// accountIsSignIn tells sign-in attempts from the rest of the user's audit
+// trail (enrollments, removals, account changes).
 func accountIsSignIn(e directory.AuditEvent) bool {
 	switch e.Kind {
 	case "login", "assertion":

@@ -70,6 +70,8 @@ func accountKindName(kind string) string {
 type accountTOTP struct {
 	CSRF   string
 	Secret string // base32, as authenticator apps take it typed
+	// Spaced is Secret in groups of four, easier to read and type.
+	Spaced string
 	QR     template.URL
 	Name   string
 	Error  string
@@ -101,14 +103,27 @@ func (p *Portal) showAccountTOTP(w http.ResponseWriter, a Account, status int, s
 	p.renderAccount(w, status, "account-totp.html", "Add an authenticator app", accountTOTP{
 		CSRF:   a.CSRF,
 		Secret: totp.EncodeSecret(secret),
+		Spaced: accountGroups(totp.EncodeSecret(secret), 4),
 		QR:     template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)),
 		Name:   name,
 		Error:  problem,
 	})
 }
 
-// accountConfirmTOTP enrolls the pending secret when the code is right. The first
-// factor comes with recovery codes, shown at once.
+// accountGroups splits s into space-separated groups of n characters.
+func accountGroups(s string, n int) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i += n {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(s[i:min(i+n, len(s))])
+	}
+	return b.String()
+}
+
+// accountConfirmTOTP enrolls the pending secret when the code is right.
+// The first factor comes with recovery codes, shown at once.
 func (p *Portal) accountConfirmTOTP(w http.ResponseWriter, r *http.Request) {
 	a, ok := p.Account(w, r)
 	if !ok {
@@ -138,9 +153,9 @@ func (p *Portal) accountConfirmTOTP(w http.ResponseWriter, r *http.Request) {
 	p.showAccountRecoveryCodes(w, "Authenticator app added", codes)
 }
 
-// accountTOTPRefused shows the enrollment again after a refused code. The secret
-// comes back from the form: the one stored is sealed, and only a code for
-// it is ever accepted, so a changed value only misleads its sender.
+// accountTOTPRefused shows the enrollment again after a refused code. The
+// secret comes back from the form: the one stored is sealed, and only a code
+// for it is ever accepted, so a changed value only misleads its sender.
 func (p *Portal) accountTOTPRefused(w http.ResponseWriter, r *http.Request, a Account, name string, err error) {
 	var throttled *directory.ThrottledError
 	var problem string
@@ -164,8 +179,8 @@ func (p *Portal) accountTOTPRefused(w http.ResponseWriter, r *http.Request, a Ac
 	p.showAccountTOTP(w, a, status, secret, name, problem)
 }
 
-// accountRemoveFactor deletes one of the user's factors, never the last one while
-// MFA is required of them.
+// accountRemoveFactor deletes one of the user's factors, never the last one
+// while MFA is required of them.
 func (p *Portal) accountRemoveFactor(w http.ResponseWriter, r *http.Request) {
 	a, ok := p.Account(w, r)
 	if !ok {
@@ -207,12 +222,12 @@ func (p *Portal) accountNewRecoveryCodes(w http.ResponseWriter, r *http.Request)
 		p.fail(w, "recovery codes", err)
 		return
 	}
-	p.showAccountRecoveryCodes(w, "New recovery codes", codes)
+	p.showAccountRecoveryCodes(w, "Recovery codes replaced", codes)
 }
 
 func (p *Portal) showAccountRecoveryCodes(w http.ResponseWriter, title string, codes []string) {
 	p.renderAccount(w, http.StatusOK, "account-reveal.html", title, accountReveal{
-		What:  "Recovery codes",
+		What:  "Your recovery codes",
 		Codes: codes,
 		Hint:  "Each code signs you in once when you cannot use your phone or key. Keep them somewhere safe, apart from your phone. They are shown only now; any older codes no longer work.",
 	})

@@ -339,7 +339,7 @@ func TestAccountAppPasswords(t *testing.T) {
 }
 
 var (
-	acctTOTPSecret = regexp.MustCompile(`id="totp-secret">([A-Z2-7]+)<`)
+	acctTOTPSecret = regexp.MustCompile(`id="totp-secret">([A-Z2-7 ]+)<`)
 	acctCodes      = regexp.MustCompile(`<li><code>([a-z0-9-]+)</code></li>`)
 )
 
@@ -353,7 +353,8 @@ func acctEnrollTOTP(t *testing.T, b *acctBrowser, name string) ([]byte, []string
 	if m == nil {
 		t.Fatalf("no text secret on the enrollment page:\n%s", body)
 	}
-	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(m[1])
+	text := strings.ReplaceAll(m[1], " ", "")
+	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(text)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,12 +363,12 @@ func acctEnrollTOTP(t *testing.T, b *acctBrowser, name string) ([]byte, []string
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, body = b.post("/account/totp/confirm", url.Values{"csrf": {token}, "secret": {m[1]}, "name": {name}, "code": {code}})
+	resp, body = b.post("/account/totp/confirm", url.Values{"csrf": {token}, "secret": {text}, "name": {name}, "code": {code}})
 	body = html.UnescapeString(body)
 	if resp.StatusCode == http.StatusSeeOther {
 		return secret, nil
 	}
-	acctWantStatus(t, resp, body, http.StatusOK, "Recovery codes")
+	acctWantStatus(t, resp, body, http.StatusOK, "Your recovery codes")
 	var codes []string
 	for _, c := range acctCodes.FindAllStringSubmatch(body, -1) {
 		codes = append(codes, c[1])
@@ -383,18 +384,18 @@ func TestAccountTOTPEnrollment(t *testing.T) {
 
 	// A wrong code shows the same enrollment again.
 	resp, body := b.submit("/account/totp", nil)
-	m := acctTOTPSecret.FindStringSubmatch(body)
+	secret := strings.ReplaceAll(acctTOTPSecret.FindStringSubmatch(body)[1], " ", "")
 	token := acctCSRF.FindStringSubmatch(body)[1]
-	resp, body = b.post("/account/totp/confirm", url.Values{"csrf": {token}, "secret": {m[1]}, "name": {"Phone"}, "code": {"000000"}})
+	resp, body = b.post("/account/totp/confirm", url.Values{"csrf": {token}, "secret": {secret}, "name": {"Phone"}, "code": {"000000"}})
 	acctWantStatus(t, resp, body, http.StatusForbidden, "That code is not right")
-	if !strings.Contains(body, m[1]) || !strings.Contains(body, "data:image/png;base64,") {
+	if !strings.Contains(body, `name="secret" value="`+secret+`"`) || !strings.Contains(body, "data:image/png;base64,") {
 		t.Errorf("the refused enrollment does not show the secret again:\n%s", body)
 	}
 	if fs, _ := d.Factors(context.Background(), u.ID); len(fs) != 0 {
 		t.Fatalf("a wrong code enrolled %v", fs)
 	}
 
-	secret, codes := acctEnrollTOTP(t, b, "Phone")
+	enrolled, codes := acctEnrollTOTP(t, b, "Phone")
 	if len(codes) != directory.RecoveryCodeCount {
 		t.Fatalf("first factor came with %d recovery codes, want %d", len(codes), directory.RecoveryCodeCount)
 	}
@@ -404,12 +405,12 @@ func TestAccountTOTPEnrollment(t *testing.T) {
 			t.Errorf("account page lacks %q:\n%s", want, page)
 		}
 	}
-	if strings.Contains(page, codes[0]) || strings.Contains(page, totp.EncodeSecret(secret)) {
+	if strings.Contains(page, codes[0]) || strings.Contains(page, totp.EncodeSecret(enrolled)) {
 		t.Error("a secret is shown again on the account page")
 	}
 	// The enrolled secret signs in; the enrollment's own code was spent.
 	now := time.Now()
-	next, _ := totp.CodeAt(secret, totp.Step(now)+1)
+	next, _ := totp.CodeAt(enrolled, totp.Step(now)+1)
 	if err := d.VerifyTOTP(context.Background(), u.ID, next, "192.0.2.1", "web"); err != nil {
 		t.Errorf("enrolled secret refused: %v", err)
 	}
@@ -485,7 +486,7 @@ func TestAccountRecoveryCodes(t *testing.T) {
 	}
 
 	resp, body = b.submit("/account/recovery-codes", nil)
-	acctWantStatus(t, resp, body, http.StatusOK, "New recovery codes")
+	acctWantStatus(t, resp, body, http.StatusOK, "Recovery codes replaced")
 	var fresh []string
 	for _, c := range acctCodes.FindAllStringSubmatch(body, -1) {
 		fresh = append(fresh, c[1])
@@ -655,7 +656,8 @@ func TestAccountSectionsAndSecureContext(t *testing.T) {
 			if !strings.Contains(page, "body of plain for alice") || !strings.Contains(page, "This part of the page could not be shown") {
 				t.Errorf("plain or broken section wrong:\n%s", page)
 			}
-			// Added sections sit between the built-in factors and recovery codes.
+			// Added sections sit between the built-in factors and recovery
+			// codes.
 			if f, s, r := strings.Index(page, `id="factors"`), strings.Index(page, `id="passkeys"`), strings.Index(page, `id="recovery"`); !(f < s && s < r) {
 				t.Errorf("section order: factors %d, passkeys %d, recovery %d", f, s, r)
 			}
