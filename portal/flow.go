@@ -215,8 +215,14 @@ func (p *Portal) advance(w http.ResponseWriter, r *http.Request, f *Flow, refusa
 	if refusal != nil {
 		status, pg.Error = refusal.Status, refusal.Message
 	}
+	w.Header().Set("Content-Security-Policy", flowCSP)
 	p.render(w, status, tmpl, pg)
 }
+
+// flowCSP is the policy of the sign-in pages: the default one plus scripts
+// and calls to the portal's own origin, which second factors need (a
+// passkey prompt, waiting for a push approval).
+const flowCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 type stepData struct {
 	Flow, CSRF, Step string
