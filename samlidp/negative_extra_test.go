@@ -1,6 +1,8 @@
 package samlidp_test
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
 	"encoding/base64"
 	"net/url"
@@ -10,7 +12,7 @@ import (
 
 // Refusals beyond negative_test.go: a finished sign-in cannot be replayed,
 // a user disabled after signing in gets no more assertions, and a POST
-// binding request is capped like a Redirect one.
+// binding request is capped like a Redirect one, deflated or not.
 
 func TestFinishedFlowIsSingleUse(t *testing.T) {
 	h := newHarness(t)
@@ -56,5 +58,31 @@ func TestOversizedPostRequest(t *testing.T) {
 	p := newBrowser(t).post(h.srv.URL+"/saml/sso", url.Values{"SAMLRequest": {huge}})
 	if p.status != 400 || !strings.Contains(p.body, "too large") {
 		t.Errorf("a %d-byte POST request: %d\n%s", len(huge), p.status, p.body)
+	}
+}
+
+// TestDeflatedPostRequest: node-saml deflates POST requests by default;
+// Atrium inflates them, under the Redirect binding's cap.
+func TestDeflatedPostRequest(t *testing.T) {
+	h := newHarness(t)
+	cloudflareApp(h)
+	deflate := func(parts ...[]byte) string {
+		var buf bytes.Buffer
+		w, _ := flate.NewWriter(&buf, flate.BestCompression)
+		for _, p := range parts {
+			w.Write(p)
+		}
+		w.Close()
+		return base64.StdEncoding.EncodeToString(buf.Bytes())
+	}
+	sso := func(req string) page {
+		return newBrowser(t).post(h.srv.URL+"/saml/sso", url.Values{"SAMLRequest": {req}})
+	}
+	if p := sso(deflate(authnXML("id-deflated", cloudflareACS, "", h.clock.Now(), ""))); !strings.Contains(p.body, `name="password"`) {
+		t.Errorf("a deflated POST request was refused: %d\n%s", p.status, p.body)
+	}
+	bomb := deflate(authnXML("id-bomb", cloudflareACS, "", h.clock.Now(), ""), bytes.Repeat([]byte(" "), 50<<20))
+	if p := sso(bomb); p.status != 400 || !strings.Contains(p.body, "too large") {
+		t.Errorf("a deflate bomb over POST: %d\n%s", p.status, p.body)
 	}
 }

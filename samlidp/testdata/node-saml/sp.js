@@ -3,10 +3,16 @@
 //
 // Usage: node sp.js SSO_URL IDP_ENTITY_ID IDP_CERT_BASE64...
 //
+// With SP_KEY and SP_CERT naming PEM files in the environment, it signs
+// its AuthnRequests (RSA-SHA256) and its metadata says so.
+//
 // It listens on 127.0.0.1 (a free port), prints its base URL on the first
 // line of standard output, and serves:
 //   GET  /metadata  its SP metadata
 //   GET  /login     a redirect to the IdP with a fresh AuthnRequest
+//   GET  /login-post  a page with a form that posts a fresh AuthnRequest to
+//                   the IdP (HTTP-POST binding; deflated, as node-saml does
+//                   by default)
 //   POST /acs       validatePostResponseAsync on the posted SAMLResponse,
 //                   answered as JSON: {nameid, nameidFormat, attributes,
 //                   relayState} with 200, or {error} with 403.
@@ -14,6 +20,7 @@
 // name a request this process made and has not yet seen answered.
 "use strict";
 
+const fs = require("node:fs");
 const http = require("node:http");
 const { SAML } = require("@node-saml/node-saml");
 
@@ -23,15 +30,23 @@ if (!entryPoint || !idpIssuer || idpCerts.length === 0) {
   process.exit(2);
 }
 
+const signing = process.env.SP_KEY
+  ? { privateKey: fs.readFileSync(process.env.SP_KEY), signatureAlgorithm: "sha256", digestAlgorithm: "sha256" }
+  : {};
+const spCert = process.env.SP_CERT ? fs.readFileSync(process.env.SP_CERT, "utf8") : null;
+
 const server = http.createServer(async (req, res) => {
   try {
     if (req.method === "GET" && req.url === "/metadata") {
-      reply(res, 200, "application/samlmetadata+xml", saml.generateServiceProviderMetadata(null, null));
+      reply(res, 200, "application/samlmetadata+xml", saml.generateServiceProviderMetadata(null, spCert));
     } else if (req.method === "GET" && req.url === "/login") {
       const relay = "node-" + Math.random().toString(36).slice(2);
       const url = await saml.getAuthorizeUrlAsync(relay, req.headers.host, {});
       res.writeHead(302, { Location: url });
       res.end();
+    } else if (req.method === "GET" && req.url === "/login-post") {
+      const relay = "node-" + Math.random().toString(36).slice(2);
+      reply(res, 200, "text/html", await saml.getAuthorizeFormAsync(relay, req.headers.host, {}));
     } else if (req.method === "POST" && req.url === "/acs") {
       const form = new URLSearchParams(await body(req));
       const { profile } = await saml.validatePostResponseAsync({
@@ -71,6 +86,7 @@ server.listen(0, "127.0.0.1", () => {
     wantAssertionsSigned: true,
     wantAuthnResponseSigned: true,
     validateInResponseTo: "always",
+    ...signing,
   });
   console.log(base);
 });
