@@ -52,7 +52,7 @@ func (p *Portal) accountSignIns(ctx context.Context, u directory.User) ([]accoun
 	for _, e := range events {
 		out = append(out, accountSignIn{
 			Time: e.Time, Remote: e.Remote, App: accountServiceName(e.Service), Method: accountMethodName(e),
-			OK: e.Result == directory.ResultOK, Outcome: accountOutcome(e.Result),
+			OK: e.Result == directory.ResultOK, Outcome: accountOutcome(e),
 		})
 	}
 	return out, nil
@@ -83,6 +83,8 @@ func accountServiceName(service string) string {
 		return "Password check on this page"
 	case service == "ldap":
 		return "Device or server (LDAP)"
+	case service == "push":
+		return "Phone"
 	case strings.HasPrefix(service, "saml:"):
 		return strings.TrimPrefix(service, "saml:")
 	case service == "":
@@ -118,6 +120,10 @@ func accountMethodName(e directory.AuditEvent) string {
 		return "Password"
 	case strings.HasPrefix(detail, "app-password:"):
 		return "App password " + strings.TrimPrefix(detail, "app-password:")
+	case e.Service == "push":
+		return accountAMRName("push")
+	case strings.HasPrefix(detail, "passkey"):
+		return accountAMRName("passkey")
 	}
 	return accountAMRName(detail)
 }
@@ -131,7 +137,7 @@ func accountAMRName(m string) string {
 		return "Authenticator code"
 	case "hwk", "swk", "passkey":
 		return "Passkey"
-	case "push":
+	case "push", "mca":
 		return "Phone approval"
 	case "recovery":
 		return "Recovery code"
@@ -139,9 +145,14 @@ func accountAMRName(m string) string {
 	return m
 }
 
-// accountOutcome words an audit result for the user.
-func accountOutcome(result string) string {
-	switch result {
+// accountOutcome words an event's result for the user. A phone approval
+// goes through several events (sent, answered), which its detail tells
+// apart.
+func accountOutcome(e directory.AuditEvent) string {
+	if what, _, _ := strings.Cut(e.Detail, ";"); e.Service == "push" && what != "" {
+		return strings.ToUpper(what[:1]) + what[1:]
+	}
+	switch e.Result {
 	case directory.ResultOK:
 		return "Succeeded"
 	case directory.ResultBadPassword:
@@ -154,8 +165,10 @@ func accountOutcome(result string) string {
 		return "Too many attempts"
 	case directory.ResultNoPassword:
 		return "No password given"
+	case directory.ResultBadCode:
+		return "Wrong code"
 	}
-	return "Refused (" + result + ")"
+	return "Refused (" + e.Result + ")"
 }
 
 // accountApp is an app the user may open.

@@ -522,6 +522,11 @@ func TestAccountRecentSignIns(t *testing.T) {
 	login("bob", "wrong-password", "198.51.100.10", "ldap")
 	d.Audit(directory.AuditEvent{Kind: "assertion", Subject: "alice", Remote: "192.0.2.9", Service: "saml:grafana", Result: directory.ResultOK, Detail: "attributes=mail amr=pwd,otp"})
 	d.Audit(directory.AuditEvent{Kind: "assertion", Subject: "bob", Remote: "198.51.100.11", Service: "saml:payroll", Result: directory.ResultOK, Detail: "attributes=mail amr=pwd"})
+	// Second factors as the directory and push record them; enrollments
+	// are not sign-ins.
+	d.Audit(directory.AuditEvent{Kind: "mfa", Subject: "alice", Remote: "192.0.2.10", Service: "web", Result: directory.ResultBadCode, Detail: "totp"})
+	d.Audit(directory.AuditEvent{Kind: "mfa", Subject: "alice", Remote: "192.0.2.11", Service: "push", Result: directory.ResultOK, Detail: "push answered: approved; app grafana; transaction 42"})
+	d.Audit(directory.AuditEvent{Kind: "mfa", Subject: "alice", Result: directory.ResultEnrolled, Detail: "totp:Phone"})
 	acctSignIn(t, srv, "bob")
 
 	page := b.page()
@@ -534,12 +539,14 @@ func TestAccountRecentSignIns(t *testing.T) {
 		"Wrong password", "Device or server (LDAP)", "from 192.0.2.7",
 		"from 192.0.2.8", "grafana", "Password + Authenticator code", "from 192.0.2.9",
 		"Atrium sign-in page", "from 127.0.0.1",
+		"Wrong code", "Authenticator code", "from 192.0.2.10",
+		"Push answered: approved", "Phone approval", "from 192.0.2.11",
 	} {
 		if !strings.Contains(signIns, want) {
 			t.Errorf("recent sign-ins lack %q:\n%s", want, signIns)
 		}
 	}
-	for _, other := range []string{"198.51.100.", "payroll"} {
+	for _, other := range []string{"198.51.100.", "payroll", "totp:Phone", "transaction 42"} {
 		if strings.Contains(signIns, other) {
 			t.Errorf("alice sees bob's sign-in (%s):\n%s", other, signIns)
 		}
