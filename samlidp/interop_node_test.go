@@ -217,3 +217,26 @@ func interopNodeForm(p page) (string, url.Values) {
 	}
 	return action, v
 }
+
+// TestNodeSAMLEncrypted: node-saml decrypts an assertion encrypted to the
+// certificate its metadata offers.
+func TestNodeSAMLEncrypted(t *testing.T) {
+	h := newHarness(t)
+	dir := t.TempDir()
+	interopKeyPair(t, dir)
+	sp := interopNodeSP(t, h, "SP_DECRYPT_KEY="+filepath.Join(dir, "sp.key"), "SP_DECRYPT_CERT="+filepath.Join(dir, "sp.crt"))
+	app := h.addApp(samlidp.AppSpec{Name: "node-encrypted", Metadata: sp.metadata(t), Encrypt: true})
+	if !app.Encrypt || app.EncryptionCert == "" {
+		t.Fatalf("app registered without encryption: %+v", app)
+	}
+	b := newBrowser(t)
+	posted := sp.login(t, h, b, "alice")
+	if raw, _ := samlResponse(t, posted, sp.URL+"/acs"); !bytes.Contains(raw, []byte("EncryptedAssertion")) || bytes.Contains(raw, []byte("alice")) {
+		t.Fatalf("the assertion is not (only) sent encrypted:\n%s", raw)
+	}
+	res, status := sp.post(t, b, posted)
+	if status != 200 || res.Error != "" {
+		t.Fatalf("the SP refused the response (%d): %s", status, res.Error)
+	}
+	interopCheckAlice(t, res, "groups")
+}

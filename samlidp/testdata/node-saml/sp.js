@@ -4,7 +4,9 @@
 // Usage: node sp.js SSO_URL IDP_ENTITY_ID IDP_CERT_BASE64...
 //
 // With SP_KEY and SP_CERT naming PEM files in the environment, it signs
-// its AuthnRequests (RSA-SHA256) and its metadata says so.
+// its AuthnRequests (RSA-SHA256) and its metadata says so. With
+// SP_DECRYPT_KEY and SP_DECRYPT_CERT, its metadata offers that certificate
+// for encryption and it decrypts assertions with the key.
 //
 // It listens on 127.0.0.1 (a free port), prints its base URL on the first
 // line of standard output, and serves:
@@ -34,11 +36,13 @@ const signing = process.env.SP_KEY
   ? { privateKey: fs.readFileSync(process.env.SP_KEY), signatureAlgorithm: "sha256", digestAlgorithm: "sha256" }
   : {};
 const spCert = process.env.SP_CERT ? fs.readFileSync(process.env.SP_CERT, "utf8") : null;
+const decryption = process.env.SP_DECRYPT_KEY ? { decryptionPvk: fs.readFileSync(process.env.SP_DECRYPT_KEY) } : {};
+const decryptCert = process.env.SP_DECRYPT_CERT ? fs.readFileSync(process.env.SP_DECRYPT_CERT, "utf8") : null;
 
 const server = http.createServer(async (req, res) => {
   try {
     if (req.method === "GET" && req.url === "/metadata") {
-      reply(res, 200, "application/samlmetadata+xml", saml.generateServiceProviderMetadata(null, spCert));
+      reply(res, 200, "application/samlmetadata+xml", saml.generateServiceProviderMetadata(decryptCert, spCert));
     } else if (req.method === "GET" && req.url === "/login") {
       const relay = "node-" + Math.random().toString(36).slice(2);
       const url = await saml.getAuthorizeUrlAsync(relay, req.headers.host, {});
@@ -87,6 +91,7 @@ server.listen(0, "127.0.0.1", () => {
     wantAuthnResponseSigned: true,
     validateInResponseTo: "always",
     ...signing,
+    ...decryption,
   });
   console.log(base);
 });
