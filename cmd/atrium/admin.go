@@ -199,6 +199,7 @@ func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log 
 		Logger:    log,
 		Samba:     cfg.Samba.Enabled,
 		SecretKey: key,
+		MFA:       cfg.mfaPolicy(),
 		Backoff: directory.BackoffConfig{
 			AddressFreeFailures: cfg.Backoff.AddressFreeFailures, AddressMaxBlock: cfg.Backoff.AddressMaxBlock,
 			AccountFailures: cfg.Backoff.AccountFailures, AccountLock: cfg.Backoff.AccountLock, Window: cfg.Backoff.Window,

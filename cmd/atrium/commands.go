@@ -47,6 +47,8 @@ var commands = []*command{
 	{name: "user enable", usage: "user enable UID", minArgs: 1, maxArgs: 1, fn: func(e *env) error { return userSetDisabled(e, false) }},
 	{name: "user delete", usage: "user delete UID", minArgs: 1, maxArgs: 1, fn: userDelete},
 	{name: "user rename", usage: "user rename OLD NEW", minArgs: 2, maxArgs: 2, fn: userRename},
+	{name: "user mfa list", usage: "user mfa list UID", minArgs: 1, maxArgs: 1, fn: userMFAList},
+	{name: "user mfa reset", usage: "user mfa reset UID", minArgs: 1, maxArgs: 1, fn: userMFAReset},
 	{name: "group add", usage: "group add CN [--description D] [--gid-number N]", flags: []string{"description", "gid-number"}, minArgs: 1, maxArgs: 1, fn: groupAdd},
 	{name: "group list", usage: "group list", fn: groupList},
 	{name: "group show", usage: "group show CN", minArgs: 1, maxArgs: 1, fn: groupShow},
@@ -75,7 +77,7 @@ var commands = []*command{
 }
 
 func findCommand(args []string) (*command, []string, error) {
-	for _, words := range []int{2, 1} {
+	for _, words := range []int{3, 2, 1} {
 		if len(args) < words {
 			continue
 		}

@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/ldif"
 )
 
@@ -36,7 +37,13 @@ type Config struct {
 		UserRead    string        `yaml:"user_read"` // all or self
 		MaxConns    int           `yaml:"max_conns"`
 		IdleTimeout time.Duration `yaml:"idle_timeout"`
+		// AppPasswordOnlyGroups: members bind with app passwords only.
+		AppPasswordOnlyGroups []string `yaml:"app_password_only_groups"`
 	} `yaml:"ldap"`
+	MFA struct {
+		Require string   `yaml:"require"` // none, all or groups
+		Groups  []string `yaml:"groups"`  // with require: groups
+	} `yaml:"mfa"`
 	Samba struct {
 		Enabled bool   `yaml:"enabled"`
 		Domain  string `yaml:"domain"`
@@ -68,6 +75,7 @@ func defaultConfig() Config {
 	c.LDAP.UserRead = "all"
 	c.LDAP.MaxConns = 4096
 	c.LDAP.IdleTimeout = 5 * time.Minute
+	c.MFA.Require = "none"
 	c.Samba.Domain = "ATRIUM"
 	c.Web.SessionIdle = 30 * time.Minute
 	c.Web.SessionMax = 12 * time.Hour
@@ -90,6 +98,20 @@ func str(p func(*Config) *string) func(*Config, string) error {
 	return func(c *Config, v string) error { *p(c) = v; return nil }
 }
 
+// list reads a comma-separated list; spaces around names are dropped.
+func list(p func(*Config) *[]string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		var out []string
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		*p(c) = out
+		return nil
+	}
+}
+
 var settings = []setting{
 	{"ATRIUM_DATA", "data", str(func(c *Config) *string { return &c.Data })},
 	{"ATRIUM_BASE_DN", "base-dn", str(func(c *Config) *string { return &c.BaseDN })},
@@ -104,6 +126,9 @@ var settings = []setting{
 	{"ATRIUM_LDAP_USER_READ", "", str(func(c *Config) *string { return &c.LDAP.UserRead })},
 	{"ATRIUM_SAMBA_DOMAIN", "", str(func(c *Config) *string { return &c.Samba.Domain })},
 	{"ATRIUM_SAMBA_SID", "", str(func(c *Config) *string { return &c.Samba.SID })},
+	{"ATRIUM_MFA_REQUIRE", "", str(func(c *Config) *string { return &c.MFA.Require })},
+	{"ATRIUM_MFA_GROUPS", "", list(func(c *Config) *[]string { return &c.MFA.Groups })},
+	{"ATRIUM_LDAP_APP_PASSWORD_ONLY_GROUPS", "", list(func(c *Config) *[]string { return &c.LDAP.AppPasswordOnlyGroups })},
 	{"ATRIUM_SAMBA", "", func(c *Config, v string) error {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -206,9 +231,37 @@ func (c Config) Validate() []string {
 	if c.Samba.SID != "" && !sidRE.MatchString(c.Samba.SID) {
 		p = append(p, fmt.Sprintf("samba.sid: %q must look like S-1-5-21-1111-2222-3333", c.Samba.SID))
 	}
+	switch c.MFA.Require {
+	case "none", "all":
+		if len(c.MFA.Groups) > 0 {
+			p = append(p, fmt.Sprintf("mfa.groups: listed, but mfa.require is %q; set it to groups to use them", c.MFA.Require))
+		}
+	case "groups":
+		if len(c.MFA.Groups) == 0 {
+			p = append(p, "mfa.groups: mfa.require is groups, so list at least one group")
+		}
+	default:
+		p = append(p, fmt.Sprintf("mfa.require: %q must be none, all or groups", c.MFA.Require))
+	}
+	for key, groups := range map[string][]string{"mfa.groups": c.MFA.Groups, "ldap.app_password_only_groups": c.LDAP.AppPasswordOnlyGroups} {
+		for _, g := range groups {
+			if !directory.ValidGroupName(g) {
+				p = append(p, fmt.Sprintf("%s: %q is not a group name", key, g))
+			}
+		}
+	}
 	b := c.Backoff
 	if b.AddressFreeFailures < 1 || b.AccountFailures < 1 || b.AddressMaxBlock <= 0 || b.AccountLock <= 0 || b.Window <= 0 {
 		p = append(p, "backoff: every count and duration must be positive")
 	}
 	return p
+}
+
+// mfaPolicy is the directory's second-factor policy of c.
+func (c Config) mfaPolicy() directory.MFAPolicy {
+	pol := directory.MFAPolicy{All: c.MFA.Require == "all", LDAPAppPasswordOnly: c.LDAP.AppPasswordOnlyGroups}
+	if c.MFA.Require == "groups" {
+		pol.Groups = c.MFA.Groups
+	}
+	return pol
 }

@@ -177,6 +177,7 @@ Usage:
                       [--shell SH] [--home DIR] [--password-stdin]
   atrium user list | show UID | passwd UID [--password-stdin] | disable UID | enable UID | delete UID
   atrium user rename OLD NEW
+  atrium user mfa list UID | reset UID
   atrium group add CN [--description D] [--gid-number N]
   atrium group list | show CN | delete CN
   atrium group add-member CN MEMBER... | remove-member CN MEMBER...   (a member is a uid, or group:CN)
