@@ -257,6 +257,27 @@ func TestAccountPasswordChange(t *testing.T) {
 	}
 }
 
+func TestAccountPasswordCheckBackoff(t *testing.T) {
+	// The directory's clock stands still, so a block never runs out.
+	start := time.Now()
+	d := acctDir(t, directory.Options{Now: func() time.Time { return start }, Backoff: directory.BackoffConfig{AddressFreeFailures: 2}})
+	srv := acctServe(t, d, "http://localhost:8080")
+	b := acctSignIn(t, srv, "alice")
+	change := url.Values{"current": {"guess"}, "new": {"new-password-1"}, "confirm": {"new-password-1"}}
+	for range 3 {
+		resp, body := b.submit("/account/password", change)
+		acctWantStatus(t, resp, body, http.StatusForbidden, "current password is incorrect")
+	}
+	// Guessing from this page slows down like guessing at the login page;
+	// even the right password waits.
+	change.Set("current", "alice-password")
+	resp, body := b.submit("/account/password", change)
+	acctWantStatus(t, resp, body, http.StatusTooManyRequests, "Too many attempts. Wait")
+	if _, err := acctLogin(d, "alice", "new-password-1", false); err == nil {
+		t.Error("the password changed while throttled")
+	}
+}
+
 func TestAccountFormsNeedCSRF(t *testing.T) {
 	d := acctDir(t, directory.Options{})
 	srv := acctServe(t, d, "http://localhost:8080")
