@@ -223,7 +223,10 @@ const mellonPageHTML = `<!doctype html>
 
 // mellonConf loads only what the SP needs. The mellon settings for the
 // whole site make /mellon/ its endpoint; /protected/ requires a mellon
-// session and membership of staff.
+// session and membership of staff. Mellon marks the cookie it sets
+// before the login SameSite=None, which browsers drop without Secure, so
+// over plain http MELLON_DISABLE_SAMESITE (read before SetEnv would run)
+// leaves the attribute off; Atrium and mellon share the site 127.0.0.1.
 var mellonConf = template.Must(template.New("apache2.conf").Parse(`
 ServerRoot "{{.Dir}}"
 ServerName 127.0.0.1
@@ -233,6 +236,7 @@ LoadModule authn_core_module {{.Modules}}/mod_authn_core.so
 LoadModule authz_core_module {{.Modules}}/mod_authz_core.so
 LoadModule authz_user_module {{.Modules}}/mod_authz_user.so
 LoadModule include_module {{.Modules}}/mod_include.so
+LoadModule setenvif_module {{.Modules}}/mod_setenvif.so
 LoadModule auth_mellon_module {{.Modules}}/mod_auth_mellon.so
 {{with .User}}User {{.}}
 Group {{.}}
@@ -245,6 +249,7 @@ DocumentRoot "{{.Dir}}/htdocs"
 ServerLimit 1
 ThreadsPerChild 8
 MaxRequestWorkers 8
+SetEnvIf Request_URI . MELLON_DISABLE_SAMESITE=1
 <Directory />
     Require all granted
 </Directory>
