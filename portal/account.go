@@ -3,7 +3,6 @@ package portal
 import (
 	"bytes"
 	"context"
-	"errors"
 	"html/template"
 	"net"
 	"net/http"
@@ -190,15 +189,12 @@ func (p *Portal) renderAccountSections(ctx context.Context, a Account) []account
 	out := make([]accountSectionView, 0, len(sections))
 	for _, s := range sections {
 		sv := accountSectionView{ID: s.ID(), Title: s.Title()}
-		switch {
-		case s.NeedsSecureContext() && !a.SecureContext:
+		if s.NeedsSecureContext() && !a.SecureContext {
 			sv.Insecure = true
-		default:
-			body, err := s.Render(ctx, a)
-			if err != nil {
-				p.log.Error("portal: account section", "section", sv.ID, "err", err)
-				sv.Broken = true
-			}
+		} else if body, err := s.Render(ctx, a); err != nil {
+			p.log.Error("portal: account section", "section", sv.ID, "err", err)
+			sv.Broken = true
+		} else {
 			sv.Body = body
 		}
 		out = append(out, sv)
@@ -231,15 +227,9 @@ type accountError struct {
 
 func (e *accountError) Error() string { return e.message }
 
-// accountFormFailed shows the account page again with a refusal, or the generic
-// error page for anything else.
-func (p *Portal) accountFormFailed(w http.ResponseWriter, r *http.Request, a Account, what string, err error) {
-	var ue *accountError
-	if errors.As(err, &ue) {
-		p.showAccount(w, r, a, ue.status, "", ue.message)
-		return
-	}
-	p.fail(w, what, err)
+// refuseForm shows the account page again with why the form was refused.
+func (p *Portal) refuseForm(w http.ResponseWriter, r *http.Request, a Account, status int, message string) {
+	p.showAccount(w, r, a, status, "", message)
 }
 
 // auditAccount records a change the user made to their own account.

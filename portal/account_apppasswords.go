@@ -29,10 +29,10 @@ func (p *Portal) accountCreateAppPassword(w http.ResponseWriter, r *http.Request
 	secret, err := p.dir.AddAppPassword(r.Context(), a.User.UID, name)
 	switch {
 	case errors.Is(err, directory.ErrInvalid):
-		p.accountFormFailed(w, r, a, "", &accountError{http.StatusBadRequest, "Give the app password a name of 1 to 64 characters, such as the device that will use it."})
+		p.refuseForm(w, r, a, http.StatusBadRequest, "Give the app password a name of 1 to 64 characters, such as the device that will use it.")
 		return
 	case errors.Is(err, directory.ErrAlreadyExists):
-		p.accountFormFailed(w, r, a, "", &accountError{http.StatusConflict, "You already have an app password with this name. Pick another name, or revoke the old one first."})
+		p.refuseForm(w, r, a, http.StatusConflict, "You already have an app password with this name. Pick another name, or revoke the old one first.")
 		return
 	case err != nil:
 		p.fail(w, "add app password", err)
@@ -55,7 +55,7 @@ func (p *Portal) accountRevokeAppPassword(w http.ResponseWriter, r *http.Request
 	err := p.dir.RevokeAppPassword(r.Context(), a.User.UID, name)
 	switch {
 	case errors.Is(err, directory.ErrNotFound):
-		p.accountFormFailed(w, r, a, "", &accountError{http.StatusNotFound, "There is no app password with this name; it may be revoked already."})
+		p.refuseForm(w, r, a, http.StatusNotFound, "There is no app password with this name; it may be revoked already.")
 		return
 	case err != nil:
 		p.fail(w, "revoke app password", err)

@@ -189,10 +189,10 @@ func (p *Portal) accountRemoveFactor(w http.ResponseWriter, r *http.Request) {
 	err := p.dir.RemoveFactor(r.Context(), a.User.ID, r.PostForm.Get("id"))
 	switch {
 	case errors.Is(err, directory.ErrLastFactor):
-		p.accountFormFailed(w, r, a, "", &accountError{http.StatusConflict, "This is your only sign-in method, and your organisation requires one. Add another method first, then remove this one."})
+		p.refuseForm(w, r, a, http.StatusConflict, "This is your only sign-in method, and your organisation requires one. Add another method first, then remove this one.")
 		return
 	case errors.Is(err, directory.ErrNotFound):
-		p.accountFormFailed(w, r, a, "", &accountError{http.StatusNotFound, "This sign-in method no longer exists; it may be removed already."})
+		p.refuseForm(w, r, a, http.StatusNotFound, "This sign-in method no longer exists; it may be removed already.")
 		return
 	case err != nil:
 		p.fail(w, "remove factor", err)
@@ -214,7 +214,7 @@ func (p *Portal) accountNewRecoveryCodes(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	if len(factors) == 0 {
-		p.accountFormFailed(w, r, a, "", &accountError{http.StatusConflict, "Recovery codes stand in for a second sign-in method. Add one first."})
+		p.refuseForm(w, r, a, http.StatusConflict, "Recovery codes stand in for a second sign-in method. Add one first.")
 		return
 	}
 	codes, err := p.dir.NewRecoveryCodes(r.Context(), a.User.ID)

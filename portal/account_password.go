@@ -21,8 +21,14 @@ func (p *Portal) accountChangePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	current, next := r.PostForm.Get("current"), r.PostForm.Get("new")
-	if err := p.accountCheckPassword(r, a, current, next, r.PostForm.Get("confirm")); err != nil {
-		p.accountFormFailed(w, r, a, "check password", err)
+	err := p.accountCheckPassword(r, a, current, next, r.PostForm.Get("confirm"))
+	var refusal *accountError
+	switch {
+	case errors.As(err, &refusal):
+		p.refuseForm(w, r, a, refusal.status, refusal.message)
+		return
+	case err != nil:
+		p.fail(w, "check password", err)
 		return
 	}
 	if err := p.dir.SetPassword(ctx, a.User.UID, next); err != nil {
