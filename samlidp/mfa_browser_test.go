@@ -111,4 +111,3 @@ func mfaBrowserDo(t *testing.T, ctx context.Context, doing string, steps ...chro
 		t.Fatalf("%s: %v (the browser is at %s)", doing, err, at)
 	}
 }
-
