@@ -78,7 +78,16 @@ func (k *softKey) authData(attested []byte) []byte {
 func (k *softKey) create(c Challenge) []byte {
 	k.t.Helper()
 	opts := c.Options.(*protocol.CredentialCreation).Response
-	k.handle = []byte(opts.User.ID.(protocol.URLEncodedBase64))
+	switch id := opts.User.ID.(type) {
+	case protocol.URLEncodedBase64:
+		k.handle = id
+	case string: // options that went through JSON
+		handle, err := base64.RawURLEncoding.DecodeString(id)
+		if err != nil {
+			k.t.Fatal(err)
+		}
+		k.handle = handle
+	}
 	cose, err := webauthncbor.Marshal(webauthncose.EC2PublicKeyData{
 		PublicKeyData: webauthncose.PublicKeyData{KeyType: int64(webauthncose.EllipticKey), Algorithm: int64(webauthncose.AlgES256)},
 		Curve:         1, // P-256

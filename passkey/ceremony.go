@@ -46,6 +46,9 @@ type ceremony struct {
 	// sign-in flow, or a push transaction and number.
 	Binding string               `json:"binding"`
 	Session webauthn.SessionData `json:"session"`
+	// Nonce, when set, derived the challenge together with the binding
+	// (confirmChallenge), so the signed challenge commits to the binding.
+	Nonce []byte `json:"nonce,omitempty"`
 }
 
 // Challenge is what the browser needs for one ceremony: the id to send
@@ -77,6 +80,9 @@ func (p *Passkeys) takeCeremony(ctx context.Context, id string, want purpose, us
 		return c, fmt.Errorf("take passkey ceremony: %w", err)
 	}
 	if c.Purpose != want || c.UserID != userID || subtle.ConstantTimeCompare([]byte(c.Binding), []byte(binding)) != 1 {
+		return c, ErrCeremony
+	}
+	if c.Nonce != nil && c.Session.Challenge != base64.RawURLEncoding.EncodeToString(confirmChallenge(c.Nonce, binding)) {
 		return c, ErrCeremony
 	}
 	return c, nil
@@ -150,8 +156,9 @@ type Use struct {
 	UserVerified bool
 }
 
-// beginLogin starts an assertion for the user's passkeys.
-func (p *Passkeys) beginLogin(ctx context.Context, pur purpose, userID, binding string, uv protocol.UserVerificationRequirement, opts ...webauthn.LoginOption) (Challenge, error) {
+// beginLogin starts an assertion for the user's passkeys. A nonce makes
+// the challenge confirmChallenge(nonce, binding) instead of a random one.
+func (p *Passkeys) beginLogin(ctx context.Context, pur purpose, userID, binding string, uv protocol.UserVerificationRequirement, nonce []byte) (Challenge, error) {
 	u, err := p.loadUser(ctx, userID)
 	if err != nil {
 		return Challenge{}, err
@@ -159,11 +166,15 @@ func (p *Passkeys) beginLogin(ctx context.Context, pur purpose, userID, binding 
 	if len(u.keys) == 0 {
 		return Challenge{}, ErrNoPasskey
 	}
-	assertion, session, err := p.wa.BeginLogin(u, append(opts, webauthn.WithUserVerification(uv))...)
+	opts := []webauthn.LoginOption{webauthn.WithUserVerification(uv)}
+	if nonce != nil {
+		opts = append(opts, webauthn.WithChallenge(confirmChallenge(nonce, binding)))
+	}
+	assertion, session, err := p.wa.BeginLogin(u, opts...)
 	if err != nil {
 		return Challenge{}, fmt.Errorf("begin passkey sign-in for %s: %w", u.u.UID, err)
 	}
-	id, err := p.putCeremony(ctx, ceremony{Purpose: pur, UserID: userID, Binding: binding, Session: *session})
+	id, err := p.putCeremony(ctx, ceremony{Purpose: pur, UserID: userID, Binding: binding, Session: *session, Nonce: nonce})
 	if err != nil {
 		return Challenge{}, err
 	}
@@ -246,8 +257,10 @@ func (p *Passkeys) refused(u *user, what string, err error) error {
 	return fmt.Errorf("%w (%s)", ErrRefused, what)
 }
 
-func randomID() string {
-	b := make([]byte, 24)
+func randomID() string { return base64.RawURLEncoding.EncodeToString(randomBytes(24)) }
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
 	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return b
 }

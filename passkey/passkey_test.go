@@ -84,7 +84,7 @@ func (e *pkEnv) register(t *testing.T, u directory.User, name string) (*softKey,
 
 func (e *pkEnv) signIn(t *testing.T, u directory.User, k *softKey) (Use, error) {
 	t.Helper()
-	c, err := e.keys.beginLogin(e.ctx, purposeLogin, u.ID, "flow", protocol.VerificationPreferred)
+	c, err := e.keys.beginLogin(e.ctx, purposeLogin, u.ID, "flow", protocol.VerificationPreferred, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +309,7 @@ func TestCeremoniesAreSingleUseAndExpire(t *testing.T) {
 	}
 
 	// A refused attempt spends the ceremony too.
-	c, err = e.keys.beginLogin(e.ctx, purposeLogin, alice.ID, "flow", protocol.VerificationPreferred)
+	c, err = e.keys.beginLogin(e.ctx, purposeLogin, alice.ID, "flow", protocol.VerificationPreferred, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func TestCeremoniesAreSingleUseAndExpire(t *testing.T) {
 	}
 
 	// A ceremony lives five minutes by the injected clock.
-	c, err = e.keys.beginLogin(e.ctx, purposeLogin, alice.ID, "flow", protocol.VerificationPreferred)
+	c, err = e.keys.beginLogin(e.ctx, purposeLogin, alice.ID, "flow", protocol.VerificationPreferred, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +329,7 @@ func TestCeremoniesAreSingleUseAndExpire(t *testing.T) {
 	if _, err := e.keys.finishLogin(e.ctx, purposeLogin, alice.ID, "flow", c.Ceremony, k.get(c), Attempt{}); !errors.Is(err, ErrCeremony) {
 		t.Errorf("expired ceremony: err = %v, want ErrCeremony", err)
 	}
-	c, err = e.keys.beginLogin(e.ctx, purposeLogin, alice.ID, "flow", protocol.VerificationPreferred)
+	c, err = e.keys.beginLogin(e.ctx, purposeLogin, alice.ID, "flow", protocol.VerificationPreferred, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,7 +436,7 @@ func TestConcurrentSignInsWithOneCounterValue(t *testing.T) {
 	var responses [2][]byte
 	var ceremonies [2]string
 	for i := range responses {
-		c, err := e.keys.beginLogin(e.ctx, purposeLogin, alice.ID, "flow", protocol.VerificationPreferred)
+		c, err := e.keys.beginLogin(e.ctx, purposeLogin, alice.ID, "flow", protocol.VerificationPreferred, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -470,7 +470,7 @@ func TestSignInRefusals(t *testing.T) {
 	e := newPKEnv(t)
 	alice := e.user(t, "alice", "Alice")
 	bob := e.user(t, "bob", "Bob")
-	if _, err := e.keys.beginLogin(e.ctx, purposeLogin, alice.ID, "flow", protocol.VerificationPreferred); !errors.Is(err, ErrNoPasskey) {
+	if _, err := e.keys.beginLogin(e.ctx, purposeLogin, alice.ID, "flow", protocol.VerificationPreferred, nil); !errors.Is(err, ErrNoPasskey) {
 		t.Errorf("no passkey: err = %v, want ErrNoPasskey", err)
 	}
 	ka, fa := e.register(t, alice, "Laptop")
@@ -496,7 +496,7 @@ func TestSignInRefusals(t *testing.T) {
 		}
 	}
 	// A ceremony of Alice's flow does not finish for another flow.
-	c, err := e.keys.beginLogin(e.ctx, purposeLogin, alice.ID, "flow-1", protocol.VerificationPreferred)
+	c, err := e.keys.beginLogin(e.ctx, purposeLogin, alice.ID, "flow-1", protocol.VerificationPreferred, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -507,7 +507,7 @@ func TestSignInRefusals(t *testing.T) {
 	if err := e.dir.RemoveFactor(e.ctx, alice.ID, fa.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.keys.beginLogin(e.ctx, purposeLogin, alice.ID, "flow", protocol.VerificationPreferred); !errors.Is(err, ErrNoPasskey) {
+	if _, err := e.keys.beginLogin(e.ctx, purposeLogin, alice.ID, "flow", protocol.VerificationPreferred, nil); !errors.Is(err, ErrNoPasskey) {
 		t.Errorf("removed passkey: err = %v, want ErrNoPasskey", err)
 	}
 	k2, _ := e.register(t, alice, "Phone")
@@ -521,7 +521,7 @@ func TestSignInRefusals(t *testing.T) {
 	if _, err := e.dir.SetDisabled(e.ctx, "alice", true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.keys.beginLogin(e.ctx, purposeLogin, alice.ID, "flow", protocol.VerificationPreferred); !errors.Is(err, directory.ErrBadCredentials) {
+	if _, err := e.keys.beginLogin(e.ctx, purposeLogin, alice.ID, "flow", protocol.VerificationPreferred, nil); !errors.Is(err, directory.ErrBadCredentials) {
 		t.Errorf("disabled user: err = %v, want ErrBadCredentials", err)
 	}
 }

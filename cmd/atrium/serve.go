@@ -162,6 +162,9 @@ func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Hand
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.Handle("/saml/", portal.Protect(idp.Handler(), log))
+	if _, err := passkeys(d, p, ext, mux, log); err != nil {
+		return nil, err
+	}
 	mux.Handle("/", p.Handler())
 	return mux, nil
 }

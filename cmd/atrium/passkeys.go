@@ -1,0 +1,31 @@
+package main
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/passkey"
+	"github.com/atrium-dir/atrium/portal"
+)
+
+// passkeys turns on passkeys at ext: the sign-in's second factor, the
+// self-service section and the /passkey/ endpoints. It returns nil, and
+// says why in the log, when browsers would refuse WebAuthn at ext.
+func passkeys(d *directory.Directory, p *portal.Portal, ext *url.URL, mux *http.ServeMux, log *slog.Logger) (*passkey.Passkeys, error) {
+	keys, err := passkey.New(d, ext, time.Now, log)
+	if errors.Is(err, passkey.ErrUnavailable) {
+		log.Warn("passkeys are off: "+err.Error(), "external_url", ext.Redacted())
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.AddSecondFactor(keys.SecondFactor())
+	p.AddAccountSection(passkey.Section{})
+	mux.Handle("/passkey/", portal.Protect(passkey.NewHandler(keys, p, log), log))
+	return keys, nil
+}

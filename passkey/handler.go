@@ -1,0 +1,151 @@
+package passkey
+
+import (
+	"embed"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+
+	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/portal"
+)
+
+// Accounts finds the signed-in user of a request and checks its CSRF token
+// (header X-CSRF-Token); on false it has answered the request. The portal
+// implements it.
+type Accounts interface {
+	Account(w http.ResponseWriter, r *http.Request) (portal.Account, bool)
+}
+
+var _ Accounts = (*portal.Portal)(nil)
+
+// Handler serves the passkey endpoints under /passkey/: the browser script
+// and the JSON calls that register a passkey for the signed-in user.
+type Handler struct {
+	keys     *Passkeys
+	accounts Accounts
+	log      *slog.Logger
+}
+
+// NewHandler returns the endpoints for keys, with accounts telling who is
+// signed in.
+func NewHandler(keys *Passkeys, accounts Accounts, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{keys: keys, accounts: accounts, log: log}
+}
+
+// Paths of the endpoints.
+const (
+	ScriptPath         = "/passkey/passkey.js"
+	registerBeginPath  = "/passkey/register/begin"
+	registerFinishPath = "/passkey/register/finish"
+)
+
+//go:embed web
+var web embed.FS
+
+// ServeHTTP routes /passkey/ requests.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mux().ServeHTTP(w, r)
+}
+
+func (h *Handler) mux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET "+ScriptPath, http.StripPrefix("/passkey/", http.FileServerFS(must(fs.Sub(web, "web")))))
+	mux.HandleFunc("POST "+registerBeginPath, h.registerBegin)
+	mux.HandleFunc("POST "+registerFinishPath, h.registerFinish)
+	return mux
+}
+
+func (h *Handler) registerBegin(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.accounts.Account(w, r)
+	if !ok {
+		return
+	}
+	c, err := h.keys.BeginRegistration(r.Context(), a.User.ID, a.Session.ID)
+	if err != nil {
+		h.fail(w, "begin registration", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+// finishRequest is the body of a registration's finish call.
+type finishRequest struct {
+	Ceremony   string          `json:"ceremony"`
+	Name       string          `json:"name"`
+	Credential json.RawMessage `json:"credential"`
+}
+
+func (h *Handler) registerFinish(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.accounts.Account(w, r)
+	if !ok {
+		return
+	}
+	var req finishRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, errorBody{"The request could not be read."})
+		return
+	}
+	f, err := h.keys.FinishRegistration(r.Context(), a.User.ID, a.Session.ID, req.Ceremony, req.Name, req.Credential)
+	if err != nil {
+		h.fail(w, "finish registration", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}{f.ID, f.Name})
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+// fail answers a refused or failed call. The errors of this package are
+// written for the user; anything else is logged and answered plainly.
+func (h *Handler) fail(w http.ResponseWriter, what string, err error) {
+	for _, known := range []error{ErrName, ErrCeremony, ErrRefused, ErrNoPasskey, ErrCloned} {
+		if errors.Is(err, known) {
+			writeJSON(w, status(known), errorBody{known.Error()})
+			return
+		}
+	}
+	var throttled *directory.ThrottledError
+	if errors.As(err, &throttled) {
+		writeJSON(w, http.StatusTooManyRequests, errorBody{"Too many attempts. Wait a moment and try again."})
+		return
+	}
+	if errors.Is(err, directory.ErrInvalid) {
+		writeJSON(w, http.StatusBadRequest, errorBody{"You have too many sign-in methods; remove one first."})
+		return
+	}
+	h.log.Error("passkey: "+what, "err", err)
+	writeJSON(w, http.StatusInternalServerError, errorBody{"Something went wrong on our side. Try again in a moment."})
+}
+
+// status maps each error of this package to its HTTP status.
+func status(err error) int {
+	switch err {
+	case ErrNoPasskey:
+		return http.StatusNotFound
+	case ErrCloned:
+		return http.StatusForbidden
+	}
+	return http.StatusBadRequest
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "encode response", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(body)
+}

@@ -1,0 +1,147 @@
+// Atrium passkeys: runs navigator.credentials.create and .get for the forms
+// that ask for it, converting between the server's base64url JSON and the
+// ArrayBuffers WebAuthn takes and returns.
+"use strict";
+(function () {
+  function toBuffer(s) {
+    s = s.replace(/-/g, "+").replace(/_/g, "/");
+    while (s.length % 4) s += "=";
+    const bin = atob(s);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out.buffer;
+  }
+
+  function toBase64url(buf) {
+    let bin = "";
+    for (const b of new Uint8Array(buf)) bin += String.fromCharCode(b);
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function withID(c) {
+    return Object.assign({}, c, { id: toBuffer(c.id) });
+  }
+
+  function creationOptions(o) {
+    const pk = Object.assign({}, o.publicKey);
+    pk.challenge = toBuffer(pk.challenge);
+    pk.user = withID(pk.user);
+    pk.excludeCredentials = (pk.excludeCredentials || []).map(withID);
+    return { publicKey: pk };
+  }
+
+  function requestOptions(o) {
+    const pk = Object.assign({}, o.publicKey);
+    pk.challenge = toBuffer(pk.challenge);
+    pk.allowCredentials = (pk.allowCredentials || []).map(withID);
+    return { publicKey: pk };
+  }
+
+  function credentialJSON(cred, response) {
+    return {
+      id: cred.id,
+      rawId: toBase64url(cred.rawId),
+      type: cred.type,
+      authenticatorAttachment: cred.authenticatorAttachment || undefined,
+      clientExtensionResults: cred.getClientExtensionResults(),
+      response: response,
+    };
+  }
+
+  function attestationJSON(cred) {
+    const r = cred.response;
+    return credentialJSON(cred, {
+      clientDataJSON: toBase64url(r.clientDataJSON),
+      attestationObject: toBase64url(r.attestationObject),
+      transports: r.getTransports ? r.getTransports() : [],
+    });
+  }
+
+  function assertionJSON(cred) {
+    const r = cred.response;
+    return credentialJSON(cred, {
+      clientDataJSON: toBase64url(r.clientDataJSON),
+      authenticatorData: toBase64url(r.authenticatorData),
+      signature: toBase64url(r.signature),
+      userHandle: r.userHandle ? toBase64url(r.userHandle) : undefined,
+    });
+  }
+
+  async function postJSON(url, csrf, body) {
+    const res = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(body),
+    });
+    const data = await res.json().catch(function () { return {}; });
+    if (!res.ok) throw new Error(data.error || "The server refused the passkey.");
+    return data;
+  }
+
+  // A browser's own refusals (cancelled, timed out, already registered)
+  // become one plain sentence.
+  function explain(err) {
+    if (err && (err.name === "NotAllowedError" || err.name === "AbortError")) {
+      return "The passkey request was cancelled or timed out. Try again.";
+    }
+    if (err && err.name === "InvalidStateError") {
+      return "This authenticator already holds a passkey for your account.";
+    }
+    return (err && err.message) || "Something went wrong. Try again.";
+  }
+
+  function say(el, text) {
+    const status = el.querySelector("[data-passkey-status]");
+    if (status) status.textContent = text;
+  }
+
+  function supported(el) {
+    if (window.PublicKeyCredential && navigator.credentials) return true;
+    say(el, "This browser cannot use passkeys.");
+    return false;
+  }
+
+  async function register(form) {
+    const d = form.dataset;
+    const name = form.elements.name.value.trim();
+    if (!name) {
+      say(form, "Name the passkey first.");
+      return;
+    }
+    say(form, "Follow your browser's prompt…");
+    const begun = await postJSON(d.begin, d.csrf, {});
+    const cred = await navigator.credentials.create(creationOptions(begun.options));
+    await postJSON(d.finish, d.csrf, { ceremony: begun.ceremony, name: name, credential: attestationJSON(cred) });
+    say(form, "Passkey added.");
+    window.location.assign(d.done);
+  }
+
+  // The sign-in step: the options come with the page, the assertion goes
+  // back in the form the portal draws around it.
+  async function signIn(box) {
+    const form = box.closest("form");
+    say(box, "Follow your browser's prompt…");
+    const cred = await navigator.credentials.get(requestOptions(JSON.parse(box.dataset.options)));
+    form.elements.assertion.value = JSON.stringify(assertionJSON(cred));
+    form.submit();
+  }
+
+  function start(el, run) {
+    if (!supported(el)) return;
+    run(el).catch(function (err) { say(el, explain(err)); });
+  }
+
+  for (const form of document.querySelectorAll("form[data-passkey-register]")) {
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      start(form, register);
+    });
+  }
+  for (const box of document.querySelectorAll("[data-passkey-login]")) {
+    box.querySelector("[data-passkey-start]").addEventListener("click", function (e) {
+      e.preventDefault();
+      start(box, signIn);
+    });
+  }
+})();
