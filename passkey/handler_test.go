@@ -177,7 +177,7 @@ func (b *pkBrowser) register(k *softKey, name string) (int, string) {
 		b.t.Fatalf("begin: %d %s", status, body)
 	}
 	var begun struct {
-		Ceremony string                     `json:"ceremony"`
+		Ceremony string                      `json:"ceremony"`
 		Options  protocol.CredentialCreation `json:"options"`
 	}
 	if err := json.Unmarshal([]byte(body), &begun); err != nil {
@@ -308,7 +308,7 @@ func TestRegistrationEndpointsRefuse(t *testing.T) {
 		t.Fatalf("begin: %d %s", status, body)
 	}
 	var begun struct {
-		Ceremony string                     `json:"ceremony"`
+		Ceremony string                      `json:"ceremony"`
 		Options  protocol.CredentialCreation `json:"options"`
 	}
 	if err := json.Unmarshal([]byte(body), &begun); err != nil {
