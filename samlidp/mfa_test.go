@@ -46,9 +46,17 @@ func (b *browser) mfaSubmit(base string, p page, fields url.Values) page {
 	return b.post(base+"/login", form)
 }
 
-func (b *browser) mfaHasSession(base string) bool {
+func (b *browser) mfaHasSession(base string) bool { return b.mfaSession(base) != "" }
+
+// mfaSession is the browser's session cookie, or "".
+func (b *browser) mfaSession(base string) string {
 	u, _ := url.Parse(base)
-	return slices.ContainsFunc(b.client.Jar.Cookies(u), func(c *http.Cookie) bool { return c.Name == "atrium_session" })
+	for _, c := range b.client.Jar.Cookies(u) {
+		if c.Name == "atrium_session" {
+			return c.Value
+		}
+	}
+	return ""
 }
 
 func mfaCheckAssertion(t *testing.T, sp *saml.ServiceProvider, raw []byte, reqID string) {
@@ -159,6 +167,7 @@ func TestRequireMFAStepsUpPasswordSession(t *testing.T) {
 		t.Fatalf("passive request with a password-only session: %d\n%s", refused.status, refused.body)
 	}
 
+	before := b.mfaSession(h.srv.URL)
 	step, reqID := startRedirect(t, h, b, sp, "")
 	if strings.Contains(step.body, `name="password"`) || !strings.Contains(step.body, `name="kind" value="totp"`) {
 		t.Fatalf("expected the second-factor page, got %d:\n%s", step.status, step.body)
@@ -166,6 +175,9 @@ func TestRequireMFAStepsUpPasswordSession(t *testing.T) {
 	done := b.mfaSubmit(h.srv.URL, step, url.Values{"code": {mfaCode(t, h, secret)}})
 	raw, _ := samlResponse(t, done, mfaACS)
 	mfaCheckAssertion(t, sp, raw, reqID)
+	if after := b.mfaSession(h.srv.URL); before == "" || after == "" || after == before {
+		t.Errorf("the step-up kept the session id (before %q, after %q)", before, after)
+	}
 
 	// bob has no factor: a stolen session cookie alone must not enroll
 	// one, so he signs in with his password again, then enrolls.
