@@ -90,16 +90,18 @@ func newHarness(t *testing.T) *harness {
 	_, err := h.dir.SetDisabled(ctx, "carol", true)
 	must(t, err)
 
-	var handler http.Handler
-	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	// The portal needs the server's URL: listen first, and serve only once
+	// the handler is set, since outside SPs may call in at once.
+	h.srv = httptest.NewUnstartedServer(nil)
 	t.Cleanup(h.srv.Close)
-	ext, _ := url.Parse(h.srv.URL)
+	ext, _ := url.Parse("http://" + h.srv.Listener.Addr().String())
 	p := portal.New(h.dir, portal.Config{ExternalURL: ext}, h.clock.Now, nil)
 	h.idp = samlidp.New(h.dir, p, h.clock.Now, nil)
 	mux := http.NewServeMux()
 	mux.Handle("/saml/", portal.Protect(h.idp.Handler(), nil))
 	mux.Handle("/", p.Handler())
-	handler = mux
+	h.srv.Config.Handler = mux
+	h.srv.Start()
 	return h
 }
 
