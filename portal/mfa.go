@@ -21,8 +21,10 @@ import (
 // password, to users who have enrolled a factor of its kind. The portal
 // draws the page around it (the heading, the form element with the flow's
 // hidden fields and "kind", errors, and links to the user's other kinds);
-// the factor fills the inside of the form. Passkeys and push register
-// theirs with AddSecondFactor.
+// the factor fills the inside of the form, whose id is "second-factor"
+// (a script may fill its inputs and submit it). The sign-in pages allow
+// scripts and fetches from the portal's own origin. Passkeys and push
+// register theirs with AddSecondFactor.
 type SecondFactor interface {
 	// Kind is the directory factor kind it proves (directory.FactorTOTP,
 	// directory.FactorPasskey, directory.FactorPush), or "recovery".
