@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crewjam/saml"
+
 	"github.com/atrium-dir/atrium/internal/testenv"
 )
 
@@ -19,7 +21,8 @@ const (
 // TestXMLSecVerify checks a Response captured from a Cloudflare-style login
 // with xmlsec1: the Response and the Assertion signatures each verify, with
 // the key taken from KeyInfo and its certificate trusted only because it is
-// the IdP's published one; a tampered copy fails.
+// the IdP's published one; a tampered copy fails. The signature of a SAML
+// error Response verifies too.
 func TestXMLSecVerify(t *testing.T) {
 	xmlsec := testenv.Tool(t, "xmlsec1", "xmlsec1")
 	h := newHarness(t)
@@ -28,6 +31,18 @@ func TestXMLSecVerify(t *testing.T) {
 	b := newBrowser(t)
 	login, _ := startRedirect(t, h, b, sp, "")
 	raw, _ := samlResponse(t, b.signIn(h.srv.URL, login, "alice", "alice-password"), cloudflareACS)
+
+	// A SAML error Response (IsPassive without a session) is signed too.
+	passive, err := sp.MakeAuthenticationRequest(h.srv.URL+"/saml/sso", saml.HTTPRedirectBinding, saml.HTTPPostBinding)
+	must(t, err)
+	yes := true
+	passive.IsPassive = &yes
+	passiveURL, err := passive.Redirect("", sp)
+	must(t, err)
+	errorRaw, _ := samlResponse(t, newBrowser(t).get(passiveURL.String()), cloudflareACS)
+	if !bytes.Contains(errorRaw, []byte(saml.StatusNoPassive)) {
+		t.Fatalf("expected a NoPassive error Response:\n%s", errorRaw)
+	}
 
 	dir := t.TempDir()
 	idpCert := interopIdPCert(t, h, dir)
@@ -70,6 +85,7 @@ func TestXMLSecVerify(t *testing.T) {
 	}{
 		{"Response signature", raw, idpCert, interopResponseSig, ok},
 		{"Assertion signature", raw, idpCert, interopAssertionSig, ok},
+		{"error Response signature", errorRaw, idpCert, interopResponseSig, ok},
 		{"Response signature, other certificate trusted", raw, otherCert, interopResponseSig, untrusted},
 		{"Assertion signature, other certificate trusted", raw, otherCert, interopAssertionSig, untrusted},
 		{"Response signature, NameID changed", nameTampered, idpCert, interopResponseSig, digest},
