@@ -29,6 +29,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("RenameKeepsUUID", func(t *testing.T) { testRename(t, newDir(t, open)) })
 	t.Run("DeleteCascades", func(t *testing.T) { testDeleteCascades(t, newDir(t, open)) })
 	t.Run("BindAccounts", func(t *testing.T) { testBindAccounts(t, newDir(t, open)) })
+	t.Run("SecondFactors", func(t *testing.T) { testSecondFactors(t, open) })
 }
 
 func newDir(t *testing.T, open Opener) *directory.Directory {
