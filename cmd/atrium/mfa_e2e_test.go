@@ -91,14 +91,15 @@ func mfaEnrollAtLogin(t *testing.T, base, uid, pw string) string {
 	return secret
 }
 
-// The policy comes from configuration (mfa.require); a user it covers is
+// The policy comes from configuration (mfa.require, and
+// ldap.app_password_only_groups over LDAP); a user it covers is
 // taken through enrollment at login; `user mfa list` shows the factor and
 // never its secret, and `user mfa reset` removes it (audited), with and
 // without a running server, after which the next login enrolls again.
 func TestUserMFACommands(t *testing.T) {
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "atrium.yaml")
-	if err := os.WriteFile(cfgFile, []byte("mfa:\n  require: groups\n  groups: [staff]\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfgFile, []byte("mfa:\n  require: groups\n  groups: [staff]\nldap:\n  app_password_only_groups: [staff]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := testEnv("ATRIUM_CONFIG=" + cfgFile)
@@ -111,10 +112,15 @@ func TestUserMFACommands(t *testing.T) {
 		t.Fatalf("before enrollment: %+v", l)
 	}
 	c.fails(t, exitNotFound, "user", "mfa", "list", "nobody")
+	nas := decodeJSON[map[string]string](t, c.ok(t, "app-password", "add", "alice", "nas", "--json"))["password"]
 
 	srv := startServer(t, c.data, env, tr)
 	c.served = true
 	base := "http://" + srv.httpAddr
+	t.Run("staff bind over LDAP with app passwords only", func(t *testing.T) {
+		mustNotBind(t, srv.ldapAddr, userDN("alice"), "alice-password")
+		mustBind(t, srv.ldapAddr, userDN("alice"), nas)
+	})
 	secret := mfaEnrollAtLogin(t, base, "alice", "alice-password")
 
 	t.Run("list with a server", func(t *testing.T) {
