@@ -1,7 +1,8 @@
 // Package directory owns Atrium's model — users, groups, bind accounts and
 // their credentials — and every rule about it: unique names and numbers,
 // stable entryUUIDs, members that exist, nesting without cycles, password
-// hashing, backoff against guessing and the audit log.
+// hashing, second factors and the policy that requires them, backoff
+// against guessing and the audit log.
 //
 // Front ends (LDAP, SAML, the portal) call a *Directory; none of them touch
 // the storage engine. Storage is a small transactional ordered key-value

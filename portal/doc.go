@@ -2,8 +2,10 @@
 // sign-in flow that a SAML request (or a visit to the portal) waits in, the
 // server-side sessions and their cookies, CSRF tokens and logout.
 //
-// A flow is a record in the store advanced by steps (the password now; a
-// second factor is one more step). When the last step is done the portal
+// A flow is a record in the store advanced by steps: the password, then a
+// second factor the user chooses among their enrolled kinds (SecondFactor;
+// passkeys and push plug in their own), or TOTP enrollment where MFA is
+// required of a user who has none. When the last step is done the portal
 // issues a fresh session and resumes whatever started the flow through a
 // Continuation registered by the front end that parked it.
 package portal
