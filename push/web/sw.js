@@ -10,8 +10,6 @@ const validTx = (tx) => typeof tx === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(t
 // system and address of the sign-in, never the number to pick.
 self.atriumShow = async (data) => {
   if (!data || !validTx(data.tx)) return;
-  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
-  windows.forEach((c) => c.postMessage({ type: 'atrium-push', tx: data.tx }));
   await self.registration.showNotification('Sign-in to ' + (data.app || 'Atrium'), {
     body: 'From ' + data.browser + ' on ' + data.os + ', ' + data.ip + '. Tap to review.',
     tag: 'atrium-signin',
@@ -21,6 +19,9 @@ self.atriumShow = async (data) => {
     data: { tx: data.tx },
     actions: [{ action: 'review', title: 'Review' }, { action: 'deny', title: 'Deny' }],
   });
+  // Open pages (the phone setup page) learn that a prompt is showing.
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  windows.forEach((c) => c.postMessage({ type: 'atrium-push', tx: data.tx }));
 };
 
 // atriumClick opens the approval page of a tapped notification (its Deny
@@ -30,12 +31,15 @@ self.atriumClick = async (notification, action) => {
   const tx = notification.data && notification.data.tx;
   if (!validTx(tx)) return null;
   const url = '/approve/' + tx + (action === 'deny' ? '?deny' : '');
-  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  // Reuse a window this worker controls (the installed app), else open one.
+  const windows = await self.clients.matchAll({ type: 'window' });
   for (const c of windows) {
-    if ('navigate' in c && 'focus' in c) {
+    try {
       await c.focus();
-      return c.navigate(url);
+    } catch (e) {
+      // Focusing needs the click's user activation; navigating does not.
     }
+    return c.navigate(url);
   }
   return self.clients.openWindow(url);
 };
