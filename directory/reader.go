@@ -69,10 +69,7 @@ func (r Reader) UsersByGIDNumber(n int, fn func(User) error) error {
 }
 
 // Group returns the group with this ID.
-func (r Reader) Group(id string) (Group, error) {
-	var g Group
-	return g, getJSON(r.tx, bGroups, id, &g)
-}
+func (r Reader) Group(id string) (Group, error) { return getGroup(r.tx, id) }
 
 // GroupByCN finds a group by name, without regard to case.
 func (r Reader) GroupByCN(cn string) (Group, error) {
