@@ -56,6 +56,9 @@ type Backend struct {
 
 	nBase, nPeople, nGroups, nServices string // normalised DNs
 	pages                              *pager
+	// kindAttrs are the attributes each kind of record can have, so that
+	// an assertion on any other attribute rules the kind out of a search.
+	kindAttrs map[entryKind]map[string]bool
 }
 
 // NewBackend builds the fixed part of the tree.
@@ -88,6 +91,7 @@ func NewBackend(cfg BackendConfig) *Backend {
 	}
 	b.subschema = subschemaEntry()
 	b.rootDSE = b.rootDSEEntry(cfg.Version)
+	b.kindAttrs = b.tree.kindAttributes()
 	return b
 }
 

@@ -34,7 +34,7 @@ type conn struct {
 
 	mu      sync.Mutex
 	who     *who
-	running map[int64]context.CancelFunc
+	running map[int64]*operation // by message ID, for Abandon
 	ops     sync.WaitGroup
 	slots   chan struct{}
 	tls     bool
@@ -53,7 +53,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	return &conn{
 		srv: s, nc: nc, remote: remote,
 		br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 32<<10),
-		who: anonymous, running: map[int64]context.CancelFunc{},
+		who: anonymous, running: map[int64]*operation{},
 		slots: make(chan struct{}, s.MaxInFlight), ctx: ctx, cancel: cancel,
 	}
 }
@@ -129,8 +129,8 @@ func (c *conn) dispatch(m *message) bool {
 			id = decodeInt(m.op.Data.Bytes())
 		}
 		c.mu.Lock()
-		if cancel, ok := c.running[id]; ok {
-			cancel()
+		if op, ok := c.running[id]; ok {
+			op.cancel()
 		}
 		c.mu.Unlock()
 		return true
@@ -154,40 +154,45 @@ func (c *conn) dispatch(m *message) bool {
 	case <-c.ctx.Done():
 		return false
 	}
-	ctx, cancel := context.WithCancel(c.ctx)
-	c.mu.Lock()
-	c.running[m.id] = cancel
-	c.mu.Unlock()
-	c.ops.Add(1)
-	c.wmu.Lock()
-	c.pending++
-	c.wmu.Unlock()
+	ctx, op := c.track(m)
 	go func() {
 		defer func() { <-c.slots }()
-		c.runOp(ctx, m)
+		c.runOp(ctx, m, op)
 	}()
 	return true
 }
 
-// run executes m in the reader goroutine (binds).
-func (c *conn) run(m *message) {
+// operation is one running request.
+type operation struct{ cancel context.CancelFunc }
+
+// track registers m as running and pending a response.
+func (c *conn) track(m *message) (context.Context, *operation) {
 	ctx, cancel := context.WithCancel(c.ctx)
+	op := &operation{cancel}
 	c.mu.Lock()
-	c.running[m.id] = cancel
+	c.running[m.id] = op
 	c.mu.Unlock()
 	c.ops.Add(1)
 	c.wmu.Lock()
 	c.pending++
 	c.wmu.Unlock()
-	c.runOp(ctx, m)
+	return ctx, op
 }
 
-func (c *conn) runOp(ctx context.Context, m *message) {
+// run executes m in the reader goroutine (binds).
+func (c *conn) run(m *message) {
+	ctx, op := c.track(m)
+	c.runOp(ctx, m, op)
+}
+
+func (c *conn) runOp(ctx context.Context, m *message, op *operation) {
 	defer c.ops.Done()
 	defer func() {
+		op.cancel()
 		c.mu.Lock()
-		if cancel, ok := c.running[m.id]; ok {
-			cancel()
+		// Once its response is written the client may reuse the message
+		// ID, so the entry may already be a newer operation's.
+		if c.running[m.id] == op {
 			delete(c.running, m.id)
 		}
 		c.mu.Unlock()

@@ -35,6 +35,9 @@ type evaluator struct {
 	// member of (attr memberOf) or contains (attr member) the entry named
 	// by the DN; it returns isUndefined when the DN is not Atrium's.
 	chain func(e *entry, attr, dn string) tristate
+	// member, when set, decides equalities on member, uniqueMember and
+	// memberUid for group entries whose values are not built (entry.fill).
+	member func(e *entry, attr, value string) tristate
 }
 
 func (ev *evaluator) eval(f *Filter, e *entry) tristate {
@@ -81,6 +84,9 @@ func (ev *evaluator) eval(f *Filter, e *entry) tristate {
 	at := theSchema.lookup(f.Attr)
 	if at == nil {
 		return isUndefined
+	}
+	if f.Kind == FilterEqual && e.fill != nil && ev.member != nil && isMemberAttr(at.names[0]) {
+		return ev.member(e, at.names[0], f.Value)
 	}
 	values := e.get(at.names[0])
 	if len(values) == 0 {
@@ -161,6 +167,7 @@ func (ev *evaluator) extensible(f *Filter, e *entry) tristate {
 		}
 		candidates = e.get(at.names[0])
 	} else {
+		e.complete()
 		for _, a := range e.attrs {
 			candidates = append(candidates, a.values...)
 		}

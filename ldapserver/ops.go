@@ -72,6 +72,9 @@ func (b *Backend) lookup(ctx context.Context, w *who, dn string) (*entry, opResu
 		}
 		var err error
 		e, _, err = v.load(x)
+		if e != nil {
+			e.complete() // the values need the transaction
+		}
 		return err
 	})
 	if err != nil {

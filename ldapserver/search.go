@@ -32,8 +32,9 @@ type view struct {
 	who    *who
 	ntHash bool // add sambaNTPassword to user entries
 
-	names map[string]string // DN cache: record ID -> DN
-	chain map[string][]string
+	names   map[string]string // DN cache: record ID -> DN
+	chain   map[string][]string
+	members map[string]ref // hasMember's resolved assertions
 }
 
 func (v *view) nameDN(id string, group bool) (string, bool) {
@@ -76,23 +77,68 @@ func (v *view) userEntry(u directory.User) (*entry, error) {
 	return e, nil
 }
 
+// groupEntry builds the entry of g with its member values left for later
+// (entry.fill); the entry must be completed, or dropped, before the view's
+// transaction ends.
 func (v *view) groupEntry(g directory.Group) (*entry, error) {
-	members := make([]string, 0, len(g.Users)+len(g.Groups))
-	uids := make([]string, 0, len(g.Users))
-	for _, id := range g.Users {
-		name, err := v.r.Name(id)
-		if err != nil {
-			continue
-		}
-		uids = append(uids, name)
-		members = append(members, v.b.tree.layout.UserDN(name))
-	}
-	members = append(members, v.groupDNs(g.Groups)...)
 	parents, err := v.r.DirectGroupIDs(g.ID)
 	if err != nil {
 		return nil, err
 	}
-	return v.b.tree.groupEntry(g, members, uids, v.groupDNs(parents)), nil
+	e := v.b.tree.groupEntry(g, nil, nil, v.groupDNs(parents))
+	e.group = &g
+	e.fill = func(e *entry) {
+		members := make([]string, 0, len(g.Users)+len(g.Groups))
+		uids := make([]string, 0, len(g.Users))
+		for _, id := range g.Users {
+			name, err := v.r.Name(id)
+			if err != nil {
+				continue
+			}
+			uids = append(uids, name)
+			members = append(members, v.b.tree.layout.UserDN(name))
+		}
+		members = append(members, v.groupDNs(g.Groups)...)
+		e.add("member", members...)
+		e.add("uniqueMember", members...)
+		e.add("memberUid", uids...)
+	}
+	return e, nil
+}
+
+// hasMember decides an equality on member, uniqueMember or memberUid for
+// a group entry whose values are not built, from the record's member IDs:
+// the asserted DN or uid is resolved once per search instead of every
+// member being spelt.
+func (v *view) hasMember(e *entry, attr, value string) tristate {
+	if v.members == nil {
+		v.members = map[string]ref{}
+	}
+	key := attr + "\x00" + value
+	x, seen := v.members[key]
+	if !seen {
+		if attr == "memberUid" {
+			// memberUid matches case-exactly, after the space rules.
+			uid := foldSpaces(value)
+			if u, err := v.r.UserByUID(uid); err == nil && u.UID == uid {
+				x = ref{kindUser, u.ID}
+			}
+		} else if _, valid := normaliseDN(value); !valid {
+			x = ref{kind: kindRootDSE} // not a DN: Undefined
+		} else if r, found := v.resolve(value); found {
+			x = r
+		}
+		v.members[key] = x
+	}
+	switch x.kind {
+	case kindRootDSE:
+		return isUndefined
+	case kindUser:
+		return boolState(slices.Contains(e.group.Users, x.id))
+	case kindGroup:
+		return boolState(slices.Contains(e.group.Groups, x.id))
+	}
+	return isFalse
 }
 
 // load builds the entry a ref names; ok is false when it no longer exists.
@@ -279,6 +325,9 @@ func (v *view) equalityCandidates(kind entryKind, f *Filter) ([]string, bool) {
 			return nil, false
 		}
 		return nil, true
+	}
+	if attrs, ok := v.b.kindAttrs[kind]; ok && !attrs[name] {
+		return nil, false // (uid=x) never matches a group: no need to scan them
 	}
 	switch kind {
 	case kindUser:

@@ -62,7 +62,7 @@ func (b *Backend) search(ctx context.Context, w *who, q *searchQuery, send sendF
 	var res opResult
 	err := b.dir.View(ctx, func(r directory.Reader) error {
 		v := &view{b: b, r: r, who: w, ntHash: canReadNTHash(w), names: map[string]string{}, chain: map[string][]string{}}
-		ev.chain = v.inChain
+		ev.chain, ev.member = v.inChain, v.hasMember
 		base, found := v.resolve(q.base)
 		if !found {
 			res = fail(ldap.LDAPResultNoSuchObject, "no such entry")
@@ -229,6 +229,9 @@ func newSelection(attrs []string) selection {
 
 // pick returns the attributes of e the selection asks for.
 func (s selection) pick(e *entry, typesOnly bool) []outAttr {
+	if e.fill != nil && (s.allUser || s.named["member"] != "" || s.named["uniquemember"] != "" || s.named["memberuid"] != "") {
+		e.complete()
+	}
 	out := make([]outAttr, 0, len(e.attrs))
 	for _, a := range e.attrs {
 		key := strings.ToLower(a.name)

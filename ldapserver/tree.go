@@ -38,6 +38,27 @@ type entry struct {
 	// kind and id tie the entry back to its record.
 	kind entryKind
 	id   string
+	// group holds the record of a group entry whose member, uniqueMember
+	// and memberUid values are not built yet; fill builds them. A group of
+	// hundreds of users costs a lookup per member to spell, and most
+	// searches that find groups neither ask for nor test those values as
+	// strings (see evaluator.member).
+	group *directory.Group
+	fill  func(*entry)
+}
+
+// isMemberAttr reports whether name is one of the values fill builds.
+func isMemberAttr(name string) bool {
+	return name == "member" || name == "uniqueMember" || name == "memberUid"
+}
+
+// complete builds the values that were left for later, if any.
+func (e *entry) complete() {
+	if e.fill != nil {
+		fill := e.fill
+		e.fill, e.group = nil, nil
+		fill(e)
+	}
 }
 
 type entryKind int
@@ -65,6 +86,9 @@ func (e *entry) add(name string, values ...string) {
 
 // get returns the values of the attribute with this canonical name.
 func (e *entry) get(name string) []string {
+	if e.fill != nil && isMemberAttr(name) {
+		e.complete()
+	}
 	for _, a := range e.attrs {
 		if a.name == name {
 			return a.values
@@ -186,6 +210,28 @@ func (t *tree) accountEntry(a directory.BindAccount) *entry {
 	e.add("description", "Atrium bind account ("+strings.Join(rights, ", ")+")")
 	t.common(e, a.ID, a.Created, a.Modified)
 	return e
+}
+
+// kindAttributes lists, by their canonical names, every attribute an
+// entry of each kind can carry, taken from entries built from records with
+// every field set.
+func (t *tree) kindAttributes() map[entryKind]map[string]bool {
+	now := time.Unix(1, 0)
+	u := directory.User{ID: "x", UID: "x", Mail: "x", GivenName: "x", Surname: "x", DisplayName: "x", UIDNumber: 1, GIDNumber: 1,
+		HomeDirectory: "x", LoginShell: "x", SSHKeys: []string{"x"}, PasswordChanged: now, Created: now, Modified: now}
+	user := t.userEntry(u, []string{"cn=x"})
+	user.add("sambaNTPassword", "x") // added per search, for samba accounts
+	group := t.groupEntry(directory.Group{ID: "x", CN: "x", Description: "x", GIDNumber: 1, Created: now, Modified: now},
+		[]string{"cn=x"}, []string{"x"}, []string{"cn=x"})
+	account := t.accountEntry(directory.BindAccount{ID: "x", Name: "x", Rights: []directory.Right{directory.RightRead}, Created: now, Modified: now})
+	out := map[entryKind]map[string]bool{}
+	for _, e := range []*entry{user, group, account} {
+		out[e.kind] = map[string]bool{}
+		for _, a := range e.attrs {
+			out[e.kind][a.name] = true
+		}
+	}
+	return out
 }
 
 func isASCII(s string) bool {
