@@ -162,7 +162,11 @@ func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Hand
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.Handle("/saml/", portal.Protect(idp.Handler(), log))
-	if _, err := passkeys(d, p, ext, mux, log); err != nil {
+	keys, err := passkeys(d, p, ext, mux, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := pushApprovals(d, p, keys, ext, mux, log); err != nil {
 		return nil, err
 	}
 	mux.Handle("/", p.Handler())

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/passkey"
+	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/push"
+)
+
+// pushApprovals turns on push approvals: the sign-in's second factor, the
+// self-service section and the approval pages. An approval is confirmed
+// with the phone's passkey, so without passkeys (keys nil) push stays off.
+// The VAPID keys are made on first start.
+func pushApprovals(d *directory.Directory, p *portal.Portal, keys *passkey.Passkeys, ext *url.URL, mux *http.ServeMux, log *slog.Logger) error {
+	if keys == nil {
+		log.Warn("push approvals are off: they are confirmed with passkeys, which this external URL does not allow", "external_url", ext.Redacted())
+		return nil
+	}
+	vapid, err := push.EnsureVAPID(context.Background(), d)
+	if err != nil {
+		return fmt.Errorf("push approvals: %w", err)
+	}
+	notifier := &push.WebPush{Keys: vapid, Subscriber: push.Subscriber(ext.String())}
+	approvals := push.NewApprovals(d, notifier, keys.Confirmer(), log)
+	p.AddSecondFactor(push.NewSecondFactor(approvals, samlAppName(d)))
+	p.AddAccountSection(push.NewSection(approvals))
+	push.NewHandler(approvals, p, vapid, time.Now, log).Mount(mux)
+	return nil
+}
+
+// samlAppName names the app a sign-in flow was started for, for the phone's
+// prompt, from the request the SAML IdP parked in the flow (kind "saml",
+// app id under "app"); a sign-in to the portal itself is "Atrium".
+func samlAppName(d *directory.Directory) func(context.Context, *portal.Flow) string {
+	return func(ctx context.Context, f *portal.Flow) string {
+		if f.Parked != nil && f.Parked.Kind == "saml" {
+			var req struct {
+				App string `json:"app"`
+			}
+			if json.Unmarshal(f.Parked.Payload, &req) == nil && req.App != "" {
+				if app, err := d.AppByID(ctx, req.App); err == nil {
+					return app.Name
+				}
+			}
+		}
+		return "Atrium"
+	}
+}
