@@ -17,7 +17,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -183,20 +182,6 @@ func TestNodeSAMLSignedRequests(t *testing.T) {
 			t.Errorf("a tampered signed request was not refused: %d\n%s", p.status, p.body)
 		}
 	})
-}
-
-// interopCheckAlice checks an SP saw alice: her email as an emailAddress
-// NameID, and each of groupAttrs holding one value per effective group.
-func interopCheckAlice(t *testing.T, res interopResult, groupAttrs ...string) {
-	t.Helper()
-	if res.NameID != "alice@example.com" || res.NameIDFormat != "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress" {
-		t.Errorf("NameID %q (%s), want alice@example.com as emailAddress", res.NameID, res.NameIDFormat)
-	}
-	for _, name := range groupAttrs {
-		if got := res.Attributes[name]; !slices.Equal(got, []string{"everyone", "staff"}) {
-			t.Errorf("%s %q, want one value per effective group", name, got)
-		}
-	}
 }
 
 var (

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -169,11 +170,26 @@ func interopIdPCert(t *testing.T, h *harness, dir string) string {
 	return path
 }
 
-// interopRun runs cmd with a deadline and returns its combined output.
+// interopRun runs name with args under a deadline and returns its combined
+// output.
 func interopRun(t *testing.T, name string, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
 	return string(out), err
+}
+
+// interopCheckAlice checks an SP saw alice: her email as an emailAddress
+// NameID, and each of groupAttrs holding one value per effective group.
+func interopCheckAlice(t *testing.T, res interopResult, groupAttrs ...string) {
+	t.Helper()
+	if res.NameID != "alice@example.com" || res.NameIDFormat != "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress" {
+		t.Errorf("NameID %q (%s), want alice@example.com as emailAddress", res.NameID, res.NameIDFormat)
+	}
+	for _, name := range groupAttrs {
+		if got := res.Attributes[name]; !slices.Equal(got, []string{"everyone", "staff"}) {
+			t.Errorf("%s %q, want one value per effective group", name, got)
+		}
+	}
 }
