@@ -28,7 +28,9 @@ type Login struct {
 	Name     string // a uid or mail address, or a bind account name
 	Password string
 	Remote   string // client address, for backoff and audit
-	Service  string // front end: ldap, web, ...
+	// Service is the front end: ldap, web, ... For "ldap", members of the
+	// policy's LDAPAppPasswordOnly groups must use an app password.
+	Service string
 	// AppPasswords accepts a user's app passwords as well (LDAP binds).
 	AppPasswords bool
 }
