@@ -96,10 +96,18 @@ func (h *Handler) registerFinish(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, "finish registration", err)
 		return
 	}
+	// The first second factor comes with recovery codes, as an
+	// authenticator app's does: the page asks for them to be shown.
+	left, err := h.keys.dir.RecoveryCodesLeft(r.Context(), a.User.ID)
+	if err != nil {
+		h.fail(w, "recovery codes", err)
+		return
+	}
 	writeJSON(w, http.StatusOK, struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
-	}{f.ID, f.Name})
+		ID            string `json:"id"`
+		Name          string `json:"name"`
+		RecoveryCodes bool   `json:"recoveryCodes"`
+	}{f.ID, f.Name, left == 0})
 }
 
 type errorBody struct {

@@ -205,7 +205,7 @@ func TestRegisterAndSignInOverHTTP(t *testing.T) {
 	}
 	k := newSoftKey(t, s.origin, "localhost")
 	status, body := b.register(k, "Laptop")
-	if status != http.StatusOK || !strings.Contains(body, `"name":"Laptop"`) {
+	if status != http.StatusOK || !strings.Contains(body, `"name":"Laptop"`) || !strings.Contains(body, `"recoveryCodes":true`) {
 		t.Fatalf("finish registration: %d %s", status, body)
 	}
 	if _, page := b.get("/"); !strings.Contains(page, "Laptop") {
@@ -268,7 +268,8 @@ func TestSecondFactorRefusalsOverHTTP(t *testing.T) {
 		t.Fatalf("register second: %d %s", status, body)
 	}
 	factors, _ := s.dir.Factors(s.ctx, alice.ID)
-	if err := s.dir.RemoveFactor(s.ctx, alice.ID, factors[0].ID); err != nil {
+	laptop := slices.IndexFunc(factors, func(f directory.Factor) bool { return f.Name == "Laptop" })
+	if err := s.dir.RemoveFactor(s.ctx, alice.ID, factors[laptop].ID); err != nil {
 		t.Fatal(err)
 	}
 	b = s.browser(t)

@@ -10,6 +10,10 @@ import (
 
 var templates = template.Must(template.ParseFS(web, "web/*.html"))
 
+// recoveryCodesPath is the self-service form that issues new recovery codes
+// and shows them once.
+const recoveryCodesPath = "/account/recovery-codes"
+
 // Section is the self-service page's part for passkeys: a form that
 // registers one more. The page's list of sign-in methods shows and removes
 // them, like every other factor.
@@ -25,7 +29,7 @@ func (Section) NeedsSecureContext() bool { return true }
 func (Section) Render(_ context.Context, a portal.Account) (template.HTML, error) {
 	var buf bytes.Buffer
 	err := templates.ExecuteTemplate(&buf, "section", struct {
-		CSRF, Begin, Finish, Script string
-	}{a.CSRF, registerBeginPath, registerFinishPath, ScriptPath})
+		CSRF, Begin, Finish, Script, Recovery string
+	}{a.CSRF, registerBeginPath, registerFinishPath, ScriptPath, recoveryCodesPath})
 	return template.HTML(buf.String()), err
 }

@@ -112,9 +112,40 @@
     say(form, "Follow your browser's prompt…");
     const begun = await postJSON(d.begin, d.csrf, {});
     const cred = await navigator.credentials.create(creationOptions(begun.options));
-    await postJSON(d.finish, d.csrf, { ceremony: begun.ceremony, name: name, credential: attestationJSON(cred) });
+    const added = await postJSON(d.finish, d.csrf, { ceremony: begun.ceremony, name: name, credential: attestationJSON(cred) });
     say(form, "Passkey added.");
-    window.location.assign(d.done);
+    if (added.recoveryCodes && d.recovery) {
+      showRecoveryCodes(d.recovery, d.csrf);
+      return;
+    }
+    reloadAt(d.done);
+  }
+
+  // showRecoveryCodes posts the self-service page's form that issues
+  // recovery codes and shows them once.
+  function showRecoveryCodes(action, csrf) {
+    const f = document.createElement("form");
+    f.method = "post";
+    f.action = action;
+    const token = document.createElement("input");
+    token.type = "hidden";
+    token.name = "csrf";
+    token.value = csrf;
+    f.appendChild(token);
+    document.body.appendChild(f);
+    f.submit();
+  }
+
+  // reloadAt loads url afresh, even when it differs from this page only by
+  // its fragment (which a plain assign would merely scroll to).
+  function reloadAt(url) {
+    const next = new URL(url, window.location.href);
+    if (next.href.split("#")[0] !== window.location.href.split("#")[0]) {
+      window.location.assign(next.href);
+      return;
+    }
+    window.location.hash = next.hash;
+    window.location.reload();
   }
 
   // The sign-in step: the options come with the page, the assertion goes
