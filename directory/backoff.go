@@ -3,6 +3,7 @@ package directory
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -54,6 +55,7 @@ type failures struct {
 	count        int
 	last         time.Time
 	blockedUntil time.Time
+	locks        int // account locks in a row, which lengthen a second factor's
 }
 
 type backoff struct {
@@ -102,9 +104,17 @@ func (b *backoff) fail(addr, account string) {
 		a.blockedUntil = now.Add(block)
 	}
 	acc := b.touchLocked(b.accounts, account, now)
-	if acc.count >= b.cfg.AccountFailures {
-		acc.blockedUntil = now.Add(b.cfg.AccountLock)
+	limit, lock := b.cfg.AccountFailures, b.cfg.AccountLock
+	if strings.HasPrefix(account, secondFactorSubject) {
+		// A 6-digit code has a million values, not a password's billions,
+		// and the guesser already holds the password: lock after as few
+		// failures as an address gets free, twice as long each time.
+		limit, lock = b.cfg.AddressFreeFailures, min(lock<<min(acc.locks, 20), b.cfg.AddressMaxBlock)
+	}
+	if acc.count >= limit {
+		acc.blockedUntil = now.Add(lock)
 		acc.count = 0
+		acc.locks++
 	}
 }
 
@@ -118,7 +128,7 @@ func (b *backoff) succeed(account string) {
 
 func (b *backoff) touchLocked(m map[string]*failures, key string, now time.Time) *failures {
 	f := m[key]
-	if f == nil || now.Sub(f.last) > b.cfg.Window {
+	if f == nil || now.Sub(f.last) > b.cfg.Window && now.Sub(f.blockedUntil) > b.cfg.Window {
 		f = &failures{}
 		m[key] = f
 	}

@@ -27,7 +27,13 @@ import (
 // failed password: per client address (shared with passwords) and per
 // account. The account counter of second factors is kept apart from the
 // password's, so that a correct password, which clears the password
-// counter, does not also clear the count of wrong codes.
+// counter, does not also clear the count of wrong codes; and it is
+// stricter, locking after BackoffConfig.AddressFreeFailures wrong codes
+// from anywhere, for AccountLock doubled at each lock (at most
+// AddressMaxBlock).
+
+// secondFactorSubject prefixes a user ID in the backoff for second factors.
+const secondFactorSubject = "mfa:"
 
 // Factor kinds.
 const (
@@ -570,7 +576,7 @@ func memberOfAny(r Reader, userID string, cns []string) (bool, error) {
 // code was good and writes what it spends), then count and audit the
 // result under detail.
 func (d *Directory) checkCode(ctx context.Context, userID, remote, service, detail string, accept func(Tx) (bool, error)) error {
-	subject := "mfa:" + userID
+	subject := secondFactorSubject + userID
 	uid := d.uidOf(ctx, userID)
 	audit := func(result string) {
 		d.Audit(AuditEvent{Kind: "mfa", Subject: uid, Remote: remote, Service: service, Result: result, Detail: detail})

@@ -150,11 +150,19 @@ func TestWrongCodesThrottleAndAudit(t *testing.T) {
 	if err := d.VerifyTOTP(ctx, u.ID, good, "198.51.100.7", "web"); !errors.As(err, &throttled) {
 		t.Fatalf("right code while throttled: %v", err)
 	}
-	// Wrong codes slow the address for passwords too: one backoff.
-	if err := d.AllowAttempt("198.51.100.7", "anything"); !errors.Is(err, directory.ErrThrottled) {
-		t.Fatalf("password attempts from the address: %v", err)
-	}
 	c.Advance(time.Minute)
+	// Wrong passwords and wrong codes from one address add up: one backoff.
+	for range 3 {
+		if _, err := d.Authenticate(ctx, directory.Login{Name: "nobody", Password: "wrong-password", Remote: "192.0.2.200"}); !errors.Is(err, directory.ErrBadCredentials) {
+			t.Fatal(err)
+		}
+		if err := d.VerifyTOTP(ctx, u.ID, wrong, "192.0.2.200", "web"); !errors.Is(err, directory.ErrBadCode) {
+			t.Fatal(err)
+		}
+	}
+	if err := d.AllowAttempt("192.0.2.200", "anything"); !errors.Is(err, directory.ErrThrottled) {
+		t.Fatalf("3 wrong passwords and 3 wrong codes did not slow the address: %v", err)
+	}
 	if _, err := d.UseRecoveryCode(ctx, u.ID, "aaaaa-aaaaa", "203.0.113.5", "web"); !errors.Is(err, directory.ErrBadCode) {
 		t.Fatalf("wrong recovery code: %v", err)
 	}
@@ -166,7 +174,7 @@ func TestWrongCodesThrottleAndAudit(t *testing.T) {
 	for _, e := range events {
 		count[e.Result+"/"+e.Detail]++
 	}
-	if count["bad-code/totp"] < 5 || count["throttled/totp"] != 2 || count["ok/totp"] != 1 || count["bad-code/recovery"] != 1 || count["enrolled/totp:Phone"] != 1 {
+	if count["bad-code/totp"] < 8 || count["throttled/totp"] != 2 || count["ok/totp"] != 1 || count["bad-code/recovery"] != 1 || count["enrolled/totp:Phone"] != 1 {
 		t.Fatalf("audit = %v", count)
 	}
 }
@@ -390,6 +398,51 @@ func BenchmarkVerifyTOTP(b *testing.B) {
 		i++
 		if err := d.VerifyTOTP(ctx, u.ID, "999999", fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), "bench"); !errors.Is(err, directory.ErrBadCode) && err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// Guessing codes from many addresses, with the password known, locks the
+// second factor after a few failures, longer at each lock; a correct
+// password does not reset that count.
+func TestSecondFactorLockFromManyAddresses(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	d, u := mfaTestDir(t, c, directory.MFAPolicy{})
+	must(t, d.SetPassword(ctx, "alice", "alice-password"))
+	mfaEnroll(t, d, c, u.ID)
+	addr := 0
+	guess := func() error {
+		addr++
+		return d.VerifyTOTP(ctx, u.ID, "000000", fmt.Sprintf("198.51.100.%d", addr), "web")
+	}
+	lockedAfter := func() int {
+		t.Helper()
+		for n := 1; n <= 25; n++ {
+			if err := guess(); errors.Is(err, directory.ErrThrottled) {
+				return n - 1
+			}
+			if n%2 == 0 {
+				// The attacker has the password; signing in with it clears
+				// only the password's count.
+				_, err := d.Authenticate(ctx, directory.Login{Name: "alice", Password: "alice-password", Remote: "203.0.113.1", Service: "web"})
+				must(t, err)
+			}
+		}
+		t.Fatal("never locked")
+		return 0
+	}
+	if n := lockedAfter(); n != 5 {
+		t.Fatalf("locked after %d wrong codes, want 5", n)
+	}
+	for _, lock := range []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute} {
+		c.Advance(lock - time.Second)
+		if err := guess(); !errors.Is(err, directory.ErrThrottled) {
+			t.Fatalf("a second before the end of a %s lock: %v", lock, err)
+		}
+		c.Advance(time.Second)
+		if n := lockedAfter(); n != 5 {
+			t.Fatalf("after a %s lock, locked again after %d wrong codes, want 5", lock, n)
 		}
 	}
 }
