@@ -35,6 +35,10 @@ type view struct {
 	names   map[string]string // DN cache: record ID -> DN
 	chain   map[string][]string
 	members map[string]ref // hasMember's resolved assertions
+	// found keeps the users an index lookup already read, so that loading
+	// the candidate does not read and decode the record again.
+	found map[string]directory.User
+	uids  map[string]string // userByUID's answers: uid as asked -> ID
 }
 
 func (v *view) nameDN(id string, group bool) (string, bool) {
@@ -75,6 +79,24 @@ func (v *view) userEntry(u directory.User) (*entry, error) {
 		}
 	}
 	return e, nil
+}
+
+// userByUID is Reader.UserByUID, remembering what it found: one search
+// often names the same user in several places, as nslcd's
+// (|(memberUid=u)(member=uid=u,...)) does.
+func (v *view) userByUID(uid string) (directory.User, error) {
+	if id, ok := v.uids[uid]; ok {
+		return v.found[id], nil
+	}
+	u, err := v.r.UserByUID(uid)
+	if err != nil {
+		return u, err
+	}
+	if v.found == nil {
+		v.found, v.uids = map[string]directory.User{}, map[string]string{}
+	}
+	v.found[u.ID], v.uids[uid] = u, u.ID
+	return u, nil
 }
 
 // groupEntry builds the entry of g with its member values left for later
@@ -120,7 +142,7 @@ func (v *view) hasMember(e *entry, attr, value string) tristate {
 		if attr == "memberUid" {
 			// memberUid matches case-exactly, after the space rules.
 			uid := foldSpaces(value)
-			if u, err := v.r.UserByUID(uid); err == nil && u.UID == uid {
+			if u, err := v.userByUID(uid); err == nil && u.UID == uid {
 				x = ref{kindUser, u.ID}
 			}
 		} else if _, valid := normaliseDN(value); !valid {
@@ -145,7 +167,11 @@ func (v *view) hasMember(e *entry, attr, value string) tristate {
 func (v *view) load(x ref) (*entry, bool, error) {
 	switch x.kind {
 	case kindUser:
-		u, err := v.r.User(x.id)
+		u, ok := v.found[x.id]
+		var err error
+		if !ok {
+			u, err = v.r.User(x.id)
+		}
 		if errors.Is(err, directory.ErrNotFound) {
 			return nil, false, nil
 		} else if err != nil {
@@ -193,7 +219,7 @@ func (v *view) resolve(dn string) (ref, bool) {
 	val = unescapeDNValue(val)
 	switch {
 	case parent == v.b.nPeople && typ == "uid":
-		if u, err := v.r.UserByUID(val); err == nil {
+		if u, err := v.userByUID(val); err == nil {
 			return ref{kindUser, u.ID}, true
 		}
 	case parent == v.b.nGroups && typ == "cn":
@@ -315,6 +341,16 @@ func (v *view) equalityCandidates(kind entryKind, f *Filter) ([]string, bool) {
 		}
 		return []string{id}, false
 	}
+	user := func(u directory.User, err error) ([]string, bool) {
+		if err != nil {
+			return nil, false
+		}
+		if v.found == nil {
+			v.found, v.uids = map[string]directory.User{}, map[string]string{}
+		}
+		v.found[u.ID] = u
+		return []string{u.ID}, false
+	}
 	num := func() (int, bool) {
 		n, err := strconv.Atoi(strings.TrimSpace(f.Value))
 		return n, err == nil
@@ -333,18 +369,15 @@ func (v *view) equalityCandidates(kind entryKind, f *Filter) ([]string, bool) {
 	case kindUser:
 		switch name {
 		case "uid":
-			u, err := v.r.UserByUID(f.Value)
-			return one(u.ID, err)
+			return user(v.userByUID(f.Value))
 		case "mail":
-			u, err := v.r.UserByMail(f.Value)
-			return one(u.ID, err)
+			return user(v.r.UserByMail(f.Value))
 		case "uidNumber":
 			n, ok := num()
 			if !ok {
 				return nil, false
 			}
-			u, err := v.r.UserByUIDNumber(n)
-			return one(u.ID, err)
+			return user(v.r.UserByUIDNumber(n))
 		case "gidNumber":
 			n, ok := num()
 			if !ok {
@@ -354,8 +387,7 @@ func (v *view) equalityCandidates(kind entryKind, f *Filter) ([]string, bool) {
 			v.r.UsersByGIDNumber(n, func(u directory.User) error { ids = append(ids, u.ID); return nil })
 			return ids, false
 		case "entryUUID":
-			u, err := v.r.User(strings.ToLower(f.Value))
-			return one(u.ID, err)
+			return user(v.r.User(strings.ToLower(f.Value)))
 		case "memberOf":
 			target, ok := v.resolve(f.Value)
 			if !ok || target.kind != kindGroup {
@@ -390,7 +422,7 @@ func (v *view) equalityCandidates(kind entryKind, f *Filter) ([]string, bool) {
 			ids, _ := v.r.DirectGroupIDs(target.id)
 			return ids, false
 		case "memberUid":
-			u, err := v.r.UserByUID(f.Value)
+			u, err := v.userByUID(f.Value)
 			if err != nil || u.UID != f.Value { // memberUid matches case-exactly
 				return nil, false
 			}

@@ -1,0 +1,166 @@
+package ldapbench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/directory/boltstore"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(ServeEnv) != "" {
+		if err := Serve(); err != nil {
+			fmt.Fprintln(os.Stderr, "atrium benchmark server:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// The targets.
+const (
+	targetSearchRatio = 1.2
+	targetBindRatio   = 1.0
+	targetP99         = 2 * time.Millisecond
+	targetRSS         = 300 << 20
+	targetStartup     = 2 * time.Second
+	benchConns        = 32
+)
+
+// BenchmarkAtriumVsSlapd builds 100,000 users in 1,000 groups in Atrium and
+// in slapd, and runs every workload against both with 32 connections
+// (-short: 10,000 users). The table at the end compares them; without
+// slapd the Atrium half still runs.
+func BenchmarkAtriumVsSlapd(b *testing.B) {
+	d := Dataset{Base: "dc=example,dc=com", Users: 100_000, Groups: 1000, BindUsers: benchConns}
+	if testing.Short() {
+		d.Users, d.Groups = 10_000, 100
+	}
+	ctx := context.Background()
+	dir := b.TempDir()
+	path := filepath.Join(dir, "atrium.db")
+	began := time.Now()
+	if err := buildAtrium(ctx, path, d); err != nil {
+		b.Fatal(err)
+	}
+	fmt.Printf("built Atrium's store of %d users and %d groups in %s\n", d.Users, d.Groups, time.Since(began).Round(time.Millisecond))
+
+	exe, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	atrium, err := StartAtrium(exe, path, d)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer atrium.Stop()
+	servers := []*Server{atrium}
+	began = time.Now()
+	slapd, err := StartSlapd(filepath.Join(dir, "slapd"), d)
+	switch {
+	case errors.Is(err, ErrNoSlapd):
+		fmt.Printf("%v: measuring Atrium alone, no comparison\n", err)
+	case err != nil:
+		b.Fatal(err)
+	default:
+		defer slapd.Stop()
+		fmt.Printf("loaded slapd with slapadd in %s\n", (time.Since(began) - slapd.Startup).Round(time.Millisecond))
+		servers = append(servers, slapd)
+	}
+	if err := KeepOffServerCPU(); err != nil {
+		b.Fatal(err)
+	}
+
+	results := map[string]Result{}
+	workloads := Workloads(d, benchConns)
+	for _, w := range workloads {
+		for _, s := range servers {
+			b.Run(w.Name+"/"+s.Name, func(b *testing.B) {
+				r, err := Run(s.Addr, w, b.N, b.ResetTimer)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(r.OpsPerSec(), "ops/s")
+				b.ReportMetric(float64(r.P50.Microseconds()), "p50-µs")
+				b.ReportMetric(float64(r.P99.Microseconds()), "p99-µs")
+				results[w.Name+"/"+s.Name] = r // the last call has the largest b.N
+			})
+		}
+	}
+	// Printed rather than logged: a parent benchmark's log is shown only
+	// with -v.
+	fmt.Print(report(workloads, servers, results, atrium, slapd))
+}
+
+func buildAtrium(ctx context.Context, path string, d Dataset) error {
+	store, err := boltstore.Open(path, time.Second)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	dir, err := directory.New(ctx, store, directory.Options{})
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return d.LoadAtrium(ctx, dir)
+}
+
+// report is the comparison table, with each target marked met or missed.
+func report(workloads []Workload, servers []*Server, results map[string]Result, atrium, slapd *Server) string {
+	var b strings.Builder
+	ms := func(t time.Duration) string { return fmt.Sprintf("%.2f ms", float64(t.Microseconds())/1000) }
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "MISSED"
+	}
+	fmt.Fprintf(&b, "\n%-20s %12s %9s %9s %12s %9s %9s %8s\n", "workload", "atrium op/s", "p50", "p99", "slapd op/s", "p50", "p99", "ratio")
+	for _, w := range workloads {
+		a, ran := results[w.Name+"/atrium"]
+		if !ran {
+			continue // left out by -bench
+		}
+		s := results[w.Name+"/slapd"]
+		fmt.Fprintf(&b, "%-20s %12.0f %9s %9s", w.Name, a.OpsPerSec(), ms(a.P50), ms(a.P99))
+		if slapd == nil {
+			b.WriteString("   (no slapd)\n")
+			continue
+		}
+		ratio := a.OpsPerSec() / s.OpsPerSec()
+		fmt.Fprintf(&b, " %12.0f %9s %9s %7.2fx", s.OpsPerSec(), ms(s.P50), ms(s.P99), ratio)
+		switch w.Name {
+		case "uid-search", "membership-search":
+			fmt.Fprintf(&b, "  target >= %.1fx: %s", targetSearchRatio, verdict(ratio >= targetSearchRatio))
+		case "bind":
+			fmt.Fprintf(&b, "  target >= %.1fx (argon2id vs {SSHA}): %s", targetBindRatio, verdict(ratio >= targetBindRatio))
+		}
+		b.WriteString("\n")
+	}
+	for _, name := range []string{"uid-search", "membership-search"} {
+		r, ran := results[name+"/atrium"]
+		if !ran {
+			continue
+		}
+		p99 := r.P99
+		fmt.Fprintf(&b, "atrium p99 of %s at %d connections: %s (target < %s): %s\n", name, benchConns, ms(p99), ms(targetP99), verdict(p99 < targetP99))
+	}
+	for _, s := range servers {
+		rss, peak := s.Memory()
+		fmt.Fprintf(&b, "%s: start-up %s, resident %d MiB (peak %d MiB)", s.Name, ms(s.Startup), rss>>20, peak>>20)
+		if s == atrium {
+			fmt.Fprintf(&b, "; targets < %s: %s, < %d MiB: %s", targetStartup, verdict(s.Startup < targetStartup), targetRSS>>20, verdict(peak < targetRSS))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,199 @@
+package ldapbench
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Workload is one kind of operation the load generator repeats.
+type Workload struct {
+	Name string
+	// Conns is how many connections run it at once, each in a closed loop.
+	Conns int
+	// Setup prepares connection k (bind as needed); nil for workloads that
+	// dial per operation.
+	Setup func(c *conn, k int) error
+	// Op runs one operation on c (nil when Setup is nil) for worker k.
+	Op func(addr string, c *conn, k int, rnd *rand.Rand) error
+}
+
+// Result is what one run of a workload measured.
+type Result struct {
+	Ops      int
+	Elapsed  time.Duration
+	P50, P99 time.Duration
+}
+
+// OpsPerSec is the throughput of the run.
+func (r Result) OpsPerSec() float64 { return float64(r.Ops) / r.Elapsed.Seconds() }
+
+// Run drives addr with w until n operations are done, and measures
+// throughput and latency. started is called once every connection is set
+// up, just before the clock starts.
+func Run(addr string, w Workload, n int, started func()) (Result, error) {
+	conns := make([]*conn, w.Conns)
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				c.Close()
+			}
+		}
+	}()
+	if w.Setup != nil {
+		for k := range conns {
+			c, err := dial(addr)
+			if err != nil {
+				return Result{}, err
+			}
+			conns[k] = c
+			if err := w.Setup(c, k); err != nil {
+				return Result{}, fmt.Errorf("%s: set up connection %d: %w", w.Name, k, err)
+			}
+		}
+	}
+	var next atomic.Int64
+	lat := make([][]time.Duration, w.Conns)
+	errs := make([]error, w.Conns)
+	var wg sync.WaitGroup
+	if started != nil {
+		started()
+	}
+	start := time.Now()
+	for k := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rnd := rand.New(rand.NewPCG(uint64(k), 42))
+			for next.Add(1) <= int64(n) {
+				t := time.Now()
+				if err := w.Op(addr, conns[k], k, rnd); err != nil {
+					errs[k] = err
+					next.Store(int64(n)) // stop everyone
+					return
+				}
+				lat[k] = append(lat[k], time.Since(t))
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := errors.Join(errs...); err != nil {
+		return Result{}, fmt.Errorf("%s: %w", w.Name, err)
+	}
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	r := Result{Ops: len(all), Elapsed: elapsed}
+	if len(all) > 0 {
+		r.P50 = all[len(all)*50/100]
+		r.P99 = all[min(len(all)-1, len(all)*99/100)]
+	}
+	return r, nil
+}
+
+// Workloads are the operations compared, on dataset d: conns connections
+// for the per-operation workloads.
+func Workloads(d Dataset, conns int) []Workload {
+	bindAs := func(dn, pw string) func(c *conn, k int) error {
+		return func(c *conn, k int) error { return expect(c.do(bindRequest(dn, pw))) }
+	}
+	reader := bindAs(d.ReaderDN(), ReaderPassword)
+	search := func(c *conn, base string, scope, want int, filter string, attrs ...string) error {
+		req, err := searchRequest(base, scope, filter, attrs...)
+		if err != nil {
+			return err
+		}
+		r, err := c.do(req)
+		if err == nil && r.code == 0 && r.entries != want {
+			return fmt.Errorf("%s: %d entries, want %d", filter, r.entries, want)
+		}
+		return expect(r, err)
+	}
+	return []Workload{
+		{
+			Name: "uid-search", Conns: conns, Setup: reader,
+			// What nslcd and SSSD send to look up a login name.
+			Op: func(_ string, c *conn, k int, rnd *rand.Rand) error {
+				i := rnd.IntN(d.Users)
+				return search(c, d.Base, 2, 1, "(&(objectClass=posixAccount)(uid="+d.UID(i)+"))",
+					"uid", "userPassword", "uidNumber", "gidNumber", "cn", "homeDirectory", "loginShell", "gecos", "objectClass")
+			},
+		},
+		{
+			Name: "membership-search", Conns: conns, Setup: reader,
+			// nslcd's initgroups query: the groups a user is directly in.
+			Op: func(_ string, c *conn, k int, rnd *rand.Rand) error {
+				i := rnd.IntN(d.Users)
+				return search(c, d.Base, 2, 3, "(&(objectClass=posixGroup)(|(memberUid="+d.UID(i)+")(member="+d.UserDN(i)+")))", "gidNumber", "cn")
+			},
+		},
+		{
+			Name: "bind", Conns: conns,
+			// A device binding as the same user again and again.
+			Setup: func(c *conn, k int) error {
+				i := k % d.BindUsers
+				return expect(c.do(bindRequest(d.UserDN(i), d.Password(i))))
+			},
+			Op: func(_ string, c *conn, k int, _ *rand.Rand) error {
+				i := k % d.BindUsers
+				return expect(c.do(bindRequest(d.UserDN(i), d.Password(i))))
+			},
+		},
+		{
+			Name: "connect-bind-unbind", Conns: conns,
+			Op: func(addr string, _ *conn, k int, _ *rand.Rand) error {
+				i := k % d.BindUsers
+				c, err := dial(addr)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				if err := expect(c.do(bindRequest(d.UserDN(i), d.Password(i)))); err != nil {
+					return err
+				}
+				return c.send(unbindRequest())
+			},
+		},
+		{
+			Name: "paged-listing", Conns: 1, Setup: reader,
+			// Every user in pages of 1000, as a NAS or Duo sync lists them.
+			Op: func(_ string, c *conn, k int, _ *rand.Rand) error {
+				req, err := searchRequest("ou=people,"+d.Base, 1, "(objectClass=inetOrgPerson)", "uid", "cn", "mail", "uidNumber")
+				if err != nil {
+					return err
+				}
+				var cookie []byte
+				total := 0
+				for {
+					r, err := c.do(req, pagingControl(1000, cookie))
+					if err := expect(r, err); err != nil {
+						return err
+					}
+					total += r.entries
+					if len(r.cookie) == 0 {
+						break
+					}
+					cookie = r.cookie
+				}
+				if total != d.Users {
+					return fmt.Errorf("paged listing: %d entries, want %d", total, d.Users)
+				}
+				return nil
+			},
+		},
+	}
+}
+
+func expect(r response, err error) error {
+	if err != nil {
+		return err
+	}
+	if r.code != 0 {
+		return fmt.Errorf("result code %d", r.code)
+	}
+	return nil
+}

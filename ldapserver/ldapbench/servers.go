@@ -1,0 +1,320 @@
+package ldapbench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/directory/boltstore"
+	"github.com/atrium-dir/atrium/ldapserver"
+	"github.com/atrium-dir/atrium/ldif"
+)
+
+// Server is an LDAP server running as its own process.
+type Server struct {
+	Name string
+	Addr string
+	// Startup is the time from starting the process to its first answered
+	// bind and search.
+	Startup time.Duration
+	cmd     *exec.Cmd
+	stdin   io.Closer
+	exited  chan struct{}
+}
+
+// start starts cmd and notes when it ends.
+func start(name string, cmd *exec.Cmd) (*Server, error) {
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	s := &Server{Name: name, cmd: cmd, exited: make(chan struct{})}
+	go func() { cmd.Wait(); close(s.exited) }()
+	return s, nil
+}
+
+// Memory returns the server's resident set size now and at its peak.
+func (s *Server) Memory() (rss, peak int64) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, 0
+	}
+	for line := range strings.Lines(string(raw)) {
+		name, value, _ := strings.Cut(line, ":")
+		kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64)
+		switch name {
+		case "VmRSS":
+			rss = kb << 10
+		case "VmHWM":
+			peak = kb << 10
+		}
+	}
+	return rss, peak
+}
+
+// Stop ends the process.
+func (s *Server) Stop() {
+	if s.stdin != nil {
+		s.stdin.Close() // Atrium's end: it shuts down and writes its profile
+		select {
+		case <-s.exited:
+			return
+		case <-time.After(5 * time.Second):
+		}
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(5 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
+	}
+}
+
+// ServerCPU is where the servers run, one core each in turn; the load
+// generator keeps to the other cores, so that it never takes CPU from the
+// server it measures. On a one-core machine nothing is pinned.
+const ServerCPU = 0
+
+// pinned returns a command that runs on ServerCPU only.
+func pinned(name string, args ...string) *exec.Cmd {
+	if runtime.NumCPU() > 1 {
+		if taskset, err := exec.LookPath("taskset"); err == nil {
+			return exec.Command(taskset, append([]string{"-c", strconv.Itoa(ServerCPU), name}, args...)...)
+		}
+	}
+	return exec.Command(name, args...)
+}
+
+// KeepOffServerCPU moves every thread of this process (and so the threads
+// it starts later) off ServerCPU.
+func KeepOffServerCPU() error {
+	if runtime.NumCPU() < 2 {
+		return nil
+	}
+	var set unix.CPUSet
+	for c := range runtime.NumCPU() {
+		if c != ServerCPU {
+			set.Set(c)
+		}
+	}
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		tid, _ := strconv.Atoi(t.Name())
+		if err := unix.SchedSetaffinity(tid, &set); err != nil {
+			return fmt.Errorf("pin thread %d: %w", tid, err)
+		}
+	}
+	return nil
+}
+
+// ready waits until addr answers a bind of the reader and a search.
+func ready(addr string, d Dataset, exited <-chan struct{}) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		err := func() error {
+			c, err := dial(addr)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if err := expect(c.do(bindRequest(d.ReaderDN(), ReaderPassword))); err != nil {
+				return err
+			}
+			req, _ := searchRequest(d.Base, 2, "(uid="+d.UID(0)+")", "uid")
+			return expect(c.do(req))
+		}()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("server exited: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// ServeEnv names the environment variable that turns the benchmark binary
+// into the Atrium server it measures: its value is the store to serve.
+const ServeEnv = "ATRIUM_LDAPBENCH_STORE"
+
+// StartAtrium starts exe (the benchmark's own binary, which calls Serve
+// when ServeEnv is set) serving the store at path, on ServerCPU with
+// GOMAXPROCS 1.
+func StartAtrium(exe, path string, d Dataset) (*Server, error) {
+	cmd := pinned(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), ServeEnv+"="+path, "ATRIUM_LDAPBENCH_BASE="+d.Base, "GOMAXPROCS=1")
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	began := time.Now()
+	s, err := start("atrium", cmd)
+	if err != nil {
+		return nil, err
+	}
+	s.stdin = stdin
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("atrium did not start: %w", err)
+	}
+	s.Addr = strings.TrimSpace(line)
+	if err := ready(s.Addr, d, s.exited); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	s.Startup = time.Since(began)
+	return s, nil
+}
+
+// Serve is the Atrium side of the benchmark: it serves the store named by
+// ServeEnv on a loopback port, prints the address, and stops when stdin
+// closes. It is what `atrium serve` does for LDAP, without the rest.
+//
+// With ATRIUM_LDAPBENCH_CPUPROFILE set it writes a CPU profile of the whole
+// run there, for `go tool pprof`.
+func Serve() error {
+	ctx := context.Background()
+	if path := os.Getenv("ATRIUM_LDAPBENCH_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	store, err := boltstore.Open(os.Getenv(ServeEnv), 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	dir, err := directory.New(ctx, store, directory.Options{})
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	layout, err := ldif.NewLayout(os.Getenv("ATRIUM_LDAPBENCH_BASE"))
+	if err != nil {
+		return err
+	}
+	srv := &ldapserver.Server{
+		Backend: ldapserver.NewBackend(ldapserver.BackendConfig{Directory: dir, Layout: layout, Logger: slog.New(slog.DiscardHandler)}),
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go srv.Serve(ln)
+	fmt.Println(ln.Addr().String())
+	io.Copy(io.Discard, os.Stdin)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(ctx)
+}
+
+// ErrNoSlapd means OpenLDAP's server is not installed.
+var ErrNoSlapd = errors.New("slapd is not installed (apt-get install slapd)")
+
+const (
+	slapdPath   = "/usr/sbin/slapd"
+	slapaddPath = "/usr/sbin/slapadd"
+	schemaDir   = "/etc/ldap/schema"
+	moduleDir   = "/usr/lib/ldap"
+)
+
+// StartSlapd loads d into a new mdb database under dir with slapadd and
+// starts Debian's slapd on it, on ServerCPU, with the indexes the issue
+// names.
+func StartSlapd(dir string, d Dataset) (*Server, error) {
+	for _, p := range []string{slapdPath, slapaddPath, filepath.Join(schemaDir, "nis.schema")} {
+		if _, err := os.Stat(p); err != nil {
+			return nil, ErrNoSlapd
+		}
+	}
+	db := filepath.Join(dir, "db")
+	if err := os.MkdirAll(db, 0o700); err != nil {
+		return nil, err
+	}
+	conf := filepath.Join(dir, "slapd.conf")
+	var c strings.Builder
+	for _, s := range []string{"core", "cosine", "nis", "inetorgperson"} {
+		fmt.Fprintf(&c, "include %s/%s.schema\n", schemaDir, s)
+	}
+	// Unlimited, as Atrium: the paged listing reads every user.
+	c.WriteString("sizelimit unlimited\n")
+	fmt.Fprintf(&c, "modulepath %s\nmoduleload back_mdb\npidfile %s/slapd.pid\nargsfile %s/slapd.args\n", moduleDir, dir, dir)
+	fmt.Fprintf(&c, "database mdb\nmaxsize 4294967296\nsuffix %q\nrootdn %q\ndirectory %s\n", d.Base, "cn=admin,"+d.Base, db)
+	c.WriteString("index objectClass eq\nindex uid eq\nindex member eq\nindex memberUid eq\n")
+	c.WriteString("access to attrs=userPassword by anonymous auth by * none\naccess to * by users read by * none\n")
+	if err := os.WriteFile(conf, []byte(c.String()), 0o600); err != nil {
+		return nil, err
+	}
+	ldifPath := filepath.Join(dir, "data.ldif")
+	f, err := os.Create(ldifPath)
+	if err != nil {
+		return nil, err
+	}
+	err = d.WriteLDIF(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if out, err := exec.Command(slapaddPath, "-q", "-f", conf, "-l", ldifPath).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("slapadd: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := pinned(slapdPath, "-f", conf, "-h", "ldap://"+addr+"/", "-d", "0")
+	var log strings.Builder
+	cmd.Stdout, cmd.Stderr = &log, &log
+	began := time.Now()
+	s, err := start("slapd", cmd)
+	if err != nil {
+		return nil, err
+	}
+	s.Addr = addr
+	if err := ready(addr, d, s.exited); err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("slapd: %w\n%s", err, log.String())
+	}
+	s.Startup = time.Since(began)
+	return s, nil
+}
