@@ -93,6 +93,7 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 		return nil, fmt.Errorf("prepare store: %w", err)
 	}
 	d.audit = newAuditWriter(store, opt.Logger, opt.Now, opt.AuditRetention)
+	d.warnMissingPolicyGroups(ctx)
 	return d, nil
 }
 

@@ -546,6 +546,21 @@ func (d *Directory) mfaRequired(r Reader, userID string) (bool, error) {
 	return memberOfAny(r, userID, d.mfaPolicy.Groups)
 }
 
+// warnMissingPolicyGroups logs the policy's group names that match no
+// group: a typo there would silently require nothing of anyone.
+func (d *Directory) warnMissingPolicyGroups(ctx context.Context) {
+	_ = d.View(ctx, func(r Reader) error {
+		for setting, cns := range map[string][]string{"MFA required": d.mfaPolicy.Groups, "LDAP app passwords only": d.mfaPolicy.LDAPAppPasswordOnly} {
+			for _, cn := range cns {
+				if _, err := r.GroupByCN(cn); errors.Is(err, ErrNotFound) {
+					d.log.Warn("policy names a group that does not exist; it applies to nobody until the group is created", "policy", setting, "group", cn)
+				}
+			}
+		}
+		return nil
+	})
+}
+
 // memberOfAny reports whether the user is a member, direct or nested, of a
 // group named in cns.
 func memberOfAny(r Reader, userID string, cns []string) (bool, error) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -444,5 +445,13 @@ func TestSecondFactorLockFromManyAddresses(t *testing.T) {
 		if n := lockedAfter(); n != 5 {
 			t.Fatalf("after a %s lock, locked again after %d wrong codes, want 5", lock, n)
 		}
+	}
+}
+
+func TestMissingPolicyGroupIsLogged(t *testing.T) {
+	var logs bytes.Buffer
+	newTestDir(t, nil, directory.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil)), MFA: directory.MFAPolicy{Groups: []string{"admnis"}}})
+	if !strings.Contains(logs.String(), "group=admnis") {
+		t.Fatalf("no warning about the missing group:\n%s", logs.String())
 	}
 }
