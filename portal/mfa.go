@@ -9,7 +9,6 @@ import (
 	"html/template"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -355,17 +354,8 @@ func (s enrollStep) Form(r *http.Request, f *Flow) (string, any, error) {
 	}
 	return "mfa-enroll.html", enrollPage{
 		QR:     template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)),
-		Secret: groupsOf4(totp.EncodeSecret(secret)),
+		Secret: accountGroups(totp.EncodeSecret(secret), 4),
 	}, nil
-}
-
-func groupsOf4(s string) string {
-	var parts []string
-	for len(s) > 4 {
-		parts = append(parts, s[:4])
-		s = s[4:]
-	}
-	return strings.Join(append(parts, s), " ")
 }
 
 func (s enrollStep) Submit(ctx context.Context, r *http.Request, f *Flow) error {
