@@ -148,14 +148,6 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, userID, binding, id, 
 	return f, nil
 }
 
-// Use is a verified passkey sign-in.
-type Use struct {
-	Factor directory.Factor
-	// UserVerified reports that the authenticator checked the person (PIN,
-	// fingerprint, face), not only their presence.
-	UserVerified bool
-}
-
 // beginLogin starts an assertion for the user's passkeys. A nonce makes
 // the challenge confirmChallenge(nonce, binding) instead of a random one.
 func (p *Passkeys) beginLogin(ctx context.Context, pur purpose, userID, binding string, uv protocol.UserVerificationRequirement, nonce []byte) (Challenge, error) {
@@ -188,38 +180,42 @@ type Attempt struct {
 	Service string // "web", "saml:<app>", "push"
 }
 
-// Audit results of passkey sign-ins (AuditEvent.Kind "mfa").
+// Audit results of passkey sign-ins (AuditEvent.Kind "mfa", Detail
+// "passkey" or "passkey:<name>").
 const (
-	resultBadPasskey    = "bad-passkey"
-	resultCloned        = "cloned-passkey"
-	auditDetail         = "passkey"
-	backoffSubjectShape = "mfa:" // + user id: the factor store's counter
+	resultBadPasskey = "bad-passkey"
+	resultCloned     = "cloned-passkey"
 )
 
-// finishLogin verifies the assertion response for ceremony id and records
-// the use of the passkey. A response that does not verify counts in the
-// same backoff as a wrong code; every verification is audited.
-func (p *Passkeys) finishLogin(ctx context.Context, pur purpose, userID, binding, id string, response []byte, at Attempt) (Use, error) {
+// backoffPrefix + user ID is the account the directory counts failed
+// second factors under, shared with TOTP and recovery codes.
+const backoffPrefix = "mfa:"
+
+// finishLogin verifies the assertion response for ceremony id, records the
+// use of the passkey and returns its factor. A response that does not
+// verify counts in the same backoff as a wrong code; every verification is
+// audited.
+func (p *Passkeys) finishLogin(ctx context.Context, pur purpose, userID, binding, id string, response []byte, at Attempt) (directory.Factor, error) {
 	c, err := p.takeCeremony(ctx, id, pur, userID, binding)
 	if err != nil {
-		return Use{}, err
+		return directory.Factor{}, err
 	}
 	u, err := p.loadUser(ctx, userID)
 	if err != nil {
-		return Use{}, err
+		return directory.Factor{}, err
 	}
-	subject := backoffSubjectShape + userID
-	audit := func(result, name string) {
-		p.dir.Audit(directory.AuditEvent{Kind: "mfa", Subject: u.u.UID, Remote: at.Remote, Service: at.Service, Result: result, Detail: auditDetail + name})
+	subject := backoffPrefix + userID
+	audit := func(result, detail string) {
+		p.dir.Audit(directory.AuditEvent{Kind: "mfa", Subject: u.u.UID, Remote: at.Remote, Service: at.Service, Result: result, Detail: detail})
 	}
 	if err := p.dir.AllowAttempt(at.Remote, subject); err != nil {
-		audit(directory.ResultThrottled, "")
-		return Use{}, err
+		audit(directory.ResultThrottled, "passkey")
+		return directory.Factor{}, err
 	}
-	fail := func(what string, err error) (Use, error) {
+	fail := func(what string, err error) (directory.Factor, error) {
 		p.dir.RecordAttempt(at.Remote, subject, false)
-		audit(resultBadPasskey, "")
-		return Use{}, p.refused(u, what, err)
+		audit(resultBadPasskey, "passkey")
+		return directory.Factor{}, p.refused(u, what, err)
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
@@ -236,13 +232,13 @@ func (p *Passkeys) finishLogin(ctx context.Context, pur purpose, userID, binding
 	if err := p.recordUse(ctx, u, k, verified, parsed.Response.AuthenticatorData.Counter); err != nil {
 		if errors.Is(err, ErrCloned) {
 			p.dir.RecordAttempt(at.Remote, subject, false)
-			audit(resultCloned, ":"+k.factor.Name)
+			audit(resultCloned, "passkey:"+k.factor.Name)
 		}
-		return Use{}, err
+		return directory.Factor{}, err
 	}
 	p.dir.RecordAttempt(at.Remote, subject, true)
-	audit(directory.ResultOK, ":"+k.factor.Name)
-	return Use{Factor: k.factor, UserVerified: parsed.Response.AuthenticatorData.Flags.HasUserVerified()}, nil
+	audit(directory.ResultOK, "passkey:"+k.factor.Name)
+	return k.factor, nil
 }
 
 // refused logs why a browser's response failed and returns ErrRefused: the

@@ -338,3 +338,18 @@ func TestRegistrationEndpointsRefuse(t *testing.T) {
 		t.Errorf("script: %d", status)
 	}
 }
+
+func TestSectionSaysWhyPasskeysAreOff(t *testing.T) {
+	_, err := New(dirtest.New(t, nil), must(url.Parse("https://192.0.2.1")), nil, nil)
+	body, renderErr := Section{Off: err}.Render(context.Background(), portal.Account{CSRF: "token"})
+	if renderErr != nil {
+		t.Fatal(renderErr)
+	}
+	if !strings.Contains(string(body), "not available here") || strings.Contains(string(body), "data-passkey-register") {
+		t.Errorf("section with passkeys off:\n%s", body)
+	}
+	body, _ = Section{}.Render(context.Background(), portal.Account{CSRF: "token"})
+	if !strings.Contains(string(body), `data-csrf="token"`) || !strings.Contains(string(body), ScriptPath) {
+		t.Errorf("section:\n%s", body)
+	}
+}

@@ -14,11 +14,13 @@ import (
 
 // passkeys turns on passkeys at ext: the sign-in's second factor, the
 // self-service section and the /passkey/ endpoints. It returns nil, and
-// says why in the log, when browsers would refuse WebAuthn at ext.
+// says why in the log and on the self-service page, when browsers would
+// refuse WebAuthn at ext.
 func passkeys(d *directory.Directory, p *portal.Portal, ext *url.URL, mux *http.ServeMux, log *slog.Logger) (*passkey.Passkeys, error) {
 	keys, err := passkey.New(d, ext, time.Now, log)
 	if errors.Is(err, passkey.ErrUnavailable) {
 		log.Warn("passkeys are off: "+err.Error(), "external_url", ext.Redacted())
+		p.AddAccountSection(passkey.Section{Off: err})
 		return nil, nil
 	}
 	if err != nil {
