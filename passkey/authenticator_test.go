@@ -19,7 +19,7 @@ import (
 // security key does, written out so the ceremonies can be tested without a
 // browser. The browser test drives Chromium's own virtual authenticator.
 type softKey struct {
-	t       *testing.T
+	t       testing.TB
 	priv    *ecdsa.PrivateKey
 	id      []byte
 	handle  []byte // user handle stored at registration
@@ -30,7 +30,7 @@ type softKey struct {
 	verified bool
 }
 
-func newSoftKey(t *testing.T, origin, rpID string) *softKey {
+func newSoftKey(t testing.TB, origin, rpID string) *softKey {
 	t.Helper()
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

@@ -27,6 +27,7 @@ type Handler struct {
 	keys     *Passkeys
 	accounts Accounts
 	log      *slog.Logger
+	mux      *http.ServeMux
 }
 
 // NewHandler returns the endpoints for keys, with accounts telling who is
@@ -35,7 +36,11 @@ func NewHandler(keys *Passkeys, accounts Accounts, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{keys: keys, accounts: accounts, log: log}
+	h := &Handler{keys: keys, accounts: accounts, log: log, mux: http.NewServeMux()}
+	h.mux.Handle("GET "+ScriptPath, http.StripPrefix("/passkey/", http.FileServerFS(must(fs.Sub(web, "web")))))
+	h.mux.HandleFunc("POST "+registerBeginPath, h.registerBegin)
+	h.mux.HandleFunc("POST "+registerFinishPath, h.registerFinish)
+	return h
 }
 
 // Paths of the endpoints.
@@ -49,17 +54,7 @@ const (
 var web embed.FS
 
 // ServeHTTP routes /passkey/ requests.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.mux().ServeHTTP(w, r)
-}
-
-func (h *Handler) mux() *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.Handle("GET "+ScriptPath, http.StripPrefix("/passkey/", http.FileServerFS(must(fs.Sub(web, "web")))))
-	mux.HandleFunc("POST "+registerBeginPath, h.registerBegin)
-	mux.HandleFunc("POST "+registerFinishPath, h.registerFinish)
-	return mux
-}
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 func (h *Handler) registerBegin(w http.ResponseWriter, r *http.Request) {
 	a, ok := h.accounts.Account(w, r)

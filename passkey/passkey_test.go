@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"sync"
 	"testing"
@@ -45,7 +46,7 @@ type pkEnv struct {
 	keys  *Passkeys
 }
 
-func newPKEnv(t *testing.T) *pkEnv {
+func newPKEnv(t testing.TB) *pkEnv {
 	t.Helper()
 	clock := &pkClock{t: time.Date(2026, 11, 23, 13, 0, 0, 0, time.UTC)}
 	d := dirtest.New(t, clock.now)
@@ -56,7 +57,7 @@ func newPKEnv(t *testing.T) *pkEnv {
 	return &pkEnv{ctx: context.Background(), clock: clock, dir: d, keys: keys}
 }
 
-func (e *pkEnv) user(t *testing.T, uid, display string) directory.User {
+func (e *pkEnv) user(t testing.TB, uid, display string) directory.User {
 	t.Helper()
 	u, err := e.dir.CreateUser(e.ctx, directory.User{UID: uid, Mail: uid + "@example.com", DisplayName: display})
 	if err != nil {
@@ -66,7 +67,7 @@ func (e *pkEnv) user(t *testing.T, uid, display string) directory.User {
 }
 
 // register adds a passkey held by a new soft key for u.
-func (e *pkEnv) register(t *testing.T, u directory.User, name string) (*softKey, directory.Factor) {
+func (e *pkEnv) register(t testing.TB, u directory.User, name string) (*softKey, directory.Factor) {
 	t.Helper()
 	k := newSoftKey(t, pkOrigin, "id.example.com")
 	c, err := e.keys.BeginRegistration(e.ctx, u.ID, "session-"+u.UID)
@@ -554,5 +555,27 @@ func TestFailedAssertionsCountInTheBackoff(t *testing.T) {
 	e.clock.advance(time.Hour)
 	if _, err := e.signIn(t, alice, k); err != nil {
 		t.Errorf("after the backoff: %v", err)
+	}
+}
+
+// BenchmarkSignIn measures one passkey second factor on the server: begin
+// (load the passkeys, store the ceremony) and finish (take it, verify the
+// signature, update the counter) on a real bbolt file.
+func BenchmarkSignIn(b *testing.B) {
+	e := newPKEnv(b)
+	alice := e.user(b, "alice", "Alice")
+	k, _ := e.register(b, alice, "Laptop")
+	for i := range 4 {
+		e.register(b, alice, fmt.Sprint("Key ", i))
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		c, err := e.keys.beginLogin(e.ctx, purposeLogin, alice.ID, "flow", protocol.VerificationPreferred, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.keys.finishLogin(e.ctx, purposeLogin, alice.ID, "flow", c.Ceremony, k.get(c), Attempt{}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
