@@ -24,13 +24,20 @@ type fixture struct {
 
 func newFixture(t *testing.T, access Access) *fixture {
 	t.Helper()
+	return newFixtureOn(t, access, func(s directory.Store) directory.Store { return s })
+}
+
+// newFixtureOn is newFixture on a store wrapped by wrap, for tests that
+// watch or hold the directory's reads.
+func newFixtureOn(t *testing.T, access Access, wrap func(directory.Store) directory.Store) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	s, err := boltstore.Open(filepath.Join(t.TempDir(), "atrium.db"), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	d, err := directory.New(ctx, s, directory.Options{PasswordParams: password.TestParams, Samba: true})
+	d, err := directory.New(ctx, wrap(s), directory.Options{PasswordParams: password.TestParams, Samba: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	ldap "github.com/go-ldap/ldap/v3"
@@ -130,6 +131,7 @@ func (c *conn) dispatch(m *message) bool {
 		}
 		c.mu.Lock()
 		if op, ok := c.running[id]; ok {
+			op.abandoned.Store(true)
 			op.cancel()
 		}
 		c.mu.Unlock()
@@ -163,12 +165,15 @@ func (c *conn) dispatch(m *message) bool {
 }
 
 // operation is one running request.
-type operation struct{ cancel context.CancelFunc }
+type operation struct {
+	cancel    context.CancelFunc
+	abandoned atomic.Bool
+}
 
 // track registers m as running and pending a response.
 func (c *conn) track(m *message) (context.Context, *operation) {
 	ctx, cancel := context.WithCancel(c.ctx)
-	op := &operation{cancel}
+	op := &operation{cancel: cancel}
 	c.mu.Lock()
 	c.running[m.id] = op
 	c.mu.Unlock()
@@ -210,6 +215,13 @@ func (c *conn) runOp(ctx context.Context, m *message, op *operation) {
 		}
 	}
 	res, extra := c.execute(ctx, m)
+	if op.abandoned.Load() {
+		// RFC 4511 4.11: an abandoned operation gets no response at all.
+		c.wmu.Lock()
+		c.settleLocked()
+		c.wmu.Unlock()
+		return
+	}
 	c.finish(m, res, extra)
 }
 
@@ -219,6 +231,12 @@ func (c *conn) finish(m *message, res opResult, extra []byte) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.writeLocked(envelope(m.id, resultOp(responseTag[m.tag], res.code, res.matched, res.msg, extra), encodeControls(res.controls)))
+	c.settleLocked()
+}
+
+// settleLocked counts one operation as answered, and flushes when it was
+// the last one pending.
+func (c *conn) settleLocked() {
 	c.pending--
 	if c.pending <= 0 {
 		c.pending = 0
