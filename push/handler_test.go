@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/passkey"
 	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/push"
 )
@@ -22,11 +24,17 @@ import (
 // a real loopback server.
 type webFixture struct {
 	*fixture
-	srv *httptest.Server
-	bob directory.User
+	srv    *httptest.Server
+	origin string // the external URL, http://localhost:PORT
+	bob    directory.User
 }
 
-func newWebFixture(t *testing.T) *webFixture {
+func newWebFixture(t *testing.T) *webFixture { return newWebFixtureWith(t, false) }
+
+// newWebFixtureWith serves at http://localhost:PORT; with realPasskeys the
+// passkey package confirms approvals and serves its own pages, as in
+// cmd/atrium, instead of the fake Confirmer.
+func newWebFixtureWith(t *testing.T, realPasskeys bool) *webFixture {
 	t.Helper()
 	f := &webFixture{fixture: newFixture(t)}
 	ctx := context.Background()
@@ -37,11 +45,23 @@ func newWebFixture(t *testing.T) *webFixture {
 		}
 	}
 	f.srv = httptest.NewUnstartedServer(nil)
-	ext, _ := url.Parse("http://" + f.srv.Listener.Addr().String())
+	// A host name, not an IP address: it is the passkeys' RP ID.
+	ext, _ := url.Parse("http://localhost:" + strconv.Itoa(f.srv.Listener.Addr().(*net.TCPAddr).Port))
+	f.origin = ext.String()
 	p := portal.New(f.dir, portal.Config{ExternalURL: ext}, f.clock.Now, nil)
+	mux := http.NewServeMux()
+	if realPasskeys {
+		keys, err := passkey.New(f.dir, ext, f.clock.Now, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.ap = push.NewApprovals(f.dir, f.notifier, keys.Confirmer(), nil)
+		p.AddSecondFactor(keys.SecondFactor())
+		p.AddAccountSection(passkey.Section{})
+		mux.Handle("/passkey/", portal.Protect(passkey.NewHandler(keys, p, nil), nil))
+	}
 	p.AddSecondFactor(push.NewSecondFactor(f.ap, nil))
 	p.AddAccountSection(push.NewSection(f.ap))
-	mux := http.NewServeMux()
 	push.NewHandler(f.ap, p, f.keys, f.clock.Now, nil).Mount(mux)
 	mux.Handle("/", p.Handler())
 	f.srv.Config.Handler = mux

@@ -77,6 +77,8 @@ type fixture struct {
 	keys  push.VAPID
 	alice directory.User
 	ap    *push.Approvals
+	// notifier sends to the test push service.
+	notifier *push.WebPush
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -92,8 +94,8 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.svc = newPushService(t, f.keys.PublicKey())
-	wp := &push.WebPush{Keys: f.keys, Subscriber: push.Subscriber("https://sso.example.com"), Client: f.svc.srv.Client()}
-	f.ap = push.NewApprovals(f.dir, wp, &fakeConfirmer{ceremonies: map[string]string{}}, nil)
+	f.notifier = &push.WebPush{Keys: f.keys, Subscriber: push.Subscriber("https://sso.example.com"), Client: f.svc.srv.Client()}
+	f.ap = push.NewApprovals(f.dir, f.notifier, &fakeConfirmer{ceremonies: map[string]string{}}, nil)
 	return f
 }
 
