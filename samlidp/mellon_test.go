@@ -1,6 +1,7 @@
 package samlidp_test
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -53,9 +54,9 @@ func (sp *mellonSP) PageURL() string { return sp.URL + mellonPage }
 // ACS is mellon's assertion consumer service.
 func (sp *mellonSP) ACS() string { return sp.URL + "/mellon/postResponse" }
 
-// mellonStart registers an Apache mod_auth_mellon SP as the app "mellon"
-// in h's IdP (email NameID, memberOf released) and runs apache2 for it until
-// the test ends.
+// mellonStart runs apache2 with mod_auth_mellon until the test ends, and
+// registers it as the app "mellon" in h's IdP from its metadata (email
+// NameID, memberOf released).
 func mellonStart(t *testing.T, h *harness) *mellonSP {
 	t.Helper()
 	apache := testenv.Tool(t, "/usr/sbin/apache2", "apache2")
@@ -70,41 +71,58 @@ func mellonStart(t *testing.T, h *harness) *mellonSP {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	must(t, os.Chmod(dir, 0o755))
 
-	port := mellonFreePort(t)
-	sp := &mellonSP{URL: fmt.Sprintf("http://127.0.0.1:%d", port), errorLog: filepath.Join(dir, "error.log")}
-	certB64 := mellonKeyPair(t, dir, sp.URL)
-	metadata := mellonMetadata(sp, certB64)
-	must(t, os.WriteFile(filepath.Join(dir, "sp-metadata.xml"), metadata, 0o644))
-	sp.app = h.addApp(samlidp.AppSpec{Name: "mellon", Metadata: metadata, NameID: "email", Attributes: []string{"memberOf=groups"}})
-
+	certB64 := mellonKeyPair(t, dir)
 	resp, err := http.Get(h.srv.URL + "/saml/metadata")
 	must(t, err)
 	idpMetadata, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	must(t, err)
 	must(t, os.WriteFile(filepath.Join(dir, "idp-metadata.xml"), idpMetadata, 0o644))
-
 	must(t, os.MkdirAll(filepath.Join(dir, "htdocs", "protected"), 0o755))
 	must(t, os.WriteFile(filepath.Join(dir, "htdocs", mellonPage), []byte(mellonPageHTML), 0o644))
 
-	conf := filepath.Join(dir, "apache2.conf")
-	f, err := os.Create(conf)
-	must(t, err)
-	must(t, mellonConf.Execute(f, map[string]any{
-		"Dir": dir, "Modules": mellonModules, "Port": port, "User": mellonRunAs(),
-	}))
-	must(t, f.Close())
+	// The free port may be taken before apache binds it: try another.
+	for attempt := 1; ; attempt++ {
+		port := mellonFreePort(t)
+		sp := &mellonSP{URL: fmt.Sprintf("http://127.0.0.1:%d", port), errorLog: filepath.Join(dir, "error.log")}
+		metadata := mellonMetadata(sp, certB64)
+		must(t, os.WriteFile(filepath.Join(dir, "sp-metadata.xml"), metadata, 0o644))
+		conf := filepath.Join(dir, "apache2.conf")
+		f, err := os.Create(conf)
+		must(t, err)
+		must(t, mellonConf.Execute(f, map[string]any{
+			"Dir": dir, "Modules": mellonModules, "Port": port, "User": mellonRunAs(),
+		}))
+		must(t, f.Close())
 
-	// -X: one process, in the foreground, that dies with the test binary.
+		err = mellonRun(t, apache, conf, sp)
+		if err == nil {
+			sp.app = h.addApp(samlidp.AppSpec{Name: "mellon", Metadata: metadata, NameID: "email", Attributes: []string{"memberOf=groups"}})
+			return sp
+		}
+		if !strings.Contains(err.Error(), "Address already in use") || attempt == 3 {
+			t.Fatal(err)
+		}
+	}
+}
+
+// mellonRun starts apache2 with conf for sp and stops it when the test
+// ends. It returns once mellon serves sp's metadata (so the port is apache's,
+// not another program's), or with apache's own words if it exits first.
+func mellonRun(t *testing.T, apache, conf string, sp *mellonSP) error {
+	t.Helper()
+	// -X: one process, in the foreground; it dies with the test binary.
 	cmd := exec.Command(apache, "-f", conf, "-X")
-	cmd.Dir = dir
+	cmd.Dir = filepath.Dir(conf)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	out := &mellonOutput{}
 	cmd.Stdout, cmd.Stderr = out, out
-	must(t, cmd.Start())
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start apache2: %w", err)
+	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
+	stop := func() {
 		// The whole process group, so nothing apache started outlives it.
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {
@@ -113,35 +131,39 @@ func mellonStart(t *testing.T, h *harness) *mellonSP {
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-exited
 		}
-		if t.Failed() {
-			log, _ := os.ReadFile(sp.errorLog)
-			t.Logf("apache2 output:\n%s\nerror.log:\n%s", out, log)
-		}
-	})
-	mellonWaitListening(t, port, exited, sp, out)
-	return sp
-}
-
-// mellonWaitListening waits until apache accepts connections on port, or
-// fails the test with apache's own words when it exits first.
-func mellonWaitListening(t *testing.T, port int, exited <-chan error, sp *mellonSP, out *mellonOutput) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	}
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		select {
 		case err := <-exited:
 			log, _ := os.ReadFile(sp.errorLog)
-			t.Fatalf("apache2 exited at start (%v):\n%s\n%s", err, out, log)
+			return fmt.Errorf("apache2 exited at start (%v):\n%s\n%s", err, out, log)
 		default:
 		}
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-		if err == nil {
-			c.Close()
-			return
+		if mellonServesMetadata(sp) {
+			t.Cleanup(func() {
+				stop()
+				if t.Failed() {
+					log, _ := os.ReadFile(sp.errorLog)
+					t.Logf("apache2 output:\n%s\nerror.log:\n%s", out, log)
+				}
+			})
+			return nil
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("apache2 did not listen on port %d within 20s:\n%s", port, out)
+	stop()
+	return fmt.Errorf("apache2 did not serve %s within 20s:\n%s", sp.URL, out)
+}
+
+// mellonServesMetadata reports whether sp.URL answers with sp's metadata.
+func mellonServesMetadata(sp *mellonSP) bool {
+	client := &http.Client{Timeout: 2 * time.Second}
+	resp, err := client.Get(sp.URL + "/mellon/metadata")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return err == nil && resp.StatusCode == http.StatusOK && bytes.Contains(body, []byte(`entityID="`+sp.URL+`/mellon/metadata"`))
 }
 
 // mellonFreePort picks a loopback port for apache, which cannot be handed a
@@ -170,13 +192,13 @@ func mellonRunAs() string {
 
 // mellonKeyPair writes a fresh SP key and self-signed certificate to dir and
 // returns the certificate's DER in base64, for the SP metadata.
-func mellonKeyPair(t *testing.T, dir, base string) string {
+func mellonKeyPair(t *testing.T, dir string) string {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	must(t, err)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: base},
+		Subject:      pkix.Name{CommonName: "Atrium test SP (mod_auth_mellon)"},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
