@@ -275,6 +275,10 @@ func TestPushSignInApproved(t *testing.T) {
 		t.Errorf("approval page does not offer three numbers:\n%s", body)
 	}
 	csrf := webCSRF.FindStringSubmatch(body)[1]
+	// The notification's Deny button opens the page with only Deny ready.
+	if _, body := phone.get("/approve/" + tx.ID + "?deny"); strings.Contains(body, "data-number") || !strings.Contains(body, `action="/approve/`+tx.ID+`/deny"`) {
+		t.Errorf("deny view:\n%s", body)
+	}
 	if resp, _ := phone.postJSON("/approve/"+tx.ID+"/choose", "", map[string]int{"number": number}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("choose without the CSRF token: %d, want 403", resp.StatusCode)
 	}

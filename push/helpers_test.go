@@ -81,7 +81,7 @@ type fixture struct {
 	notifier *push.WebPush
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{clock: &clock{t: time.Date(2026, 11, 23, 13, 0, 0, 0, time.UTC)}}
@@ -100,7 +100,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // enroll adds a phone for user at the push service and returns its factor.
-func (f *fixture) enroll(t *testing.T, u directory.User, name string) directory.Factor {
+func (f *fixture) enroll(t testing.TB, u directory.User, name string) directory.Factor {
 	t.Helper()
 	sub := f.svc.add(newPushDevice(t, name))
 	fa, err := f.dir.AddFactor(context.Background(), u.ID, directory.Factor{Kind: directory.FactorPush, Name: name}, sub)

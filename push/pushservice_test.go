@@ -34,7 +34,7 @@ type pushDevice struct {
 	auth []byte
 }
 
-func newPushDevice(t *testing.T, name string) *pushDevice {
+func newPushDevice(t testing.TB, name string) *pushDevice {
 	t.Helper()
 	key, err := ecdh.P256().GenerateKey(rand.Reader)
 	if err != nil {
@@ -69,7 +69,7 @@ type pushed struct {
 // checks the VAPID token (RFC 8292) and decrypts the aes128gcm body
 // (RFC 8291) with the device's keys, as the browser would.
 type pushService struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *httptest.Server
 	vapid   string // the application server key subscriptions were made with
 	now     func() time.Time
@@ -80,7 +80,7 @@ type pushService struct {
 	errs    []error
 }
 
-func newPushService(t *testing.T, vapidPublic string) *pushService {
+func newPushService(t testing.TB, vapidPublic string) *pushService {
 	svc := &pushService{t: t, vapid: vapidPublic, now: time.Now, devices: map[string]*pushDevice{}, status: map[string]int{}}
 	svc.srv = httptest.NewTLSServer(http.HandlerFunc(svc.serve))
 	t.Cleanup(svc.srv.Close)

@@ -20,8 +20,15 @@ type WebPush struct {
 	// Subscriber is the VAPID "sub" contact: an https URL (the external
 	// URL) or a bare e-mail address.
 	Subscriber string
-	// Client sends the requests; nil uses a client with a 10 s timeout.
+	// Client sends the requests; nil uses defaultClient.
 	Client *http.Client
+}
+
+// defaultClient gives up after 10 s and follows no redirect: the endpoint
+// comes from a browser, and a redirect could point the server elsewhere.
+var defaultClient = &http.Client{
+	Timeout:       10 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
 var _ Notifier = (*WebPush)(nil)
@@ -50,7 +57,7 @@ const recordSize = 2048
 func (wp *WebPush) Notify(ctx context.Context, sub Subscription, n Notification) error {
 	client := wp.Client
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		client = defaultClient
 	}
 	s := &webpush.Subscription{Endpoint: sub.Endpoint, Keys: webpush.Keys{P256dh: sub.Keys.P256dh, Auth: sub.Keys.Auth}}
 	resp, err := webpush.SendNotificationWithContext(ctx, n.Payload, s, &webpush.Options{
