@@ -115,7 +115,8 @@ func mellonRun(t *testing.T, apache, conf string, sp *mellonSP) error {
 	cmd := exec.Command(apache, "-f", conf, "-X")
 	cmd.Dir = filepath.Dir(conf)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	out := &mellonOutput{}
+	// One writer for both: exec then calls it from one goroutine at a time.
+	out := &strings.Builder{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start apache2: %w", err)
@@ -246,9 +247,10 @@ const mellonPageHTML = `<!doctype html>
 // mellonConf loads only what the SP needs. The mellon settings for the
 // whole site make /mellon/ its endpoint; /protected/ requires a mellon
 // session and membership of staff. Mellon marks the cookie it sets
-// before the login SameSite=None, which browsers drop without Secure, so
-// over plain http MELLON_DISABLE_SAMESITE (read before SetEnv would run)
-// leaves the attribute off; Atrium and mellon share the site 127.0.0.1.
+// before the login SameSite=None, which browsers drop without Secure; over
+// plain http, MELLON_DISABLE_SAMESITE leaves the attribute off (SetEnvIf,
+// as SetEnv runs after mellon reads it). Atrium and mellon share the site
+// 127.0.0.1, so the cookie comes back with the Response.
 var mellonConf = template.Must(template.New("apache2.conf").Parse(`
 ServerRoot "{{.Dir}}"
 ServerName 127.0.0.1
@@ -294,13 +296,6 @@ SetEnvIf Request_URI . MELLON_DISABLE_SAMESITE=1
     SetOutputFilter INCLUDES
 </Location>
 `))
-
-// mellonOutput collects apache's own standard output and error.
-type mellonOutput struct {
-	strings.Builder
-}
-
-func (o *mellonOutput) Write(p []byte) (int, error) { return o.Builder.Write(p) }
 
 // mellonLogin signs user in at sp's guarded page with a plain HTTP client:
 // the page redirects to Atrium's login, the form is posted, and the
