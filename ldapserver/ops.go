@@ -75,6 +75,9 @@ func (b *Backend) lookup(ctx context.Context, w *who, dn string) (*entry, opResu
 		if e != nil {
 			e.complete() // the values need the transaction
 		}
+		if err == nil {
+			err = v.err
+		}
 		return err
 	})
 	if err != nil {

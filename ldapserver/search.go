@@ -39,6 +39,15 @@ type view struct {
 	// the candidate does not read and decode the record again.
 	found map[string]directory.User
 	uids  map[string]string // userByUID's answers: uid as asked -> ID
+	err   error             // the first read that failed while completing an entry
+}
+
+// failed notes a read error met while completing an entry; the operation
+// reports it when it ends.
+func (v *view) failed(err error) {
+	if v.err == nil {
+		v.err = err
+	}
 }
 
 func (v *view) nameDN(id string, group bool) (string, bool) {
@@ -67,12 +76,20 @@ func (v *view) groupDNs(ids []string) []string {
 	return out
 }
 
+// userEntry builds the entry of u with memberOf left for later (see
+// entry.fill): the entry must be completed, or dropped, before the view's
+// transaction ends.
 func (v *view) userEntry(u directory.User) (*entry, error) {
-	parents, err := v.r.DirectGroupIDs(u.ID)
-	if err != nil {
-		return nil, err
+	e := v.b.tree.userEntry(u, nil)
+	e.deferred = []string{"memberOf"}
+	e.fill = func(e *entry) {
+		parents, err := v.r.DirectGroupIDs(u.ID)
+		if err != nil {
+			v.failed(err)
+			return
+		}
+		e.add("memberOf", v.groupDNs(parents)...)
 	}
-	e := v.b.tree.userEntry(u, v.groupDNs(parents))
 	if v.ntHash && v.b.tree.samba != nil {
 		if nt, err := v.b.dir.NTHash(context.Background(), u.ID); err == nil && len(nt) > 0 {
 			e.add("sambaNTPassword", strings.ToUpper(hexString(nt)))
@@ -109,6 +126,7 @@ func (v *view) groupEntry(g directory.Group) (*entry, error) {
 	}
 	e := v.b.tree.groupEntry(g, nil, nil, v.groupDNs(parents))
 	e.group = &g
+	e.deferred = []string{"member", "uniqueMember", "memberUid"}
 	e.fill = func(e *entry) {
 		members := make([]string, 0, len(g.Users)+len(g.Groups))
 		uids := make([]string, 0, len(g.Users))

@@ -3,6 +3,7 @@ package ldapserver
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	ldap "github.com/go-ldap/ldap/v3"
@@ -71,7 +72,7 @@ func (b *Backend) search(ctx context.Context, w *who, q *searchQuery, send sendF
 		}
 		if q.paging != nil {
 			res = b.paged(ctx, v, ev, sel, base, baseN, q, send)
-			return nil
+			return v.err
 		}
 		n := 0
 		err := v.walk(base, baseN, q.scope, q.filter, func(e *entry) error {
@@ -95,7 +96,7 @@ func (b *Backend) search(ctx context.Context, w *who, q *searchQuery, send sendF
 		default:
 			res = ok()
 		}
-		return nil
+		return v.err
 	})
 	if err != nil {
 		return b.errorResult("search", err)
@@ -229,7 +230,7 @@ func newSelection(attrs []string) selection {
 
 // pick returns the attributes of e the selection asks for.
 func (s selection) pick(e *entry, typesOnly bool) []outAttr {
-	if e.fill != nil && (s.allUser || s.named["member"] != "" || s.named["uniquemember"] != "" || s.named["memberuid"] != "") {
+	if e.fill != nil && slices.ContainsFunc(e.deferred, func(name string) bool { return s.allUser || s.named[strings.ToLower(name)] != "" }) {
 		e.complete()
 	}
 	out := make([]outAttr, 0, len(e.attrs))

@@ -1,6 +1,7 @@
 package ldapserver
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,25 +39,26 @@ type entry struct {
 	// kind and id tie the entry back to its record.
 	kind entryKind
 	id   string
-	// group holds the record of a group entry whose member, uniqueMember
-	// and memberUid values are not built yet; fill builds them. A group of
-	// hundreds of users costs a lookup per member to spell, and most
-	// searches that find groups neither ask for nor test those values as
-	// strings (see evaluator.member).
-	group *directory.Group
-	fill  func(*entry)
+	// fill adds the attributes named in deferred, which cost lookups to
+	// spell and which most searches neither ask for nor test: a group's
+	// member, uniqueMember and memberUid (a lookup per member), a user's
+	// memberOf. group is the record of a group whose members are deferred,
+	// so that equality on them can be decided from IDs (evaluator.member).
+	fill     func(*entry)
+	deferred []string
+	group    *directory.Group
 }
 
-// isMemberAttr reports whether name is one of the values fill builds.
+// isMemberAttr reports whether name is one of a group's member attributes.
 func isMemberAttr(name string) bool {
 	return name == "member" || name == "uniqueMember" || name == "memberUid"
 }
 
-// complete builds the values that were left for later, if any.
+// complete adds the deferred attributes, if any.
 func (e *entry) complete() {
 	if e.fill != nil {
 		fill := e.fill
-		e.fill, e.group = nil, nil
+		e.fill, e.deferred, e.group = nil, nil, nil
 		fill(e)
 	}
 }
@@ -86,7 +88,7 @@ func (e *entry) add(name string, values ...string) {
 
 // get returns the values of the attribute with this canonical name.
 func (e *entry) get(name string) []string {
-	if e.fill != nil && isMemberAttr(name) {
+	if e.fill != nil && slices.Contains(e.deferred, name) {
 		e.complete()
 	}
 	for _, a := range e.attrs {
