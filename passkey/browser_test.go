@@ -39,22 +39,7 @@ func TestPasskeyInChromium(t *testing.T) {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
-	if _, err := chromedp.Call(b, webauthn.Enable, webauthn.EnableParams{}); err != nil {
-		t.Fatal(err)
-	}
-	added, err := chromedp.Call(b, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
-		Protocol:                    webauthn.AuthenticatorProtocolCtap2,
-		Ctap2version:                webauthn.Ctap2versionCtap21,
-		Transport:                   webauthn.AuthenticatorTransportInternal,
-		HasResidentKey:              true,
-		HasUserVerification:         true,
-		IsUserVerified:              true,
-		AutomaticPresenceSimulation: true,
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	authenticator := added.AuthenticatorID
+	authenticator := pkVirtualAuthenticator(t, b)
 
 	signInWithPassword := func() {
 		t.Helper()
@@ -175,6 +160,28 @@ func TestPasskeyInChromium(t *testing.T) {
 	if sess := pkBrowserSession(t, b, s); !slices.Contains(sess.Methods, MethodHWK) {
 		t.Errorf("session methods %v, want %s", sess.Methods, MethodHWK)
 	}
+}
+
+// pkVirtualAuthenticator gives the browser a platform authenticator (like
+// a phone's or a laptop's) that verifies its user and answers at once.
+func pkVirtualAuthenticator(t *testing.T, b context.Context) webauthn.AuthenticatorID {
+	t.Helper()
+	if _, err := chromedp.Call(b, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	added, err := chromedp.Call(b, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
+		Protocol:                    webauthn.AuthenticatorProtocolCtap2,
+		Ctap2version:                webauthn.Ctap2versionCtap21,
+		Transport:                   webauthn.AuthenticatorTransportInternal,
+		HasResidentKey:              true,
+		HasUserVerification:         true,
+		IsUserVerified:              true,
+		AutomaticPresenceSimulation: true,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return added.AuthenticatorID
 }
 
 // pkAddCredential is WebAuthn.addCredential with only the fields a plain

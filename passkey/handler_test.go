@@ -33,7 +33,9 @@ type pkServer struct {
 	origin string // the external URL browsers see
 }
 
-func newPKServer(t *testing.T) *pkServer {
+// newPKServer starts the server; mounts add more of Atrium's handlers
+// before the portal takes the rest.
+func newPKServer(t *testing.T, mounts ...func(*pkServer, *http.ServeMux)) *pkServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -50,18 +52,22 @@ func newPKServer(t *testing.T) *pkServer {
 	p := portal.New(d, portal.Config{ExternalURL: ext}, clock.now, nil)
 	p.AddSecondFactor(keys.SecondFactor())
 	p.AddAccountSection(Section{})
+	s := &pkServer{
+		pkEnv:  &pkEnv{ctx: context.Background(), clock: clock, dir: d, keys: keys},
+		portal: p, url: "http://" + ln.Addr().String(), origin: ext.String(),
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/passkey/", portal.Protect(NewHandler(keys, p, nil), nil))
+	for _, mount := range mounts {
+		mount(s, mux)
+	}
 	mux.Handle("/", p.Handler())
 	srv := httptest.NewUnstartedServer(mux)
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &pkServer{
-		pkEnv:  &pkEnv{ctx: context.Background(), clock: clock, dir: d, keys: keys},
-		portal: p, url: srv.URL, origin: ext.String(),
-	}
+	return s
 }
 
 // userWithPassword creates uid with password "correct horse".
@@ -91,6 +97,8 @@ func (s *pkServer) browser(t *testing.T) *pkBrowser {
 
 func (b *pkBrowser) do(req *http.Request) (int, string) {
 	b.t.Helper()
+	// As a laptop's browser, so the phone's prompt can name it.
+	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
 	res, err := b.c.Do(req)
 	if err != nil {
 		b.t.Fatal(err)
