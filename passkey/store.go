@@ -91,12 +91,12 @@ func (u *user) keyFor(id []byte) (key, bool) {
 }
 
 // recordUse stores what a verified assertion taught about k: the
-// authenticator's new signature counter and flags, and the time of use. The
-// counter is compared
-// with the stored one inside the update's transaction, so two concurrent
-// sign-ins with one credential cannot both pass. A counter that did not
-// advance marks the passkey as possibly cloned, for good, and refuses the
-// sign-in with ErrCloned.
+// authenticator's new signature counter and flags, and (through
+// UpdateFactorSecret) the time of use. The counter is compared with the
+// stored one inside the update's transaction, so two concurrent sign-ins
+// with one counter value cannot both pass. A counter that did not advance
+// marks the passkey as possibly cloned, for good, and refuses the sign-in
+// with ErrCloned. A passkey removed meanwhile is refused with ErrRefused.
 func (p *Passkeys) recordUse(ctx context.Context, u *user, k key, verified *webauthn.Credential, counter uint32) error {
 	var cloned bool
 	err := p.dir.UpdateFactorSecret(ctx, u.u.ID, k.factor.ID, func(secret []byte) ([]byte, error) {
@@ -114,6 +114,9 @@ func (p *Passkeys) recordUse(ctx context.Context, u *user, k key, verified *weba
 		stored.Flags = verified.Flags
 		return json.Marshal(stored)
 	})
+	if errors.Is(err, directory.ErrNotFound) {
+		return fmt.Errorf("%w (passkey %s removed during sign-in)", ErrRefused, k.factor.ID)
+	}
 	if err != nil {
 		return fmt.Errorf("record use of passkey %s: %w", k.factor.ID, err)
 	}
