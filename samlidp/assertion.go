@@ -171,7 +171,13 @@ func (i *IdP) buildResponse(ctx context.Context, app directory.App, u directory.
 	var attrs []saml.Attribute
 	var released []string
 	for _, a := range app.Attributes {
-		attrs = append(attrs, attribute(a.Name, attributeValues(a.Source, u, groups)))
+		// An empty value is refused by some SPs (mellon logs an error), so a
+		// property the user lacks is left out, like an attribute with none.
+		values := slices.DeleteFunc(slices.Clone(attributeValues(a.Source, u, groups)), func(v string) bool { return v == "" })
+		if len(values) == 0 {
+			continue
+		}
+		attrs = append(attrs, attribute(a.Name, values))
 		released = append(released, a.Name)
 	}
 	attrs = append(attrs, attribute("amr", amr(s.Methods)))
