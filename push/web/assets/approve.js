@@ -48,6 +48,8 @@
   // finished shows the end of the request; no button is left to press.
   function finished(message) {
     buttons.forEach((b) => b.remove());
+    const instructions = document.getElementById('instructions');
+    if (instructions) instructions.remove();
     document.querySelectorAll('form').forEach((f) => f.remove());
     say(message);
   }
