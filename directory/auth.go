@@ -121,7 +121,14 @@ func (d *Directory) authenticate(ctx context.Context, l Login) (p Principal, aud
 		return Principal{}, ResultNoSuchUser, ErrBadCredentials
 	}
 
-	method, cached := d.binds.lookup(p.ID(), l.Password)
+	// Only LDAP binds use the cache: devices bind again and again with one
+	// password, while people signing in elsewhere are few and each of their
+	// logins belongs in the audit log.
+	useCache := l.Service == "ldap"
+	method, cached := "", false
+	if useCache {
+		method, cached = d.binds.lookup(p.ID(), l.Password)
+	}
 	if !cached {
 		method = d.verify(ctx, p, creds, l)
 	}
@@ -149,7 +156,9 @@ func (d *Directory) authenticate(ctx context.Context, l Login) (p Principal, aud
 		// leave it out of the audit log, which would otherwise fill with it.
 		return p, "", nil
 	}
-	d.binds.add(gen, p.ID(), l.Password, method)
+	if useCache {
+		d.binds.add(gen, p.ID(), l.Password, method)
+	}
 	return p, ResultOK, nil
 }
 

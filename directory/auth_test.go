@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,8 +81,11 @@ func TestPasswordChangeDropsCachedBind(t *testing.T) {
 	_, err := d.CreateUser(ctx, directory.User{UID: "bob", Mail: "bob@example.com"})
 	must(t, err)
 	must(t, d.SetPassword(ctx, "bob", "first-password"))
+	bind := func(pw string) directory.Login {
+		return directory.Login{Name: "bob", Password: pw, Remote: "192.0.2.1", Service: "ldap"}
+	}
 	for range 3 {
-		_, err := d.Authenticate(ctx, login("bob", "first-password", "192.0.2.1"))
+		_, err := d.Authenticate(ctx, bind("first-password"))
 		must(t, err)
 	}
 	events, err := d.AuditEvents(ctx, directory.AuditQuery{Subject: "bob", Kind: "login"})
@@ -90,15 +94,15 @@ func TestPasswordChangeDropsCachedBind(t *testing.T) {
 		t.Errorf("%d audited logins for 3 binds; repeat binds should come from the cache", len(events))
 	}
 	must(t, d.SetPassword(ctx, "bob", "second-password"))
-	if _, err := d.Authenticate(ctx, login("bob", "first-password", "192.0.2.1")); !errors.Is(err, directory.ErrBadCredentials) {
+	if _, err := d.Authenticate(ctx, bind("first-password")); !errors.Is(err, directory.ErrBadCredentials) {
 		t.Fatalf("old password still binds after a change: %v", err)
 	}
-	if _, err := d.Authenticate(ctx, login("bob", "second-password", "192.0.2.1")); err != nil {
+	if _, err := d.Authenticate(ctx, bind("second-password")); err != nil {
 		t.Fatal(err)
 	}
 	_, err = d.SetDisabled(ctx, "bob", true)
 	must(t, err)
-	if _, err := d.Authenticate(ctx, login("bob", "second-password", "192.0.2.1")); !errors.Is(err, directory.ErrBadCredentials) {
+	if _, err := d.Authenticate(ctx, bind("second-password")); !errors.Is(err, directory.ErrBadCredentials) {
 		t.Fatalf("disabled user binds from the cache: %v", err)
 	}
 }
@@ -254,5 +258,25 @@ func TestAuditOfLogins(t *testing.T) {
 	must(t, err)
 	if len(recent) != 1 {
 		t.Errorf("--since kept %d events, want 1", len(recent))
+	}
+
+	// Repeat LDAP binds within the bind cache's lifetime are audited once,
+	// and web sign-ins with the same password every time.
+	for range 3 {
+		_, err := d.Authenticate(ctx, directory.Login{Name: "erin", Password: "erin-password", Remote: "192.0.2.3", Service: "ldap"})
+		must(t, err)
+	}
+	for range 2 {
+		_, err = d.Authenticate(ctx, directory.Login{Name: "erin", Password: "erin-password", Remote: "192.0.2.4", Service: "web"})
+		must(t, err)
+	}
+	events, err = d.AuditEvents(ctx, directory.AuditQuery{Subject: "erin"})
+	must(t, err)
+	var services []string
+	for _, e := range events[2:] {
+		services = append(services, e.Service+"@"+e.Remote)
+	}
+	if want := []string{"ldap@192.0.2.3", "web@192.0.2.4", "web@192.0.2.4"}; !slices.Equal(services, want) {
+		t.Errorf("audited logins after the first two: %v, want %v", services, want)
 	}
 }
