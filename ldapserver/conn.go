@@ -37,7 +37,9 @@ type conn struct {
 	who     *who
 	running map[int64]*operation // by message ID, for Abandon
 	ops     sync.WaitGroup
-	slots   chan struct{}
+	slots   chan struct{} // one per operation running, up to MaxInFlight
+	jobs    chan job      // to idle workers
+	workers int           // started so far; only the reader goroutine counts
 	tls     bool
 
 	ctx    context.Context
@@ -55,7 +57,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		srv: s, nc: nc, remote: remote,
 		br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 32<<10),
 		who: anonymous, running: map[int64]*operation{},
-		slots: make(chan struct{}, s.MaxInFlight), ctx: ctx, cancel: cancel,
+		slots: make(chan struct{}, s.MaxInFlight), jobs: make(chan job), ctx: ctx, cancel: cancel,
 	}
 }
 
@@ -157,11 +159,47 @@ func (c *conn) dispatch(m *message) bool {
 		return false
 	}
 	ctx, op := c.track(m)
-	go func() {
-		defer func() { <-c.slots }()
-		c.runOp(ctx, m, op)
-	}()
+	j := job{ctx, m, op}
+	select {
+	case c.jobs <- j: // an idle worker
+		return true
+	default:
+	}
+	if c.workers < cap(c.slots) {
+		c.workers++
+		go c.work(j)
+		return true
+	}
+	select {
+	case c.jobs <- j:
+	case <-c.ctx.Done():
+		c.runOp(ctx, m, op) // cancelled: it only settles its accounts
+		<-c.slots
+	}
 	return true
+}
+
+// job is one operation handed to a worker.
+type job struct {
+	ctx context.Context
+	m   *message
+	op  *operation
+}
+
+// work runs operations of the connection until it closes. Workers outlive
+// their operations because a goroutine per request would grow a fresh
+// stack through the whole search path every time, which costs more than
+// many searches do.
+func (c *conn) work(j job) {
+	for {
+		c.runOp(j.ctx, j.m, j.op)
+		<-c.slots
+		select {
+		case j = <-c.jobs:
+		case <-c.ctx.Done():
+			return
+		}
+	}
 }
 
 // operation is one running request.

@@ -67,6 +67,28 @@ func (s *Server) Memory() (rss, peak int64) {
 	return rss, peak
 }
 
+// CPUTime is the processor time (user and system) the server has used.
+func (s *Server) CPUTime() time.Duration {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the parenthesised command name; utime and stime
+	// are the 14th and 15th of the whole line, in clock ticks.
+	_, rest, _ := strings.Cut(string(raw), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat times: 100 on every
+// Linux architecture Go supports.
+const clockTicks = 100
+
 // Stop ends the process.
 func (s *Server) Stop() {
 	if s.stdin != nil {
