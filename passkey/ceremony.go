@@ -125,16 +125,9 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, userID, binding, id, 
 	if err != nil {
 		return directory.Factor{}, err
 	}
-	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
+	cred, err := p.verifyAttestation(u, c.Session, response)
 	if err != nil {
-		return directory.Factor{}, p.refused(u, "parse attestation", err)
-	}
-	cred, err := p.wa.CreateCredential(u, c.Session, parsed)
-	if err != nil {
-		return directory.Factor{}, p.refused(u, "verify attestation", err)
-	}
-	if _, dup := u.keyFor(cred.ID); dup {
-		return directory.Factor{}, p.refused(u, "register", errors.New("credential already registered"))
+		return directory.Factor{}, p.refused(u, err)
 	}
 	secret, err := json.Marshal(cred)
 	if err != nil {
@@ -171,6 +164,43 @@ func (p *Passkeys) beginLogin(ctx context.Context, pur purpose, userID, binding 
 		return Challenge{}, err
 	}
 	return Challenge{Ceremony: id, Options: assertion}, nil
+}
+
+// verifyAttestation checks a registration response against the ceremony's
+// session for u and returns the new credential. Any failure, whatever the
+// input, is an error (the library's detail, for the log).
+func (p *Passkeys) verifyAttestation(u *user, s webauthn.SessionData, response []byte) (*webauthn.Credential, error) {
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
+	if err != nil {
+		return nil, fmt.Errorf("parse attestation: %w", err)
+	}
+	cred, err := p.wa.CreateCredential(u, s, parsed)
+	if err != nil {
+		return nil, fmt.Errorf("verify attestation: %w", err)
+	}
+	if _, dup := u.keyFor(cred.ID); dup {
+		return nil, errors.New("credential already registered")
+	}
+	return cred, nil
+}
+
+// verifyAssertion checks a sign-in response against the ceremony's session
+// for u and returns the passkey that signed, the credential as verified and
+// the signature counter it sent.
+func (p *Passkeys) verifyAssertion(u *user, s webauthn.SessionData, response []byte) (key, *webauthn.Credential, uint32, error) {
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
+	if err != nil {
+		return key{}, nil, 0, fmt.Errorf("parse assertion: %w", err)
+	}
+	k, ok := u.keyFor(parsed.RawID)
+	if !ok {
+		return key{}, nil, 0, errors.New("unknown credential")
+	}
+	verified, err := p.wa.ValidateLogin(u, s, parsed)
+	if err != nil {
+		return key{}, nil, 0, fmt.Errorf("verify assertion: %w", err)
+	}
+	return k, verified, parsed.Response.AuthenticatorData.Counter, nil
 }
 
 // Attempt says where a sign-in comes from, for the backoff and the audit
@@ -212,24 +242,13 @@ func (p *Passkeys) finishLogin(ctx context.Context, pur purpose, userID, binding
 		audit(directory.ResultThrottled, "passkey")
 		return directory.Factor{}, err
 	}
-	fail := func(what string, err error) (directory.Factor, error) {
+	k, verified, counter, err := p.verifyAssertion(u, c.Session, response)
+	if err != nil {
 		p.dir.RecordAttempt(at.Remote, subject, false)
 		audit(resultBadPasskey, "passkey")
-		return directory.Factor{}, p.refused(u, what, err)
+		return directory.Factor{}, p.refused(u, err)
 	}
-	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
-	if err != nil {
-		return fail("parse assertion", err)
-	}
-	k, ok := u.keyFor(parsed.RawID)
-	if !ok {
-		return fail("sign in", errors.New("unknown credential"))
-	}
-	verified, err := p.wa.ValidateLogin(u, c.Session, parsed)
-	if err != nil {
-		return fail("verify assertion", err)
-	}
-	if err := p.recordUse(ctx, u, k, verified, parsed.Response.AuthenticatorData.Counter); err != nil {
+	if err := p.recordUse(ctx, u, k, verified, counter); err != nil {
 		if errors.Is(err, ErrCloned) {
 			p.dir.RecordAttempt(at.Remote, subject, false)
 			audit(resultCloned, "passkey:"+k.factor.Name)
@@ -243,14 +262,14 @@ func (p *Passkeys) finishLogin(ctx context.Context, pur purpose, userID, binding
 
 // refused logs why a browser's response failed and returns ErrRefused: the
 // library's detail is for the log, not the user.
-func (p *Passkeys) refused(u *user, what string, err error) error {
+func (p *Passkeys) refused(u *user, err error) error {
 	var perr *protocol.Error
 	detail := err.Error()
 	if errors.As(err, &perr) && perr.DevInfo != "" {
 		detail += ": " + perr.DevInfo
 	}
-	p.log.Info("passkey refused", "user", u.u.UID, "step", what, "err", detail)
-	return fmt.Errorf("%w (%s)", ErrRefused, what)
+	p.log.Info("passkey refused", "user", u.u.UID, "err", detail)
+	return ErrRefused
 }
 
 func randomID() string { return base64.RawURLEncoding.EncodeToString(randomBytes(24)) }
