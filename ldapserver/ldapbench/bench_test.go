@@ -167,7 +167,8 @@ func report(workloads []Workload, servers []*Server, results map[string]Result, 
 	}
 	for _, s := range servers {
 		rss, peak := s.Memory()
-		fmt.Fprintf(&b, "%s: start-up %s, resident %d MiB (peak %d MiB)", s.Name, ms(s.Startup), rss>>20, peak>>20)
+		fmt.Fprintf(&b, "%s: start-up %s; resident %d MiB after start-up, %d MiB at the end, %d MiB at peak; store %d MiB on disk",
+			s.Name, ms(s.Startup), s.StartRSS>>20, rss>>20, peak>>20, s.StoreSize()>>20)
 		if s == atrium {
 			fmt.Fprintf(&b, "; targets < %s: %s, < %d MiB: %s", targetStartup, verdict(s.Startup < targetStartup), targetRSS>>20, verdict(peak < targetRSS))
 		}

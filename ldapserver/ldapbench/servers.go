@@ -31,11 +31,14 @@ type Server struct {
 	Name string
 	Addr string
 	// Startup is the time from starting the process to its first answered
-	// bind and search.
-	Startup time.Duration
-	cmd     *exec.Cmd
-	stdin   io.Closer
-	exited  chan struct{}
+	// bind and search; StartRSS its resident memory then.
+	Startup  time.Duration
+	StartRSS int64
+	// Store is the database file or directory, for its size.
+	Store  string
+	cmd    *exec.Cmd
+	stdin  io.Closer
+	exited chan struct{}
 }
 
 // start starts cmd and notes when it ends.
@@ -215,7 +218,26 @@ func StartAtrium(exe, path string, d Dataset) (*Server, error) {
 		return nil, err
 	}
 	s.Startup = time.Since(began)
+	s.StartRSS, _ = s.Memory()
+	s.Store = path
 	return s, nil
+}
+
+// StoreSize is the disk space the server's database takes: allocated
+// blocks, since slapd's file is sparse up to its maxsize.
+func (s *Server) StoreSize() int64 {
+	var n int64
+	filepath.WalkDir(s.Store, func(_ string, e os.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			if info, err := e.Info(); err == nil {
+				if st, ok := info.Sys().(*syscall.Stat_t); ok {
+					n += st.Blocks * 512
+				}
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 // Serve is the Atrium side of the benchmark: it serves the store named by
@@ -338,5 +360,7 @@ func StartSlapd(dir string, d Dataset) (*Server, error) {
 		return nil, fmt.Errorf("slapd: %w\n%s", err, log.String())
 	}
 	s.Startup = time.Since(began)
+	s.StartRSS, _ = s.Memory()
+	s.Store = db
 	return s, nil
 }
