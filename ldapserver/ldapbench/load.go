@@ -36,6 +36,18 @@ func (r Result) OpsPerSec() float64 { return float64(r.Ops) / r.Elapsed.Seconds(
 // throughput and latency. started is called once every connection is set
 // up, just before the clock starts.
 func Run(addr string, w Workload, n int, started func()) (Result, error) {
+	return run(addr, w, n, 0, started)
+}
+
+// RunPaced is Run at a fixed total rate (operations per second) instead of
+// as fast as the server answers, to see latency when requests do not queue.
+// Latency counts from when an operation was due, so a server that falls
+// behind is not flattered by the load generator waiting for it.
+func RunPaced(addr string, w Workload, n int, rate float64) (Result, error) {
+	return run(addr, w, n, rate, nil)
+}
+
+func run(addr string, w Workload, n int, rate float64, started func()) (Result, error) {
 	conns := make([]*conn, w.Conns)
 	defer func() {
 		for _, c := range conns {
@@ -69,8 +81,17 @@ func Run(addr string, w Workload, n int, started func()) (Result, error) {
 		go func() {
 			defer wg.Done()
 			rnd := rand.New(rand.NewPCG(uint64(k), 42))
-			for next.Add(1) <= int64(n) {
+			for {
+				i := next.Add(1)
+				if i > int64(n) {
+					return
+				}
 				t := time.Now()
+				if rate > 0 {
+					due := start.Add(time.Duration(float64(i-1) / rate * float64(time.Second)))
+					time.Sleep(time.Until(due))
+					t = due
+				}
 				if err := w.Op(addr, conns[k], k, rnd); err != nil {
 					errs[k] = err
 					next.Store(int64(n)) // stop everyone
