@@ -1,14 +1,18 @@
 package ldapserver
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+
+	ber "github.com/go-asn1-ber/asn1-ber"
 )
 
 // A small BER encoder for responses (hand-written because responses are
-// the hot path: one allocation per message, no reflection) and a framing
-// reader that bounds message size and nesting before anything is decoded.
+// the hot path: one allocation per message, no reflection), a framing
+// reader that bounds message size and nesting before anything is decoded,
+// and a decoder for requests (parseBER).
 
 // LDAP application tags of responses (RFC 4511).
 const (
@@ -244,4 +248,75 @@ func checkNesting(b []byte, max int) error {
 		i = end
 	}
 	return nil
+}
+
+// parseBER decodes one BER element into go-asn1-ber's Packet. It does what
+// ber.DecodePacketErr does for the requests Atrium reads, several times
+// faster: content is sliced from raw instead of copied, and constructed
+// elements keep their content as their Data instead of re-encoding every
+// child into it. Universal INTEGER and ENUMERATED get an int64 Value and
+// BOOLEAN a bool, as in go-asn1-ber; other Values stay nil, because Atrium
+// reads strings from Data. raw must have passed checkNesting (single-byte
+// tags, definite lengths, bounded depth). The Packets share raw's memory.
+func parseBER(raw []byte) (*ber.Packet, error) {
+	p, n, err := parseElement(raw)
+	if err != nil {
+		return nil, err
+	}
+	if n != len(raw) {
+		return nil, fmt.Errorf("%d bytes after the element", len(raw)-n)
+	}
+	return p, nil
+}
+
+func parseElement(b []byte) (*ber.Packet, int, error) {
+	if len(b) < 2 {
+		return nil, 0, io.ErrUnexpectedEOF
+	}
+	id, first := b[0], b[1]
+	if id&0x1f == 0x1f {
+		return nil, 0, errors.New("multi-byte tag")
+	}
+	n, hl := int(first), 2
+	if first&0x80 != 0 {
+		k := int(first & 0x7f)
+		if k == 0 || k > 4 || len(b) < 2+k {
+			return nil, 0, errors.New("bad length")
+		}
+		n = 0
+		for _, x := range b[2 : 2+k] {
+			n = n<<8 | int(x)
+		}
+		hl += k
+	}
+	if n < 0 || len(b)-hl < n {
+		return nil, 0, io.ErrUnexpectedEOF
+	}
+	content := b[hl : hl+n : hl+n]
+	p := &ber.Packet{
+		Identifier: ber.Identifier{ClassType: ber.Class(id & 0xc0), TagType: ber.Type(id & 0x20), Tag: ber.Tag(id & 0x1f)},
+		Data:       bytes.NewBuffer(content),
+	}
+	if p.TagType == ber.TypeConstructed {
+		for rest := content; len(rest) > 0; {
+			child, used, err := parseElement(rest)
+			if err != nil {
+				return nil, 0, err
+			}
+			p.Children = append(p.Children, child)
+			rest = rest[used:]
+		}
+		return p, hl + n, nil
+	}
+	p.ByteValue = content
+	if p.ClassType == ber.ClassUniversal {
+		switch p.Tag {
+		case ber.TagInteger, ber.TagEnumerated:
+			p.Value, _ = ber.ParseInt64(content)
+		case ber.TagBoolean:
+			v, _ := ber.ParseInt64(content)
+			p.Value = v != 0
+		}
+	}
+	return p, hl + n, nil
 }

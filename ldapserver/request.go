@@ -52,7 +52,7 @@ func decodeMessage(raw []byte) (*message, error) {
 	if err := checkNesting(raw, maxNesting); err != nil {
 		return nil, err
 	}
-	p, err := ber.DecodePacketErr(raw)
+	p, err := parseBER(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errMalformed, err)
 	}

@@ -1,0 +1,123 @@
+package ldapserver
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	ber "github.com/go-asn1-ber/asn1-ber"
+	ldap "github.com/go-ldap/ldap/v3"
+)
+
+// parseBER must read every request as go-asn1-ber does, in everything
+// Atrium looks at.
+func TestParseBERMatchesGoASN1BER(t *testing.T) {
+	var msgs [][]byte
+	add := func(op *ber.Packet, controls ...ldap.Control) {
+		var cs []byte
+		for _, c := range controls {
+			cs = append(cs, c.Encode().Bytes()...)
+		}
+		msgs = append(msgs, envelope(int64(len(msgs)+1), op.Bytes(), cs))
+	}
+	add(gapBind(aliceDN, "pässwörd"))
+	for _, flt := range []string{"(uid=alice)", "(&(objectClass=posixAccount)(|(uid=a*b*c)(mail=*@x))(!(uidNumber>=5)))",
+		"(memberOf:1.2.840.113556.1.4.1941:=cn=g,dc=x)", "(cn~=x)", "(uid:dn:caseExactMatch:=a)", "(x=*)", "(uidNumber<=-129)"} {
+		add(gapSearch(t, base, scopeSub, flt, "uid", "*", "+", "1.1"))
+	}
+	add(gapSearch(t, "", scopeBase, "(objectClass=*)"), ldap.NewControlPaging(1000), ldap.NewControlManageDsaIT(true))
+	str := func(v string) *ber.Packet {
+		return ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, v, "")
+	}
+	seq := func(tag ber.Tag, class ber.Class, children ...*ber.Packet) *ber.Packet {
+		p := ber.Encode(class, ber.TypeConstructed, tag, nil, "")
+		for _, c := range children {
+			p.AppendChild(c)
+		}
+		return p
+	}
+	attr := func(name string, values ...string) *ber.Packet {
+		set := seq(ber.TagSet, ber.ClassUniversal)
+		for _, v := range values {
+			set.AppendChild(str(v))
+		}
+		return seq(ber.TagSequence, ber.ClassUniversal, str(name), set)
+	}
+	change := func(op int64, a *ber.Packet) *ber.Packet {
+		return seq(ber.TagSequence, ber.ClassUniversal, ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagEnumerated, op, ""), a)
+	}
+	add(seq(opModify, ber.ClassApplication, str(aliceDN), seq(ber.TagSequence, ber.ClassUniversal,
+		change(2, attr("mail", "a@b", "c@d")), change(1, attr("sshPublicKey")), change(3, attr("uidNumber", "1")))))
+	add(seq(opAdd, ber.ClassApplication, str("uid=x,ou=people,dc=example,dc=com"), seq(ber.TagSequence, ber.ClassUniversal, attr("objectClass", "inetOrgPerson"))))
+	pm := seq(ber.TagSequence, ber.ClassUniversal, ber.NewString(ber.ClassContext, ber.TypePrimitive, 1, "old", ""))
+	add(seq(opExtended, ber.ClassApplication, ber.NewString(ber.ClassContext, ber.TypePrimitive, 0, oidPasswordModify, ""),
+		ber.NewString(ber.ClassContext, ber.TypePrimitive, 1, string(pm.Bytes()), "")))
+	add(ber.NewInteger(ber.ClassApplication, ber.TypePrimitive, opAbandon, int64(300), ""))
+	for i, raw := range msgs {
+		want, err := ber.DecodePacketErr(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := parseBER(raw)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if diff := gapCompare(want, got, "msg"); diff != "" {
+			t.Errorf("message %d: %s", i, diff)
+		}
+	}
+	for _, bad := range [][]byte{{0x30}, {0x30, 0x05, 0x02, 0x01}, {0x30, 0x02, 0x02, 0x05}, {0x04, 0x01, 'a', 'b'}} {
+		if _, err := parseBER(bad); err == nil {
+			t.Errorf("% x was accepted", bad)
+		}
+	}
+}
+
+func gapCompare(want, got *ber.Packet, path string) string {
+	switch {
+	case want.ClassType != got.ClassType || want.TagType != got.TagType || want.Tag != got.Tag:
+		return fmt.Sprintf("%s: identifier %v/%v/%v, want %v/%v/%v", path, got.ClassType, got.TagType, got.Tag, want.ClassType, want.TagType, want.Tag)
+	case len(want.Children) != len(got.Children):
+		return fmt.Sprintf("%s: %d children, want %d", path, len(got.Children), len(want.Children))
+	case !bytes.Equal(want.Data.Bytes(), got.Data.Bytes()):
+		return fmt.Sprintf("%s: data % x, want % x", path, got.Data.Bytes(), want.Data.Bytes())
+	}
+	switch want.Tag {
+	case ber.TagInteger, ber.TagEnumerated, ber.TagBoolean: // the Values Atrium reads
+		if want.ClassType == ber.ClassUniversal && want.TagType == ber.TypePrimitive && want.Value != got.Value {
+			return fmt.Sprintf("%s: value %#v, want %#v", path, got.Value, want.Value)
+		}
+	}
+	for i := range want.Children {
+		if d := gapCompare(want.Children[i], got.Children[i], fmt.Sprintf("%s/%d", path, i)); d != "" {
+			return d
+		}
+	}
+	return ""
+}
+
+// FuzzParseBER compares parseBER with go-asn1-ber on arbitrary input that
+// passes the framing checks: whatever go-asn1-ber reads, parseBER reads the
+// same way.
+func FuzzParseBER(f *testing.F) {
+	for _, s := range seedMessages() {
+		f.Add(s)
+	}
+	f.Add([]byte{0x30, 0x06, 0x02, 0x01, 0x01, 0x50, 0x01, 0x04})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if checkNesting(b, maxNesting) != nil {
+			return
+		}
+		want, err := ber.DecodePacketErr(b)
+		if err != nil || len(want.Bytes()) != len(b) {
+			return
+		}
+		got, err := parseBER(b)
+		if err != nil {
+			t.Fatalf("go-asn1-ber reads % x, parseBER fails: %v", b, err)
+		}
+		if d := gapCompare(want, got, "root"); d != "" {
+			t.Fatal(d)
+		}
+	})
+}
