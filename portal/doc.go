@@ -4,8 +4,9 @@
 //
 // A flow is a record in the store advanced by steps: the password, then a
 // second factor the user chooses among their enrolled kinds (SecondFactor;
-// passkeys and push plug in their own), or TOTP enrollment where MFA is
-// required of a user who has none. When the last step is done the portal
-// issues a fresh session and resumes whatever started the flow through a
-// Continuation registered by the front end that parked it.
+// passkeys and push plug in their own), or, where MFA is required of a
+// user who has none, enrolling one (an authenticator app, or a kind added
+// with AddEnrollment such as a passkey). When the last step is done the
+// portal issues a fresh session and resumes whatever started the flow
+// through a Continuation registered by the front end that parked it.
 package portal

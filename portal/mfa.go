@@ -53,6 +53,31 @@ func (p *Portal) AddSecondFactor(sf SecondFactor) {
 	p.mfa.factors = append(p.mfa.factors, sf)
 }
 
+// An Enrollment is a kind of second factor that a user who must use MFA but
+// has none may set up during sign-in; they choose among the registered
+// ones. It has SecondFactor's shape, and the portal draws the page around
+// it the same way (the form's id is "enroll-factor"), but Submit enrolls
+// the factor from the posted form and proves it, with f.Proved, by the
+// method the new factor stands for. The portal then issues recovery codes
+// and shows them once. The authenticator app is built in; passkeys
+// register theirs with AddEnrollment.
+type Enrollment interface {
+	Kind() string
+	Label() string
+	Form(r *http.Request, f *Flow) (template.HTML, error)
+	Submit(ctx context.Context, r *http.Request, f *Flow) error
+}
+
+// AddEnrollment offers e to users who must enroll a second factor at
+// sign-in, after the authenticator app. A later registration of the same
+// kind replaces the earlier one.
+func (p *Portal) AddEnrollment(e Enrollment) {
+	p.mfa.mu.Lock()
+	defer p.mfa.mu.Unlock()
+	p.mfa.enrollments = slices.DeleteFunc(p.mfa.enrollments, func(old Enrollment) bool { return old.Kind() == e.Kind() })
+	p.mfa.enrollments = append(p.mfa.enrollments, e)
+}
+
 // StepUp asks the user of session s for a second factor before resuming
 // parked (an app that requires MFA, reached with a password-only session).
 // A user with factors picks one; the identity of the session stands, and a
@@ -94,18 +119,22 @@ func SecondFactorUsed(methods []string) bool {
 	return slices.ContainsFunc(methods, func(m string) bool { return m != "pwd" })
 }
 
-// mfaFactors is the registry of second factors offered at sign-in.
+// mfaFactors is the registry of second factors offered at sign-in, and of
+// the kinds a user may enroll there.
 type mfaFactors struct {
-	mu      sync.RWMutex
-	factors []SecondFactor
+	mu          sync.RWMutex
+	factors     []SecondFactor
+	enrollments []Enrollment
 }
 
 // mfaSteps are the sign-in steps after the password: prove a factor, or
-// enroll one where it is required, then see the recovery codes once.
+// enroll one where it is required, then see the recovery codes once, or be
+// told that few are left.
 func (p *Portal) mfaSteps() []Step {
 	p.AddSecondFactor(totpFactor{dir: p.dir})
-	p.AddSecondFactor(recoveryFactor{dir: p.dir})
-	return []Step{secondFactorStep{p: p}, enrollStep{p: p}, recoveryCodesStep{p: p}}
+	p.AddSecondFactor(recoveryFactor{p: p})
+	p.AddEnrollment(totpEnrollment{p: p})
+	return []Step{secondFactorStep{p: p}, enrollStep{p: p}, recoveryCodesStep{p: p}, fewCodesStep{p: p}}
 }
 
 // mfaFlowState is what the MFA steps keep for one flow beside it: secrets
@@ -115,6 +144,9 @@ type mfaFlowState struct {
 	Secret []byte `json:"secret,omitempty"`
 	// Codes are the new recovery codes, until the user has seen them.
 	Codes []byte `json:"codes,omitempty"`
+	// CodesLeft is how many recovery codes remain after the user signed in
+	// with one and few are left, until they have been told.
+	CodesLeft *int `json:"codesLeft,omitempty"`
 }
 
 const kindMFAFlow = "mfa-flow"
@@ -131,7 +163,7 @@ func (p *Portal) flowMFAState(ctx context.Context, f *Flow) (mfaFlowState, error
 }
 
 func (p *Portal) putFlowMFAState(ctx context.Context, f *Flow, st mfaFlowState) error {
-	if st.Secret == nil && st.Codes == nil {
+	if st.Secret == nil && st.Codes == nil && st.CodesLeft == nil {
 		return p.dir.DeleteState(ctx, kindMFAFlow, f.ID)
 	}
 	return p.dir.PutState(ctx, kindMFAFlow, f.ID, st, f.Created.Add(p.cfg.FlowTTL))
@@ -258,6 +290,13 @@ var mfaFragments = template.Must(template.New("").Parse(`
 <label for="code">Recovery code</label>
 <input id="code" name="code" autocomplete="off" autocapitalize="none" spellcheck="false" required autofocus>
 <button type="submit">Verify</button>{{end}}
+{{define "totp-enroll"}}<p>Scan this code with an authenticator app (such as Google Authenticator, Aegis or 1Password), then enter the 6-digit code it shows.</p>
+<img class="qr" src="{{.QR}}" width="240" height="240" alt="QR code for your authenticator app">
+<p>Cannot scan? Enter this key instead:</p>
+<p><code class="secret">{{.Secret}}</code></p>
+<label for="code">Code from the app</label>
+<input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]*" maxlength="8" required autofocus>
+<button type="submit">Turn on</button>{{end}}
 `))
 
 func fragment(name string, data any) (template.HTML, error) {
@@ -279,7 +318,7 @@ func (t totpFactor) Submit(ctx context.Context, r *http.Request, f *Flow) error 
 }
 
 // recoveryFactor accepts a recovery code in place of a lost factor.
-type recoveryFactor struct{ dir *directory.Directory }
+type recoveryFactor struct{ p *Portal }
 
 func (recoveryFactor) Kind() string  { return FactorRecovery }
 func (recoveryFactor) Label() string { return "Recovery code" }
@@ -289,19 +328,28 @@ func (recoveryFactor) Form(*http.Request, *Flow) (template.HTML, error) {
 }
 
 func (rf recoveryFactor) Submit(ctx context.Context, r *http.Request, f *Flow) error {
-	if _, err := rf.dir.UseRecoveryCode(ctx, f.UserID, r.PostForm.Get("code"), RemoteAddr(r), "web"); err != nil {
+	left, err := rf.p.dir.UseRecoveryCode(ctx, f.UserID, r.PostForm.Get("code"), RemoteAddr(r), "web")
+	if err != nil {
 		if errors.Is(err, directory.ErrBadCode) {
 			return &StepError{Status: http.StatusUnauthorized, Message: "That recovery code is not right, or was used before."}
 		}
 		return codeError(err)
+	}
+	// The self-service page, where a sign-in to the portal itself lands,
+	// warns on its own; anywhere else fewCodesStep tells the user first.
+	if left <= accountLowRecovery && f.Parked != nil {
+		if err := rf.p.putFlowMFAState(ctx, f, mfaFlowState{CodesLeft: &left}); err != nil {
+			return err
+		}
 	}
 	// A recovery code is a one-time password the user kept.
 	f.Proved("otp")
 	return nil
 }
 
-// enrollStep takes a user who must use MFA but has no factor through TOTP
-// enrollment: QR code and text secret, confirmed by a first code.
+// enrollStep takes a user who must use MFA but has no factor through
+// enrolling one, of the kind they choose among the registered enrollments,
+// and issues their recovery codes.
 type enrollStep struct{ p *Portal }
 
 func (enrollStep) Name() string { return "mfa-enroll" }
@@ -317,50 +365,38 @@ func (s enrollStep) Pending(ctx context.Context, f *Flow) (bool, error) {
 	return s.p.mfaRequired(ctx, f)
 }
 
+func (s enrollStep) enrollments() []Enrollment {
+	s.p.mfa.mu.RLock()
+	defer s.p.mfa.mu.RUnlock()
+	return slices.Clone(s.p.mfa.enrollments)
+}
+
+// enrollPage is the data of mfa-enroll.html, drawn like mfaPage.
 type enrollPage struct {
-	QR     template.URL // data: URL of a PNG
-	Secret string       // base32, in groups of four
+	Kind, Label string
+	Form        template.HTML
+	Others      []Enrollment
 }
 
 func (s enrollStep) Form(r *http.Request, f *Flow) (string, any, error) {
-	ctx := r.Context()
-	st, err := s.p.flowMFAState(ctx, f)
+	all := s.enrollments()
+	i := max(slices.IndexFunc(all, func(e Enrollment) bool { return e.Kind() == r.FormValue("kind") }), 0)
+	form, err := all[i].Form(r, f)
 	if err != nil {
 		return "", nil, err
 	}
-	var secret []byte
-	if st.Secret != nil {
-		if secret, err = s.p.dir.Unseal(st.Secret, mfaPurpose(f.ID)); err != nil {
-			return "", nil, err
-		}
-	} else {
-		if secret, err = s.p.dir.BeginTOTP(ctx, f.UserID); err != nil {
-			return "", nil, err
-		}
-		if st.Secret, err = s.p.dir.Seal(secret, mfaPurpose(f.ID)); err != nil {
-			return "", nil, err
-		}
-		if err := s.p.putFlowMFAState(ctx, f, st); err != nil {
-			return "", nil, err
-		}
-	}
-	u, err := s.p.dir.UserByID(ctx, f.UserID)
-	if err != nil {
-		return "", nil, err
-	}
-	png, err := totp.QRCode(totp.URI("Atrium", u.UID, secret), 240)
-	if err != nil {
-		return "", nil, err
-	}
-	return "mfa-enroll.html", enrollPage{
-		QR:     template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)),
-		Secret: accountGroups(totp.EncodeSecret(secret), 4),
-	}, nil
+	others := slices.Delete(slices.Clone(all), i, i+1)
+	return "mfa-enroll.html", enrollPage{Kind: all[i].Kind(), Label: all[i].Label(), Form: form, Others: others}, nil
 }
 
 func (s enrollStep) Submit(ctx context.Context, r *http.Request, f *Flow) error {
-	if _, err := s.p.dir.ConfirmTOTP(ctx, f.UserID, "Authenticator app", r.PostForm.Get("code"), RemoteAddr(r)); err != nil {
-		return codeError(err)
+	all := s.enrollments()
+	i := slices.IndexFunc(all, func(e Enrollment) bool { return e.Kind() == r.PostForm.Get("kind") })
+	if i < 0 {
+		return &StepError{Status: http.StatusBadRequest, Message: "This way of signing in is not available. Choose another."}
+	}
+	if err := all[i].Submit(ctx, r, f); err != nil {
+		return err
 	}
 	codes, err := s.p.dir.NewRecoveryCodes(ctx, f.UserID)
 	if err != nil {
@@ -371,8 +407,61 @@ func (s enrollStep) Submit(ctx context.Context, r *http.Request, f *Flow) error 
 	if err != nil {
 		return err
 	}
-	if err := s.p.putFlowMFAState(ctx, f, mfaFlowState{Codes: sealed}); err != nil {
-		return err
+	return s.p.putFlowMFAState(ctx, f, mfaFlowState{Codes: sealed})
+}
+
+// totpEnrollment sets up an authenticator app: QR code and text secret,
+// confirmed by a first code.
+type totpEnrollment struct{ p *Portal }
+
+func (totpEnrollment) Kind() string  { return directory.FactorTOTP }
+func (totpEnrollment) Label() string { return "Authenticator app" }
+
+type totpEnrollData struct {
+	QR     template.URL // data: URL of a PNG
+	Secret string       // base32, in groups of four
+}
+
+// Form shows the flow's pending secret, the same one on every reload.
+func (e totpEnrollment) Form(r *http.Request, f *Flow) (template.HTML, error) {
+	ctx := r.Context()
+	st, err := e.p.flowMFAState(ctx, f)
+	if err != nil {
+		return "", err
+	}
+	var secret []byte
+	if st.Secret != nil {
+		if secret, err = e.p.dir.Unseal(st.Secret, mfaPurpose(f.ID)); err != nil {
+			return "", err
+		}
+	} else {
+		if secret, err = e.p.dir.BeginTOTP(ctx, f.UserID); err != nil {
+			return "", err
+		}
+		if st.Secret, err = e.p.dir.Seal(secret, mfaPurpose(f.ID)); err != nil {
+			return "", err
+		}
+		if err := e.p.putFlowMFAState(ctx, f, st); err != nil {
+			return "", err
+		}
+	}
+	u, err := e.p.dir.UserByID(ctx, f.UserID)
+	if err != nil {
+		return "", err
+	}
+	png, err := totp.QRCode(totp.URI("Atrium", u.UID, secret), 240)
+	if err != nil {
+		return "", err
+	}
+	return fragment("totp-enroll", totpEnrollData{
+		QR:     template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)),
+		Secret: accountGroups(totp.EncodeSecret(secret), 4),
+	})
+}
+
+func (e totpEnrollment) Submit(ctx context.Context, r *http.Request, f *Flow) error {
+	if _, err := e.p.dir.ConfirmTOTP(ctx, f.UserID, "Authenticator app", r.PostForm.Get("code"), RemoteAddr(r)); err != nil {
+		return codeError(err)
 	}
 	f.Proved("otp")
 	return nil
@@ -408,5 +497,47 @@ func (s recoveryCodesStep) Form(r *http.Request, f *Flow) (string, any, error) {
 }
 
 func (s recoveryCodesStep) Submit(ctx context.Context, _ *http.Request, f *Flow) error {
+	return s.p.putFlowMFAState(ctx, f, mfaFlowState{})
+}
+
+// fewCodesStep tells a user who signed in with a recovery code that few
+// are left, before the sign-in goes on to an app. They may go on, or go to
+// the self-service page to make new ones instead.
+type fewCodesStep struct{ p *Portal }
+
+func (fewCodesStep) Name() string { return "mfa-few-codes" }
+
+func (s fewCodesStep) Pending(ctx context.Context, f *Flow) (bool, error) {
+	if f.UserID == "" {
+		return false, nil
+	}
+	st, err := s.p.flowMFAState(ctx, f)
+	return st.CodesLeft != nil, err
+}
+
+func (s fewCodesStep) Form(r *http.Request, f *Flow) (string, any, error) {
+	st, err := s.p.flowMFAState(r.Context(), f)
+	if err != nil {
+		return "", nil, err
+	}
+	if st.CodesLeft == nil {
+		return "", nil, errors.New("the flow's count of recovery codes is gone")
+	}
+	return "mfa-few-codes.html", *st.CodesLeft, nil
+}
+
+// Submit goes on to the app, or with "then=account" drops it for the
+// self-service page: the app's request is given up, and the new session
+// reaches the app later without another sign-in.
+func (s fewCodesStep) Submit(ctx context.Context, r *http.Request, f *Flow) error {
+	if r.PostForm.Get("then") == "account" {
+		_, err := directory.UpdateState(ctx, s.p.dir, kindFlow, f.ID, func(stored *Flow) (time.Time, error) {
+			stored.Parked = nil
+			return stored.Created.Add(s.p.cfg.FlowTTL), nil
+		})
+		if err != nil {
+			return err
+		}
+	}
 	return s.p.putFlowMFAState(ctx, f, mfaFlowState{})
 }
