@@ -89,7 +89,8 @@ func (p *Passkeys) takeCeremony(ctx context.Context, id string, want purpose, us
 }
 
 // BeginRegistration starts adding a passkey for the user with entryUUID
-// userID, bound to binding (the portal session's id). The user's existing
+// userID, bound to binding (the portal session's id, or the sign-in flow's
+// for a first passkey enrolled while signing in). The user's existing
 // passkeys are excluded so one authenticator is not registered twice.
 func (p *Passkeys) BeginRegistration(ctx context.Context, userID, binding string) (Challenge, error) {
 	u, err := p.loadUser(ctx, userID)

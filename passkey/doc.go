@@ -5,9 +5,10 @@
 //
 // A ceremony's challenge and options live server-side in directory state
 // under a random id, bound to the portal session (registration) or to the
-// sign-in flow (the second-factor step), and are taken once. Passkeys then
-// serve three callers: the self-service page (register one more passkey),
-// the portal's second-factor step ("Use your passkey") and push approvals,
-// whose assertion must be user-verified and bound to the push transaction
-// and the number the user picked.
+// sign-in flow (the second-factor and enrollment steps), and are taken
+// once. Passkeys then serve four callers: the self-service page (register
+// one more passkey), the portal's second-factor step ("Use your passkey"),
+// its enrollment step (a first passkey for a user who must use MFA) and
+// push approvals, whose assertion must be user-verified and bound to the
+// push transaction and the number the user picked.
 package passkey

@@ -12,10 +12,10 @@ import (
 	"github.com/atrium-dir/atrium/portal"
 )
 
-// passkeys turns on passkeys at ext: the sign-in's second factor, the
-// self-service section and the /passkey/ endpoints. It returns nil, and
-// says why in the log and on the self-service page, when browsers would
-// refuse WebAuthn at ext.
+// passkeys turns on passkeys at ext: the sign-in's second factor and
+// enrollment, the self-service section and the /passkey/ endpoints. It
+// returns nil, and says why in the log and on the self-service page, when
+// browsers would refuse WebAuthn at ext.
 func passkeys(d *directory.Directory, p *portal.Portal, ext *url.URL, mux *http.ServeMux, log *slog.Logger) (*passkey.Passkeys, error) {
 	keys, err := passkey.New(d, ext, time.Now, log)
 	if errors.Is(err, passkey.ErrUnavailable) {
@@ -27,6 +27,7 @@ func passkeys(d *directory.Directory, p *portal.Portal, ext *url.URL, mux *http.
 		return nil, err
 	}
 	p.AddSecondFactor(keys.SecondFactor())
+	p.AddEnrollment(keys.Enrollment())
 	p.AddAccountSection(passkey.Section{})
 	mux.Handle("/passkey/", portal.Protect(passkey.NewHandler(keys, p, log), log))
 	return keys, nil

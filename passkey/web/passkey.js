@@ -158,6 +158,19 @@
     form.submit();
   }
 
+  // The enrollment step of a sign-in: the same, with a new passkey.
+  async function enroll(box) {
+    const form = box.closest("form");
+    if (!form.elements.name.value.trim()) {
+      say(box, "Name the passkey first.");
+      return;
+    }
+    say(box, "Follow your browser's prompt…");
+    const cred = await navigator.credentials.create(creationOptions(JSON.parse(box.dataset.options)));
+    form.elements.credential.value = JSON.stringify(attestationJSON(cred));
+    form.submit();
+  }
+
   function start(el, run) {
     if (!supported(el)) return;
     run(el).catch(function (err) { say(el, explain(err)); });
@@ -169,10 +182,19 @@
       start(form, register);
     });
   }
-  for (const box of document.querySelectorAll("[data-passkey-login]")) {
-    box.querySelector("[data-passkey-start]").addEventListener("click", function (e) {
+  for (const [selector, run] of [["[data-passkey-login]", signIn], ["[data-passkey-enroll]", enroll]]) {
+    for (const box of document.querySelectorAll(selector)) {
+      box.querySelector("[data-passkey-start]").addEventListener("click", function (e) {
+        e.preventDefault();
+        start(box, run);
+      });
+    }
+  }
+  for (const box of document.querySelectorAll("[data-passkey-enroll]")) {
+    // Enter in the name field asks for the passkey too.
+    box.closest("form").addEventListener("submit", function (e) {
       e.preventDefault();
-      start(box, signIn);
+      start(box, enroll);
     });
   }
 })();
