@@ -3,6 +3,7 @@ package passkey
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -32,6 +33,9 @@ func confirmChallenge(nonce []byte, binding string) []byte {
 
 func (c confirmer) BeginConfirm(ctx context.Context, userID, binding string) (push.ConfirmChallenge, error) {
 	ch, err := c.keys.beginLogin(ctx, purposeConfirm, userID, binding, protocol.VerificationRequired, randomBytes(32))
+	if errors.Is(err, ErrNoPasskey) {
+		return push.ConfirmChallenge{}, fmt.Errorf("%w: %w", push.ErrNoPasskey, err)
+	}
 	if err != nil {
 		return push.ConfirmChallenge{}, err
 	}

@@ -96,3 +96,13 @@ func TestConfirmerBindsTheTransactionAndNumber(t *testing.T) {
 		t.Errorf("no passkey: err = %v, want ErrNoPasskey", err)
 	}
 }
+
+// A user without a passkey gets push's ErrNoPasskey, which the approval
+// page explains, rather than an error push cannot tell apart.
+func TestConfirmerWithoutPasskey(t *testing.T) {
+	e := newPKEnv(t)
+	alice := e.user(t, "alice", "Alice")
+	if _, err := e.keys.Confirmer().BeginConfirm(e.ctx, alice.ID, "binding"); !errors.Is(err, push.ErrNoPasskey) || !errors.Is(err, ErrNoPasskey) {
+		t.Errorf("BeginConfirm without a passkey: %v, want push.ErrNoPasskey", err)
+	}
+}

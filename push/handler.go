@@ -241,6 +241,8 @@ func (h *Handler) jsonError(w http.ResponseWriter, err error) {
 		writeJSON(w, http.StatusConflict, map[string]string{"result": string(Expired), "message": "This sign-in request was already answered or has expired."})
 	case errors.Is(err, ErrNotYours):
 		writeJSON(w, http.StatusForbidden, map[string]string{"error": "This sign-in request belongs to another account."})
+	case errors.Is(err, ErrNoPasskey):
+		writeJSON(w, http.StatusConflict, map[string]string{"error": "Approvals are confirmed with a passkey on this phone, and your account has none yet. On this phone, add one under Passkeys on your account page, then open this request again."})
 	case errors.Is(err, ErrPasskey):
 		h.log.Info("push approval not confirmed", "err", err)
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "Your passkey did not confirm the approval. Try again."})

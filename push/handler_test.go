@@ -388,3 +388,23 @@ func TestManifestAndServiceWorker(t *testing.T) {
 		t.Errorf("VAPID key: %d %s", resp.StatusCode, body)
 	}
 }
+
+// A phone set up for push on an account without a passkey cannot confirm
+// an approval: picking the right number says plainly to add a passkey on
+// the phone, and the sign-in stays pending so it can still be approved.
+func TestPushApprovalWithoutPasskeySaysToAddOne(t *testing.T) {
+	f := newWebFixtureWith(t, true)
+	phone, _ := f.phone(t, "alice", "alice-phone")
+	_, _, tx, number := f.laptop(t)
+	_, page := phone.get("/approve/" + tx.ID)
+	csrf := webCSRF.FindStringSubmatch(page)[1]
+	resp, body := phone.postJSON("/approve/"+tx.ID+"/choose", csrf, map[string]int{"number": number})
+	var answer struct{ Error string }
+	json.Unmarshal([]byte(body), &answer)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(answer.Error, "add one under Passkeys") {
+		t.Errorf("choose without a passkey: %d %s", resp.StatusCode, body)
+	}
+	if s := f.status(t, phone, tx.ID); s != "pending" {
+		t.Errorf("status %s, want pending", s)
+	}
+}

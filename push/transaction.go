@@ -55,6 +55,9 @@ var (
 	ErrWrongNumber = errors.New("wrong number")
 	ErrNotYours    = errors.New("this sign-in request belongs to another user")
 	ErrPasskey     = errors.New("the passkey did not confirm the approval")
+	// ErrNoPasskey means the user has no passkey to confirm an approval
+	// with: they set up push on a phone but never created the passkey.
+	ErrNoPasskey = errors.New("no passkey is registered to confirm approvals with")
 )
 
 // Transaction is one push approval: a sign-in waiting for the user's phone.
@@ -101,7 +104,8 @@ func (t Transaction) Binding(number int) string {
 // server-side and bound to binding.
 type Confirmer interface {
 	// BeginConfirm starts an assertion over userID's passkeys with
-	// userVerification "required", bound to binding.
+	// userVerification "required", bound to binding. It fails with an error
+	// wrapping ErrNoPasskey when the user has no passkey.
 	BeginConfirm(ctx context.Context, userID, binding string) (ConfirmChallenge, error)
 	// FinishConfirm verifies assertion (the PublicKeyCredential as JSON)
 	// for the ceremony: begun for userID and binding, user-verified, signed
