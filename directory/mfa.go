@@ -107,6 +107,10 @@ type mfaRecord struct {
 	PendingTOTP    []byte    `json:"pendingTOTP,omitempty"` // sealed
 	PendingExpires time.Time `json:"pendingExpires,omitzero"`
 	Recovery       []string  `json:"recovery,omitempty"` // SHA-256 hex of each unused code
+	// PushSuspended is when the user answered a push approval with "this
+	// wasn't me". It lives here, not in package push's state, so that
+	// ResetMFA lifts it with everything else in one transaction.
+	PushSuspended time.Time `json:"pushSuspended,omitzero"`
 }
 
 func factorKey(userID, factorID string) string { return userID + "/" + factorID }
@@ -322,24 +326,35 @@ func (d *Directory) RemoveFactor(ctx context.Context, userID, factorID string) e
 }
 
 // ResetMFA removes all of a user's factors, recovery codes and pending
-// enrollment, for a user who lost their phone; where MFA is required, they
-// enroll again at their next login. It is audited with service "cli".
+// enrollment, and lifts a suspension of push approvals, for a user who lost
+// their phone; where MFA is required, they enroll again at their next
+// login. It is audited with service "cli".
 func (d *Directory) ResetMFA(ctx context.Context, userID string) error {
 	var uid string
-	n := 0
+	n, suspended := 0, false
 	err := d.store.Update(ctx, func(tx Tx) error {
-		u, err := Reader{tx}.User(userID)
+		r := Reader{tx}
+		u, err := r.User(userID)
 		if err != nil {
 			return err
 		}
 		uid = u.UID
+		m, err := r.mfa(userID)
+		if err != nil {
+			return err
+		}
+		suspended = !m.PushSuspended.IsZero()
 		n, err = deleteMFA(tx, userID)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("reset MFA: %w", err)
 	}
-	d.Audit(AuditEvent{Kind: "mfa", Subject: uid, Service: "cli", Result: ResultReset, Detail: fmt.Sprintf("%d factors removed", n)})
+	detail := fmt.Sprintf("%d factors removed", n)
+	if suspended {
+		detail += "; push approvals no longer suspended"
+	}
+	d.Audit(AuditEvent{Kind: "mfa", Subject: uid, Service: "cli", Result: ResultReset, Detail: detail})
 	return nil
 }
 
@@ -522,6 +537,55 @@ func (d *Directory) UseRecoveryCode(ctx context.Context, userID, code, remote, s
 		return true, putJSON(tx, bMFA, userID, m)
 	})
 	return left, err
+}
+
+// SuspendPush turns push approvals off for the user, who answered one with
+// "this wasn't me": someone else knows their password. They stay off until
+// ResumePush, ResetMFA, or the removal of the user's last factor (which
+// clears every second-factor record of theirs). Package push audits it.
+func (d *Directory) SuspendPush(ctx context.Context, userID string) error {
+	err := d.store.Update(ctx, func(tx Tx) error {
+		r := Reader{tx}
+		if _, err := r.User(userID); err != nil {
+			return err
+		}
+		m, err := r.mfa(userID)
+		if err != nil {
+			return err
+		}
+		m.PushSuspended = d.now().UTC()
+		return putJSON(tx, bMFA, userID, m)
+	})
+	if err != nil {
+		return fmt.Errorf("suspend push: %w", err)
+	}
+	return nil
+}
+
+// PushSuspended reports whether push approvals are suspended for the user.
+func (d *Directory) PushSuspended(ctx context.Context, userID string) (bool, error) {
+	return view(ctx, d, func(r Reader) (bool, error) {
+		m, err := r.mfa(userID)
+		return !m.PushSuspended.IsZero(), err
+	})
+}
+
+// ResumePush turns push approvals back on for the user and reports whether
+// they were suspended.
+func (d *Directory) ResumePush(ctx context.Context, userID string) (bool, error) {
+	was := false
+	err := d.store.Update(ctx, func(tx Tx) error {
+		m, err := Reader{tx}.mfa(userID)
+		if err != nil || m.PushSuspended.IsZero() {
+			return err
+		}
+		was, m.PushSuspended = true, time.Time{}
+		return putJSON(tx, bMFA, userID, m)
+	})
+	if err != nil {
+		return false, fmt.Errorf("resume push: %w", err)
+	}
+	return was, nil
 }
 
 // RecoveryCodesLeft says how many unused recovery codes the user has.

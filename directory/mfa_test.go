@@ -310,6 +310,48 @@ func TestLastFactorKeptWhenRequired(t *testing.T) {
 	}
 }
 
+// A push suspension ("this wasn't me") stays until resumed, and an MFA
+// reset lifts it in the same transaction as the factors, audited.
+func TestPushSuspension(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	d, u := mfaTestDir(t, c, directory.MFAPolicy{})
+	suspended := func() bool {
+		t.Helper()
+		s, err := d.PushSuspended(ctx, u.ID)
+		must(t, err)
+		return s
+	}
+	if suspended() {
+		t.Fatal("suspended from the start")
+	}
+	must(t, d.SuspendPush(ctx, u.ID))
+	if !suspended() {
+		t.Fatal("SuspendPush did not suspend")
+	}
+	if was, err := d.ResumePush(ctx, u.ID); err != nil || !was || suspended() {
+		t.Fatalf("ResumePush: %v, %v; suspended %v", was, err, suspended())
+	}
+	if was, err := d.ResumePush(ctx, u.ID); err != nil || was {
+		t.Fatalf("ResumePush when not suspended: %v, %v", was, err)
+	}
+	if err := d.SuspendPush(ctx, "no-such-user"); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("SuspendPush of an unknown user: %v", err)
+	}
+
+	mfaEnroll(t, d, c, u.ID)
+	must(t, d.SuspendPush(ctx, u.ID))
+	must(t, d.ResetMFA(ctx, u.ID))
+	if suspended() {
+		t.Fatal("still suspended after ResetMFA")
+	}
+	events, err := d.AuditEvents(ctx, directory.AuditQuery{Subject: "alice", Kind: "mfa"})
+	must(t, err)
+	if last := events[len(events)-1]; last.Result != directory.ResultReset || !strings.Contains(last.Detail, "push approvals no longer suspended") {
+		t.Fatalf("last audit event = %+v", last)
+	}
+}
+
 func TestDeleteUserRemovesFactors(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()

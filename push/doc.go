@@ -8,5 +8,5 @@
 // its approval page offers three numbers, and only the right one confirmed
 // with the phone's passkey approves. A wrong number, Deny or "this wasn't
 // me" refuses; the last also suspends push for the user until they turn it
-// back on.
+// back on or an admin resets their MFA (the directory keeps the flag).
 package push

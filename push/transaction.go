@@ -23,17 +23,17 @@ const (
 	txLifetime = 60 * time.Second
 	// txKeep keeps an answered or expired transaction readable, so the
 	// waiting login page learns its result rather than "unknown".
-	txKeep      = 5 * time.Minute
-	rateWindow  = 10 * time.Minute
-	rateLimit   = 3
-	suspendTime = 10 * 365 * 24 * time.Hour // until the user turns push back on
+	txKeep     = 5 * time.Minute
+	rateWindow = 10 * time.Minute
+	rateLimit  = 3
 )
 
-// State kinds in the directory's short-lived state.
+// State kinds in the directory's short-lived state. A suspension is kept
+// by the directory instead (SuspendPush), beside the user's other
+// second-factor records, so that an admin's MFA reset lifts it too.
 const (
-	kindTx        = "push-tx"
-	kindUser      = "push-user"
-	kindSuspended = "push-suspended"
+	kindTx   = "push-tx"
+	kindUser = "push-user"
 )
 
 // Result is a transaction's state as the login page sees it.
@@ -394,9 +394,8 @@ func (a *Approvals) NotMe(ctx context.Context, id, userID string) error {
 	if err := a.answer(ctx, tx, Denied, "not-me"); err != nil {
 		return err
 	}
-	now := a.dir.Now()
-	if err := a.dir.PutState(ctx, kindSuspended, userID, now, now.Add(suspendTime)); err != nil {
-		return fmt.Errorf("suspend push: %w", err)
+	if err := a.dir.SuspendPush(ctx, userID); err != nil {
+		return err
 	}
 	a.audit(a.uid(ctx, userID), tx, "suspended", "user reported a sign-in that was not theirs; push suspended")
 	return nil
@@ -405,18 +404,15 @@ func (a *Approvals) NotMe(ctx context.Context, id, userID string) error {
 // Suspended reports whether push is suspended for the user. A store error
 // reads as suspended: failing closed costs only a fallback to codes.
 func (a *Approvals) Suspended(ctx context.Context, userID string) bool {
-	var since time.Time
-	err := a.dir.State(ctx, kindSuspended, userID, &since)
-	return !errors.Is(err, directory.ErrNotFound)
+	suspended, err := a.dir.PushSuspended(ctx, userID)
+	return suspended || err != nil
 }
 
 // Unsuspend turns push back on for the user (the self-service page, or
-// enrolling a phone again after an admin reset).
+// enrolling a phone). An admin's MFA reset lifts the suspension as well.
 func (a *Approvals) Unsuspend(ctx context.Context, userID string) error {
-	if !a.Suspended(ctx, userID) {
-		return nil
-	}
-	if err := a.dir.DeleteState(ctx, kindSuspended, userID); err != nil {
+	was, err := a.dir.ResumePush(ctx, userID)
+	if err != nil || !was {
 		return err
 	}
 	a.dir.Audit(directory.AuditEvent{Kind: "mfa", Subject: a.uid(ctx, userID), Service: "push", Result: directory.ResultOK, Detail: "push approvals turned back on"})

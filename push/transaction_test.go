@@ -211,6 +211,28 @@ func TestNotMeSuspends(t *testing.T) {
 	f.start(t, f.alice)
 }
 
+// An admin's MFA reset (atrium user mfa reset) lifts a suspension with the
+// factors: the phone the user enrolls again gets pushes at once.
+func TestResetMFALiftsSuspension(t *testing.T) {
+	f := newFixture(t)
+	f.enroll(t, f.alice, "phone")
+	ctx := context.Background()
+	tx := f.start(t, f.alice)
+	if err := f.ap.NotMe(ctx, tx.ID, f.alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.dir.ResetMFA(ctx, f.alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	if f.ap.Suspended(ctx, f.alice.ID) {
+		t.Fatal("push still suspended after the MFA reset")
+	}
+	// Enrolled in the directory directly, not through /push/subscribe,
+	// which turns push back on by itself.
+	f.enroll(t, f.alice, "new-phone")
+	f.start(t, f.alice)
+}
+
 // Only the transaction's own user may answer it.
 func TestAnotherUserCannotAnswer(t *testing.T) {
 	f := newFixture(t)
