@@ -71,6 +71,9 @@ func TestPasskeyInChromium(t *testing.T) {
 	// The first second factor comes with recovery codes, shown once.
 	step("recovery codes", chromedp.WaitVisible(chromedp.ID("recovery-codes")))
 	browser.Screenshot(t, b, "recovery-codes")
+	if title, err := chromedp.Run(b, chromedp.Text(chromedp.CSS("h1"))); err != nil || title != "Your recovery codes" {
+		t.Errorf("the first recovery codes are titled %q (%v), want \"Your recovery codes\"", title, err)
+	}
 	if left, err := s.dir.RecoveryCodesLeft(s.ctx, alice.ID); err != nil || left != directory.RecoveryCodeCount {
 		t.Errorf("recovery codes left: %d, %v", left, err)
 	}

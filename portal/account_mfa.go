@@ -150,7 +150,7 @@ func (p *Portal) accountConfirmTOTP(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, "recovery codes", err)
 		return
 	}
-	p.showAccountRecoveryCodes(w, "Authenticator app added", codes)
+	p.showAccountRecoveryCodes(w, "Authenticator app added", codes, false)
 }
 
 // accountTOTPRefused shows the enrollment again after a refused code. The
@@ -202,7 +202,8 @@ func (p *Portal) accountRemoveFactor(w http.ResponseWriter, r *http.Request) {
 }
 
 // accountNewRecoveryCodes replaces the user's recovery codes and shows the
-// new ones once.
+// new ones once. It also issues the first ones, when the user's first
+// factor comes without them (a passkey's page asks for them at once).
 func (p *Portal) accountNewRecoveryCodes(w http.ResponseWriter, r *http.Request) {
 	a, ok := p.Account(w, r)
 	if !ok {
@@ -217,18 +218,33 @@ func (p *Portal) accountNewRecoveryCodes(w http.ResponseWriter, r *http.Request)
 		p.refuseForm(w, r, a, http.StatusConflict, "Recovery codes stand in for a second sign-in method. Add one first.")
 		return
 	}
+	left, err := p.dir.RecoveryCodesLeft(r.Context(), a.User.ID)
+	if err != nil {
+		p.fail(w, "recovery codes", err)
+		return
+	}
 	codes, err := p.dir.NewRecoveryCodes(r.Context(), a.User.ID)
 	if err != nil {
 		p.fail(w, "recovery codes", err)
 		return
 	}
-	p.showAccountRecoveryCodes(w, "Recovery codes replaced", codes)
+	if left == 0 {
+		p.showAccountRecoveryCodes(w, "Your recovery codes", codes, false)
+		return
+	}
+	p.showAccountRecoveryCodes(w, "Recovery codes replaced", codes, true)
 }
 
-func (p *Portal) showAccountRecoveryCodes(w http.ResponseWriter, title string, codes []string) {
+// showAccountRecoveryCodes shows codes once; replaced says older unused
+// ones existed and no longer work.
+func (p *Portal) showAccountRecoveryCodes(w http.ResponseWriter, title string, codes []string, replaced bool) {
+	hint := "Each code signs you in once when you cannot use your phone or key. Keep them somewhere safe, apart from your phone. They are shown only now."
+	if replaced {
+		hint += " Your older codes no longer work."
+	}
 	p.renderAccount(w, http.StatusOK, "account-reveal.html", title, accountReveal{
 		What:  "Your recovery codes",
 		Codes: codes,
-		Hint:  "Each code signs you in once when you cannot use your phone or key. Keep them somewhere safe, apart from your phone. They are shown only now; any older codes no longer work.",
+		Hint:  hint,
 	})
 }

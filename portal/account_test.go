@@ -527,6 +527,30 @@ func TestAccountRecoveryCodes(t *testing.T) {
 	}
 }
 
+// A first factor that came without recovery codes (a passkey, whose page
+// asks for them next) gets them under "Your recovery codes": nothing is
+// replaced yet. Making them again replaces them.
+func TestAccountFirstRecoveryCodes(t *testing.T) {
+	ctx := context.Background()
+	d := acctDir(t, directory.Options{})
+	srv := acctServe(t, d, "http://localhost:8080")
+	b := acctSignIn(t, srv, "alice")
+	u, _ := d.User(ctx, "alice")
+	if _, err := d.AddFactor(ctx, u.ID, directory.Factor{Kind: directory.FactorPasskey, Name: "Laptop"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := b.submit("/account/recovery-codes", nil)
+	acctWantStatus(t, resp, body, http.StatusOK, "<h1>Your recovery codes</h1>")
+	if strings.Contains(body, "replaced") || strings.Contains(body, "older codes") {
+		t.Errorf("first recovery codes are said to replace others:\n%s", body)
+	}
+	resp, body = b.submit("/account/recovery-codes", nil)
+	acctWantStatus(t, resp, body, http.StatusOK, "Recovery codes replaced")
+	if !strings.Contains(body, "Your older codes no longer work") {
+		t.Errorf("replaced codes without saying the old ones are void:\n%s", body)
+	}
+}
+
 func TestAccountRecentSignIns(t *testing.T) {
 	ctx := context.Background()
 	d := acctDir(t, directory.Options{})
