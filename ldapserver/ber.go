@@ -293,10 +293,14 @@ func parseElement(b []byte) (*ber.Packet, int, error) {
 		return nil, 0, io.ErrUnexpectedEOF
 	}
 	content := b[hl : hl+n : hl+n]
-	p := &ber.Packet{
-		Identifier: ber.Identifier{ClassType: ber.Class(id & 0xc0), TagType: ber.Type(id & 0x20), Tag: ber.Tag(id & 0x1f)},
-		Data:       bytes.NewBuffer(content),
-	}
+	// The packet and its Data buffer in one allocation.
+	e := &struct {
+		p ber.Packet
+		b bytes.Buffer
+	}{b: *bytes.NewBuffer(content)}
+	p := &e.p
+	p.Identifier = ber.Identifier{ClassType: ber.Class(id & 0xc0), TagType: ber.Type(id & 0x20), Tag: ber.Tag(id & 0x1f)}
+	p.Data = &e.b
 	if p.TagType == ber.TypeConstructed {
 		for rest := content; len(rest) > 0; {
 			child, used, err := parseElement(rest)

@@ -165,13 +165,15 @@ const (
 type attrType struct {
 	oid         string
 	names       []string // first is the canonical spelling
+	key         string   // the canonical spelling, lower-cased
 	match       matching
 	ordered     bool // has an ORDERING rule
 	substr      bool // has a SUBSTR rule
 	operational bool
 }
 
-// schema indexes the definitions above by lower-cased name and OID.
+// schema indexes the definitions above by name (lower-cased and as
+// defined) and OID.
 type schema struct {
 	byName map[string]*attrType
 }
@@ -188,8 +190,11 @@ func buildSchema() *schema {
 		}
 		s.byName[strings.ToLower(at.oid)] = at
 		for _, n := range at.names {
-			s.byName[strings.ToLower(n)] = at
+			// The spelling as defined too, which is how clients and
+			// Atrium's own entries usually name it: no lower-casing then.
+			s.byName[strings.ToLower(n)], s.byName[n] = at, at
 		}
+		at.key = strings.ToLower(at.names[0])
 	}
 	// A SUP type inherits its matching rules (cn from name, member from
 	// distinguishedName).

@@ -235,7 +235,12 @@ func (s selection) pick(e *entry, typesOnly bool) []outAttr {
 	}
 	out := make([]outAttr, 0, len(e.attrs))
 	for _, a := range e.attrs {
-		key := strings.ToLower(a.name)
+		var key string
+		if at := theSchema.lookup(a.name); at != nil {
+			key = at.key
+		} else {
+			key = strings.ToLower(a.name)
+		}
 		name, asked := s.named[key]
 		if !asked {
 			if !s.wants(e, a.name) {
