@@ -79,7 +79,7 @@ func (v *view) groupDNs(ids []string) []string {
 // userEntry builds the entry of u with memberOf left for later (see
 // entry.fill): the entry must be completed, or dropped, before the view's
 // transaction ends.
-func (v *view) userEntry(u directory.User) (*entry, error) {
+func (v *view) userEntry(u directory.User) *entry {
 	e := v.b.tree.userEntry(u, nil)
 	e.deferred = []string{"memberOf"}
 	e.fill = func(e *entry) {
@@ -95,7 +95,7 @@ func (v *view) userEntry(u directory.User) (*entry, error) {
 			e.add("sambaNTPassword", strings.ToUpper(hexString(nt)))
 		}
 	}
-	return e, nil
+	return e
 }
 
 // userByUID is Reader.UserByUID, remembering what it found: one search
@@ -195,8 +195,7 @@ func (v *view) load(x ref) (*entry, bool, error) {
 		} else if err != nil {
 			return nil, false, err
 		}
-		e, err := v.userEntry(u)
-		return e, err == nil, err
+		return v.userEntry(u), true, nil
 	case kindGroup:
 		g, err := v.r.Group(x.id)
 		if errors.Is(err, directory.ErrNotFound) {
@@ -521,13 +520,7 @@ func (v *view) walk(base ref, baseN string, scope int, f *Filter, fn func(*entry
 		var err error
 		switch k.kind {
 		case kindUser:
-			err = v.r.Users("", func(u directory.User) error {
-				e, err := v.userEntry(u)
-				if err != nil {
-					return err
-				}
-				return fn(e)
-			})
+			err = v.r.Users("", func(u directory.User) error { return fn(v.userEntry(u)) })
 		case kindGroup:
 			err = v.r.Groups("", func(g directory.Group) error {
 				e, err := v.groupEntry(g)
