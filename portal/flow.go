@@ -89,13 +89,15 @@ func (p *Portal) Begin(w http.ResponseWriter, r *http.Request, parked *Parked, f
 			return
 		}
 	}
-	f := Flow{
-		Browser: hashToken(p.browserToken(w, r)),
-		CSRF:    randomToken(),
-		Force:   force,
-		Parked:  parked,
-		Created: p.now().UTC(),
-	}
+	p.startFlow(w, r, Flow{Force: force, Parked: parked})
+}
+
+// startFlow stores f, bound to this browser with a fresh CSRF token, under
+// a new id and sends the browser to its first pending step.
+func (p *Portal) startFlow(w http.ResponseWriter, r *http.Request, f Flow) {
+	f.Browser = hashToken(p.browserToken(w, r))
+	f.CSRF = randomToken()
+	f.Created = p.now().UTC()
 	id := randomToken()
 	if err := p.dir.PutState(r.Context(), kindFlow, id, f, p.now().Add(p.cfg.FlowTTL)); err != nil {
 		p.fail(w, "store flow", err)

@@ -97,20 +97,7 @@ func (p *Portal) StepUp(w http.ResponseWriter, r *http.Request, s Session, parke
 		p.Begin(w, r, parked, true)
 		return
 	}
-	f := Flow{
-		Browser: hashToken(p.browserToken(w, r)),
-		CSRF:    randomToken(),
-		UserID:  s.UserID,
-		Methods: slices.Clone(s.Methods),
-		Parked:  parked,
-		Created: p.now().UTC(),
-	}
-	id := randomToken()
-	if err := p.dir.PutState(r.Context(), kindFlow, id, f, p.now().Add(p.cfg.FlowTTL)); err != nil {
-		p.fail(w, "store flow", err)
-		return
-	}
-	http.Redirect(w, r, "/login?flow="+id, http.StatusSeeOther)
+	p.startFlow(w, r, Flow{UserID: s.UserID, Methods: slices.Clone(s.Methods), Parked: parked})
 }
 
 // SecondFactorUsed reports whether methods (a session's or a flow's)
