@@ -265,23 +265,6 @@ func (d *Directory) UpdateFactorSecret(ctx context.Context, userID, factorID str
 	return nil
 }
 
-// TouchFactor records that the factor was just used to sign in.
-func (d *Directory) TouchFactor(ctx context.Context, userID, factorID string) error {
-	err := d.store.Update(ctx, func(tx Tx) error {
-		key := factorKey(userID, factorID)
-		var rec factorRecord
-		if err := getJSON(tx, bFactors, key, &rec); err != nil {
-			return err
-		}
-		rec.LastUsed = d.now().UTC()
-		return putJSON(tx, bFactors, key, rec)
-	})
-	if err != nil {
-		return fmt.Errorf("touch factor %s: %w", factorID, err)
-	}
-	return nil
-}
-
 // RemoveFactor deletes one factor. It refuses with ErrLastFactor when it is
 // the user's last factor and MFA is required of them (MFARequired); removing
 // the last factor otherwise also deletes the recovery codes, which stand in
