@@ -57,6 +57,12 @@ var slots = make(chan struct{}, runtime.NumCPU())
 func argon2Key(variant string, pw, salt []byte, p Params, n uint32) []byte {
 	slots <- struct{}{}
 	defer func() { <-slots }()
+	// Each call allocates p.Memory (64 MiB by default), which the collector
+	// would leave until the heap doubles: with a few logins in a row that
+	// is hundreds of MiB resident. Collecting at once lets the next hash
+	// reuse the memory. Logins that pay argon2 are rare (repeat LDAP binds
+	// are cached), so the collection costs little.
+	defer runtime.GC()
 	if variant == "argon2i" {
 		return argon2.Key(pw, salt, p.Time, p.Memory, p.Threads, n)
 	}
