@@ -259,6 +259,23 @@ func TestSessions(t *testing.T) {
 			t.Errorf("idle session still valid:\n%s", p.body)
 		}
 	})
+	t.Run("absolute timeout", func(t *testing.T) {
+		b := newBrowser(t)
+		if p := b.signIn(h.srv.URL, b.get(h.srv.URL+"/"), "bob@example.com", "bob-password"); !strings.Contains(p.body, "Signed in as") {
+			t.Fatalf("home:\n%s", p.body)
+		}
+		// Used every 20 minutes, the session stays until 12 hours after sign-in.
+		for elapsed := 20 * time.Minute; elapsed < 12*time.Hour; elapsed += 20 * time.Minute {
+			h.clock.Advance(20 * time.Minute)
+			if p := b.get(h.srv.URL + "/"); !strings.Contains(p.body, "Signed in as") {
+				t.Fatalf("active session ended after %s", elapsed)
+			}
+		}
+		h.clock.Advance(20 * time.Minute)
+		if p := b.get(h.srv.URL + "/"); !strings.Contains(p.body, `name="password"`) {
+			t.Errorf("session still valid more than 12 hours after sign-in")
+		}
+	})
 	t.Run("logout", func(t *testing.T) {
 		b := newBrowser(t)
 		home := b.get(h.srv.URL + "/")
