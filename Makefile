@@ -37,6 +37,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./directory/password
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./ldif
 	$(GO) test -run '^$$' -fuzz '^FuzzResponse$$' -fuzztime $(FUZZTIME) ./passkey
+	$(GO) test -run '^$$' -fuzz '^FuzzSSO$$' -fuzztime $(FUZZTIME) ./samlidp
 
 clean:
 	rm -rf bin
