@@ -49,6 +49,17 @@ type Parked struct {
 	// RequireMFA says the work needs a second factor (an app that requires
 	// MFA): a user without one is taken through enrollment first.
 	RequireMFA bool `json:"mfa,omitempty"`
+	// App names the application the user is signing in to, for prompts
+	// such as a push to their phone; empty means the portal itself.
+	App string `json:"app,omitempty"`
+}
+
+// AppName is what the user is signing in to, as a prompt names it.
+func (f *Flow) AppName() string {
+	if f.Parked == nil || f.Parked.App == "" {
+		return "Atrium"
+	}
+	return f.Parked.App
 }
 
 // Step is one stage of signing in. Steps run in order; each one that is

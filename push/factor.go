@@ -19,15 +19,13 @@ const kindFlowTx = "push-flow"
 // sign-in: it sends the push, shows the number and waits for the phone.
 type SecondFactor struct {
 	approvals *Approvals
-	appName   func(context.Context, *portal.Flow) string
 }
 
 var _ portal.SecondFactor = SecondFactor{}
 
-// NewSecondFactor returns the sign-in step of push approvals. appName names
-// the app a flow signs in to, for the phone's prompt; nil says "Atrium".
-func NewSecondFactor(a *Approvals, appName func(context.Context, *portal.Flow) string) SecondFactor {
-	return SecondFactor{approvals: a, appName: appName}
+// NewSecondFactor returns the sign-in step of push approvals.
+func NewSecondFactor(a *Approvals) SecondFactor {
+	return SecondFactor{approvals: a}
 }
 
 func (SecondFactor) Kind() string  { return directory.FactorPush }
@@ -79,12 +77,8 @@ func (sf SecondFactor) Form(r *http.Request, f *portal.Flow) (template.HTML, err
 		}
 	}
 	if !known || (v.Status == Denied || v.Status == Expired) && r.FormValue("resend") != "" {
-		app := "Atrium"
-		if sf.appName != nil {
-			app = sf.appName(ctx, f)
-		}
 		browser := r.UserAgent()
-		tx, err := sf.approvals.Start(ctx, Request{UserID: f.UserID, App: app, IP: portal.RemoteAddr(r), UserAgent: browser})
+		tx, err := sf.approvals.Start(ctx, Request{UserID: f.UserID, App: f.AppName(), IP: portal.RemoteAddr(r), UserAgent: browser})
 		switch {
 		case errors.Is(err, ErrSuspended):
 			v.Problem = "Approvals on your phone are paused for your account. Use another way to sign in."

@@ -60,7 +60,7 @@ func newWebFixtureWith(t *testing.T, realPasskeys bool) *webFixture {
 		p.AddAccountSection(passkey.Section{})
 		mux.Handle("/passkey/", portal.Protect(passkey.NewHandler(keys, p, nil), nil))
 	}
-	p.AddSecondFactor(push.NewSecondFactor(f.ap, nil))
+	p.AddSecondFactor(push.NewSecondFactor(f.ap))
 	p.AddAccountSection(push.NewSection(f.ap))
 	push.NewHandler(f.ap, p, f.keys, f.clock.Now, nil).Mount(mux)
 	mux.Handle("/", p.Handler())

@@ -93,7 +93,7 @@ func (i *IdP) serveSSO(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	payload, _ := json.Marshal(p)
-	i.portal.Begin(w, r, &portal.Parked{Kind: parkKind, Payload: payload, RequireMFA: in.app.RequireMFA || p.WantMFA}, p.Force)
+	i.portal.Begin(w, r, &portal.Parked{Kind: parkKind, Payload: payload, RequireMFA: in.app.RequireMFA || p.WantMFA, App: in.app.Name}, p.Force)
 }
 
 // serveLaunch starts an IdP-initiated login into an app that allows it.
@@ -104,7 +104,7 @@ func (i *IdP) serveLaunch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	payload, _ := json.Marshal(parked{AppID: app.ID, ACS: app.ACS[0].URL})
-	i.portal.Begin(w, r, &portal.Parked{Kind: parkKind, Payload: payload, RequireMFA: app.RequireMFA}, false)
+	i.portal.Begin(w, r, &portal.Parked{Kind: parkKind, Payload: payload, RequireMFA: app.RequireMFA, App: app.Name}, false)
 }
 
 // resume issues the assertion once the user is signed in.
@@ -151,7 +151,7 @@ func (i *IdP) answer(w http.ResponseWriter, r *http.Request, s portal.Session, p
 			// A session from before: ask for the second factor now (or
 			// enrollment), then come back here with a new session.
 			payload, _ := json.Marshal(p)
-			i.portal.StepUp(w, r, s, &portal.Parked{Kind: parkKind, Payload: payload, RequireMFA: true})
+			i.portal.StepUp(w, r, s, &portal.Parked{Kind: parkKind, Payload: payload, RequireMFA: true, App: app.Name})
 			return
 		}
 		i.dir.Audit(directory.AuditEvent{Kind: "assertion", Subject: u.UID, Remote: portal.RemoteAddr(r), Service: "saml:" + app.Name, Result: "denied", Detail: "second factor required"})

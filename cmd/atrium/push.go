@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -30,27 +29,8 @@ func pushApprovals(d *directory.Directory, p *portal.Portal, keys *passkey.Passk
 	}
 	notifier := &push.WebPush{Keys: vapid, Subscriber: push.Subscriber(ext.String())}
 	approvals := push.NewApprovals(d, notifier, keys.Confirmer(), log)
-	p.AddSecondFactor(push.NewSecondFactor(approvals, samlAppName(d)))
+	p.AddSecondFactor(push.NewSecondFactor(approvals))
 	p.AddAccountSection(push.NewSection(approvals))
 	push.NewHandler(approvals, p, vapid, time.Now, log).Mount(mux)
 	return nil
-}
-
-// samlAppName names the app a sign-in flow was started for, for the phone's
-// prompt, from the request the SAML IdP parked in the flow (kind "saml",
-// app id under "app"); a sign-in to the portal itself is "Atrium".
-func samlAppName(d *directory.Directory) func(context.Context, *portal.Flow) string {
-	return func(ctx context.Context, f *portal.Flow) string {
-		if f.Parked != nil && f.Parked.Kind == "saml" {
-			var req struct {
-				App string `json:"app"`
-			}
-			if json.Unmarshal(f.Parked.Payload, &req) == nil && req.App != "" {
-				if app, err := d.AppByID(ctx, req.App); err == nil {
-					return app.Name
-				}
-			}
-		}
-		return "Atrium"
-	}
 }
