@@ -352,10 +352,17 @@ func freeAddr(t *testing.T) string {
 // /healthz answers. tr, when not nil, receives the log when it stops.
 func startServer(t *testing.T, data string, env []string, tr *transcript, extra ...string) *atriumServer {
 	t.Helper()
+	return startServerAt(t, data, env, tr, func(httpAddr string) string { return "http://" + httpAddr }, extra...)
+}
+
+// startServerAt is startServer with the external URL made from the HTTP
+// listener's address by externalURL.
+func startServerAt(t *testing.T, data string, env []string, tr *transcript, externalURL func(httpAddr string) string, extra ...string) *atriumServer {
+	t.Helper()
 	s := &atriumServer{log: &syncBuffer{}, tr: tr, exited: make(chan struct{}),
 		ldapAddr: freeAddr(t), ldapsAddr: freeAddr(t), httpAddr: freeAddr(t)}
 	args := []string{"serve", "--data", data, "--ldap-addr", s.ldapAddr, "--ldaps-addr", s.ldapsAddr,
-		"--http-addr", s.httpAddr, "--external-url", "http://" + s.httpAddr}
+		"--http-addr", s.httpAddr, "--external-url", externalURL(s.httpAddr)}
 	s.cmd = exec.Command(atriumBin, append(args, extra...)...)
 	s.cmd.Env = env
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
