@@ -1,6 +1,9 @@
-// Package portal owns the browser side of signing in: the login page, the
+// Package portal owns every page a person sees: the login page, the
 // sign-in flow that a SAML request (or a visit to the portal) waits in, the
-// server-side sessions and their cookies, CSRF tokens and logout.
+// server-side sessions and their cookies, CSRF tokens and logout, and the
+// self-service page (password, second factors, recovery codes, app
+// passwords, recent sign-ins, apps), to which passkeys and push add their
+// sections (AccountSection).
 //
 // A flow is a record in the store advanced by steps: the password, then a
 // second factor the user chooses among their enrolled kinds (SecondFactor;
