@@ -13,7 +13,7 @@ import (
 // AuditEvent is one line of the audit log kept in the store.
 type AuditEvent struct {
 	Time    time.Time `json:"time"`
-	Kind    string    `json:"kind"`              // login, assertion, mfa, admin
+	Kind    string    `json:"kind"`              // login, assertion, mfa, account (self-service changes), admin
 	Subject string    `json:"subject"`           // uid or bind account name
 	Remote  string    `json:"remote,omitempty"`  // client address
 	Service string    `json:"service,omitempty"` // ldap, web, saml:<app>, cli
