@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"syscall"
@@ -245,7 +246,10 @@ func (s *Server) StoreSize() int64 {
 // closes. It is what `atrium serve` does for LDAP, without the rest.
 //
 // With ATRIUM_LDAPBENCH_CPUPROFILE set it writes a CPU profile of the whole
-// run there, for `go tool pprof`.
+// run there, for `go tool pprof`; with ATRIUM_LDAPBENCH_TRACE an execution
+// trace, for `go tool trace` (GC pauses, scheduling delays); with
+// ATRIUM_LDAPBENCH_MEMPROFILE the allocations of the run, written when it
+// stops (`go tool pprof -sample_index=alloc_space`).
 func Serve() error {
 	ctx := context.Background()
 	if path := os.Getenv("ATRIUM_LDAPBENCH_CPUPROFILE"); path != "" {
@@ -258,6 +262,25 @@ func Serve() error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if path := os.Getenv("ATRIUM_LDAPBENCH_TRACE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer trace.Stop()
+	}
+	if path := os.Getenv("ATRIUM_LDAPBENCH_MEMPROFILE"); path != "" {
+		defer func() {
+			if f, err := os.Create(path); err == nil {
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
 	}
 	store, err := boltstore.Open(os.Getenv(ServeEnv), 5*time.Second)
 	if err != nil {
