@@ -12,6 +12,7 @@ import (
 	"hash"
 	"math/big"
 	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"github.com/GehirnInc/crypt"
@@ -51,6 +52,10 @@ const (
 	keyLen  = 32
 )
 
+// bigHash is the memory (KiB) from which a hash's memory is worth handing
+// back to the system at once; test parameters stay below it.
+const bigHash = 1 << 10
+
 // slots bounds concurrent argon2 computations to the number of CPUs.
 var slots = make(chan struct{}, runtime.NumCPU())
 
@@ -59,10 +64,15 @@ func argon2Key(variant string, pw, salt []byte, p Params, n uint32) []byte {
 	defer func() { <-slots }()
 	// Each call allocates p.Memory (64 MiB by default), which the collector
 	// would leave until the heap doubles: with a few logins in a row that
-	// is hundreds of MiB resident. Collecting at once lets the next hash
-	// reuse the memory. Logins that pay argon2 are rare (repeat LDAP binds
-	// are cached), so the collection costs little.
-	defer runtime.GC()
+	// is hundreds of MiB resident. So the heap's free pages go back to the
+	// system before the hash, and its memory right after: the process
+	// grows by p.Memory over what is live, not over the heap's high-water
+	// mark. Logins that pay argon2 are rare (repeat LDAP binds are
+	// cached), so the two collections cost little beside the hash.
+	if p.Memory >= bigHash {
+		debug.FreeOSMemory()
+		defer debug.FreeOSMemory()
+	}
 	if variant == "argon2i" {
 		return argon2.Key(pw, salt, p.Time, p.Memory, p.Threads, n)
 	}
