@@ -1,11 +1,14 @@
 package ldapbench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +81,9 @@ func BenchmarkAtriumVsSlapd(b *testing.B) {
 	if err := KeepOffServerCPU(); err != nil {
 		b.Fatal(err)
 	}
+	// The load generator allocates about 10 KB per operation; collecting
+	// less often keeps its own pauses out of the latencies it measures.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 
 	results := map[string]Result{}
 	cpu := map[string]time.Duration{} // server CPU time per operation
@@ -108,9 +114,15 @@ func BenchmarkAtriumVsSlapd(b *testing.B) {
 
 // paced measures latency of the two searches at 32 connections when the
 // servers are not saturated: at half the rate the slower one reached in
-// the closed loop, for three seconds each.
+// the closed loop, in pacedRounds windows of three seconds each, taking
+// turns. One stall of the machine (tens of milliseconds, which a shared
+// virtual machine has every few seconds whatever it runs) sets the p99 of
+// the window it falls in, so the median window is reported, with the
+// range.
 func paced(workloads []Workload, servers []*Server, results map[string]Result) string {
+	const pacedRounds = 3
 	var b strings.Builder
+	ms := func(t time.Duration) string { return fmt.Sprintf("%.2f", float64(t.Microseconds())/1000) }
 	for _, w := range workloads {
 		if w.Name != "uid-search" && w.Name != "membership-search" {
 			continue
@@ -125,17 +137,29 @@ func paced(workloads []Workload, servers []*Server, results map[string]Result) s
 				rate = ops / 2
 			}
 		}
-		fmt.Fprintf(&b, "%s at %.0f op/s over %d connections:", w.Name, rate, benchConns)
+		windows := map[string][]Result{}
+		for range pacedRounds {
+			for _, s := range servers {
+				r, err := RunPaced(s.Addr, w, int(3*rate), rate)
+				if err != nil {
+					fmt.Fprintf(&b, "%s paced on %s: %v\n", w.Name, s.Name, err)
+					continue
+				}
+				windows[s.Name] = append(windows[s.Name], r)
+			}
+		}
+		fmt.Fprintf(&b, "%s at %.0f op/s over %d connections, median of %d windows:", w.Name, rate, benchConns, pacedRounds)
 		for _, s := range servers {
-			r, err := RunPaced(s.Addr, w, int(3*rate), rate)
-			if err != nil {
-				fmt.Fprintf(&b, " %s: %v", s.Name, err)
+			rs := windows[s.Name]
+			if len(rs) == 0 {
 				continue
 			}
-			fmt.Fprintf(&b, "  %s p50 %.2f ms, p99 %.2f ms", s.Name, float64(r.P50.Microseconds())/1000, float64(r.P99.Microseconds())/1000)
+			slices.SortFunc(rs, func(x, y Result) int { return cmp.Compare(x.P99, y.P99) })
+			mid := rs[len(rs)/2]
+			fmt.Fprintf(&b, "  %s p50 %s ms, p99 %s ms (%s–%s)", s.Name, ms(mid.P50), ms(mid.P99), ms(rs[0].P99), ms(rs[len(rs)-1].P99))
 			if s.Name == "atrium" {
 				verdict := "met"
-				if r.P99 >= targetP99 {
+				if mid.P99 >= targetP99 {
 					verdict = "MISSED"
 				}
 				fmt.Fprintf(&b, " (target < 2 ms: %s)", verdict)

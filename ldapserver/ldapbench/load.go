@@ -88,9 +88,20 @@ func run(addr string, w Workload, n int, rate float64, started func()) (Result, 
 				}
 				t := time.Now()
 				if rate > 0 {
+					// An operation claimed after it was due waited for a
+					// connection the server had not answered yet: its
+					// latency counts from when it was due. One claimed
+					// early waits for its time, and counts from when it
+					// was sent, so that the timer's lateness (a sleep
+					// overshoots by up to a millisecond or more) is not
+					// charged to the server.
 					due := start.Add(time.Duration(float64(i-1) / rate * float64(time.Second)))
-					time.Sleep(time.Until(due))
-					t = due
+					if t.Before(due) {
+						time.Sleep(time.Until(due))
+						t = time.Now()
+					} else {
+						t = due
+					}
 				}
 				if err := w.Op(addr, conns[k], k, rnd); err != nil {
 					errs[k] = err

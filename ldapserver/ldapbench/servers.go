@@ -128,7 +128,9 @@ func pinned(name string, args ...string) *exec.Cmd {
 }
 
 // KeepOffServerCPU moves every thread of this process (and so the threads
-// it starts later) off ServerCPU.
+// it starts later) off ServerCPU, and runs one P per core left: more Ps
+// than cores would have the kernel time-slice them, and a response could
+// sit unread for a slice and count as the server's latency.
 func KeepOffServerCPU() error {
 	if runtime.NumCPU() < 2 {
 		return nil
@@ -149,6 +151,7 @@ func KeepOffServerCPU() error {
 			return fmt.Errorf("pin thread %d: %w", tid, err)
 		}
 	}
+	runtime.GOMAXPROCS(set.Count())
 	return nil
 }
 
