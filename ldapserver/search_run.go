@@ -204,7 +204,7 @@ type selection struct {
 }
 
 func newSelection(attrs []string) selection {
-	s := selection{named: map[string]string{}}
+	s := selection{named: make(map[string]string, len(attrs))}
 	if len(attrs) == 0 {
 		s.allUser = true
 	}
@@ -216,9 +216,11 @@ func newSelection(attrs []string) selection {
 			s.allOp = true
 		case "1.1", "":
 		default:
-			key := strings.ToLower(a)
+			var key string
 			if at := theSchema.lookup(a); at != nil {
-				key = strings.ToLower(at.names[0])
+				key = at.key
+			} else {
+				key = strings.ToLower(a)
 			}
 			if _, dup := s.named[key]; !dup {
 				s.named[key] = a
