@@ -2,24 +2,18 @@ package portal_test
 
 import (
 	"context"
-	"encoding/xml"
-	"errors"
-	"html/template"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/crewjam/saml"
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/internal/browser"
+	"github.com/atrium-dir/atrium/internal/samltest"
 	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/samlidp"
 	"github.com/atrium-dir/atrium/totp"
@@ -55,7 +49,7 @@ func TestRecoveryCodeSignInBrowser(t *testing.T) {
 		}
 	}
 	base := mfaServeSAML(t, d)
-	sp := mfaStartSP(t, d, base)
+	sp := samltest.Start(t, d, base, samlidp.AppSpec{Name: "wiki"})
 
 	b := browser.New(t)
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -68,7 +62,7 @@ func TestRecoveryCodeSignInBrowser(t *testing.T) {
 	signInWithCode := func(doing, code string, then chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		step(doing,
-			chromedp.Navigate(sp.url+"/start"),
+			chromedp.Navigate(sp.StartURL()),
 			chromedp.WaitVisible(chromedp.ID("username")),
 			chromedp.SendKeys(chromedp.ID("username"), "alice"),
 			chromedp.SendKeys(chromedp.ID("password"), "alice-password"),
@@ -154,108 +148,4 @@ func mfaServeSAML(t *testing.T, d *directory.Directory) string {
 	srv.Config.Handler = mux
 	srv.Start()
 	return ext.String()
-}
-
-// mfaSP is a SAML app for browser tests: crewjam's ServiceProvider on
-// loopback, registered as "wiki". /start sends the browser to Atrium with
-// an AuthnRequest; /acs checks the Response and shows what the assertion
-// says, or why it was refused.
-type mfaSP struct {
-	url string
-	sp  *saml.ServiceProvider
-	mu  sync.Mutex
-	ids []string // AuthnRequest IDs sent
-}
-
-func mfaStartSP(t *testing.T, d *directory.Directory, idpBase string) *mfaSP {
-	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	t.Cleanup(srv.Close)
-	app := &mfaSP{url: "http://" + srv.Listener.Addr().String()}
-	resp, err := http.Get(idpBase + "/saml/metadata")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	var idp saml.EntityDescriptor
-	if err := xml.Unmarshal(raw, &idp); err != nil {
-		t.Fatalf("IdP metadata: %v", err)
-	}
-	acs, _ := url.Parse(app.url + "/acs")
-	app.sp = &saml.ServiceProvider{EntityID: app.url, AcsURL: *acs, IDPMetadata: &idp, AuthnNameIDFormat: saml.EmailAddressNameIDFormat}
-	if _, err := samlidp.Register(context.Background(), d, samlidp.AppSpec{Name: "wiki", EntityID: app.url, ACS: acs.String()}); err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /start", app.start)
-	mux.HandleFunc("POST /acs", app.acs)
-	srv.Config.Handler = mux
-	srv.Start()
-	return app
-}
-
-func (a *mfaSP) start(w http.ResponseWriter, r *http.Request) {
-	req, err := a.sp.MakeAuthenticationRequest(a.sp.GetSSOBindingLocation(saml.HTTPRedirectBinding), saml.HTTPRedirectBinding, saml.HTTPPostBinding)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	to, err := req.Redirect("", a.sp)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	a.mu.Lock()
-	a.ids = append(a.ids, req.ID)
-	a.mu.Unlock()
-	http.Redirect(w, r, to.String(), http.StatusFound)
-}
-
-var mfaLandingPage = template.Must(template.New("").Parse(`<!doctype html>
-<html><head><meta name="viewport" content="width=device-width, initial-scale=1"><title>Wiki</title></head>
-<body><main id="app"><h1>Wiki</h1>
-<p>Refused: <span id="error">{{.Error}}</span></p>
-<p>Signed in as <span id="nameid">{{.NameID}}</span></p>
-<p>amr: <span id="amr">{{.AMR}}</span></p>
-<p>AuthnContextClassRef: <span id="class">{{.Class}}</span></p>
-</main></body></html>`))
-
-func (a *mfaSP) acs(w http.ResponseWriter, r *http.Request) {
-	a.mu.Lock()
-	ids := slices.Clone(a.ids)
-	a.mu.Unlock()
-	var page struct{ Error, NameID, AMR, Class string }
-	err := r.ParseForm()
-	var assertion *saml.Assertion
-	if err == nil {
-		assertion, err = a.sp.ParseResponse(r, ids)
-	}
-	var invalid *saml.InvalidResponseError
-	switch {
-	case errors.As(err, &invalid):
-		page.Error = invalid.PrivateErr.Error()
-	case err != nil:
-		page.Error = err.Error()
-	default:
-		var amr []string
-		for _, st := range assertion.AttributeStatements {
-			for _, at := range st.Attributes {
-				for _, v := range at.Values {
-					if at.Name == "amr" {
-						amr = append(amr, v.Value)
-					}
-				}
-			}
-		}
-		page.AMR = strings.Join(amr, ",")
-		if st := assertion.AuthnStatements; len(st) > 0 && st[0].AuthnContext.AuthnContextClassRef != nil {
-			page.Class = st[0].AuthnContext.AuthnContextClassRef.Value
-		}
-		if assertion.Subject != nil && assertion.Subject.NameID != nil {
-			page.NameID = assertion.Subject.NameID.Value
-		}
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	mfaLandingPage.Execute(w, page)
 }
