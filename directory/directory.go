@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,10 +15,35 @@ import (
 )
 
 // SchemaVersion is the layout of the records this release writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // migrations[i] upgrades a store from schema i+1 to i+2. Append, never edit.
-var migrations []func(Tx) error
+var migrations = []func(Tx) error{
+	indexUserCommonNames, // 1 to 2: ix.usercn
+}
+
+// indexUserCommonNames builds ix.usercn for every user. The keys are
+// gathered first: a Store need not allow writes during a Scan.
+func indexUserCommonNames(tx Tx) error {
+	var keys []string
+	err := tx.Scan(bUsers, "", "", func(id string, raw []byte) error {
+		var u User
+		if err := json.Unmarshal(raw, &u); err != nil {
+			return fmt.Errorf("decode %s/%s: %w", bUsers, id, err)
+		}
+		keys = append(keys, userCNKey(u))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := tx.Put(ixUserCN, k, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Options configures a Directory. The zero value of each field is a sane
 // default.

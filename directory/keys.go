@@ -23,6 +23,7 @@ const (
 	ixMail      = "ix.mail"      // lower(mail) -> user ID
 	ixUIDNumber = "ix.uidnumber" // num -> user ID
 	ixUserGID   = "ix.usergid"   // num/userID -> "" (users by primary gidNumber)
+	ixUserCN    = "ix.usercn"    // cnKey(CommonName)/userID -> "" (users by common name)
 	ixCN        = "ix.cn"        // lower(cn) -> group ID
 	ixGIDNumber = "ix.gidnumber" // num -> group ID
 	ixAccount   = "ix.account"   // lower(name) -> account ID
@@ -39,6 +40,20 @@ func parseNumKey(k string) int {
 }
 
 func fold(s string) string { return strings.ToLower(s) }
+
+// cnKey is how a common name is indexed: lower-cased, trimmed, and with
+// inner runs of spaces collapsed, so that every value LDAP's caseIgnoreMatch
+// holds equal has the same key.
+func cnKey(s string) string {
+	s = fold(s)
+	if !strings.Contains(s, "  ") && strings.TrimSpace(s) == s {
+		return s
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// userCNKey is u's entry in ixUserCN. Common names may hold '/', IDs never do.
+func userCNKey(u User) string { return cnKey(u.CommonName()) + "/" + u.ID }
 
 func getJSON(tx Tx, bucket, key string, v any) error {
 	raw, err := tx.Get(bucket, key)

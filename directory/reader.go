@@ -68,6 +68,24 @@ func (r Reader) UsersByGIDNumber(n int, fn func(User) error) error {
 	})
 }
 
+// UsersByCommonName calls fn for every user whose common name (see
+// User.CommonName) equals cn without regard to case, leading and trailing
+// spaces, or the length of inner runs of spaces.
+func (r Reader) UsersByCommonName(cn string, fn func(User) error) error {
+	prefix := cnKey(cn) + "/"
+	return r.tx.Scan(ixUserCN, prefix, "", func(k string, _ []byte) error {
+		id := k[len(prefix):]
+		if strings.Contains(id, "/") {
+			return nil // a longer common name that starts with cn + "/"
+		}
+		u, err := r.User(id)
+		if err != nil {
+			return err
+		}
+		return fn(u)
+	})
+}
+
 // Group returns the group with this ID.
 func (r Reader) Group(id string) (Group, error) { return getGroup(r.tx, id) }
 

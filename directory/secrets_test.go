@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/atrium-dir/atrium/directory"
@@ -58,7 +59,7 @@ func TestSchemaVersion(t *testing.T) {
 	must(t, err)
 	must(t, s.Update(ctx, func(tx directory.Tx) error {
 		v, err := tx.Get("meta", "schema")
-		if err != nil || string(v) != "1" {
+		if err != nil || string(v) != strconv.Itoa(directory.SchemaVersion) {
 			t.Errorf("schema version stored as %q, %v", v, err)
 		}
 		return tx.Put("meta", "schema", []byte("99"))

@@ -123,8 +123,14 @@ func putUser(tx Tx, old *User, u User) error {
 		if err := tx.Delete(ixUserGID, numKey(old.GIDNumber)+"/"+u.ID); err != nil {
 			return err
 		}
+		if err := tx.Delete(ixUserCN, userCNKey(*old)); err != nil {
+			return err
+		}
 	}
 	if err := tx.Put(ixUserGID, numKey(u.GIDNumber)+"/"+u.ID, nil); err != nil {
+		return err
+	}
+	if err := tx.Put(ixUserCN, userCNKey(u), nil); err != nil {
 		return err
 	}
 	if err := tx.Put(ixName, u.ID, []byte(u.UID)); err != nil {
@@ -212,7 +218,7 @@ func (d *Directory) DeleteUser(ctx context.Context, uid string) error {
 		}
 		for _, del := range [][2]string{
 			{ixUID, fold(u.UID)}, {ixUIDNumber, numKey(u.UIDNumber)},
-			{ixUserGID, numKey(u.GIDNumber) + "/" + u.ID},
+			{ixUserGID, numKey(u.GIDNumber) + "/" + u.ID}, {ixUserCN, userCNKey(u)},
 			{bCreds, u.ID}, {bUsers, u.ID}, {ixName, u.ID},
 		} {
 			if err := tx.Delete(del[0], del[1]); err != nil {

@@ -308,6 +308,57 @@ func testIndexConsistency(t *testing.T, d *directory.Directory) {
 		}
 		return nil
 	}))
+	testCommonNameIndex(t, d)
+}
+
+// testCommonNameIndex follows a user's common name, which the display
+// name, given name, surname and (without those) the uid make, through
+// create, update, rename and delete.
+func testCommonNameIndex(t *testing.T, d *directory.Directory) {
+	ctx := context.Background()
+	byCN := func(cn string) []string {
+		t.Helper()
+		var uids []string
+		must(t, d.View(ctx, func(r directory.Reader) error {
+			return r.UsersByCommonName(cn, func(u directory.User) error {
+				uids = append(uids, u.UID)
+				return nil
+			})
+		}))
+		slices.Sort(uids)
+		return uids
+	}
+	expect := func(step string, want map[string][]string) {
+		t.Helper()
+		for cn, uids := range want {
+			if got := byCN(cn); !slices.Equal(got, uids) {
+				t.Errorf("%s: users with cn %q = %v, want %v", step, cn, got, uids)
+			}
+		}
+	}
+	_, err := d.CreateUser(ctx, directory.User{UID: "erin", GivenName: "Erin", Surname: "Moss"})
+	must(t, err)
+	_, err = d.CreateUser(ctx, directory.User{UID: "erin2", DisplayName: "ERIN MOSS"})
+	must(t, err)
+	_, err = d.CreateUser(ctx, directory.User{UID: "nameless"})
+	must(t, err)
+	expect("create", map[string][]string{"erin moss": {"erin", "erin2"}, "Nameless": {"nameless"}})
+
+	_, err = d.UpdateUser(ctx, "erin", func(u *directory.User) error { u.DisplayName = "Erin M."; return nil })
+	must(t, err)
+	_, err = d.UpdateUser(ctx, "erin2", func(u *directory.User) error { u.DisplayName, u.Surname = "", "Moss"; return nil })
+	must(t, err)
+	expect("update", map[string][]string{"erin moss": nil, "erin m.": {"erin"}, "moss": {"erin2"}})
+
+	_, err = d.RenameUser(ctx, "nameless", "anon")
+	must(t, err)
+	_, err = d.RenameUser(ctx, "erin", "erinm")
+	must(t, err)
+	expect("rename", map[string][]string{"nameless": nil, "anon": {"anon"}, "erin m.": {"erinm"}})
+
+	must(t, d.DeleteUser(ctx, "erinm"))
+	must(t, d.DeleteUser(ctx, "anon"))
+	expect("delete", map[string][]string{"erin m.": nil, "anon": nil, "moss": {"erin2"}})
 }
 
 func testNestedGroups(t *testing.T, d *directory.Directory) {
