@@ -266,11 +266,14 @@ func TestIndexedEqualityReadsFewRecords(t *testing.T) {
 				return err
 			}
 		}
-		return nil
+		// A user whose common name is also a group's.
+		_, err := b.CreateUser(directory.User{UID: "staffer", DisplayName: "Staff"})
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	staffer := "uid=staffer," + peopleDN
 	w := f.as(t, readerDN, "reader-password")
 	alice, err := f.dir.User(ctx, "alice")
 	if err != nil {
@@ -295,6 +298,10 @@ func TestIndexedEqualityReadsFewRecords(t *testing.T) {
 		{"(&(objectClass=posixGroup)(memberUid=alice))", []string{staffDN}},
 		{"(&(objectClass=person)(memberOf=" + staffDN + "))", []string{aliceDN, bobDN}},
 		{"(&(objectClass=posixGroup)(|(memberUid=alice)(member=" + aliceDN + ")))", []string{staffDN}},
+		// cn folds case and spaces; users and groups both answer from an index.
+		{"(&(objectClass=person)(cn= alice  LIDDELL))", []string{aliceDN}},
+		{"(&(objectClass=*)(cn=STAFF))", []string{staffDN, staffer}},
+		{"(&(objectClass=*)(cn=nobody at all))", nil},
 	}
 	for _, c := range cases {
 		store.reads.Store(0)

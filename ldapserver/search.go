@@ -405,6 +405,22 @@ func (v *view) equalityCandidates(kind entryKind, f *Filter) ([]string, bool) {
 			return ids, false
 		case "entryUUID":
 			return user(v.r.User(strings.ToLower(f.Value)))
+		case "cn":
+			// The index folds case and spaces as caseIgnoreMatch does, so
+			// it holds every user the filter can match.
+			var ids []string
+			err := v.r.UsersByCommonName(f.Value, func(u directory.User) error {
+				if v.found == nil {
+					v.found, v.uids = map[string]directory.User{}, map[string]string{}
+				}
+				v.found[u.ID] = u
+				ids = append(ids, u.ID)
+				return nil
+			})
+			if err != nil {
+				return nil, true
+			}
+			return ids, false
 		case "memberOf":
 			target, ok := v.resolve(f.Value)
 			if !ok || target.kind != kindGroup {
