@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // FirstID is where uidNumber and gidNumber allocation starts.
@@ -21,6 +22,10 @@ func ValidUID(uid string) bool {
 	return uidPattern.MatchString(uid) && uid[0] != '-' && uid[0] != '.'
 }
 
+// maxNameLen bounds a person's names: longer ones are mistakes, and the
+// common name is an index key.
+const maxNameLen = 256
+
 func (u *User) normalise() error {
 	u.Mail = strings.TrimSpace(u.Mail)
 	var problems []string
@@ -30,6 +35,11 @@ func (u *User) normalise() error {
 	if u.Mail != "" {
 		if a, err := mail.ParseAddress(u.Mail); err != nil || a.Address != u.Mail {
 			problems = append(problems, fmt.Sprintf("mail %q is not an address", u.Mail))
+		}
+	}
+	for _, name := range []struct{ field, value string }{{"given name", u.GivenName}, {"surname", u.Surname}, {"display name", u.DisplayName}} {
+		if utf8.RuneCountInString(name.value) > maxNameLen || strings.ContainsAny(name.value, "\r\n") {
+			problems = append(problems, fmt.Sprintf("%s: one line of at most %d characters", name.field, maxNameLen))
 		}
 	}
 	if u.UIDNumber < 0 || u.GIDNumber < 0 {

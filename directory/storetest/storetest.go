@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -161,6 +162,8 @@ func testUserCRUD(t *testing.T, d *directory.Directory) {
 		{UID: "bad uid", Mail: "x@example.com"},
 		{UID: "-x", Mail: "x@example.com"},
 		{UID: "ok", Mail: "not-an-address"},
+		{UID: "ok", Mail: "ok@example.com", DisplayName: strings.Repeat("x", 257)},
+		{UID: "ok", Mail: "ok@example.com", GivenName: "two\nlines"},
 	} {
 		if _, err := d.CreateUser(ctx, bad); !errors.Is(err, directory.ErrInvalid) {
 			t.Errorf("CreateUser(%+v) = %v, want ErrInvalid", bad, err)
