@@ -1,9 +1,7 @@
 package passkey
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"html/template"
 	"net/http"
@@ -32,15 +30,7 @@ func (e enroll) Form(r *http.Request, f *portal.Flow) (template.HTML, error) {
 	if err != nil {
 		return "", err
 	}
-	options, err := json.Marshal(c.Options)
-	if err != nil {
-		return "", err
-	}
-	var buf bytes.Buffer
-	err = templates.ExecuteTemplate(&buf, "enroll", struct {
-		Ceremony, Options, Script string
-	}{c.Ceremony, string(options), ScriptPath})
-	return template.HTML(buf.String()), err
+	return ceremonyForm("enroll", c)
 }
 
 // Submit stores the new passkey and proves MethodHWK: the user has just

@@ -40,12 +40,18 @@ func (s signIn) Form(r *http.Request, f *portal.Flow) (template.HTML, error) {
 	if err != nil {
 		return "", err
 	}
+	return ceremonyForm("signin", c)
+}
+
+// ceremonyForm renders the step's form (template name) for the ceremony c
+// begun for it: the browser script reads the options and posts the result.
+func ceremonyForm(name string, c Challenge) (template.HTML, error) {
 	options, err := json.Marshal(c.Options)
 	if err != nil {
 		return "", err
 	}
 	var buf bytes.Buffer
-	err = templates.ExecuteTemplate(&buf, "signin", struct {
+	err = templates.ExecuteTemplate(&buf, name, struct {
 		Ceremony, Options, Script string
 	}{c.Ceremony, string(options), ScriptPath})
 	return template.HTML(buf.String()), err
