@@ -3,35 +3,18 @@ package directory_test
 import (
 	"context"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/boltstore"
+	"github.com/atrium-dir/atrium/directory/dirtest"
 	"github.com/atrium-dir/atrium/directory/password"
 )
 
-// clock is a settable clock for tests, safe to read from the directory's
-// own goroutines (the audit writer) while a test moves it.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = dirtest.Clock
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)} }
+func newClock() *clock { return dirtest.NewClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)) }
 
 func openStore(t *testing.T, path string) *boltstore.Store {
 	t.Helper()

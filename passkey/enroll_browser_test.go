@@ -26,7 +26,7 @@ func TestEnrollPasskeyAtSignInToSAMLApp(t *testing.T) {
 		if err := samlidp.EnsureKey(s.ctx, s.dir); err != nil {
 			t.Fatal(err)
 		}
-		mux.Handle("/saml/", portal.Protect(samlidp.New(s.dir, s.portal, s.clock.now, nil).Handler(), nil))
+		mux.Handle("/saml/", portal.Protect(samlidp.New(s.dir, s.portal, s.clock.Now, nil).Handler(), nil))
 		s.portal.AddEnrollment(s.keys.Enrollment())
 	})
 	alice := s.userWithPassword(t, "alice")

@@ -43,13 +43,13 @@ func newPKServer(t *testing.T, mounts ...func(*pkServer, *http.ServeMux)) *pkSer
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ext := must(url.Parse(fmt.Sprintf("http://localhost:%d", port)))
-	clock := &pkClock{t: time.Now()}
-	d := dirtest.New(t, clock.now)
-	keys, err := New(d, ext, clock.now, nil)
+	clock := dirtest.NewClock(time.Now())
+	d := dirtest.New(t, clock.Now)
+	keys, err := New(d, ext, clock.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := portal.New(d, portal.Config{ExternalURL: ext}, clock.now, nil)
+	p := portal.New(d, portal.Config{ExternalURL: ext}, clock.Now, nil)
 	p.AddSecondFactor(keys.SecondFactor())
 	p.AddAccountSection(Section{})
 	s := &pkServer{

@@ -19,38 +19,20 @@ import (
 	"github.com/atrium-dir/atrium/directory/dirtest"
 )
 
-// pkClock is the injected clock every test shares with its directory.
-type pkClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *pkClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *pkClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 const pkOrigin = "https://id.example.com:8443"
 
 type pkEnv struct {
 	ctx   context.Context
-	clock *pkClock
+	clock *dirtest.Clock
 	dir   *directory.Directory
 	keys  *Passkeys
 }
 
 func newPKEnv(t testing.TB) *pkEnv {
 	t.Helper()
-	clock := &pkClock{t: time.Date(2026, 11, 23, 13, 0, 0, 0, time.UTC)}
-	d := dirtest.New(t, clock.now)
-	keys, err := New(d, must(url.Parse(pkOrigin)), clock.now, nil)
+	clock := dirtest.NewClock(time.Date(2026, 11, 23, 13, 0, 0, 0, time.UTC))
+	d := dirtest.New(t, clock.Now)
+	keys, err := New(d, must(url.Parse(pkOrigin)), clock.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +61,7 @@ func (e *pkEnv) register(t testing.TB, u directory.User, name string) (*softKey,
 		t.Fatal(err)
 	}
 	// Factors list oldest first; keep registrations apart.
-	e.clock.advance(time.Second)
+	e.clock.Advance(time.Second)
 	return k, f
 }
 
@@ -201,7 +183,7 @@ func TestRegisterStoresNamedPasskeysAsFactors(t *testing.T) {
 	if len(factors) != 2 || factors[0].Kind != directory.FactorPasskey || factors[0].Name != "Laptop" || factors[1].Name != "Phone" {
 		t.Fatalf("factors %+v, want passkeys Laptop and Phone", factors)
 	}
-	if !factors[0].Created.Equal(e.clock.now().Add(-2*time.Second)) || !factors[0].LastUsed.IsZero() {
+	if !factors[0].Created.Equal(e.clock.Now().Add(-2*time.Second)) || !factors[0].LastUsed.IsZero() {
 		t.Errorf("created %v last used %v", factors[0].Created, factors[0].LastUsed)
 	}
 	c := e.storedCredential(t, alice, f)
@@ -326,7 +308,7 @@ func TestCeremoniesAreSingleUseAndExpire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.clock.advance(ceremonyTTL)
+	e.clock.Advance(ceremonyTTL)
 	if _, err := e.keys.finishLogin(e.ctx, purposeLogin, alice.ID, "flow", c.Ceremony, k.get(c), Attempt{}); !errors.Is(err, ErrCeremony) {
 		t.Errorf("expired ceremony: err = %v, want ErrCeremony", err)
 	}
@@ -334,7 +316,7 @@ func TestCeremoniesAreSingleUseAndExpire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.clock.advance(ceremonyTTL - time.Second)
+	e.clock.Advance(ceremonyTTL - time.Second)
 	if _, err := e.keys.finishLogin(e.ctx, purposeLogin, alice.ID, "flow", c.Ceremony, k.get(c), Attempt{}); err != nil {
 		t.Errorf("ceremony just before expiry: %v", err)
 	}
@@ -355,7 +337,7 @@ func TestSignInBumpsTheCounterAndLastUse(t *testing.T) {
 	e := newPKEnv(t)
 	alice := e.user(t, "alice", "Alice")
 	k, f := e.register(t, alice, "Laptop")
-	e.clock.advance(time.Hour)
+	e.clock.Advance(time.Hour)
 
 	used, err := e.signIn(t, alice, k)
 	if err != nil {
@@ -369,8 +351,8 @@ func TestSignInBumpsTheCounterAndLastUse(t *testing.T) {
 		t.Errorf("stored counter %d clone warning %v, want 1, false", c.Authenticator.SignCount, c.Authenticator.CloneWarning)
 	}
 	factors, _ := e.dir.Factors(e.ctx, alice.ID)
-	if !factors[0].LastUsed.Equal(e.clock.now()) {
-		t.Errorf("last used %v, want %v", factors[0].LastUsed, e.clock.now())
+	if !factors[0].LastUsed.Equal(e.clock.Now()) {
+		t.Errorf("last used %v, want %v", factors[0].LastUsed, e.clock.Now())
 	}
 	events, err := e.dir.AuditEvents(e.ctx, directory.AuditQuery{Subject: "alice", Kind: "mfa"})
 	if err != nil {
@@ -513,7 +495,7 @@ func TestSignInRefusals(t *testing.T) {
 	}
 	k2, _ := e.register(t, alice, "Phone")
 	// Past the backoff the refusals above earned.
-	e.clock.advance(time.Hour)
+	e.clock.Advance(time.Hour)
 	if _, err := e.signIn(t, alice, ka); !errors.Is(err, ErrRefused) {
 		t.Errorf("removed passkey beside another: err = %v, want ErrRefused", err)
 	}
@@ -552,7 +534,7 @@ func TestFailedAssertionsCountInTheBackoff(t *testing.T) {
 	if _, err := e.signIn(t, alice, k); !errors.As(err, &throttled) {
 		t.Errorf("right passkey during backoff: err = %v, want throttled", err)
 	}
-	e.clock.advance(time.Hour)
+	e.clock.Advance(time.Hour)
 	if _, err := e.signIn(t, alice, k); err != nil {
 		t.Errorf("after the backoff: %v", err)
 	}

@@ -46,7 +46,7 @@ func TestPushApprovalConfirmedWithPasskeyInChromium(t *testing.T) {
 		notifier := &push.WebPush{Keys: vapid, Subscriber: push.Subscriber(s.origin), Client: pushService.Client()}
 		approvals = push.NewApprovals(s.dir, notifier, s.keys.Confirmer(), nil)
 		s.portal.AddSecondFactor(push.NewSecondFactor(approvals))
-		push.NewHandler(approvals, s.portal, vapid, s.clock.now, nil).Mount(mux)
+		push.NewHandler(approvals, s.portal, vapid, s.clock.Now, nil).Mount(mux)
 	})
 	alice := s.userWithPassword(t, "alice")
 

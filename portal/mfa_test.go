@@ -12,41 +12,23 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/boltstore"
+	"github.com/atrium-dir/atrium/directory/dirtest"
 	"github.com/atrium-dir/atrium/directory/password"
 	"github.com/atrium-dir/atrium/internal/testenv"
 	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/totp"
 )
 
-// mfaClock is a settable clock shared by the directory and the portal.
-type mfaClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *mfaClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *mfaClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // mfaServe serves a portal over a directory with policy, with alice
 // (password "alice-password") in it.
-func mfaServe(t *testing.T, policy directory.MFAPolicy) (*httptest.Server, *directory.Directory, *mfaClock) {
+func mfaServe(t *testing.T, policy directory.MFAPolicy) (*httptest.Server, *directory.Directory, *dirtest.Clock) {
 	t.Helper()
-	clock := &mfaClock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+	clock := dirtest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
 	s, err := boltstore.Open(filepath.Join(t.TempDir(), "atrium.db"), time.Second)
 	if err != nil {
 		t.Fatal(err)

@@ -14,23 +14,7 @@ import (
 	"github.com/atrium-dir/atrium/push"
 )
 
-// clock is the injected time of a test; it moves only when told.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = dirtest.Clock
 
 // fakeConfirmer stands in for the passkey package, and only for it. Its
 // ceremonies are single use and remember their binding; the "assertion" it
@@ -84,7 +68,7 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &fixture{clock: &clock{t: time.Date(2026, 11, 23, 13, 0, 0, 0, time.UTC)}}
+	f := &fixture{clock: dirtest.NewClock(time.Date(2026, 11, 23, 13, 0, 0, 0, time.UTC))}
 	f.dir = dirtest.New(t, f.clock.Now)
 	var err error
 	if f.keys, err = push.EnsureVAPID(ctx, f.dir); err != nil {
