@@ -146,7 +146,7 @@ func createGroup(tx Tx, now time.Time, g Group) (Group, error) {
 		}
 		g.GIDNumber = n
 	}
-	if err := claim(tx, ixCN, fold(g.CN), g.ID, "group"); err != nil {
+	if err := claim(tx, ixCN, cnKey(g.CN), g.ID, "group"); err != nil {
 		return g, err
 	}
 	if err := claim(tx, ixGIDNumber, numKey(g.GIDNumber), g.ID, "gidNumber"); err != nil {

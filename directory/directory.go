@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -15,11 +17,48 @@ import (
 )
 
 // SchemaVersion is the layout of the records this release writes.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrations[i] upgrades a store from schema i+1 to i+2. Append, never edit.
 var migrations = []func(Tx) error{
-	indexUserCommonNames, // 1 to 2: ix.usercn
+	indexUserCommonNames,    // 1 to 2: ix.usercn
+	reindexGroupCommonNames, // 2 to 3: ix.cn keys fold spaces as well as case
+}
+
+// reindexGroupCommonNames rekeys ix.cn with cnKey, which folds spaces as
+// LDAP's caseIgnoreMatch does. Two groups whose names differ only in
+// spacing already had the same DN over LDAP. Of such twins, the one whose
+// name needs no folding (else the lowest ID) takes the folded key; the
+// other keeps its old key, so it is still listed, but a lookup by name
+// finds its twin, as a lookup by DN always did.
+func reindexGroupCommonNames(tx Tx) error {
+	type entry struct{ old, id string }
+	var entries []entry
+	if err := tx.Scan(ixCN, "", "", func(k string, id []byte) error {
+		entries = append(entries, entry{k, string(id)})
+		return nil
+	}); err != nil {
+		return err
+	}
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.id, b.id) })
+	for _, e := range entries {
+		key := cnKey(e.old)
+		if key == e.old {
+			continue
+		}
+		if _, err := tx.Get(ixCN, key); err == nil {
+			continue // another group holds the folded name
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if err := tx.Delete(ixCN, e.old); err != nil {
+			return err
+		}
+		if err := tx.Put(ixCN, key, []byte(e.id)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // indexUserCommonNames builds ix.usercn for every user. The keys are

@@ -179,13 +179,15 @@ func (d *Directory) UpdateGroup(ctx context.Context, cn string, fn func(*Group) 
 		if !ValidGroupName(g.CN) || g.GIDNumber <= 0 {
 			return fmt.Errorf("group name %q or gidNumber %d: %w", g.CN, g.GIDNumber, ErrInvalid)
 		}
-		if fold(g.CN) != fold(old.CN) {
-			if err := claim(tx, ixCN, fold(g.CN), g.ID, "group"); err != nil {
+		if cnKey(g.CN) != cnKey(old.CN) {
+			if err := claim(tx, ixCN, cnKey(g.CN), g.ID, "group"); err != nil {
 				return err
 			}
-			if err := tx.Delete(ixCN, fold(old.CN)); err != nil {
+			if err := tx.Delete(ixCN, cnKey(old.CN)); err != nil {
 				return err
 			}
+		}
+		if g.CN != old.CN {
 			if err := tx.Put(ixName, g.ID, []byte(g.CN)); err != nil {
 				return err
 			}
@@ -241,7 +243,7 @@ func (d *Directory) DeleteGroup(ctx context.Context, cn string) error {
 				return err
 			}
 		}
-		for _, del := range [][2]string{{ixCN, fold(g.CN)}, {ixGIDNumber, numKey(g.GIDNumber)}, {bGroups, g.ID}, {ixName, g.ID}} {
+		for _, del := range [][2]string{{ixCN, cnKey(g.CN)}, {ixGIDNumber, numKey(g.GIDNumber)}, {bGroups, g.ID}, {ixName, g.ID}} {
 			if err := tx.Delete(del[0], del[1]); err != nil {
 				return err
 			}

@@ -24,7 +24,7 @@ const (
 	ixUIDNumber = "ix.uidnumber" // num -> user ID
 	ixUserGID   = "ix.usergid"   // num/userID -> "" (users by primary gidNumber)
 	ixUserCN    = "ix.usercn"    // cnKey(CommonName)/userID -> "" (users by common name)
-	ixCN        = "ix.cn"        // lower(cn) -> group ID
+	ixCN        = "ix.cn"        // cnKey(cn) -> group ID
 	ixGIDNumber = "ix.gidnumber" // num -> group ID
 	ixAccount   = "ix.account"   // lower(name) -> account ID
 	ixMemberOf  = "ix.memberof"  // memberID/groupID -> "" (what a user or group is a direct member of)

@@ -91,7 +91,7 @@ func (r Reader) Group(id string) (Group, error) { return getGroup(r.tx, id) }
 
 // GroupByCN finds a group by name, without regard to case.
 func (r Reader) GroupByCN(cn string) (Group, error) {
-	id, err := lookup(r.tx, ixCN, fold(cn))
+	id, err := lookup(r.tx, ixCN, cnKey(cn))
 	if err != nil {
 		return Group{}, err
 	}
@@ -112,7 +112,7 @@ func (r Reader) GroupByGIDNumber(n int) (Group, error) {
 
 // Groups calls fn for every group in cn order.
 func (r Reader) Groups(afterCN string, fn func(Group) error) error {
-	return r.tx.Scan(ixCN, "", fold(afterCN), func(_ string, id []byte) error {
+	return r.tx.Scan(ixCN, "", cnKey(afterCN), func(_ string, id []byte) error {
 		g, err := r.Group(string(id))
 		if err != nil {
 			return err

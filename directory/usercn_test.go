@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/atrium-dir/atrium/directory"
@@ -110,7 +111,7 @@ func TestSchema1StoreGainsCommonNameIndex(t *testing.T) {
 	}
 	must(t, s.View(ctx, func(tx directory.Tx) error {
 		v, err := tx.Get("meta", "schema")
-		if err != nil || string(v) != "2" {
+		if err != nil || string(v) != strconv.Itoa(directory.SchemaVersion) {
 			t.Errorf("schema after the migration = %q, %v", v, err)
 		}
 		return nil

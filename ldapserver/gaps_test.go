@@ -301,6 +301,7 @@ func TestIndexedEqualityReadsFewRecords(t *testing.T) {
 		// cn folds case and spaces; users and groups both answer from an index.
 		{"(&(objectClass=person)(cn= alice  LIDDELL))", []string{aliceDN}},
 		{"(&(objectClass=*)(cn=STAFF))", []string{staffDN, staffer}},
+		{"(&(objectClass=posixGroup)(cn=  staff ))", []string{staffDN}},
 		{"(&(objectClass=*)(cn=nobody at all))", nil},
 	}
 	for _, c := range cases {
