@@ -194,8 +194,19 @@ const ServeEnv = "ATRIUM_LDAPBENCH_STORE"
 // when ServeEnv is set) serving the store at path, on ServerCPU with
 // GOMAXPROCS 1.
 func StartAtrium(exe, path string, d Dataset) (*Server, error) {
+	s, err := startGo("atrium", exe, d, ServeEnv+"="+path, "ATRIUM_LDAPBENCH_BASE="+d.Base)
+	if err != nil {
+		return nil, err
+	}
+	s.Store = path
+	return s, nil
+}
+
+// startGo starts exe, the benchmark's binary, as the server its env
+// selects, on ServerCPU with GOMAXPROCS 1, and waits until it answers.
+func startGo(name, exe string, d Dataset, env ...string) (*Server, error) {
 	cmd := pinned(exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), ServeEnv+"="+path, "ATRIUM_LDAPBENCH_BASE="+d.Base, "GOMAXPROCS=1")
+	cmd.Env = append(append(os.Environ(), env...), "GOMAXPROCS=1")
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -206,7 +217,7 @@ func StartAtrium(exe, path string, d Dataset) (*Server, error) {
 		return nil, err
 	}
 	began := time.Now()
-	s, err := start("atrium", cmd)
+	s, err := start(name, cmd)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +225,7 @@ func StartAtrium(exe, path string, d Dataset) (*Server, error) {
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
 		s.Stop()
-		return nil, fmt.Errorf("atrium did not start: %w", err)
+		return nil, fmt.Errorf("%s did not start: %w", name, err)
 	}
 	s.Addr = strings.TrimSpace(line)
 	if err := ready(s.Addr, d, s.exited); err != nil {
@@ -223,7 +234,6 @@ func StartAtrium(exe, path string, d Dataset) (*Server, error) {
 	}
 	s.Startup = time.Since(began)
 	s.StartRSS, _ = s.Memory()
-	s.Store = path
 	return s, nil
 }
 
