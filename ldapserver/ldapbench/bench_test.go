@@ -97,31 +97,90 @@ func BenchmarkAtriumVsSlapd(b *testing.B) {
 	// less often keeps its own pauses out of the latencies it measures.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 
-	results := map[string]Result{}
-	cpu := map[string]time.Duration{} // server CPU time per operation
+	samples := map[string][]sample{} // by workload/server, one per round
 	workloads := Workloads(d, benchConns)
 	for _, w := range workloads {
 		for _, s := range servers {
 			b.Run(w.Name+"/"+s.Name, func(b *testing.B) {
-				var before time.Duration
-				r, err := Run(s.Addr, w, b.N, func() { before = s.CPUTime(); b.ResetTimer() })
+				smp, err := measure(s, w, b.N, b.ResetTimer)
 				if err != nil {
 					b.Fatal(err)
 				}
-				perOp := (s.CPUTime() - before) / time.Duration(r.Ops)
-				b.ReportMetric(r.OpsPerSec(), "ops/s")
-				b.ReportMetric(float64(r.P50.Microseconds()), "p50-µs")
-				b.ReportMetric(float64(r.P99.Microseconds()), "p99-µs")
-				b.ReportMetric(float64(perOp.Nanoseconds())/1000, "server-cpu-µs/op")
+				b.ReportMetric(smp.OpsPerSec(), "ops/s")
+				b.ReportMetric(float64(smp.P50.Microseconds()), "p50-µs")
+				b.ReportMetric(float64(smp.P99.Microseconds()), "p99-µs")
+				b.ReportMetric(float64(smp.cpu.Nanoseconds())/1000, "server-cpu-µs/op")
 				// The last call has the largest b.N.
-				results[w.Name+"/"+s.Name], cpu[w.Name+"/"+s.Name] = r, perOp
+				samples[w.Name+"/"+s.Name] = []sample{smp}
 			})
+		}
+	}
+	// A shared machine's speed moves by tens of percent from one second to
+	// the next, so a single run of each server can land in different
+	// weather. More rounds of about a second each follow, in alternating
+	// order, and the table compares the servers round by round.
+	for round := 1; round < closedRounds; round++ {
+		order := slices.Clone(servers)
+		if round%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, w := range workloads {
+			for _, s := range order {
+				key := w.Name + "/" + s.Name
+				if len(samples[key]) == 0 {
+					continue // left out by -bench
+				}
+				smp, err := measure(s, w, max(1, int(samples[key][0].OpsPerSec())), nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				samples[key] = append(samples[key], smp)
+			}
 		}
 	}
 	// Printed rather than logged: a parent benchmark's log is shown only
 	// with -v.
-	fmt.Print(report(workloads, servers, results, cpu, atrium, slapd))
-	fmt.Print(paced(workloads, servers, null, results))
+	fmt.Print(report(workloads, servers, samples, atrium, slapd))
+	fmt.Print(paced(workloads, servers, null, samples))
+}
+
+// closedRounds is how many closed-loop runs of each workload each server
+// gets, the benchmark's own included.
+const closedRounds = 3
+
+// sample is one closed-loop run of a workload on one server.
+type sample struct {
+	Result
+	cpu time.Duration // the server's CPU time per operation
+}
+
+// measure runs n operations of w on s. started, if set, is called when
+// the clock starts.
+func measure(s *Server, w Workload, n int, started func()) (sample, error) {
+	var before time.Duration
+	r, err := Run(s.Addr, w, n, func() {
+		before = s.CPUTime()
+		if started != nil {
+			started()
+		}
+	})
+	if err != nil {
+		return sample{}, err
+	}
+	return sample{Result: r, cpu: (s.CPUTime() - before) / time.Duration(max(1, r.Ops))}, nil
+}
+
+// typical is the round with the median throughput.
+func typical(rounds []sample) sample {
+	sorted := slices.Clone(rounds)
+	slices.SortFunc(sorted, func(x, y sample) int { return cmp.Compare(x.OpsPerSec(), y.OpsPerSec()) })
+	return sorted[len(sorted)/2]
+}
+
+// medianRange is the median of xs and its extremes.
+func medianRange(xs []float64) (mid, lo, hi float64) {
+	xs = slices.Sorted(slices.Values(xs))
+	return xs[len(xs)/2], xs[0], xs[len(xs)-1]
 }
 
 // paced measures latency of the two searches at 32 connections when the
@@ -132,7 +191,7 @@ func BenchmarkAtriumVsSlapd(b *testing.B) {
 // the window it falls in, so the median window is reported, with the
 // range. The null server takes its turns too: its p99 is the floor the
 // machine sets in the same windows, which no server can beat.
-func paced(workloads []Workload, servers []*Server, null *Server, results map[string]Result) string {
+func paced(workloads []Workload, servers []*Server, null *Server, samples map[string][]sample) string {
 	const pacedRounds = 3
 	var b strings.Builder
 	ms := func(t time.Duration) string { return fmt.Sprintf("%.2f", float64(t.Microseconds())/1000) }
@@ -142,11 +201,11 @@ func paced(workloads []Workload, servers []*Server, null *Server, results map[st
 		}
 		rate := 0.0
 		for _, s := range servers {
-			r, ran := results[w.Name+"/"+s.Name]
-			if !ran {
+			rounds := samples[w.Name+"/"+s.Name]
+			if len(rounds) == 0 {
 				return b.String()
 			}
-			if ops := r.OpsPerSec(); rate == 0 || ops/2 < rate {
+			if ops := typical(rounds).OpsPerSec(); rate == 0 || ops/2 < rate {
 				rate = ops / 2
 			}
 		}
@@ -209,8 +268,10 @@ func buildAtrium(ctx context.Context, path string, d Dataset) error {
 //
 // Throughput on a shared machine moves with whatever else runs; the
 // server's own CPU time per operation moves much less, so the table shows
-// both, and the ratio of each.
-func report(workloads []Workload, servers []*Server, results map[string]Result, cpu map[string]time.Duration, atrium, slapd *Server) string {
+// both, and the ratio of each. Each server's columns are its round with
+// the median throughput; the ratios are the medians of the rounds' own
+// ratios (each round runs the servers back to back), with their range.
+func report(workloads []Workload, servers []*Server, samples map[string][]sample, atrium, slapd *Server) string {
 	var b strings.Builder
 	ms := func(t time.Duration) string { return fmt.Sprintf("%.2f ms", float64(t.Microseconds())/1000) }
 	verdict := func(ok bool) string {
@@ -220,21 +281,29 @@ func report(workloads []Workload, servers []*Server, results map[string]Result, 
 		return "MISSED"
 	}
 	us := func(t time.Duration) string { return fmt.Sprintf("%.0f µs", float64(t.Nanoseconds())/1000) }
-	fmt.Fprintf(&b, "\n%-20s %12s %9s %9s %9s %12s %9s %9s %9s %7s %7s\n", "workload", "atrium op/s", "p50", "p99", "cpu/op", "slapd op/s", "p50", "p99", "cpu/op", "ratio", "cpu")
+	fmt.Fprintf(&b, "\n%-20s %12s %9s %9s %9s %12s %9s %9s %9s %17s %17s\n", "workload", "atrium op/s", "p50", "p99", "cpu/op", "slapd op/s", "p50", "p99", "cpu/op", "ratio (range)", "cpu (range)")
 	for _, w := range workloads {
-		a, ran := results[w.Name+"/atrium"]
-		if !ran {
+		as := samples[w.Name+"/atrium"]
+		if len(as) == 0 {
 			continue // left out by -bench
 		}
-		s := results[w.Name+"/slapd"]
-		fmt.Fprintf(&b, "%-20s %12.0f %9s %9s %9s", w.Name, a.OpsPerSec(), ms(a.P50), ms(a.P99), us(cpu[w.Name+"/atrium"]))
-		if slapd == nil {
+		a := typical(as)
+		fmt.Fprintf(&b, "%-20s %12.0f %9s %9s %9s", w.Name, a.OpsPerSec(), ms(a.P50), ms(a.P99), us(a.cpu))
+		ss := samples[w.Name+"/slapd"]
+		if slapd == nil || len(ss) == 0 {
 			b.WriteString("   (no slapd)\n")
 			continue
 		}
-		ratio := a.OpsPerSec() / s.OpsPerSec()
-		cpuRatio := float64(cpu[w.Name+"/slapd"]) / float64(cpu[w.Name+"/atrium"])
-		fmt.Fprintf(&b, " %12.0f %9s %9s %9s %6.2fx %6.2fx", s.OpsPerSec(), ms(s.P50), ms(s.P99), us(cpu[w.Name+"/slapd"]), ratio, cpuRatio)
+		s := typical(ss)
+		var ratios, cpuRatios []float64
+		for i := range min(len(as), len(ss)) {
+			ratios = append(ratios, as[i].OpsPerSec()/ss[i].OpsPerSec())
+			cpuRatios = append(cpuRatios, float64(ss[i].cpu)/float64(as[i].cpu))
+		}
+		ratio, lo, hi := medianRange(ratios)
+		cpuRatio, cpuLo, cpuHi := medianRange(cpuRatios)
+		fmt.Fprintf(&b, " %12.0f %9s %9s %9s %17s %17s", s.OpsPerSec(), ms(s.P50), ms(s.P99), us(s.cpu),
+			fmt.Sprintf("%.2fx (%.2f–%.2f)", ratio, lo, hi), fmt.Sprintf("%.2fx (%.2f–%.2f)", cpuRatio, cpuLo, cpuHi))
 		switch w.Name {
 		case "uid-search", "membership-search":
 			fmt.Fprintf(&b, "  target >= %.1fx: %s", targetSearchRatio, verdict(ratio >= targetSearchRatio))
