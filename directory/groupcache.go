@@ -31,62 +31,140 @@ type decodeCache struct {
 	bytes int
 }
 
-// cachedGroup keeps the member IDs in one string rather than as a string
-// each: the collector then scans a handful of pointers per group instead
-// of one per member. Hundreds of thousands of small strings made each
-// collection cycle take tens of milliseconds at GOMAXPROCS=1, which is
-// what LDAP clients saw as their slowest answers.
+// cachedGroup is a decoded group, its members packed.
 type cachedGroup struct {
-	raw    []byte
-	g      Group    // without Users and Groups
+	raw     []byte
+	g       Group // without Users and Groups
+	members Members
+}
+
+func newCachedGroup(raw []byte, g Group) cachedGroup {
+	c := cachedGroup{raw: bytes.Clone(raw), g: g, members: packMembers(g.Users, g.Groups)}
+	c.g.Users, c.g.Groups = nil, nil
+	return c
+}
+
+// Members are a group's direct members, read without a slice of IDs being
+// built for each read.
+//
+// A large group's IDs are packed into one string rather than kept as a
+// string each: the collector then scans a handful of pointers per group
+// instead of one per member. Hundreds of thousands of small strings made
+// each collection cycle take tens of milliseconds at GOMAXPROCS=1, and a
+// slice built per read made cycles frequent; LDAP clients saw both as
+// their slowest answers. A small group's lists are kept as decoded.
+type Members struct {
+	users, groups []string // as decoded, when not packed
+	packed        *packedIDs
+}
+
+type packedIDs struct {
 	ids    string   // the member users' IDs, then the member groups', end to end
 	ends   []uint32 // where each ID in ids ends
 	nUsers int
 }
 
-func newCachedGroup(raw []byte, g Group) cachedGroup {
-	c := cachedGroup{raw: bytes.Clone(raw), nUsers: len(g.Users), ends: make([]uint32, 0, len(g.Users)+len(g.Groups))}
+func packMembers(users, groups []string) Members {
+	p := &packedIDs{nUsers: len(users), ends: make([]uint32, 0, len(users)+len(groups))}
 	var ids strings.Builder
-	for _, id := range slices.Concat(g.Users, g.Groups) {
+	for _, id := range slices.Concat(users, groups) {
 		ids.WriteString(id)
-		c.ends = append(c.ends, uint32(ids.Len()))
+		p.ends = append(p.ends, uint32(ids.Len()))
 	}
-	c.ids = ids.String()
-	c.g = g
-	c.g.Users, c.g.Groups = nil, nil
-	return c
+	p.ids = ids.String()
+	return Members{packed: p}
 }
 
-// members returns the IDs numbered from to to, nil when there are none.
-func (c *cachedGroup) members(from, to int) []string {
-	if from == to {
-		return nil
-	}
-	out := make([]string, 0, to-from)
+// each calls fn for the IDs numbered from to to until fn returns false.
+func (p *packedIDs) each(from, to int, fn func(id string) bool) {
 	start := uint32(0)
 	if from > 0 {
-		start = c.ends[from-1]
+		start = p.ends[from-1]
 	}
-	for _, end := range c.ends[from:to] {
-		out = append(out, c.ids[start:end])
+	for _, end := range p.ends[from:to] {
+		if !fn(p.ids[start:end]) {
+			return
+		}
 		start = end
 	}
+}
+
+// EachUser calls fn for each member user's ID until fn returns false.
+func (m Members) EachUser(fn func(id string) bool) {
+	if m.packed == nil {
+		for _, id := range m.users {
+			if !fn(id) {
+				return
+			}
+		}
+		return
+	}
+	m.packed.each(0, m.packed.nUsers, fn)
+}
+
+// EachGroup calls fn for each member group's ID until fn returns false.
+func (m Members) EachGroup(fn func(id string) bool) {
+	if m.packed == nil {
+		for _, id := range m.groups {
+			if !fn(id) {
+				return
+			}
+		}
+		return
+	}
+	m.packed.each(m.packed.nUsers, len(m.packed.ends), fn)
+}
+
+// HasUser reports whether the user with this ID is a direct member.
+func (m Members) HasUser(id string) bool { return has(m.EachUser, id) }
+
+// HasGroup reports whether the group with this ID is a direct member.
+func (m Members) HasGroup(id string) bool { return has(m.EachGroup, id) }
+
+// UserIDs returns the member users' IDs in a slice the caller owns (an
+// unpacked list was decoded for this read alone, so it is handed over).
+func (m Members) UserIDs() []string {
+	if m.packed == nil {
+		return m.users
+	}
+	return collect(m.EachUser)
+}
+
+// GroupIDs returns the member groups' IDs in a slice the caller owns.
+func (m Members) GroupIDs() []string {
+	if m.packed == nil {
+		return m.groups
+	}
+	return collect(m.EachGroup)
+}
+
+func has(each func(func(string) bool), want string) bool {
+	found := false
+	each(func(id string) bool {
+		found = id == want
+		return !found
+	})
+	return found
+}
+
+func collect(each func(func(string) bool)) []string {
+	var out []string
+	each(func(id string) bool {
+		out = append(out, id)
+		return true
+	})
 	return out
 }
 
-// record returns a copy of the group that the caller owns.
-func (c *cachedGroup) record() Group {
-	g := c.g
-	g.Users, g.Groups = c.members(0, c.nUsers), c.members(c.nUsers, len(c.ends))
-	return g
-}
-
-// group decodes the group stored as raw under id. The caller owns the
-// returned record, slices included.
-func (c *decodeCache) group(id string, raw []byte) (Group, error) {
+// group decodes the group stored as raw under id: the record without its
+// member lists, and the members.
+func (c *decodeCache) group(id string, raw []byte) (Group, Members, error) {
 	if len(raw) < groupDecodeMin {
 		var g Group
-		return g, json.Unmarshal(raw, &g)
+		err := json.Unmarshal(raw, &g)
+		m := Members{users: g.Users, groups: g.Groups}
+		g.Users, g.Groups = nil, nil
+		return g, m, err
 	}
 	c.mu.Lock()
 	hit, ok := c.m[id]
@@ -94,7 +172,7 @@ func (c *decodeCache) group(id string, raw []byte) (Group, error) {
 	if !ok || !bytes.Equal(hit.raw, raw) {
 		var g Group
 		if err := json.Unmarshal(raw, &g); err != nil {
-			return Group{}, err
+			return Group{}, Members{}, err
 		}
 		hit = newCachedGroup(raw, g) // raw lives only as long as the transaction
 		c.mu.Lock()
@@ -108,17 +186,28 @@ func (c *decodeCache) group(id string, raw []byte) (Group, error) {
 		c.bytes += len(raw)
 		c.mu.Unlock()
 	}
-	return hit.record(), nil
+	return hit.g, hit.members, nil
 }
 
+// getGroup reads a group record; the caller owns it, slices included.
 func getGroup(tx Tx, id string) (Group, error) {
-	raw, err := tx.Get(bGroups, id)
+	g, m, err := getGroupRef(tx, id)
 	if err != nil {
 		return Group{}, err
 	}
-	g, err := groupDecodes.group(id, raw)
-	if err != nil {
-		return Group{}, fmt.Errorf("decode %s/%s: %w", bGroups, id, err)
-	}
+	g.Users, g.Groups = m.UserIDs(), m.GroupIDs()
 	return g, nil
+}
+
+// getGroupRef reads a group without copying its member lists.
+func getGroupRef(tx Tx, id string) (Group, Members, error) {
+	raw, err := tx.Get(bGroups, id)
+	if err != nil {
+		return Group{}, Members{}, err
+	}
+	g, m, err := groupDecodes.group(id, raw)
+	if err != nil {
+		return Group{}, Members{}, fmt.Errorf("decode %s/%s: %w", bGroups, id, err)
+	}
+	return g, m, nil
 }

@@ -54,3 +54,69 @@ func TestLargeGroupReadsStayCurrent(t *testing.T) {
 		t.Fatalf("stale group: description %q, %d members", now.Description, len(now.Users))
 	}
 }
+
+// GroupRef hands out a group's members without copying them; what it
+// answers must match the full record, for large (packed) and small groups.
+func TestGroupRefMembersMatchTheRecord(t *testing.T) {
+	ctx := context.Background()
+	d := newTestDir(t, nil, directory.Options{})
+	var users []directory.MemberRef
+	for i := range 60 {
+		u, err := d.CreateUser(ctx, directory.User{UID: fmt.Sprintf("r%02d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, directory.MemberRef{Name: u.UID})
+	}
+	outsider, err := d.CreateUser(ctx, directory.User{UID: "outsider"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		cn      string
+		members []directory.MemberRef
+	}{{"large", users}, {"small", users[:2]}} {
+		if _, err := d.CreateGroup(ctx, directory.Group{CN: "sub-" + c.cn}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.CreateGroup(ctx, directory.Group{CN: c.cn}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.ChangeMembers(ctx, c.cn, append(slices.Clone(c.members), directory.MemberRef{Group: true, Name: "sub-" + c.cn}), nil); err != nil {
+			t.Fatal(err)
+		}
+		full, err := d.Group(ctx, c.cn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub, err := d.Group(ctx, "sub-"+c.cn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = d.View(ctx, func(r directory.Reader) error {
+			for range 2 { // the second read of the large group is a cache hit
+				g, m, err := r.GroupRef(full.ID)
+				if err != nil {
+					return err
+				}
+				if g.CN != c.cn || g.Users != nil || g.Groups != nil {
+					t.Errorf("%s: record %+v should come without member lists", c.cn, g)
+				}
+				if !slices.Equal(m.UserIDs(), full.Users) || !slices.Equal(m.GroupIDs(), []string{sub.ID}) {
+					t.Errorf("%s: members %v %v, want %v %v", c.cn, m.UserIDs(), m.GroupIDs(), full.Users, []string{sub.ID})
+				}
+				if !m.HasUser(full.Users[len(full.Users)-1]) || m.HasUser(outsider.ID) || m.HasUser(sub.ID) {
+					t.Errorf("%s: HasUser is wrong", c.cn)
+				}
+				if !m.HasGroup(sub.ID) || m.HasGroup(full.Users[0]) {
+					t.Errorf("%s: HasGroup is wrong", c.cn)
+				}
+				m.UserIDs()[0] = "scribbled" // the caller's own copy
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -89,21 +89,35 @@ func (r Reader) UsersByCommonName(cn string, fn func(User) error) error {
 // Group returns the group with this ID.
 func (r Reader) Group(id string) (Group, error) { return getGroup(r.tx, id) }
 
+// GroupRef reads a group by ID as Group does, but with its member lists
+// left out of the record and given as Members, which a read of a large
+// group does not copy.
+func (r Reader) GroupRef(id string) (Group, Members, error) { return getGroupRef(r.tx, id) }
+
 // GroupByCN finds a group by name, without regard to case.
 func (r Reader) GroupByCN(cn string) (Group, error) {
-	id, err := lookup(r.tx, ixCN, cnKey(cn))
+	id, err := r.GroupIDByCN(cn)
 	if err != nil {
 		return Group{}, err
 	}
 	return r.Group(id)
 }
 
+// GroupIDByCN finds the ID of a group by name, without reading the record.
+func (r Reader) GroupIDByCN(cn string) (string, error) { return lookup(r.tx, ixCN, cnKey(cn)) }
+
+// GroupIDByGIDNumber finds the ID of a group by gidNumber, without reading
+// the record.
+func (r Reader) GroupIDByGIDNumber(n int) (string, error) {
+	if n < 0 {
+		return "", ErrNotFound
+	}
+	return lookup(r.tx, ixGIDNumber, numKey(n))
+}
+
 // GroupByGIDNumber finds a group by gidNumber.
 func (r Reader) GroupByGIDNumber(n int) (Group, error) {
-	if n < 0 {
-		return Group{}, ErrNotFound
-	}
-	id, err := lookup(r.tx, ixGIDNumber, numKey(n))
+	id, err := r.GroupIDByGIDNumber(n)
 	if err != nil {
 		return Group{}, err
 	}
@@ -112,12 +126,20 @@ func (r Reader) GroupByGIDNumber(n int) (Group, error) {
 
 // Groups calls fn for every group in cn order.
 func (r Reader) Groups(afterCN string, fn func(Group) error) error {
+	return r.GroupRefs(afterCN, func(g Group, m Members) error {
+		g.Users, g.Groups = m.UserIDs(), m.GroupIDs()
+		return fn(g)
+	})
+}
+
+// GroupRefs calls fn for every group in cn order, as GroupRef reads them.
+func (r Reader) GroupRefs(afterCN string, fn func(Group, Members) error) error {
 	return r.tx.Scan(ixCN, "", cnKey(afterCN), func(_ string, id []byte) error {
-		g, err := r.Group(string(id))
+		g, m, err := r.GroupRef(string(id))
 		if err != nil {
 			return err
 		}
-		return fn(g)
+		return fn(g, m)
 	})
 }
 

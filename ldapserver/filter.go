@@ -85,7 +85,7 @@ func (ev *evaluator) eval(f *Filter, e *entry) tristate {
 	if at == nil {
 		return isUndefined
 	}
-	if f.Kind == FilterEqual && e.group != nil && ev.member != nil && isMemberAttr(at.names[0]) {
+	if f.Kind == FilterEqual && e.members != nil && ev.member != nil && isMemberAttr(at.names[0]) {
 		return ev.member(e, at.names[0], f.Value)
 	}
 	values := e.get(at.names[0])

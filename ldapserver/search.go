@@ -119,26 +119,24 @@ func (v *view) userByUID(uid string) (directory.User, error) {
 // groupEntry builds the entry of g with its member values left for later
 // (entry.fill); the entry must be completed, or dropped, before the view's
 // transaction ends.
-func (v *view) groupEntry(g directory.Group) (*entry, error) {
+func (v *view) groupEntry(g directory.Group, m directory.Members) (*entry, error) {
 	parents, err := v.r.DirectGroupIDs(g.ID)
 	if err != nil {
 		return nil, err
 	}
 	e := v.b.tree.groupEntry(g, nil, nil, v.groupDNs(parents))
-	e.group = &g
+	e.members = &m
 	e.deferred = []string{"member", "uniqueMember", "memberUid"}
 	e.fill = func(e *entry) {
-		members := make([]string, 0, len(g.Users)+len(g.Groups))
-		uids := make([]string, 0, len(g.Users))
-		for _, id := range g.Users {
-			name, err := v.r.Name(id)
-			if err != nil {
-				continue
+		var members, uids []string
+		m.EachUser(func(id string) bool {
+			if name, err := v.r.Name(id); err == nil {
+				uids = append(uids, name)
+				members = append(members, v.b.tree.layout.UserDN(name))
 			}
-			uids = append(uids, name)
-			members = append(members, v.b.tree.layout.UserDN(name))
-		}
-		members = append(members, v.groupDNs(g.Groups)...)
+			return true
+		})
+		members = append(members, v.groupDNs(m.GroupIDs())...)
 		e.add("member", members...)
 		e.add("uniqueMember", members...)
 		e.add("memberUid", uids...)
@@ -174,9 +172,9 @@ func (v *view) hasMember(e *entry, attr, value string) tristate {
 	case kindRootDSE:
 		return isUndefined
 	case kindUser:
-		return boolState(slices.Contains(e.group.Users, x.id))
+		return boolState(e.members.HasUser(x.id))
 	case kindGroup:
-		return boolState(slices.Contains(e.group.Groups, x.id))
+		return boolState(e.members.HasGroup(x.id))
 	}
 	return isFalse
 }
@@ -197,13 +195,13 @@ func (v *view) load(x ref) (*entry, bool, error) {
 		}
 		return v.userEntry(u), true, nil
 	case kindGroup:
-		g, err := v.r.Group(x.id)
+		g, m, err := v.r.GroupRef(x.id)
 		if errors.Is(err, directory.ErrNotFound) {
 			return nil, false, nil
 		} else if err != nil {
 			return nil, false, err
 		}
-		e, err := v.groupEntry(g)
+		e, err := v.groupEntry(g, m)
 		return e, err == nil, err
 	case kindAccount:
 		var found *entry
@@ -426,26 +424,24 @@ func (v *view) equalityCandidates(kind entryKind, f *Filter) ([]string, bool) {
 			if !ok || target.kind != kindGroup {
 				return nil, false
 			}
-			g, err := v.r.Group(target.id)
+			_, m, err := v.r.GroupRef(target.id)
 			if err != nil {
 				return nil, false
 			}
-			return g.Users, false
+			return m.UserIDs(), false
 		}
 	case kindGroup:
 		switch name {
 		case "cn":
-			g, err := v.r.GroupByCN(f.Value)
-			return one(g.ID, err)
+			return one(v.r.GroupIDByCN(f.Value))
 		case "gidNumber":
 			n, ok := num()
 			if !ok {
 				return nil, false
 			}
-			g, err := v.r.GroupByGIDNumber(n)
-			return one(g.ID, err)
+			return one(v.r.GroupIDByGIDNumber(n))
 		case "entryUUID":
-			g, err := v.r.Group(strings.ToLower(f.Value))
+			g, _, err := v.r.GroupRef(strings.ToLower(f.Value))
 			return one(g.ID, err)
 		case "member", "uniqueMember":
 			target, ok := v.resolve(f.Value)
@@ -466,11 +462,11 @@ func (v *view) equalityCandidates(kind entryKind, f *Filter) ([]string, bool) {
 			if !ok || target.kind != kindGroup {
 				return nil, false
 			}
-			g, err := v.r.Group(target.id)
+			_, m, err := v.r.GroupRef(target.id)
 			if err != nil {
 				return nil, false
 			}
-			return g.Groups, false
+			return m.GroupIDs(), false
 		}
 	}
 	return nil, true
@@ -538,8 +534,8 @@ func (v *view) walk(base ref, baseN string, scope int, f *Filter, fn func(*entry
 		case kindUser:
 			err = v.r.Users("", func(u directory.User) error { return fn(v.userEntry(u)) })
 		case kindGroup:
-			err = v.r.Groups("", func(g directory.Group) error {
-				e, err := v.groupEntry(g)
+			err = v.r.GroupRefs("", func(g directory.Group, m directory.Members) error {
+				e, err := v.groupEntry(g, m)
 				if err != nil {
 					return err
 				}

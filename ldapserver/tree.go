@@ -42,11 +42,12 @@ type entry struct {
 	// fill adds the attributes named in deferred, which cost lookups to
 	// spell and which most searches neither ask for nor test: a group's
 	// member, uniqueMember and memberUid (a lookup per member), a user's
-	// memberOf. group is the record of a group whose members are deferred,
-	// so that equality on them can be decided from IDs (evaluator.member).
+	// memberOf. members are those of a group whose member attributes are
+	// deferred, so that equality on them can be decided from IDs
+	// (evaluator.member).
 	fill     func(*entry)
 	deferred []string
-	group    *directory.Group
+	members  *directory.Members
 }
 
 // isMemberAttr reports whether name is one of a group's member attributes.
@@ -58,7 +59,7 @@ func isMemberAttr(name string) bool {
 func (e *entry) complete() {
 	if e.fill != nil {
 		fill := e.fill
-		e.fill, e.deferred, e.group = nil, nil, nil
+		e.fill, e.deferred, e.members = nil, nil, nil
 		fill(e)
 	}
 }
