@@ -17,6 +17,8 @@ import (
 // implements it.
 type Accounts interface {
 	Account(w http.ResponseWriter, r *http.Request) (portal.Account, bool)
+	// AccountChange also needs a recent sign-in, as adding a way in does.
+	AccountChange(w http.ResponseWriter, r *http.Request) (portal.Account, bool)
 }
 
 var _ Accounts = (*portal.Portal)(nil)
@@ -57,7 +59,7 @@ var web embed.FS
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 func (h *Handler) registerBegin(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.accounts.Account(w, r)
+	a, ok := h.accounts.AccountChange(w, r)
 	if !ok {
 		return
 	}

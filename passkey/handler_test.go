@@ -361,3 +361,18 @@ func TestSectionSaysWhyPasskeysAreOff(t *testing.T) {
 		t.Errorf("section:\n%s", body)
 	}
 }
+
+// Adding a passkey is a new way in: a session signed in more than a
+// quarter of an hour ago is asked to sign in again first.
+func TestRegistrationNeedsARecentSignIn(t *testing.T) {
+	s := newPKServer(t)
+	s.userWithPassword(t, "alice")
+	alice := s.browser(t)
+	_, page := alice.password("alice")
+	csrf := field(t, page, "data-csrf")
+	s.clock.Advance(16 * time.Minute)
+	status, body := alice.postJSON(registerBeginPath, csrf, struct{}{})
+	if status != http.StatusForbidden || !strings.Contains(body, "sign in again") {
+		t.Errorf("begin after 16 minutes: %d %s", status, body)
+	}
+}

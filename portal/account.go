@@ -3,6 +3,7 @@ package portal
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"html/template"
 	"net"
 	"net/http"
@@ -25,6 +26,9 @@ type Account struct {
 	// SecureContext reports whether browsers allow passkeys and push at the
 	// portal's external URL.
 	SecureContext bool
+	// Recent reports whether the user signed in within RecentSignIn, as
+	// changes to how they sign in require (see AccountChange).
+	Recent bool
 }
 
 // AccountSection is one part of the self-service page added by another
@@ -98,7 +102,41 @@ func (p *Portal) Account(w http.ResponseWriter, r *http.Request) (Account, bool)
 		p.fail(w, "account user", err)
 		return Account{}, false
 	}
-	return Account{User: u, Session: s, CSRF: s.CSRF, SecureContext: p.SecureContext()}, true
+	recent := p.now().Sub(s.AuthTime) <= p.cfg.RecentSignIn
+	return Account{User: u, Session: s, CSRF: s.CSRF, SecureContext: p.SecureContext(), Recent: recent}, true
+}
+
+// signInAgain is why a change waits for a fresh sign-in.
+const signInAgain = "To change how you sign in, sign in again first. This keeps a browser someone left signed in from being used to add a way into your account."
+
+// AccountChange is Account for a change to how the user signs in: adding
+// or removing a sign-in method, new recovery codes, a new app password. It
+// also needs a recent sign-in (Account.Recent); without one it answers
+// with AskSignInAgain.
+func (p *Portal) AccountChange(w http.ResponseWriter, r *http.Request) (Account, bool) {
+	a, ok := p.Account(w, r)
+	if ok && !a.Recent {
+		p.AskSignInAgain(w, r)
+		return Account{}, false
+	}
+	return a, ok
+}
+
+// AskSignInAgain refuses a change for want of a recent sign-in: a page
+// with a button that signs in again, or JSON {"error"} to a script.
+func (p *Portal) AskSignInAgain(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("X-CSRF-Token") != "" {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		json.NewEncoder(w).Encode(map[string]string{"error": signInAgain})
+		return
+	}
+	p.render(w, http.StatusForbidden, "message.html", page{Title: "Sign in again", Message: signInAgain, Link: &pageLink{Href: "/account/sign-in-again", Text: "Sign in again"}})
+}
+
+// accountSignInAgain starts a fresh sign-in that returns to the page.
+func (p *Portal) accountSignInAgain(w http.ResponseWriter, r *http.Request) {
+	p.Begin(w, r, nil, true)
 }
 
 // accountRoutes adds the self-service page and its forms to mux.
@@ -111,6 +149,8 @@ func (p *Portal) accountRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/totp/confirm", p.accountConfirmTOTP)
 	mux.HandleFunc("POST /account/factors/remove", p.accountRemoveFactor)
 	mux.HandleFunc("POST /account/recovery-codes", p.accountNewRecoveryCodes)
+	mux.HandleFunc("GET /account/sign-in-again", p.accountSignInAgain)
+	mux.HandleFunc("POST /account/sessions/end-others", p.accountEndOtherSessions)
 }
 
 // accountCSP is the page policy of the self-service page: the default one
@@ -124,6 +164,7 @@ var accountNotices = map[string]string{
 	"password":    "Your password is changed. Your other sessions are signed out.",
 	"app-revoked": "The app password is revoked. Devices using it can no longer sign in.",
 	"factor":      "The sign-in method is removed.",
+	"sessions":    "You are signed out everywhere else.",
 	"totp":        "Your authenticator app is added.",
 }
 

@@ -21,7 +21,7 @@ type accountReveal struct {
 }
 
 func (p *Portal) accountCreateAppPassword(w http.ResponseWriter, r *http.Request) {
-	a, ok := p.Account(w, r)
+	a, ok := p.AccountChange(w, r)
 	if !ok {
 		return
 	}

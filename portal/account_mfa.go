@@ -82,7 +82,7 @@ const accountTOTPIssuer = "Atrium"
 
 // accountBeginTOTP starts an enrollment and shows its secret.
 func (p *Portal) accountBeginTOTP(w http.ResponseWriter, r *http.Request) {
-	a, ok := p.Account(w, r)
+	a, ok := p.AccountChange(w, r)
 	if !ok {
 		return
 	}
@@ -182,7 +182,7 @@ func (p *Portal) accountTOTPRefused(w http.ResponseWriter, r *http.Request, a Ac
 // accountRemoveFactor deletes one of the user's factors, never the last one
 // while MFA is required of them.
 func (p *Portal) accountRemoveFactor(w http.ResponseWriter, r *http.Request) {
-	a, ok := p.Account(w, r)
+	a, ok := p.AccountChange(w, r)
 	if !ok {
 		return
 	}
@@ -205,7 +205,7 @@ func (p *Portal) accountRemoveFactor(w http.ResponseWriter, r *http.Request) {
 // new ones once. It also issues the first ones, when the user's first
 // factor comes without them (a passkey's page asks for them at once).
 func (p *Portal) accountNewRecoveryCodes(w http.ResponseWriter, r *http.Request) {
-	a, ok := p.Account(w, r)
+	a, ok := p.AccountChange(w, r)
 	if !ok {
 		return
 	}

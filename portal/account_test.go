@@ -86,7 +86,16 @@ func acctNewBrowser(t *testing.T, srv *httptest.Server) *acctBrowser {
 func acctSignIn(t *testing.T, srv *httptest.Server, uid string) *acctBrowser {
 	t.Helper()
 	b := acctNewBrowser(t, srv)
-	resp, _ := b.get("/")
+	b.signInFrom("/", uid)
+	return b
+}
+
+// signInFrom opens path, which must send the browser to the login page,
+// and signs uid in there.
+func (b *acctBrowser) signInFrom(path, uid string) {
+	t := b.t
+	t.Helper()
+	resp, _ := b.get(path)
 	resp, body := b.get(resp.Header.Get("Location"))
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `name="password"`) {
 		t.Fatalf("login page: %d\n%s", resp.StatusCode, body)
@@ -102,7 +111,6 @@ func acctSignIn(t *testing.T, srv *httptest.Server, uid string) *acctBrowser {
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/" {
 		t.Fatalf("sign-in of %s ended with %d to %q", uid, resp.StatusCode, loc)
 	}
-	return b
 }
 
 func (b *acctBrowser) do(req *http.Request) (*http.Response, string) {

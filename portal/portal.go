@@ -27,6 +27,11 @@ type Config struct {
 	SessionMax time.Duration
 	// FlowTTL is how long a sign-in may take (default 15 min).
 	FlowTTL time.Duration
+	// RecentSignIn is how long after signing in a user may change how they
+	// sign in (factors, recovery codes, app passwords) without signing in
+	// again (default 15 min), as GitHub's sudo mode or Keycloak's
+	// max_age do for sensitive actions.
+	RecentSignIn time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -41,6 +46,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FlowTTL <= 0 {
 		c.FlowTTL = 15 * time.Minute
+	}
+	if c.RecentSignIn <= 0 {
+		c.RecentSignIn = 15 * time.Minute
 	}
 	return c
 }
@@ -176,7 +184,11 @@ type page struct {
 	Message string
 	Error   string
 	Data    any
+	// Link is where a message page's one button goes, if it has one.
+	Link *pageLink
 }
+
+type pageLink struct{ Href, Text string }
 
 // Render writes one of the portal's pages with status.
 func (p *Portal) render(w http.ResponseWriter, status int, name string, pg page) {

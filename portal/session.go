@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -13,9 +14,12 @@ import (
 // store keeps the record under the token's hash, so a copy of the database
 // does not hand out live sessions.
 type Session struct {
-	ID       string    `json:"-"` // hash of the cookie token
-	UserID   string    `json:"user"`
-	Created  time.Time `json:"created"`
+	ID      string    `json:"-"` // hash of the cookie token
+	UserID  string    `json:"user"`
+	Created time.Time `json:"created"`
+	// Issued is when this browser's token was issued: at sign-in, or when
+	// the user signed out everywhere else (zero in older records: Created).
+	Issued   time.Time `json:"issued,omitzero"`
 	LastSeen time.Time `json:"lastSeen"`
 	// AuthTime is when the user last proved who they are.
 	AuthTime time.Time `json:"authTime"`
@@ -27,6 +31,9 @@ type Session struct {
 const (
 	kindSession   = "session"
 	sessionCookie = "atrium_session"
+	// kindSignOut holds, by user ID, when the user signed out everywhere
+	// else: the user's sessions created before then have ended.
+	kindSignOut = "signout"
 	// touchEvery limits how often a busy session's last-seen time is written.
 	touchEvery = time.Minute
 )
@@ -47,7 +54,7 @@ func (p *Portal) startSession(w http.ResponseWriter, r *http.Request, f Flow) (S
 	}
 	now := p.now().UTC()
 	token := randomToken()
-	s := Session{ID: hashToken(token), UserID: f.UserID, Created: now, LastSeen: now, AuthTime: now, Methods: f.Methods, CSRF: randomToken()}
+	s := Session{ID: hashToken(token), UserID: f.UserID, Created: now, Issued: now, LastSeen: now, AuthTime: now, Methods: f.Methods, CSRF: randomToken()}
 	if err := p.dir.PutState(r.Context(), kindSession, s.ID, s, p.expiry(s)); err != nil {
 		return Session{}, err
 	}
@@ -87,6 +94,14 @@ func (p *Portal) checkSession(ctx context.Context, id string) (Session, error) {
 	if err != nil || u.Disabled || u.PasswordChanged.After(s.AuthTime) {
 		_ = p.dir.DeleteState(ctx, kindSession, id)
 		return Session{}, errSessionEnded
+	}
+	var signedOut time.Time
+	switch err := p.dir.State(ctx, kindSignOut, u.ID, &signedOut); {
+	case err == nil && signedOut.After(cmp.Or(s.Issued, s.Created)):
+		_ = p.dir.DeleteState(ctx, kindSession, id)
+		return Session{}, errSessionEnded
+	case err != nil && !errors.Is(err, directory.ErrNotFound):
+		return Session{}, err
 	}
 	now := p.now().UTC()
 	if now.Sub(s.LastSeen) < touchEvery {

@@ -327,6 +327,10 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	status := http.StatusOK
+	if id == "" && !a.Recent {
+		h.portal.AskSignInAgain(w, r) // a new phone is a new way in
+		return
+	}
 	if id == "" {
 		name := strings.TrimSpace(req.Name)
 		if name == "" {
@@ -353,7 +357,7 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 
 // resume turns push approvals back on after "this wasn't me".
 func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.portal.Account(w, r)
+	a, ok := h.portal.AccountChange(w, r)
 	if !ok {
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/passkey"
@@ -406,5 +407,22 @@ func TestPushApprovalWithoutPasskeySaysToAddOne(t *testing.T) {
 	}
 	if s := f.status(t, phone, tx.ID); s != "pending" {
 		t.Errorf("status %s, want pending", s)
+	}
+}
+
+// A new phone is a new way in: a session signed in more than a quarter of
+// an hour ago is asked to sign in again before adding one.
+func TestNewPhoneNeedsARecentSignIn(t *testing.T) {
+	f := newWebFixture(t)
+	b, csrf := f.phone(t, "alice", "first")
+	f.clock.Advance(16 * time.Minute)
+	_, body := b.get("/push/phone") // keeps the session from idling out
+	if !strings.Contains(body, csrf) {
+		t.Fatalf("phone page after 16 minutes:\n%s", body)
+	}
+	sub := f.svc.add(newPushDevice(t, "second"))
+	resp, body := b.postJSON("/push/subscribe", csrf, map[string]any{"name": "Tablet", "subscription": json.RawMessage(sub)})
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "sign in again") {
+		t.Errorf("new phone after 16 minutes: %d %s", resp.StatusCode, body)
 	}
 }
