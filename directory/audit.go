@@ -1,8 +1,10 @@
 package directory
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -62,16 +64,34 @@ func (d *Directory) AuditEvents(ctx context.Context, q AuditQuery) ([]AuditEvent
 	if !q.Since.IsZero() {
 		after = auditKey(q.Since.Add(-time.Nanosecond), 1<<32-1)
 	}
+	keep := func(raw []byte) error {
+		var e AuditEvent
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return err
+		}
+		if (q.Subject == "" || fold(q.Subject) == fold(e.Subject)) && (q.Kind == "" || q.Kind == e.Kind) {
+			out = append(out, e)
+		}
+		return nil
+	}
 	err := d.store.View(ctx, func(tx Tx) error {
-		return tx.Scan(bAudit, "", after, func(_ string, raw []byte) error {
-			var e AuditEvent
-			if err := json.Unmarshal(raw, &e); err != nil {
+		if q.Subject == "" {
+			return tx.Scan(bAudit, "", after, func(_ string, raw []byte) error { return keep(raw) })
+		}
+		// One subject's events, from its index: a user's page does not
+		// read everyone's logins.
+		prefix := auditSubjectPrefix(q.Subject)
+		if after != "" {
+			after = prefix + after
+		}
+		return tx.Scan(ixAuditBy, prefix, after, func(k string, _ []byte) error {
+			raw, err := tx.Get(bAudit, strings.TrimPrefix(k, prefix))
+			if errors.Is(err, ErrNotFound) {
+				return nil
+			} else if err != nil {
 				return err
 			}
-			if (q.Subject == "" || strings.EqualFold(q.Subject, e.Subject)) && (q.Kind == "" || q.Kind == e.Kind) {
-				out = append(out, e)
-			}
-			return nil
+			return keep(raw)
 		})
 	})
 	if q.Limit > 0 && len(out) > q.Limit {
@@ -82,6 +102,60 @@ func (d *Directory) AuditEvents(ctx context.Context, q AuditQuery) ([]AuditEvent
 
 func auditKey(t time.Time, seq uint32) string {
 	return fmt.Sprintf("%016x-%08x", t.UnixNano(), seq)
+}
+
+// auditSubjectPrefix starts the ixAuditBy keys of a subject's events. The
+// subject is whatever name was typed, so it is length-prefixed: no
+// subject's prefix is the start of another's.
+func auditSubjectPrefix(subject string) string {
+	subject = fold(subject)
+	return fmt.Sprintf("%04x:%s:", len(subject), subject)
+}
+
+// putAuditEvent stores e under key, with its subject index entry.
+func putAuditEvent(tx Tx, key string, e AuditEvent) error {
+	if err := putJSON(tx, bAudit, key, e); err != nil {
+		return err
+	}
+	if e.Subject == "" {
+		return nil
+	}
+	return tx.Put(ixAuditBy, auditSubjectPrefix(e.Subject)+key, nil)
+}
+
+// deleteAuditEvent removes the event under key and its index entry.
+func deleteAuditEvent(tx Tx, key string, raw []byte) error {
+	var e AuditEvent
+	if err := json.Unmarshal(raw, &e); err == nil && e.Subject != "" {
+		if err := tx.Delete(ixAuditBy, auditSubjectPrefix(e.Subject)+key); err != nil {
+			return err
+		}
+	}
+	return tx.Delete(bAudit, key)
+}
+
+// indexAuditSubjects builds ixAuditBy for the events already stored.
+func indexAuditSubjects(tx Tx) error {
+	var keys []string
+	err := tx.Scan(bAudit, "", "", func(k string, raw []byte) error {
+		var e AuditEvent
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return fmt.Errorf("decode %s/%s: %w", bAudit, k, err)
+		}
+		if e.Subject != "" {
+			keys = append(keys, auditSubjectPrefix(e.Subject)+k)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := tx.Put(ixAuditBy, k, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // auditWriter batches events into store transactions.
@@ -149,7 +223,7 @@ func (w *auditWriter) run() {
 		err := w.store.Update(context.Background(), func(tx Tx) error {
 			for _, e := range batch {
 				w.seq++
-				if err := putJSON(tx, bAudit, auditKey(e.Time, w.seq), e); err != nil {
+				if err := putAuditEvent(tx, auditKey(e.Time, w.seq), e); err != nil {
 					return err
 				}
 			}
@@ -187,16 +261,16 @@ func (w *auditWriter) run() {
 func (w *auditWriter) pruneOld() {
 	cutoff := auditKey(w.now().Add(-w.retention), 0)
 	err := w.store.Update(context.Background(), func(tx Tx) error {
-		var old []string
-		err := tx.Scan(bAudit, "", "", func(k string, _ []byte) error {
+		old := map[string][]byte{}
+		err := tx.Scan(bAudit, "", "", func(k string, raw []byte) error {
 			if k >= cutoff {
 				return ErrStop
 			}
-			old = append(old, k)
+			old[k] = bytes.Clone(raw) // raw lives only until the scan moves on
 			return nil
 		})
-		for _, k := range old {
-			if err := tx.Delete(bAudit, k); err != nil {
+		for k, raw := range old {
+			if err := deleteAuditEvent(tx, k, raw); err != nil {
 				return err
 			}
 		}

@@ -17,12 +17,13 @@ import (
 )
 
 // SchemaVersion is the layout of the records this release writes.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // migrations[i] upgrades a store from schema i+1 to i+2. Append, never edit.
 var migrations = []func(Tx) error{
 	indexUserCommonNames,    // 1 to 2: ix.usercn
 	reindexGroupCommonNames, // 2 to 3: ix.cn keys fold spaces as well as case
+	indexAuditSubjects,      // 3 to 4: ix.auditby
 }
 
 // reindexGroupCommonNames rekeys ix.cn with cnKey, which folds spaces as

@@ -29,6 +29,7 @@ const (
 	ixAccount   = "ix.account"   // lower(name) -> account ID
 	ixMemberOf  = "ix.memberof"  // memberID/groupID -> "" (what a user or group is a direct member of)
 	ixName      = "ix.name"      // user or group ID -> uid or cn, to name members without decoding records
+	ixAuditBy   = "ix.auditby"   // auditSubjectPrefix(subject) + audit key -> "" (a subject's events)
 )
 
 // numKey spells a non-negative number so that byte order is numeric order.
