@@ -205,28 +205,30 @@ func readMessage(r io.ByteReader, full io.Reader, max int) ([]byte, error) {
 }
 
 // checkNesting walks the TLVs of b without recursion and refuses nesting
-// deeper than max, so the recursive decoder never sees a hostile depth.
-func checkNesting(b []byte, max int) error {
+// deeper than max, so the recursive decoder never sees a hostile depth. It
+// returns how many elements b holds, for parseBER.
+func checkNesting(b []byte, max int) (int, error) {
 	type frame struct{ end int }
 	stack := []frame{{len(b)}}
-	for i := 0; i < len(b); {
+	elements := 0
+	for i := 0; i < len(b); elements++ {
 		for len(stack) > 1 && i >= stack[len(stack)-1].end {
 			stack = stack[:len(stack)-1]
 		}
 		tag := b[i]
 		i++
 		if tag&0x1f == 0x1f {
-			return fmt.Errorf("%w: multi-byte tag", errNotMessage)
+			return 0, fmt.Errorf("%w: multi-byte tag", errNotMessage)
 		}
 		if i >= len(b) {
-			return fmt.Errorf("%w: truncated", errNotMessage)
+			return 0, fmt.Errorf("%w: truncated", errNotMessage)
 		}
 		n := int(b[i])
 		i++
 		if n&0x80 != 0 {
 			k := n & 0x7f
 			if k == 0 || k > 4 || i+k > len(b) {
-				return fmt.Errorf("%w: bad length", errNotMessage)
+				return 0, fmt.Errorf("%w: bad length", errNotMessage)
 			}
 			n = 0
 			for range k {
@@ -236,18 +238,18 @@ func checkNesting(b []byte, max int) error {
 		}
 		end := i + n
 		if n < 0 || end > stack[len(stack)-1].end {
-			return fmt.Errorf("%w: length past its container", errNotMessage)
+			return 0, fmt.Errorf("%w: length past its container", errNotMessage)
 		}
 		if tag&0x20 != 0 { // constructed: descend
 			stack = append(stack, frame{end})
 			if len(stack) > max {
-				return errTooDeep
+				return 0, errTooDeep
 			}
 			continue
 		}
 		i = end
 	}
-	return nil
+	return elements, nil
 }
 
 // parseBER decodes one BER element into go-asn1-ber's Packet. It does what
@@ -257,9 +259,12 @@ func checkNesting(b []byte, max int) error {
 // child into it. Universal INTEGER and ENUMERATED get an int64 Value and
 // BOOLEAN a bool, as in go-asn1-ber; other Values stay nil, because Atrium
 // reads strings from Data. raw must have passed checkNesting (single-byte
-// tags, definite lengths, bounded depth). The Packets share raw's memory.
-func parseBER(raw []byte) (*ber.Packet, error) {
-	p, n, err := parseElement(raw)
+// tags, definite lengths, bounded depth), whose element count sizes the
+// Packets' allocation (0: one allocation per element). The Packets share
+// raw's memory.
+func parseBER(raw []byte, elements int) (*ber.Packet, error) {
+	ps := berParser{boxes: make([]packetBox, elements), kids: make([]*ber.Packet, max(0, elements-1))}
+	p, n, err := ps.element(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -269,19 +274,53 @@ func parseBER(raw []byte) (*ber.Packet, error) {
 	return p, nil
 }
 
-func parseElement(b []byte) (*ber.Packet, int, error) {
+// berParser hands out one message's Packets, and their Children slices,
+// from two slabs, so that decoding a request costs a few allocations
+// rather than several per element. Past the slabs it allocates as it goes.
+type berParser struct {
+	boxes []packetBox
+	kids  []*ber.Packet
+}
+
+// packetBox is a Packet with its Data buffer.
+type packetBox struct {
+	p ber.Packet
+	b bytes.Buffer
+}
+
+func (ps *berParser) box() *packetBox {
+	if len(ps.boxes) == 0 {
+		return new(packetBox)
+	}
+	e := &ps.boxes[0]
+	ps.boxes = ps.boxes[1:]
+	return e
+}
+
+func (ps *berParser) children(n int) []*ber.Packet {
+	if len(ps.kids) < n {
+		return make([]*ber.Packet, 0, n)
+	}
+	k := ps.kids[:0:n]
+	ps.kids = ps.kids[n:]
+	return k
+}
+
+// header reads the tag and length at the start of b: the content's start
+// and length.
+func header(b []byte) (id byte, hl, n int, err error) {
 	if len(b) < 2 {
-		return nil, 0, io.ErrUnexpectedEOF
+		return 0, 0, 0, io.ErrUnexpectedEOF
 	}
 	id, first := b[0], b[1]
 	if id&0x1f == 0x1f {
-		return nil, 0, errors.New("multi-byte tag")
+		return 0, 0, 0, errors.New("multi-byte tag")
 	}
-	n, hl := int(first), 2
+	n, hl = int(first), 2
 	if first&0x80 != 0 {
 		k := int(first & 0x7f)
 		if k == 0 || k > 4 || len(b) < 2+k {
-			return nil, 0, errors.New("bad length")
+			return 0, 0, 0, errors.New("bad length")
 		}
 		n = 0
 		for _, x := range b[2 : 2+k] {
@@ -290,20 +329,41 @@ func parseElement(b []byte) (*ber.Packet, int, error) {
 		hl += k
 	}
 	if n < 0 || len(b)-hl < n {
-		return nil, 0, io.ErrUnexpectedEOF
+		return 0, 0, 0, io.ErrUnexpectedEOF
+	}
+	return id, hl, n, nil
+}
+
+// countElements counts the elements side by side in b, up to the first
+// that cannot be read.
+func countElements(b []byte) int {
+	count := 0
+	for len(b) > 0 {
+		_, hl, n, err := header(b)
+		if err != nil {
+			break
+		}
+		count++
+		b = b[hl+n:]
+	}
+	return count
+}
+
+func (ps *berParser) element(b []byte) (*ber.Packet, int, error) {
+	id, hl, n, err := header(b)
+	if err != nil {
+		return nil, 0, err
 	}
 	content := b[hl : hl+n : hl+n]
-	// The packet and its Data buffer in one allocation.
-	e := &struct {
-		p ber.Packet
-		b bytes.Buffer
-	}{b: *bytes.NewBuffer(content)}
+	e := ps.box()
+	e.b = *bytes.NewBuffer(content)
 	p := &e.p
 	p.Identifier = ber.Identifier{ClassType: ber.Class(id & 0xc0), TagType: ber.Type(id & 0x20), Tag: ber.Tag(id & 0x1f)}
 	p.Data = &e.b
 	if p.TagType == ber.TypeConstructed {
+		p.Children = ps.children(countElements(content))
 		for rest := content; len(rest) > 0; {
-			child, used, err := parseElement(rest)
+			child, used, err := ps.element(rest)
 			if err != nil {
 				return nil, 0, err
 			}

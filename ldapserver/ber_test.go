@@ -58,17 +58,26 @@ func TestParseBERMatchesGoASN1BER(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := parseBER(raw)
+		elements, err := checkNesting(raw, maxNesting)
 		if err != nil {
 			t.Fatalf("message %d: %v", i, err)
 		}
-		if diff := gapCompare(want, got, "msg"); diff != "" {
-			t.Errorf("message %d: %s", i, diff)
+		// With the element count, from the slabs; without, one by one.
+		for _, hint := range []int{elements, 0} {
+			got, err := parseBER(raw, hint)
+			if err != nil {
+				t.Fatalf("message %d: %v", i, err)
+			}
+			if diff := gapCompare(want, got, "msg"); diff != "" {
+				t.Errorf("message %d (count %d): %s", i, hint, diff)
+			}
 		}
 	}
 	for _, bad := range [][]byte{{0x30}, {0x30, 0x05, 0x02, 0x01}, {0x30, 0x02, 0x02, 0x05}, {0x04, 0x01, 'a', 'b'}} {
-		if _, err := parseBER(bad); err == nil {
-			t.Errorf("% x was accepted", bad)
+		for _, hint := range []int{0, 3} {
+			if _, err := parseBER(bad, hint); err == nil {
+				t.Errorf("% x was accepted", bad)
+			}
 		}
 	}
 }
@@ -105,14 +114,15 @@ func FuzzParseBER(f *testing.F) {
 	}
 	f.Add([]byte{0x30, 0x06, 0x02, 0x01, 0x01, 0x50, 0x01, 0x04})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if checkNesting(b, maxNesting) != nil {
+		elements, err := checkNesting(b, maxNesting)
+		if err != nil {
 			return
 		}
 		want, err := ber.DecodePacketErr(b)
 		if err != nil || len(want.Bytes()) != len(b) {
 			return
 		}
-		got, err := parseBER(b)
+		got, err := parseBER(b, elements)
 		if err != nil {
 			t.Fatalf("go-asn1-ber reads % x, parseBER fails: %v", b, err)
 		}
@@ -120,4 +130,34 @@ func FuzzParseBER(f *testing.F) {
 			t.Fatal(d)
 		}
 	})
+}
+
+// BenchmarkDecodeSearch decodes what nslcd sends to look up a login name.
+func BenchmarkDecodeSearch(b *testing.B) {
+	flt, err := ldap.CompileFilter("(&(objectClass=posixAccount)(uid=alice))")
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := ber.Encode(ber.ClassApplication, ber.TypeConstructed, 3, nil, "")
+	req.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "dc=example,dc=com", ""))
+	for _, v := range []int64{2, 0, 0, 0} {
+		req.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagEnumerated, v, ""))
+	}
+	req.AppendChild(ber.NewBoolean(ber.ClassUniversal, ber.TypePrimitive, ber.TagBoolean, false, ""))
+	req.AppendChild(flt)
+	attrs := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "")
+	for _, a := range []string{"uid", "userPassword", "uidNumber", "gidNumber", "cn", "homeDirectory", "loginShell", "gecos", "objectClass"} {
+		attrs.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, a, ""))
+	}
+	req.AppendChild(attrs)
+	msg := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "")
+	msg.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, int64(7), ""))
+	msg.AppendChild(req)
+	raw := msg.Bytes()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeMessage(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

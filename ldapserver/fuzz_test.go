@@ -64,7 +64,7 @@ func FuzzFilter(f *testing.F) {
 	tr := tree{}
 	e := tr.userEntry(sampleUser(), []string{staffDN})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if checkNesting(b, maxNesting) != nil {
+		if _, err := checkNesting(b, maxNesting); err != nil {
 			return
 		}
 		p, err := decodePacket(b)

@@ -49,10 +49,11 @@ var errMalformed = errors.New("malformed request")
 func malformed(what string) error { return fmt.Errorf("%w: %s", errMalformed, what) }
 
 func decodeMessage(raw []byte) (*message, error) {
-	if err := checkNesting(raw, maxNesting); err != nil {
+	elements, err := checkNesting(raw, maxNesting)
+	if err != nil {
 		return nil, err
 	}
-	p, err := parseBER(raw)
+	p, err := parseBER(raw, elements)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errMalformed, err)
 	}
