@@ -17,6 +17,10 @@ func (r Reader) User(id string) (User, error) {
 // UserByUID finds a user by login name, without regard to case.
 func (r Reader) UserByUID(uid string) (User, error) { return r.userVia(ixUID, fold(uid)) }
 
+// UserIDByUID finds the ID of a user by uid, without regard to case and
+// without reading the record (Name gives the uid as spelt).
+func (r Reader) UserIDByUID(uid string) (string, error) { return lookup(r.tx, ixUID, fold(uid)) }
+
 // UserByMail finds a user by mail address, without regard to case.
 func (r Reader) UserByMail(mail string) (User, error) { return r.userVia(ixMail, fold(mail)) }
 

@@ -147,6 +147,15 @@ func TestEngineFilters(t *testing.T) {
 		{"(gidNumber=10001)", []string{"cn=everyone,ou=groups,dc=example,dc=com", "uid=alice,ou=people,dc=example,dc=com", "uid=bob,ou=people,dc=example,dc=com"}},
 		{"(mail=*builder*)", nil},
 		{"(sn=*uild*)", []string{"uid=bob,ou=people,dc=example,dc=com"}},
+		// memberUid matches case-exactly after the space rules, from the
+		// index (inside an AND) and from a scan alike.
+		{"(&(objectClass=posixGroup)(memberUid=BOB))", nil},
+		{"(|(memberUid=BOB)(sn=nobody))", nil},
+		{"(&(objectClass=posixGroup)(memberUid= bob ))", []string{"cn=staff,ou=groups,dc=example,dc=com"}},
+		{"(|(memberUid= bob )(sn=nobody))", []string{"cn=staff,ou=groups,dc=example,dc=com"}},
+		// A group's own memberOf, from the index and from a scan.
+		{"(&(objectClass=posixGroup)(memberOf=cn=everyone,ou=groups,dc=example,dc=com))", []string{"cn=staff,ou=groups,dc=example,dc=com"}},
+		{"(|(memberOf=cn=everyone,ou=groups,dc=example,dc=com)(sn=nobody))", []string{"cn=staff,ou=groups,dc=example,dc=com", "uid=carol,ou=people,dc=example,dc=com"}},
 		{"(createTimestamp>=20000101000000Z)", nil}, // filled below
 	}
 	for _, c := range cases[:len(cases)-1] {
@@ -158,6 +167,10 @@ func TestEngineFilters(t *testing.T) {
 		if !slices.Equal(dns(got), c.want) {
 			t.Errorf("%s:\n got %v\nwant %v", c.filter, dns(got), c.want)
 		}
+	}
+	staff, _ := f.search(t, w, base, scopeSub, "(cn=staff)")
+	if len(staff) != 1 || !slices.Equal(staff[0].attrs["memberOf"], []string{"cn=everyone,ou=groups,dc=example,dc=com"}) {
+		t.Errorf("staff's memberOf: %v", staff)
 	}
 	all, _ := f.search(t, w, base, scopeSub, "(createTimestamp>=20000101000000Z)")
 	if len(all) < 10 {

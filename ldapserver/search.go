@@ -116,17 +116,13 @@ func (v *view) userByUID(uid string) (directory.User, error) {
 	return u, nil
 }
 
-// groupEntry builds the entry of g with its member values left for later
-// (entry.fill); the entry must be completed, or dropped, before the view's
-// transaction ends.
-func (v *view) groupEntry(g directory.Group, m directory.Members) (*entry, error) {
-	parents, err := v.r.DirectGroupIDs(g.ID)
-	if err != nil {
-		return nil, err
-	}
-	e := v.b.tree.groupEntry(g, nil, nil, v.groupDNs(parents))
+// groupEntry builds the entry of g with its member and memberOf values
+// left for later (entry.fill); the entry must be completed, or dropped,
+// before the view's transaction ends.
+func (v *view) groupEntry(g directory.Group, m directory.Members) *entry {
+	e := v.b.tree.groupEntry(g, nil, nil, nil)
 	e.members = &m
-	e.deferred = []string{"member", "uniqueMember", "memberUid"}
+	e.deferred = []string{"member", "uniqueMember", "memberUid", "memberOf"}
 	e.fill = func(e *entry) {
 		var members, uids []string
 		m.EachUser(func(id string) bool {
@@ -140,8 +136,27 @@ func (v *view) groupEntry(g directory.Group, m directory.Members) (*entry, error
 		e.add("member", members...)
 		e.add("uniqueMember", members...)
 		e.add("memberUid", uids...)
+		parents, err := v.r.DirectGroupIDs(g.ID)
+		if err != nil {
+			v.failed(err)
+			return
+		}
+		e.add("memberOf", v.groupDNs(parents)...)
 	}
-	return e, nil
+	return e
+}
+
+// memberUID finds the user a memberUid value names: memberUid matches
+// case-exactly, after the insignificant-space rules. Only the indexes are
+// read, not the user's record.
+func (v *view) memberUID(value string) (string, bool) {
+	uid := foldSpaces(value)
+	id, err := v.r.UserIDByUID(uid)
+	if err != nil {
+		return "", false
+	}
+	name, err := v.r.Name(id)
+	return id, err == nil && name == uid
 }
 
 // hasMember decides an equality on member, uniqueMember or memberUid for
@@ -156,10 +171,8 @@ func (v *view) hasMember(e *entry, attr, value string) tristate {
 	x, seen := v.members[key]
 	if !seen {
 		if attr == "memberUid" {
-			// memberUid matches case-exactly, after the space rules.
-			uid := foldSpaces(value)
-			if u, err := v.userByUID(uid); err == nil && u.UID == uid {
-				x = ref{kindUser, u.ID}
+			if id, ok := v.memberUID(value); ok {
+				x = ref{kindUser, id}
 			}
 		} else if _, valid := normaliseDN(value); !valid {
 			x = ref{kind: kindRootDSE} // not a DN: Undefined
@@ -201,8 +214,7 @@ func (v *view) load(x ref) (*entry, bool, error) {
 		} else if err != nil {
 			return nil, false, err
 		}
-		e, err := v.groupEntry(g, m)
-		return e, err == nil, err
+		return v.groupEntry(g, m), true, nil
 	case kindAccount:
 		var found *entry
 		err := v.r.BindAccounts(func(a directory.BindAccount) error {
@@ -451,11 +463,11 @@ func (v *view) equalityCandidates(kind entryKind, f *Filter) ([]string, bool) {
 			ids, _ := v.r.DirectGroupIDs(target.id)
 			return ids, false
 		case "memberUid":
-			u, err := v.userByUID(f.Value)
-			if err != nil || u.UID != f.Value { // memberUid matches case-exactly
+			id, ok := v.memberUID(f.Value)
+			if !ok {
 				return nil, false
 			}
-			ids, _ := v.r.DirectGroupIDs(u.ID)
+			ids, _ := v.r.DirectGroupIDs(id)
 			return ids, false
 		case "memberOf":
 			target, ok := v.resolve(f.Value)
@@ -534,13 +546,7 @@ func (v *view) walk(base ref, baseN string, scope int, f *Filter, fn func(*entry
 		case kindUser:
 			err = v.r.Users("", func(u directory.User) error { return fn(v.userEntry(u)) })
 		case kindGroup:
-			err = v.r.GroupRefs("", func(g directory.Group, m directory.Members) error {
-				e, err := v.groupEntry(g, m)
-				if err != nil {
-					return err
-				}
-				return fn(e)
-			})
+			err = v.r.GroupRefs("", func(g directory.Group, m directory.Members) error { return fn(v.groupEntry(g, m)) })
 		case kindAccount:
 			err = v.r.BindAccounts(func(a directory.BindAccount) error { return fn(v.b.tree.accountEntry(a)) })
 		}
