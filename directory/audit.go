@@ -136,26 +136,12 @@ func deleteAuditEvent(tx Tx, key string, raw []byte) error {
 
 // indexAuditSubjects builds ixAuditBy for the events already stored.
 func indexAuditSubjects(tx Tx) error {
-	var keys []string
-	err := tx.Scan(bAudit, "", "", func(k string, raw []byte) error {
-		var e AuditEvent
-		if err := json.Unmarshal(raw, &e); err != nil {
-			return fmt.Errorf("decode %s/%s: %w", bAudit, k, err)
+	return buildIndex(tx, bAudit, ixAuditBy, func(k string, e AuditEvent) string {
+		if e.Subject == "" {
+			return ""
 		}
-		if e.Subject != "" {
-			keys = append(keys, auditSubjectPrefix(e.Subject)+k)
-		}
-		return nil
+		return auditSubjectPrefix(e.Subject) + k
 	})
-	if err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if err := tx.Put(ixAuditBy, k, nil); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // auditWriter batches events into store transactions.

@@ -62,23 +62,31 @@ func reindexGroupCommonNames(tx Tx) error {
 	return nil
 }
 
-// indexUserCommonNames builds ix.usercn for every user. The keys are
-// gathered first: a Store need not allow writes during a Scan.
+// indexUserCommonNames builds ix.usercn for every user.
 func indexUserCommonNames(tx Tx) error {
+	return buildIndex(tx, bUsers, ixUserCN, func(_ string, u User) string { return userCNKey(u) })
+}
+
+// buildIndex adds to index the key entry gives each record of bucket (none
+// when it gives ""). The keys are gathered first: a Store need not allow
+// writes during a Scan.
+func buildIndex[T any](tx Tx, bucket, index string, entry func(key string, record T) string) error {
 	var keys []string
-	err := tx.Scan(bUsers, "", "", func(id string, raw []byte) error {
-		var u User
-		if err := json.Unmarshal(raw, &u); err != nil {
-			return fmt.Errorf("decode %s/%s: %w", bUsers, id, err)
+	err := tx.Scan(bucket, "", "", func(k string, raw []byte) error {
+		var record T
+		if err := json.Unmarshal(raw, &record); err != nil {
+			return fmt.Errorf("decode %s/%s: %w", bucket, k, err)
 		}
-		keys = append(keys, userCNKey(u))
+		if ik := entry(k, record); ik != "" {
+			keys = append(keys, ik)
+		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
 	for _, k := range keys {
-		if err := tx.Put(ixUserCN, k, nil); err != nil {
+		if err := tx.Put(index, k, nil); err != nil {
 			return err
 		}
 	}

@@ -90,29 +90,29 @@ func (p *packedIDs) each(from, to int, fn func(id string) bool) {
 }
 
 // EachUser calls fn for each member user's ID until fn returns false.
-func (m Members) EachUser(fn func(id string) bool) {
-	if m.packed == nil {
-		for _, id := range m.users {
-			if !fn(id) {
-				return
-			}
-		}
-		return
-	}
-	m.packed.each(0, m.packed.nUsers, fn)
-}
+func (m Members) EachUser(fn func(id string) bool) { m.each(true, fn) }
 
 // EachGroup calls fn for each member group's ID until fn returns false.
-func (m Members) EachGroup(fn func(id string) bool) {
-	if m.packed == nil {
-		for _, id := range m.groups {
-			if !fn(id) {
-				return
-			}
+func (m Members) EachGroup(fn func(id string) bool) { m.each(false, fn) }
+
+func (m Members) each(users bool, fn func(id string) bool) {
+	if p := m.packed; p != nil {
+		if users {
+			p.each(0, p.nUsers, fn)
+		} else {
+			p.each(p.nUsers, len(p.ends), fn)
 		}
 		return
 	}
-	m.packed.each(m.packed.nUsers, len(m.packed.ends), fn)
+	list := m.groups
+	if users {
+		list = m.users
+	}
+	for _, id := range list {
+		if !fn(id) {
+			return
+		}
+	}
 }
 
 // HasUser reports whether the user with this ID is a direct member.

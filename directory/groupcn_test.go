@@ -28,11 +28,7 @@ func groupNamed(t *testing.T, d *directory.Directory, cn string) (directory.Grou
 // everywhere the name is shown.
 func TestGroupNamesMatchAsCaseIgnoreMatch(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t, filepath.Join(t.TempDir(), "atrium.db"))
-	t.Cleanup(func() { s.Close() })
-	d, err := directory.New(ctx, s, directory.Options{PasswordParams: password.TestParams})
-	must(t, err)
-	t.Cleanup(func() { d.Close() })
+	d := newTestDir(t, nil, directory.Options{})
 	made, err := d.CreateGroup(ctx, directory.Group{CN: "Staff  Team"})
 	must(t, err)
 	for _, cn := range []string{"Staff  Team", "staff team", "  STAFF TEAM ", "staff   team"} {
