@@ -52,6 +52,8 @@ type Config struct {
 	Web struct {
 		SessionIdle time.Duration `yaml:"session_idle"` // sign out after this long unused
 		SessionMax  time.Duration `yaml:"session_max"`  // sign out this long after sign-in
+		// RecentSignIn: changes to how a user signs in need a sign-in this recent.
+		RecentSignIn time.Duration `yaml:"recent_sign_in"`
 	} `yaml:"web"`
 	Backoff struct {
 		AddressFreeFailures int           `yaml:"address_free_failures"`
@@ -79,6 +81,7 @@ func defaultConfig() Config {
 	c.Samba.Domain = "ATRIUM"
 	c.Web.SessionIdle = 30 * time.Minute
 	c.Web.SessionMax = 12 * time.Hour
+	c.Web.RecentSignIn = 15 * time.Minute
 	c.Backoff.AddressFreeFailures = 5
 	c.Backoff.AddressMaxBlock = 15 * time.Minute
 	c.Backoff.AccountFailures = 20
@@ -249,6 +252,9 @@ func (c Config) Validate() []string {
 				p = append(p, fmt.Sprintf("%s: %q is not a group name", key, g))
 			}
 		}
+	}
+	if c.Web.SessionIdle <= 0 || c.Web.SessionMax <= 0 || c.Web.RecentSignIn <= 0 {
+		p = append(p, "web: session_idle, session_max and recent_sign_in must be positive")
 	}
 	b := c.Backoff
 	if b.AddressFreeFailures < 1 || b.AccountFailures < 1 || b.AddressMaxBlock <= 0 || b.AccountLock <= 0 || b.Window <= 0 {

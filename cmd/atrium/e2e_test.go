@@ -1233,6 +1233,8 @@ ldap_addr: "localhost"
 http_addr: ":99999"
 external_url: "ftp://files.example.com"
 log_format: "xml"
+web:
+  recent_sign_in: 0s
 `)
 		r := c.fails(t, exitError, "config", "check", "--config", bad)
 		for _, want := range []string{
@@ -1241,12 +1243,13 @@ log_format: "xml"
 			`problem: http_addr: port "99999" is not a number from 0 to 65535`,
 			`problem: external_url: "ftp://files.example.com" must be an http:// or https:// address`,
 			`problem: log_format: "xml" must be text or json`,
+			`problem: web: session_idle, session_max and recent_sign_in must be positive`,
 		} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("config check does not report %q:\n%s", want, r.stdout)
 			}
 		}
-		if !strings.Contains(r.stderr, "5 problem(s)") {
+		if !strings.Contains(r.stderr, "6 problem(s)") {
 			t.Errorf("stderr: %s", r.stderr)
 		}
 

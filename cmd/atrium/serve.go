@@ -157,7 +157,7 @@ func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Hand
 	if err != nil {
 		return nil, err
 	}
-	p := portal.New(d, portal.Config{ExternalURL: ext, SessionIdle: cfg.Web.SessionIdle, SessionMax: cfg.Web.SessionMax}, time.Now, log)
+	p := portal.New(d, portal.Config{ExternalURL: ext, SessionIdle: cfg.Web.SessionIdle, SessionMax: cfg.Web.SessionMax, RecentSignIn: cfg.Web.RecentSignIn}, time.Now, log)
 	idp := samlidp.New(d, p, time.Now, log)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
