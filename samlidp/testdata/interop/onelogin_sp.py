@@ -14,9 +14,6 @@ of standard output, and serves:
 Each request ID is good for one response: the RelayState names it.
 """
 
-import http.server
-import json
-import secrets
 import sys
 import urllib.parse
 
@@ -25,36 +22,36 @@ from onelogin.saml2.constants import OneLogin_Saml2_Constants
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
+from sphttp import SPHandler, serve
+
 
 def main():
     idp = OneLogin_Saml2_IdPMetadataParser.parse_remote(sys.argv[1])
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    base = "http://127.0.0.1:%d" % server.server_address[1]
-    settings = {
-        "strict": True,
-        "sp": {
-            "entityId": base + "/metadata",
-            "assertionConsumerService": {"url": base + "/acs", "binding": OneLogin_Saml2_Constants.BINDING_HTTP_POST},
-            "NameIDFormat": OneLogin_Saml2_Constants.NAMEID_EMAIL_ADDRESS,
-        },
-        "security": {
-            "wantMessagesSigned": True,
-            "wantAssertionsSigned": True,
-            "wantNameId": True,
-            "wantAttributeStatement": True,
-            "rejectDeprecatedAlgorithm": True,
-        },
-    }
-    settings["idp"] = idp["idp"]
-    Handler.settings = settings
-    Handler.pending = {}
-    print(base, flush=True)
-    server.serve_forever()
+
+    def setup(base):
+        Handler.settings = {
+            "strict": True,
+            "sp": {
+                "entityId": base + "/metadata",
+                "assertionConsumerService": {"url": base + "/acs", "binding": OneLogin_Saml2_Constants.BINDING_HTTP_POST},
+                "NameIDFormat": OneLogin_Saml2_Constants.NAMEID_EMAIL_ADDRESS,
+            },
+            "security": {
+                "wantMessagesSigned": True,
+                "wantAssertionsSigned": True,
+                "wantNameId": True,
+                "wantAttributeStatement": True,
+                "rejectDeprecatedAlgorithm": True,
+            },
+            "idp": idp["idp"],
+        }
+
+    serve(Handler, setup)
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
+class Handler(SPHandler):
+    name = "onelogin sp"
     settings = None
-    pending = None  # RelayState -> AuthnRequest ID
 
     def request_data(self, post=None):
         path, _, query = self.path.partition("?")
@@ -66,57 +63,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "post_data": post or {},
         }
 
-    def do_GET(self):
-        if self.path == "/metadata":
-            md = OneLogin_Saml2_Settings(self.settings, sp_validation_only=True).get_sp_metadata()
-            if isinstance(md, str):
-                md = md.encode()
-            self.answer(200, "application/samlmetadata+xml", md)
-        elif self.path == "/login":
-            auth = OneLogin_Saml2_Auth(self.request_data(), self.settings)
-            relay = secrets.token_urlsafe(16)
-            url = auth.login(return_to=relay)
-            self.pending[relay] = auth.get_last_request_id()
-            self.send_response(302)
-            self.send_header("Location", url)
-            self.end_headers()
-        else:
-            self.answer(404, "text/plain", b"not found")
+    def metadata(self):
+        md = OneLogin_Saml2_Settings(self.settings, sp_validation_only=True).get_sp_metadata()
+        return md.encode() if isinstance(md, str) else md
 
-    def do_POST(self):
-        if self.path != "/acs":
-            self.answer(404, "text/plain", b"not found")
-            return
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-        post = dict(urllib.parse.parse_qsl(body))
-        request_id = self.pending.pop(post.get("RelayState", ""), None)
-        if request_id is None:
-            self.json(403, {"error": "no AuthnRequest of this SP is waiting for this RelayState"})
-            return
+    def login_url(self, relay):
+        auth = OneLogin_Saml2_Auth(self.request_data(), self.settings)
+        url = auth.login(return_to=relay)
+        return url, auth.get_last_request_id()
+
+    def consume(self, post, request_id):
         auth = OneLogin_Saml2_Auth(self.request_data(post), self.settings)
         auth.process_response(request_id=request_id)
         if auth.get_errors() or not auth.is_authenticated():
-            self.json(403, {"error": "%s: %s" % (auth.get_errors(), auth.get_last_error_reason())})
-            return
-        self.json(200, {
+            return 403, {"error": "%s: %s" % (auth.get_errors(), auth.get_last_error_reason())}
+        return 200, {
             "nameid": auth.get_nameid(),
             "nameidFormat": auth.get_nameid_format(),
             "attributes": auth.get_attributes(),
             "relayState": post.get("RelayState", ""),
-        })
-
-    def json(self, status, value):
-        self.answer(status, "application/json", json.dumps(value).encode())
-
-    def answer(self, status, content_type, body):
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format, *args):
-        sys.stderr.write("onelogin sp: " + (format % args) + "\n")
+        }
 
 
 if __name__ == "__main__":
