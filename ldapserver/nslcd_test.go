@@ -1,7 +1,6 @@
 package ldapserver
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -80,7 +78,7 @@ nss_initgroups_ignoreusers root
 		`exec "$3" -d`,
 	}, "\n")
 	cmd := exec.Command(unshare, "--mount", "--propagation", "private", "sh", "-c", script, "sh", conf, nsswitch, nslcd)
-	var log nslcdLog
+	var log testenv.Output
 	cmd.Stdout, cmd.Stderr = &log, &log
 	// nslcd must not outlive a test binary that is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -170,22 +168,4 @@ nss_initgroups_ignoreusers root
 			t.Errorf("id alice = %q lacks %s", id, want)
 		}
 	}
-}
-
-// nslcdLog collects nslcd's debug output from its goroutines.
-type nslcdLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *nslcdLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *nslcdLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atrium-dir/atrium/internal/testenv"
 	ldap "github.com/go-ldap/ldap/v3"
 )
 
@@ -313,28 +314,11 @@ func generated(t *testing.T, out, who string) string {
 // atriumServer is one `atrium serve` subprocess.
 type atriumServer struct {
 	cmd                           *exec.Cmd
-	log                           *syncBuffer
+	log                           *testenv.Output
 	tr                            *transcript
 	ldapAddr, ldapsAddr, httpAddr string
 	exited                        chan struct{}
 	err                           error // how it exited, once exited is closed
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // freeAddr returns a loopback address with a port that was free just now.
@@ -359,7 +343,7 @@ func startServer(t *testing.T, data string, env []string, tr *transcript, extra 
 // listener's address by externalURL.
 func startServerAt(t *testing.T, data string, env []string, tr *transcript, externalURL func(httpAddr string) string, extra ...string) *atriumServer {
 	t.Helper()
-	s := &atriumServer{log: &syncBuffer{}, tr: tr, exited: make(chan struct{}),
+	s := &atriumServer{log: &testenv.Output{}, tr: tr, exited: make(chan struct{}),
 		ldapAddr: freeAddr(t), ldapsAddr: freeAddr(t), httpAddr: freeAddr(t)}
 	args := []string{"serve", "--data", data, "--ldap-addr", s.ldapAddr, "--ldaps-addr", s.ldapsAddr,
 		"--http-addr", s.httpAddr, "--external-url", externalURL(s.httpAddr)}

@@ -5,8 +5,10 @@
 package testenv
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 )
 
@@ -35,4 +37,23 @@ func Missing(t testing.TB, why string) {
 		t.Fatalf("%s; CI=true, so this is a failure, not a skip", why)
 	}
 	t.Skip(why)
+}
+
+// Output collects what an outside program writes, from any goroutine, for a
+// test to read at any time.
+type Output struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (o *Output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(p)
+}
+
+func (o *Output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
 }
