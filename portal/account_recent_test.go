@@ -87,11 +87,11 @@ func TestSignOutEverywhereElse(t *testing.T) {
 	laptop := acctSignIn(t, srv, "alice")
 	bob := acctSignIn(t, srv, "bob")
 	clock.Advance(time.Minute)
-	before := sessionCookie(t, here, srv)
+	before := sessionCookie(here.c, here.base)
 
 	resp, body := here.submit("/account/sessions/end-others", nil)
 	acctWantRedirect(t, resp, body, "/?done=sessions")
-	if after := sessionCookie(t, here, srv); after == before || after == "" {
+	if after := sessionCookie(here.c, here.base); after == before || after == "" {
 		t.Error("this browser's session token was not replaced")
 	}
 	if _, body := here.get("/?done=sessions"); !strings.Contains(body, "You are signed out everywhere else.") {
@@ -113,17 +113,6 @@ func TestSignOutEverywhereElse(t *testing.T) {
 	clock.Advance(20 * time.Minute) // 12 h 1 min after the sign-in
 	resp, _ = here.get("/")
 	acctWantRedirect(t, resp, "", "/login?flow=")
-}
-
-func sessionCookie(t *testing.T, b *acctBrowser, srv *httptest.Server) string {
-	t.Helper()
-	u, _ := url.Parse(srv.URL)
-	for _, c := range b.c.Jar.Cookies(u) {
-		if c.Name == "atrium_session" {
-			return c.Value
-		}
-	}
-	return ""
 }
 
 func lastAccountEvent(t *testing.T, d *directory.Directory) directory.AuditEvent {

@@ -106,9 +106,12 @@ func (b *mfaBrowser) submit(body string, fields url.Values) (*http.Response, str
 	return b.follow(b.read(b.c.PostForm(b.base+"/login", form)))
 }
 
-func (b *mfaBrowser) session() string {
-	u, _ := url.Parse(b.base)
-	for _, c := range b.c.Jar.Cookies(u) {
+func (b *mfaBrowser) session() string { return sessionCookie(b.c, b.base) }
+
+// sessionCookie is the session token client holds for base, or "".
+func sessionCookie(client *http.Client, base string) string {
+	u, _ := url.Parse(base)
+	for _, c := range client.Jar.Cookies(u) {
 		if c.Name == "atrium_session" {
 			return c.Value
 		}
