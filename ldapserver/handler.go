@@ -6,6 +6,8 @@ import (
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	ldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/atrium-dir/atrium/ldapserver/internal/lber"
 )
 
 func (c *conn) bound() *who {
@@ -102,13 +104,13 @@ func (c *conn) execute(ctx context.Context, m *message) (opResult, []byte) {
 		}
 		switch name {
 		case oidWhoAmI:
-			return ok(), appendString(nil, 0x8b, string(whoAmI(c.bound())))
+			return ok(), lber.AppendString(nil, 0x8b, string(whoAmI(c.bound())))
 		case oidPasswordModify:
 			res, gen := b.passwordModify(ctx, c.bound(), c.remote, value)
 			if gen == nil {
 				return res, nil
 			}
-			return res, appendString(nil, 0x8b, string(gen))
+			return res, lber.AppendString(nil, 0x8b, string(gen))
 		}
 		return fail(ldap.LDAPResultProtocolError, "unsupported extended operation "+name), nil
 	}
