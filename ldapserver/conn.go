@@ -85,7 +85,7 @@ func (c *conn) serve(useTLS bool) {
 		}
 	}
 	for {
-		c.nc.SetReadDeadline(time.Now().Add(c.srv.IdleTimeout))
+		c.nc.SetReadDeadline(socketDeadline(c.srv.IdleTimeout))
 		raw, err := lber.ReadMessage(c.br, c.br, c.srv.MaxMessageSize, nil)
 		if err != nil {
 			var ne net.Error
@@ -324,7 +324,7 @@ func (c *conn) disconnect(code uint16, msg string) {
 	extra := lber.AppendString(nil, 0x8a, oidNoticeOfDisconnection)
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	c.nc.SetWriteDeadline(socketDeadline(time.Second))
 	c.bw.Write(lber.Envelope(0, lber.ResultOp(tagExtendedResponse, code, "", msg, extra), nil))
 	c.bw.Flush()
 }
@@ -349,7 +349,7 @@ func (c *conn) handleStartTLS(m *message) bool {
 
 func (c *conn) startTLS() error {
 	tc := tls.Server(c.nc, c.srv.TLSConfig)
-	tc.SetDeadline(time.Now().Add(c.srv.TLSHandshakeTimeout))
+	tc.SetDeadline(socketDeadline(c.srv.TLSHandshakeTimeout))
 	if err := tc.Handshake(); err != nil {
 		return err
 	}
@@ -361,6 +361,11 @@ func (c *conn) startTLS() error {
 	c.wmu.Unlock()
 	return nil
 }
+
+// socketDeadline is d from now on the real clock. The runtime checks socket
+// deadlines against the real clock, so they are the one use of time.Now in
+// this package; everything else reads BackendConfig.Now.
+func socketDeadline(d time.Duration) time.Time { return time.Now().Add(d) }
 
 func decodeInt(b []byte) int64 {
 	var v int64
