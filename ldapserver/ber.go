@@ -4,15 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
+
+	"github.com/atrium-dir/atrium/ldapserver/internal/lber"
 )
 
-// A small BER encoder for responses (hand-written because responses are
-// the hot path: one allocation per message, no reflection), a framing
-// reader that bounds message size and nesting before anything is decoded,
-// and a decoder for requests (parseBER).
+// LDAP's own layer above lber: search result entries, a check that bounds
+// a request's nesting before anything is decoded, and a decoder for
+// requests (parseBER).
 
 // LDAP application tags of responses (RFC 4511).
 const (
@@ -27,119 +27,27 @@ const (
 	tagExtendedResponse = 0x78
 )
 
-const (
-	tagSequence    = 0x30
-	tagSet         = 0x31
-	tagInteger     = 0x02
-	tagOctetString = 0x04
-	tagEnumerated  = 0x0a
-	tagBoolean     = 0x01
-)
-
-func lenLen(n int) int {
-	switch {
-	case n < 0x80:
-		return 1
-	case n < 0x100:
-		return 2
-	case n < 0x10000:
-		return 3
-	case n < 0x1000000:
-		return 4
-	}
-	return 5
-}
-
-// tlvLen is the size of a TLV whose content is n bytes.
-func tlvLen(n int) int { return 1 + lenLen(n) + n }
-
-func appendHeader(b []byte, tag byte, n int) []byte {
-	b = append(b, tag)
-	switch {
-	case n < 0x80:
-		return append(b, byte(n))
-	case n < 0x100:
-		return append(b, 0x81, byte(n))
-	case n < 0x10000:
-		return append(b, 0x82, byte(n>>8), byte(n))
-	case n < 0x1000000:
-		return append(b, 0x83, byte(n>>16), byte(n>>8), byte(n))
-	}
-	return append(b, 0x84, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-}
-
-func appendString(b []byte, tag byte, s string) []byte {
-	return append(appendHeader(b, tag, len(s)), s...)
-}
-
-func intContent(v int64) []byte {
-	var out []byte
-	for {
-		out = append([]byte{byte(v)}, out...)
-		v >>= 8
-		if (v == 0 && out[0]&0x80 == 0) || (v == -1 && out[0]&0x80 != 0) {
-			return out
-		}
-	}
-}
-
-func appendInt(b []byte, tag byte, v int64) []byte {
-	c := intContent(v)
-	return append(appendHeader(b, tag, len(c)), c...)
-}
-
-// envelope wraps a protocol op (already encoded) and optional encoded
-// controls in an LDAPMessage.
-func envelope(id int64, op []byte, controls []byte) []byte {
-	idc := intContent(id)
-	n := tlvLen(len(idc)) + len(op)
-	if len(controls) > 0 {
-		n += tlvLen(len(controls))
-	}
-	b := make([]byte, 0, tlvLen(n))
-	b = appendHeader(b, tagSequence, n)
-	b = append(appendHeader(b, tagInteger, len(idc)), idc...)
-	b = append(b, op...)
-	if len(controls) > 0 {
-		b = append(appendHeader(b, 0xa0, len(controls)), controls...)
-	}
-	return b
-}
-
-// resultOp encodes an LDAPResult-shaped op with optional trailing fields
-// (already encoded: referral, serverSaslCreds, responseName/Value).
-func resultOp(tag byte, code uint16, matched, msg string, extra []byte) []byte {
-	c := intContent(int64(code))
-	n := tlvLen(len(c)) + tlvLen(len(matched)) + tlvLen(len(msg)) + len(extra)
-	b := make([]byte, 0, tlvLen(n))
-	b = appendHeader(b, tag, n)
-	b = append(appendHeader(b, tagEnumerated, len(c)), c...)
-	b = appendString(b, tagOctetString, matched)
-	b = appendString(b, tagOctetString, msg)
-	return append(b, extra...)
-}
-
 // entryMessage encodes a whole SearchResultEntry message in one buffer.
 func entryMessage(id int64, dn string, attrs []outAttr) []byte {
 	attrsLen := 0
 	for _, a := range attrs {
-		attrsLen += tlvLen(attrContentLen(a))
+		attrsLen += lber.TLVLen(attrContentLen(a))
 	}
-	opLen := tlvLen(len(dn)) + tlvLen(attrsLen)
-	idc := intContent(id)
-	msgLen := tlvLen(len(idc)) + tlvLen(opLen)
-	b := make([]byte, 0, tlvLen(msgLen))
-	b = appendHeader(b, tagSequence, msgLen)
-	b = append(appendHeader(b, tagInteger, len(idc)), idc...)
-	b = appendHeader(b, tagSearchEntry, opLen)
-	b = appendString(b, tagOctetString, dn)
-	b = appendHeader(b, tagSequence, attrsLen)
+	opLen := lber.TLVLen(len(dn)) + lber.TLVLen(attrsLen)
+	idc := lber.IntContent(id)
+	msgLen := lber.TLVLen(len(idc)) + lber.TLVLen(opLen)
+	b := make([]byte, 0, lber.TLVLen(msgLen))
+	b = lber.AppendHeader(b, lber.TagSequence, msgLen)
+	b = append(lber.AppendHeader(b, lber.TagInteger, len(idc)), idc...)
+	b = lber.AppendHeader(b, tagSearchEntry, opLen)
+	b = lber.AppendString(b, lber.TagOctetString, dn)
+	b = lber.AppendHeader(b, lber.TagSequence, attrsLen)
 	for _, a := range attrs {
-		b = appendHeader(b, tagSequence, attrContentLen(a))
-		b = appendString(b, tagOctetString, a.name)
-		b = appendHeader(b, tagSet, valuesLen(a))
+		b = lber.AppendHeader(b, lber.TagSequence, attrContentLen(a))
+		b = lber.AppendString(b, lber.TagOctetString, a.name)
+		b = lber.AppendHeader(b, lber.TagSet, valuesLen(a))
 		for _, v := range a.values {
-			b = appendString(b, tagOctetString, v)
+			b = lber.AppendString(b, lber.TagOctetString, v)
 		}
 	}
 	return b
@@ -148,61 +56,14 @@ func entryMessage(id int64, dn string, attrs []outAttr) []byte {
 func valuesLen(a outAttr) int {
 	n := 0
 	for _, v := range a.values {
-		n += tlvLen(len(v))
+		n += lber.TLVLen(len(v))
 	}
 	return n
 }
 
-func attrContentLen(a outAttr) int { return tlvLen(len(a.name)) + tlvLen(valuesLen(a)) }
+func attrContentLen(a outAttr) int { return lber.TLVLen(len(a.name)) + lber.TLVLen(valuesLen(a)) }
 
-// Framing errors.
-var (
-	errTooLarge   = errors.New("message larger than the limit")
-	errTooDeep    = errors.New("message nested too deeply")
-	errNotMessage = errors.New("not an LDAP message")
-)
-
-// readMessage reads one BER-framed LDAPMessage of at most max bytes. The
-// length is checked before the body is allocated.
-func readMessage(r io.ByteReader, full io.Reader, max int) ([]byte, error) {
-	tag, err := r.ReadByte()
-	if err != nil {
-		return nil, err
-	}
-	if tag != tagSequence {
-		return nil, fmt.Errorf("%w: tag 0x%02x", errNotMessage, tag)
-	}
-	first, err := r.ReadByte()
-	if err != nil {
-		return nil, err
-	}
-	header := []byte{tag, first}
-	n := int(first)
-	if first&0x80 != 0 {
-		k := int(first & 0x7f)
-		if k == 0 || k > 4 {
-			return nil, fmt.Errorf("%w: length of %d bytes", errNotMessage, k)
-		}
-		n = 0
-		for range k {
-			c, err := r.ReadByte()
-			if err != nil {
-				return nil, err
-			}
-			header = append(header, c)
-			n = n<<8 | int(c)
-		}
-	}
-	if n > max {
-		return nil, errTooLarge
-	}
-	msg := make([]byte, len(header)+n)
-	copy(msg, header)
-	if _, err := io.ReadFull(full, msg[len(header):]); err != nil {
-		return nil, err
-	}
-	return msg, nil
-}
+var errTooDeep = errors.New("message nested too deeply")
 
 // checkNesting walks the TLVs of b without recursion and refuses nesting
 // deeper than max, so the recursive decoder never sees a hostile depth. It
@@ -218,17 +79,17 @@ func checkNesting(b []byte, max int) (int, error) {
 		tag := b[i]
 		i++
 		if tag&0x1f == 0x1f {
-			return 0, fmt.Errorf("%w: multi-byte tag", errNotMessage)
+			return 0, fmt.Errorf("%w: multi-byte tag", lber.ErrNotMessage)
 		}
 		if i >= len(b) {
-			return 0, fmt.Errorf("%w: truncated", errNotMessage)
+			return 0, fmt.Errorf("%w: truncated", lber.ErrNotMessage)
 		}
 		n := int(b[i])
 		i++
 		if n&0x80 != 0 {
 			k := n & 0x7f
 			if k == 0 || k > 4 || i+k > len(b) {
-				return 0, fmt.Errorf("%w: bad length", errNotMessage)
+				return 0, fmt.Errorf("%w: bad length", lber.ErrNotMessage)
 			}
 			n = 0
 			for range k {
@@ -238,7 +99,7 @@ func checkNesting(b []byte, max int) (int, error) {
 		}
 		end := i + n
 		if n < 0 || end > stack[len(stack)-1].end {
-			return 0, fmt.Errorf("%w: length past its container", errNotMessage)
+			return 0, fmt.Errorf("%w: length past its container", lber.ErrNotMessage)
 		}
 		if tag&0x20 != 0 { // constructed: descend
 			stack = append(stack, frame{end})
@@ -306,40 +167,12 @@ func (ps *berParser) children(n int) []*ber.Packet {
 	return k
 }
 
-// header reads the tag and length at the start of b: the content's start
-// and length.
-func header(b []byte) (id byte, hl, n int, err error) {
-	if len(b) < 2 {
-		return 0, 0, 0, io.ErrUnexpectedEOF
-	}
-	id, first := b[0], b[1]
-	if id&0x1f == 0x1f {
-		return 0, 0, 0, errors.New("multi-byte tag")
-	}
-	n, hl = int(first), 2
-	if first&0x80 != 0 {
-		k := int(first & 0x7f)
-		if k == 0 || k > 4 || len(b) < 2+k {
-			return 0, 0, 0, errors.New("bad length")
-		}
-		n = 0
-		for _, x := range b[2 : 2+k] {
-			n = n<<8 | int(x)
-		}
-		hl += k
-	}
-	if n < 0 || len(b)-hl < n {
-		return 0, 0, 0, io.ErrUnexpectedEOF
-	}
-	return id, hl, n, nil
-}
-
 // countElements counts the elements side by side in b, up to the first
 // that cannot be read.
 func countElements(b []byte) int {
 	count := 0
 	for len(b) > 0 {
-		_, hl, n, err := header(b)
+		_, hl, n, err := lber.Header(b)
 		if err != nil {
 			break
 		}
@@ -350,7 +183,7 @@ func countElements(b []byte) int {
 }
 
 func (ps *berParser) element(b []byte) (*ber.Packet, int, error) {
-	id, hl, n, err := header(b)
+	id, hl, n, err := lber.Header(b)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -7,6 +7,8 @@ import (
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	ldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/atrium-dir/atrium/ldapserver/internal/lber"
 )
 
 // parseBER must read every request as go-asn1-ber does, in everything
@@ -18,7 +20,7 @@ func TestParseBERMatchesGoASN1BER(t *testing.T) {
 		for _, c := range controls {
 			cs = append(cs, c.Encode().Bytes()...)
 		}
-		msgs = append(msgs, envelope(int64(len(msgs)+1), op.Bytes(), cs))
+		msgs = append(msgs, lber.Envelope(int64(len(msgs)+1), op.Bytes(), cs))
 	}
 	add(gapBind(aliceDN, "pässwörd"))
 	for _, flt := range []string{"(uid=alice)", "(&(objectClass=posixAccount)(|(uid=a*b*c)(mail=*@x))(!(uidNumber>=5)))",

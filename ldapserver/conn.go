@@ -15,6 +15,8 @@ import (
 	"time"
 
 	ldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/atrium-dir/atrium/ldapserver/internal/lber"
 )
 
 const oidNoticeOfDisconnection = "1.3.6.1.4.1.1466.20036"
@@ -83,17 +85,17 @@ func (c *conn) serve(useTLS bool) {
 		}
 	}
 	for {
-		c.nc.SetReadDeadline(time.Now().Add(c.srv.IdleTimeout))
-		raw, err := readMessage(c.br, c.br, c.srv.MaxMessageSize)
+		c.nc.SetReadDeadline(socketDeadline(c.srv.IdleTimeout))
+		raw, err := lber.ReadMessage(c.br, c.br, c.srv.MaxMessageSize, nil)
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() && c.busy() {
 				continue // a long operation is running: not idle
 			}
 			switch {
-			case errors.Is(err, errTooLarge):
+			case errors.Is(err, lber.ErrTooLarge):
 				c.disconnect(ldap.LDAPResultProtocolError, "message too large")
-			case errors.Is(err, errNotMessage):
+			case errors.Is(err, lber.ErrNotMessage):
 				c.disconnect(ldap.LDAPResultProtocolError, "not an LDAP message")
 			case errors.Is(err, io.ErrUnexpectedEOF):
 				c.disconnect(ldap.LDAPResultProtocolError, "truncated message")
@@ -268,7 +270,7 @@ func (c *conn) runOp(ctx context.Context, m *message, op *operation) {
 func (c *conn) finish(m *message, res opResult, extra []byte) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.writeLocked(envelope(m.id, resultOp(responseTag[m.tag], res.code, res.matched, res.msg, extra), encodeControls(res.controls)))
+	c.writeLocked(lber.Envelope(m.id, lber.ResultOp(responseTag[m.tag], res.code, res.matched, res.msg, extra), encodeControls(res.controls)))
 	c.settleLocked()
 }
 
@@ -290,7 +292,7 @@ func (c *conn) reply(m *message, res opResult, extra []byte) {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.writeLocked(envelope(m.id, resultOp(tag, res.code, res.matched, res.msg, extra), nil))
+	c.writeLocked(lber.Envelope(m.id, lber.ResultOp(tag, res.code, res.matched, res.msg, extra), nil))
 	if c.pending == 0 {
 		c.bw.Flush()
 	}
@@ -319,11 +321,11 @@ func (c *conn) sendEntry(ctx context.Context, id int64, dn string, attrs []outAt
 
 // disconnect sends a Notice of Disconnection (RFC 4511 4.4.1).
 func (c *conn) disconnect(code uint16, msg string) {
-	extra := appendString(nil, 0x8a, oidNoticeOfDisconnection)
+	extra := lber.AppendString(nil, 0x8a, oidNoticeOfDisconnection)
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-	c.bw.Write(envelope(0, resultOp(tagExtendedResponse, code, "", msg, extra), nil))
+	c.nc.SetWriteDeadline(socketDeadline(time.Second))
+	c.bw.Write(lber.Envelope(0, lber.ResultOp(tagExtendedResponse, code, "", msg, extra), nil))
 	c.bw.Flush()
 }
 
@@ -337,7 +339,7 @@ func (c *conn) handleStartTLS(m *message) bool {
 		c.reply(m, fail(ldap.LDAPResultOperationsError, "TLS is already active"), nil)
 		return true
 	}
-	c.reply(m, ok(), appendString(nil, 0x8a, oidStartTLS))
+	c.reply(m, ok(), lber.AppendString(nil, 0x8a, oidStartTLS))
 	if err := c.startTLS(); err != nil {
 		c.srv.Logger.Debug("starttls handshake failed", "remote", c.remote, "err", err)
 		return false
@@ -347,7 +349,7 @@ func (c *conn) handleStartTLS(m *message) bool {
 
 func (c *conn) startTLS() error {
 	tc := tls.Server(c.nc, c.srv.TLSConfig)
-	tc.SetDeadline(time.Now().Add(c.srv.TLSHandshakeTimeout))
+	tc.SetDeadline(socketDeadline(c.srv.TLSHandshakeTimeout))
 	if err := tc.Handshake(); err != nil {
 		return err
 	}
@@ -359,6 +361,11 @@ func (c *conn) startTLS() error {
 	c.wmu.Unlock()
 	return nil
 }
+
+// socketDeadline is d from now on the real clock. The runtime checks socket
+// deadlines against the real clock, so they are the one use of time.Now in
+// this package; everything else reads BackendConfig.Now.
+func socketDeadline(d time.Duration) time.Time { return time.Now().Add(d) }
 
 func decodeInt(b []byte) int64 {
 	var v int64

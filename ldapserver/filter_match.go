@@ -3,7 +3,6 @@ package ldapserver
 import (
 	"math/big"
 	"strings"
-	"time"
 	"unicode"
 
 	ldap "github.com/go-ldap/ldap/v3"
@@ -33,8 +32,8 @@ func normalise(m matching, v string) (string, bool) {
 	case matchDN:
 		return normaliseDN(v)
 	case matchTime:
-		t, ok := parseGeneralizedTime(v)
-		if !ok {
+		t, err := ldif.ParseGeneralizedTime(v)
+		if err != nil {
 			return "", false
 		}
 		return t.UTC().Format("20060102150405.000000000Z"), true
@@ -91,15 +90,6 @@ func normaliseDN(s string) (string, bool) {
 	return b.String(), true
 }
 
-func parseGeneralizedTime(v string) (time.Time, bool) {
-	for _, layout := range []string{"20060102150405Z0700", "20060102150405.999999999Z0700", "200601021504Z0700", "2006010215Z0700"} {
-		if t, err := time.Parse(layout, strings.TrimSpace(v)); err == nil {
-			return t, true
-		}
-	}
-	return time.Time{}, false
-}
-
 // compareValues orders two values under rule m: -1, 0 or 1. ok is false
 // when either is not a valid value.
 func compareValues(m matching, a, b string) (int, bool) {
@@ -112,9 +102,9 @@ func compareValues(m matching, a, b string) (int, bool) {
 		}
 		return x.Cmp(y), true
 	case matchTime:
-		x, ok1 := parseGeneralizedTime(a)
-		y, ok2 := parseGeneralizedTime(b)
-		if !ok1 || !ok2 {
+		x, err1 := ldif.ParseGeneralizedTime(a)
+		y, err2 := ldif.ParseGeneralizedTime(b)
+		if err1 != nil || err2 != nil {
 			return 0, false
 		}
 		return x.Compare(y), true

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	ldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/atrium-dir/atrium/ldapserver/internal/lber"
 )
 
 // seedMessages are real requests as go-ldap encodes them.
@@ -17,7 +19,7 @@ func seedMessages() [][]byte {
 		if err != nil {
 			panic(err)
 		}
-		out = append(out, envelope(1, append(appendHeader(nil, 0x63, len(p.Bytes())), p.Bytes()...), nil))
+		out = append(out, lber.Envelope(1, append(lber.AppendHeader(nil, 0x63, len(p.Bytes())), p.Bytes()...), nil))
 	}
 	return out
 }
@@ -32,7 +34,7 @@ func FuzzDecodeMessage(f *testing.F) {
 	f.Add([]byte{0x30, 0x84, 0xff, 0xff, 0xff, 0xff})
 	f.Add([]byte{0x30, 0x03, 0x02, 0x01, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		raw, err := readMessage(bytes.NewReader(b), bytes.NewReader(b[min(len(b), 0):]), 1<<16)
+		raw, err := lber.ReadMessage(bytes.NewReader(b), bytes.NewReader(b[min(len(b), 0):]), 1<<16, nil)
 		if err != nil {
 			return
 		}

@@ -17,6 +17,7 @@ import (
 	ldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/ldapserver/internal/lber"
 )
 
 // Tests for points of the issue that the behaviour, robustness and
@@ -47,7 +48,7 @@ func (r *gapRaw) send(id int64, op *ber.Packet, controls ...*ber.Packet) {
 	for _, c := range controls {
 		cs = append(cs, c.Bytes()...)
 	}
-	if _, err := r.nc.Write(envelope(id, op.Bytes(), cs)); err != nil {
+	if _, err := r.nc.Write(lber.Envelope(id, op.Bytes(), cs)); err != nil {
 		r.t.Fatal(err)
 	}
 }
@@ -57,7 +58,7 @@ func (r *gapRaw) send(id int64, op *ber.Packet, controls ...*ber.Packet) {
 func (r *gapRaw) next() (id int64, tag int, code int64) {
 	r.t.Helper()
 	r.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-	raw, err := readMessage(r.br, r.br, 16<<20)
+	raw, err := lber.ReadMessage(r.br, r.br, 16<<20, nil)
 	if err != nil {
 		r.t.Fatalf("read: %v", err)
 	}

@@ -6,6 +6,8 @@ import (
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	ldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/atrium-dir/atrium/ldapserver/internal/lber"
 )
 
 // LDAP application tags of requests (RFC 4511).
@@ -179,17 +181,17 @@ func encodeControls(cs []ldap.Control) []byte {
 	for _, c := range cs {
 		var value []byte
 		if p, ok := c.(*ldap.ControlPaging); ok {
-			size := intContent(int64(p.PagingSize))
-			inner := tlvLen(len(size)) + tlvLen(len(p.Cookie))
-			value = appendHeader(nil, tagSequence, inner)
-			value = append(appendHeader(value, tagInteger, len(size)), size...)
-			value = appendString(value, tagOctetString, string(p.Cookie))
+			size := lber.IntContent(int64(p.PagingSize))
+			inner := lber.TLVLen(len(size)) + lber.TLVLen(len(p.Cookie))
+			value = lber.AppendHeader(nil, lber.TagSequence, inner)
+			value = append(lber.AppendHeader(value, lber.TagInteger, len(size)), size...)
+			value = lber.AppendString(value, lber.TagOctetString, string(p.Cookie))
 		}
 		oid := c.GetControlType()
-		n := tlvLen(len(oid)) + tlvLen(len(value))
-		out = appendHeader(out, tagSequence, n)
-		out = appendString(out, tagOctetString, oid)
-		out = appendString(out, tagOctetString, string(value))
+		n := lber.TLVLen(len(oid)) + lber.TLVLen(len(value))
+		out = lber.AppendHeader(out, lber.TagSequence, n)
+		out = lber.AppendString(out, lber.TagOctetString, oid)
+		out = lber.AppendString(out, lber.TagOctetString, string(value))
 	}
 	return out
 }

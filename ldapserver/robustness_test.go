@@ -14,6 +14,7 @@ import (
 	ldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/ldapserver/internal/lber"
 )
 
 func decodePacket(b []byte) (*ber.Packet, error) { return ber.DecodePacketErr(b) }
@@ -73,7 +74,7 @@ func TestBadInput(t *testing.T) {
 		req.AppendChild(ber.NewBoolean(ber.ClassUniversal, ber.TypePrimitive, ber.TagBoolean, false, ""))
 		req.AppendChild(p)
 		req.AppendChild(ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, ""))
-		return envelope(7, req.Bytes(), nil)
+		return lber.Envelope(7, req.Bytes(), nil)
 	}
 	notice := func(t *testing.T, b []byte) {
 		t.Helper()
@@ -93,7 +94,7 @@ func TestBadInput(t *testing.T) {
 		notice(t, raw(t, addr, []byte{0x04, 0x03, 'a', 'b', 'c'}))
 	})
 	t.Run("wrong operation tag keeps the connection", func(t *testing.T) {
-		b := envelope(3, []byte{0x7e, 0x00}, nil) // application 30: no such operation
+		b := lber.Envelope(3, []byte{0x7e, 0x00}, nil) // application 30: no such operation
 		out := raw(t, addr, append(b, search("(uid=alice)")...))
 		_, code := resultOf(t, out)
 		if code != ldap.LDAPResultProtocolError {
@@ -101,21 +102,21 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 	t.Run("deep nesting", func(t *testing.T) {
-		flt := appendString(nil, 0x87, "uid") // (uid=*)
+		flt := lber.AppendString(nil, 0x87, "uid") // (uid=*)
 		for range 5000 {
-			flt = append(appendHeader(nil, 0xa2, len(flt)), flt...) // (!...)
+			flt = append(lber.AppendHeader(nil, 0xa2, len(flt)), flt...) // (!...)
 		}
-		op := appendString(nil, tagOctetString, base)
+		op := lber.AppendString(nil, lber.TagOctetString, base)
 		for _, v := range []int64{2, 0} {
-			op = appendInt(op, tagEnumerated, v)
+			op = lber.AppendInt(op, lber.TagEnumerated, v)
 		}
 		for _, v := range []int64{0, 0} {
-			op = appendInt(op, tagInteger, v)
+			op = lber.AppendInt(op, lber.TagInteger, v)
 		}
 		op = append(op, 0x01, 0x01, 0x00)
 		op = append(op, flt...)
-		op = appendHeader(op, tagSequence, 0)
-		notice(t, raw(t, addr, envelope(9, append(appendHeader(nil, 0x63, len(op)), op...), nil)))
+		op = lber.AppendHeader(op, lber.TagSequence, 0)
+		notice(t, raw(t, addr, lber.Envelope(9, append(lber.AppendHeader(nil, 0x63, len(op)), op...), nil)))
 	})
 	t.Run("10,000-branch OR", func(t *testing.T) {
 		var b strings.Builder
@@ -263,14 +264,14 @@ func TestAbandonAndConcurrency(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	abandon := envelope(5, []byte{0x50, 0x01, 0x04}, nil)
+	abandon := lber.Envelope(5, []byte{0x50, 0x01, 0x04}, nil)
 	conn.Write(abandon)
 	br := bufio.NewReader(conn)
 	p := ber.Encode(ber.ClassApplication, ber.TypeConstructed, opExtended, nil, "")
 	p.AppendChild(ber.NewString(ber.ClassContext, ber.TypePrimitive, 0, oidWhoAmI, ""))
-	conn.Write(envelope(6, p.Bytes(), nil))
+	conn.Write(lber.Envelope(6, p.Bytes(), nil))
 	conn.SetReadDeadline(time.Now().Add(2 * time.Second))
-	msg, err := readMessage(br, br, 1<<20)
+	msg, err := lber.ReadMessage(br, br, 1<<20, nil)
 	if err != nil {
 		t.Fatalf("connection unusable after abandon: %v", err)
 	}

@@ -357,131 +357,149 @@ func (v *view) candidates(kind entryKind, f *Filter) (ids []string, all bool) {
 	return nil, true
 }
 
+// equalityCandidates is candidates for (attr=value): objectClass answers
+// from the kinds that have the class, an attribute the kind never has
+// matches nothing, and the rest come from the index equalityIndexes names,
+// or from a scan.
 func (v *view) equalityCandidates(kind entryKind, f *Filter) ([]string, bool) {
 	at := theSchema.lookup(f.Attr)
 	if at == nil {
 		return nil, false // Undefined: nothing matches
 	}
-	one := func(id string, err error) ([]string, bool) {
-		if err != nil {
-			return nil, false
-		}
-		return []string{id}, false
-	}
-	user := func(u directory.User, err error) ([]string, bool) {
-		if err != nil {
-			return nil, false
-		}
-		if v.found == nil {
-			v.found, v.uids = map[string]directory.User{}, map[string]string{}
-		}
-		v.found[u.ID] = u
-		return []string{u.ID}, false
-	}
-	num := func() (int, bool) {
-		n, err := strconv.Atoi(strings.TrimSpace(f.Value))
-		return n, err == nil
-	}
 	name := at.names[0]
 	if name == "objectClass" {
-		if !slices.Contains(kindClasses[kind], strings.ToLower(f.Value)) {
-			return nil, false
-		}
-		return nil, true
+		return nil, slices.Contains(kindClasses[kind], strings.ToLower(f.Value))
 	}
 	if attrs, ok := v.b.kindAttrs[kind]; ok && !attrs[name] {
 		return nil, false // (uid=x) never matches a group: no need to scan them
 	}
-	switch kind {
-	case kindUser:
-		switch name {
-		case "uid":
-			return user(v.userByUID(f.Value))
-		case "mail":
-			return user(v.r.UserByMail(f.Value))
-		case "uidNumber":
-			n, ok := num()
-			if !ok {
-				return nil, false
-			}
-			return user(v.r.UserByUIDNumber(n))
-		case "gidNumber":
-			n, ok := num()
-			if !ok {
-				return nil, false
-			}
-			var ids []string
-			v.r.UsersByGIDNumber(n, func(u directory.User) error { ids = append(ids, u.ID); return nil })
-			return ids, false
-		case "entryUUID":
-			return user(v.r.User(strings.ToLower(f.Value)))
-		case "cn":
-			// The index folds case and spaces as caseIgnoreMatch does, so
-			// it holds every user the filter can match.
-			var ids []string
-			err := v.r.UsersByCommonName(f.Value, func(u directory.User) error {
-				if v.found == nil {
-					v.found, v.uids = map[string]directory.User{}, map[string]string{}
-				}
-				v.found[u.ID] = u
-				ids = append(ids, u.ID)
-				return nil
-			})
-			if err != nil {
-				return nil, true
-			}
-			return ids, false
-		case "memberOf":
-			target, ok := v.resolve(f.Value)
-			if !ok || target.kind != kindGroup {
-				return nil, false
-			}
-			_, m, err := v.r.GroupRef(target.id)
-			if err != nil {
-				return nil, false
-			}
-			return m.UserIDs(), false
-		}
-	case kindGroup:
-		switch name {
-		case "cn":
-			return one(v.r.GroupIDByCN(f.Value))
-		case "gidNumber":
-			n, ok := num()
-			if !ok {
-				return nil, false
-			}
-			return one(v.r.GroupIDByGIDNumber(n))
-		case "entryUUID":
-			g, _, err := v.r.GroupRef(strings.ToLower(f.Value))
-			return one(g.ID, err)
-		case "member", "uniqueMember":
-			target, ok := v.resolve(f.Value)
-			if !ok {
-				return nil, false
-			}
-			ids, _ := v.r.DirectGroupIDs(target.id)
-			return ids, false
-		case "memberUid":
-			id, ok := v.memberUID(f.Value)
-			if !ok {
-				return nil, false
-			}
-			ids, _ := v.r.DirectGroupIDs(id)
-			return ids, false
-		case "memberOf":
-			target, ok := v.resolve(f.Value)
-			if !ok || target.kind != kindGroup {
-				return nil, false
-			}
-			_, m, err := v.r.GroupRef(target.id)
-			if err != nil {
-				return nil, false
-			}
-			return m.GroupIDs(), false
-		}
+	if lookup, ok := equalityIndexes[kind][name]; ok {
+		return lookup(v, f.Value)
 	}
 	return nil, true
+}
+
+// An indexLookup is candidates for (attr=value) from one index. A value
+// the index cannot hold, or a lookup that finds nothing, gives no
+// candidates.
+type indexLookup func(v *view, value string) (ids []string, all bool)
+
+// equalityIndexes are, for each kind of entry, the attributes whose
+// equality an index answers.
+var equalityIndexes = map[entryKind]map[string]indexLookup{
+	kindUser: {
+		"uid":       func(v *view, s string) ([]string, bool) { return v.foundUser(v.userByUID(s)) },
+		"mail":      func(v *view, s string) ([]string, bool) { return v.foundUser(v.r.UserByMail(s)) },
+		"uidNumber": byNumber(func(v *view, n int) ([]string, bool) { return v.foundUser(v.r.UserByUIDNumber(n)) }),
+		"gidNumber": byNumber((*view).usersByGIDNumber),
+		"entryUUID": func(v *view, s string) ([]string, bool) { return v.foundUser(v.r.User(strings.ToLower(s))) },
+		"cn":        (*view).usersByCN,
+		"memberOf":  directMembers(directory.Members.UserIDs),
+	},
+	kindGroup: {
+		"cn":           func(v *view, s string) ([]string, bool) { return oneID(v.r.GroupIDByCN(s)) },
+		"gidNumber":    byNumber(func(v *view, n int) ([]string, bool) { return oneID(v.r.GroupIDByGIDNumber(n)) }),
+		"entryUUID":    (*view).groupByUUID,
+		"member":       (*view).groupsWithMember,
+		"uniqueMember": (*view).groupsWithMember,
+		"memberUid":    (*view).groupsWithMemberUID,
+		"memberOf":     directMembers(directory.Members.GroupIDs),
+	},
+}
+
+// byNumber reads an integer assertion before the lookup; one that is not a
+// number matches nothing.
+func byNumber(lookup func(v *view, n int) ([]string, bool)) indexLookup {
+	return func(v *view, s string) ([]string, bool) {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return nil, false
+		}
+		return lookup(v, n)
+	}
+}
+
+func oneID(id string, err error) ([]string, bool) {
+	if err != nil {
+		return nil, false
+	}
+	return []string{id}, false
+}
+
+// foundUser is the one candidate a user lookup found, remembered so that
+// loading it does not read the record again.
+func (v *view) foundUser(u directory.User, err error) ([]string, bool) {
+	if err != nil {
+		return nil, false
+	}
+	v.remember(u)
+	return []string{u.ID}, false
+}
+
+func (v *view) remember(u directory.User) {
+	if v.found == nil {
+		v.found, v.uids = map[string]directory.User{}, map[string]string{}
+	}
+	v.found[u.ID] = u
+}
+
+func (v *view) usersByGIDNumber(n int) ([]string, bool) {
+	var ids []string
+	v.r.UsersByGIDNumber(n, func(u directory.User) error { ids = append(ids, u.ID); return nil })
+	return ids, false
+}
+
+// usersByCN reads the common-name index, which folds case and spaces as
+// caseIgnoreMatch does, so it holds every user the filter can match.
+func (v *view) usersByCN(cn string) ([]string, bool) {
+	var ids []string
+	err := v.r.UsersByCommonName(cn, func(u directory.User) error {
+		v.remember(u)
+		ids = append(ids, u.ID)
+		return nil
+	})
+	if err != nil {
+		return nil, true
+	}
+	return ids, false
+}
+
+// directMembers answers (memberOf=G) from G's direct members of one kind.
+func directMembers(of func(directory.Members) []string) indexLookup {
+	return func(v *view, dn string) ([]string, bool) {
+		target, ok := v.resolve(dn)
+		if !ok || target.kind != kindGroup {
+			return nil, false
+		}
+		_, m, err := v.r.GroupRef(target.id)
+		if err != nil {
+			return nil, false
+		}
+		return of(m), false
+	}
+}
+
+func (v *view) groupByUUID(id string) ([]string, bool) {
+	g, _, err := v.r.GroupRef(strings.ToLower(id))
+	return oneID(g.ID, err)
+}
+
+func (v *view) groupsWithMember(dn string) ([]string, bool) {
+	target, ok := v.resolve(dn)
+	if !ok {
+		return nil, false
+	}
+	ids, _ := v.r.DirectGroupIDs(target.id)
+	return ids, false
+}
+
+func (v *view) groupsWithMemberUID(uid string) ([]string, bool) {
+	id, ok := v.memberUID(uid)
+	if !ok {
+		return nil, false
+	}
+	ids, _ := v.r.DirectGroupIDs(id)
+	return ids, false
 }
 
 // walk calls fn for every entry in scope of base that could match f, each

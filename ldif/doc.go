@@ -9,4 +9,8 @@
 // Import reads back into an identical directory and that OpenLDAP's slapadd
 // accepts with Debian's stock schemas (see Export for the object classes
 // chosen and why).
+//
+// ParseGeneralizedTime is Atrium's one reader of LDAP GeneralizedTime: the
+// LDAP server's filters use it too, so a search and an import agree on every
+// timestamp.
 package ldif

@@ -469,7 +469,7 @@ func (p *plan) timestamp(e *Entry, name string) time.Time {
 	if v == "" {
 		return time.Time{}
 	}
-	t, err := parseGeneralizedTime(v)
+	t, err := ParseGeneralizedTime(v)
 	if err != nil {
 		p.problem(e.DN, "%s: %v", name, err)
 	}

@@ -61,28 +61,62 @@ func TestEscapeDNValue(t *testing.T) {
 	}
 }
 
+// generalizedTimeCases are the GeneralizedTime strings the LDIF importer
+// and the LDAP server's filters must agree on. oldLDIF and oldFilter record
+// what the two parsers did before there was one (the LDIF one strict, the
+// filter one loose): where they differ, a filter matched a value import
+// refused, or the reverse. want is the zero time for a refused string.
+var generalizedTimeCases = []struct {
+	in                 string
+	want               time.Time
+	oldLDIF, oldFilter bool
+}{
+	{"20240131120000Z", time.Date(2024, 1, 31, 12, 0, 0, 0, time.UTC), true, true},
+	{"202401311200Z", time.Date(2024, 1, 31, 12, 0, 0, 0, time.UTC), true, true},
+	{"2024013112Z", time.Date(2024, 1, 31, 12, 0, 0, 0, time.UTC), true, true},
+	{"20240131120000.5Z", time.Date(2024, 1, 31, 12, 0, 0, 500000000, time.UTC), true, true},
+	{"20240131120000,123456789Z", time.Date(2024, 1, 31, 12, 0, 0, 123456789, time.UTC), true, true},
+	{"20240131140000+0200", time.Date(2024, 1, 31, 12, 0, 0, 0, time.UTC), true, true},
+	{"20240131070000-0500", time.Date(2024, 1, 31, 12, 0, 0, 0, time.UTC), true, true},
+	{"20240131120000-0000", time.Date(2024, 1, 31, 12, 0, 0, 0, time.UTC), true, true},
+	// Where the old parsers disagreed.
+	{" 20240131120000Z", time.Time{}, false, true},
+	{"20240131120000Z\n", time.Time{}, false, true},
+	{"20240131120000+2400", time.Time{}, false, true},
+	{"20240131120000+2360", time.Time{}, false, true},
+	{"20240131120000.1234567891Z", time.Date(2024, 1, 31, 12, 0, 0, 123456789, time.UTC), false, true},
+	// RFC 4517 allows these; both old parsers refused them.
+	{"2024013112.5Z", time.Date(2024, 1, 31, 12, 30, 0, 0, time.UTC), false, false},
+	{"202401311230,25Z", time.Date(2024, 1, 31, 12, 30, 15, 0, time.UTC), false, false},
+	{"20240131140000+02", time.Date(2024, 1, 31, 12, 0, 0, 0, time.UTC), false, false},
+	{"20240131103000-0130", time.Date(2024, 1, 31, 12, 0, 0, 0, time.UTC), true, true},
+	// Refused by all.
+	{"", time.Time{}, false, false},
+	{"2024", time.Time{}, false, false},
+	{"20240131120000", time.Time{}, false, false},
+	{"20241331120000Z", time.Time{}, false, false},
+	{"20240230120000Z", time.Time{}, false, false},
+	{"20240131120060Z", time.Time{}, false, false}, // leap second
+	{"20240131120000.Z", time.Time{}, false, false},
+	{"20240131120000z", time.Time{}, false, false},
+	{"20240131120000Zjunk", time.Time{}, false, false},
+	{"20240131120000+020", time.Time{}, false, false},
+	{"1202401311200Z", time.Time{}, false, false},
+	{"x0240131120000Z", time.Time{}, false, false},
+}
+
 func TestGeneralizedTime(t *testing.T) {
-	for in, want := range map[string]time.Time{
-		"20240131120000Z":           time.Date(2024, 1, 31, 12, 0, 0, 0, time.UTC),
-		"202401311200Z":             time.Date(2024, 1, 31, 12, 0, 0, 0, time.UTC),
-		"2024013112Z":               time.Date(2024, 1, 31, 12, 0, 0, 0, time.UTC),
-		"20240131120000.5Z":         time.Date(2024, 1, 31, 12, 0, 0, 500000000, time.UTC),
-		"20240131120000,123456789Z": time.Date(2024, 1, 31, 12, 0, 0, 123456789, time.UTC),
-		"20240131140000+0200":       time.Date(2024, 1, 31, 12, 0, 0, 0, time.UTC),
-		"20240131070000-0500":       time.Date(2024, 1, 31, 12, 0, 0, 0, time.UTC),
-	} {
-		got, err := parseGeneralizedTime(in)
-		if err != nil || !got.Equal(want) {
-			t.Errorf("parse %q = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", "2024", "20240131120000", "20241331120000Z", "20240131120000.Z", "1202401311200Z", "20240131120000+2500", "x0240131120000Z"} {
-		if _, err := parseGeneralizedTime(bad); err == nil {
-			t.Errorf("parse %q accepted", bad)
+	for _, c := range generalizedTimeCases {
+		got, err := ParseGeneralizedTime(c.in)
+		switch {
+		case c.want.IsZero() && err == nil:
+			t.Errorf("parse %q = %v, want refused", c.in, got)
+		case !c.want.IsZero() && (err != nil || !got.Equal(c.want) || got.Location() != time.UTC):
+			t.Errorf("parse %q = %v, %v; want %v", c.in, got, err, c.want)
 		}
 	}
 	now := time.Date(2026, 11, 22, 12, 0, 0, 123456789, time.UTC)
-	if got, err := parseGeneralizedTime(generalizedTime(now)); err != nil || !got.Equal(now) {
+	if got, err := ParseGeneralizedTime(generalizedTime(now)); err != nil || !got.Equal(now) {
 		t.Errorf("round trip of %v: %v, %v", now, got, err)
 	}
 }

@@ -24,8 +24,9 @@ func serial() *big.Int {
 
 // ensureSelfSignedTLS writes DATA/tls.crt and tls.key (ECDSA P-256,
 // SHA-256 signature) unless they exist. The names cover the external URL's
-// host, localhost and the loopback addresses.
-func ensureSelfSignedTLS(dataDir, externalURL string) error {
+// host, localhost and the loopback addresses. It is valid from an hour
+// before now, for clocks a little behind, for five years.
+func ensureSelfSignedTLS(dataDir, externalURL string, now time.Time) error {
 	certPath, keyPath := filepath.Join(dataDir, "tls.crt"), filepath.Join(dataDir, "tls.key")
 	if _, err := os.Stat(certPath); err == nil {
 		return nil
@@ -37,8 +38,8 @@ func ensureSelfSignedTLS(dataDir, externalURL string) error {
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
 		Subject:      pkix.Name{CommonName: "localhost", Organization: []string{"Atrium"}},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().AddDate(5, 0, 0),
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.AddDate(5, 0, 0),
 		// Its own trust anchor: GnuTLS clients (ldapsearch, nslcd, SSSD) given
 		// tls.crt as their CA file refuse a self-signed certificate that is
 		// not marked as a CA.

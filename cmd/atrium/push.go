@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/passkey"
@@ -31,6 +30,6 @@ func pushApprovals(d *directory.Directory, p *portal.Portal, keys *passkey.Passk
 	approvals := push.NewApprovals(d, notifier, keys.Confirmer(), log)
 	p.AddSecondFactor(push.NewSecondFactor(approvals))
 	p.AddAccountSection(push.NewSection(approvals))
-	push.NewHandler(approvals, p, vapid, time.Now, log).Mount(mux)
+	push.NewHandler(approvals, p, vapid, d.Now, log).Mount(mux)
 	return nil
 }

@@ -94,7 +94,7 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	layout, _ := ldif.NewLayout(cfg.BaseDN)
 	backend := ldapserver.NewBackend(ldapserver.BackendConfig{
-		Directory: d, Layout: layout, Logger: log, Version: version,
+		Directory: d, Layout: layout, Logger: log, Version: version, Now: d.Now,
 		Access: ldapserver.Access{Anonymous: ldapserver.AnonymousRead(cfg.LDAP.Anonymous), Users: ldapserver.UserRead(cfg.LDAP.UserRead)},
 		Samba:  sambaDomain(ctx, cfg, d),
 	})
@@ -157,8 +157,8 @@ func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Hand
 	if err != nil {
 		return nil, err
 	}
-	p := portal.New(d, portal.Config{ExternalURL: ext, SessionIdle: cfg.Web.SessionIdle, SessionMax: cfg.Web.SessionMax, RecentSignIn: cfg.Web.RecentSignIn}, time.Now, log)
-	idp := samlidp.New(d, p, time.Now, log)
+	p := portal.New(d, portal.Config{ExternalURL: ext, SessionIdle: cfg.Web.SessionIdle, SessionMax: cfg.Web.SessionMax, RecentSignIn: cfg.Web.RecentSignIn}, d.Now, log)
+	idp := samlidp.New(d, p, d.Now, log)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.Handle("/saml/", portal.Protect(idp.Handler(), log))
@@ -203,7 +203,7 @@ func ignoreClosed(err error) error {
 // whose password is logged once.
 func firstStart(ctx context.Context, cfg Config, d *directory.Directory, log *slog.Logger) error {
 	if cfg.TLS.Cert == "" {
-		if err := ensureSelfSignedTLS(cfg.Data, cfg.ExternalURL); err != nil {
+		if err := ensureSelfSignedTLS(cfg.Data, cfg.ExternalURL, d.Now()); err != nil {
 			return err
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/password"
@@ -51,7 +50,7 @@ func testSecondFactors(t *testing.T, open Opener) {
 
 	secret, err := d.BeginTOTP(ctx, u.ID)
 	must(t, err)
-	step := totp.Step(time.Now())
+	step := totp.Step(d.Now())
 	code, _ := totp.CodeAt(secret, step)
 	_, err = d.ConfirmTOTP(ctx, u.ID, "Phone", code, "192.0.2.1")
 	must(t, err)

@@ -8,7 +8,7 @@ import (
 	"net"
 	"os"
 
-	ber "github.com/go-asn1-ber/asn1-ber"
+	"github.com/atrium-dir/atrium/ldapserver/internal/lber"
 )
 
 // NullEnv turns the benchmark binary into the null server: an LDAP
@@ -56,9 +56,7 @@ func serveNull(nc net.Conn) {
 		if err != nil {
 			return
 		}
-		msg, _, _ := tlv(raw)
-		id, _, _ := tlv(msg)
-		tag, body, err := protocolOp(raw)
+		id, tag, body, err := lber.Op(raw)
 		if err != nil {
 			return
 		}
@@ -66,16 +64,16 @@ func serveNull(nc net.Conn) {
 		case 0x42: // unbind
 			return
 		case 0x60: // bind
-			c.bw.Write(nullMessage(id, result(1)))
+			c.bw.Write(lber.Envelope(id, success(0x61), nil))
 		case 0x63: // search
 			entries := 1
 			if bytes.Contains(body, []byte("posixGroup")) {
 				entries = 3
 			}
 			for range entries {
-				c.bw.Write(nullMessage(id, nullEntry()))
+				c.bw.Write(lber.Envelope(id, nullEntry, nil))
 			}
-			c.bw.Write(nullMessage(id, result(5)))
+			c.bw.Write(lber.Envelope(id, success(0x65), nil))
 		default:
 			return
 		}
@@ -87,36 +85,20 @@ func serveNull(nc net.Conn) {
 	}
 }
 
-func nullMessage(id []byte, op *ber.Packet) []byte {
-	msg := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "")
-	msg.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, messageID(id), ""))
-	msg.AppendChild(op)
-	return msg.Bytes()
-}
+func success(tag byte) []byte { return lber.ResultOp(tag, 0, "", "", nil) }
 
-func result(tag ber.Tag) *ber.Packet {
-	p := ber.Encode(ber.ClassApplication, ber.TypeConstructed, tag, nil, "")
-	p.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagEnumerated, int64(0), ""))
-	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "", ""))
-	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "", ""))
-	return p
-}
-
-func nullEntry() *ber.Packet {
-	p := ber.Encode(ber.ClassApplication, ber.TypeConstructed, 4, nil, "")
-	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "uid=null", ""))
-	attrs := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "")
-	attr := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "")
-	attr.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "uid", ""))
-	vals := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSet, nil, "")
-	vals.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "null", ""))
-	attr.AppendChild(vals)
-	attrs.AppendChild(attr)
-	p.AppendChild(attrs)
-	return p
-}
-
-func messageID(raw []byte) int64 {
-	n, _ := ber.ParseInt64(raw)
-	return n
-}
+// nullEntry is the SearchResultEntry op of every answer: uid=null with
+// uid: null.
+var nullEntry = func() []byte {
+	const dn, name, value = "uid=null", "uid", "null"
+	vals := lber.TLVLen(len(value))
+	attr := lber.TLVLen(len(name)) + lber.TLVLen(vals)
+	attrs := lber.TLVLen(attr)
+	b := lber.AppendHeader(nil, 0x64, lber.TLVLen(len(dn))+lber.TLVLen(attrs))
+	b = lber.AppendString(b, lber.TagOctetString, dn)
+	b = lber.AppendHeader(b, lber.TagSequence, attrs)
+	b = lber.AppendHeader(b, lber.TagSequence, attr)
+	b = lber.AppendString(b, lber.TagOctetString, name)
+	b = lber.AppendHeader(b, lber.TagSet, vals)
+	return lber.AppendString(b, lber.TagOctetString, value)
+}()

@@ -10,6 +10,8 @@ import (
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	ldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/atrium-dir/atrium/ldapserver/internal/lber"
 )
 
 // conn is a minimal LDAP client: requests are encoded once per operation
@@ -32,12 +34,12 @@ func dial(addr string) (*conn, error) {
 
 func (c *conn) Close() error { return c.nc.Close() }
 
+// maxResponse bounds one response message, as the server bounds requests.
+const maxResponse = 16 << 20
+
 // send writes a request that has no response (Unbind).
 func (c *conn) send(op *ber.Packet) error {
-	msg := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "")
-	msg.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, int64(1), ""))
-	msg.AppendChild(op)
-	c.bw.Write(msg.Bytes())
+	c.bw.Write(lber.Envelope(1, op.Bytes(), nil))
 	return c.bw.Flush()
 }
 
@@ -52,17 +54,11 @@ var errNoResponse = errors.New("connection closed before the response")
 
 // do sends one request and reads until its final response.
 func (c *conn) do(op *ber.Packet, controls ...*ber.Packet) (response, error) {
-	msg := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "")
-	msg.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, int64(1), ""))
-	msg.AppendChild(op)
-	if len(controls) > 0 {
-		cs := ber.Encode(ber.ClassContext, ber.TypeConstructed, 0, nil, "")
-		for _, ctl := range controls {
-			cs.AppendChild(ctl)
-		}
-		msg.AppendChild(cs)
+	var cs []byte
+	for _, ctl := range controls {
+		cs = append(cs, ctl.Bytes()...)
 	}
-	if _, err := c.bw.Write(msg.Bytes()); err != nil {
+	if _, err := c.bw.Write(lber.Envelope(1, op.Bytes(), cs)); err != nil {
 		return response{}, err
 	}
 	if err := c.bw.Flush(); err != nil {
@@ -74,7 +70,7 @@ func (c *conn) do(op *ber.Packet, controls ...*ber.Packet) (response, error) {
 		if err != nil {
 			return r, err
 		}
-		tag, body, err := protocolOp(raw)
+		_, tag, body, err := lber.Op(raw)
 		if err != nil {
 			return r, err
 		}
@@ -85,7 +81,7 @@ func (c *conn) do(op *ber.Packet, controls ...*ber.Packet) (response, error) {
 		case 0x73: // reference
 			continue
 		}
-		if len(body) < 3 || body[0] != 0x0a {
+		if len(body) < 3 || body[0] != lber.TagEnumerated {
 			return r, fmt.Errorf("response %#x without a result code", tag)
 		}
 		r.code = int64(body[2])
@@ -96,79 +92,16 @@ func (c *conn) do(op *ber.Packet, controls ...*ber.Packet) (response, error) {
 	}
 }
 
-// read returns one whole LDAPMessage.
+// read returns one whole LDAPMessage, in a buffer reused by the next read.
 func (c *conn) read() ([]byte, error) {
-	head, err := c.br.Peek(2)
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errNoResponse
-		}
-		return nil, err
+	raw, err := lber.ReadMessage(c.br, c.br, maxResponse, c.buf)
+	if errors.Is(err, io.EOF) {
+		return nil, errNoResponse
 	}
-	if head[0] != 0x30 {
-		return nil, fmt.Errorf("not an LDAP message: %#x", head[0])
+	if cap(raw) > cap(c.buf) {
+		c.buf = raw
 	}
-	n, hl := int(head[1]), 2
-	if n&0x80 != 0 {
-		k := n & 0x7f
-		lb, err := c.br.Peek(2 + k)
-		if err != nil {
-			return nil, err
-		}
-		n = 0
-		for _, b := range lb[2:] {
-			n = n<<8 | int(b)
-		}
-		hl = 2 + k
-	}
-	if cap(c.buf) < hl+n {
-		c.buf = make([]byte, hl+n)
-	}
-	c.buf = c.buf[:hl+n]
-	_, err = io.ReadFull(c.br, c.buf)
-	return c.buf, err
-}
-
-// protocolOp skips the envelope and message ID of raw and returns the
-// operation's tag and contents.
-func protocolOp(raw []byte) (byte, []byte, error) {
-	msg, _, ok := tlv(raw)
-	if !ok {
-		return 0, nil, errors.New("bad envelope")
-	}
-	_, rest, ok := tlv(msg) // message ID
-	if !ok || len(rest) < 2 {
-		return 0, nil, errors.New("bad message ID")
-	}
-	tag := rest[0]
-	body, _, ok := tlv(rest)
-	if !ok {
-		return 0, nil, errors.New("bad operation")
-	}
-	return tag, body, nil
-}
-
-// tlv returns the contents of the TLV at the start of b and what follows.
-func tlv(b []byte) (contents, rest []byte, ok bool) {
-	if len(b) < 2 {
-		return nil, nil, false
-	}
-	n, hl := int(b[1]), 2
-	if n&0x80 != 0 {
-		k := n & 0x7f
-		if len(b) < 2+k {
-			return nil, nil, false
-		}
-		n = 0
-		for _, x := range b[2 : 2+k] {
-			n = n<<8 | int(x)
-		}
-		hl += k
-	}
-	if len(b) < hl+n {
-		return nil, nil, false
-	}
-	return b[hl : hl+n], b[hl+n:], true
+	return raw, err
 }
 
 func pagingCookie(raw []byte) []byte {
