@@ -105,16 +105,13 @@ func createUser(tx Tx, now time.Time, u User) (User, error) {
 		return u, fmt.Errorf("entryUUID %s: %w", u.ID, ErrAlreadyExists)
 	}
 	if u.UIDNumber == 0 {
-		n, err := allocate(tx, "next.uidnumber", ixUIDNumber)
+		n, err := allocateID(tx)
 		if err != nil {
 			return u, err
 		}
 		u.UIDNumber = n
 	}
-	if u.GIDNumber == 0 {
-		u.GIDNumber = u.UIDNumber
-	}
-	return u, putUser(tx, nil, u)
+	return putUser(tx, nil, u)
 }
 
 // createGroup is CreateGroup inside a transaction.
@@ -140,11 +137,17 @@ func createGroup(tx Tx, now time.Time, g Group) (Group, error) {
 		return g, fmt.Errorf("entryUUID %s: %w", g.ID, ErrAlreadyExists)
 	}
 	if g.GIDNumber == 0 {
-		n, err := allocate(tx, "next.gidnumber", ixGIDNumber)
+		n, err := allocateID(tx)
 		if err != nil {
 			return g, err
 		}
 		g.GIDNumber = n
+	}
+	if err := checkGIDNumber(tx, g.GIDNumber); err != nil {
+		return g, err
+	}
+	if err := checkPrivateGroupName(tx, g.CN); err != nil {
+		return g, err
 	}
 	if err := claim(tx, ixCN, cnKey(g.CN), g.ID, "group"); err != nil {
 		return g, err
