@@ -63,6 +63,26 @@ func (b *Batch) CreateGroup(g Group) (Group, error) {
 	return g, nil
 }
 
+// AddUsers makes g.Users direct members of the stored group g.ID, in that
+// order, and gives the group g.Modified: an import adds users to groups
+// after creating both, and keeps the times it was given.
+func (b *Batch) AddUsers(g Group) error {
+	stored, err := getGroup(b.tx, g.ID)
+	if err != nil {
+		return fmt.Errorf("add users to %s: %w", g.CN, err)
+	}
+	for _, id := range g.Users {
+		if err := addMember(b.tx, &stored, id, false); err != nil {
+			return fmt.Errorf("add users to %s: %w", g.CN, err)
+		}
+	}
+	if len(stored.Users) == len(g.Users) {
+		stored.Users = g.Users
+	}
+	stored.Modified = g.Modified
+	return putJSON(b.tx, bGroups, stored.ID, stored)
+}
+
 // SetPasswordHash stores an already hashed password for the user with this
 // ID. Unlike Directory.SetPasswordHash it leaves the user record alone, so
 // an import keeps the Modified and PasswordChanged times it was given.

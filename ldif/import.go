@@ -641,8 +641,32 @@ func (p *plan) apply(b *directory.Batch) error {
 	for _, ig := range p.groups {
 		p.resolveExisting(r, ig)
 	}
+	p.dropPrivateGroups(r)
+	p.joinPrimaryGroups(r)
 	p.allocateGIDs(r)
+	if err := p.create(b); err != nil {
+		return err
+	}
+	p.report.Users, p.report.Groups = len(p.users), len(p.groups)
+	for _, t := range p.ignored {
+		p.report.IgnoredAttributes = append(p.report.IgnoredAttributes, t)
+	}
+	slices.SortFunc(p.report.IgnoredAttributes, func(a, b string) int {
+		return strings.Compare(strings.ToLower(a), strings.ToLower(b))
+	})
+	return nil
+}
 
+// create makes the groups (without their users, so that a user's primary
+// group exists before the user), then the users, then the memberships.
+func (p *plan) create(b *directory.Batch) error {
+	for _, ig := range p.groups {
+		g := ig.g
+		g.Users = nil
+		if _, err := b.CreateGroup(g); err != nil {
+			return &ImportError{Problems: []error{fmt.Errorf("%s: %w", ig.dn, err)}}
+		}
+	}
 	// Users with numbers first, so that allocated numbers avoid them.
 	users := slices.Clone(p.users)
 	slices.SortStableFunc(users, func(a, b *importedUser) int {
@@ -665,18 +689,81 @@ func (p *plan) apply(b *directory.Batch) error {
 		return &ImportError{Problems: p.problems}
 	}
 	for _, ig := range p.groups {
-		if _, err := b.CreateGroup(ig.g); err != nil {
+		if len(ig.g.Users) == 0 {
+			continue
+		}
+		if err := b.AddUsers(ig.g); err != nil {
 			return &ImportError{Problems: []error{fmt.Errorf("%s: %w", ig.dn, err)}}
 		}
 	}
-	p.report.Users, p.report.Groups = len(p.users), len(p.groups)
-	for _, t := range p.ignored {
-		p.report.IgnoredAttributes = append(p.report.IgnoredAttributes, t)
-	}
-	slices.SortFunc(p.report.IgnoredAttributes, func(a, b string) int {
-		return strings.Compare(strings.ToLower(a), strings.ToLower(b))
-	})
 	return nil
+}
+
+// dropPrivateGroups leaves out each group that is a user's private group
+// as Atrium derives it (named and numbered as the user, with no member but
+// the user): Atrium serves those itself. So an export, which carries them
+// for OpenLDAP's sake, reads back, and so does an OpenLDAP tree that keeps
+// a group per user.
+func (p *plan) dropPrivateGroups(r directory.Reader) {
+	nested := map[*importedGroup]bool{}
+	for _, ig := range p.groups {
+		for _, n := range ig.nested {
+			nested[n] = true
+		}
+	}
+	p.groups = slices.DeleteFunc(p.groups, func(ig *importedGroup) bool {
+		if nested[ig] || len(ig.g.Groups) > 0 {
+			return false
+		}
+		u, ok := p.userNamed(r, ig.g.CN)
+		if !ok || u.UIDNumber == 0 || ig.g.GIDNumber != u.UIDNumber || (u.GIDNumber != 0 && u.GIDNumber != u.UIDNumber) {
+			return false
+		}
+		for _, id := range ig.g.Users {
+			if id != u.ID {
+				return false
+			}
+		}
+		p.skip(ig.dn, "the private group of user "+u.UID+", which Atrium derives from the user")
+		return true
+	})
+}
+
+// userNamed finds a user by uid in the file, else in the directory.
+func (p *plan) userNamed(r directory.Reader, uid string) (directory.User, bool) {
+	if iu, ok := p.byUID[strings.ToLower(uid)]; ok {
+		return iu.u, true
+	}
+	u, err := r.UserByUID(uid)
+	return u, err == nil
+}
+
+// joinPrimaryGroups makes each user a member of the group its gidNumber
+// names: LDAP clients count a user in their primary group whether or not
+// memberUid lists them, and Atrium lists them. A gidNumber that names no
+// group is dropped, and the user gets their private group.
+func (p *plan) joinPrimaryGroups(r directory.Reader) {
+	byGID := map[int]*importedGroup{}
+	for _, ig := range p.groups {
+		if ig.g.GIDNumber != 0 {
+			byGID[ig.g.GIDNumber] = ig
+		}
+	}
+	for _, iu := range p.users {
+		u := &iu.u
+		if u.GIDNumber == 0 || u.GIDNumber == u.UIDNumber {
+			continue
+		}
+		if ig, ok := byGID[u.GIDNumber]; ok {
+			ig.g.Users = appendNew(ig.g.Users, u.ID)
+			continue
+		}
+		if _, err := r.GroupIDByGIDNumber(u.GIDNumber); err == nil {
+			continue
+		}
+		p.skip(iu.dn, fmt.Sprintf("gidNumber %d names no group in the file or the directory; the user gets their private group", u.GIDNumber))
+		u.GIDNumber = 0
+	}
 }
 
 func boolInt(b bool) int {
@@ -787,14 +874,17 @@ func (p *plan) allocateGIDs(r directory.Reader) {
 	for _, ig := range p.groups {
 		used[ig.g.GIDNumber] = true
 	}
+	for _, iu := range p.users {
+		used[iu.u.UIDNumber] = true
+	}
 	next := directory.FirstID
 	for _, ig := range p.groups {
 		if ig.g.GIDNumber != 0 {
 			continue
 		}
 		for {
-			_, err := r.GroupByGIDNumber(next)
-			if !used[next] && errors.Is(err, directory.ErrNotFound) {
+			taken, err := r.NumberTaken(next)
+			if !used[next] && !taken && err == nil {
 				break
 			}
 			next++
