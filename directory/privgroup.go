@@ -12,21 +12,33 @@ import (
 // as its only member. It is derived from the user, never stored, so it
 // cannot drift from its user; the LDAP tree serves it under ou=groups.
 
-// privateGroupSpace names the entryUUIDs of private groups.
-var privateGroupSpace = uuid.MustParse("3d1f7c0e-8a59-4f2a-9a57-2b6c1f0e4d21")
+// privateGroupID turns a user's ID into its private group's entryUUID and
+// back: it flips the node field, which leaves the version and variant
+// alone, so an entryUUID search finds the group without a scan.
+func privateGroupID(id string) (string, bool) {
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return "", false
+	}
+	for i := 10; i < 16; i++ {
+		u[i] ^= 0xa5
+	}
+	return u.String(), true
+}
 
 // HasPrivateGroup reports whether u's primary group is its private group.
 func (u User) HasPrivateGroup() bool { return u.GIDNumber == u.UIDNumber }
 
 // PrivateGroup returns u's private group; ok is false when u has a chosen
 // primary group instead. Its entryUUID is derived from the user's, so it
-// is the same on every read.
+// is the same on every read, and maps back to the user's.
 func (u User) PrivateGroup() (g Group, ok bool) {
 	if !u.HasPrivateGroup() {
 		return Group{}, false
 	}
+	id, _ := privateGroupID(u.ID)
 	return Group{
-		ID:        uuid.NewSHA1(privateGroupSpace, []byte(u.ID)).String(),
+		ID:        id,
 		CN:        u.UID,
 		GIDNumber: u.UIDNumber,
 		Users:     []string{u.ID},
@@ -54,6 +66,20 @@ func (r Reader) PrivateGroup(u User) (Group, bool, error) {
 // PrivateGroupByCN finds the private group named cn, or ErrNotFound.
 func (r Reader) PrivateGroupByCN(cn string) (Group, User, error) {
 	u, err := r.UserByUID(cn)
+	if err != nil {
+		return Group{}, User{}, err
+	}
+	return r.servedPrivateGroup(u)
+}
+
+// PrivateGroupByID finds the private group whose entryUUID is id, or
+// ErrNotFound.
+func (r Reader) PrivateGroupByID(id string) (Group, User, error) {
+	userID, ok := privateGroupID(id)
+	if !ok {
+		return Group{}, User{}, ErrNotFound
+	}
+	u, err := r.User(userID)
 	if err != nil {
 		return Group{}, User{}, err
 	}

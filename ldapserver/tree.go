@@ -70,6 +70,7 @@ const (
 	kindContainer entryKind = iota
 	kindUser
 	kindGroup
+	kindPrivateGroup // a user's private group: id is the user's
 	kindAccount
 	kindRootDSE
 	kindSubschema
@@ -230,8 +231,9 @@ func (t *tree) kindAttributes() map[entryKind]map[string]bool {
 	group := t.groupEntry(directory.Group{ID: "x", CN: "x", Description: "x", GIDNumber: 1, Created: now, Modified: now},
 		[]string{"cn=x"}, []string{"x"}, []string{"cn=x"})
 	account := t.accountEntry(directory.BindAccount{ID: "x", Name: "x", Rights: []directory.Right{directory.RightRead}, Created: now, Modified: now})
+	private := t.privateGroupEntry(directory.Group{ID: "x", CN: "x", GIDNumber: 1, Created: now, Modified: now}, u)
 	out := map[entryKind]map[string]bool{}
-	for _, e := range []*entry{user, group, account} {
+	for _, e := range []*entry{user, group, private, account} {
 		out[e.kind] = map[string]bool{}
 		for _, a := range e.attrs {
 			out[e.kind][a.name] = true
