@@ -38,11 +38,12 @@ type ExportOptions struct {
 // decides the object classes:
 //   - The base and ou=people, ou=groups come first, so slapadd finds every
 //     parent.
-//   - A user is inetOrgPerson (structural) + posixAccount + shadowAccount.
-//     inetOrgPerson requires sn: a user without a surname gets sn = uid, and
-//     a comment before the entry tells Import to drop it again. A disabled
-//     user has shadowExpire 1 (expired in 1970), which PAM and SSSD honour.
-//     PasswordChanged goes to shadowLastChange, so it comes back to the day.
+//   - A user is inetOrgPerson (structural) + posixAccount + shadowAccount,
+//     with the attributes the LDAP server serves (UserAttributes). A user
+//     without a surname gets sn = uid, and one without a display name gets
+//     the common name; a comment before the entry tells Import to drop each
+//     again. PasswordChanged goes to shadowLastChange, so
+//     it comes back to the day.
 //   - A group is posixGroup + extensibleObject. Debian's nis schema makes
 //     posixGroup structural, so it cannot share an entry with groupOfNames or
 //     groupOfUniqueNames (slapadd: "invalid structural object class chain");
@@ -147,35 +148,13 @@ func container(dn, ou string) Entry {
 
 func userEntry(l Layout, u directory.User, opt ExportOptions) Entry {
 	e := Entry{DN: l.UserDN(u.UID)}
-	e.Add("objectClass", "top", "person", "organizationalPerson", "inetOrgPerson", "posixAccount", "shadowAccount")
-	keys := len(u.SSHKeys) > 0 && !opt.OmitSSHKeys
-	if keys {
-		e.Add("objectClass", "ldapPublicKey")
-	}
-	e.Add("uid", u.UID)
-	e.Add("cn", u.CommonName())
-	if u.Surname != "" {
-		e.Add("sn", u.Surname)
-	} else {
+	if u.Surname == "" {
 		e.Comments = append(e.Comments, noSurname)
-		e.Add("sn", u.UID)
 	}
-	addIf(&e, "givenName", u.GivenName)
-	addIf(&e, "displayName", u.DisplayName)
-	addIf(&e, "mail", u.Mail)
-	e.Add("uidNumber", strconv.Itoa(u.UIDNumber))
-	e.Add("gidNumber", strconv.Itoa(u.GIDNumber))
-	e.Add("homeDirectory", u.HomeDirectory)
-	e.Add("loginShell", u.LoginShell)
-	if keys {
-		e.Add("sshPublicKey", u.SSHKeys...)
+	if u.DisplayName == "" {
+		e.Comments = append(e.Comments, noDisplayName)
 	}
-	if !u.PasswordChanged.IsZero() {
-		e.Add("shadowLastChange", strconv.FormatInt(days(u.PasswordChanged), 10))
-	}
-	if u.Disabled {
-		e.Add("shadowExpire", "1")
-	}
+	UserAttributes(u, !opt.OmitSSHKeys, nil, e.Add)
 	addTimes(&e, u.ID, u.Created, u.Modified)
 	return e
 }

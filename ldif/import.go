@@ -311,7 +311,10 @@ func rdnValue(dn, typ string) string {
 
 // noSurname marks a user whose sn is only there because inetOrgPerson needs
 // one (see Export).
-const noSurname = "atrium: no surname; sn repeats the uid because inetOrgPerson requires one"
+const (
+	noSurname     = "atrium: no surname; sn repeats the uid because inetOrgPerson requires one"
+	noDisplayName = "atrium: no display name; displayName is the name the others give"
+)
 
 func (p *plan) addUser(key string, e *Entry) {
 	uids := values(e, "uid")
@@ -345,6 +348,9 @@ func (p *plan) addUser(key string, e *Entry) {
 		u.Surname = ""
 	}
 	u.DisplayName = first(e, "displayName")
+	if slices.Contains(e.Comments, noDisplayName) {
+		u.DisplayName = ""
+	}
 	if cn := first(e, "cn"); u.DisplayName == "" && cn != "" && cn != u.CommonName() {
 		u.DisplayName = cn
 	}
