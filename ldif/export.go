@@ -53,11 +53,14 @@ type ExportOptions struct {
 //     OpenLDAP with the rfc2307bis schema could use groupOfNames + posixGroup
 //     instead; with this file, clients that search for groupOfNames must
 //     search for posixGroup.
+//   - Users' private groups follow the stored groups, each with a comment:
+//     OpenLDAP needs them as entries, and Import recognises and leaves out
+//     a group that is a user's private group, so they come back derived.
 //   - entryUUID, createTimestamp and modifyTimestamp are written as the
 //     operational attributes they are; slapadd keeps them.
 func Export(ctx context.Context, d *directory.Directory, w io.Writer, l Layout, opt ExportOptions) error {
 	var users []directory.User
-	var groups []directory.Group
+	var groups, private []directory.Group
 	err := d.View(ctx, func(r directory.Reader) error {
 		if err := r.Users("", func(u directory.User) error {
 			users = append(users, u)
@@ -65,8 +68,14 @@ func Export(ctx context.Context, d *directory.Directory, w io.Writer, l Layout, 
 		}); err != nil {
 			return err
 		}
-		return r.Groups("", func(g directory.Group) error {
+		if err := r.Groups("", func(g directory.Group) error {
 			groups = append(groups, g)
+			return nil
+		}); err != nil {
+			return err
+		}
+		return r.PrivateGroups(func(g directory.Group, _ directory.User) error {
+			private = append(private, g)
 			return nil
 		})
 	})
@@ -116,6 +125,13 @@ func Export(ctx context.Context, d *directory.Directory, w io.Writer, l Layout, 
 	}
 	for _, g := range groups {
 		if err := lw.Write(groupEntry(l, g, uidOf, cnOf)); err != nil {
+			return err
+		}
+	}
+	for _, g := range private {
+		e := groupEntry(l, g, uidOf, cnOf)
+		e.Comments = append(e.Comments, "atrium: the private group of user "+g.CN+", derived from the user; Import leaves it out")
+		if err := lw.Write(e); err != nil {
 			return err
 		}
 	}

@@ -74,6 +74,11 @@ func (e *ImportError) Unwrap() []error { return e.Problems }
 //     uniqueMember) are found among the file's entries, wherever they sit in
 //     its tree, then among d's users and groups under l; members named by
 //     memberUid are found by uid.
+//   - a user joins the group its gidNumber names (its primary group),
+//     listed or not; a gidNumber that names no group is dropped and the
+//     user gets their private group. A group that is a user's private group
+//     (named and numbered as the user, no other member) is left out: Atrium
+//     derives it.
 //
 // Not imported, and listed in the Report: containers (the base, ou=...),
 // entries of other classes, members that cannot be found, cleartext
