@@ -93,7 +93,7 @@ func TestImportPrivateGroups(t *testing.T) {
 		t.Errorf("alice's private group again: %+v, %v", rep, err)
 	}
 	for name, file := range map[string]string{
-		"a group numbered as a user": "dn: cn=ops,ou=groups,dc=example,dc=com\nobjectClass: posixGroup\ncn: ops\ngidNumber: 5003\n",
+		"a group numbered as a user":       "dn: cn=ops,ou=groups,dc=example,dc=com\nobjectClass: posixGroup\ncn: ops\ngidNumber: 5003\n",
 		"a group named as a private group": "dn: cn=bob,ou=groups,dc=example,dc=com\nobjectClass: posixGroup\ncn: bob\ngidNumber: 7000\n",
 	} {
 		_, err := Import(ctx, d, strings.NewReader(file), testLayout(t))
