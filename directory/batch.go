@@ -19,6 +19,7 @@ type Batch struct {
 	now           time.Time
 	users, groups int
 	passwords     []string // IDs whose cached binds must go
+	joins         primaryJoins
 }
 
 // Batch runs fn in one transaction. Every change fn makes through the Batch
@@ -27,7 +28,10 @@ func (d *Directory) Batch(ctx context.Context, fn func(*Batch) error) error {
 	var b *Batch
 	err := d.store.Update(ctx, func(tx Tx) error {
 		b = &Batch{tx: tx, now: d.now().UTC()}
-		return fn(b)
+		if err := fn(b); err != nil {
+			return err
+		}
+		return b.joins.apply(tx, b.now)
 	})
 	if err != nil {
 		return err
@@ -42,9 +46,11 @@ func (d *Directory) Batch(ctx context.Context, fn func(*Batch) error) error {
 // Reader sees the directory as the batch has changed it so far.
 func (b *Batch) Reader() Reader { return Reader{b.tx} }
 
-// CreateUser adds a user as Directory.CreateUser does.
+// CreateUser adds a user as Directory.CreateUser does, except that the user
+// joins a chosen primary group when the batch ends, with the other users of
+// the batch that chose it: one write of the group, not one per user.
 func (b *Batch) CreateUser(u User) (User, error) {
-	u, err := createUser(b.tx, b.now, u)
+	u, err := createUser(b.tx, b.now, u, &b.joins)
 	if err != nil {
 		return User{}, fmt.Errorf("create user %s: %w", u.UID, err)
 	}
@@ -106,7 +112,7 @@ func (b *Batch) SetPasswordHash(id, hash string) error {
 }
 
 // createUser is CreateUser inside a transaction.
-func createUser(tx Tx, now time.Time, u User) (User, error) {
+func createUser(tx Tx, now time.Time, u User, joins *primaryJoins) (User, error) {
 	if err := u.normalise(); err != nil {
 		return u, err
 	}
@@ -131,7 +137,7 @@ func createUser(tx Tx, now time.Time, u User) (User, error) {
 		}
 		u.UIDNumber = n
 	}
-	return putUser(tx, nil, u)
+	return putUser(tx, nil, u, joins)
 }
 
 // createGroup is CreateGroup inside a transaction.

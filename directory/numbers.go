@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Users and groups draw their numbers from one range, as FreeIPA's ID range
@@ -117,6 +118,56 @@ func joinPrimaryGroup(tx Tx, gid, userID string, u User) error {
 	}
 	g.Modified = u.Modified
 	return putJSON(tx, bGroups, g.ID, g)
+}
+
+// primaryJoins collects the users a batch created, by the primary group
+// they chose, so that each group is written once.
+type primaryJoins struct {
+	groups []string            // group IDs, in the order first chosen
+	users  map[string][]string // group ID -> user IDs
+}
+
+func (j *primaryJoins) add(groupID, userID string) {
+	if j.users == nil {
+		j.users = map[string][]string{}
+	}
+	if _, ok := j.users[groupID]; !ok {
+		j.groups = append(j.groups, groupID)
+	}
+	j.users[groupID] = append(j.users[groupID], userID)
+}
+
+// apply adds each collected user not yet in their primary group to it.
+// Membership is tested on the index, so a large group costs one pass.
+func (j *primaryJoins) apply(tx Tx, now time.Time) error {
+	for _, gid := range j.groups {
+		var missing []string
+		for _, id := range j.users[gid] {
+			if _, err := tx.Get(ixMemberOf, id+"/"+gid); errors.Is(err, ErrNotFound) {
+				missing = append(missing, id)
+			} else if err != nil {
+				return err
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		g, err := getGroup(tx, gid)
+		if err != nil {
+			return err
+		}
+		for _, id := range missing {
+			if err := tx.Put(ixMemberOf, id+"/"+gid, nil); err != nil {
+				return err
+			}
+		}
+		g.Users = append(g.Users, missing...)
+		g.Modified = now
+		if err := putJSON(tx, bGroups, g.ID, g); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkPrivateGroupName refuses a group name that a user's private group

@@ -95,6 +95,19 @@ func TestChosenPrimaryGroup(t *testing.T) {
 		}
 	}
 
+	// A batch adds its users to their primary group once, at its end.
+	must(t, d.Batch(ctx, func(b *directory.Batch) error {
+		for _, uid := range []string{"erin", "finn"} {
+			if _, err := b.CreateUser(directory.User{UID: uid, GIDNumber: staff.GIDNumber}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	if g, _ := d.Group(ctx, "staff"); len(g.Users) != 3 {
+		t.Errorf("after a batch of two users in staff: %+v", g.Users)
+	}
+
 	back, err := d.SetPrimaryGroup(ctx, "alice", "")
 	must(t, err)
 	if back.GIDNumber != back.UIDNumber {

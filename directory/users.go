@@ -69,7 +69,7 @@ func (u *User) normalise() error {
 func (d *Directory) CreateUser(ctx context.Context, u User) (User, error) {
 	err := d.store.Update(ctx, func(tx Tx) error {
 		var err error
-		u, err = createUser(tx, d.now().UTC(), u)
+		u, err = createUser(tx, d.now().UTC(), u, nil)
 		return err
 	})
 	if err != nil {
@@ -81,8 +81,10 @@ func (d *Directory) CreateUser(ctx context.Context, u User) (User, error) {
 
 // putUser writes u and moves its index entries from old (nil for a new
 // user), after checking its numbers and primary group (see
-// choosePrimaryGroup, which may set u.GIDNumber). It returns u as written.
-func putUser(tx Tx, old *User, u User) (User, error) {
+// choosePrimaryGroup, which may set u.GIDNumber). The user joins a chosen
+// primary group at once, or through joins when it is not nil. It returns u
+// as written.
+func putUser(tx Tx, old *User, u User, joins *primaryJoins) (User, error) {
 	primary, err := choosePrimaryGroup(tx, old, &u)
 	if err != nil {
 		return u, err
@@ -95,10 +97,14 @@ func putUser(tx Tx, old *User, u User) (User, error) {
 	if err := putUserRecord(tx, old, u); err != nil {
 		return u, err
 	}
-	if primary != "" {
-		return u, joinPrimaryGroup(tx, primary, u.ID, u)
+	switch {
+	case primary == "":
+		return u, nil
+	case joins != nil:
+		joins.add(primary, u.ID)
+		return u, nil
 	}
-	return u, nil
+	return u, joinPrimaryGroup(tx, primary, u.ID, u)
 }
 
 func putUserRecord(tx Tx, old *User, u User) error {
@@ -182,7 +188,7 @@ func (d *Directory) UpdateUser(ctx context.Context, uid string, fn func(*User) e
 			return err
 		}
 		u.Modified = d.now().UTC()
-		out, err = putUser(tx, &old, u)
+		out, err = putUser(tx, &old, u, nil)
 		return err
 	})
 	if err != nil {
@@ -211,7 +217,7 @@ func (d *Directory) SetPrimaryGroup(ctx context.Context, uid, cn string) (User, 
 			u.GIDNumber = g.GIDNumber
 		}
 		u.Modified = d.now().UTC()
-		out, err = putUser(tx, &old, u)
+		out, err = putUser(tx, &old, u, nil)
 		return err
 	})
 	if err != nil {
