@@ -87,7 +87,7 @@ func choosePrimaryGroup(tx Tx, old, u *User) (string, error) {
 	if u.GIDNumber == u.UIDNumber {
 		if gid, err := lookup(tx, ixCN, cnKey(u.UID)); err == nil {
 			name, _ := Reader{tx}.Name(gid)
-			return "", fmt.Errorf("group %s has the name of user %s's private group: rename the group, or choose a primary group for the user: %w", name, u.UID, ErrAlreadyExists)
+			return "", fmt.Errorf("group %s has the name of user %s's private group; rename the group, or choose a primary group for the user: %w", name, u.UID, ErrAlreadyExists)
 		} else if !errors.Is(err, ErrNotFound) {
 			return "", err
 		}
@@ -95,7 +95,7 @@ func choosePrimaryGroup(tx Tx, old, u *User) (string, error) {
 	}
 	gid, err := lookup(tx, ixGIDNumber, numKey(u.GIDNumber))
 	if errors.Is(err, ErrNotFound) {
-		return "", fmt.Errorf("gidNumber %d: no group has that number (choose a group, or leave it out for the user's private group): %w", u.GIDNumber, ErrInvalid)
+		return "", fmt.Errorf("no group has gidNumber %d (choose a group, or leave gidNumber out for the user's private group): %w", u.GIDNumber, ErrInvalid)
 	}
 	return gid, err
 }
@@ -197,7 +197,7 @@ func checkNotPrimary(tx Tx, g Group, userID string) error {
 		return err
 	}
 	name, _ := Reader{tx}.Name(userID)
-	return fmt.Errorf("group %s is the primary group of %s: choose another primary group for them first (atrium user set-group): %w", g.CN, name, ErrConflict)
+	return fmt.Errorf("group %s is the primary group of %s; choose another primary group for them first (atrium user set-group): %w", g.CN, name, ErrConflict)
 }
 
 // primaryUsers lists the uids of the users whose primary group number is n,
@@ -222,5 +222,5 @@ func checkNoPrimaryUsers(tx Tx, g Group, change string) error {
 	if err != nil || len(users) == 0 {
 		return err
 	}
-	return fmt.Errorf("cannot %s group %s: it is the primary group of %s: choose another primary group for them first (atrium user set-group): %w", change, g.CN, strings.Join(users, ", "), ErrConflict)
+	return fmt.Errorf("cannot %s group %s while it is the primary group of %s; choose another primary group for them first (atrium user set-group): %w", change, g.CN, strings.Join(users, ", "), ErrConflict)
 }

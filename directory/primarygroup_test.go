@@ -229,6 +229,9 @@ func TestSchema4StoreRepairsPrimaryGroups(t *testing.T) {
 	must(t, err)
 	carol, err := d.CreateUser(ctx, directory.User{UID: "carol", GIDNumber: ops.GIDNumber})
 	must(t, err)
+	// A group may have carol's name while she has no private group.
+	_, err = d.CreateGroup(ctx, directory.Group{CN: "carol"})
+	must(t, err)
 	must(t, d.Close())
 	// Schema 4's numbering: staff and devs took alice's and bob's numbers;
 	// carol's primary group is ops, which she had been taken out of.
@@ -277,6 +280,7 @@ func TestSchema4StoreRepairsPrimaryGroups(t *testing.T) {
 		fmt.Sprintf("cn=staff old_gid=%d", alice.UIDNumber),
 		fmt.Sprintf("cn=devs old_gid=%d", bob.UIDNumber),
 		fmt.Sprintf("uid=bob old_gid=%d old_group=devs", bob.UIDNumber),
+		"private group not served: a group has its name; rename the group or choose a primary group for the user\" uid=carol group=carol",
 	} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q", want)
@@ -301,6 +305,11 @@ func TestSchema4StoreRepairsPrimaryGroups(t *testing.T) {
 			t.Errorf("group %s has the number of %s", g.CN, other)
 		}
 		numbers[g.GIDNumber] = g.CN
+	}
+	private, err := d.ListPrivateGroups(ctx)
+	must(t, err)
+	if len(private) != 2 || private[0].CN != "alice" || private[1].CN != "bob" {
+		t.Errorf("private groups served: %+v (carol's name is a group's)", private)
 	}
 	g, err := d.CreateGroup(ctx, directory.Group{CN: "new"})
 	must(t, err)

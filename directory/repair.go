@@ -125,29 +125,43 @@ func repairUserPrimaryGroups(tx Tx, log *slog.Logger) error {
 		return err
 	}
 	for _, u := range users {
-		if u.HasPrivateGroup() {
-			if gid, err := lookup(tx, ixCN, cnKey(u.UID)); err == nil {
-				name, _ := Reader{tx}.Name(gid)
-				log.Warn("private group not served: a group has its name; rename the group or choose a primary group for the user",
-					"uid", u.UID, "group", name)
+		if !u.HasPrivateGroup() {
+			in, err := inPrimaryGroup(tx, u)
+			if err != nil {
+				return err
 			}
-			continue
-		}
-		gid, err := lookup(tx, ixGIDNumber, numKey(u.GIDNumber))
-		if err == nil {
-			if _, err := tx.Get(ixMemberOf, u.ID+"/"+gid); err == nil {
+			if in {
 				continue
 			}
-		} else if !errors.Is(err, ErrNotFound) {
-			return err
+			log.Warn("primary group was a group the user is not in: the user now has their private group",
+				"uid", u.UID, "old_gid", u.GIDNumber, "new_gid", u.UIDNumber)
+			if err := setGIDNumber(tx, u, u.UIDNumber); err != nil {
+				return err
+			}
 		}
-		log.Warn("primary group was a group the user is not in: the user now has their private group",
-			"uid", u.UID, "old_gid", u.GIDNumber, "new_gid", u.UIDNumber)
-		if err := setGIDNumber(tx, u, u.UIDNumber); err != nil {
-			return err
+		if gid, err := lookup(tx, ixCN, cnKey(u.UID)); err == nil {
+			name, _ := Reader{tx}.Name(gid)
+			log.Warn("private group not served: a group has its name; rename the group or choose a primary group for the user",
+				"uid", u.UID, "group", name)
 		}
 	}
 	return nil
+}
+
+// inPrimaryGroup reports whether u's gidNumber names a group u is in.
+func inPrimaryGroup(tx Tx, u User) (bool, error) {
+	gid, err := lookup(tx, ixGIDNumber, numKey(u.GIDNumber))
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if _, err := tx.Get(ixMemberOf, u.ID+"/"+gid); errors.Is(err, ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // setGIDNumber rewrites u's gidNumber and its index entry, nothing else.
