@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/atrium-dir/atrium/directory"
@@ -315,5 +316,47 @@ func TestSchema4StoreRepairsPrimaryGroups(t *testing.T) {
 	must(t, err)
 	if other, ok := numbers[g.GIDNumber]; ok {
 		t.Errorf("a new group got %d, the number of %s", g.GIDNumber, other)
+	}
+}
+
+// updateCounter counts the records read inside write transactions.
+type updateCounter struct {
+	directory.Store
+	reads atomic.Int64
+}
+
+func (c *updateCounter) Update(ctx context.Context, fn func(directory.Tx) error) error {
+	return c.Store.Update(ctx, func(tx directory.Tx) error { return fn(countingTx{tx, &c.reads}) })
+}
+
+// TestAllocationReadsFewRecords: giving a new user or group its number,
+// and checking the numbers and names it must not share, reads indexes, not
+// every user.
+func TestAllocationReadsFewRecords(t *testing.T) {
+	ctx := context.Background()
+	store := &updateCounter{Store: openStore(t, filepath.Join(t.TempDir(), "atrium.db"))}
+	t.Cleanup(func() { store.Close() })
+	d, err := directory.New(ctx, store, directory.Options{PasswordParams: password.TestParams})
+	must(t, err)
+	t.Cleanup(func() { d.Close() })
+	must(t, d.Batch(ctx, func(b *directory.Batch) error {
+		for i := range 3000 {
+			if _, err := b.CreateUser(directory.User{UID: fmt.Sprintf("user%04d", i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	for name, create := range map[string]func() error{
+		"user":  func() error { _, err := d.CreateUser(ctx, directory.User{UID: "newcomer"}); return err },
+		"group": func() error { _, err := d.CreateGroup(ctx, directory.Group{CN: "newgroup"}); return err },
+	} {
+		store.reads.Store(0)
+		must(t, create())
+		if n := store.reads.Load(); n > 30 {
+			t.Errorf("creating a %s read %d records among 3000 users", name, n)
+		} else {
+			t.Logf("creating a %s read %d records", name, n)
+		}
 	}
 }
