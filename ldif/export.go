@@ -59,26 +59,7 @@ type ExportOptions struct {
 //   - entryUUID, createTimestamp and modifyTimestamp are written as the
 //     operational attributes they are; slapadd keeps them.
 func Export(ctx context.Context, d *directory.Directory, w io.Writer, l Layout, opt ExportOptions) error {
-	var users []directory.User
-	var groups, private []directory.Group
-	err := d.View(ctx, func(r directory.Reader) error {
-		if err := r.Users("", func(u directory.User) error {
-			users = append(users, u)
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := r.Groups("", func(g directory.Group) error {
-			groups = append(groups, g)
-			return nil
-		}); err != nil {
-			return err
-		}
-		return r.PrivateGroups(func(g directory.Group, _ directory.User) error {
-			private = append(private, g)
-			return nil
-		})
-	})
+	users, groups, private, err := records(ctx, d)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
@@ -136,6 +117,30 @@ func Export(ctx context.Context, d *directory.Directory, w io.Writer, l Layout, 
 		}
 	}
 	return lw.Flush()
+}
+
+// records reads the users, the stored groups and the private groups from
+// one snapshot.
+func records(ctx context.Context, d *directory.Directory) (users []directory.User, groups, private []directory.Group, err error) {
+	err = d.View(ctx, func(r directory.Reader) error {
+		if err := r.Users("", func(u directory.User) error {
+			users = append(users, u)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := r.Groups("", func(g directory.Group) error {
+			groups = append(groups, g)
+			return nil
+		}); err != nil {
+			return err
+		}
+		return r.PrivateGroups(func(g directory.Group, _ directory.User) error {
+			private = append(private, g)
+			return nil
+		})
+	})
+	return users, groups, private, err
 }
 
 // baseEntry is the entry for l.Base, of a class that its RDN type names.

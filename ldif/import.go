@@ -347,18 +347,7 @@ func (p *plan) addUser(key string, e *Entry) {
 	iu := &importedUser{dn: e.DN}
 	u := &iu.u
 	u.UID = uid
-	u.GivenName = first(e, "givenName")
-	u.Surname = first(e, "sn")
-	if slices.Contains(e.Comments, noSurname) {
-		u.Surname = ""
-	}
-	u.DisplayName = first(e, "displayName")
-	if slices.Contains(e.Comments, noDisplayName) {
-		u.DisplayName = ""
-	}
-	if cn := first(e, "cn"); u.DisplayName == "" && cn != "" && cn != u.CommonName() {
-		u.DisplayName = cn
-	}
+	readNames(u, e)
 	mails := values(e, "mail")
 	if len(mails) > 0 {
 		u.Mail = strings.TrimSpace(mails[0])
@@ -438,6 +427,24 @@ func (p *plan) addGroup(key string, e *Entry) {
 	p.noteIgnored(e, groupAttrs)
 	p.groups = append(p.groups, ig)
 	p.byDN[key] = ig
+}
+
+// readNames reads a user's given name, surname and display name, leaving
+// out what an Atrium export marks as placeholders. A cn that the other
+// names do not give is the display name.
+func readNames(u *directory.User, e *Entry) {
+	u.GivenName = first(e, "givenName")
+	u.Surname = first(e, "sn")
+	if slices.Contains(e.Comments, noSurname) {
+		u.Surname = ""
+	}
+	u.DisplayName = first(e, "displayName")
+	if slices.Contains(e.Comments, noDisplayName) {
+		u.DisplayName = ""
+	}
+	if cn := first(e, "cn"); u.DisplayName == "" && cn != "" && cn != u.CommonName() {
+		u.DisplayName = cn
+	}
 }
 
 // stripUID drops the optional "#'0101'B" unique identifier from a
