@@ -19,6 +19,7 @@ type Batch struct {
 	now           time.Time
 	users, groups int
 	passwords     []string // IDs whose cached binds must go
+	joins         primaryJoins
 }
 
 // Batch runs fn in one transaction. Every change fn makes through the Batch
@@ -27,7 +28,10 @@ func (d *Directory) Batch(ctx context.Context, fn func(*Batch) error) error {
 	var b *Batch
 	err := d.store.Update(ctx, func(tx Tx) error {
 		b = &Batch{tx: tx, now: d.now().UTC()}
-		return fn(b)
+		if err := fn(b); err != nil {
+			return err
+		}
+		return b.joins.apply(tx, b.now)
 	})
 	if err != nil {
 		return err
@@ -42,9 +46,11 @@ func (d *Directory) Batch(ctx context.Context, fn func(*Batch) error) error {
 // Reader sees the directory as the batch has changed it so far.
 func (b *Batch) Reader() Reader { return Reader{b.tx} }
 
-// CreateUser adds a user as Directory.CreateUser does.
+// CreateUser adds a user as Directory.CreateUser does, except that the user
+// joins a chosen primary group when the batch ends, with the other users of
+// the batch that chose it: one write of the group, not one per user.
 func (b *Batch) CreateUser(u User) (User, error) {
-	u, err := createUser(b.tx, b.now, u)
+	u, err := createUser(b.tx, b.now, u, &b.joins)
 	if err != nil {
 		return User{}, fmt.Errorf("create user %s: %w", u.UID, err)
 	}
@@ -61,6 +67,26 @@ func (b *Batch) CreateGroup(g Group) (Group, error) {
 	}
 	b.groups++
 	return g, nil
+}
+
+// AddUsers makes g.Users direct members of the stored group g.ID, in that
+// order, and gives the group g.Modified: an import adds users to groups
+// after creating both, and keeps the times it was given.
+func (b *Batch) AddUsers(g Group) error {
+	stored, err := getGroup(b.tx, g.ID)
+	if err != nil {
+		return fmt.Errorf("add users to %s: %w", g.CN, err)
+	}
+	for _, id := range g.Users {
+		if err := addMember(b.tx, &stored, id, false); err != nil {
+			return fmt.Errorf("add users to %s: %w", g.CN, err)
+		}
+	}
+	if len(stored.Users) == len(g.Users) {
+		stored.Users = g.Users
+	}
+	stored.Modified = g.Modified
+	return putJSON(b.tx, bGroups, stored.ID, stored)
 }
 
 // SetPasswordHash stores an already hashed password for the user with this
@@ -86,7 +112,7 @@ func (b *Batch) SetPasswordHash(id, hash string) error {
 }
 
 // createUser is CreateUser inside a transaction.
-func createUser(tx Tx, now time.Time, u User) (User, error) {
+func createUser(tx Tx, now time.Time, u User, joins *primaryJoins) (User, error) {
 	if err := u.normalise(); err != nil {
 		return u, err
 	}
@@ -105,16 +131,13 @@ func createUser(tx Tx, now time.Time, u User) (User, error) {
 		return u, fmt.Errorf("entryUUID %s: %w", u.ID, ErrAlreadyExists)
 	}
 	if u.UIDNumber == 0 {
-		n, err := allocate(tx, "next.uidnumber", ixUIDNumber)
+		n, err := allocateID(tx)
 		if err != nil {
 			return u, err
 		}
 		u.UIDNumber = n
 	}
-	if u.GIDNumber == 0 {
-		u.GIDNumber = u.UIDNumber
-	}
-	return u, putUser(tx, nil, u)
+	return putUser(tx, nil, u, joins)
 }
 
 // createGroup is CreateGroup inside a transaction.
@@ -140,11 +163,17 @@ func createGroup(tx Tx, now time.Time, g Group) (Group, error) {
 		return g, fmt.Errorf("entryUUID %s: %w", g.ID, ErrAlreadyExists)
 	}
 	if g.GIDNumber == 0 {
-		n, err := allocate(tx, "next.gidnumber", ixGIDNumber)
+		n, err := allocateID(tx)
 		if err != nil {
 			return g, err
 		}
 		g.GIDNumber = n
+	}
+	if err := checkGIDNumber(tx, g.GIDNumber); err != nil {
+		return g, err
+	}
+	if err := checkPrivateGroupName(tx, g.CN); err != nil {
+		return g, err
 	}
 	if err := claim(tx, ixCN, cnKey(g.CN), g.ID, "group"); err != nil {
 		return g, err

@@ -17,13 +17,19 @@ import (
 )
 
 // SchemaVersion is the layout of the records this release writes.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // migrations[i] upgrades a store from schema i+1 to i+2. Append, never edit.
-var migrations = []func(Tx) error{
-	indexUserCommonNames,    // 1 to 2: ix.usercn
-	reindexGroupCommonNames, // 2 to 3: ix.cn keys fold spaces as well as case
-	indexAuditSubjects,      // 3 to 4: ix.auditby
+// A migration may log what it changed for the admin.
+var migrations = []func(Tx, *slog.Logger) error{
+	quiet(indexUserCommonNames),    // 1 to 2: ix.usercn
+	quiet(reindexGroupCommonNames), // 2 to 3: ix.cn keys fold spaces as well as case
+	quiet(indexAuditSubjects),      // 3 to 4: ix.auditby
+	repairPrimaryGroups,            // 4 to 5: one range of numbers; no primary group a user is not in
+}
+
+func quiet(m func(Tx) error) func(Tx, *slog.Logger) error {
+	return func(tx Tx, _ *slog.Logger) error { return m(tx) }
 }
 
 // reindexGroupCommonNames rekeys ix.cn with cnKey, which folds spaces as
@@ -163,7 +169,7 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 		}
 		d.box = box
 	}
-	if err := store.Update(ctx, migrate); err != nil {
+	if err := store.Update(ctx, func(tx Tx) error { return migrate(tx, opt.Logger) }); err != nil {
 		return nil, fmt.Errorf("prepare store: %w", err)
 	}
 	d.audit = newAuditWriter(store, opt.Logger, opt.Now, opt.AuditRetention)
@@ -171,7 +177,7 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 	return d, nil
 }
 
-func migrate(tx Tx) error {
+func migrate(tx Tx, log *slog.Logger) error {
 	version := 0
 	if raw, err := tx.Get(bMeta, "schema"); err == nil {
 		version, _ = strconv.Atoi(string(raw))
@@ -185,7 +191,7 @@ func migrate(tx Tx) error {
 		return fmt.Errorf("store has schema %d, this release knows up to %d: upgrade Atrium", version, SchemaVersion)
 	}
 	for ; version < SchemaVersion; version++ {
-		if err := migrations[version-1](tx); err != nil {
+		if err := migrations[version-1](tx, log); err != nil {
 			return fmt.Errorf("migrate schema %d to %d: %w", version, version+1, err)
 		}
 	}

@@ -1,6 +1,8 @@
 // Package directory owns Atrium's model — users, groups, bind accounts and
-// their credentials — and every rule about it: unique names and numbers,
-// stable entryUUIDs, members that exist, nesting without cycles, password
+// their credentials — and every rule about it: unique names and numbers
+// (users and groups share one range), stable entryUUIDs, members that
+// exist, a primary group that is the user's private group or a group the
+// user is in (numbers.go, privgroup.go), nesting without cycles, password
 // hashing, second factors and the policy that requires them, backoff
 // against guessing and the audit log.
 //

@@ -138,6 +138,9 @@ func (d *Directory) ChangeMembers(ctx context.Context, cn string, add, remove []
 			if err != nil {
 				return err
 			}
+			if err := checkNotPrimary(tx, g, id); err != nil {
+				return err
+			}
 			if err := removeMember(tx, &g, id); err != nil {
 				return err
 			}
@@ -180,6 +183,9 @@ func (d *Directory) UpdateGroup(ctx context.Context, cn string, fn func(*Group) 
 			return fmt.Errorf("group name %q or gidNumber %d: %w", g.CN, g.GIDNumber, ErrInvalid)
 		}
 		if cnKey(g.CN) != cnKey(old.CN) {
+			if err := checkPrivateGroupName(tx, g.CN); err != nil {
+				return err
+			}
 			if err := claim(tx, ixCN, cnKey(g.CN), g.ID, "group"); err != nil {
 				return err
 			}
@@ -193,6 +199,12 @@ func (d *Directory) UpdateGroup(ctx context.Context, cn string, fn func(*Group) 
 			}
 		}
 		if g.GIDNumber != old.GIDNumber {
+			if err := checkNoPrimaryUsers(tx, old, "renumber"); err != nil {
+				return err
+			}
+			if err := checkGIDNumber(tx, g.GIDNumber); err != nil {
+				return err
+			}
 			if err := claim(tx, ixGIDNumber, numKey(g.GIDNumber), g.ID, "gidNumber"); err != nil {
 				return err
 			}
@@ -204,6 +216,9 @@ func (d *Directory) UpdateGroup(ctx context.Context, cn string, fn func(*Group) 
 		g.Users, g.Groups = old.Users, old.Groups
 		for _, id := range slices.Concat(old.Users, old.Groups) {
 			if !slices.Contains(wantUsers, id) && !slices.Contains(wantGroups, id) {
+				if err := checkNotPrimary(tx, old, id); err != nil {
+					return err
+				}
 				if err := removeMember(tx, &g, id); err != nil {
 					return err
 				}
@@ -233,6 +248,9 @@ func (d *Directory) DeleteGroup(ctx context.Context, cn string) error {
 	err := d.store.Update(ctx, func(tx Tx) error {
 		g, err := Reader{tx}.GroupByCN(cn)
 		if err != nil {
+			return err
+		}
+		if err := checkNoPrimaryUsers(tx, g, "delete"); err != nil {
 			return err
 		}
 		if err := removeFromAllGroups(tx, g.ID, d.now().UTC()); err != nil {

@@ -89,6 +89,20 @@ func TestLookupsUseIndexes(t *testing.T) {
 		{"by uidNumber", 4, func(r directory.Reader) error { return check(r.UserByUIDNumber(target.UIDNumber)) }},
 		{"by entryUUID", 4, func(r directory.Reader) error { return check(r.User(target.ID)) }},
 		{"login name", 6, func(r directory.Reader) error { return check(r.UserByLogin(target.Mail)) }},
+		// A private group is found through its user's indexes.
+		{"private group by gidNumber", 5, func(r directory.Reader) error {
+			_, u, err := r.PrivateGroupByGIDNumber(target.UIDNumber)
+			return check(u, err)
+		}},
+		{"private group by cn", 5, func(r directory.Reader) error {
+			_, u, err := r.PrivateGroupByCN("user02500")
+			return check(u, err)
+		}},
+		{"private group by entryUUID", 5, func(r directory.Reader) error {
+			g, _ := target.PrivateGroup()
+			_, u, err := r.PrivateGroupByID(g.ID)
+			return check(u, err)
+		}},
 		// The user is in group 100, which the 99 groups after it nest: one
 		// read per effective group, fewer than a scan of all 200.
 		{"effective groups", groups/2 + 10, func(r directory.Reader) error {

@@ -119,6 +119,10 @@ func (r Reader) GroupIDByGIDNumber(n int) (string, error) {
 	return lookup(r.tx, ixGIDNumber, numKey(n))
 }
 
+// NumberTaken reports whether n is some user's uidNumber or some group's
+// gidNumber: users and groups share one range of numbers.
+func (r Reader) NumberTaken(n int) (bool, error) { return numberTaken(r.tx, n) }
+
 // GroupByGIDNumber finds a group by gidNumber.
 func (r Reader) GroupByGIDNumber(n int) (Group, error) {
 	id, err := r.GroupIDByGIDNumber(n)

@@ -2,7 +2,6 @@ package directory
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/mail"
 	"regexp"
@@ -63,13 +62,14 @@ func (u *User) normalise() error {
 	return nil
 }
 
-// CreateUser adds a user. ID, times and (when zero) uidNumber are assigned;
-// gidNumber defaults to the uidNumber (a user private group). It fails with
-// ErrAlreadyExists if the uid, mail or uidNumber is taken.
+// CreateUser adds a user. ID, times and (when zero) uidNumber are assigned.
+// A gidNumber of zero gives the user their private group; any other must be
+// a group's, and the user joins it. It fails with ErrAlreadyExists if the
+// uid, mail or uidNumber is taken (a group's gidNumber counts as taken).
 func (d *Directory) CreateUser(ctx context.Context, u User) (User, error) {
 	err := d.store.Update(ctx, func(tx Tx) error {
 		var err error
-		u, err = createUser(tx, d.now().UTC(), u)
+		u, err = createUser(tx, d.now().UTC(), u, nil)
 		return err
 	})
 	if err != nil {
@@ -79,26 +79,35 @@ func (d *Directory) CreateUser(ctx context.Context, u User) (User, error) {
 	return u, nil
 }
 
-// allocate returns the lowest free number at or above the counter kept
-// under counterKey, and advances the counter.
-func allocate(tx Tx, counterKey, index string) (int, error) {
-	n := FirstID
-	if raw, err := tx.Get(bMeta, counterKey); err == nil {
-		n = max(parseNumKey(string(raw)), FirstID)
+// putUser writes u and moves its index entries from old (nil for a new
+// user), after checking its numbers and primary group (see
+// choosePrimaryGroup, which may set u.GIDNumber). The user joins a chosen
+// primary group at once, or through joins when it is not nil. It returns u
+// as written.
+func putUser(tx Tx, old *User, u User, joins *primaryJoins) (User, error) {
+	primary, err := choosePrimaryGroup(tx, old, &u)
+	if err != nil {
+		return u, err
 	}
-	for {
-		if _, err := tx.Get(index, numKey(n)); errors.Is(err, ErrNotFound) {
-			break
-		} else if err != nil {
-			return 0, err
+	if old == nil || old.UIDNumber != u.UIDNumber {
+		if err := checkUIDNumber(tx, u.UIDNumber); err != nil {
+			return u, err
 		}
-		n++
 	}
-	return n, tx.Put(bMeta, counterKey, []byte(numKey(n+1)))
+	if err := putUserRecord(tx, old, u); err != nil {
+		return u, err
+	}
+	switch {
+	case primary == "":
+		return u, nil
+	case joins != nil:
+		joins.add(primary, u.ID)
+		return u, nil
+	}
+	return u, joinPrimaryGroup(tx, primary, u.ID, u)
 }
 
-// putUser writes u and moves its index entries from old (nil for a new user).
-func putUser(tx Tx, old *User, u User) error {
+func putUserRecord(tx Tx, old *User, u User) error {
 	if old == nil || fold(old.UID) != fold(u.UID) {
 		if err := claim(tx, ixUID, fold(u.UID), u.ID, "uid"); err != nil {
 			return err
@@ -179,12 +188,42 @@ func (d *Directory) UpdateUser(ctx context.Context, uid string, fn func(*User) e
 			return err
 		}
 		u.Modified = d.now().UTC()
-		out = u
-		return putUser(tx, &old, u)
+		out, err = putUser(tx, &old, u, nil)
+		return err
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("update user %s: %w", uid, err)
 	}
+	return out, nil
+}
+
+// SetPrimaryGroup makes group cn the primary group of the user named uid,
+// who joins it; cn "" gives the user back their private group.
+func (d *Directory) SetPrimaryGroup(ctx context.Context, uid, cn string) (User, error) {
+	var out User
+	err := d.store.Update(ctx, func(tx Tx) error {
+		r := Reader{tx}
+		old, err := r.UserByUID(uid)
+		if err != nil {
+			return err
+		}
+		u := old
+		u.GIDNumber = u.UIDNumber
+		if cn != "" {
+			g, err := r.GroupByCN(cn)
+			if err != nil {
+				return fmt.Errorf("group %s: %w", cn, err)
+			}
+			u.GIDNumber = g.GIDNumber
+		}
+		u.Modified = d.now().UTC()
+		out, err = putUser(tx, &old, u, nil)
+		return err
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("set primary group of %s: %w", uid, err)
+	}
+	d.log.Info("primary group set", "uid", out.UID, "gidNumber", out.GIDNumber)
 	return out, nil
 }
 

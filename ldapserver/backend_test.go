@@ -50,7 +50,7 @@ func newFixtureOn(t *testing.T, access Access, wrap func(directory.Store) direct
 	}
 	for _, u := range []directory.User{
 		{UID: "alice", Mail: "alice@example.com", GivenName: "Alice", Surname: "Liddell", UIDNumber: 10001, GIDNumber: 10001, SSHKeys: []string{"ssh-ed25519 AAAAalice"}},
-		{UID: "bob", Mail: "bob@example.com", GivenName: "Bob", Surname: "Builder", UIDNumber: 10002, GIDNumber: 10001},
+		{UID: "bob", Mail: "bob@example.com", GivenName: "Bob", Surname: "Builder", UIDNumber: 10002},
 		{UID: "carol", Mail: "carol@example.com", UIDNumber: 10003, Disabled: true},
 	} {
 		_, err := d.CreateUser(ctx, u)
@@ -133,8 +133,8 @@ func TestEngineFilters(t *testing.T) {
 		{"(uid=alice)", []string{"uid=alice,ou=people,dc=example,dc=com"}},
 		{"(UID=ALICE)", []string{"uid=alice,ou=people,dc=example,dc=com"}},
 		{"(&(objectClass=posixAccount)(uid=alice)(uid=*)(&(uidNumber=*)(!(uidNumber=0))))", []string{"uid=alice,ou=people,dc=example,dc=com"}},
-		{"(&(objectclass=posixGroup)(|(memberUid=bob)(member=uid=bob,ou=people,dc=example,dc=com)))", []string{"cn=staff,ou=groups,dc=example,dc=com"}},
-		{"(uniqueMember=UID=Alice, OU=People, DC=example, DC=com)", []string{"cn=staff,ou=groups,dc=example,dc=com"}},
+		{"(&(objectclass=posixGroup)(|(memberUid=bob)(member=uid=bob,ou=people,dc=example,dc=com)))", []string{"cn=bob,ou=groups,dc=example,dc=com", "cn=staff,ou=groups,dc=example,dc=com"}},
+		{"(uniqueMember=UID=Alice, OU=People, DC=example, DC=com)", []string{"cn=alice,ou=groups,dc=example,dc=com", "cn=staff,ou=groups,dc=example,dc=com"}},
 		{"(memberOf=cn=staff,ou=groups,dc=example,dc=com)", []string{"uid=alice,ou=people,dc=example,dc=com", "uid=bob,ou=people,dc=example,dc=com"}},
 		{"(memberOf:1.2.840.113556.1.4.1941:=cn=everyone,ou=groups,dc=example,dc=com)", []string{"cn=staff,ou=groups,dc=example,dc=com", "uid=alice,ou=people,dc=example,dc=com", "uid=bob,ou=people,dc=example,dc=com", "uid=carol,ou=people,dc=example,dc=com"}},
 		{"(member:1.2.840.113556.1.4.1941:=uid=alice,ou=people,dc=example,dc=com)", []string{"cn=everyone,ou=groups,dc=example,dc=com", "cn=staff,ou=groups,dc=example,dc=com"}},
@@ -144,15 +144,16 @@ func TestEngineFilters(t *testing.T) {
 		{"(objectClass=pwdPolicy)", nil},
 		{"(&(objectClass=person)(|(uid=ali*)(mail=*@example.com))(!(fooBar=x)))", nil},
 		{"(cn~=alice liddel)", nil},
-		{"(gidNumber=10001)", []string{"cn=everyone,ou=groups,dc=example,dc=com", "uid=alice,ou=people,dc=example,dc=com", "uid=bob,ou=people,dc=example,dc=com"}},
+		// alice's primary group is her private group; no group shares its number.
+		{"(gidNumber=10001)", []string{"cn=alice,ou=groups,dc=example,dc=com", "uid=alice,ou=people,dc=example,dc=com"}},
 		{"(mail=*builder*)", nil},
 		{"(sn=*uild*)", []string{"uid=bob,ou=people,dc=example,dc=com"}},
 		// memberUid matches case-exactly after the space rules, from the
 		// index (inside an AND) and from a scan alike.
 		{"(&(objectClass=posixGroup)(memberUid=BOB))", nil},
 		{"(|(memberUid=BOB)(sn=nobody))", nil},
-		{"(&(objectClass=posixGroup)(memberUid= bob ))", []string{"cn=staff,ou=groups,dc=example,dc=com"}},
-		{"(|(memberUid= bob )(sn=nobody))", []string{"cn=staff,ou=groups,dc=example,dc=com"}},
+		{"(&(objectClass=posixGroup)(memberUid= bob ))", []string{"cn=bob,ou=groups,dc=example,dc=com", "cn=staff,ou=groups,dc=example,dc=com"}},
+		{"(|(memberUid= bob )(sn=nobody))", []string{"cn=bob,ou=groups,dc=example,dc=com", "cn=staff,ou=groups,dc=example,dc=com"}},
 		// A group's own memberOf, from the index and from a scan.
 		{"(&(objectClass=posixGroup)(memberOf=cn=everyone,ou=groups,dc=example,dc=com))", []string{"cn=staff,ou=groups,dc=example,dc=com"}},
 		{"(|(memberOf=cn=everyone,ou=groups,dc=example,dc=com)(sn=nobody))", []string{"cn=staff,ou=groups,dc=example,dc=com", "uid=carol,ou=people,dc=example,dc=com"}},

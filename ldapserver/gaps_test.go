@@ -280,6 +280,8 @@ func TestIndexedEqualityReadsFewRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	alicePrivate, _ := alice.PrivateGroup()
+	aliceGroupDN := "cn=alice," + groupsDN
 	staff, err := f.dir.Group(ctx, "staff")
 	if err != nil {
 		t.Fatal(err)
@@ -294,11 +296,14 @@ func TestIndexedEqualityReadsFewRecords(t *testing.T) {
 		{"(&(objectClass=posixAccount)(uidNumber=10001))", []string{aliceDN}},
 		{fmt.Sprintf("(&(objectClass=posixGroup)(gidNumber=%d))", staff.GIDNumber), []string{staffDN}},
 		{"(&(objectClass=*)(entryUUID=" + alice.ID + "))", []string{aliceDN}},
-		{"(&(objectClass=groupOfNames)(member=" + aliceDN + "))", []string{staffDN}},
-		{"(&(objectClass=groupOfUniqueNames)(uniqueMember=" + aliceDN + "))", []string{staffDN}},
-		{"(&(objectClass=posixGroup)(memberUid=alice))", []string{staffDN}},
+		{"(&(objectClass=posixGroup)(gidNumber=10001))", []string{aliceGroupDN}},
+		{"(&(objectClass=posixGroup)(cn=alice))", []string{aliceGroupDN}},
+		{"(&(objectClass=*)(entryUUID=" + alicePrivate.ID + "))", []string{aliceGroupDN}},
+		{"(&(objectClass=groupOfNames)(member=" + aliceDN + "))", []string{aliceGroupDN, staffDN}},
+		{"(&(objectClass=groupOfUniqueNames)(uniqueMember=" + aliceDN + "))", []string{aliceGroupDN, staffDN}},
+		{"(&(objectClass=posixGroup)(memberUid=alice))", []string{aliceGroupDN, staffDN}},
 		{"(&(objectClass=person)(memberOf=" + staffDN + "))", []string{aliceDN, bobDN}},
-		{"(&(objectClass=posixGroup)(|(memberUid=alice)(member=" + aliceDN + ")))", []string{staffDN}},
+		{"(&(objectClass=posixGroup)(|(memberUid=alice)(member=" + aliceDN + ")))", []string{aliceGroupDN, staffDN}},
 		// cn folds case and spaces; users and groups both answer from an index.
 		{"(&(objectClass=person)(cn= alice  LIDDELL))", []string{aliceDN}},
 		{"(&(objectClass=*)(cn=STAFF))", []string{staffDN, staffer}},

@@ -17,7 +17,9 @@ import (
 )
 
 // TestNslcd points Debian's nslcd at Atrium and asks NSS for alice, staff
-// and alice's groups, the way a Linux host sees them.
+// and alice's groups, the way a Linux host sees them; and, as in issue 10's
+// scenario (users first, then the groups staff and devs), that bob's
+// primary group is his private group, not a group he is not in.
 //
 // nslcd reads /etc/nslcd.conf and listens on /var/run/nslcd/socket, both
 // compiled in (0.9.12 has no option for either), and libnss_ldap.so.2
@@ -48,6 +50,10 @@ func TestNslcd(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := f.dir.ChangeMembers(ctx, "wheelx", []directory.MemberRef{{Name: "alice"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	devs, err := f.dir.CreateGroup(ctx, directory.Group{CN: "devs"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	_, addr := startServer(t, f)
@@ -160,6 +166,21 @@ nss_initgroups_ignoreusers root
 		if !slices.Contains(gids, fmt.Sprint(want)) {
 			t.Errorf("initgroups alice = %v lacks %d", gids, want)
 		}
+	}
+
+	bob, err := f.dir.User(ctx, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := inNS(getent, "-s", "ldap", "group", fmt.Sprint(bob.GIDNumber)); got != fmt.Sprintf("bob:*:%d:bob", bob.GIDNumber) {
+		t.Errorf("getent group %d (bob's primary group) = %q, want bob's private group", bob.GIDNumber, got)
+	}
+	if got := inNS(getent, "-s", "ldap", "group", "devs"); got != fmt.Sprintf("devs:*:%d:", devs.GIDNumber) || devs.GIDNumber == bob.GIDNumber {
+		t.Errorf("getent group devs = %q (bob's gid %d)", got, bob.GIDNumber)
+	}
+	idBob := inNS("id", "bob")
+	if !strings.Contains(idBob, fmt.Sprintf("gid=%d(bob)", bob.GIDNumber)) || strings.Contains(idBob, "devs") || !strings.Contains(idBob, "(staff)") {
+		t.Errorf("id bob = %q, want his private group as primary, staff, and not devs", idBob)
 	}
 
 	id := inNS("id", "alice")

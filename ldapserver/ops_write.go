@@ -116,6 +116,8 @@ func (b *Backend) delete(ctx context.Context, w *who, dn string) opResult {
 		err = b.dir.DeleteGroup(ctx, e.get("cn")[0])
 	case kindContainer:
 		return fail(ldap.LDAPResultNotAllowedOnNonLeaf, "this entry is part of Atrium's tree")
+	case kindPrivateGroup:
+		return fail(ldap.LDAPResultUnwillingToPerform, "a user's private group goes with the user: give the user another primary group (gidNumber) instead")
 	default:
 		return fail(ldap.LDAPResultUnwillingToPerform, "manage bind accounts with the atrium command")
 	}

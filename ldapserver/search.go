@@ -215,6 +215,8 @@ func (v *view) load(x ref) (*entry, bool, error) {
 			return nil, false, err
 		}
 		return v.groupEntry(g, m), true, nil
+	case kindPrivateGroup:
+		return v.loadPrivateGroup(x.id)
 	case kindAccount:
 		var found *entry
 		err := v.r.BindAccounts(func(a directory.BindAccount) error {
@@ -252,6 +254,9 @@ func (v *view) resolve(dn string) (ref, bool) {
 	case parent == v.b.nGroups && typ == "cn":
 		if g, err := v.r.GroupByCN(val); err == nil {
 			return ref{kindGroup, g.ID}, true
+		}
+		if _, u, err := v.r.PrivateGroupByCN(val); err == nil {
+			return ref{kindPrivateGroup, u.ID}, true
 		}
 	case parent == v.b.nServices && typ == "cn":
 		if a, err := v.r.BindAccount(val); err == nil {
@@ -303,9 +308,10 @@ func boolState(b bool) tristate {
 
 // Which kinds of entry can match an objectClass equality.
 var kindClasses = map[entryKind][]string{
-	kindUser:    {"top", "person", "organizationalperson", "inetorgperson", "posixaccount", "shadowaccount", "ldappublickey", "sambasamaccount"},
-	kindGroup:   {"top", "groupofnames", "groupofuniquenames", "posixgroup", "sambagroupmapping"},
-	kindAccount: {"top", "applicationprocess", "simplesecurityobject"},
+	kindUser:         {"top", "person", "organizationalperson", "inetorgperson", "posixaccount", "shadowaccount", "ldappublickey", "sambasamaccount"},
+	kindGroup:        {"top", "groupofnames", "groupofuniquenames", "posixgroup", "sambagroupmapping"},
+	kindPrivateGroup: {"top", "groupofnames", "groupofuniquenames", "posixgroup", "sambagroupmapping"},
+	kindAccount:      {"top", "applicationprocess", "simplesecurityobject"},
 }
 
 // candidates returns the IDs of records of kind that can match f, from an
@@ -351,6 +357,8 @@ func (v *view) candidates(kind entryKind, f *Filter) (ids []string, all bool) {
 			return nil, true
 		case (at.names[0] == "member" || at.names[0] == "uniqueMember") && kind == kindGroup:
 			return v.effectiveGroups(target.id), false
+		case kind == kindPrivateGroup:
+			return nil, false // a private group is in no chain of groups
 		}
 		return nil, kind != kindUser && kind != kindGroup
 	}
@@ -372,6 +380,9 @@ func (v *view) equalityCandidates(kind entryKind, f *Filter) ([]string, bool) {
 	}
 	if attrs, ok := v.b.kindAttrs[kind]; ok && !attrs[name] {
 		return nil, false // (uid=x) never matches a group: no need to scan them
+	}
+	if kind == kindPrivateGroup {
+		return v.privateGroupCandidates(name, f.Value)
 	}
 	if lookup, ok := equalityIndexes[kind][name]; ok {
 		return lookup(v, f.Value)
@@ -545,7 +556,7 @@ func (v *view) walk(base ref, baseN string, scope int, f *Filter, fn func(*entry
 	kinds := []struct {
 		kind   entryKind
 		parent string
-	}{{kindUser, v.b.nPeople}, {kindGroup, v.b.nGroups}, {kindAccount, v.b.nServices}}
+	}{{kindUser, v.b.nPeople}, {kindGroup, v.b.nGroups}, {kindPrivateGroup, v.b.nGroups}, {kindAccount, v.b.nServices}}
 	for _, k := range kinds {
 		if !inScope(k.parent) {
 			continue
@@ -565,6 +576,8 @@ func (v *view) walk(base ref, baseN string, scope int, f *Filter, fn func(*entry
 			err = v.r.Users("", func(u directory.User) error { return fn(v.userEntry(u)) })
 		case kindGroup:
 			err = v.r.GroupRefs("", func(g directory.Group, m directory.Members) error { return fn(v.groupEntry(g, m)) })
+		case kindPrivateGroup:
+			err = v.privateGroups(fn)
 		case kindAccount:
 			err = v.r.BindAccounts(func(a directory.BindAccount) error { return fn(v.b.tree.accountEntry(a)) })
 		}

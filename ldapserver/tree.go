@@ -70,6 +70,7 @@ const (
 	kindContainer entryKind = iota
 	kindUser
 	kindGroup
+	kindPrivateGroup // a user's private group: id is the user's
 	kindAccount
 	kindRootDSE
 	kindSubschema
@@ -125,40 +126,12 @@ func (t *tree) userEntry(u directory.User, groupDNs []string) *entry {
 	// allocations and 2.3 KB per entry, 8% of a uid search's garbage more
 	// than one allocation of 1.1 KB.
 	e := &entry{dn: t.layout.UserDN(u.UID), kind: kindUser, id: u.ID, attrs: make([]attribute, 0, 26)}
-	classes := []string{"top", "person", "organizationalPerson", "inetOrgPerson", "posixAccount", "shadowAccount"}
-	if len(u.SSHKeys) > 0 {
-		classes = append(classes, "ldapPublicKey")
-	}
+	var extra []string
 	if t.samba != nil {
-		classes = append(classes, "sambaSamAccount")
+		extra = []string{"sambaSamAccount"}
 	}
-	e.add("objectClass", classes...)
+	ldif.UserAttributes(u, true, extra, e.add)
 	e.add("structuralObjectClass", "inetOrgPerson")
-	e.add("uid", u.UID)
-	e.add("cn", u.CommonName())
-	sn := u.Surname
-	if sn == "" {
-		sn = u.UID // person requires sn
-	}
-	e.add("sn", sn)
-	if u.GivenName != "" {
-		e.add("givenName", u.GivenName)
-	}
-	e.add("displayName", u.CommonName())
-	if u.Mail != "" {
-		e.add("mail", u.Mail)
-	}
-	e.add("uidNumber", strconv.Itoa(u.UIDNumber))
-	e.add("gidNumber", strconv.Itoa(u.GIDNumber))
-	e.add("homeDirectory", u.HomeDirectory)
-	e.add("loginShell", u.LoginShell)
-	if gecos := u.CommonName(); isASCII(gecos) {
-		e.add("gecos", gecos)
-	}
-	if !u.PasswordChanged.IsZero() {
-		e.add("shadowLastChange", strconv.FormatInt(u.PasswordChanged.Unix()/86400, 10))
-	}
-	e.add("sshPublicKey", u.SSHKeys...)
 	e.add("memberOf", groupDNs...)
 	if t.samba != nil {
 		flags := "[U          ]"
@@ -224,29 +197,21 @@ func (t *tree) accountEntry(a directory.BindAccount) *entry {
 func (t *tree) kindAttributes() map[entryKind]map[string]bool {
 	now := time.Unix(1, 0)
 	u := directory.User{ID: "x", UID: "x", Mail: "x", GivenName: "x", Surname: "x", DisplayName: "x", UIDNumber: 1, GIDNumber: 1,
-		HomeDirectory: "x", LoginShell: "x", SSHKeys: []string{"x"}, PasswordChanged: now, Created: now, Modified: now}
+		HomeDirectory: "x", LoginShell: "x", SSHKeys: []string{"x"}, Disabled: true, PasswordChanged: now, Created: now, Modified: now}
 	user := t.userEntry(u, []string{"cn=x"})
 	user.add("sambaNTPassword", "x") // added per search, for samba accounts
 	group := t.groupEntry(directory.Group{ID: "x", CN: "x", Description: "x", GIDNumber: 1, Created: now, Modified: now},
 		[]string{"cn=x"}, []string{"x"}, []string{"cn=x"})
 	account := t.accountEntry(directory.BindAccount{ID: "x", Name: "x", Rights: []directory.Right{directory.RightRead}, Created: now, Modified: now})
+	private := t.privateGroupEntry(directory.Group{ID: "x", CN: "x", GIDNumber: 1, Created: now, Modified: now}, u)
 	out := map[entryKind]map[string]bool{}
-	for _, e := range []*entry{user, group, account} {
+	for _, e := range []*entry{user, group, private, account} {
 		out[e.kind] = map[string]bool{}
 		for _, a := range e.attrs {
 			out[e.kind][a.name] = true
 		}
 	}
 	return out
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 || s[i] < 0x20 {
-			return false
-		}
-	}
-	return true
 }
 
 const subschemaDN = "cn=Subschema"

@@ -38,11 +38,12 @@ type ExportOptions struct {
 // decides the object classes:
 //   - The base and ou=people, ou=groups come first, so slapadd finds every
 //     parent.
-//   - A user is inetOrgPerson (structural) + posixAccount + shadowAccount.
-//     inetOrgPerson requires sn: a user without a surname gets sn = uid, and
-//     a comment before the entry tells Import to drop it again. A disabled
-//     user has shadowExpire 1 (expired in 1970), which PAM and SSSD honour.
-//     PasswordChanged goes to shadowLastChange, so it comes back to the day.
+//   - A user is inetOrgPerson (structural) + posixAccount + shadowAccount,
+//     with the attributes the LDAP server serves (UserAttributes). A user
+//     without a surname gets sn = uid, and one without a display name gets
+//     the common name; a comment before the entry tells Import to drop each
+//     again. PasswordChanged goes to shadowLastChange, so
+//     it comes back to the day.
 //   - A group is posixGroup + extensibleObject. Debian's nis schema makes
 //     posixGroup structural, so it cannot share an entry with groupOfNames or
 //     groupOfUniqueNames (slapadd: "invalid structural object class chain");
@@ -52,23 +53,13 @@ type ExportOptions struct {
 //     OpenLDAP with the rfc2307bis schema could use groupOfNames + posixGroup
 //     instead; with this file, clients that search for groupOfNames must
 //     search for posixGroup.
+//   - Users' private groups follow the stored groups, each with a comment:
+//     OpenLDAP needs them as entries, and Import recognises and leaves out
+//     a group that is a user's private group, so they come back derived.
 //   - entryUUID, createTimestamp and modifyTimestamp are written as the
 //     operational attributes they are; slapadd keeps them.
 func Export(ctx context.Context, d *directory.Directory, w io.Writer, l Layout, opt ExportOptions) error {
-	var users []directory.User
-	var groups []directory.Group
-	err := d.View(ctx, func(r directory.Reader) error {
-		if err := r.Users("", func(u directory.User) error {
-			users = append(users, u)
-			return nil
-		}); err != nil {
-			return err
-		}
-		return r.Groups("", func(g directory.Group) error {
-			groups = append(groups, g)
-			return nil
-		})
-	})
+	users, groups, private, err := records(ctx, d)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
@@ -118,7 +109,38 @@ func Export(ctx context.Context, d *directory.Directory, w io.Writer, l Layout, 
 			return err
 		}
 	}
+	for _, g := range private {
+		e := groupEntry(l, g, uidOf, cnOf)
+		e.Comments = append(e.Comments, "atrium: the private group of user "+g.CN+", derived from the user; Import leaves it out")
+		if err := lw.Write(e); err != nil {
+			return err
+		}
+	}
 	return lw.Flush()
+}
+
+// records reads the users, the stored groups and the private groups from
+// one snapshot.
+func records(ctx context.Context, d *directory.Directory) (users []directory.User, groups, private []directory.Group, err error) {
+	err = d.View(ctx, func(r directory.Reader) error {
+		if err := r.Users("", func(u directory.User) error {
+			users = append(users, u)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := r.Groups("", func(g directory.Group) error {
+			groups = append(groups, g)
+			return nil
+		}); err != nil {
+			return err
+		}
+		return r.PrivateGroups(func(g directory.Group, _ directory.User) error {
+			private = append(private, g)
+			return nil
+		})
+	})
+	return users, groups, private, err
 }
 
 // baseEntry is the entry for l.Base, of a class that its RDN type names.
@@ -147,35 +169,13 @@ func container(dn, ou string) Entry {
 
 func userEntry(l Layout, u directory.User, opt ExportOptions) Entry {
 	e := Entry{DN: l.UserDN(u.UID)}
-	e.Add("objectClass", "top", "person", "organizationalPerson", "inetOrgPerson", "posixAccount", "shadowAccount")
-	keys := len(u.SSHKeys) > 0 && !opt.OmitSSHKeys
-	if keys {
-		e.Add("objectClass", "ldapPublicKey")
-	}
-	e.Add("uid", u.UID)
-	e.Add("cn", u.CommonName())
-	if u.Surname != "" {
-		e.Add("sn", u.Surname)
-	} else {
+	if u.Surname == "" {
 		e.Comments = append(e.Comments, noSurname)
-		e.Add("sn", u.UID)
 	}
-	addIf(&e, "givenName", u.GivenName)
-	addIf(&e, "displayName", u.DisplayName)
-	addIf(&e, "mail", u.Mail)
-	e.Add("uidNumber", strconv.Itoa(u.UIDNumber))
-	e.Add("gidNumber", strconv.Itoa(u.GIDNumber))
-	e.Add("homeDirectory", u.HomeDirectory)
-	e.Add("loginShell", u.LoginShell)
-	if keys {
-		e.Add("sshPublicKey", u.SSHKeys...)
+	if u.DisplayName == "" {
+		e.Comments = append(e.Comments, noDisplayName)
 	}
-	if !u.PasswordChanged.IsZero() {
-		e.Add("shadowLastChange", strconv.FormatInt(days(u.PasswordChanged), 10))
-	}
-	if u.Disabled {
-		e.Add("shadowExpire", "1")
-	}
+	UserAttributes(u, !opt.OmitSSHKeys, nil, e.Add)
 	addTimes(&e, u.ID, u.Created, u.Modified)
 	return e
 }

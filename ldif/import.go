@@ -74,6 +74,11 @@ func (e *ImportError) Unwrap() []error { return e.Problems }
 //     uniqueMember) are found among the file's entries, wherever they sit in
 //     its tree, then among d's users and groups under l; members named by
 //     memberUid are found by uid.
+//   - a user joins the group its gidNumber names (its primary group),
+//     listed or not; a gidNumber that names no group is dropped and the
+//     user gets their private group. A group that is a user's private group
+//     (named and numbered as the user, no other member) is left out: Atrium
+//     derives it.
 //
 // Not imported, and listed in the Report: containers (the base, ou=...),
 // entries of other classes, members that cannot be found, cleartext
@@ -311,7 +316,10 @@ func rdnValue(dn, typ string) string {
 
 // noSurname marks a user whose sn is only there because inetOrgPerson needs
 // one (see Export).
-const noSurname = "atrium: no surname; sn repeats the uid because inetOrgPerson requires one"
+const (
+	noSurname     = "atrium: no surname; sn repeats the uid because inetOrgPerson requires one"
+	noDisplayName = "atrium: no display name; displayName is the name the others give"
+)
 
 func (p *plan) addUser(key string, e *Entry) {
 	uids := values(e, "uid")
@@ -339,15 +347,7 @@ func (p *plan) addUser(key string, e *Entry) {
 	iu := &importedUser{dn: e.DN}
 	u := &iu.u
 	u.UID = uid
-	u.GivenName = first(e, "givenName")
-	u.Surname = first(e, "sn")
-	if slices.Contains(e.Comments, noSurname) {
-		u.Surname = ""
-	}
-	u.DisplayName = first(e, "displayName")
-	if cn := first(e, "cn"); u.DisplayName == "" && cn != "" && cn != u.CommonName() {
-		u.DisplayName = cn
-	}
+	readNames(u, e)
 	mails := values(e, "mail")
 	if len(mails) > 0 {
 		u.Mail = strings.TrimSpace(mails[0])
@@ -427,6 +427,24 @@ func (p *plan) addGroup(key string, e *Entry) {
 	p.noteIgnored(e, groupAttrs)
 	p.groups = append(p.groups, ig)
 	p.byDN[key] = ig
+}
+
+// readNames reads a user's given name, surname and display name, leaving
+// out what an Atrium export marks as placeholders. A cn that the other
+// names do not give is the display name.
+func readNames(u *directory.User, e *Entry) {
+	u.GivenName = first(e, "givenName")
+	u.Surname = first(e, "sn")
+	if slices.Contains(e.Comments, noSurname) {
+		u.Surname = ""
+	}
+	u.DisplayName = first(e, "displayName")
+	if slices.Contains(e.Comments, noDisplayName) {
+		u.DisplayName = ""
+	}
+	if cn := first(e, "cn"); u.DisplayName == "" && cn != "" && cn != u.CommonName() {
+		u.DisplayName = cn
+	}
 }
 
 // stripUID drops the optional "#'0101'B" unique identifier from a
@@ -641,8 +659,32 @@ func (p *plan) apply(b *directory.Batch) error {
 	for _, ig := range p.groups {
 		p.resolveExisting(r, ig)
 	}
+	p.dropPrivateGroups(r)
+	p.joinPrimaryGroups(r)
 	p.allocateGIDs(r)
+	if err := p.create(b); err != nil {
+		return err
+	}
+	p.report.Users, p.report.Groups = len(p.users), len(p.groups)
+	for _, t := range p.ignored {
+		p.report.IgnoredAttributes = append(p.report.IgnoredAttributes, t)
+	}
+	slices.SortFunc(p.report.IgnoredAttributes, func(a, b string) int {
+		return strings.Compare(strings.ToLower(a), strings.ToLower(b))
+	})
+	return nil
+}
 
+// create makes the groups (without their users, so that a user's primary
+// group exists before the user), then the users, then the memberships.
+func (p *plan) create(b *directory.Batch) error {
+	for _, ig := range p.groups {
+		g := ig.g
+		g.Users = nil
+		if _, err := b.CreateGroup(g); err != nil {
+			return &ImportError{Problems: []error{fmt.Errorf("%s: %w", ig.dn, err)}}
+		}
+	}
 	// Users with numbers first, so that allocated numbers avoid them.
 	users := slices.Clone(p.users)
 	slices.SortStableFunc(users, func(a, b *importedUser) int {
@@ -665,18 +707,81 @@ func (p *plan) apply(b *directory.Batch) error {
 		return &ImportError{Problems: p.problems}
 	}
 	for _, ig := range p.groups {
-		if _, err := b.CreateGroup(ig.g); err != nil {
+		if len(ig.g.Users) == 0 {
+			continue
+		}
+		if err := b.AddUsers(ig.g); err != nil {
 			return &ImportError{Problems: []error{fmt.Errorf("%s: %w", ig.dn, err)}}
 		}
 	}
-	p.report.Users, p.report.Groups = len(p.users), len(p.groups)
-	for _, t := range p.ignored {
-		p.report.IgnoredAttributes = append(p.report.IgnoredAttributes, t)
-	}
-	slices.SortFunc(p.report.IgnoredAttributes, func(a, b string) int {
-		return strings.Compare(strings.ToLower(a), strings.ToLower(b))
-	})
 	return nil
+}
+
+// dropPrivateGroups leaves out each group that is a user's private group
+// as Atrium derives it (named and numbered as the user, with no member but
+// the user): Atrium serves those itself. So an export, which carries them
+// for OpenLDAP's sake, reads back, and so does an OpenLDAP tree that keeps
+// a group per user.
+func (p *plan) dropPrivateGroups(r directory.Reader) {
+	nested := map[*importedGroup]bool{}
+	for _, ig := range p.groups {
+		for _, n := range ig.nested {
+			nested[n] = true
+		}
+	}
+	p.groups = slices.DeleteFunc(p.groups, func(ig *importedGroup) bool {
+		if nested[ig] || len(ig.g.Groups) > 0 {
+			return false
+		}
+		u, ok := p.userNamed(r, ig.g.CN)
+		if !ok || u.UIDNumber == 0 || ig.g.GIDNumber != u.UIDNumber || (u.GIDNumber != 0 && u.GIDNumber != u.UIDNumber) {
+			return false
+		}
+		for _, id := range ig.g.Users {
+			if id != u.ID {
+				return false
+			}
+		}
+		p.skip(ig.dn, "the private group of user "+u.UID+", which Atrium derives from the user")
+		return true
+	})
+}
+
+// userNamed finds a user by uid in the file, else in the directory.
+func (p *plan) userNamed(r directory.Reader, uid string) (directory.User, bool) {
+	if iu, ok := p.byUID[strings.ToLower(uid)]; ok {
+		return iu.u, true
+	}
+	u, err := r.UserByUID(uid)
+	return u, err == nil
+}
+
+// joinPrimaryGroups makes each user a member of the group its gidNumber
+// names: LDAP clients count a user in their primary group whether or not
+// memberUid lists them, and Atrium lists them. A gidNumber that names no
+// group is dropped, and the user gets their private group.
+func (p *plan) joinPrimaryGroups(r directory.Reader) {
+	byGID := map[int]*importedGroup{}
+	for _, ig := range p.groups {
+		if ig.g.GIDNumber != 0 {
+			byGID[ig.g.GIDNumber] = ig
+		}
+	}
+	for _, iu := range p.users {
+		u := &iu.u
+		if u.GIDNumber == 0 || u.GIDNumber == u.UIDNumber {
+			continue
+		}
+		if ig, ok := byGID[u.GIDNumber]; ok {
+			ig.g.Users = appendNew(ig.g.Users, u.ID)
+			continue
+		}
+		if _, err := r.GroupIDByGIDNumber(u.GIDNumber); err == nil {
+			continue
+		}
+		p.skip(iu.dn, fmt.Sprintf("gidNumber %d names no group in the file or the directory; the user gets their private group", u.GIDNumber))
+		u.GIDNumber = 0
+	}
 }
 
 func boolInt(b bool) int {
@@ -787,14 +892,17 @@ func (p *plan) allocateGIDs(r directory.Reader) {
 	for _, ig := range p.groups {
 		used[ig.g.GIDNumber] = true
 	}
+	for _, iu := range p.users {
+		used[iu.u.UIDNumber] = true
+	}
 	next := directory.FirstID
 	for _, ig := range p.groups {
 		if ig.g.GIDNumber != 0 {
 			continue
 		}
 		for {
-			_, err := r.GroupByGIDNumber(next)
-			if !used[next] && errors.Is(err, directory.ErrNotFound) {
+			taken, err := r.NumberTaken(next)
+			if !used[next] && !taken && err == nil {
 				break
 			}
 			next++

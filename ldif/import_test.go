@@ -100,8 +100,10 @@ func TestImportOpenLDAP(t *testing.T) {
 			Disabled: true, Created: utc("2019-03-10 09:30:19"), Modified: utc("2024-01-11 14:15:29")},
 		// dave is an inetOrgPerson only: numbers allocated, defaults filled in;
 		// his cn is not what Atrium would derive, so it is his display name.
+		// Users and groups share one range: the three groups without a
+		// number took the first three.
 		{ID: daveID, UID: "dave", Mail: "dave@example.com", Surname: "Brown", DisplayName: "Dave Brown",
-			UIDNumber: directory.FirstID, GIDNumber: directory.FirstID, HomeDirectory: "/home/dave", LoginShell: "/bin/bash",
+			UIDNumber: directory.FirstID + 3, GIDNumber: directory.FirstID + 3, HomeDirectory: "/home/dave", LoginShell: "/bin/bash",
 			Created: utc("2019-04-11 09:30:20"), Modified: utc("2024-02-12 14:15:30")},
 		{ID: eveID, UID: "eve", GivenName: "Eve", Surname: "Adams",
 			UIDNumber: 2006, GIDNumber: 2000, HomeDirectory: "/home/eve", LoginShell: "/bin/bash",
@@ -127,9 +129,10 @@ func TestImportOpenLDAP(t *testing.T) {
 		{ID: "1ccde97c-7b2a-1041-9bd9-77f0557aee7e", CN: "staff", Description: "All staff", GIDNumber: directory.FirstID,
 			Users: []string{aliceID, bobID, carolID}, Groups: []string{adminsID},
 			Created: utc("2019-04-17 09:30:26"), Modified: utc("2024-02-18 14:15:36")},
-		// posixGroup with memberUid.
+		// posixGroup with memberUid; alice and eve, not listed, are in it as
+		// their primary group.
 		{ID: "1ccdcf32-7b2a-1041-9bd7-77f0557aee7e", CN: "users", Description: "Everyone with a login", GIDNumber: 2000,
-			Users: []string{bobID, zoeID, carolID}, Created: utc("2019-04-15 09:30:24"), Modified: utc("2024-02-16 14:15:34")},
+			Users: []string{bobID, zoeID, carolID, aliceID, eveID}, Created: utc("2019-04-15 09:30:24"), Modified: utc("2024-02-16 14:15:34")},
 		// groupOfNames and posixGroup at once: member and memberUid merge.
 		{ID: "4f1c2f0e-8a1b-1040-8c3d-5b1e9e2a7c11", CN: "wheel", Description: "Sudoers (written by a server with the rfc2307bis schema)",
 			GIDNumber: 10, Users: []string{aliceID, zoeID}, Groups: []string{adminsID},
@@ -146,7 +149,7 @@ func TestImportOpenLDAP(t *testing.T) {
 		names = append(names, g.CN)
 	}
 	slices.Sort(names)
-	if !reflect.DeepEqual(names, []string{"admins", "developers", "staff", "wheel"}) {
+	if !reflect.DeepEqual(names, []string{"admins", "developers", "staff", "users", "wheel"}) {
 		t.Errorf("alice's effective groups %v", names)
 	}
 

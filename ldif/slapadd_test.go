@@ -123,7 +123,11 @@ func TestSlapaddAcceptsExport(t *testing.T) {
 			if pc := u.PasswordChanged; !pc.IsZero() {
 				want[i].PasswordChanged = time.Unix(days(pc)*86400, 0).UTC()
 			}
-			// slapcat drops comments, so the placeholder sn becomes a surname.
+			// slapcat drops comments, so the placeholder sn becomes a
+			// surname, and the derived displayName a display name.
+			if want[i].DisplayName == "" {
+				want[i].DisplayName = u.CommonName()
+			}
 			if u.Surname == "" {
 				want[i].Surname = u.UID
 			}

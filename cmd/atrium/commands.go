@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,8 +39,8 @@ type command struct {
 var takesPassword = &struct{}{}
 
 var commands = []*command{
-	{name: "user add", usage: "user add UID --mail M [--given G] [--sn S] [--name N] [--uid-number N] [--gid-number N] [--shell SH] [--home DIR] [--password-stdin]",
-		flags: []string{"mail", "given", "sn", "name", "uid-number", "gid-number", "shell", "home", "password-stdin!"}, minArgs: 1, maxArgs: 1, password: takesPassword, fn: userAdd},
+	{name: "user add", usage: "user add UID --mail M [--given G] [--sn S] [--name N] [--uid-number N] [--group CN | --gid-number N] [--shell SH] [--home DIR] [--password-stdin]",
+		flags: []string{"mail", "given", "sn", "name", "uid-number", "group", "gid-number", "shell", "home", "password-stdin!"}, minArgs: 1, maxArgs: 1, password: takesPassword, fn: userAdd},
 	{name: "user list", usage: "user list", fn: userList},
 	{name: "user show", usage: "user show UID", minArgs: 1, maxArgs: 1, fn: userShow},
 	{name: "user passwd", usage: "user passwd UID [--password-stdin]", flags: []string{"password-stdin!"}, minArgs: 1, maxArgs: 1, password: takesPassword, fn: userPasswd},
@@ -47,10 +48,11 @@ var commands = []*command{
 	{name: "user enable", usage: "user enable UID", minArgs: 1, maxArgs: 1, fn: func(e *env) error { return userSetDisabled(e, false) }},
 	{name: "user delete", usage: "user delete UID", minArgs: 1, maxArgs: 1, fn: userDelete},
 	{name: "user rename", usage: "user rename OLD NEW", minArgs: 2, maxArgs: 2, fn: userRename},
+	{name: "user set-group", usage: "user set-group UID [CN] (without CN: the user's private group)", minArgs: 1, maxArgs: 2, fn: userSetGroup},
 	{name: "user mfa list", usage: "user mfa list UID", minArgs: 1, maxArgs: 1, fn: userMFAList},
 	{name: "user mfa reset", usage: "user mfa reset UID", minArgs: 1, maxArgs: 1, fn: userMFAReset},
 	{name: "group add", usage: "group add CN [--description D] [--gid-number N]", flags: []string{"description", "gid-number"}, minArgs: 1, maxArgs: 1, fn: groupAdd},
-	{name: "group list", usage: "group list", fn: groupList},
+	{name: "group list", usage: "group list [--private]", flags: []string{"private!"}, fn: groupList},
 	{name: "group show", usage: "group show CN", minArgs: 1, maxArgs: 1, fn: groupShow},
 	{name: "group delete", usage: "group delete CN", minArgs: 1, maxArgs: 1, fn: groupDelete},
 	{name: "group add-member", usage: "group add-member CN MEMBER...", minArgs: 2, maxArgs: -1, fn: func(e *env) error { return groupMembers(e, true) }},
@@ -134,6 +136,16 @@ func userAdd(e *env) error {
 	}
 	if u.GIDNumber, err = e.intFlag("gid-number"); err != nil {
 		return err
+	}
+	if cn, ok := e.flag("group"); ok {
+		if u.GIDNumber != 0 {
+			return usagef("user add takes --group or --gid-number, not both")
+		}
+		g, err := e.dir.Group(e.ctx, cn)
+		if err != nil {
+			return fmt.Errorf("group %s: %w", cn, err)
+		}
+		u.GIDNumber = g.GIDNumber
 	}
 	if err := directory.CheckPasswordPolicy(e.inv.password); err != nil {
 		return err
@@ -275,6 +287,25 @@ func userRename(e *env) error {
 	return nil
 }
 
+// userSetGroup sets a user's primary group; without a group, the user gets
+// their private group back.
+func userSetGroup(e *env) error {
+	cn := ""
+	if len(e.inv.args) > 1 {
+		cn = e.arg(1)
+	}
+	u, err := e.dir.SetPrimaryGroup(e.ctx, e.arg(0), cn)
+	if err != nil {
+		return err
+	}
+	e.audit("user set-group "+cn, u.UID)
+	if cn == "" {
+		cn = "their private group"
+	}
+	fmt.Fprintf(e.out, "The primary group of %s is %s (gidNumber %d)\n", u.UID, cn, u.GIDNumber)
+	return nil
+}
+
 func groupAdd(e *env) error {
 	gid, err := e.intFlag("gid-number")
 	if err != nil {
@@ -298,6 +329,7 @@ type groupOut struct {
 	CN          string    `json:"cn"`
 	Description string    `json:"description,omitempty"`
 	GIDNumber   int       `json:"gidNumber"`
+	Private     bool      `json:"private,omitempty"` // a user's private group (group list --private)
 	Users       []string  `json:"users"`
 	Groups      []string  `json:"groups"`
 	Created     time.Time `json:"created"`
@@ -320,16 +352,30 @@ func groupView(r directory.Reader, g directory.Group) groupOut {
 	return out
 }
 
+// groupList lists the stored groups and, with --private, the users'
+// private groups, marked as such.
 func groupList(e *env) error {
 	var groups []groupOut
+	_, private := e.flag("private")
 	err := e.dir.View(e.ctx, func(r directory.Reader) error {
-		return r.Groups("", func(g directory.Group) error {
+		if err := r.Groups("", func(g directory.Group) error {
 			groups = append(groups, groupView(r, g))
+			return nil
+		}); err != nil || !private {
+			return err
+		}
+		return r.PrivateGroups(func(g directory.Group, _ directory.User) error {
+			out := groupView(r, g)
+			out.Private, out.Description = true, "private group of "+g.CN
+			groups = append(groups, out)
 			return nil
 		})
 	})
 	if err != nil {
 		return err
+	}
+	if private {
+		slices.SortStableFunc(groups, func(a, b groupOut) int { return strings.Compare(strings.ToLower(a.CN), strings.ToLower(b.CN)) })
 	}
 	if e.inv.json {
 		if groups == nil {

@@ -467,7 +467,7 @@ func runCommandSuite(t *testing.T, c *cli) *suiteState {
 func userCommands(t *testing.T, c *cli, s *suiteState) {
 	t.Run("user add --password-stdin reads one line", func(t *testing.T) {
 		out := c.okIn(t, s.alice+"\nthis second line is not read\n", "user", "add", "alice", "--mail", "alice@example.com",
-			"--given", "Alice", "--sn", "Liddell", "--name", "Alice Liddell", "--uid-number", "20001", "--gid-number", "20000",
+			"--given", "Alice", "--sn", "Liddell", "--name", "Alice Liddell", "--uid-number", "20001", "--gid-number", "20001",
 			"--shell", "/bin/zsh", "--home", "/srv/alice", "--password-stdin")
 		if !strings.Contains(out, "Created user alice (uidNumber 20001, entryUUID ") {
 			t.Errorf("user add printed:\n%s", out)
@@ -518,7 +518,7 @@ func userCommands(t *testing.T, c *cli, s *suiteState) {
 			t.Fatalf("user list --json has no alice:\n%s", raw)
 		}
 		want := userRecord{ID: a.ID, UID: "alice", Mail: "alice@example.com", GivenName: "Alice", Surname: "Liddell", DisplayName: "Alice Liddell",
-			UIDNumber: 20001, GIDNumber: 20000, HomeDirectory: "/srv/alice", LoginShell: "/bin/zsh"}
+			UIDNumber: 20001, GIDNumber: 20001, HomeDirectory: "/srv/alice", LoginShell: "/bin/zsh"}
 		if a.ID == "" || fmt.Sprint(a) != fmt.Sprint(want) {
 			t.Errorf("alice in user list --json:\n got %+v\nwant %+v", a, want)
 		}
@@ -533,7 +533,7 @@ func userCommands(t *testing.T, c *cli, s *suiteState) {
 
 		table := c.ok(t, "user", "list")
 		row := tableRow(t, table, "alice")
-		for col, want := range map[string]string{"MAIL": "alice@example.com", "NAME": "Alice Liddell", "UIDNUMBER": "20001", "GIDNUMBER": "20000", "STATUS": "active"} {
+		for col, want := range map[string]string{"MAIL": "alice@example.com", "NAME": "Alice Liddell", "UIDNUMBER": "20001", "GIDNUMBER": "20001", "STATUS": "active"} {
 			if got := cell(row, tableColumn(t, table, col)); got != want {
 				t.Errorf("user list: %s of alice is %q, want %q\n%s", col, got, want, table)
 			}

@@ -257,6 +257,10 @@ func testConcurrentUpdate(t *testing.T, d *directory.Directory) {
 
 func testIndexConsistency(t *testing.T, d *directory.Directory) {
 	ctx := context.Background()
+	for _, g := range []directory.Group{{CN: "g500", GIDNumber: 500}, {CN: "g501", GIDNumber: 501}} {
+		_, err := d.CreateGroup(ctx, g)
+		must(t, err)
+	}
 	u, err := d.CreateUser(ctx, directory.User{UID: "dave", Mail: "dave@example.com", UIDNumber: 20000, GIDNumber: 500})
 	must(t, err)
 	_, err = d.UpdateUser(ctx, "dave", func(u *directory.User) error {

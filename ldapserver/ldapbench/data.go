@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/atrium-dir/atrium/directory"
 )
@@ -60,9 +61,27 @@ func (d Dataset) GroupsOf(i int) [3]int {
 // commit.
 func (d Dataset) LoadAtrium(ctx context.Context, dir *directory.Directory) error {
 	const chunk = 5000
-	members := make([][]string, d.Groups)
+	// Groups first, so that each user's primary group exists.
+	perBatch := max(1, chunk*d.Groups/(3*d.Users))
+	ids := make([]string, d.Groups)
+	for first := 0; first < d.Groups; first += perBatch {
+		err := dir.Batch(ctx, func(b *directory.Batch) error {
+			for j := first; j < min(first+perBatch, d.Groups); j++ {
+				g, err := b.CreateGroup(directory.Group{CN: d.CN(j), GIDNumber: d.gidNumber(j)})
+				if err != nil {
+					return err
+				}
+				ids[j] = g.ID
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("load groups: %w", err)
+		}
+	}
 	for first := 0; first < d.Users; first += chunk {
 		err := dir.Batch(ctx, func(b *directory.Batch) error {
+			members := map[int][]string{}
 			for i := first; i < min(first+chunk, d.Users); i++ {
 				u, err := b.CreateUser(directory.User{
 					UID: d.UID(i), Mail: d.mail(i), GivenName: "User", Surname: d.surname(i),
@@ -76,24 +95,15 @@ func (d Dataset) LoadAtrium(ctx context.Context, dir *directory.Directory) error
 					members[g] = append(members[g], u.ID)
 				}
 			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("load users: %w", err)
-		}
-	}
-	perBatch := max(1, chunk*d.Groups/(3*d.Users))
-	for first := 0; first < d.Groups; first += perBatch {
-		err := dir.Batch(ctx, func(b *directory.Batch) error {
-			for j := first; j < min(first+perBatch, d.Groups); j++ {
-				if _, err := b.CreateGroup(directory.Group{CN: d.CN(j), GIDNumber: d.gidNumber(j), Users: members[j]}); err != nil {
+			for j, users := range members {
+				if err := b.AddUsers(directory.Group{ID: ids[j], CN: d.CN(j), Users: users, Modified: time.Now().UTC()}); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("load groups: %w", err)
+			return fmt.Errorf("load users: %w", err)
 		}
 	}
 	for i := range d.BindUsers {
