@@ -6,19 +6,19 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/atrium-dir/atrium/directory/password"
 )
 
-// Batch is a set of changes made in one store transaction, for imports and
-// restores: records keep the IDs, numbers and times they are given, and
-// when anything fails none of the changes is kept. A Batch must not be used
-// after the function given to Directory.Batch returns.
+// Batch is a set of changes made in one store transaction: an import, an
+// LDAP add or modify that sets a password too, the first start. When any
+// change fails, none is kept, so no crash or refused step leaves half of
+// one. Records created through a Batch keep the IDs, numbers and times they
+// are given. A Batch must not be used after the function given to
+// Directory.Batch returns.
 type Batch struct {
-	tx            Tx
-	now           time.Time
-	users, groups int
-	passwords     []string // IDs whose cached binds must go
+	tx                     Tx
+	now                    time.Time
+	users, groups, updates int
+	passwords              []string // IDs whose cached binds must go
 }
 
 // Batch runs fn in one transaction. Every change fn makes through the Batch
@@ -35,7 +35,7 @@ func (d *Directory) Batch(ctx context.Context, fn func(*Batch) error) error {
 	for _, id := range b.passwords {
 		d.binds.forget(id)
 	}
-	d.log.Info("batch applied", "users", b.users, "groups", b.groups, "passwords", len(b.passwords))
+	d.log.Info("batch applied", "users", b.users, "groups", b.groups, "updates", b.updates, "passwords", len(b.passwords))
 	return nil
 }
 
@@ -63,12 +63,37 @@ func (b *Batch) CreateGroup(g Group) (Group, error) {
 	return g, nil
 }
 
+// UpdateUser changes the user named uid as Directory.UpdateUser does.
+func (b *Batch) UpdateUser(uid string, fn func(*User) error) (User, error) {
+	u, err := updateUser(b.tx, b.now, uid, fn)
+	if err != nil {
+		return User{}, fmt.Errorf("update user %s: %w", uid, err)
+	}
+	b.updates++
+	return u, nil
+}
+
+// SetPassword stores p for the user with this ID as Directory.SetPassword
+// does, stamping the change on the user.
+func (b *Batch) SetPassword(id string, p Password) error {
+	u, err := Reader{b.tx}.User(id)
+	if err == nil {
+		err = setPassword(b.tx, b.now, u, p)
+	}
+	if err != nil {
+		return fmt.Errorf("set password of %s: %w", id, err)
+	}
+	b.passwords = append(b.passwords, id)
+	return nil
+}
+
 // SetPasswordHash stores an already hashed password for the user with this
 // ID. Unlike Directory.SetPasswordHash it leaves the user record alone, so
 // an import keeps the Modified and PasswordChanged times it was given.
 func (b *Batch) SetPasswordHash(id, hash string) error {
-	if !password.Recognized(hash) {
-		return fmt.Errorf("set password of %s: hash scheme not supported: %w", id, ErrInvalid)
+	p, err := HashedPassword(hash)
+	if err != nil {
+		return fmt.Errorf("set password of %s: %w", id, err)
 	}
 	if _, err := b.tx.Get(bUsers, id); err != nil {
 		return fmt.Errorf("set password of %s: %w", id, err)
@@ -77,7 +102,7 @@ func (b *Batch) SetPasswordHash(id, hash string) error {
 	if err != nil {
 		return err
 	}
-	c.Password, c.NTHash = hash, nil
+	c.Password, c.NTHash = p.hash, nil
 	if err := putJSON(b.tx, bCreds, id, c); err != nil {
 		return err
 	}
