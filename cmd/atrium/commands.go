@@ -135,16 +135,17 @@ func userAdd(e *env) error {
 	if u.GIDNumber, err = e.intFlag("gid-number"); err != nil {
 		return err
 	}
-	if err := directory.CheckPasswordPolicy(e.inv.password); err != nil {
-		return err
-	}
-	u, err = e.dir.CreateUser(e.ctx, u)
+	p, err := e.dir.NewPassword(e.inv.password)
 	if err != nil {
 		return err
 	}
-	if err := e.dir.SetPassword(e.ctx, u.UID, e.inv.password); err != nil {
-		// Keep user add all-or-nothing.
-		e.dir.DeleteUser(e.ctx, u.UID)
+	err = e.dir.Batch(e.ctx, func(b *directory.Batch) error {
+		if u, err = b.CreateUser(u); err != nil {
+			return err
+		}
+		return b.SetPassword(u.ID, p)
+	})
+	if err != nil {
 		return err
 	}
 	e.audit("user add", u.UID)
