@@ -180,10 +180,7 @@ func EnsureKey(ctx context.Context, d *directory.Directory) error {
 	if err != nil {
 		return err
 	}
-	if err := d.PutSecret(ctx, secretCert, certPEM); err != nil {
-		return err
-	}
-	return d.PutSecret(ctx, secretKey, keyPEM)
+	return d.PutSecrets(ctx, map[string][]byte{secretKey: keyPEM, secretCert: certPEM})
 }
 
 // Rotation steps, in order: StageKey, SwitchKey, FinishRotation.
