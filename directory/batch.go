@@ -15,10 +15,12 @@ import (
 // are given. A Batch must not be used after the function given to
 // Directory.Batch returns.
 type Batch struct {
+	d                      *Directory
 	tx                     Tx
 	now                    time.Time
 	users, groups, updates int
 	passwords              []string // IDs whose cached binds must go
+	secrets                bool     // a secret was written
 }
 
 // Batch runs fn in one transaction. Every change fn makes through the Batch
@@ -26,7 +28,7 @@ type Batch struct {
 func (d *Directory) Batch(ctx context.Context, fn func(*Batch) error) error {
 	var b *Batch
 	err := d.store.Update(ctx, func(tx Tx) error {
-		b = &Batch{tx: tx, now: d.now().UTC()}
+		b = &Batch{d: d, tx: tx, now: d.now().UTC()}
 		return fn(b)
 	})
 	if err != nil {
@@ -34,6 +36,9 @@ func (d *Directory) Batch(ctx context.Context, fn func(*Batch) error) error {
 	}
 	for _, id := range b.passwords {
 		d.binds.forget(id)
+	}
+	if b.secrets {
+		d.secretsGen.Add(1)
 	}
 	d.log.Info("batch applied", "users", b.users, "groups", b.groups, "updates", b.updates, "passwords", len(b.passwords))
 	return nil
@@ -85,6 +90,26 @@ func (b *Batch) SetPassword(id string, p Password) error {
 	}
 	b.passwords = append(b.passwords, id)
 	return nil
+}
+
+// UpdateApp changes the app called name as Directory.UpdateApp does.
+func (b *Batch) UpdateApp(name string, fn func(*App) error) (App, error) {
+	a, err := updateApp(b.tx, b.now, name, fn)
+	if err != nil {
+		return App{}, fmt.Errorf("update app %s: %w", name, err)
+	}
+	b.updates++
+	return a, nil
+}
+
+// PutSecrets stores secrets as Directory.PutSecrets does.
+func (b *Batch) PutSecrets(values map[string][]byte) error {
+	sealed, err := b.d.sealSecrets(values)
+	if err != nil {
+		return err
+	}
+	b.secrets = true
+	return putSealed(b.tx, sealed)
 }
 
 // SetPasswordHash stores an already hashed password for the user with this
