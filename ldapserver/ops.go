@@ -168,14 +168,14 @@ func (b *Backend) modifyUser(ctx context.Context, e *entry, changes []change, pw
 			return res
 		}
 	}
-	err := b.dir.Batch(ctx, func(tx *directory.Batch) error {
+	err := b.dir.Batch(ctx, func(batch *directory.Batch) error {
 		if len(changes) > 0 {
-			if _, err := tx.UpdateUser(e.get("uid")[0], func(u *directory.User) error { return applyUserChanges(u, changes) }); err != nil {
+			if _, err := batch.UpdateUser(e.get("uid")[0], func(u *directory.User) error { return applyUserChanges(u, changes) }); err != nil {
 				return err
 			}
 		}
 		if pw != nil {
-			return tx.SetPassword(e.id, p)
+			return batch.SetPassword(e.id, p)
 		}
 		return nil
 	})

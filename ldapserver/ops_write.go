@@ -75,12 +75,12 @@ func (b *Backend) addUser(ctx context.Context, uid string, attrs []change) opRes
 			return res
 		}
 	}
-	err := b.dir.Batch(ctx, func(tx *directory.Batch) error {
-		created, err := tx.CreateUser(u)
+	err := b.dir.Batch(ctx, func(batch *directory.Batch) error {
+		created, err := batch.CreateUser(u)
 		if err != nil || pw == nil {
 			return err
 		}
-		return tx.SetPassword(created.ID, p)
+		return batch.SetPassword(created.ID, p)
 	})
 	if err != nil {
 		return b.errorResult("add", err)
