@@ -12,10 +12,14 @@ const (
 	AdminsGroup = "admins"
 )
 
+// firstAdmin is the user the first start makes. Its mail tells it from an
+// admin user made by hand.
+var firstAdmin = User{UID: AdminUID, Mail: "admin@localhost.localdomain", DisplayName: "Administrator"}
+
 // NeedsSetup reports whether the directory still needs its first
 // administrator: it is empty, or it holds only what a first start of an
-// earlier version left when it was interrupted (the admin user, without the
-// admins group).
+// earlier version left when it was interrupted (the admin user it makes,
+// without the admins group). An admin user made by hand is left alone.
 func (d *Directory) NeedsSetup(ctx context.Context) (bool, error) {
 	return view(ctx, d, needsSetup)
 }
@@ -29,10 +33,10 @@ func needsSetup(r Reader) (bool, error) {
 	if anyGroup || err != nil {
 		return false, err
 	}
-	var uids []string
+	var users []User
 	err = r.Users("", func(u User) error {
-		uids = append(uids, u.UID)
-		if len(uids) > 1 {
+		users = append(users, u)
+		if len(users) > 1 {
 			return ErrStop
 		}
 		return nil
@@ -40,7 +44,7 @@ func needsSetup(r Reader) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return len(uids) == 0 || (len(uids) == 1 && uids[0] == AdminUID), nil
+	return len(users) == 0 || (len(users) == 1 && users[0].UID == AdminUID && users[0].Mail == firstAdmin.Mail), nil
 }
 
 // Setup makes the first administrator in one transaction: the user admin
@@ -58,7 +62,7 @@ func (d *Directory) Setup(ctx context.Context, p Password) error {
 		}
 		admin, err := b.Reader().UserByUID(AdminUID)
 		if errors.Is(err, ErrNotFound) {
-			admin, err = b.CreateUser(User{UID: AdminUID, Mail: "admin@localhost.localdomain", DisplayName: "Administrator"})
+			admin, err = b.CreateUser(firstAdmin)
 		}
 		if err != nil {
 			return err

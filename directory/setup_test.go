@@ -52,7 +52,7 @@ func TestSetupEmptyDirectory(t *testing.T) {
 func TestSetupRepairsAnInterruptedFirstStart(t *testing.T) {
 	ctx := context.Background()
 	d := newTestDir(t, nil, directory.Options{})
-	left, err := d.CreateUser(ctx, directory.User{UID: directory.AdminUID})
+	left, err := d.CreateUser(ctx, directory.User{UID: directory.AdminUID, Mail: "admin@localhost.localdomain", DisplayName: "Administrator"})
 	must(t, err)
 	need, err := d.NeedsSetup(ctx)
 	must(t, err)
@@ -70,12 +70,16 @@ func TestSetupRepairsAnInterruptedFirstStart(t *testing.T) {
 func TestSetupLeavesADirectoryInUseAlone(t *testing.T) {
 	ctx := context.Background()
 	for name, prepare := range map[string]func(d *directory.Directory) error{
+		"an admin made by hand": func(d *directory.Directory) error {
+			_, err := d.CreateUser(ctx, directory.User{UID: "admin", Mail: "me@example.com"})
+			return err
+		},
 		"a user other than admin": func(d *directory.Directory) error {
 			_, err := d.CreateUser(ctx, directory.User{UID: "alice"})
 			return err
 		},
 		"admin and another user": func(d *directory.Directory) error {
-			if _, err := d.CreateUser(ctx, directory.User{UID: "admin"}); err != nil {
+			if _, err := d.CreateUser(ctx, directory.User{UID: "admin", Mail: "admin@localhost.localdomain"}); err != nil {
 				return err
 			}
 			_, err := d.CreateUser(ctx, directory.User{UID: "bob"})
