@@ -143,3 +143,23 @@ func TestUserAddKilledAtRandomPoints(t *testing.T) {
 	t.Logf("a user add takes %v; %d of %d killed ones had finished", run.Round(time.Millisecond), added, kills)
 	srv.stop(t)
 }
+
+// An earlier version made admin, its password and admins in three
+// transactions; a kill after the first left admin alone, and every later
+// start skipped the setup. Now the next start finishes it.
+func TestFirstStartFinishesWhatAnEarlierVersionLeft(t *testing.T) {
+	c := &cli{data: filepath.Join(t.TempDir(), "data"), env: testEnv(), tr: &transcript{}}
+	c.okIn(t, "never-shown-password\n", "user", "add", "admin", "--mail", "admin@localhost.localdomain", "--name", "Administrator", "--password-stdin")
+	srv := startServer(t, c.data, c.env, nil)
+	shown := firstStartPasswordRE.FindStringSubmatch(srv.log.String())
+	if shown == nil {
+		t.Fatalf("the half-done first start was not finished:\n%s", srv.log)
+	}
+	mustBind(t, srv.ldapAddr, userDN("admin"), shown[1])
+	c.served = true
+	admins := decodeJSON[groupRecord](t, c.ok(t, "group", "show", "admins", "--json"))
+	if !slices.Equal(admins.Users, []string{"admin"}) {
+		t.Errorf("admins holds %v, want [admin]", admins.Users)
+	}
+	srv.stop(t)
+}
