@@ -140,25 +140,33 @@ func (d *Directory) ListApps(ctx context.Context) ([]App, error) {
 func (d *Directory) UpdateApp(ctx context.Context, name string, fn func(*App) error) (App, error) {
 	var a App
 	err := d.store.Update(ctx, func(tx Tx) error {
-		id, err := lookup(tx, ixAppName, fold(name))
-		if err != nil {
-			return err
-		}
-		if err := getJSON(tx, bApps, id, &a); err != nil {
-			return err
-		}
-		before := a
-		if err := fn(&a); err != nil {
-			return err
-		}
-		a.ID, a.Name, a.EntityID, a.Created = before.ID, before.Name, before.EntityID, before.Created
-		a.Modified = d.now().UTC()
-		return putJSON(tx, bApps, a.ID, a)
+		var err error
+		a, err = updateApp(tx, d.now().UTC(), name, fn)
+		return err
 	})
 	if err != nil {
 		return App{}, fmt.Errorf("update app %s: %w", name, err)
 	}
 	return a, nil
+}
+
+// updateApp is UpdateApp inside a transaction.
+func updateApp(tx Tx, now time.Time, name string, fn func(*App) error) (App, error) {
+	var a App
+	id, err := lookup(tx, ixAppName, fold(name))
+	if err != nil {
+		return a, err
+	}
+	if err := getJSON(tx, bApps, id, &a); err != nil {
+		return a, err
+	}
+	before := a
+	if err := fn(&a); err != nil {
+		return a, err
+	}
+	a.ID, a.Name, a.EntityID, a.Created = before.ID, before.Name, before.EntityID, before.Created
+	a.Modified = now
+	return a, putJSON(tx, bApps, a.ID, a)
 }
 
 // DeleteApp removes the app called name.

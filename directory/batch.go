@@ -6,20 +6,22 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/atrium-dir/atrium/directory/password"
 )
 
-// Batch is a set of changes made in one store transaction, for imports and
-// restores: records keep the IDs, numbers and times they are given, and
-// when anything fails none of the changes is kept. A Batch must not be used
-// after the function given to Directory.Batch returns.
+// Batch is a set of changes made in one store transaction: an import, an
+// LDAP add or modify that sets a password too, the first start. When any
+// change fails, none is kept, so no crash or refused step leaves half of
+// one. Records created through a Batch keep the IDs, numbers and times they
+// are given. A Batch must not be used after the function given to
+// Directory.Batch returns.
 type Batch struct {
-	tx            Tx
-	now           time.Time
-	users, groups int
-	passwords     []string // IDs whose cached binds must go
-	joins         primaryJoins
+	d                      *Directory
+	tx                     Tx
+	now                    time.Time
+	users, groups, updates int
+	passwords              []string // IDs whose cached binds must go
+	secrets                bool     // a secret was written
+	joins                  primaryJoins
 }
 
 // Batch runs fn in one transaction. Every change fn makes through the Batch
@@ -27,7 +29,7 @@ type Batch struct {
 func (d *Directory) Batch(ctx context.Context, fn func(*Batch) error) error {
 	var b *Batch
 	err := d.store.Update(ctx, func(tx Tx) error {
-		b = &Batch{tx: tx, now: d.now().UTC()}
+		b = &Batch{d: d, tx: tx, now: d.now().UTC()}
 		if err := fn(b); err != nil {
 			return err
 		}
@@ -39,7 +41,10 @@ func (d *Directory) Batch(ctx context.Context, fn func(*Batch) error) error {
 	for _, id := range b.passwords {
 		d.binds.forget(id)
 	}
-	d.log.Info("batch applied", "users", b.users, "groups", b.groups, "passwords", len(b.passwords))
+	if b.secrets {
+		d.secretsGen.Add(1)
+	}
+	d.log.Info("batch applied", "users", b.users, "groups", b.groups, "updates", b.updates, "passwords", len(b.passwords))
 	return nil
 }
 
@@ -89,12 +94,57 @@ func (b *Batch) AddUsers(g Group) error {
 	return putJSON(b.tx, bGroups, stored.ID, stored)
 }
 
+// UpdateUser changes the user named uid as Directory.UpdateUser does.
+func (b *Batch) UpdateUser(uid string, fn func(*User) error) (User, error) {
+	u, err := updateUser(b.tx, b.now, uid, fn)
+	if err != nil {
+		return User{}, fmt.Errorf("update user %s: %w", uid, err)
+	}
+	b.updates++
+	return u, nil
+}
+
+// SetPassword stores p for the user with this ID as Directory.SetPassword
+// does, stamping the change on the user.
+func (b *Batch) SetPassword(id string, p Password) error {
+	u, err := Reader{b.tx}.User(id)
+	if err == nil {
+		err = setPassword(b.tx, b.now, u, p)
+	}
+	if err != nil {
+		return fmt.Errorf("set password of %s: %w", id, err)
+	}
+	b.passwords = append(b.passwords, id)
+	return nil
+}
+
+// UpdateApp changes the app called name as Directory.UpdateApp does.
+func (b *Batch) UpdateApp(name string, fn func(*App) error) (App, error) {
+	a, err := updateApp(b.tx, b.now, name, fn)
+	if err != nil {
+		return App{}, fmt.Errorf("update app %s: %w", name, err)
+	}
+	b.updates++
+	return a, nil
+}
+
+// PutSecrets stores secrets as Directory.PutSecrets does.
+func (b *Batch) PutSecrets(values map[string][]byte) error {
+	sealed, err := b.d.sealSecrets(values)
+	if err != nil {
+		return err
+	}
+	b.secrets = true
+	return putSealed(b.tx, sealed)
+}
+
 // SetPasswordHash stores an already hashed password for the user with this
 // ID. Unlike Directory.SetPasswordHash it leaves the user record alone, so
 // an import keeps the Modified and PasswordChanged times it was given.
 func (b *Batch) SetPasswordHash(id, hash string) error {
-	if !password.Recognized(hash) {
-		return fmt.Errorf("set password of %s: hash scheme not supported: %w", id, ErrInvalid)
+	p, err := HashedPassword(hash)
+	if err != nil {
+		return fmt.Errorf("set password of %s: %w", id, err)
 	}
 	if _, err := b.tx.Get(bUsers, id); err != nil {
 		return fmt.Errorf("set password of %s: %w", id, err)
@@ -103,7 +153,7 @@ func (b *Batch) SetPasswordHash(id, hash string) error {
 	if err != nil {
 		return err
 	}
-	c.Password, c.NTHash = hash, nil
+	c.Password, c.NTHash = p.hash, nil
 	if err := putJSON(b.tx, bCreds, id, c); err != nil {
 		return err
 	}

@@ -24,58 +24,89 @@ func CheckPasswordPolicy(pw string) error {
 	return nil
 }
 
-// SetPassword hashes pw with argon2id and stores it for the user named uid,
+// Password is a user's new password, checked and hashed before any
+// transaction starts, so that no write waits on argon2id. Make one with
+// Directory.NewPassword or HashedPassword.
+type Password struct {
+	hash string
+	nt   []byte
+}
+
+// NewPassword checks pw against the policy and hashes it with argon2id,
 // with the NT hash when Samba support is on.
-func (d *Directory) SetPassword(ctx context.Context, uid, pw string) error {
+func (d *Directory) NewPassword(pw string) (Password, error) {
 	if err := CheckPasswordPolicy(pw); err != nil {
-		return err
+		return Password{}, err
 	}
 	hash, err := d.hasher.Hash(pw)
 	if err != nil {
+		return Password{}, err
+	}
+	p := Password{hash: hash}
+	if d.samba {
+		p.nt = password.NTHash(pw)
+	}
+	return p, nil
+}
+
+// HashedPassword is an already hashed password (from an import or an LDAP
+// client), stored as it is and upgraded to argon2id at the next login.
+func HashedPassword(hash string) (Password, error) {
+	if !password.Recognized(hash) {
+		return Password{}, fmt.Errorf("password hash scheme not supported: %w", ErrInvalid)
+	}
+	return Password{hash: hash}, nil
+}
+
+// SetPassword hashes pw with argon2id and stores it for the user named uid,
+// with the NT hash when Samba support is on.
+func (d *Directory) SetPassword(ctx context.Context, uid, pw string) error {
+	p, err := d.NewPassword(pw)
+	if err != nil {
 		return err
 	}
-	var nt []byte
-	if d.samba {
-		nt = password.NTHash(pw)
-	}
-	return d.storeUserPassword(ctx, uid, hash, nt)
+	return d.storeUserPassword(ctx, uid, p)
 }
 
 // SetPasswordHash stores an already hashed password (from an import) as it
 // is; it is upgraded to argon2id at the next successful login.
 func (d *Directory) SetPasswordHash(ctx context.Context, uid, hash string) error {
-	if !password.Recognized(hash) {
-		return fmt.Errorf("password hash scheme not supported: %w", ErrInvalid)
+	p, err := HashedPassword(hash)
+	if err != nil {
+		return err
 	}
-	return d.storeUserPassword(ctx, uid, hash, nil)
+	return d.storeUserPassword(ctx, uid, p)
 }
 
-func (d *Directory) storeUserPassword(ctx context.Context, uid, hash string, nt []byte) error {
+func (d *Directory) storeUserPassword(ctx context.Context, uid string, p Password) error {
 	var id string
 	err := d.store.Update(ctx, func(tx Tx) error {
-		r := Reader{tx}
-		u, err := r.UserByUID(uid)
+		u, err := Reader{tx}.UserByUID(uid)
 		if err != nil {
 			return err
 		}
 		id = u.ID
-		c, err := r.creds(u.ID)
-		if err != nil {
-			return err
-		}
-		c.Password, c.NTHash = hash, nt
-		now := d.now().UTC()
-		u.PasswordChanged, u.Modified = now, now
-		if err := putJSON(tx, bUsers, u.ID, u); err != nil {
-			return err
-		}
-		return putJSON(tx, bCreds, u.ID, c)
+		return setPassword(tx, d.now().UTC(), u, p)
 	})
 	if err != nil {
 		return fmt.Errorf("set password of %s: %w", uid, err)
 	}
 	d.binds.forget(id)
 	return nil
+}
+
+// setPassword stores p as u's password and stamps the change on u.
+func setPassword(tx Tx, now time.Time, u User, p Password) error {
+	c, err := Reader{tx}.creds(u.ID)
+	if err != nil {
+		return err
+	}
+	c.Password, c.NTHash = p.hash, p.nt
+	u.PasswordChanged, u.Modified = now, now
+	if err := putJSON(tx, bUsers, u.ID, u); err != nil {
+		return err
+	}
+	return putJSON(tx, bCreds, u.ID, c)
 }
 
 // SetBindAccountPassword replaces a bind account's password.

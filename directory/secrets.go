@@ -130,6 +130,16 @@ func (d *Directory) Secret(ctx context.Context, name string) ([]byte, error) {
 // deletes that secret. Key rotations use it so that no reader ever sees
 // half a change.
 func (d *Directory) PutSecrets(ctx context.Context, values map[string][]byte) error {
+	sealed, err := d.sealSecrets(values)
+	if err != nil {
+		return err
+	}
+	defer d.secretsGen.Add(1)
+	return d.store.Update(ctx, func(tx Tx) error { return putSealed(tx, sealed) })
+}
+
+// sealSecrets seals each value under its name; nil stays nil.
+func (d *Directory) sealSecrets(values map[string][]byte) (map[string][]byte, error) {
 	sealed := map[string][]byte{}
 	for name, v := range values {
 		if v == nil {
@@ -138,23 +148,25 @@ func (d *Directory) PutSecrets(ctx context.Context, values map[string][]byte) er
 		}
 		s, err := d.Seal(v, "secret:"+name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		sealed[name] = s
 	}
-	defer d.secretsGen.Add(1)
-	return d.store.Update(ctx, func(tx Tx) error {
-		for name, s := range sealed {
-			var err error
-			if s == nil {
-				err = tx.Delete(bSecrets, name)
-			} else {
-				err = tx.Put(bSecrets, name, s)
-			}
-			if err != nil {
-				return err
-			}
+	return sealed, nil
+}
+
+// putSealed stores sealed secrets, deleting those that are nil.
+func putSealed(tx Tx, sealed map[string][]byte) error {
+	for name, s := range sealed {
+		var err error
+		if s == nil {
+			err = tx.Delete(bSecrets, name)
+		} else {
+			err = tx.Put(bSecrets, name, s)
 		}
-		return nil
-	})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

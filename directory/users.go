@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -174,21 +175,8 @@ func (d *Directory) UserByID(ctx context.Context, id string) (User, error) {
 func (d *Directory) UpdateUser(ctx context.Context, uid string, fn func(*User) error) (User, error) {
 	var out User
 	err := d.store.Update(ctx, func(tx Tx) error {
-		old, err := Reader{tx}.UserByUID(uid)
-		if err != nil {
-			return err
-		}
-		u := old
-		u.SSHKeys = slices.Clone(old.SSHKeys)
-		if err := fn(&u); err != nil {
-			return err
-		}
-		u.ID, u.Created, u.PasswordChanged = old.ID, old.Created, old.PasswordChanged
-		if err := u.normalise(); err != nil {
-			return err
-		}
-		u.Modified = d.now().UTC()
-		out, err = putUser(tx, &old, u, nil)
+		var err error
+		out, err = updateUser(tx, d.now().UTC(), uid, fn)
 		return err
 	})
 	if err != nil {
@@ -225,6 +213,25 @@ func (d *Directory) SetPrimaryGroup(ctx context.Context, uid, cn string) (User, 
 	}
 	d.log.Info("primary group set", "uid", out.UID, "gidNumber", out.GIDNumber)
 	return out, nil
+}
+
+// updateUser is UpdateUser inside a transaction.
+func updateUser(tx Tx, now time.Time, uid string, fn func(*User) error) (User, error) {
+	old, err := Reader{tx}.UserByUID(uid)
+	if err != nil {
+		return User{}, err
+	}
+	u := old
+	u.SSHKeys = slices.Clone(old.SSHKeys)
+	if err := fn(&u); err != nil {
+		return User{}, err
+	}
+	u.ID, u.Created, u.PasswordChanged = old.ID, old.Created, old.PasswordChanged
+	if err := u.normalise(); err != nil {
+		return User{}, err
+	}
+	u.Modified = now
+	return putUser(tx, &old, u, nil)
 }
 
 // RenameUser changes a user's uid. The entryUUID, and so group membership,

@@ -148,16 +148,7 @@ func (b *Backend) modify(ctx context.Context, w *who, dn string, changes []chang
 	}
 	switch e.kind {
 	case kindUser:
-		uid := e.get("uid")[0]
-		if len(rest) > 0 {
-			if _, err := b.dir.UpdateUser(ctx, uid, func(u *directory.User) error { return applyUserChanges(u, rest) }); err != nil {
-				return b.modifyError(err)
-			}
-		}
-		if pw != nil {
-			return b.setPasswordFromModify(ctx, uid, *pw)
-		}
-		return ok()
+		return b.modifyUser(ctx, e, rest, pw)
 	case kindGroup:
 		if pw != nil {
 			return fail(ldap.LDAPResultUnwillingToPerform, "groups have no password")
@@ -165,6 +156,33 @@ func (b *Backend) modify(ctx context.Context, w *who, dn string, changes []chang
 		return b.modifyGroup(ctx, w, e, rest)
 	}
 	return fail(ldap.LDAPResultUnwillingToPerform, "this entry is managed by Atrium itself")
+}
+
+// modifyUser changes a user's attributes and password in one transaction,
+// so a refused password leaves the attributes as they were.
+func (b *Backend) modifyUser(ctx context.Context, e *entry, changes []change, pw *change) opResult {
+	var p directory.Password
+	if pw != nil {
+		var res opResult
+		if p, res = b.newPassword(*pw); res.code != ldap.LDAPResultSuccess {
+			return res
+		}
+	}
+	err := b.dir.Batch(ctx, func(batch *directory.Batch) error {
+		if len(changes) > 0 {
+			if _, err := batch.UpdateUser(e.get("uid")[0], func(u *directory.User) error { return applyUserChanges(u, changes) }); err != nil {
+				return err
+			}
+		}
+		if pw != nil {
+			return batch.SetPassword(e.id, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return b.modifyError(err)
+	}
+	return ok()
 }
 
 // errChangeRefused carries an LDAP result code out of an updater function.
@@ -185,21 +203,25 @@ func (b *Backend) modifyError(err error) opResult {
 	return b.errorResult("modify", err)
 }
 
-func (b *Backend) setPasswordFromModify(ctx context.Context, uid string, c change) opResult {
+// newPassword checks and hashes the one userPassword value of c, before
+// any transaction starts. A value in a recognised {SCHEME} is a hash from
+// another directory and is kept as it is.
+func (b *Backend) newPassword(c change) (directory.Password, opResult) {
 	if c.op == ldap.DeleteAttribute || len(c.values) != 1 {
-		return fail(ldap.LDAPResultUnwillingToPerform, "replace userPassword with exactly one value")
+		return directory.Password{}, fail(ldap.LDAPResultUnwillingToPerform, "replace userPassword with exactly one value")
 	}
 	v := c.values[0]
+	var p directory.Password
 	var err error
 	if strings.HasPrefix(v, "{") && password.Recognized(v) {
-		err = b.dir.SetPasswordHash(ctx, uid, v)
+		p, err = directory.HashedPassword(v)
 	} else {
-		err = b.dir.SetPassword(ctx, uid, v)
+		p, err = b.dir.NewPassword(v)
 	}
 	if err != nil {
-		return b.errorResult("modify", err)
+		return p, b.errorResult("modify", err)
 	}
-	return ok()
+	return p, ok()
 }
 
 // singleValue applies one change to a single-valued string attribute.
@@ -310,19 +332,39 @@ func applyUserChanges(u *directory.User, changes []change) error {
 }
 
 func (b *Backend) modifyGroup(ctx context.Context, w *who, e *entry, changes []change) opResult {
-	// Member DNs and uids are resolved to records before the update.
-	type memberChange struct {
-		change
-		refs []ref
+	gc, err := b.resolveGroupChanges(ctx, w, changes)
+	if err == nil {
+		_, err = b.dir.UpdateGroup(ctx, e.get("cn")[0], gc.apply)
 	}
-	var members []memberChange
-	var other []change
+	if err != nil {
+		return b.modifyError(err)
+	}
+	return ok()
+}
+
+// groupChanges are the changes of a Modify or Add on a group, with member
+// DNs and uids resolved to records.
+type groupChanges struct {
+	members []memberChange
+	other   []change
+}
+
+type memberChange struct {
+	change
+	refs []ref
+}
+
+// resolveGroupChanges resolves the members named by changes. The
+// directory checks again, in the transaction that applies them, that they
+// still exist.
+func (b *Backend) resolveGroupChanges(ctx context.Context, w *who, changes []change) (groupChanges, error) {
+	var gc groupChanges
 	err := b.dir.View(ctx, func(r directory.Reader) error {
 		v := &view{b: b, r: r, who: w, names: map[string]string{}, chain: map[string][]string{}}
 		for _, c := range changes {
 			name := canonicalAttr(c.attr)
 			if name != "member" && name != "uniqueMember" && name != "memberUid" {
-				other = append(other, c)
+				gc.other = append(gc.other, c)
 				continue
 			}
 			mc := memberChange{change: c}
@@ -344,65 +386,65 @@ func (b *Backend) modifyGroup(ctx context.Context, w *who, e *entry, changes []c
 				}
 				mc.refs = append(mc.refs, x)
 			}
-			members = append(members, mc)
+			gc.members = append(gc.members, mc)
 		}
 		return nil
 	})
-	if err != nil {
-		return b.modifyError(err)
+	return gc, err
+}
+
+// apply makes the changes to g.
+func (gc groupChanges) apply(g *directory.Group) error {
+	for _, c := range gc.other {
+		var err error
+		switch canonicalAttr(c.attr) {
+		case "objectClass":
+			err = objectClassChange(c, kindGroup)
+		case "description":
+			err = singleValue(c, &g.Description)
+		case "gidNumber":
+			err = numberValue(c, &g.GIDNumber)
+		case "cn":
+			err = refuse(ldap.LDAPResultNotAllowedOnRDN, "rename a group with ModifyDN")
+		default:
+			err = refuse(ldap.LDAPResultUnwillingToPerform, "attribute "+c.attr+" is not stored by Atrium")
+		}
+		if err != nil {
+			return err
+		}
 	}
-	_, err = b.dir.UpdateGroup(ctx, e.get("cn")[0], func(g *directory.Group) error {
-		for _, c := range other {
-			var err error
-			switch canonicalAttr(c.attr) {
-			case "objectClass":
-				err = objectClassChange(c, kindGroup)
-			case "description":
-				err = singleValue(c, &g.Description)
-			case "gidNumber":
-				err = numberValue(c, &g.GIDNumber)
-			case "cn":
-				err = refuse(ldap.LDAPResultNotAllowedOnRDN, "rename a group with ModifyDN")
-			default:
-				err = refuse(ldap.LDAPResultUnwillingToPerform, "attribute "+c.attr+" is not stored by Atrium")
+	for _, mc := range gc.members {
+		mc.apply(g)
+	}
+	return nil
+}
+
+func (mc memberChange) apply(g *directory.Group) {
+	usersOnly := canonicalAttr(mc.attr) == "memberUid"
+	switch {
+	case mc.op == ldap.ReplaceAttribute || (mc.op == ldap.DeleteAttribute && len(mc.values) == 0):
+		g.Users = nil
+		if !usersOnly {
+			g.Groups = nil
+		}
+		if mc.op == ldap.DeleteAttribute {
+			return
+		}
+		fallthrough
+	case mc.op == ldap.AddAttribute:
+		for _, x := range mc.refs {
+			list := &g.Users
+			if x.kind == kindGroup {
+				list = &g.Groups
 			}
-			if err != nil {
-				return err
+			if !slices.Contains(*list, x.id) {
+				*list = append(*list, x.id)
 			}
 		}
-		for _, mc := range members {
-			usersOnly := canonicalAttr(mc.attr) == "memberUid"
-			switch {
-			case mc.op == ldap.ReplaceAttribute || (mc.op == ldap.DeleteAttribute && len(mc.values) == 0):
-				g.Users = nil
-				if !usersOnly {
-					g.Groups = nil
-				}
-				if mc.op == ldap.DeleteAttribute {
-					continue
-				}
-				fallthrough
-			case mc.op == ldap.AddAttribute:
-				for _, x := range mc.refs {
-					list := &g.Users
-					if x.kind == kindGroup {
-						list = &g.Groups
-					}
-					if !slices.Contains(*list, x.id) {
-						*list = append(*list, x.id)
-					}
-				}
-			case mc.op == ldap.DeleteAttribute:
-				for _, x := range mc.refs {
-					g.Users = slices.DeleteFunc(g.Users, func(id string) bool { return id == x.id })
-					g.Groups = slices.DeleteFunc(g.Groups, func(id string) bool { return id == x.id })
-				}
-			}
+	case mc.op == ldap.DeleteAttribute:
+		for _, x := range mc.refs {
+			g.Users = slices.DeleteFunc(g.Users, func(id string) bool { return id == x.id })
+			g.Groups = slices.DeleteFunc(g.Groups, func(id string) bool { return id == x.id })
 		}
-		return nil
-	})
-	if err != nil {
-		return b.modifyError(err)
 	}
-	return ok()
 }

@@ -2,7 +2,6 @@ package ldapserver
 
 import (
 	"context"
-	"strconv"
 	"strings"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
@@ -41,63 +40,75 @@ func (b *Backend) add(ctx context.Context, w *who, dn string, attrs []change) op
 	}
 	switch {
 	case parent == b.nPeople && typ == "uid":
-		u := directory.User{UID: val}
-		var pw *change
-		var rest []change
-		for i, a := range attrs {
-			switch canonicalAttr(a.attr) {
-			case "userPassword":
-				pw = &attrs[i]
-			case "uid":
-				if len(a.values) != 1 || !strings.EqualFold(a.values[0], val) {
-					return fail(ldap.LDAPResultNotAllowedOnRDN, "uid must match the DN")
-				}
-			default:
-				rest = append(rest, a)
-			}
-		}
-		if err := applyUserChanges(&u, rest); err != nil {
-			return b.modifyError(err)
-		}
-		if _, err := b.dir.CreateUser(ctx, u); err != nil {
-			return b.errorResult("add", err)
-		}
-		if pw != nil {
-			return b.setPasswordFromModify(ctx, val, *pw)
-		}
-		return ok()
+		return b.addUser(ctx, val, attrs)
 	case parent == b.nGroups && typ == "cn":
-		if _, err := b.dir.CreateGroup(ctx, directory.Group{CN: val, GIDNumber: gidFrom(attrs)}); err != nil {
-			return b.errorResult("add", err)
-		}
-		var rest []change
-		for _, a := range attrs {
-			if n := canonicalAttr(a.attr); n != "cn" && n != "gidNumber" {
-				rest = append(rest, a)
-			}
-		}
-		e, res := b.lookup(ctx, w, b.tree.layout.GroupDN(val))
-		if e == nil {
-			return res
-		}
-		if res := b.modifyGroup(ctx, w, e, rest); res.code != ldap.LDAPResultSuccess {
-			// Keep add all-or-nothing: a group whose members failed is removed.
-			_ = b.dir.DeleteGroup(ctx, val)
-			return res
-		}
-		return ok()
+		return b.addGroup(ctx, w, val, attrs)
 	}
 	return fail(ldap.LDAPResultUnwillingToPerform, "add users as uid=NAME,"+b.tree.layout.PeopleDN()+" and groups as cn=NAME,"+b.tree.layout.GroupsDN())
 }
 
-func gidFrom(attrs []change) int {
-	for _, a := range attrs {
-		if canonicalAttr(a.attr) == "gidNumber" && len(a.values) == 1 {
-			n, _ := strconv.Atoi(a.values[0])
-			return n
+// addUser creates a user, with its password if one is given, in one
+// transaction: a refused password leaves no user behind.
+func (b *Backend) addUser(ctx context.Context, uid string, attrs []change) opResult {
+	u := directory.User{UID: uid}
+	var pw *change
+	var rest []change
+	for i, a := range attrs {
+		switch canonicalAttr(a.attr) {
+		case "userPassword":
+			pw = &attrs[i]
+		case "uid":
+			if len(a.values) != 1 || !strings.EqualFold(a.values[0], uid) {
+				return fail(ldap.LDAPResultNotAllowedOnRDN, "uid must match the DN")
+			}
+		default:
+			rest = append(rest, a)
 		}
 	}
-	return 0
+	if err := applyUserChanges(&u, rest); err != nil {
+		return b.modifyError(err)
+	}
+	var p directory.Password
+	if pw != nil {
+		var res opResult
+		if p, res = b.newPassword(*pw); res.code != ldap.LDAPResultSuccess {
+			return res
+		}
+	}
+	err := b.dir.Batch(ctx, func(batch *directory.Batch) error {
+		created, err := batch.CreateUser(u)
+		if err != nil || pw == nil {
+			return err
+		}
+		return batch.SetPassword(created.ID, p)
+	})
+	if err != nil {
+		return b.errorResult("add", err)
+	}
+	return ok()
+}
+
+// addGroup creates a group with its members in one transaction: a member
+// that does not exist leaves no group behind.
+func (b *Backend) addGroup(ctx context.Context, w *who, cn string, attrs []change) opResult {
+	var rest []change
+	for _, a := range attrs {
+		if canonicalAttr(a.attr) != "cn" {
+			rest = append(rest, a)
+		}
+	}
+	gc, err := b.resolveGroupChanges(ctx, w, rest)
+	if err != nil {
+		return b.modifyError(err)
+	}
+	g := directory.Group{CN: cn}
+	if err := gc.apply(&g); err != nil {
+		return b.modifyError(err)
+	}
+	if _, err := b.dir.CreateGroup(ctx, g); err != nil {
+		return b.errorResult("add", err)
+	}
+	return ok()
 }
 
 func (b *Backend) delete(ctx context.Context, w *who, dn string) opResult {

@@ -180,10 +180,7 @@ func EnsureKey(ctx context.Context, d *directory.Directory) error {
 	if err != nil {
 		return err
 	}
-	if err := d.PutSecret(ctx, secretCert, certPEM); err != nil {
-		return err
-	}
-	return d.PutSecret(ctx, secretKey, keyPEM)
+	return d.PutSecrets(ctx, map[string][]byte{secretKey: keyPEM, secretCert: certPEM})
 }
 
 // Rotation steps, in order: StageKey, SwitchKey, FinishRotation.
@@ -219,24 +216,29 @@ func SwitchKey(ctx context.Context, d *directory.Directory) error {
 	if err != nil {
 		return err
 	}
-	if err := d.PutSecrets(ctx, map[string][]byte{
-		secretKey: nextKey, secretCert: nextCert, secretPrevCert: oldCert,
-		secretNextKey: nil, secretNextCert: nil,
-	}); err != nil {
-		return err
-	}
 	apps, err := d.ListApps(ctx)
 	if err != nil {
 		return err
 	}
-	for _, a := range apps {
-		if a.NextCert {
-			if _, err := d.UpdateApp(ctx, a.Name, func(a *directory.App) error { a.NextCert = false; return nil }); err != nil {
-				return err
+	// One transaction: an app moved early must not keep its mark, or it
+	// would take up the next staged key before it is given to it.
+	return d.Batch(ctx, func(b *directory.Batch) error {
+		if err := b.PutSecrets(map[string][]byte{
+			secretKey: nextKey, secretCert: nextCert, secretPrevCert: oldCert,
+			secretNextKey: nil, secretNextCert: nil,
+		}); err != nil {
+			return err
+		}
+		for _, a := range apps {
+			if a.NextCert {
+				_, err := b.UpdateApp(a.Name, func(a *directory.App) error { a.NextCert = false; return nil })
+				if err != nil && !errors.Is(err, directory.ErrNotFound) { // an app deleted since needs no change
+					return err
+				}
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // FinishRotation stops publishing the previous certificate.

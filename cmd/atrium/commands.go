@@ -137,26 +137,28 @@ func userAdd(e *env) error {
 	if u.GIDNumber, err = e.intFlag("gid-number"); err != nil {
 		return err
 	}
-	if cn, ok := e.flag("group"); ok {
-		if u.GIDNumber != 0 {
-			return usagef("user add takes --group or --gid-number, not both")
-		}
-		g, err := e.dir.Group(e.ctx, cn)
-		if err != nil {
-			return fmt.Errorf("group %s: %w", cn, err)
-		}
-		u.GIDNumber = g.GIDNumber
+	group, byGroup := e.flag("group")
+	if byGroup && u.GIDNumber != 0 {
+		return usagef("user add takes --group or --gid-number, not both")
 	}
-	if err := directory.CheckPasswordPolicy(e.inv.password); err != nil {
-		return err
-	}
-	u, err = e.dir.CreateUser(e.ctx, u)
+	p, err := e.dir.NewPassword(e.inv.password)
 	if err != nil {
 		return err
 	}
-	if err := e.dir.SetPassword(e.ctx, u.UID, e.inv.password); err != nil {
-		// Keep user add all-or-nothing.
-		e.dir.DeleteUser(e.ctx, u.UID)
+	err = e.dir.Batch(e.ctx, func(b *directory.Batch) error {
+		if byGroup {
+			g, err := b.Reader().GroupByCN(group)
+			if err != nil {
+				return fmt.Errorf("group %s: %w", group, err)
+			}
+			u.GIDNumber = g.GIDNumber
+		}
+		if u, err = b.CreateUser(u); err != nil {
+			return err
+		}
+		return b.SetPassword(u.ID, p)
+	})
+	if err != nil {
 		return err
 	}
 	e.audit("user add", u.UID)

@@ -66,22 +66,37 @@ func ensureSelfSignedTLS(dataDir, externalURL string, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	// The certificate is written last: while it is missing, a start killed
+	// part way makes both again, replacing a key it left.
 	if err := writePEM(keyPath, "PRIVATE KEY", keyDER, 0o600); err != nil {
 		return err
 	}
 	return writePEM(certPath, "CERTIFICATE", der, 0o644)
 }
 
+// writePEM writes a whole file or none: it is written aside, synced, then
+// renamed into place.
 func writePEM(path, typ string, der []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	tmp := path + ".new"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := pem.Encode(f, &pem.Block{Type: typ, Bytes: der}); err != nil {
-		f.Close()
-		return err
+	err = pem.Encode(f, &pem.Block{Type: typ, Bytes: der})
+	if err == nil {
+		err = f.Sync()
 	}
-	return f.Close()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
 
 // newDomainSID returns a random domain SID, S-1-5-21-a-b-c.

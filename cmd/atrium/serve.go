@@ -200,7 +200,8 @@ func ignoreClosed(err error) error {
 
 // firstStart creates what an empty data directory needs: the TLS
 // certificate, the SAML signing key, and an admins group with an admin user
-// whose password is logged once.
+// whose password is logged once. The admin is made in one transaction, so
+// a start killed at any point leaves either nothing of it or all of it.
 func firstStart(ctx context.Context, cfg Config, d *directory.Directory, log *slog.Logger) error {
 	if cfg.TLS.Cert == "" {
 		if err := ensureSelfSignedTLS(cfg.Data, cfg.ExternalURL, d.Now()); err != nil {
@@ -210,27 +211,19 @@ func firstStart(ctx context.Context, cfg Config, d *directory.Directory, log *sl
 	if err := samlidp.EnsureKey(ctx, d); err != nil {
 		return err
 	}
-	users, err := d.ListUsers(ctx)
-	if err != nil || len(users) > 0 {
-		return err
-	}
-	groups, err := d.ListGroups(ctx)
-	if err != nil || len(groups) > 0 {
-		return err
-	}
-	admin, err := d.CreateUser(ctx, directory.User{UID: "admin", Mail: "admin@localhost.localdomain", DisplayName: "Administrator"})
-	if err != nil {
+	need, err := d.NeedsSetup(ctx)
+	if err != nil || !need {
 		return err
 	}
 	pw := password.Generate(24)
-	if err := d.SetPassword(ctx, admin.UID, pw); err != nil {
+	p, err := d.NewPassword(pw)
+	if err != nil {
 		return err
 	}
-	if _, err := d.CreateGroup(ctx, directory.Group{CN: "admins", Description: "Atrium administrators", Users: []string{admin.ID}}); err != nil {
-		return err
-	}
-	log.Warn("first start: created user admin in group admins; this password is shown once, change it with 'atrium user passwd admin'", "user", "admin", "password", pw)
-	return nil
+	// Shown before it is stored: a start killed in between stores nothing,
+	// and the next one shows a new password, so the last one shown works.
+	log.Warn("first start: creating user admin in group admins; this password is shown once, change it with 'atrium user passwd admin'", "user", directory.AdminUID, "password", pw)
+	return d.Setup(ctx, p)
 }
 
 func loadTLS(cfg Config) (*tls.Config, error) {
