@@ -124,7 +124,7 @@ func (t *tree) userEntry(u directory.User, groupDNs []string) *entry {
 	// Room for every attribute below at once: growing the slice took five
 	// allocations and 2.3 KB per entry, 8% of a uid search's garbage more
 	// than one allocation of 1.1 KB.
-	e := &entry{dn: t.layout.UserDN(u.UID), kind: kindUser, id: u.ID, attrs: make([]attribute, 0, 26)}
+	e := &entry{dn: t.layout.UserDN(u.UID), kind: kindUser, id: u.ID, attrs: make([]attribute, 0, 28)}
 	classes := []string{"top", "person", "organizationalPerson", "inetOrgPerson", "posixAccount", "shadowAccount"}
 	if len(u.SSHKeys) > 0 {
 		classes = append(classes, "ldapPublicKey")
@@ -157,6 +157,14 @@ func (t *tree) userEntry(u directory.User, groupDNs []string) *entry {
 	}
 	if !u.PasswordChanged.IsZero() {
 		e.add("shadowLastChange", strconv.FormatInt(u.PasswordChanged.Unix()/86400, 10))
+	}
+	if u.Disabled {
+		// How LDAP clients read "disabled": SSSD (ldap_account_expire_policy
+		// = shadow) and pam_unix via nslcd take shadowExpire 1 as expired on
+		// 1970-01-02; ppolicy clients take this pwdAccountLockedTime as
+		// locked for good.
+		e.add("shadowExpire", "1")
+		e.add("pwdAccountLockedTime", "000001010000Z")
 	}
 	e.add("sshPublicKey", u.SSHKeys...)
 	e.add("memberOf", groupDNs...)
@@ -224,7 +232,7 @@ func (t *tree) accountEntry(a directory.BindAccount) *entry {
 func (t *tree) kindAttributes() map[entryKind]map[string]bool {
 	now := time.Unix(1, 0)
 	u := directory.User{ID: "x", UID: "x", Mail: "x", GivenName: "x", Surname: "x", DisplayName: "x", UIDNumber: 1, GIDNumber: 1,
-		HomeDirectory: "x", LoginShell: "x", SSHKeys: []string{"x"}, PasswordChanged: now, Created: now, Modified: now}
+		HomeDirectory: "x", LoginShell: "x", SSHKeys: []string{"x"}, Disabled: true, PasswordChanged: now, Created: now, Modified: now}
 	user := t.userEntry(u, []string{"cn=x"})
 	user.add("sambaNTPassword", "x") // added per search, for samba accounts
 	group := t.groupEntry(directory.Group{ID: "x", CN: "x", Description: "x", GIDNumber: 1, Created: now, Modified: now},
