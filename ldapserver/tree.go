@@ -18,12 +18,30 @@ import (
 //	├── ou=people                   users
 //	├── ou=groups                   groups
 //	├── ou=services                 bind accounts
-//	└── sambaDomainName=<DOMAIN>    when Samba support is on
+//	└── sambaDomainName=<DOMAIN>    when Samba support is on, and one
+//	                                per NetBIOS name of a NAS
 
 // SambaDomain identifies the Samba domain whose SIDs Atrium serves.
 type SambaDomain struct {
 	Name string // NetBIOS domain name
 	SID  string // S-1-5-21-x-y-z
+	// NetBIOSNames are the names of standalone Samba servers (NAS boxes)
+	// that use Atrium as their passdb. Such a server looks for the domain
+	// entry of its own name, so each gets one, all with SID: a user's SID
+	// is then the same on every box.
+	NetBIOSNames []string
+}
+
+// names returns the domain's name and the NetBIOS names, upper-cased and
+// each once.
+func (s *SambaDomain) names() []string {
+	out := []string{strings.ToUpper(s.Name)}
+	for _, n := range s.NetBIOSNames {
+		if n = strings.ToUpper(n); !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Samba's algorithmic RID mapping (rid = 2*id + 1000, +1 for groups), so
@@ -296,11 +314,13 @@ func (t *tree) containers(started time.Time) []*entry {
 		out = append(out, e)
 	}
 	if t.samba != nil {
-		e := &entry{dn: "sambaDomainName=" + ldif.EscapeDNValue(t.samba.Name) + "," + t.layout.Base, kind: kindContainer}
-		e.add("objectClass", "top", "sambaDomain")
-		e.add("sambaDomainName", t.samba.Name)
-		e.add("sambaSID", t.samba.SID)
-		out = append(out, e)
+		for _, name := range t.samba.names() {
+			e := &entry{dn: "sambaDomainName=" + ldif.EscapeDNValue(name) + "," + t.layout.Base, kind: kindContainer}
+			e.add("objectClass", "top", "sambaDomain")
+			e.add("sambaDomainName", name)
+			e.add("sambaSID", t.samba.SID)
+			out = append(out, e)
+		}
 	}
 	for _, e := range out {
 		e.id = containerID(e.dn)

@@ -1219,6 +1219,8 @@ external_url: "ftp://files.example.com"
 log_format: "xml"
 web:
   recent_sign_in: 0s
+samba:
+  netbios_names: [DISKSTATION, "not a name"]
 `)
 		r := c.fails(t, exitError, "config", "check", "--config", bad)
 		for _, want := range []string{
@@ -1228,12 +1230,13 @@ web:
 			`problem: external_url: "ftp://files.example.com" must be an http:// or https:// address`,
 			`problem: log_format: "xml" must be text or json`,
 			`problem: web: session_idle, session_max and recent_sign_in must be positive`,
+			`problem: samba.netbios_names: "not a name" must be a NetBIOS name`,
 		} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("config check does not report %q:\n%s", want, r.stdout)
 			}
 		}
-		if !strings.Contains(r.stderr, "6 problem(s)") {
+		if !strings.Contains(r.stderr, "7 problem(s)") {
 			t.Errorf("stderr: %s", r.stderr)
 		}
 
