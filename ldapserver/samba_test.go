@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	ldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/internal/testenv"
 	"github.com/atrium-dir/atrium/ldif"
 )
@@ -194,8 +197,9 @@ func (s *sambaServer) smbclient(user, pw string) (string, bool) {
 	return s.run("smbclient", "-p", s.port, "//127.0.0.1/share", "-U", user+"%"+pw, "-c", "ls")
 }
 
-// sambaFixture is the test fixture served with Samba support for a NAS
-// named DISKSTATION.
+// sambaFixture is the test fixture served with Samba support for NAS boxes
+// named DISKSTATION and NAS2, and SMB logins locked for ten minutes after
+// three wrong passwords.
 func sambaFixture(t *testing.T) (*fixture, string) {
 	f := newFixture(t, Access{})
 	layout, err := ldif.NewLayout(base)
@@ -203,7 +207,8 @@ func sambaFixture(t *testing.T) (*fixture, string) {
 		t.Fatal(err)
 	}
 	f.b = NewBackend(BackendConfig{Directory: f.dir, Layout: layout,
-		Samba: &SambaDomain{Name: "EXAMPLE", SID: "S-1-5-21-1-2-3", NetBIOSNames: []string{"DISKSTATION"}}})
+		Samba: &SambaDomain{Name: "EXAMPLE", SID: "S-1-5-21-1-2-3", NetBIOSNames: []string{"DISKSTATION", "NAS2"},
+			Lockout: SambaLockout{Threshold: 3, Duration: 10 * time.Minute, Window: 10 * time.Minute}}})
 	_, addr := startServer(t, f)
 	return f, addr
 }
@@ -230,5 +235,135 @@ func TestSambaNAS(t *testing.T) {
 	}
 	if out, ok := s.smbclient("alice", "wrong-password"); ok || !strings.Contains(out, "NT_STATUS_LOGON_FAILURE") {
 		t.Errorf("a wrong password is not refused: %s", out)
+	}
+}
+
+// TestSambaLockout: Samba applies the lockout policy Atrium publishes on
+// the domain entry (three wrong passwords lock SMB logins for ten minutes)
+// and reports the lock through the samba bind account. Atrium stores it,
+// so a second NAS refuses alice too, and it shows in the audit log; once
+// the lock has run out Samba lets alice in and clears it.
+func TestSambaLockout(t *testing.T) {
+	f, addr := sambaFixture(t)
+	ctx := context.Background()
+	nas := startSamba(t, addr, "DISKSTATION")
+	for i := range 3 {
+		if out, ok := nas.smbclient("alice", "wrong-password"); ok || !strings.Contains(out, "NT_STATUS_LOGON_FAILURE") {
+			t.Fatalf("wrong password %d: %s", i+1, out)
+		}
+	}
+	if out, _ := nas.smbclient("alice", "alice-password"); !strings.Contains(out, "NT_STATUS_ACCOUNT_LOCKED_OUT") {
+		t.Errorf("alice is not locked out after three wrong passwords: %s", out)
+	}
+	u, err := f.dir.User(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fl := u.SMBFailures; fl.Count != 3 || !fl.Locked || time.Since(fl.Last) > time.Minute {
+		t.Fatalf("Atrium stored %+v", fl)
+	}
+	// A second NAS has seen no wrong password: it learns of the lock from
+	// Atrium alone.
+	nas2 := startSamba(t, addr, "NAS2")
+	if out, _ := nas2.smbclient("alice", "alice-password"); !strings.Contains(out, "NT_STATUS_ACCOUNT_LOCKED_OUT") {
+		t.Errorf("the second NAS lets alice in: %s", out)
+	}
+	if out, ok := nas2.smbclient("bob", "bob-password"); !ok {
+		t.Errorf("bob is locked out with alice: %s", out)
+	}
+	expectAudit(t, f, directory.ResultLockedOut, "3 wrong SMB passwords in a row, reported by samba")
+
+	// Ten minutes pass for the lock: it runs out, Samba lets alice in and
+	// clears the count. Samba takes the entry over what it cached only
+	// when its modifyTimestamp is later, to the second, than the lock.
+	time.Sleep(time.Until(u.Modified.Truncate(time.Second).Add(time.Second)))
+	if _, err := f.dir.ReportSMBFailures(ctx, "alice", directory.SMBFailures{Count: 3, Last: time.Now().Add(-11 * time.Minute), Locked: true}, "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	if out, ok := nas.smbclient("alice", "alice-password"); !ok {
+		t.Errorf("alice is still locked out after the lockout duration: %s", out)
+	}
+	if u, _ := f.dir.User(ctx, "alice"); u.SMBFailures.Locked || u.SMBFailures.Count != 0 {
+		t.Errorf("the lock is not cleared: %+v", u.SMBFailures)
+	}
+	expectAudit(t, f, directory.ResultUnlocked, "0 wrong SMB passwords in a row, reported by samba")
+}
+
+// expectAudit fails unless alice's audit log has an SMB event with result
+// and detail.
+func expectAudit(t *testing.T, f *fixture, result, detail string) {
+	t.Helper()
+	events, err := f.dir.AuditEvents(context.Background(), directory.AuditQuery{Subject: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if e.Service == "smb" && e.Result == result && e.Detail == detail && e.Remote != "" {
+			return
+		}
+	}
+	t.Errorf("no %s event in alice's audit log: %+v", result, events)
+}
+
+// TestSambaReportWrites: a samba bind account writes a user's
+// wrong-password count, time and lock the way Samba does, and nothing
+// else; the lock shows in sambaAcctFlags, and the domain entries publish
+// the lockout policy.
+func TestSambaReportWrites(t *testing.T) {
+	f, addr := sambaFixture(t)
+	samba := connect(t, addr, sambaDN, "samba-password")
+	lock := func(flags, count string) *ldap.ModifyRequest {
+		m := ldap.NewModifyRequest(aliceDN, nil)
+		m.Delete("sambaAcctFlags", []string{"[U          ]"})
+		m.Add("sambaAcctFlags", []string{flags})
+		m.Add("sambaBadPasswordCount", []string{count})
+		m.Add("sambaBadPasswordTime", []string{"1796418668"})
+		return m
+	}
+	for _, c := range []struct {
+		name string
+		as   *client
+		m    *ldap.ModifyRequest
+		code uint16
+	}{
+		{"a read account", connect(t, addr, readerDN, "reader-password"), lock("[UL         ]", "3"), ldap.LDAPResultInsufficientAccessRights},
+		{"a user", connect(t, addr, aliceDN, "alice-password"), lock("[UL         ]", "3"), ldap.LDAPResultInsufficientAccessRights},
+		{"another flag", samba, lock("[UDL        ]", "3"), ldap.LDAPResultInsufficientAccessRights},
+		{"a bad count", samba, lock("[UL         ]", "many"), ldap.LDAPResultInvalidAttributeSyntax},
+		{"a stale flags value", samba, func() *ldap.ModifyRequest {
+			m := ldap.NewModifyRequest(aliceDN, nil)
+			m.Delete("sambaAcctFlags", []string{"[UL         ]"})
+			m.Add("sambaAcctFlags", []string{"[U          ]"})
+			return m
+		}(), ldap.LDAPResultNoSuchAttribute},
+		{"another attribute", samba, func() *ldap.ModifyRequest {
+			m := lock("[UL         ]", "3")
+			m.Replace("mail", []string{"mallory@example.com"})
+			return m
+		}(), ldap.LDAPResultInsufficientAccessRights},
+	} {
+		if code := resultCode(c.as.Modify(c.m)); code != c.code {
+			t.Errorf("%s: result %d, want %d", c.name, code, c.code)
+		}
+	}
+	if u, _ := f.dir.User(context.Background(), "alice"); u.SMBFailures != (directory.SMBFailures{}) || u.Mail != "alice@example.com" {
+		t.Fatalf("a refused write changed alice: %+v %s", u.SMBFailures, u.Mail)
+	}
+
+	if err := samba.Modify(lock("[UL         ]", "3")); err != nil {
+		t.Fatal(err)
+	}
+	e := samba.find(aliceDN, ldap.ScopeBaseObject, "(objectClass=*)", "sambaAcctFlags", "sambaBadPasswordCount", "sambaBadPasswordTime")[0]
+	if e.GetAttributeValue("sambaAcctFlags") != "[UL         ]" || e.GetAttributeValue("sambaBadPasswordCount") != "3" || e.GetAttributeValue("sambaBadPasswordTime") != "1796418668" {
+		t.Errorf("after the lock: %+v", e.Attributes)
+	}
+	expectAudit(t, f, directory.ResultLockedOut, "3 wrong SMB passwords in a row, reported by samba")
+
+	for _, name := range []string{"EXAMPLE", "DISKSTATION", "NAS2"} {
+		d := samba.find("sambaDomainName="+name+","+base, ldap.ScopeBaseObject, "(objectClass=sambaDomain)", "*")
+		if len(d) != 1 || d[0].GetAttributeValue("sambaSID") != "S-1-5-21-1-2-3" || d[0].GetAttributeValue("sambaLockoutThreshold") != "3" ||
+			d[0].GetAttributeValue("sambaLockoutDuration") != "10" || d[0].GetAttributeValue("sambaLockoutObservationWindow") != "10" {
+			t.Errorf("domain entry %s: %+v", name, d)
+		}
 	}
 }

@@ -30,6 +30,35 @@ type SambaDomain struct {
 	// entry of its own name, so each gets one, all with SID: a user's SID
 	// is then the same on every box.
 	NetBIOSNames []string
+	// Lockout is the account lockout policy Samba applies to SMB logins;
+	// a zero Threshold turns it off.
+	Lockout SambaLockout
+}
+
+// SambaLockout locks a user's SMB logins for Duration after Threshold
+// wrong passwords, counting those less than Window apart.
+type SambaLockout struct {
+	Threshold        int
+	Duration, Window time.Duration
+}
+
+// policy returns the account policy attributes of the domain entries.
+// Samba writes any it does not find, so every one is served; all but the
+// lockout are Samba's defaults.
+func (s *SambaDomain) policy() []attribute {
+	minutes := func(d time.Duration) string { return strconv.Itoa(int((d + time.Minute - 1) / time.Minute)) }
+	return []attribute{
+		{"sambaMinPwdLength", []string{"5"}},
+		{"sambaPwdHistoryLength", []string{"0"}},
+		{"sambaLogonToChgPwd", []string{"0"}},
+		{"sambaMaxPwdAge", []string{"-1"}},
+		{"sambaMinPwdAge", []string{"0"}},
+		{"sambaLockoutDuration", []string{minutes(s.Lockout.Duration)}},
+		{"sambaLockoutObservationWindow", []string{minutes(s.Lockout.Window)}},
+		{"sambaLockoutThreshold", []string{strconv.Itoa(s.Lockout.Threshold)}},
+		{"sambaForceLogoff", []string{"-1"}},
+		{"sambaRefuseMachinePwdChange", []string{"0"}},
+	}
 }
 
 // names returns the domain's name and the NetBIOS names, upper-cased and
@@ -142,7 +171,7 @@ func (t *tree) userEntry(u directory.User, groupDNs []string) *entry {
 	// Room for every attribute below at once: growing the slice took five
 	// allocations and 2.3 KB per entry, 8% of a uid search's garbage more
 	// than one allocation of 1.1 KB.
-	e := &entry{dn: t.layout.UserDN(u.UID), kind: kindUser, id: u.ID, attrs: make([]attribute, 0, 28)}
+	e := &entry{dn: t.layout.UserDN(u.UID), kind: kindUser, id: u.ID, attrs: make([]attribute, 0, 30)}
 	classes := []string{"top", "person", "organizationalPerson", "inetOrgPerson", "posixAccount", "shadowAccount"}
 	if len(u.SSHKeys) > 0 {
 		classes = append(classes, "ldapPublicKey")
@@ -187,19 +216,32 @@ func (t *tree) userEntry(u directory.User, groupDNs []string) *entry {
 	e.add("sshPublicKey", u.SSHKeys...)
 	e.add("memberOf", groupDNs...)
 	if t.samba != nil {
-		flags := "[U          ]"
-		if u.Disabled {
-			flags = "[UD         ]"
-		}
 		e.add("sambaSID", t.samba.SID+"-"+strconv.Itoa(userRID(u.UIDNumber)))
 		e.add("sambaPrimaryGroupSID", t.samba.SID+"-"+strconv.Itoa(groupRID(u.GIDNumber)))
-		e.add("sambaAcctFlags", flags)
+		e.add("sambaAcctFlags", acctFlags(u))
+		if f := u.SMBFailures; f.Count > 0 {
+			e.add("sambaBadPasswordCount", strconv.Itoa(f.Count))
+			e.add("sambaBadPasswordTime", strconv.FormatInt(f.Last.Unix(), 10))
+		}
 		if !u.PasswordChanged.IsZero() {
 			e.add("sambaPwdLastSet", strconv.FormatInt(u.PasswordChanged.Unix(), 10))
 		}
 	}
 	t.common(e, u.ID, u.Created, u.Modified)
 	return e
+}
+
+// acctFlags spells u's Samba account flags as Samba does: U (a user
+// account), D when disabled, L when Samba locked out its SMB logins.
+func acctFlags(u directory.User) string {
+	flags := "U"
+	if u.Disabled {
+		flags += "D"
+	}
+	if u.SMBFailures.Locked {
+		flags += "L"
+	}
+	return "[" + flags + strings.Repeat(" ", 11-len(flags)) + "]"
 }
 
 // groupEntry builds the entry of g. memberDNs are the DNs of its direct
@@ -250,7 +292,8 @@ func (t *tree) accountEntry(a directory.BindAccount) *entry {
 func (t *tree) kindAttributes() map[entryKind]map[string]bool {
 	now := time.Unix(1, 0)
 	u := directory.User{ID: "x", UID: "x", Mail: "x", GivenName: "x", Surname: "x", DisplayName: "x", UIDNumber: 1, GIDNumber: 1,
-		HomeDirectory: "x", LoginShell: "x", SSHKeys: []string{"x"}, Disabled: true, PasswordChanged: now, Created: now, Modified: now}
+		HomeDirectory: "x", LoginShell: "x", SSHKeys: []string{"x"}, Disabled: true, PasswordChanged: now, Created: now, Modified: now,
+		SMBFailures: directory.SMBFailures{Count: 1, Last: now, Locked: true}}
 	user := t.userEntry(u, []string{"cn=x"})
 	user.add("sambaNTPassword", "x") // added per search, for samba accounts
 	group := t.groupEntry(directory.Group{ID: "x", CN: "x", Description: "x", GIDNumber: 1, Created: now, Modified: now},
@@ -319,6 +362,7 @@ func (t *tree) containers(started time.Time) []*entry {
 			e.add("objectClass", "top", "sambaDomain")
 			e.add("sambaDomainName", name)
 			e.add("sambaSID", t.samba.SID)
+			e.attrs = append(e.attrs, t.samba.policy()...)
 			out = append(out, e)
 		}
 	}

@@ -51,6 +51,12 @@ type Config struct {
 		// NetBIOSNames: standalone Samba servers (NAS boxes) using Atrium
 		// as passdb, each served a domain entry of its own name.
 		NetBIOSNames []string `yaml:"netbios_names"`
+		// Lockout policy that Samba applies to SMB logins: this many wrong
+		// passwords (0: none), each less than window after the last, lock
+		// them for duration.
+		LockoutThreshold int           `yaml:"lockout_threshold"`
+		LockoutDuration  time.Duration `yaml:"lockout_duration"`
+		LockoutWindow    time.Duration `yaml:"lockout_window"`
 	} `yaml:"samba"`
 	Web struct {
 		SessionIdle time.Duration `yaml:"session_idle"` // sign out after this long unused
@@ -82,6 +88,9 @@ func defaultConfig() Config {
 	c.LDAP.IdleTimeout = 5 * time.Minute
 	c.MFA.Require = "none"
 	c.Samba.Domain = "ATRIUM"
+	c.Samba.LockoutThreshold = 10
+	c.Samba.LockoutDuration = 10 * time.Minute
+	c.Samba.LockoutWindow = 10 * time.Minute
 	c.Web.SessionIdle = 30 * time.Minute
 	c.Web.SessionMax = 12 * time.Hour
 	c.Web.RecentSignIn = 15 * time.Minute
@@ -239,6 +248,9 @@ func (c Config) Validate() []string {
 		if !netbiosRE.MatchString(n) {
 			p = append(p, fmt.Sprintf("samba.netbios_names: %q must be a NetBIOS name (up to 15 letters, digits or '-')", n))
 		}
+	}
+	if c.Samba.LockoutThreshold < 0 || c.Samba.LockoutDuration < time.Minute || c.Samba.LockoutWindow < time.Minute {
+		p = append(p, "samba: lockout_threshold must be 0 or more, lockout_duration and lockout_window at least 1m")
 	}
 	if c.Samba.SID != "" && !sidRE.MatchString(c.Samba.SID) {
 		p = append(p, fmt.Sprintf("samba.sid: %q must look like S-1-5-21-1111-2222-3333", c.Samba.SID))
