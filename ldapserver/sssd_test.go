@@ -57,6 +57,8 @@ func TestSSSDDisabledUser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// pam_id_timeout = 0: every PAM request reads the entry afresh, so a
+	// change shows at the next check rather than after SSSD's 5 seconds.
 	write(filepath.Join(etc, "sssd.conf"), fmt.Sprintf(`[sssd]
 services = nss, pam
 domains = atrium
