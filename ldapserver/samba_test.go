@@ -216,7 +216,7 @@ func sambaFixture(t *testing.T) (*fixture, string) {
 // TestSambaNAS runs a real Samba file server named DISKSTATION in workgroup
 // EXAMPLE with Atrium as its passdb: it finds its domain entry and starts,
 // pdbedit lists Atrium's users, and alice logs in over SMB with her
-// password while a wrong one is refused.
+// password while a wrong one, and disabled carol, are refused.
 func TestSambaNAS(t *testing.T) {
 	_, addr := sambaFixture(t)
 	s := startSamba(t, addr, "DISKSTATION")
@@ -235,6 +235,9 @@ func TestSambaNAS(t *testing.T) {
 	}
 	if out, ok := s.smbclient("alice", "wrong-password"); ok || !strings.Contains(out, "NT_STATUS_LOGON_FAILURE") {
 		t.Errorf("a wrong password is not refused: %s", out)
+	}
+	if out, ok := s.smbclient("carol", "carol-password"); ok || !strings.Contains(out, "NT_STATUS_ACCOUNT_DISABLED") {
+		t.Errorf("disabled carol is not refused as disabled: %s", out)
 	}
 }
 
