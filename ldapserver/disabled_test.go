@@ -199,3 +199,89 @@ func TestDisabledUserAttributes(t *testing.T) {
 		t.Errorf("an enabled user looks disabled: %+v", e[0].Attributes)
 	}
 }
+
+// TestNslcdShadowExpire: a Linux host with nslcd and shadow: ldap in
+// nsswitch.conf sees a disabled user's account as expired in pam_unix's
+// account check, the one sshd runs for a key login, and usable again once
+// enabled. nslcd, its files and PAM's service files are set up in a mount
+// namespace as in TestNslcd.
+func TestNslcdShadowExpire(t *testing.T) {
+	nslcd := testenv.Tool(t, "/usr/sbin/nslcd", "nslcd")
+	pamtester := testenv.Tool(t, "pamtester", "pamtester")
+	unshare := testenv.Tool(t, "unshare", "util-linux")
+	nsenter := testenv.Tool(t, "nsenter", "util-linux")
+	if os.Geteuid() != 0 {
+		testenv.Missing(t, "the nslcd test mounts in a private mount namespace and needs root")
+	}
+	f := newFixture(t, Access{})
+	ctx := context.Background()
+	_, addr := startServer(t, f)
+
+	dir, pamd := t.TempDir(), t.TempDir()
+	write := func(path, text string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conf, nsswitch := filepath.Join(dir, "nslcd.conf"), filepath.Join(dir, "nsswitch.conf")
+	write(conf, fmt.Sprintf("uri ldap://%s/\nbase %s\nbinddn %s\nbindpw reader-password\n", addr, base, readerDN))
+	write(nsswitch, "passwd: files ldap\ngroup: files ldap\nshadow: files ldap\n")
+	write(filepath.Join(pamd, "atrium"), "account required pam_unix.so\n")
+	script := strings.Join([]string{
+		"set -e",
+		"mount -t tmpfs atrium-nslcd /run",
+		"mkdir -m 0755 /run/nslcd",
+		`mount --bind "$1" /etc/nslcd.conf`,
+		`mount --bind "$2" /etc/nsswitch.conf`,
+		`mount --bind "$3" /etc/pam.d`,
+		`exec "$4" -d`,
+	}, "\n")
+	cmd := exec.Command(unshare, "--mount", "--propagation", "private", "sh", "-c", script, "sh", conf, nsswitch, pamd, nslcd)
+	var log testenv.Output
+	cmd.Stdout, cmd.Stderr = &log, &log
+	// nslcd must not outlive a test binary that is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("nslcd output:\n%s", log.String())
+		}
+	})
+	waitFor(t, fmt.Sprintf("/proc/%d/root/run/nslcd/socket", cmd.Process.Pid), exited, &log)
+
+	account := func(uid string) (string, bool) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, nsenter, fmt.Sprintf("--mount=/proc/%d/ns/mnt", cmd.Process.Pid), "--",
+			pamtester, "atrium", uid, "acct_mgmt").CombinedOutput()
+		return strings.TrimSpace(string(out)), err == nil
+	}
+	expect := func(uid string, usable bool) {
+		t.Helper()
+		out, ok := account(uid)
+		switch {
+		case usable && !ok:
+			t.Errorf("%s should pass the account check: %s", uid, out)
+		case !usable && (ok || !strings.Contains(out, "expired")):
+			t.Errorf("%s is disabled but not refused as expired: %s", uid, out)
+		}
+	}
+	expect("alice", true)
+	expect("carol", false)
+	if _, err := f.dir.SetDisabled(ctx, "alice", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.dir.SetDisabled(ctx, "carol", false); err != nil {
+		t.Fatal(err)
+	}
+	expect("alice", false)
+	expect("carol", true)
+}
