@@ -103,6 +103,18 @@ func (b *backoff) fail(addr, account string) {
 		}
 		a.blockedUntil = now.Add(block)
 	}
+	b.failAccountLocked(account, now)
+}
+
+// failAccount records a failed attempt on account from an unknown address
+// (one a Samba server reports).
+func (b *backoff) failAccount(account string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.failAccountLocked(account, b.now())
+}
+
+func (b *backoff) failAccountLocked(account string, now time.Time) {
 	acc := b.touchLocked(b.accounts, account, now)
 	limit, lock := b.cfg.AccountFailures, b.cfg.AccountLock
 	if strings.HasPrefix(account, secondFactorSubject) {

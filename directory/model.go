@@ -21,6 +21,9 @@ type User struct {
 	Modified      time.Time `json:"modified"`
 	// PasswordChanged is when the password was last set (zero if never).
 	PasswordChanged time.Time `json:"passwordChanged,omitzero"`
+	// SMBFailures is what Samba file servers last reported of wrong SMB
+	// passwords (see ReportSMBFailures).
+	SMBFailures SMBFailures `json:"smbFailures,omitzero"`
 }
 
 // CommonName is the name shown for the user: the display name, else

@@ -35,6 +35,7 @@ type who struct {
 	dn      string
 	id      string
 	account directory.BindAccount
+	remote  string // the client's address
 }
 
 var anonymous = &who{anon: true}

@@ -48,7 +48,7 @@ func (b *Backend) bind(ctx context.Context, remote, name string, pw []byte) (*wh
 		}
 		return anonymous, fail(ldap.LDAPResultInvalidCredentials, "invalid credentials")
 	}
-	w := &who{kind: p.Kind, id: p.ID(), account: p.Account}
+	w := &who{kind: p.Kind, id: p.ID(), account: p.Account, remote: remote}
 	if p.Kind == directory.KindUser {
 		w.dn = b.tree.layout.UserDN(p.User.UID)
 	} else {
@@ -128,11 +128,15 @@ func canonicalAttr(name string) string {
 }
 
 // modify applies changes to one user or group. An admin bind account may
-// change anything Atrium stores; a user may only set their own password.
+// change anything Atrium stores; a samba one a user's wrong-password
+// counters; a user may only set their own password.
 func (b *Backend) modify(ctx context.Context, w *who, dn string, changes []change) opResult {
 	e, res := b.lookup(ctx, w, dn)
 	if e == nil {
 		return res
+	}
+	if e.kind == kindUser && b.tree.samba != nil && w.isAccount(directory.RightSamba) && isSambaReport(changes) {
+		return b.reportSMBFailures(ctx, w, e, changes)
 	}
 	var pw *change
 	var rest []change

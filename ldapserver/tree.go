@@ -18,12 +18,59 @@ import (
 //	├── ou=people                   users
 //	├── ou=groups                   groups
 //	├── ou=services                 bind accounts
-//	└── sambaDomainName=<DOMAIN>    when Samba support is on
+//	└── sambaDomainName=<DOMAIN>    when Samba support is on, and one
+//	                                per NetBIOS name of a NAS
 
 // SambaDomain identifies the Samba domain whose SIDs Atrium serves.
 type SambaDomain struct {
 	Name string // NetBIOS domain name
 	SID  string // S-1-5-21-x-y-z
+	// NetBIOSNames are the names of standalone Samba servers (NAS boxes)
+	// that use Atrium as their passdb. Such a server looks for the domain
+	// entry of its own name, so each gets one, all with SID: a user's SID
+	// is then the same on every box.
+	NetBIOSNames []string
+	// Lockout is the account lockout policy Samba applies to SMB logins;
+	// a zero Threshold turns it off.
+	Lockout SambaLockout
+}
+
+// SambaLockout locks a user's SMB logins for Duration after Threshold
+// wrong passwords, counting those less than Window apart.
+type SambaLockout struct {
+	Threshold        int
+	Duration, Window time.Duration
+}
+
+// policy returns the account policy attributes of the domain entries.
+// Samba writes any it does not find, so every one is served; all but the
+// lockout are Samba's defaults.
+func (s *SambaDomain) policy() []attribute {
+	minutes := func(d time.Duration) string { return strconv.Itoa(int((d + time.Minute - 1) / time.Minute)) }
+	return []attribute{
+		{"sambaMinPwdLength", []string{"5"}},
+		{"sambaPwdHistoryLength", []string{"0"}},
+		{"sambaLogonToChgPwd", []string{"0"}},
+		{"sambaMaxPwdAge", []string{"-1"}},
+		{"sambaMinPwdAge", []string{"0"}},
+		{"sambaLockoutDuration", []string{minutes(s.Lockout.Duration)}},
+		{"sambaLockoutObservationWindow", []string{minutes(s.Lockout.Window)}},
+		{"sambaLockoutThreshold", []string{strconv.Itoa(s.Lockout.Threshold)}},
+		{"sambaForceLogoff", []string{"-1"}},
+		{"sambaRefuseMachinePwdChange", []string{"0"}},
+	}
+}
+
+// names returns the domain's name and the NetBIOS names, upper-cased and
+// each once.
+func (s *SambaDomain) names() []string {
+	out := []string{strings.ToUpper(s.Name)}
+	for _, n := range s.NetBIOSNames {
+		if n = strings.ToUpper(n); !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Samba's algorithmic RID mapping (rid = 2*id + 1000, +1 for groups), so
@@ -125,28 +172,48 @@ func (t *tree) userEntry(u directory.User, groupDNs []string) *entry {
 	// Room for every attribute below at once: growing the slice took five
 	// allocations and 2.3 KB per entry, 8% of a uid search's garbage more
 	// than one allocation of 1.1 KB.
-	e := &entry{dn: t.layout.UserDN(u.UID), kind: kindUser, id: u.ID, attrs: make([]attribute, 0, 26)}
+	e := &entry{dn: t.layout.UserDN(u.UID), kind: kindUser, id: u.ID, attrs: make([]attribute, 0, 30)}
 	var extra []string
 	if t.samba != nil {
 		extra = []string{"sambaSamAccount"}
 	}
 	ldif.UserAttributes(u, true, extra, e.add)
 	e.add("structuralObjectClass", "inetOrgPerson")
+	if u.Disabled {
+		// ldif.UserAttributes gives shadowExpire 1, which SSSD
+		// (ldap_account_expire_policy = shadow) and pam_unix via nslcd read
+		// as expired; ppolicy clients read this operational attribute as
+		// locked for good.
+		e.add("pwdAccountLockedTime", "000001010000Z")
+	}
 	e.add("memberOf", groupDNs...)
 	if t.samba != nil {
-		flags := "[U          ]"
-		if u.Disabled {
-			flags = "[UD         ]"
-		}
 		e.add("sambaSID", t.samba.SID+"-"+strconv.Itoa(userRID(u.UIDNumber)))
 		e.add("sambaPrimaryGroupSID", t.samba.SID+"-"+strconv.Itoa(groupRID(u.GIDNumber)))
-		e.add("sambaAcctFlags", flags)
+		e.add("sambaAcctFlags", acctFlags(u))
+		if f := u.SMBFailures; f.Count > 0 {
+			e.add("sambaBadPasswordCount", strconv.Itoa(f.Count))
+			e.add("sambaBadPasswordTime", strconv.FormatInt(f.Last.Unix(), 10))
+		}
 		if !u.PasswordChanged.IsZero() {
 			e.add("sambaPwdLastSet", strconv.FormatInt(u.PasswordChanged.Unix(), 10))
 		}
 	}
 	t.common(e, u.ID, u.Created, u.Modified)
 	return e
+}
+
+// acctFlags spells u's Samba account flags as Samba does: U (a user
+// account), D when disabled, L when Samba locked out its SMB logins.
+func acctFlags(u directory.User) string {
+	flags := "U"
+	if u.Disabled {
+		flags += "D"
+	}
+	if u.SMBFailures.Locked {
+		flags += "L"
+	}
+	return "[" + flags + strings.Repeat(" ", 11-len(flags)) + "]"
 }
 
 // groupEntry builds the entry of g. memberDNs are the DNs of its direct
@@ -197,7 +264,8 @@ func (t *tree) accountEntry(a directory.BindAccount) *entry {
 func (t *tree) kindAttributes() map[entryKind]map[string]bool {
 	now := time.Unix(1, 0)
 	u := directory.User{ID: "x", UID: "x", Mail: "x", GivenName: "x", Surname: "x", DisplayName: "x", UIDNumber: 1, GIDNumber: 1,
-		HomeDirectory: "x", LoginShell: "x", SSHKeys: []string{"x"}, Disabled: true, PasswordChanged: now, Created: now, Modified: now}
+		HomeDirectory: "x", LoginShell: "x", SSHKeys: []string{"x"}, Disabled: true, PasswordChanged: now, Created: now, Modified: now,
+		SMBFailures: directory.SMBFailures{Count: 1, Last: now, Locked: true}}
 	user := t.userEntry(u, []string{"cn=x"})
 	user.add("sambaNTPassword", "x") // added per search, for samba accounts
 	group := t.groupEntry(directory.Group{ID: "x", CN: "x", Description: "x", GIDNumber: 1, Created: now, Modified: now},
@@ -253,11 +321,14 @@ func (t *tree) containers(started time.Time) []*entry {
 		out = append(out, e)
 	}
 	if t.samba != nil {
-		e := &entry{dn: "sambaDomainName=" + ldif.EscapeDNValue(t.samba.Name) + "," + t.layout.Base, kind: kindContainer}
-		e.add("objectClass", "top", "sambaDomain")
-		e.add("sambaDomainName", t.samba.Name)
-		e.add("sambaSID", t.samba.SID)
-		out = append(out, e)
+		for _, name := range t.samba.names() {
+			e := &entry{dn: "sambaDomainName=" + ldif.EscapeDNValue(name) + "," + t.layout.Base, kind: kindContainer}
+			e.add("objectClass", "top", "sambaDomain")
+			e.add("sambaDomainName", name)
+			e.add("sambaSID", t.samba.SID)
+			e.attrs = append(e.attrs, t.samba.policy()...)
+			out = append(out, e)
+		}
 	}
 	for _, e := range out {
 		e.id = containerID(e.dn)

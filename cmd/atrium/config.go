@@ -48,6 +48,15 @@ type Config struct {
 		Enabled bool   `yaml:"enabled"`
 		Domain  string `yaml:"domain"`
 		SID     string `yaml:"sid"` // generated on first start when empty
+		// NetBIOSNames: standalone Samba servers (NAS boxes) using Atrium
+		// as passdb, each served a domain entry of its own name.
+		NetBIOSNames []string `yaml:"netbios_names"`
+		// Lockout policy that Samba applies to SMB logins: this many wrong
+		// passwords (0: none), each less than window after the last, lock
+		// them for duration.
+		LockoutThreshold int           `yaml:"lockout_threshold"`
+		LockoutDuration  time.Duration `yaml:"lockout_duration"`
+		LockoutWindow    time.Duration `yaml:"lockout_window"`
 	} `yaml:"samba"`
 	Web struct {
 		SessionIdle time.Duration `yaml:"session_idle"` // sign out after this long unused
@@ -79,6 +88,9 @@ func defaultConfig() Config {
 	c.LDAP.IdleTimeout = 5 * time.Minute
 	c.MFA.Require = "none"
 	c.Samba.Domain = "ATRIUM"
+	c.Samba.LockoutThreshold = 10
+	c.Samba.LockoutDuration = 10 * time.Minute
+	c.Samba.LockoutWindow = 10 * time.Minute
 	c.Web.SessionIdle = 30 * time.Minute
 	c.Web.SessionMax = 12 * time.Hour
 	c.Web.RecentSignIn = 15 * time.Minute
@@ -129,6 +141,7 @@ var settings = []setting{
 	{"ATRIUM_LDAP_USER_READ", "", str(func(c *Config) *string { return &c.LDAP.UserRead })},
 	{"ATRIUM_SAMBA_DOMAIN", "", str(func(c *Config) *string { return &c.Samba.Domain })},
 	{"ATRIUM_SAMBA_SID", "", str(func(c *Config) *string { return &c.Samba.SID })},
+	{"ATRIUM_SAMBA_NETBIOS_NAMES", "", list(func(c *Config) *[]string { return &c.Samba.NetBIOSNames })},
 	{"ATRIUM_MFA_REQUIRE", "", str(func(c *Config) *string { return &c.MFA.Require })},
 	{"ATRIUM_MFA_GROUPS", "", list(func(c *Config) *[]string { return &c.MFA.Groups })},
 	{"ATRIUM_LDAP_APP_PASSWORD_ONLY_GROUPS", "", list(func(c *Config) *[]string { return &c.LDAP.AppPasswordOnlyGroups })},
@@ -230,6 +243,14 @@ func (c Config) Validate() []string {
 	}
 	if c.Samba.Enabled && !netbiosRE.MatchString(c.Samba.Domain) {
 		p = append(p, fmt.Sprintf("samba.domain: %q must be a NetBIOS name (up to 15 letters, digits or '-')", c.Samba.Domain))
+	}
+	for _, n := range c.Samba.NetBIOSNames {
+		if !netbiosRE.MatchString(n) {
+			p = append(p, fmt.Sprintf("samba.netbios_names: %q must be a NetBIOS name (up to 15 letters, digits or '-')", n))
+		}
+	}
+	if c.Samba.LockoutThreshold < 0 || c.Samba.LockoutDuration < time.Minute || c.Samba.LockoutWindow < time.Minute {
+		p = append(p, "samba: lockout_threshold must be 0 or more, lockout_duration and lockout_window at least 1m")
 	}
 	if c.Samba.SID != "" && !sidRE.MatchString(c.Samba.SID) {
 		p = append(p, fmt.Sprintf("samba.sid: %q must look like S-1-5-21-1111-2222-3333", c.Samba.SID))

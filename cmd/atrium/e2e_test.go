@@ -1219,6 +1219,9 @@ external_url: "ftp://files.example.com"
 log_format: "xml"
 web:
   recent_sign_in: 0s
+samba:
+  netbios_names: [DISKSTATION, "not a name"]
+  lockout_duration: 30s
 `)
 		r := c.fails(t, exitError, "config", "check", "--config", bad)
 		for _, want := range []string{
@@ -1228,12 +1231,14 @@ web:
 			`problem: external_url: "ftp://files.example.com" must be an http:// or https:// address`,
 			`problem: log_format: "xml" must be text or json`,
 			`problem: web: session_idle, session_max and recent_sign_in must be positive`,
+			`problem: samba.netbios_names: "not a name" must be a NetBIOS name`,
+			`problem: samba: lockout_threshold must be 0 or more, lockout_duration and lockout_window at least 1m`,
 		} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("config check does not report %q:\n%s", want, r.stdout)
 			}
 		}
-		if !strings.Contains(r.stderr, "6 problem(s)") {
+		if !strings.Contains(r.stderr, "8 problem(s)") {
 			t.Errorf("stderr: %s", r.stderr)
 		}
 

@@ -253,5 +253,6 @@ func sambaDomain(ctx context.Context, cfg Config, d *directory.Directory) *ldaps
 			d.PutSecret(ctx, "samba-domain-sid", []byte(sid))
 		}
 	}
-	return &ldapserver.SambaDomain{Name: strings.ToUpper(cfg.Samba.Domain), SID: sid}
+	return &ldapserver.SambaDomain{Name: strings.ToUpper(cfg.Samba.Domain), SID: sid, NetBIOSNames: cfg.Samba.NetBIOSNames,
+		Lockout: ldapserver.SambaLockout{Threshold: cfg.Samba.LockoutThreshold, Duration: cfg.Samba.LockoutDuration, Window: cfg.Samba.LockoutWindow}}
 }

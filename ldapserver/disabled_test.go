@@ -1,0 +1,287 @@
+package ldapserver
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	ldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/atrium-dir/atrium/internal/testenv"
+)
+
+// TestSSSDDisabledUser points a real SSSD at Atrium with the account check
+// a Linux host uses to refuse expired accounts (ldap_access_order =
+// expire, ldap_account_expire_policy = shadow) and asks PAM, through
+// pam_sss and pamtester, whether alice and carol may log in. A disabled
+// user must be refused even though nothing binds with a password (an SSH
+// key login runs only this check), and accepted again once enabled.
+//
+// SSSD's sockets, cache and PAM's service files live at fixed paths, so,
+// as in TestNslcd, sssd runs in its own mount namespace with fresh tmpfs on
+// /run, /var/lib/sss and /var/log/sssd and the test's directories bound
+// over /etc/sssd and /etc/pam.d; pamtester joins it with nsenter.
+func TestSSSDDisabledUser(t *testing.T) {
+	sssd := testenv.Tool(t, "/usr/sbin/sssd", "sssd-ldap")
+	if _, err := os.Stat("/usr/libexec/sssd/sssd_be"); err != nil {
+		testenv.Missing(t, "sssd's back end is not installed (apt-get install sssd-ldap)")
+	}
+	pamtester := testenv.Tool(t, "pamtester", "pamtester")
+	pamSSS := "/lib/x86_64-linux-gnu/security/pam_sss.so"
+	if _, err := os.Stat(pamSSS); err != nil {
+		pamSSS = "/usr" + pamSSS
+		if _, err := os.Stat(pamSSS); err != nil {
+			testenv.Missing(t, "pam_sss.so is not installed (apt-get install libpam-sss)")
+		}
+	}
+	unshare := testenv.Tool(t, "unshare", "util-linux")
+	nsenter := testenv.Tool(t, "nsenter", "util-linux")
+	if os.Geteuid() != 0 {
+		testenv.Missing(t, "the sssd test mounts in a private mount namespace and needs root")
+	}
+
+	f := newFixture(t, Access{})
+	ctx := context.Background()
+	_, addr := startServer(t, f)
+
+	etc, pamd := t.TempDir(), t.TempDir()
+	write := func(path, text string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// pam_id_timeout = 0: every PAM request reads the entry afresh, so a
+	// change shows at the next check rather than after SSSD's 5 seconds.
+	write(filepath.Join(etc, "sssd.conf"), fmt.Sprintf(`[sssd]
+services = nss, pam
+domains = atrium
+
+[pam]
+pam_id_timeout = 0
+
+[domain/atrium]
+id_provider = ldap
+auth_provider = ldap
+access_provider = ldap
+ldap_access_order = expire
+ldap_account_expire_policy = shadow
+ldap_uri = ldap://%s/
+ldap_search_base = %s
+ldap_default_bind_dn = %s
+ldap_default_authtok = reader-password
+ldap_schema = rfc2307bis
+cache_credentials = false
+`, addr, base, readerDN))
+	if err := os.Mkdir(filepath.Join(etc, "conf.d"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write(filepath.Join(pamd, "atrium"), "auth required pam_sss.so\naccount required pam_sss.so\n")
+
+	script := strings.Join([]string{
+		"set -e",
+		"for d in /run /var/lib/sss /var/log/sssd; do mount -t tmpfs atrium-sssd $d; done",
+		"mkdir -p /var/lib/sss/db /var/lib/sss/pipes/private /var/lib/sss/mc /var/lib/sss/pubconf/krb5.include.d /var/lib/sss/gpo_cache",
+		`mount --bind "$1" /etc/sssd`,
+		`mount --bind "$2" /etc/pam.d`,
+		`exec "$3" -i --logger=stderr -d 2`,
+	}, "\n")
+	cmd := exec.Command(unshare, "--mount", "--propagation", "private", "sh", "-c", script, "sh", etc, pamd, sssd)
+	var log testenv.Output
+	cmd.Stdout, cmd.Stderr = &log, &log
+	// sssd must not outlive a test binary that is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		// SIGTERM lets the monitor stop its responders and back end.
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("sssd output:\n%s", log.String())
+		}
+	})
+	socket := fmt.Sprintf("/proc/%d/root/var/lib/sss/pipes/pam", cmd.Process.Pid)
+	waitFor(t, socket, exited, &log)
+
+	// account runs pam_sss's account check, the one sshd runs for a key
+	// login; it returns pamtester's output and whether PAM accepted.
+	account := func(uid string) (string, bool) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, nsenter, fmt.Sprintf("--mount=/proc/%d/ns/mnt", cmd.Process.Pid), "--",
+			pamtester, "atrium", uid, "acct_mgmt").CombinedOutput()
+		if ctx.Err() != nil {
+			t.Fatalf("pamtester %s: %v\n%s", uid, ctx.Err(), out)
+		}
+		return strings.TrimSpace(string(out)), err == nil
+	}
+	expect := func(uid string, usable bool) {
+		t.Helper()
+		out, ok := account(uid)
+		switch {
+		case usable && !ok:
+			t.Errorf("%s should pass the account check: %s", uid, out)
+		case !usable && ok:
+			t.Errorf("%s is disabled but passes the account check: %s", uid, out)
+		case !usable && !strings.Contains(out, "expired"):
+			t.Errorf("%s is refused for another reason than expiry: %s", uid, out)
+		}
+	}
+
+	expect("alice", true)
+	expect("carol", false) // disabled in the fixture
+	if _, err := f.dir.SetDisabled(ctx, "alice", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.dir.SetDisabled(ctx, "carol", false); err != nil {
+		t.Fatal(err)
+	}
+	expect("alice", false)
+	expect("carol", true)
+}
+
+// waitFor waits until path exists, failing if the program behind exited
+// first or never creates it.
+func waitFor(t *testing.T, path string, exited chan error, log *testenv.Output) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("the program exited: %v\n%s", err, log.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not appear\n%s", path, log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestDisabledUserAttributes: a disabled user, and only that user, carries
+// shadowExpire 1 and ppolicy's permanent lock, which clients filter on.
+func TestDisabledUserAttributes(t *testing.T) {
+	f := newFixture(t, Access{})
+	_, addr := startServer(t, f)
+	c := connect(t, addr, readerDN, "reader-password")
+	for _, filter := range []string{"(shadowExpire=1)", "(shadowExpire<=20000)", "(pwdAccountLockedTime=*)"} {
+		e := c.find("ou=people,"+base, ldap.ScopeWholeSubtree, filter, "shadowExpire", "+")
+		if len(e) != 1 {
+			t.Fatalf("%s found %d entries, want carol alone", filter, len(e))
+		}
+		if e[0].DN != "uid=carol,ou=people,"+base || e[0].GetAttributeValue("shadowExpire") != "1" ||
+			e[0].GetAttributeValue("pwdAccountLockedTime") != "000001010000Z" {
+			t.Errorf("%s: %s shadowExpire=%q pwdAccountLockedTime=%q", filter, e[0].DN,
+				e[0].GetAttributeValue("shadowExpire"), e[0].GetAttributeValue("pwdAccountLockedTime"))
+		}
+	}
+	if e := c.find(aliceDN, ldap.ScopeBaseObject, "(objectClass=*)", "*", "+"); e[0].GetAttributeValue("shadowExpire") != "" || e[0].GetAttributeValue("pwdAccountLockedTime") != "" {
+		t.Errorf("an enabled user looks disabled: %+v", e[0].Attributes)
+	}
+}
+
+// TestNslcdShadowExpire: a Linux host with nslcd and shadow: ldap in
+// nsswitch.conf sees a disabled user's account as expired in pam_unix's
+// account check, the one sshd runs for a key login, and usable again once
+// enabled. nslcd, its files and PAM's service files are set up in a mount
+// namespace as in TestNslcd.
+func TestNslcdShadowExpire(t *testing.T) {
+	nslcd := testenv.Tool(t, "/usr/sbin/nslcd", "nslcd")
+	pamtester := testenv.Tool(t, "pamtester", "pamtester")
+	unshare := testenv.Tool(t, "unshare", "util-linux")
+	nsenter := testenv.Tool(t, "nsenter", "util-linux")
+	if os.Geteuid() != 0 {
+		testenv.Missing(t, "the nslcd test mounts in a private mount namespace and needs root")
+	}
+	f := newFixture(t, Access{})
+	ctx := context.Background()
+	_, addr := startServer(t, f)
+
+	dir, pamd := t.TempDir(), t.TempDir()
+	write := func(path, text string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conf, nsswitch := filepath.Join(dir, "nslcd.conf"), filepath.Join(dir, "nsswitch.conf")
+	write(conf, fmt.Sprintf("uri ldap://%s/\nbase %s\nbinddn %s\nbindpw reader-password\n", addr, base, readerDN))
+	write(nsswitch, "passwd: files ldap\ngroup: files ldap\nshadow: files ldap\n")
+	write(filepath.Join(pamd, "atrium"), "account required pam_unix.so\n")
+	script := strings.Join([]string{
+		"set -e",
+		"mount -t tmpfs atrium-nslcd /run",
+		"mkdir -m 0755 /run/nslcd",
+		`mount --bind "$1" /etc/nslcd.conf`,
+		`mount --bind "$2" /etc/nsswitch.conf`,
+		`mount --bind "$3" /etc/pam.d`,
+		`exec "$4" -d`,
+	}, "\n")
+	cmd := exec.Command(unshare, "--mount", "--propagation", "private", "sh", "-c", script, "sh", conf, nsswitch, pamd, nslcd)
+	var log testenv.Output
+	cmd.Stdout, cmd.Stderr = &log, &log
+	// nslcd must not outlive a test binary that is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("nslcd output:\n%s", log.String())
+		}
+	})
+	waitFor(t, fmt.Sprintf("/proc/%d/root/run/nslcd/socket", cmd.Process.Pid), exited, &log)
+
+	account := func(uid string) (string, bool) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, nsenter, fmt.Sprintf("--mount=/proc/%d/ns/mnt", cmd.Process.Pid), "--",
+			pamtester, "atrium", uid, "acct_mgmt").CombinedOutput()
+		return strings.TrimSpace(string(out)), err == nil
+	}
+	expect := func(uid string, usable bool) {
+		t.Helper()
+		out, ok := account(uid)
+		switch {
+		case usable && !ok:
+			t.Errorf("%s should pass the account check: %s", uid, out)
+		case !usable && (ok || !strings.Contains(out, "expired")):
+			t.Errorf("%s is disabled but not refused as expired: %s", uid, out)
+		}
+	}
+	expect("alice", true)
+	expect("carol", false)
+	if _, err := f.dir.SetDisabled(ctx, "alice", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.dir.SetDisabled(ctx, "carol", false); err != nil {
+		t.Fatal(err)
+	}
+	expect("alice", false)
+	expect("carol", true)
+}
