@@ -13,6 +13,7 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // MethodHWK is the RFC 8176 method a passkey proves: possession of a key
@@ -59,7 +60,7 @@ func ceremonyForm(name string, c Challenge) (template.HTML, error) {
 
 // Submit verifies the posted assertion and proves MethodHWK.
 func (s signIn) Submit(ctx context.Context, r *http.Request, f *portal.Flow) error {
-	at := Attempt{Remote: portal.RemoteAddr(r), Service: "web"}
+	at := Attempt{Remote: web.RemoteAddr(r), Service: "web"}
 	_, err := s.keys.finishLogin(ctx, purposeLogin, f.UserID, f.ID, r.PostForm.Get("ceremony"), []byte(r.PostForm.Get("assertion")), at)
 	if err != nil {
 		return stepError(err)

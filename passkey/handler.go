@@ -39,7 +39,7 @@ func NewHandler(keys *Passkeys, accounts Accounts, log *slog.Logger) *Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{keys: keys, accounts: accounts, log: log, mux: http.NewServeMux()}
-	h.mux.Handle("GET "+ScriptPath, http.StripPrefix("/passkey/", http.FileServerFS(must(fs.Sub(web, "web")))))
+	h.mux.Handle("GET "+ScriptPath, http.StripPrefix("/passkey/", http.FileServerFS(must(fs.Sub(files, "web")))))
 	h.mux.HandleFunc("POST "+registerBeginPath, h.registerBegin)
 	h.mux.HandleFunc("POST "+registerFinishPath, h.registerFinish)
 	return h
@@ -53,7 +53,7 @@ const (
 )
 
 //go:embed web
-var web embed.FS
+var files embed.FS
 
 // ServeHTTP routes /passkey/ requests.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }

@@ -22,6 +22,7 @@ import (
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/dirtest"
 	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // pkServer is Atrium's web front wired as cmd/atrium wires it, on
@@ -57,7 +58,7 @@ func newPKServer(t *testing.T, mounts ...func(*pkServer, *http.ServeMux)) *pkSer
 		portal: p, url: "http://" + ln.Addr().String(), origin: ext.String(),
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/passkey/", portal.Protect(NewHandler(keys, p, nil), nil))
+	mux.Handle("/passkey/", web.Protect(NewHandler(keys, p, nil), nil))
 	for _, mount := range mounts {
 		mount(s, mux)
 	}

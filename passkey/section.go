@@ -8,7 +8,7 @@ import (
 	"github.com/atrium-dir/atrium/portal"
 )
 
-var templates = template.Must(template.ParseFS(web, "web/*.html"))
+var templates = template.Must(template.ParseFS(files, "web/*.html"))
 
 // recoveryCodesPath is the self-service form that issues new recovery codes
 // and shows them once.

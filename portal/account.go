@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"html/template"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // The self-service page: what a signed-in user sees at the portal's root.
@@ -131,7 +131,7 @@ func (p *Portal) AskSignInAgain(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]string{"error": signInAgain})
 		return
 	}
-	p.render(w, http.StatusForbidden, "message.html", page{Title: "Sign in again", Message: signInAgain, Link: &pageLink{Href: "/account/sign-in-again", Text: "Sign in again"}})
+	p.showPage(w, http.StatusForbidden, "message.html", web.Page{Title: "Sign in again", Message: signInAgain, Link: &web.Link{Href: "/account/sign-in-again", Text: "Sign in again"}})
 }
 
 // accountSignInAgain starts a fresh sign-in that returns to the page.
@@ -152,11 +152,6 @@ func (p *Portal) accountRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /account/sign-in-again", p.accountSignInAgain)
 	mux.HandleFunc("POST /account/sessions/end-others", p.accountEndOtherSessions)
 }
-
-// accountCSP is the page policy of the self-service page: the default one
-// plus what the sections' scripts need (WebAuthn calls, a service worker,
-// the web app manifest), all from the portal's own origin.
-const accountCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // accountNotices are the messages a form's redirect may ask the page to show;
 // the query names one, so no text travels in the URL.
@@ -243,21 +238,12 @@ func (p *Portal) renderAccountSections(ctx context.Context, a Account) []account
 	return out
 }
 
-// renderAccount renders a self-service template into a buffer first, so a
-// failure never sends half a page.
+// renderAccount renders a self-service page. Its policy allows what the
+// sections' scripts need (WebAuthn calls, a service worker, the web app
+// manifest), all from the portal's own origin.
 func (p *Portal) renderAccount(w http.ResponseWriter, status int, name, title string, data any) {
-	var buf bytes.Buffer
-	pg := page{Title: title, Data: data}
-	if err := templates.ExecuteTemplate(&buf, name, pg); err != nil {
-		p.fail(w, "render "+name, err)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", accountCSP)
-	w.WriteHeader(status)
-	_, _ = buf.WriteTo(w)
+	w.Header().Set("Content-Security-Policy", web.AppCSP)
+	p.showPage(w, status, name, web.Page{Title: title, Wide: true, Styles: []string{"/assets/account.css"}, Data: data})
 }
 
 // accountError is a refusal of a self-service form, worded for the user.
@@ -275,5 +261,5 @@ func (p *Portal) refuseForm(w http.ResponseWriter, r *http.Request, a Account, s
 
 // auditAccount records a change the user made to their own account.
 func (p *Portal) auditAccount(r *http.Request, a Account, detail string) {
-	p.dir.Audit(directory.AuditEvent{Kind: "account", Subject: a.User.UID, Remote: RemoteAddr(r), Service: "web", Result: directory.ResultOK, Detail: detail})
+	p.dir.Audit(directory.AuditEvent{Kind: "account", Subject: a.User.UID, Remote: web.RemoteAddr(r), Service: "web", Result: directory.ResultOK, Detail: detail})
 }

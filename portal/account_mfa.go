@@ -12,6 +12,7 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/totp"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // accountMFA is the second-factor part of the self-service page.
@@ -131,7 +132,7 @@ func (p *Portal) accountConfirmTOTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	name := strings.TrimSpace(r.PostForm.Get("name"))
-	_, err := p.dir.ConfirmTOTP(ctx, a.User.ID, name, r.PostForm.Get("code"), RemoteAddr(r))
+	_, err := p.dir.ConfirmTOTP(ctx, a.User.ID, name, r.PostForm.Get("code"), web.RemoteAddr(r))
 	if err != nil {
 		p.accountTOTPRefused(w, r, a, name, err)
 		return

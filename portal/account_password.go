@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // accountChangePassword checks the current password through the directory (so
@@ -71,7 +72,7 @@ func (p *Portal) accountCheckPassword(r *http.Request, a Account, current, next,
 	}
 	_, err := p.dir.Authenticate(r.Context(), directory.Login{
 		Kind: directory.KindUser, Name: a.User.UID, Password: current,
-		Remote: RemoteAddr(r), Service: "account",
+		Remote: web.RemoteAddr(r), Service: "account",
 	})
 	var throttled *directory.ThrottledError
 	switch {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // Flow is one sign-in in progress, kept in the store under a random,
@@ -224,18 +225,14 @@ func (p *Portal) advance(w http.ResponseWriter, r *http.Request, f *Flow, refusa
 		p.fail(w, "flow form", err)
 		return
 	}
-	status, pg := http.StatusOK, page{Title: "Sign in", Data: stepData{Flow: f.ID, CSRF: f.CSRF, Step: step.Name(), Data: data}}
+	status, pg := http.StatusOK, web.Page{Title: "Sign in", Data: stepData{Flow: f.ID, CSRF: f.CSRF, Step: step.Name(), Data: data}}
 	if refusal != nil {
 		status, pg.Error = refusal.Status, refusal.Message
 	}
-	w.Header().Set("Content-Security-Policy", flowCSP)
-	p.render(w, status, tmpl, pg)
+	// Second factors run scripts: a passkey prompt, waiting for a push.
+	w.Header().Set("Content-Security-Policy", web.ScriptCSP)
+	p.showPage(w, status, tmpl, pg)
 }
-
-// flowCSP is the policy of the sign-in pages: the default one plus scripts
-// and calls to the portal's own origin, which second factors need (a
-// passkey prompt, waiting for a push approval).
-const flowCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 type stepData struct {
 	Flow, CSRF, Step string
@@ -317,7 +314,7 @@ func (s passwordStep) Submit(ctx context.Context, r *http.Request, f *Flow) erro
 		Kind:     directory.KindUser,
 		Name:     r.PostForm.Get("username"),
 		Password: r.PostForm.Get("password"),
-		Remote:   RemoteAddr(r),
+		Remote:   web.RemoteAddr(r),
 		Service:  "web",
 	})
 	var throttled *directory.ThrottledError

@@ -14,6 +14,7 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/totp"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // A SecondFactor is one kind of second factor the sign-in offers after the
@@ -297,7 +298,7 @@ func fragment(name string, data any) (template.HTML, error) {
 func (totpFactor) Form(*http.Request, *Flow) (template.HTML, error) { return fragment("totp", nil) }
 
 func (t totpFactor) Submit(ctx context.Context, r *http.Request, f *Flow) error {
-	if err := t.dir.VerifyTOTP(ctx, f.UserID, r.PostForm.Get("code"), RemoteAddr(r), "web"); err != nil {
+	if err := t.dir.VerifyTOTP(ctx, f.UserID, r.PostForm.Get("code"), web.RemoteAddr(r), "web"); err != nil {
 		return codeError(err)
 	}
 	f.Proved("otp")
@@ -315,7 +316,7 @@ func (recoveryFactor) Form(*http.Request, *Flow) (template.HTML, error) {
 }
 
 func (rf recoveryFactor) Submit(ctx context.Context, r *http.Request, f *Flow) error {
-	left, err := rf.p.dir.UseRecoveryCode(ctx, f.UserID, r.PostForm.Get("code"), RemoteAddr(r), "web")
+	left, err := rf.p.dir.UseRecoveryCode(ctx, f.UserID, r.PostForm.Get("code"), web.RemoteAddr(r), "web")
 	if err != nil {
 		if errors.Is(err, directory.ErrBadCode) {
 			return &StepError{Status: http.StatusUnauthorized, Message: "That recovery code is not right, or was used before."}
@@ -447,7 +448,7 @@ func (e totpEnrollment) Form(r *http.Request, f *Flow) (template.HTML, error) {
 }
 
 func (e totpEnrollment) Submit(ctx context.Context, r *http.Request, f *Flow) error {
-	if _, err := e.p.dir.ConfirmTOTP(ctx, f.UserID, "Authenticator app", r.PostForm.Get("code"), RemoteAddr(r)); err != nil {
+	if _, err := e.p.dir.ConfirmTOTP(ctx, f.UserID, "Authenticator app", r.PostForm.Get("code"), web.RemoteAddr(r)); err != nil {
 		return codeError(err)
 	}
 	f.Proved("otp")

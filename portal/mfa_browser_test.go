@@ -17,6 +17,7 @@ import (
 	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/samlidp"
 	"github.com/atrium-dir/atrium/totp"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // TestRecoveryCodeSignInBrowser is alice, who has an authenticator app,
@@ -143,7 +144,7 @@ func mfaServeSAML(t *testing.T, d *directory.Directory) string {
 	ext, _ := url.Parse("http://" + srv.Listener.Addr().String())
 	p := portal.New(d, portal.Config{ExternalURL: ext}, time.Now, nil)
 	mux := http.NewServeMux()
-	mux.Handle("/saml/", portal.Protect(samlidp.New(d, p, time.Now, nil).Handler(), nil))
+	mux.Handle("/saml/", web.Protect(samlidp.New(d, p, time.Now, nil).Handler(), nil))
 	mux.Handle("/", p.Handler())
 	srv.Config.Handler = mux
 	srv.Start()

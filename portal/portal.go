@@ -3,11 +3,7 @@ package portal
 import (
 	"embed"
 	"encoding/json"
-	"fmt"
-	"html/template"
-	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,6 +11,7 @@ import (
 	"time"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // Config holds the portal's settings; zero durations take defaults.
@@ -69,6 +66,7 @@ type Portal struct {
 	steps         []Step
 	mfa           mfaFactors
 	sections      []AccountSection
+	pages         *web.Renderer
 }
 
 // New returns a portal over dir. now is the clock (time.Now in production).
@@ -83,6 +81,7 @@ func New(dir *directory.Directory, cfg Config, now func() time.Time, log *slog.L
 		dir: dir, now: now, log: log, cfg: cfg.withDefaults(),
 		continuations: map[string]Continuation{},
 		steps:         []Step{passwordStep{dir: dir}},
+		pages:         web.NewRenderer(log, pages, "web/*.html"),
 	}
 	p.steps = append(p.steps, p.mfaSteps()...)
 	return p
@@ -120,86 +119,20 @@ func (p *Portal) Handler() http.Handler {
 	mux.HandleFunc("GET /login", p.loginPage)
 	mux.HandleFunc("POST /login", p.loginSubmit)
 	mux.HandleFunc("POST /logout", p.logout)
-	mux.Handle("GET /assets/", http.FileServerFS(assets))
-	return Protect(mux, p.log)
+	mux.Handle("GET /assets/", web.Assets())
+	return web.Protect(mux, p.log)
 }
 
 //go:embed web
-var web embed.FS
+var pages embed.FS
 
-var (
-	assets    = must(fs.Sub(web, "web"))
-	templates = template.Must(template.New("").ParseFS(web, "web/*.html"))
-)
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
-
-// Protect adds the headers every Atrium page carries, caps request bodies
-// and answers a panicking request with 500 instead of taking the server
-// down.
-func Protect(next http.Handler, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				log.Error("panic in web request", "path", r.URL.Path, "panic", fmt.Sprint(v))
-				http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
-			}
-		}()
-		h := w.Header()
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("X-Frame-Options", "DENY")
-		if h.Get("Content-Security-Policy") == "" {
-			h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		next.ServeHTTP(w, r)
-	})
-}
-
-// maxBody caps a form post; a signed SAML request fits comfortably.
-const maxBody = 256 << 10
-
-// RemoteAddr is the client's IP address, without the port.
-func RemoteAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// page is the data every template gets.
-type page struct {
-	Title   string
-	Message string
-	Error   string
-	Data    any
-	// Link is where a message page's one button goes, if it has one.
-	Link *pageLink
-}
-
-type pageLink struct{ Href, Text string }
-
-// Render writes one of the portal's pages with status.
-func (p *Portal) render(w http.ResponseWriter, status int, name string, pg page) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	if err := templates.ExecuteTemplate(w, name, pg); err != nil {
-		p.log.Error("render page", "page", name, "err", err)
-	}
+// showPage renders one of the portal's pages with status, inside the shared
+// layout.
+func (p *Portal) showPage(w http.ResponseWriter, status int, name string, pg web.Page) {
+	p.pages.Render(w, status, name, pg)
 }
 
 // ShowMessage answers with a plain page: a title and one sentence.
 func (p *Portal) ShowMessage(w http.ResponseWriter, status int, title, message string) {
-	p.render(w, status, "message.html", page{Title: title, Message: message})
+	p.pages.Message(w, status, title, message)
 }

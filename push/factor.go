@@ -9,6 +9,7 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // kindFlowTx remembers the transaction of a sign-in flow, so reloading the
@@ -78,7 +79,7 @@ func (sf SecondFactor) Form(r *http.Request, f *portal.Flow) (template.HTML, err
 	}
 	if !known || (v.Status == Denied || v.Status == Expired) && r.FormValue("resend") != "" {
 		browser := r.UserAgent()
-		tx, err := sf.approvals.Start(ctx, Request{UserID: f.UserID, App: f.AppName(), IP: portal.RemoteAddr(r), UserAgent: browser})
+		tx, err := sf.approvals.Start(ctx, Request{UserID: f.UserID, App: f.AppName(), IP: web.RemoteAddr(r), UserAgent: browser})
 		switch {
 		case errors.Is(err, ErrSuspended):
 			v.Problem = "Approvals on your phone are paused for your account. Use another way to sign in."

@@ -1,13 +1,11 @@
 package push
 
 import (
-	"bytes"
 	"context"
 	"crypto/subtle"
 	"embed"
 	"encoding/json"
 	"errors"
-	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -17,15 +15,13 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/web"
 )
 
 //go:embed web
-var web embed.FS
+var pages embed.FS
 
-var (
-	assets    = must(fs.Sub(web, "web/assets"))
-	templates = template.Must(template.New("").ParseFS(web, "web/*.html"))
-)
+var assets = must(fs.Sub(pages, "web/assets"))
 
 func must[T any](v T, err error) T {
 	if err != nil {
@@ -33,11 +29,6 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
-
-// pageCSP lets the push pages run their own scripts, call back home,
-// register the service worker and offer the web app manifest; nothing
-// from elsewhere.
-const pageCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // resumeKind parks a request for /approve/{tx} while its user signs in.
 const resumeKind = "push-approve"
@@ -53,6 +44,7 @@ type Handler struct {
 	now       func() time.Time
 	log       *slog.Logger
 	mux       *http.ServeMux
+	pages     *web.Renderer
 }
 
 // NewHandler returns the push pages. It registers with p the continuation
@@ -64,7 +56,7 @@ func NewHandler(a *Approvals, p *portal.Portal, keys VAPID, now func() time.Time
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{approvals: a, portal: p, keys: keys, now: now, log: log, mux: http.NewServeMux()}
+	h := &Handler{approvals: a, portal: p, keys: keys, now: now, log: log, mux: http.NewServeMux(), pages: web.NewRenderer(log, pages, "web/*.html")}
 	h.mux.HandleFunc("GET /approve/{tx}", h.approvePage)
 	h.mux.HandleFunc("POST /approve/{tx}/choose", h.choose)
 	h.mux.HandleFunc("POST /approve/{tx}/confirm", h.confirm)
@@ -85,14 +77,16 @@ func NewHandler(a *Approvals, p *portal.Portal, keys VAPID, now func() time.Time
 
 // Mount adds the handler's paths to mux, behind the portal's protections.
 func (h *Handler) Mount(mux *http.ServeMux) {
-	protected := portal.Protect(h, h.log)
+	protected := web.Protect(h, h.log)
 	for _, pattern := range []string{"/approve/", "/push/", "GET /sw.js", "GET /manifest.webmanifest"} {
 		mux.Handle(pattern, protected)
 	}
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Security-Policy", pageCSP)
+	// The push pages run their own scripts, call back home, register the
+	// service worker and offer the web app manifest.
+	w.Header().Set("Content-Security-Policy", web.AppCSP)
 	h.mux.ServeHTTP(w, r)
 }
 
@@ -274,7 +268,7 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c.Remote = portal.RemoteAddr(r)
+	c.Remote = web.RemoteAddr(r)
 	if err := h.approvals.Approve(r.Context(), r.PathValue("tx"), s.UserID, c); err != nil {
 		h.jsonError(w, err)
 		return
@@ -388,7 +382,7 @@ func (h *Handler) phonePage(w http.ResponseWriter, r *http.Request) {
 // serviceWorker is served from the root so that its scope covers
 // /approve/, which a notification click opens.
 func (h *Handler) serviceWorker(w http.ResponseWriter, r *http.Request) {
-	body, err := web.ReadFile("web/sw.js")
+	body, err := pages.ReadFile("web/sw.js")
 	if err != nil {
 		h.fail(w, "service worker", err)
 		return
@@ -423,29 +417,24 @@ func (h *Handler) icon(w http.ResponseWriter, r *http.Request) {
 	w.Write(png)
 }
 
-// render writes a page through a buffer, so a template error never sends
-// half a page.
+// page is the push pages' frame: a phone may install them as a web app.
+func page(title string, data any) web.Page {
+	return web.Page{Title: title, Data: data, Styles: []string{"/push/assets/push.css"}, Manifest: "/manifest.webmanifest", Icon: "/push/icons/192.png"}
+}
+
 func (h *Handler) render(w http.ResponseWriter, status int, name, title string, data any) {
-	var b bytes.Buffer
-	if err := templates.ExecuteTemplate(&b, name, struct {
-		Title string
-		Data  any
-	}{title, data}); err != nil {
-		h.fail(w, "render "+name, err)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(b.Bytes())
+	h.pages.Render(w, status, name, page(title, data))
 }
 
 func (h *Handler) message(w http.ResponseWriter, status int, title, message string) {
-	h.render(w, status, "message.html", title, message)
+	pg := page(title, nil)
+	pg.Message = message
+	h.pages.Render(w, status, "message.html", pg)
 }
 
 func (h *Handler) fail(w http.ResponseWriter, what string, err error) {
 	h.log.Error("push: "+what, "err", err)
-	h.portal.ShowMessage(w, http.StatusInternalServerError, "Something went wrong", "Something went wrong on our side. Try again in a moment.")
+	h.message(w, http.StatusInternalServerError, "Something went wrong", "Something went wrong on our side. Try again in a moment.")
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -19,6 +19,7 @@ import (
 	"github.com/atrium-dir/atrium/passkey"
 	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/push"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // webFixture serves the portal with push mounted, as cmd/atrium does, on
@@ -59,7 +60,7 @@ func newWebFixtureWith(t *testing.T, realPasskeys bool) *webFixture {
 		f.ap = push.NewApprovals(f.dir, f.notifier, keys.Confirmer(), nil)
 		p.AddSecondFactor(keys.SecondFactor())
 		p.AddAccountSection(passkey.Section{})
-		mux.Handle("/passkey/", portal.Protect(passkey.NewHandler(keys, p, nil), nil))
+		mux.Handle("/passkey/", web.Protect(passkey.NewHandler(keys, p, nil), nil))
 	}
 	p.AddSecondFactor(push.NewSecondFactor(f.ap))
 	p.AddAccountSection(push.NewSection(f.ap))

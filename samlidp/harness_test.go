@@ -24,6 +24,7 @@ import (
 	"github.com/atrium-dir/atrium/directory/dirtest"
 	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/samlidp"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // The fixture: alice (staff, and through staff also everyone), bob
@@ -98,7 +99,7 @@ func newHarness(t *testing.T) *harness {
 	p := portal.New(h.dir, portal.Config{ExternalURL: ext}, h.clock.Now, nil)
 	h.idp = samlidp.New(h.dir, p, h.clock.Now, nil)
 	mux := http.NewServeMux()
-	mux.Handle("/saml/", portal.Protect(h.idp.Handler(), nil))
+	mux.Handle("/saml/", web.Protect(h.idp.Handler(), nil))
 	mux.Handle("/", p.Handler())
 	h.srv.Config.Handler = mux
 	h.srv.Start()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // IdP is the SAML identity provider. Build it with New.
@@ -21,6 +22,7 @@ type IdP struct {
 	log     *slog.Logger
 	keys    *keyCache
 	replays *replayCache
+	pages   *web.Renderer
 }
 
 const parkKind = "saml"
@@ -33,7 +35,7 @@ func New(dir *directory.Directory, p *portal.Portal, now func() time.Time, log *
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	i := &IdP{dir: dir, portal: p, now: now, log: log, keys: &keyCache{dir: dir}, replays: newReplayCache()}
+	i := &IdP{dir: dir, portal: p, now: now, log: log, keys: &keyCache{dir: dir}, replays: newReplayCache(), pages: web.NewRenderer(log, pages, "web/*.html")}
 	p.Resume(parkKind, i.resume)
 	return i
 }
@@ -138,7 +140,7 @@ func (i *IdP) answer(w http.ResponseWriter, r *http.Request, s portal.Session, p
 		return
 	}
 	if !allowed {
-		i.dir.Audit(directory.AuditEvent{Kind: "assertion", Subject: u.UID, Remote: portal.RemoteAddr(r), Service: "saml:" + app.Name, Result: "denied", Detail: "not in the app's groups"})
+		i.dir.Audit(directory.AuditEvent{Kind: "assertion", Subject: u.UID, Remote: web.RemoteAddr(r), Service: "saml:" + app.Name, Result: "denied", Detail: "not in the app's groups"})
 		if passive {
 			i.refuse(w, r, &refusal{httpStatus: 403, message: "You do not have access to " + app.Name + ".", samlStatus: saml.StatusRequestDenied, in: in, detail: errors.New("not in groups")})
 			return
@@ -154,7 +156,7 @@ func (i *IdP) answer(w http.ResponseWriter, r *http.Request, s portal.Session, p
 			i.portal.StepUp(w, r, s, &portal.Parked{Kind: parkKind, Payload: payload, RequireMFA: true, App: app.Name})
 			return
 		}
-		i.dir.Audit(directory.AuditEvent{Kind: "assertion", Subject: u.UID, Remote: portal.RemoteAddr(r), Service: "saml:" + app.Name, Result: "denied", Detail: "second factor required"})
+		i.dir.Audit(directory.AuditEvent{Kind: "assertion", Subject: u.UID, Remote: web.RemoteAddr(r), Service: "saml:" + app.Name, Result: "denied", Detail: "second factor required"})
 		i.refuse(w, r, &refusal{httpStatus: 403, message: app.Name + " requires a second factor, and this sign-in used only a password.", samlStatus: saml.StatusNoAuthnContext, in: in, detail: errors.New("MFA required")})
 		return
 	}
@@ -163,7 +165,7 @@ func (i *IdP) answer(w http.ResponseWriter, r *http.Request, s portal.Session, p
 		i.refuse(w, r, &refusal{httpStatus: 500, message: "Something went wrong on our side.", detail: err})
 		return
 	}
-	i.dir.Audit(directory.AuditEvent{Kind: "assertion", Subject: u.UID, Remote: portal.RemoteAddr(r), Service: "saml:" + app.Name, Result: directory.ResultOK,
+	i.dir.Audit(directory.AuditEvent{Kind: "assertion", Subject: u.UID, Remote: web.RemoteAddr(r), Service: "saml:" + app.Name, Result: directory.ResultOK,
 		Detail: "attributes=" + join(released) + " amr=" + join(amr(s.Methods))})
 	i.postForm(w, http.StatusOK, app, p.ACS, resp, p.RelayState, "", true)
 }
@@ -171,7 +173,7 @@ func (i *IdP) answer(w http.ResponseWriter, r *http.Request, s portal.Session, p
 // refuse shows why a request is refused and, when the app's ACS is known,
 // offers the SP a signed SAML error Response.
 func (i *IdP) refuse(w http.ResponseWriter, r *http.Request, ref *refusal) {
-	i.log.Warn("saml request refused", "reason", ref.message, "detail", ref.detail, "remote", portal.RemoteAddr(r))
+	i.log.Warn("saml request refused", "reason", ref.message, "detail", ref.detail, "remote", web.RemoteAddr(r))
 	if ref.in == nil || ref.samlStatus == "" {
 		i.portal.ShowMessage(w, ref.httpStatus, "Cannot sign you in", ref.message)
 		return

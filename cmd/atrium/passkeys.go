@@ -10,6 +10,7 @@ import (
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/passkey"
 	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // passkeys turns on passkeys at ext: the sign-in's second factor and
@@ -29,6 +30,6 @@ func passkeys(d *directory.Directory, p *portal.Portal, ext *url.URL, mux *http.
 	p.AddSecondFactor(keys.SecondFactor())
 	p.AddEnrollment(keys.Enrollment())
 	p.AddAccountSection(passkey.Section{})
-	mux.Handle("/passkey/", portal.Protect(passkey.NewHandler(keys, p, log), log))
+	mux.Handle("/passkey/", web.Protect(passkey.NewHandler(keys, p, log), log))
 	return keys, nil
 }

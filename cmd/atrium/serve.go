@@ -26,6 +26,7 @@ import (
 	"github.com/atrium-dir/atrium/ldif"
 	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/samlidp"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -161,7 +162,7 @@ func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Hand
 	idp := samlidp.New(d, p, time.Now, log)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
-	mux.Handle("/saml/", portal.Protect(idp.Handler(), log))
+	mux.Handle("/saml/", web.Protect(idp.Handler(), log))
 	keys, err := passkeys(d, p, ext, mux, log)
 	if err != nil {
 		return nil, err
