@@ -9,19 +9,19 @@ import (
 	"net/http"
 
 	"github.com/atrium-dir/atrium/directory"
-	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/signin"
 )
 
 // Accounts finds the signed-in user of a request and checks its CSRF token
-// (header X-CSRF-Token); on false it has answered the request. The portal
+// (header X-CSRF-Token); on false it has answered the request. The sign-in
 // implements it.
 type Accounts interface {
-	Account(w http.ResponseWriter, r *http.Request) (portal.Account, bool)
+	Account(w http.ResponseWriter, r *http.Request) (signin.Account, bool)
 	// AccountChange also needs a recent sign-in, as adding a way in does.
-	AccountChange(w http.ResponseWriter, r *http.Request) (portal.Account, bool)
+	AccountChange(w http.ResponseWriter, r *http.Request) (signin.Account, bool)
 }
 
-var _ Accounts = (*portal.Portal)(nil)
+var _ Accounts = (*signin.Engine)(nil)
 
 // Handler serves the passkey endpoints under /passkey/: the browser script
 // and the JSON calls that register a passkey for the signed-in user.

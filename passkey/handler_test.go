@@ -22,6 +22,7 @@ import (
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/dirtest"
 	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/signin"
 	"github.com/atrium-dir/atrium/web"
 )
 
@@ -29,7 +30,7 @@ import (
 // 127.0.0.1 with the external URL http://localhost:PORT.
 type pkServer struct {
 	*pkEnv
-	portal *portal.Portal
+	signin *signin.Engine
 	url    string // how the test reaches it
 	origin string // the external URL browsers see
 }
@@ -50,18 +51,20 @@ func newPKServer(t *testing.T, mounts ...func(*pkServer, *http.ServeMux)) *pkSer
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := portal.New(d, portal.Config{ExternalURL: ext}, clock.Now, nil)
-	p.AddSecondFactor(keys.SecondFactor())
+	e := signin.New(d, signin.Options{ExternalURL: ext, Now: clock.Now})
+	e.AddSecondFactor(keys.SecondFactor())
+	p := portal.New(d, e, portal.Options{Now: clock.Now})
 	p.AddAccountSection(Section{})
 	s := &pkServer{
 		pkEnv:  &pkEnv{ctx: context.Background(), clock: clock, dir: d, keys: keys},
-		portal: p, url: "http://" + ln.Addr().String(), origin: ext.String(),
+		signin: e, url: "http://" + ln.Addr().String(), origin: ext.String(),
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/passkey/", web.Protect(NewHandler(keys, p, nil), nil))
+	mux.Handle("/passkey/", web.Protect(NewHandler(keys, e, nil), nil))
 	for _, mount := range mounts {
 		mount(s, mux)
 	}
+	e.Mount(mux)
 	mux.Handle("/", p.Handler())
 	srv := httptest.NewUnstartedServer(mux)
 	srv.Listener.Close()
@@ -197,12 +200,12 @@ func (b *pkBrowser) register(k *softKey, name string) (int, string) {
 }
 
 // session returns the portal session the browser holds.
-func (b *pkBrowser) session() (portal.Session, bool) {
+func (b *pkBrowser) session() (signin.Session, bool) {
 	r := httptest.NewRequest("GET", "/", nil)
 	for _, c := range b.c.Jar.Cookies(must(url.Parse(b.s.url))) {
 		r.AddCookie(c)
 	}
-	return b.s.portal.Session(httptest.NewRecorder(), r)
+	return b.s.signin.Session(httptest.NewRecorder(), r)
 }
 
 func TestRegisterAndSignInOverHTTP(t *testing.T) {
@@ -350,14 +353,14 @@ func TestRegistrationEndpointsRefuse(t *testing.T) {
 
 func TestSectionSaysWhyPasskeysAreOff(t *testing.T) {
 	_, err := New(dirtest.New(t, nil), must(url.Parse("https://192.0.2.1")), nil, nil)
-	body, renderErr := Section{Off: err}.Render(context.Background(), portal.Account{CSRF: "token"})
+	body, renderErr := Section{Off: err}.Render(context.Background(), signin.Account{CSRF: "token"})
 	if renderErr != nil {
 		t.Fatal(renderErr)
 	}
 	if !strings.Contains(string(body), "not available here") || strings.Contains(string(body), "data-passkey-register") {
 		t.Errorf("section with passkeys off:\n%s", body)
 	}
-	body, _ = Section{}.Render(context.Background(), portal.Account{CSRF: "token"})
+	body, _ = Section{}.Render(context.Background(), signin.Account{CSRF: "token"})
 	if !strings.Contains(string(body), `data-csrf="token"`) || !strings.Contains(string(body), ScriptPath) {
 		t.Errorf("section:\n%s", body)
 	}

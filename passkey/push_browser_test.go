@@ -45,8 +45,8 @@ func TestPushApprovalConfirmedWithPasskeyInChromium(t *testing.T) {
 		}
 		notifier := &push.WebPush{Keys: vapid, Subscriber: push.Subscriber(s.origin), Client: pushService.Client()}
 		approvals = push.NewApprovals(s.dir, notifier, s.keys.Confirmer(), nil)
-		s.portal.AddSecondFactor(push.NewSecondFactor(approvals))
-		push.NewHandler(approvals, s.portal, vapid, s.clock.Now, nil).Mount(mux)
+		s.signin.AddSecondFactor(push.NewSecondFactor(approvals))
+		push.NewHandler(approvals, s.signin, vapid, push.Options{Now: s.clock.Now}).Mount(mux)
 	})
 	alice := s.userWithPassword(t, "alice")
 

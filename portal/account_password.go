@@ -7,16 +7,16 @@ import (
 	"time"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/signin"
 	"github.com/atrium-dir/atrium/web"
 )
 
 // accountChangePassword checks the current password through the directory (so
 // backoff and audit apply), sets the new one (with the NT hash when Samba
-// is on) and keeps only this session: every session that began before the
-// change ends at its next request (see checkSession), and this one is
-// renewed as proven now.
+// is on) and keeps only this session: the others end (see signin.Renew),
+// and this one is renewed as proven now.
 func (p *Portal) accountChangePassword(w http.ResponseWriter, r *http.Request) {
-	a, ok := p.Account(w, r)
+	a, ok := p.signin.Account(w, r)
 	if !ok {
 		return
 	}
@@ -45,11 +45,7 @@ func (p *Portal) accountChangePassword(w http.ResponseWriter, r *http.Request) {
 	if u.PasswordChanged.After(proven) {
 		proven = u.PasswordChanged
 	}
-	_, err = directory.UpdateState(ctx, p.dir, kindSession, a.Session.ID, func(s *Session) (time.Time, error) {
-		s.AuthTime, s.LastSeen = proven, proven
-		return p.expiry(*s), nil
-	})
-	if err != nil {
+	if err := p.signin.Renew(ctx, a.Session, proven); err != nil {
 		// The session ended in between (another tab saw the change first):
 		// the user signs in again with the new password.
 		p.log.Info("portal: session ended during password change", "user", a.User.UID, "err", err)
@@ -58,7 +54,7 @@ func (p *Portal) accountChangePassword(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/?done=password#password", http.StatusSeeOther)
 }
 
-func (p *Portal) accountCheckPassword(r *http.Request, a Account, current, next, confirm string) error {
+func (p *Portal) accountCheckPassword(r *http.Request, a signin.Account, current, next, confirm string) error {
 	switch {
 	case current == "":
 		return &accountError{http.StatusBadRequest, "Enter your current password."}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/dirtest"
-	"github.com/atrium-dir/atrium/portal"
 )
 
 // acctServeAt is acctServe with the directory and portal on clock.
@@ -19,7 +18,7 @@ func acctServeAt(t *testing.T, clock *dirtest.Clock) (*directory.Directory, *htt
 	t.Helper()
 	d := acctDir(t, directory.Options{Now: clock.Now})
 	ext, _ := url.Parse("http://localhost:8080")
-	srv := httptest.NewServer(portal.New(d, portal.Config{ExternalURL: ext}, clock.Now, nil).Handler())
+	srv := httptest.NewServer(siteHandler(d, ext, clock.Now))
 	t.Cleanup(srv.Close)
 	return d, srv
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/atrium-dir/atrium/directory/boltstore"
 	"github.com/atrium-dir/atrium/directory/password"
 	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/signin"
 	"github.com/atrium-dir/atrium/totp"
 )
 
@@ -61,11 +62,7 @@ func acctServe(t *testing.T, d *directory.Directory, external string, sections .
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := portal.New(d, portal.Config{ExternalURL: ext}, nil, nil)
-	for _, s := range sections {
-		p.AddAccountSection(s)
-	}
-	srv := httptest.NewServer(p.Handler())
+	srv := httptest.NewServer(siteHandler(d, ext, nil, sections...))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -669,7 +666,7 @@ type acctSection struct {
 func (s acctSection) ID() string               { return s.id }
 func (s acctSection) Title() string            { return "Section " + s.id }
 func (s acctSection) NeedsSecureContext() bool { return s.secure }
-func (s acctSection) Render(_ context.Context, a portal.Account) (template.HTML, error) {
+func (s acctSection) Render(_ context.Context, a signin.Account) (template.HTML, error) {
 	*s.rendered++
 	if s.id == "broken" {
 		return "", errors.New("boom")

@@ -2,7 +2,6 @@ package portal_test
 
 import (
 	"context"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/internal/browser"
 	"github.com/atrium-dir/atrium/internal/samltest"
-	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/samlidp"
 	"github.com/atrium-dir/atrium/totp"
 	"github.com/atrium-dir/atrium/web"
@@ -142,10 +140,8 @@ func mfaServeSAML(t *testing.T, d *directory.Directory) string {
 	srv := httptest.NewUnstartedServer(nil)
 	t.Cleanup(srv.Close)
 	ext, _ := url.Parse("http://" + srv.Listener.Addr().String())
-	p := portal.New(d, portal.Config{ExternalURL: ext}, time.Now, nil)
-	mux := http.NewServeMux()
-	mux.Handle("/saml/", web.Protect(samlidp.New(d, p, time.Now, nil).Handler(), nil))
-	mux.Handle("/", p.Handler())
+	mux, e := site(d, ext, time.Now)
+	mux.Handle("/saml/", web.Protect(samlidp.New(d, e, samlidp.Options{}).Handler(), nil))
 	srv.Config.Handler = mux
 	srv.Start()
 	return ext.String()

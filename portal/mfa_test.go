@@ -20,7 +20,6 @@ import (
 	"github.com/atrium-dir/atrium/directory/dirtest"
 	"github.com/atrium-dir/atrium/directory/password"
 	"github.com/atrium-dir/atrium/internal/testenv"
-	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/totp"
 )
 
@@ -49,7 +48,7 @@ func mfaServe(t *testing.T, policy directory.MFAPolicy) (*httptest.Server, *dire
 		t.Fatal(err)
 	}
 	ext, _ := url.Parse("http://localhost")
-	srv := httptest.NewServer(portal.New(d, portal.Config{ExternalURL: ext}, clock.Now, nil).Handler())
+	srv := httptest.NewServer(siteHandler(d, ext, clock.Now))
 	t.Cleanup(srv.Close)
 	return srv, d, clock
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/dirtest"
-	"github.com/atrium-dir/atrium/portal"
 )
 
 func newPortal(t *testing.T, external string) (*httptest.Server, *directory.Directory) {
@@ -26,8 +25,7 @@ func newPortal(t *testing.T, external string) (*httptest.Server, *directory.Dire
 		t.Fatal(err)
 	}
 	ext, _ := url.Parse(external)
-	p := portal.New(d, portal.Config{ExternalURL: ext}, nil, nil)
-	srv := httptest.NewServer(p.Handler())
+	srv := httptest.NewServer(siteHandler(d, ext, nil))
 	t.Cleanup(srv.Close)
 	return srv, d
 }
@@ -119,13 +117,13 @@ func TestSessionsSurviveRestart(t *testing.T) {
 	cookies, _ := signIn(t, srv)
 	// A second portal over the same store (a restarted server) honours
 	// the session.
-	p2 := portal.New(d, portal.Config{}, nil, nil)
+	p2 := siteHandler(d, nil, nil)
 	req := httptest.NewRequest("GET", "/", nil)
 	for _, c := range cookies {
 		req.AddCookie(c)
 	}
 	w := httptest.NewRecorder()
-	p2.Handler().ServeHTTP(w, req)
+	p2.ServeHTTP(w, req)
 	if !strings.Contains(w.Body.String(), "Signed in as") {
 		t.Errorf("session lost across portals:\n%s", w.Body.String())
 	}

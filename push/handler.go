@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/atrium-dir/atrium/directory"
-	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/signin"
 	"github.com/atrium-dir/atrium/web"
 )
 
@@ -39,7 +39,7 @@ const resumeKind = "push-approve"
 // the web app manifest.
 type Handler struct {
 	approvals *Approvals
-	portal    *portal.Portal
+	signin    *signin.Engine
 	keys      VAPID
 	now       func() time.Time
 	log       *slog.Logger
@@ -47,16 +47,23 @@ type Handler struct {
 	pages     *web.Renderer
 }
 
-// NewHandler returns the push pages. It registers with p the continuation
+// Options holds the handler's clock and logger; zero values take defaults.
+type Options struct {
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// NewHandler returns the push pages. It registers with e the continuation
 // that brings a user who had to sign in back to the approval page.
-func NewHandler(a *Approvals, p *portal.Portal, keys VAPID, now func() time.Time, log *slog.Logger) *Handler {
+func NewHandler(a *Approvals, e *signin.Engine, keys VAPID, opts Options) *Handler {
+	now, log := opts.Now, opts.Logger
 	if now == nil {
 		now = time.Now
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{approvals: a, portal: p, keys: keys, now: now, log: log, mux: http.NewServeMux(), pages: web.NewRenderer(log, pages, "web/*.html")}
+	h := &Handler{approvals: a, signin: e, keys: keys, now: now, log: log, mux: http.NewServeMux(), pages: web.NewRenderer(log, pages, "web/*.html")}
 	h.mux.HandleFunc("GET /approve/{tx}", h.approvePage)
 	h.mux.HandleFunc("POST /approve/{tx}/choose", h.choose)
 	h.mux.HandleFunc("POST /approve/{tx}/confirm", h.confirm)
@@ -71,11 +78,11 @@ func NewHandler(a *Approvals, p *portal.Portal, keys VAPID, now func() time.Time
 	h.mux.HandleFunc("GET /push/icons/{file}", h.icon)
 	h.mux.HandleFunc("GET /sw.js", h.serviceWorker)
 	h.mux.HandleFunc("GET /manifest.webmanifest", h.manifest)
-	p.Resume(resumeKind, h.resumeApproval)
+	e.Resume(resumeKind, h.resumeApproval)
 	return h
 }
 
-// Mount adds the handler's paths to mux, behind the portal's protections.
+// Mount adds the handler's paths to mux, behind web.Protect.
 func (h *Handler) Mount(mux *http.ServeMux) {
 	protected := web.Protect(h, h.log)
 	for _, pattern := range []string{"/approve/", "/push/", "GET /sw.js", "GET /manifest.webmanifest"} {
@@ -104,21 +111,21 @@ type approveView struct {
 
 // session returns the signed-in user on the phone, or answers the request.
 // A page request without a session signs in first and comes back.
-func (h *Handler) session(w http.ResponseWriter, r *http.Request) (portal.Session, bool) {
-	s, ok := h.portal.Session(w, r)
+func (h *Handler) session(w http.ResponseWriter, r *http.Request) (signin.Session, bool) {
+	s, ok := h.signin.Session(w, r)
 	if ok {
 		return s, true
 	}
 	if r.Method == http.MethodGet {
 		payload, _ := json.Marshal(r.PathValue("tx"))
-		h.portal.Begin(w, r, &portal.Parked{Kind: resumeKind, Payload: payload}, false)
-		return portal.Session{}, false
+		h.signin.Begin(w, r, &signin.Parked{Kind: resumeKind, Payload: payload}, false)
+		return signin.Session{}, false
 	}
 	h.message(w, http.StatusUnauthorized, "Signed out", "You are no longer signed in on this phone. Open the request again from the notification.")
-	return portal.Session{}, false
+	return signin.Session{}, false
 }
 
-func (h *Handler) resumeApproval(w http.ResponseWriter, r *http.Request, _ portal.Session, payload json.RawMessage) {
+func (h *Handler) resumeApproval(w http.ResponseWriter, r *http.Request, _ signin.Session, payload json.RawMessage) {
 	var tx string
 	if json.Unmarshal(payload, &tx) != nil || !validID(tx) {
 		h.message(w, http.StatusBadRequest, "Unknown request", "This sign-in request is not known.")
@@ -172,7 +179,7 @@ func (h *Handler) answerError(w http.ResponseWriter, err error) {
 
 // checkCSRF compares the form field or the script's header with the
 // session's token.
-func checkCSRF(r *http.Request, s portal.Session) bool {
+func checkCSRF(r *http.Request, s signin.Session) bool {
 	token := r.Header.Get("X-CSRF-Token")
 	if token == "" {
 		token = r.PostFormValue("csrf")
@@ -208,8 +215,8 @@ func (h *Handler) notMe(w http.ResponseWriter, r *http.Request) {
 }
 
 // jsonAnswer reads the script's request for choose and confirm.
-func (h *Handler) jsonAnswer(w http.ResponseWriter, r *http.Request, v any) (portal.Session, bool) {
-	s, ok := h.portal.Session(w, r)
+func (h *Handler) jsonAnswer(w http.ResponseWriter, r *http.Request, v any) (signin.Session, bool) {
+	s, ok := h.signin.Session(w, r)
 	if !ok {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "You are no longer signed in on this phone."})
 		return s, false
@@ -291,7 +298,7 @@ func (h *Handler) publicKey(w http.ResponseWriter, _ *http.Request) {
 // signed-in user. A browser subscribing again gets its existing factor
 // back. Enrolling a phone turns push approvals back on.
 func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.portal.Account(w, r)
+	a, ok := h.signin.Account(w, r)
 	if !ok {
 		return
 	}
@@ -322,7 +329,7 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	status := http.StatusOK
 	if id == "" && !a.Recent {
-		h.portal.AskSignInAgain(w, r) // a new phone is a new way in
+		h.signin.AskSignInAgain(w, r) // a new phone is a new way in
 		return
 	}
 	if id == "" {
@@ -351,7 +358,7 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 
 // resume turns push approvals back on after "this wasn't me".
 func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.portal.AccountChange(w, r)
+	a, ok := h.signin.AccountChange(w, r)
 	if !ok {
 		return
 	}
@@ -370,7 +377,7 @@ type phoneView struct {
 }
 
 func (h *Handler) phonePage(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.portal.Account(w, r)
+	a, ok := h.signin.Account(w, r)
 	if !ok {
 		return
 	}

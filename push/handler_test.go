@@ -19,6 +19,7 @@ import (
 	"github.com/atrium-dir/atrium/passkey"
 	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/push"
+	"github.com/atrium-dir/atrium/signin"
 	"github.com/atrium-dir/atrium/web"
 )
 
@@ -50,7 +51,8 @@ func newWebFixtureWith(t *testing.T, realPasskeys bool) *webFixture {
 	// A host name, not an IP address: it is the passkeys' RP ID.
 	ext, _ := url.Parse("http://localhost:" + strconv.Itoa(f.srv.Listener.Addr().(*net.TCPAddr).Port))
 	f.origin = ext.String()
-	p := portal.New(f.dir, portal.Config{ExternalURL: ext}, f.clock.Now, nil)
+	e := signin.New(f.dir, signin.Options{ExternalURL: ext, Now: f.clock.Now})
+	p := portal.New(f.dir, e, portal.Options{Now: f.clock.Now})
 	mux := http.NewServeMux()
 	if realPasskeys {
 		keys, err := passkey.New(f.dir, ext, f.clock.Now, nil)
@@ -58,13 +60,14 @@ func newWebFixtureWith(t *testing.T, realPasskeys bool) *webFixture {
 			t.Fatal(err)
 		}
 		f.ap = push.NewApprovals(f.dir, f.notifier, keys.Confirmer(), nil)
-		p.AddSecondFactor(keys.SecondFactor())
+		e.AddSecondFactor(keys.SecondFactor())
 		p.AddAccountSection(passkey.Section{})
-		mux.Handle("/passkey/", web.Protect(passkey.NewHandler(keys, p, nil), nil))
+		mux.Handle("/passkey/", web.Protect(passkey.NewHandler(keys, e, nil), nil))
 	}
-	p.AddSecondFactor(push.NewSecondFactor(f.ap))
+	e.AddSecondFactor(push.NewSecondFactor(f.ap))
 	p.AddAccountSection(push.NewSection(f.ap))
-	push.NewHandler(f.ap, p, f.keys, f.clock.Now, nil).Mount(mux)
+	push.NewHandler(f.ap, e, f.keys, push.Options{Now: f.clock.Now}).Mount(mux)
+	e.Mount(mux)
 	mux.Handle("/", p.Handler())
 	f.srv.Config.Handler = mux
 	f.srv.Start()

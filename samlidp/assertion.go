@@ -19,7 +19,7 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/atrium-dir/atrium/directory"
-	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/signin"
 	"github.com/atrium-dir/atrium/web"
 )
 
@@ -61,19 +61,6 @@ func (i *IdP) access(ctx context.Context, app directory.App, u directory.User) (
 		}
 	}
 	return false, names, nil
-}
-
-// usedMFA reports whether a sign-in proved two factors.
-func usedMFA(methods []string) bool { return slices.Contains(amr(methods), "mfa") }
-
-// amr is the RFC 8176 list for a sign-in: its methods, plus "mfa" when
-// more than one was proven.
-func amr(methods []string) []string {
-	out := slices.Clone(methods)
-	if len(methods) > 1 && !slices.Contains(out, "mfa") {
-		out = append(out, "mfa")
-	}
-	return out
 }
 
 func join(s []string) string { return strings.Join(s, ",") }
@@ -154,7 +141,7 @@ func spDescriptor(app directory.App) (*saml.EntityDescriptor, error) {
 // buildResponse makes the signed (and, if the app wants, encrypted)
 // Response for u and returns it with the names of the attributes
 // released.
-func (i *IdP) buildResponse(ctx context.Context, app directory.App, u directory.User, groups []string, s portal.Session, p parked) ([]byte, []string, error) {
+func (i *IdP) buildResponse(ctx context.Context, app directory.App, u directory.User, groups []string, s signin.Session, p parked) ([]byte, []string, error) {
 	ring, err := i.keys.load(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -165,7 +152,7 @@ func (i *IdP) buildResponse(ctx context.Context, app directory.App, u directory.
 	}
 	now := i.now().UTC()
 	class := classPassword
-	if usedMFA(s.Methods) {
+	if signin.UsedMFA(s.Methods) {
 		class = classMFA
 	}
 	var attrs []saml.Attribute
@@ -180,7 +167,7 @@ func (i *IdP) buildResponse(ctx context.Context, app directory.App, u directory.
 		attrs = append(attrs, attribute(a.Name, values))
 		released = append(released, a.Name)
 	}
-	attrs = append(attrs, attribute("amr", amr(s.Methods)))
+	attrs = append(attrs, attribute("amr", signin.AMR(s.Methods)))
 	released = append(released, "amr")
 	sessionIndex := sha256.Sum256([]byte(s.ID + "|" + app.ID))
 

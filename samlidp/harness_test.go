@@ -24,6 +24,7 @@ import (
 	"github.com/atrium-dir/atrium/directory/dirtest"
 	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/samlidp"
+	"github.com/atrium-dir/atrium/signin"
 	"github.com/atrium-dir/atrium/web"
 )
 
@@ -96,11 +97,12 @@ func newHarness(t *testing.T) *harness {
 	h.srv = httptest.NewUnstartedServer(nil)
 	t.Cleanup(h.srv.Close)
 	ext, _ := url.Parse("http://" + h.srv.Listener.Addr().String())
-	p := portal.New(h.dir, portal.Config{ExternalURL: ext}, h.clock.Now, nil)
-	h.idp = samlidp.New(h.dir, p, h.clock.Now, nil)
+	e := signin.New(h.dir, signin.Options{ExternalURL: ext, Now: h.clock.Now})
+	h.idp = samlidp.New(h.dir, e, samlidp.Options{Now: h.clock.Now})
 	mux := http.NewServeMux()
 	mux.Handle("/saml/", web.Protect(h.idp.Handler(), nil))
-	mux.Handle("/", p.Handler())
+	e.Mount(mux)
+	mux.Handle("/", portal.New(h.dir, e, portal.Options{Now: h.clock.Now}).Handler())
 	h.srv.Config.Handler = mux
 	h.srv.Start()
 	return h

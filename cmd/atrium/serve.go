@@ -26,6 +26,7 @@ import (
 	"github.com/atrium-dir/atrium/ldif"
 	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/samlidp"
+	"github.com/atrium-dir/atrium/signin"
 	"github.com/atrium-dir/atrium/web"
 )
 
@@ -158,18 +159,23 @@ func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Hand
 	if err != nil {
 		return nil, err
 	}
-	p := portal.New(d, portal.Config{ExternalURL: ext, SessionIdle: cfg.Web.SessionIdle, SessionMax: cfg.Web.SessionMax, RecentSignIn: cfg.Web.RecentSignIn}, time.Now, log)
-	idp := samlidp.New(d, p, time.Now, log)
+	e := signin.New(d, signin.Options{
+		ExternalURL: ext, SessionIdle: cfg.Web.SessionIdle, SessionMax: cfg.Web.SessionMax, RecentSignIn: cfg.Web.RecentSignIn,
+		Now: time.Now, Logger: log,
+	})
+	p := portal.New(d, e, portal.Options{Now: time.Now, Logger: log})
+	idp := samlidp.New(d, e, samlidp.Options{Now: time.Now, Logger: log})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.Handle("/saml/", web.Protect(idp.Handler(), log))
-	keys, err := passkeys(d, p, ext, mux, log)
+	keys, err := passkeys(d, e, p, ext, mux, log)
 	if err != nil {
 		return nil, err
 	}
-	if err := pushApprovals(d, p, keys, ext, mux, log); err != nil {
+	if err := pushApprovals(d, e, p, keys, ext, mux, log); err != nil {
 		return nil, err
 	}
+	e.Mount(mux)
 	mux.Handle("/", p.Handler())
 	return mux, nil
 }

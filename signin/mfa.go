@@ -1,4 +1,4 @@
-package portal
+package signin
 
 import (
 	"bytes"
@@ -47,11 +47,11 @@ const FactorRecovery = "recovery"
 
 // AddSecondFactor offers sf at sign-in to users with a factor of its kind.
 // A later registration of the same kind replaces the earlier one.
-func (p *Portal) AddSecondFactor(sf SecondFactor) {
-	p.mfa.mu.Lock()
-	defer p.mfa.mu.Unlock()
-	p.mfa.factors = slices.DeleteFunc(p.mfa.factors, func(old SecondFactor) bool { return old.Kind() == sf.Kind() })
-	p.mfa.factors = append(p.mfa.factors, sf)
+func (e *Engine) AddSecondFactor(sf SecondFactor) {
+	e.mfa.mu.Lock()
+	defer e.mfa.mu.Unlock()
+	e.mfa.factors = slices.DeleteFunc(e.mfa.factors, func(old SecondFactor) bool { return old.Kind() == sf.Kind() })
+	e.mfa.factors = append(e.mfa.factors, sf)
 }
 
 // An Enrollment is a kind of second factor that a user who must use MFA but
@@ -69,14 +69,14 @@ type Enrollment interface {
 	Submit(ctx context.Context, r *http.Request, f *Flow) error
 }
 
-// AddEnrollment offers e to users who must enroll a second factor at
-// sign-in, after the authenticator app. A later registration of the same
-// kind replaces the earlier one.
-func (p *Portal) AddEnrollment(e Enrollment) {
-	p.mfa.mu.Lock()
-	defer p.mfa.mu.Unlock()
-	p.mfa.enrollments = slices.DeleteFunc(p.mfa.enrollments, func(old Enrollment) bool { return old.Kind() == e.Kind() })
-	p.mfa.enrollments = append(p.mfa.enrollments, e)
+// AddEnrollment offers en to users who must enroll a second factor at
+// sign-in, after those added before. A later registration of the same kind
+// replaces the earlier one.
+func (e *Engine) AddEnrollment(en Enrollment) {
+	e.mfa.mu.Lock()
+	defer e.mfa.mu.Unlock()
+	e.mfa.enrollments = slices.DeleteFunc(e.mfa.enrollments, func(old Enrollment) bool { return old.Kind() == en.Kind() })
+	e.mfa.enrollments = append(e.mfa.enrollments, en)
 }
 
 // StepUp asks the user of session s for a second factor before resuming
@@ -85,26 +85,20 @@ func (p *Portal) AddEnrollment(e Enrollment) {
 // new session replaces it when the flow finishes. A user with none must
 // first sign in again with their password, so that a stolen session cookie
 // alone cannot enroll a factor.
-func (p *Portal) StepUp(w http.ResponseWriter, r *http.Request, s Session, parked *Parked) {
+func (e *Engine) StepUp(w http.ResponseWriter, r *http.Request, s Session, parked *Parked) {
 	if parked != nil {
 		parked.RequireMFA = true
 	}
-	factors, err := p.dir.Factors(r.Context(), s.UserID)
+	factors, err := e.dir.Factors(r.Context(), s.UserID)
 	if err != nil {
-		p.fail(w, "step up", err)
+		e.fail(w, "step up", err)
 		return
 	}
 	if len(factors) == 0 {
-		p.Begin(w, r, parked, true)
+		e.Begin(w, r, parked, true)
 		return
 	}
-	p.startFlow(w, r, Flow{UserID: s.UserID, Methods: slices.Clone(s.Methods), Parked: parked})
-}
-
-// SecondFactorUsed reports whether methods (a session's or a flow's)
-// include a proof beyond the password.
-func SecondFactorUsed(methods []string) bool {
-	return slices.ContainsFunc(methods, func(m string) bool { return m != "pwd" })
+	e.startFlow(w, r, Flow{UserID: s.UserID, Methods: slices.Clone(s.Methods), Parked: parked})
 }
 
 // mfaFactors is the registry of second factors offered at sign-in, and of
@@ -118,11 +112,11 @@ type mfaFactors struct {
 // mfaSteps are the sign-in steps after the password: prove a factor, or
 // enroll one where it is required, then see the recovery codes once, or be
 // told that few are left.
-func (p *Portal) mfaSteps() []Step {
-	p.AddSecondFactor(totpFactor{dir: p.dir})
-	p.AddSecondFactor(recoveryFactor{p: p})
-	p.AddEnrollment(totpEnrollment{p: p})
-	return []Step{secondFactorStep{p: p}, enrollStep{p: p}, recoveryCodesStep{p: p}, fewCodesStep{p: p}}
+func (e *Engine) mfaSteps() []Step {
+	e.AddSecondFactor(totpFactor{dir: e.dir})
+	e.AddSecondFactor(recoveryFactor{e: e})
+	e.AddEnrollment(totpEnrollment{e: e})
+	return []Step{secondFactorStep{e: e}, enrollStep{e: e}, recoveryCodesStep{e: e}, fewCodesStep{e: e}}
 }
 
 // mfaFlowState is what the MFA steps keep for one flow beside it: secrets
@@ -141,45 +135,45 @@ const kindMFAFlow = "mfa-flow"
 
 func mfaPurpose(flowID string) string { return "mfa-flow:" + flowID }
 
-func (p *Portal) flowMFAState(ctx context.Context, f *Flow) (mfaFlowState, error) {
+func (e *Engine) flowMFAState(ctx context.Context, f *Flow) (mfaFlowState, error) {
 	var st mfaFlowState
-	err := p.dir.State(ctx, kindMFAFlow, f.ID, &st)
+	err := e.dir.State(ctx, kindMFAFlow, f.ID, &st)
 	if errors.Is(err, directory.ErrNotFound) {
 		return mfaFlowState{}, nil
 	}
 	return st, err
 }
 
-func (p *Portal) putFlowMFAState(ctx context.Context, f *Flow, st mfaFlowState) error {
+func (e *Engine) putFlowMFAState(ctx context.Context, f *Flow, st mfaFlowState) error {
 	if st.Secret == nil && st.Codes == nil && st.CodesLeft == nil {
-		return p.dir.DeleteState(ctx, kindMFAFlow, f.ID)
+		return e.dir.DeleteState(ctx, kindMFAFlow, f.ID)
 	}
-	return p.dir.PutState(ctx, kindMFAFlow, f.ID, st, f.Created.Add(p.cfg.FlowTTL))
+	return e.dir.PutState(ctx, kindMFAFlow, f.ID, st, f.Created.Add(e.cfg.FlowTTL))
 }
 
 // mfaRequired reports whether the flow's user must have a second factor:
 // by policy, or because the parked work (an app) requires one.
-func (p *Portal) mfaRequired(ctx context.Context, f *Flow) (bool, error) {
+func (e *Engine) mfaRequired(ctx context.Context, f *Flow) (bool, error) {
 	if f.Parked != nil && f.Parked.RequireMFA {
 		return true, nil
 	}
-	return p.dir.MFARequired(ctx, f.UserID)
+	return e.dir.MFARequired(ctx, f.UserID)
 }
 
 // offered lists the second factors the user can use, in the order of
 // directory.FactorKinds, recovery codes last.
-func (p *Portal) offered(ctx context.Context, userID string) ([]SecondFactor, error) {
-	factors, err := p.dir.Factors(ctx, userID)
+func (e *Engine) offered(ctx context.Context, userID string) ([]SecondFactor, error) {
+	factors, err := e.dir.Factors(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
-	left, err := p.dir.RecoveryCodesLeft(ctx, userID)
+	left, err := e.dir.RecoveryCodesLeft(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
-	p.mfa.mu.RLock()
-	registered := slices.Clone(p.mfa.factors)
-	p.mfa.mu.RUnlock()
+	e.mfa.mu.RLock()
+	registered := slices.Clone(e.mfa.factors)
+	e.mfa.mu.RUnlock()
 	var out []SecondFactor
 	for _, kind := range append(slices.Clone(directory.FactorKinds), FactorRecovery) {
 		has := slices.ContainsFunc(factors, func(f directory.Factor) bool { return f.Kind == kind })
@@ -196,15 +190,15 @@ func (p *Portal) offered(ctx context.Context, userID string) ([]SecondFactor, er
 
 // secondFactorStep asks a user with any factor enrolled to prove one, of
 // the kind they choose.
-type secondFactorStep struct{ p *Portal }
+type secondFactorStep struct{ e *Engine }
 
 func (secondFactorStep) Name() string { return "mfa" }
 
 func (s secondFactorStep) Pending(ctx context.Context, f *Flow) (bool, error) {
-	if f.UserID == "" || SecondFactorUsed(f.Methods) {
+	if f.UserID == "" || UsedMFA(f.Methods) {
 		return false, nil
 	}
-	factors, err := s.p.dir.Factors(ctx, f.UserID)
+	factors, err := s.e.dir.Factors(ctx, f.UserID)
 	return len(factors) > 0, err
 }
 
@@ -217,7 +211,7 @@ type mfaPage struct {
 }
 
 func (s secondFactorStep) Form(r *http.Request, f *Flow) (string, any, error) {
-	offered, err := s.p.offered(r.Context(), f.UserID)
+	offered, err := s.e.offered(r.Context(), f.UserID)
 	if err != nil || len(offered) == 0 {
 		return "mfa.html", mfaPage{NoneUsable: true}, err
 	}
@@ -239,7 +233,7 @@ func pick(offered []SecondFactor, kind string) SecondFactor {
 }
 
 func (s secondFactorStep) Submit(ctx context.Context, r *http.Request, f *Flow) error {
-	offered, err := s.p.offered(ctx, f.UserID)
+	offered, err := s.e.offered(ctx, f.UserID)
 	if err != nil {
 		return err
 	}
@@ -306,7 +300,7 @@ func (t totpFactor) Submit(ctx context.Context, r *http.Request, f *Flow) error 
 }
 
 // recoveryFactor accepts a recovery code in place of a lost factor.
-type recoveryFactor struct{ p *Portal }
+type recoveryFactor struct{ e *Engine }
 
 func (recoveryFactor) Kind() string  { return FactorRecovery }
 func (recoveryFactor) Label() string { return "Recovery code" }
@@ -316,7 +310,7 @@ func (recoveryFactor) Form(*http.Request, *Flow) (template.HTML, error) {
 }
 
 func (rf recoveryFactor) Submit(ctx context.Context, r *http.Request, f *Flow) error {
-	left, err := rf.p.dir.UseRecoveryCode(ctx, f.UserID, r.PostForm.Get("code"), web.RemoteAddr(r), "web")
+	left, err := rf.e.dir.UseRecoveryCode(ctx, f.UserID, r.PostForm.Get("code"), web.RemoteAddr(r), "web")
 	if err != nil {
 		if errors.Is(err, directory.ErrBadCode) {
 			return &StepError{Status: http.StatusUnauthorized, Message: "That recovery code is not right, or was used before."}
@@ -325,8 +319,8 @@ func (rf recoveryFactor) Submit(ctx context.Context, r *http.Request, f *Flow) e
 	}
 	// The self-service page, where a sign-in to the portal itself lands,
 	// warns on its own; anywhere else fewCodesStep tells the user first.
-	if left <= accountLowRecovery && f.Parked != nil {
-		if err := rf.p.putFlowMFAState(ctx, f, mfaFlowState{CodesLeft: &left}); err != nil {
+	if left <= FewRecoveryCodes && f.Parked != nil {
+		if err := rf.e.putFlowMFAState(ctx, f, mfaFlowState{CodesLeft: &left}); err != nil {
 			return err
 		}
 	}
@@ -338,25 +332,25 @@ func (rf recoveryFactor) Submit(ctx context.Context, r *http.Request, f *Flow) e
 // enrollStep takes a user who must use MFA but has no factor through
 // enrolling one, of the kind they choose among the registered enrollments,
 // and issues their recovery codes.
-type enrollStep struct{ p *Portal }
+type enrollStep struct{ e *Engine }
 
 func (enrollStep) Name() string { return "mfa-enroll" }
 
 func (s enrollStep) Pending(ctx context.Context, f *Flow) (bool, error) {
-	if f.UserID == "" || SecondFactorUsed(f.Methods) {
+	if f.UserID == "" || UsedMFA(f.Methods) {
 		return false, nil
 	}
-	factors, err := s.p.dir.Factors(ctx, f.UserID)
+	factors, err := s.e.dir.Factors(ctx, f.UserID)
 	if err != nil || len(factors) > 0 {
 		return false, err
 	}
-	return s.p.mfaRequired(ctx, f)
+	return s.e.mfaRequired(ctx, f)
 }
 
 func (s enrollStep) enrollments() []Enrollment {
-	s.p.mfa.mu.RLock()
-	defer s.p.mfa.mu.RUnlock()
-	return slices.Clone(s.p.mfa.enrollments)
+	s.e.mfa.mu.RLock()
+	defer s.e.mfa.mu.RUnlock()
+	return slices.Clone(s.e.mfa.enrollments)
 }
 
 // enrollPage is the data of mfa-enroll.html, drawn like mfaPage.
@@ -386,21 +380,21 @@ func (s enrollStep) Submit(ctx context.Context, r *http.Request, f *Flow) error 
 	if err := all[i].Submit(ctx, r, f); err != nil {
 		return err
 	}
-	codes, err := s.p.dir.NewRecoveryCodes(ctx, f.UserID)
+	codes, err := s.e.dir.NewRecoveryCodes(ctx, f.UserID)
 	if err != nil {
 		return err
 	}
 	raw, _ := json.Marshal(codes)
-	sealed, err := s.p.dir.Seal(raw, mfaPurpose(f.ID))
+	sealed, err := s.e.dir.Seal(raw, mfaPurpose(f.ID))
 	if err != nil {
 		return err
 	}
-	return s.p.putFlowMFAState(ctx, f, mfaFlowState{Codes: sealed})
+	return s.e.putFlowMFAState(ctx, f, mfaFlowState{Codes: sealed})
 }
 
 // totpEnrollment sets up an authenticator app: QR code and text secret,
 // confirmed by a first code.
-type totpEnrollment struct{ p *Portal }
+type totpEnrollment struct{ e *Engine }
 
 func (totpEnrollment) Kind() string  { return directory.FactorTOTP }
 func (totpEnrollment) Label() string { return "Authenticator app" }
@@ -413,27 +407,27 @@ type totpEnrollData struct {
 // Form shows the flow's pending secret, the same one on every reload.
 func (e totpEnrollment) Form(r *http.Request, f *Flow) (template.HTML, error) {
 	ctx := r.Context()
-	st, err := e.p.flowMFAState(ctx, f)
+	st, err := e.e.flowMFAState(ctx, f)
 	if err != nil {
 		return "", err
 	}
 	var secret []byte
 	if st.Secret != nil {
-		if secret, err = e.p.dir.Unseal(st.Secret, mfaPurpose(f.ID)); err != nil {
+		if secret, err = e.e.dir.Unseal(st.Secret, mfaPurpose(f.ID)); err != nil {
 			return "", err
 		}
 	} else {
-		if secret, err = e.p.dir.BeginTOTP(ctx, f.UserID); err != nil {
+		if secret, err = e.e.dir.BeginTOTP(ctx, f.UserID); err != nil {
 			return "", err
 		}
-		if st.Secret, err = e.p.dir.Seal(secret, mfaPurpose(f.ID)); err != nil {
+		if st.Secret, err = e.e.dir.Seal(secret, mfaPurpose(f.ID)); err != nil {
 			return "", err
 		}
-		if err := e.p.putFlowMFAState(ctx, f, st); err != nil {
+		if err := e.e.putFlowMFAState(ctx, f, st); err != nil {
 			return "", err
 		}
 	}
-	u, err := e.p.dir.UserByID(ctx, f.UserID)
+	u, err := e.e.dir.UserByID(ctx, f.UserID)
 	if err != nil {
 		return "", err
 	}
@@ -443,12 +437,12 @@ func (e totpEnrollment) Form(r *http.Request, f *Flow) (template.HTML, error) {
 	}
 	return fragment("totp-enroll", totpEnrollData{
 		QR:     template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)),
-		Secret: accountGroups(totp.EncodeSecret(secret), 4),
+		Secret: totp.SpacedSecret(secret),
 	})
 }
 
 func (e totpEnrollment) Submit(ctx context.Context, r *http.Request, f *Flow) error {
-	if _, err := e.p.dir.ConfirmTOTP(ctx, f.UserID, "Authenticator app", r.PostForm.Get("code"), web.RemoteAddr(r)); err != nil {
+	if _, err := e.e.dir.ConfirmTOTP(ctx, f.UserID, "Authenticator app", r.PostForm.Get("code"), web.RemoteAddr(r)); err != nil {
 		return codeError(err)
 	}
 	f.Proved("otp")
@@ -456,7 +450,7 @@ func (e totpEnrollment) Submit(ctx context.Context, r *http.Request, f *Flow) er
 }
 
 // recoveryCodesStep shows the recovery codes issued at enrollment, once.
-type recoveryCodesStep struct{ p *Portal }
+type recoveryCodesStep struct{ e *Engine }
 
 func (recoveryCodesStep) Name() string { return "mfa-codes" }
 
@@ -464,16 +458,16 @@ func (s recoveryCodesStep) Pending(ctx context.Context, f *Flow) (bool, error) {
 	if f.UserID == "" {
 		return false, nil
 	}
-	st, err := s.p.flowMFAState(ctx, f)
+	st, err := s.e.flowMFAState(ctx, f)
 	return st.Codes != nil, err
 }
 
 func (s recoveryCodesStep) Form(r *http.Request, f *Flow) (string, any, error) {
-	st, err := s.p.flowMFAState(r.Context(), f)
+	st, err := s.e.flowMFAState(r.Context(), f)
 	if err != nil {
 		return "", nil, err
 	}
-	raw, err := s.p.dir.Unseal(st.Codes, mfaPurpose(f.ID))
+	raw, err := s.e.dir.Unseal(st.Codes, mfaPurpose(f.ID))
 	if err != nil {
 		return "", nil, err
 	}
@@ -485,13 +479,13 @@ func (s recoveryCodesStep) Form(r *http.Request, f *Flow) (string, any, error) {
 }
 
 func (s recoveryCodesStep) Submit(ctx context.Context, _ *http.Request, f *Flow) error {
-	return s.p.putFlowMFAState(ctx, f, mfaFlowState{})
+	return s.e.putFlowMFAState(ctx, f, mfaFlowState{})
 }
 
 // fewCodesStep tells a user who signed in with a recovery code that few
 // are left, before the sign-in goes on to an app. They may go on, or go to
 // the self-service page to make new ones instead.
-type fewCodesStep struct{ p *Portal }
+type fewCodesStep struct{ e *Engine }
 
 func (fewCodesStep) Name() string { return "mfa-few-codes" }
 
@@ -499,12 +493,12 @@ func (s fewCodesStep) Pending(ctx context.Context, f *Flow) (bool, error) {
 	if f.UserID == "" {
 		return false, nil
 	}
-	st, err := s.p.flowMFAState(ctx, f)
+	st, err := s.e.flowMFAState(ctx, f)
 	return st.CodesLeft != nil, err
 }
 
 func (s fewCodesStep) Form(r *http.Request, f *Flow) (string, any, error) {
-	st, err := s.p.flowMFAState(r.Context(), f)
+	st, err := s.e.flowMFAState(r.Context(), f)
 	if err != nil {
 		return "", nil, err
 	}
@@ -519,13 +513,13 @@ func (s fewCodesStep) Form(r *http.Request, f *Flow) (string, any, error) {
 // reaches the app later without another sign-in.
 func (s fewCodesStep) Submit(ctx context.Context, r *http.Request, f *Flow) error {
 	if r.PostForm.Get("then") == "account" {
-		_, err := directory.UpdateState(ctx, s.p.dir, kindFlow, f.ID, func(stored *Flow) (time.Time, error) {
+		_, err := directory.UpdateState(ctx, s.e.dir, kindFlow, f.ID, func(stored *Flow) (time.Time, error) {
 			stored.Parked = nil
-			return stored.Created.Add(s.p.cfg.FlowTTL), nil
+			return stored.Created.Add(s.e.cfg.FlowTTL), nil
 		})
 		if err != nil {
 			return err
 		}
 	}
-	return s.p.putFlowMFAState(ctx, f, mfaFlowState{})
+	return s.e.putFlowMFAState(ctx, f, mfaFlowState{})
 }

@@ -1,4 +1,4 @@
-package portal
+package signin
 
 import (
 	"context"
@@ -94,25 +94,25 @@ const (
 // Begin starts a sign-in that resumes parked (nil: go to the portal home)
 // when done. Unless force is set, a valid session skips the sign-in and
 // resumes at once.
-func (p *Portal) Begin(w http.ResponseWriter, r *http.Request, parked *Parked, force bool) {
+func (e *Engine) Begin(w http.ResponseWriter, r *http.Request, parked *Parked, force bool) {
 	if !force {
-		if s, ok := p.Session(w, r); ok {
-			p.resume(w, r, s, parked)
+		if s, ok := e.Session(w, r); ok {
+			e.resume(w, r, s, parked)
 			return
 		}
 	}
-	p.startFlow(w, r, Flow{Force: force, Parked: parked})
+	e.startFlow(w, r, Flow{Force: force, Parked: parked})
 }
 
 // startFlow stores f, bound to this browser with a fresh CSRF token, under
 // a new id and sends the browser to its first pending step.
-func (p *Portal) startFlow(w http.ResponseWriter, r *http.Request, f Flow) {
-	f.Browser = hashToken(p.browserToken(w, r))
+func (e *Engine) startFlow(w http.ResponseWriter, r *http.Request, f Flow) {
+	f.Browser = hashToken(e.browserToken(w, r))
 	f.CSRF = randomToken()
-	f.Created = p.now().UTC()
+	f.Created = e.now().UTC()
 	id := randomToken()
-	if err := p.dir.PutState(r.Context(), kindFlow, id, f, p.now().Add(p.cfg.FlowTTL)); err != nil {
-		p.fail(w, "store flow", err)
+	if err := e.dir.PutState(r.Context(), kindFlow, id, f, e.now().Add(e.cfg.FlowTTL)); err != nil {
+		e.fail(w, "store flow", err)
 		return
 	}
 	http.Redirect(w, r, "/login?flow="+id, http.StatusSeeOther)
@@ -120,28 +120,28 @@ func (p *Portal) startFlow(w http.ResponseWriter, r *http.Request, f Flow) {
 
 // browserToken returns the browser's long-lived random cookie, setting one
 // if it has none.
-func (p *Portal) browserToken(w http.ResponseWriter, r *http.Request) string {
+func (e *Engine) browserToken(w http.ResponseWriter, r *http.Request) string {
 	if c, err := r.Cookie(browserCookie); err == nil && len(c.Value) >= 22 {
 		return c.Value
 	}
 	t := randomToken()
-	http.SetCookie(w, p.cookie(browserCookie, t, 400*24*time.Hour))
+	http.SetCookie(w, e.cookie(browserCookie, t, 400*24*time.Hour))
 	// Make the value visible to the rest of this request too.
 	r.AddCookie(&http.Cookie{Name: browserCookie, Value: t})
 	return t
 }
 
-func (p *Portal) cookie(name, value string, maxAge time.Duration) *http.Cookie {
+func (e *Engine) cookie(name, value string, maxAge time.Duration) *http.Cookie {
 	return &http.Cookie{
 		Name: name, Value: value, Path: "/",
-		MaxAge: int(maxAge / time.Second), HttpOnly: true, Secure: p.Secure(), SameSite: http.SameSiteLaxMode,
+		MaxAge: int(maxAge / time.Second), HttpOnly: true, Secure: e.Secure(), SameSite: http.SameSiteLaxMode,
 	}
 }
 
 // loadFlow returns the flow named in the request, bound to this browser.
-func (p *Portal) loadFlow(r *http.Request, id string) (*Flow, bool) {
+func (e *Engine) loadFlow(r *http.Request, id string) (*Flow, bool) {
 	var f Flow
-	if id == "" || p.dir.State(r.Context(), kindFlow, id, &f) != nil {
+	if id == "" || e.dir.State(r.Context(), kindFlow, id, &f) != nil {
 		return nil, false
 	}
 	c, err := r.Cookie(browserCookie)
@@ -152,37 +152,37 @@ func (p *Portal) loadFlow(r *http.Request, id string) (*Flow, bool) {
 	return &f, true
 }
 
-func (p *Portal) loginPage(w http.ResponseWriter, r *http.Request) {
+func (e *Engine) loginPage(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("flow")
 	if id == "" {
-		p.Begin(w, r, nil, false)
+		e.Begin(w, r, nil, false)
 		return
 	}
-	f, ok := p.loadFlow(r, id)
+	f, ok := e.loadFlow(r, id)
 	if !ok {
-		p.expired(w)
+		e.expired(w)
 		return
 	}
-	p.advance(w, r, f, nil)
+	e.advance(w, r, f, nil)
 }
 
-func (p *Portal) loginSubmit(w http.ResponseWriter, r *http.Request) {
+func (e *Engine) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		p.ShowMessage(w, http.StatusBadRequest, "Bad request", "The form could not be read.")
+		e.ShowMessage(w, http.StatusBadRequest, "Bad request", "The form could not be read.")
 		return
 	}
-	f, ok := p.loadFlow(r, r.PostForm.Get("flow"))
+	f, ok := e.loadFlow(r, r.PostForm.Get("flow"))
 	if !ok {
-		p.expired(w)
+		e.expired(w)
 		return
 	}
 	if !equalTokens(r.PostForm.Get("csrf"), f.CSRF) {
-		p.ShowMessage(w, http.StatusForbidden, "Form expired", "This form has expired. Go back, reload the page and try again.")
+		e.ShowMessage(w, http.StatusForbidden, "Form expired", "This form has expired. Go back, reload the page and try again.")
 		return
 	}
-	step, err := p.pendingStep(r.Context(), f)
+	step, err := e.pendingStep(r.Context(), f)
 	if err != nil {
-		p.fail(w, "flow step", err)
+		e.fail(w, "flow step", err)
 		return
 	}
 	if step == nil || step.Name() != r.PostForm.Get("step") {
@@ -192,37 +192,37 @@ func (p *Portal) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if err := step.Submit(r.Context(), r, f); err != nil {
 		var se *StepError
 		if !errors.As(err, &se) {
-			p.fail(w, "flow step "+step.Name(), err)
+			e.fail(w, "flow step "+step.Name(), err)
 			return
 		}
-		p.advance(w, r, f, se)
+		e.advance(w, r, f, se)
 		return
 	}
-	_, err = directory.UpdateState(r.Context(), p.dir, kindFlow, f.ID, func(stored *Flow) (time.Time, error) {
+	_, err = directory.UpdateState(r.Context(), e.dir, kindFlow, f.ID, func(stored *Flow) (time.Time, error) {
 		stored.UserID, stored.Methods = f.UserID, f.Methods
-		return stored.Created.Add(p.cfg.FlowTTL), nil
+		return stored.Created.Add(e.cfg.FlowTTL), nil
 	})
 	if err != nil {
-		p.expired(w)
+		e.expired(w)
 		return
 	}
 	http.Redirect(w, r, "/login?flow="+f.ID, http.StatusSeeOther)
 }
 
 // advance shows the first pending step, or finishes the flow.
-func (p *Portal) advance(w http.ResponseWriter, r *http.Request, f *Flow, refusal *StepError) {
-	step, err := p.pendingStep(r.Context(), f)
+func (e *Engine) advance(w http.ResponseWriter, r *http.Request, f *Flow, refusal *StepError) {
+	step, err := e.pendingStep(r.Context(), f)
 	if err != nil {
-		p.fail(w, "flow step", err)
+		e.fail(w, "flow step", err)
 		return
 	}
 	if step == nil {
-		p.finish(w, r, f)
+		e.finish(w, r, f)
 		return
 	}
 	tmpl, data, err := step.Form(r, f)
 	if err != nil {
-		p.fail(w, "flow form", err)
+		e.fail(w, "flow form", err)
 		return
 	}
 	status, pg := http.StatusOK, web.Page{Title: "Sign in", Data: stepData{Flow: f.ID, CSRF: f.CSRF, Step: step.Name(), Data: data}}
@@ -231,7 +231,7 @@ func (p *Portal) advance(w http.ResponseWriter, r *http.Request, f *Flow, refusa
 	}
 	// Second factors run scripts: a passkey prompt, waiting for a push.
 	w.Header().Set("Content-Security-Policy", web.ScriptCSP)
-	p.showPage(w, status, tmpl, pg)
+	e.pages.Render(w, status, tmpl, pg)
 }
 
 type stepData struct {
@@ -239,10 +239,10 @@ type stepData struct {
 	Data             any
 }
 
-func (p *Portal) pendingStep(ctx context.Context, f *Flow) (Step, error) {
-	p.mu.RLock()
-	steps := p.steps
-	p.mu.RUnlock()
+func (e *Engine) pendingStep(ctx context.Context, f *Flow) (Step, error) {
+	e.mu.RLock()
+	steps := e.steps
+	e.mu.RUnlock()
 	for _, s := range steps {
 		pending, err := s.Pending(ctx, f)
 		if err != nil {
@@ -257,42 +257,37 @@ func (p *Portal) pendingStep(ctx context.Context, f *Flow) (Step, error) {
 
 // finish consumes the flow, issues a new session and resumes the parked
 // work.
-func (p *Portal) finish(w http.ResponseWriter, r *http.Request, f *Flow) {
+func (e *Engine) finish(w http.ResponseWriter, r *http.Request, f *Flow) {
 	var done Flow
-	if err := p.dir.TakeState(r.Context(), kindFlow, f.ID, &done); err != nil {
-		p.expired(w)
+	if err := e.dir.TakeState(r.Context(), kindFlow, f.ID, &done); err != nil {
+		e.expired(w)
 		return
 	}
-	s, err := p.startSession(w, r, done)
+	s, err := e.startSession(w, r, done)
 	if err != nil {
-		p.fail(w, "start session", err)
+		e.fail(w, "start session", err)
 		return
 	}
-	p.resume(w, r, s, done.Parked)
+	e.resume(w, r, s, done.Parked)
 }
 
-func (p *Portal) resume(w http.ResponseWriter, r *http.Request, s Session, parked *Parked) {
+func (e *Engine) resume(w http.ResponseWriter, r *http.Request, s Session, parked *Parked) {
 	if parked == nil {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	p.mu.RLock()
-	c := p.continuations[parked.Kind]
-	p.mu.RUnlock()
+	e.mu.RLock()
+	c := e.continuations[parked.Kind]
+	e.mu.RUnlock()
 	if c == nil {
-		p.fail(w, "resume", errors.New("no continuation for "+parked.Kind))
+		e.fail(w, "resume", errors.New("no continuation for "+parked.Kind))
 		return
 	}
 	c(w, r, s, parked.Payload)
 }
 
-func (p *Portal) expired(w http.ResponseWriter) {
-	p.ShowMessage(w, http.StatusBadRequest, "Sign-in expired", "This sign-in has expired or was already used. Go back to the application and start again.")
-}
-
-func (p *Portal) fail(w http.ResponseWriter, what string, err error) {
-	p.log.Error("portal: "+what, "err", err)
-	p.ShowMessage(w, http.StatusInternalServerError, "Something went wrong", "Something went wrong on our side. Try again in a moment.")
+func (e *Engine) expired(w http.ResponseWriter) {
+	e.ShowMessage(w, http.StatusBadRequest, "Sign-in expired", "This sign-in has expired or was already used. Go back to the application and start again.")
 }
 
 // passwordStep identifies the user by uid or mail and checks the password
