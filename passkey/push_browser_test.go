@@ -44,7 +44,7 @@ func TestPushApprovalConfirmedWithPasskeyInChromium(t *testing.T) {
 			t.Fatal(err)
 		}
 		notifier := &push.WebPush{Keys: vapid, Subscriber: push.Subscriber(s.origin), Client: pushService.Client()}
-		approvals = push.NewApprovals(s.dir, notifier, s.keys.Confirmer(), nil)
+		approvals = push.NewApprovals(s.dir, notifier, s.keys, nil)
 		s.signin.AddSecondFactor(push.NewSecondFactor(approvals))
 		push.NewHandler(approvals, s.signin, vapid, push.Options{Now: s.clock.Now}).Mount(mux)
 	})

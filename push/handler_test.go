@@ -59,7 +59,7 @@ func newWebFixtureWith(t *testing.T, realPasskeys bool) *webFixture {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.ap = push.NewApprovals(f.dir, f.notifier, keys.Confirmer(), nil)
+		f.ap = push.NewApprovals(f.dir, f.notifier, keys, nil)
 		e.AddSecondFactor(keys.SecondFactor())
 		p.AddAccountSection(passkey.Section{})
 		mux.Handle("/passkey/", web.Protect(passkey.NewHandler(keys, e, nil), nil))

@@ -15,6 +15,9 @@ import (
 	"github.com/atrium-dir/atrium/signin"
 )
 
+// Passkeys confirm push approvals; the two packages meet only here.
+var _ push.Confirmer = (*passkey.Passkeys)(nil)
+
 // pushApprovals turns on push approvals: the sign-in's second factor, the
 // self-service section and the approval pages. An approval is confirmed
 // with the phone's passkey, so without passkeys (keys nil) push stays off.
@@ -29,7 +32,7 @@ func pushApprovals(d *directory.Directory, e *signin.Engine, p *portal.Portal, k
 		return fmt.Errorf("push approvals: %w", err)
 	}
 	notifier := &push.WebPush{Keys: vapid, Subscriber: push.Subscriber(ext.String())}
-	approvals := push.NewApprovals(d, notifier, keys.Confirmer(), log)
+	approvals := push.NewApprovals(d, notifier, keys, log)
 	e.AddSecondFactor(push.NewSecondFactor(approvals))
 	p.AddAccountSection(push.NewSection(approvals))
 	push.NewHandler(approvals, e, vapid, push.Options{Now: time.Now, Logger: log}).Mount(mux)
