@@ -21,6 +21,7 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/dirtest"
+	"github.com/atrium-dir/atrium/otp"
 	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/signin"
 	"github.com/atrium-dir/atrium/web"
@@ -52,6 +53,7 @@ func newPKServer(t *testing.T, mounts ...func(*pkServer, *http.ServeMux)) *pkSer
 		t.Fatal(err)
 	}
 	e := signin.New(d, signin.Options{ExternalURL: ext, Now: clock.Now})
+	otp.Register(e, d)
 	e.AddSecondFactor(keys.SecondFactor())
 	p := portal.New(d, e, portal.Options{Now: clock.Now})
 	p.AddAccountSection(Section{})

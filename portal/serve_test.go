@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/otp"
 	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/signin"
 )
@@ -14,6 +15,7 @@ import (
 // self-service pages with sections, on the clock now (nil: time.Now).
 func site(d *directory.Directory, ext *url.URL, now func() time.Time, sections ...portal.AccountSection) (*http.ServeMux, *signin.Engine) {
 	e := signin.New(d, signin.Options{ExternalURL: ext, Now: now})
+	otp.Register(e, d)
 	p := portal.New(d, e, portal.Options{Now: now})
 	for _, s := range sections {
 		p.AddAccountSection(s)

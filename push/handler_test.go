@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/otp"
 	"github.com/atrium-dir/atrium/passkey"
 	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/push"
@@ -52,6 +53,7 @@ func newWebFixtureWith(t *testing.T, realPasskeys bool) *webFixture {
 	ext, _ := url.Parse("http://localhost:" + strconv.Itoa(f.srv.Listener.Addr().(*net.TCPAddr).Port))
 	f.origin = ext.String()
 	e := signin.New(f.dir, signin.Options{ExternalURL: ext, Now: f.clock.Now})
+	otp.Register(e, f.dir)
 	p := portal.New(f.dir, e, portal.Options{Now: f.clock.Now})
 	mux := http.NewServeMux()
 	if realPasskeys {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/dirtest"
+	"github.com/atrium-dir/atrium/otp"
 	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/samlidp"
 	"github.com/atrium-dir/atrium/signin"
@@ -98,6 +99,7 @@ func newHarness(t *testing.T) *harness {
 	t.Cleanup(h.srv.Close)
 	ext, _ := url.Parse("http://" + h.srv.Listener.Addr().String())
 	e := signin.New(h.dir, signin.Options{ExternalURL: ext, Now: h.clock.Now})
+	otp.Register(e, h.dir)
 	h.idp = samlidp.New(h.dir, e, samlidp.Options{Now: h.clock.Now})
 	mux := http.NewServeMux()
 	mux.Handle("/saml/", web.Protect(h.idp.Handler(), nil))

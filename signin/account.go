@@ -17,7 +17,7 @@ type Account struct {
 	// (header X-CSRF-Token).
 	CSRF string
 	// SecureContext reports whether browsers allow passkeys and push at the
-	// portal's external URL.
+	// external URL.
 	SecureContext bool
 	// Recent reports whether the user signed in within RecentSignIn, as
 	// changes to how they sign in require (see AccountChange).

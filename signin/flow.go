@@ -33,6 +33,9 @@ type Flow struct {
 	Force   bool      `json:"force,omitempty"`
 	Parked  *Parked   `json:"parked,omitempty"`
 	Created time.Time `json:"created"`
+	// Expires is when the flow ends: what a step keeps for the flow may
+	// end then too.
+	Expires time.Time `json:"-"`
 }
 
 // Proved records that the flow's user proved method.
@@ -51,7 +54,7 @@ type Parked struct {
 	// MFA): a user without one is taken through enrollment first.
 	RequireMFA bool `json:"mfa,omitempty"`
 	// App names the application the user is signing in to, for prompts
-	// such as a push to their phone; empty means the portal itself.
+	// such as a push to their phone; empty means Atrium itself.
 	App string `json:"app,omitempty"`
 }
 
@@ -91,7 +94,7 @@ const (
 	browserCookie = "atrium_browser"
 )
 
-// Begin starts a sign-in that resumes parked (nil: go to the portal home)
+// Begin starts a sign-in that resumes parked (nil: go to the self-service page)
 // when done. Unless force is set, a valid session skips the sign-in and
 // resumes at once.
 func (e *Engine) Begin(w http.ResponseWriter, r *http.Request, parked *Parked, force bool) {
@@ -149,6 +152,7 @@ func (e *Engine) loadFlow(r *http.Request, id string) (*Flow, bool) {
 		return nil, false
 	}
 	f.ID = id
+	f.Expires = f.Created.Add(e.cfg.FlowTTL)
 	return &f, true
 }
 

@@ -1,9 +1,7 @@
 package signin
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"html/template"
@@ -13,18 +11,16 @@ import (
 	"time"
 
 	"github.com/atrium-dir/atrium/directory"
-	"github.com/atrium-dir/atrium/totp"
-	"github.com/atrium-dir/atrium/web"
 )
 
 // A SecondFactor is one kind of second factor the sign-in offers after the
-// password, to users who have enrolled a factor of its kind. The portal
+// password, to users who have enrolled a factor of its kind. The engine
 // draws the page around it (the heading, the form element with the flow's
 // hidden fields and "kind", errors, and links to the user's other kinds);
 // the factor fills the inside of the form, whose id is "second-factor"
 // (a script may fill its inputs and submit it). The sign-in pages allow
-// scripts and fetches from the portal's own origin. Passkeys and push
-// register theirs with AddSecondFactor.
+// scripts and fetches from Atrium's own origin. Codes (package otp),
+// passkeys and push register theirs with AddSecondFactor.
 type SecondFactor interface {
 	// Kind is the directory factor kind it proves (directory.FactorTOTP,
 	// directory.FactorPasskey, directory.FactorPush), or "recovery".
@@ -41,8 +37,8 @@ type SecondFactor interface {
 	Submit(ctx context.Context, r *http.Request, f *Flow) error
 }
 
-// FactorRecovery is the kind of the recovery-code stand-in, offered while
-// the user has unused codes.
+// FactorRecovery is the kind of the recovery-code stand-in (package otp),
+// offered while the user has a factor and unused codes.
 const FactorRecovery = "recovery"
 
 // AddSecondFactor offers sf at sign-in to users with a factor of its kind.
@@ -56,11 +52,11 @@ func (e *Engine) AddSecondFactor(sf SecondFactor) {
 
 // An Enrollment is a kind of second factor that a user who must use MFA but
 // has none may set up during sign-in; they choose among the registered
-// ones. It has SecondFactor's shape, and the portal draws the page around
+// ones. It has SecondFactor's shape, and the engine draws the page around
 // it the same way (the form's id is "enroll-factor"), but Submit enrolls
 // the factor from the posted form and proves it, with f.Proved, by the
-// method the new factor stands for. The portal then issues recovery codes
-// and shows them once. The authenticator app is built in; passkeys
+// method the new factor stands for. The engine then issues recovery codes
+// and shows them once. The authenticator app (package otp) and passkeys
 // register theirs with AddEnrollment.
 type Enrollment interface {
 	Kind() string
@@ -113,17 +109,12 @@ type mfaFactors struct {
 // enroll one where it is required, then see the recovery codes once, or be
 // told that few are left.
 func (e *Engine) mfaSteps() []Step {
-	e.AddSecondFactor(totpFactor{dir: e.dir})
-	e.AddSecondFactor(recoveryFactor{e: e})
-	e.AddEnrollment(totpEnrollment{e: e})
 	return []Step{secondFactorStep{e: e}, enrollStep{e: e}, recoveryCodesStep{e: e}, fewCodesStep{e: e}}
 }
 
-// mfaFlowState is what the MFA steps keep for one flow beside it: secrets
-// are sealed, and bound to the flow.
+// mfaFlowState is what the MFA steps keep for one flow beside it: the
+// codes are sealed, and bound to the flow.
 type mfaFlowState struct {
-	// Secret is the TOTP secret being enrolled, so a reload shows the same.
-	Secret []byte `json:"secret,omitempty"`
 	// Codes are the new recovery codes, until the user has seen them.
 	Codes []byte `json:"codes,omitempty"`
 	// CodesLeft is how many recovery codes remain after the user signed in
@@ -145,7 +136,7 @@ func (e *Engine) flowMFAState(ctx context.Context, f *Flow) (mfaFlowState, error
 }
 
 func (e *Engine) putFlowMFAState(ctx context.Context, f *Flow, st mfaFlowState) error {
-	if st.Secret == nil && st.Codes == nil && st.CodesLeft == nil {
+	if st.Codes == nil && st.CodesLeft == nil {
 		return e.dir.DeleteState(ctx, kindMFAFlow, f.ID)
 	}
 	return e.dir.PutState(ctx, kindMFAFlow, f.ID, st, f.Created.Add(e.cfg.FlowTTL))
@@ -242,91 +233,24 @@ func (s secondFactorStep) Submit(ctx context.Context, r *http.Request, f *Flow) 
 	if i < 0 {
 		return &StepError{Status: http.StatusBadRequest, Message: "This way of signing in is not available. Choose another."}
 	}
-	return offered[i].Submit(ctx, r, f)
+	if err := offered[i].Submit(ctx, r, f); err != nil {
+		return err
+	}
+	if kind != FactorRecovery {
+		return nil
+	}
+	return s.e.noteFewCodes(ctx, f)
 }
 
-// codeError maps a refused code to what the user reads.
-func codeError(err error) error {
-	var throttled *directory.ThrottledError
-	switch {
-	case errors.As(err, &throttled):
-		return &StepError{Status: http.StatusTooManyRequests, Message: "Too many attempts. Wait " + throttled.RetryAfter.Round(time.Second).String() + " and try again."}
-	case errors.Is(err, directory.ErrBadCode):
-		return &StepError{Status: http.StatusUnauthorized, Message: "That code is not right. Codes change every 30 seconds and work once: try the current one."}
+// noteFewCodes remembers, for fewCodesStep, that the user who just signed
+// in with a recovery code has few left. The self-service page, where a
+// sign-in to Atrium itself lands, warns on its own.
+func (e *Engine) noteFewCodes(ctx context.Context, f *Flow) error {
+	left, err := e.dir.RecoveryCodesLeft(ctx, f.UserID)
+	if err != nil || left > FewRecoveryCodes || f.Parked == nil {
+		return err
 	}
-	return err
-}
-
-// totpFactor checks a code from the user's authenticator app.
-type totpFactor struct{ dir *directory.Directory }
-
-func (totpFactor) Kind() string  { return directory.FactorTOTP }
-func (totpFactor) Label() string { return "Authenticator app" }
-
-var mfaFragments = template.Must(template.New("").Parse(`
-{{define "totp"}}<p>Enter the 6-digit code from your authenticator app.</p>
-<label for="code">Code</label>
-<input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]*" maxlength="8" required autofocus>
-<button type="submit">Verify</button>{{end}}
-{{define "recovery"}}<p>Enter one of the recovery codes you saved when you set up your second factor. Each code works once.</p>
-<label for="code">Recovery code</label>
-<input id="code" name="code" autocomplete="off" autocapitalize="none" spellcheck="false" required autofocus>
-<button type="submit">Verify</button>{{end}}
-{{define "totp-enroll"}}<p>Scan this code with an authenticator app (such as Google Authenticator, Aegis or 1Password), then enter the 6-digit code it shows.</p>
-<img class="qr" src="{{.QR}}" width="240" height="240" alt="QR code for your authenticator app">
-<p>Cannot scan? Enter this key instead:</p>
-<p><code class="secret">{{.Secret}}</code></p>
-<label for="code">Code from the app</label>
-<input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]*" maxlength="8" required autofocus>
-<button type="submit">Turn on</button>{{end}}
-`))
-
-func fragment(name string, data any) (template.HTML, error) {
-	var b bytes.Buffer
-	if err := mfaFragments.ExecuteTemplate(&b, name, data); err != nil {
-		return "", err
-	}
-	return template.HTML(b.String()), nil
-}
-
-func (totpFactor) Form(*http.Request, *Flow) (template.HTML, error) { return fragment("totp", nil) }
-
-func (t totpFactor) Submit(ctx context.Context, r *http.Request, f *Flow) error {
-	if err := t.dir.VerifyTOTP(ctx, f.UserID, r.PostForm.Get("code"), web.RemoteAddr(r), "web"); err != nil {
-		return codeError(err)
-	}
-	f.Proved("otp")
-	return nil
-}
-
-// recoveryFactor accepts a recovery code in place of a lost factor.
-type recoveryFactor struct{ e *Engine }
-
-func (recoveryFactor) Kind() string  { return FactorRecovery }
-func (recoveryFactor) Label() string { return "Recovery code" }
-
-func (recoveryFactor) Form(*http.Request, *Flow) (template.HTML, error) {
-	return fragment("recovery", nil)
-}
-
-func (rf recoveryFactor) Submit(ctx context.Context, r *http.Request, f *Flow) error {
-	left, err := rf.e.dir.UseRecoveryCode(ctx, f.UserID, r.PostForm.Get("code"), web.RemoteAddr(r), "web")
-	if err != nil {
-		if errors.Is(err, directory.ErrBadCode) {
-			return &StepError{Status: http.StatusUnauthorized, Message: "That recovery code is not right, or was used before."}
-		}
-		return codeError(err)
-	}
-	// The self-service page, where a sign-in to the portal itself lands,
-	// warns on its own; anywhere else fewCodesStep tells the user first.
-	if left <= FewRecoveryCodes && f.Parked != nil {
-		if err := rf.e.putFlowMFAState(ctx, f, mfaFlowState{CodesLeft: &left}); err != nil {
-			return err
-		}
-	}
-	// A recovery code is a one-time password the user kept.
-	f.Proved("otp")
-	return nil
+	return e.putFlowMFAState(ctx, f, mfaFlowState{CodesLeft: &left})
 }
 
 // enrollStep takes a user who must use MFA but has no factor through
@@ -362,6 +286,9 @@ type enrollPage struct {
 
 func (s enrollStep) Form(r *http.Request, f *Flow) (string, any, error) {
 	all := s.enrollments()
+	if len(all) == 0 {
+		return "", nil, errors.New("MFA is required, and no kind of second factor can be enrolled at sign-in")
+	}
 	i := max(slices.IndexFunc(all, func(e Enrollment) bool { return e.Kind() == r.FormValue("kind") }), 0)
 	form, err := all[i].Form(r, f)
 	if err != nil {
@@ -390,63 +317,6 @@ func (s enrollStep) Submit(ctx context.Context, r *http.Request, f *Flow) error 
 		return err
 	}
 	return s.e.putFlowMFAState(ctx, f, mfaFlowState{Codes: sealed})
-}
-
-// totpEnrollment sets up an authenticator app: QR code and text secret,
-// confirmed by a first code.
-type totpEnrollment struct{ e *Engine }
-
-func (totpEnrollment) Kind() string  { return directory.FactorTOTP }
-func (totpEnrollment) Label() string { return "Authenticator app" }
-
-type totpEnrollData struct {
-	QR     template.URL // data: URL of a PNG
-	Secret string       // base32, in groups of four
-}
-
-// Form shows the flow's pending secret, the same one on every reload.
-func (e totpEnrollment) Form(r *http.Request, f *Flow) (template.HTML, error) {
-	ctx := r.Context()
-	st, err := e.e.flowMFAState(ctx, f)
-	if err != nil {
-		return "", err
-	}
-	var secret []byte
-	if st.Secret != nil {
-		if secret, err = e.e.dir.Unseal(st.Secret, mfaPurpose(f.ID)); err != nil {
-			return "", err
-		}
-	} else {
-		if secret, err = e.e.dir.BeginTOTP(ctx, f.UserID); err != nil {
-			return "", err
-		}
-		if st.Secret, err = e.e.dir.Seal(secret, mfaPurpose(f.ID)); err != nil {
-			return "", err
-		}
-		if err := e.e.putFlowMFAState(ctx, f, st); err != nil {
-			return "", err
-		}
-	}
-	u, err := e.e.dir.UserByID(ctx, f.UserID)
-	if err != nil {
-		return "", err
-	}
-	png, err := totp.QRCode(totp.URI("Atrium", u.UID, secret), 240)
-	if err != nil {
-		return "", err
-	}
-	return fragment("totp-enroll", totpEnrollData{
-		QR:     template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)),
-		Secret: totp.SpacedSecret(secret),
-	})
-}
-
-func (e totpEnrollment) Submit(ctx context.Context, r *http.Request, f *Flow) error {
-	if _, err := e.e.dir.ConfirmTOTP(ctx, f.UserID, "Authenticator app", r.PostForm.Get("code"), web.RemoteAddr(r)); err != nil {
-		return codeError(err)
-	}
-	f.Proved("otp")
-	return nil
 }
 
 // recoveryCodesStep shows the recovery codes issued at enrollment, once.

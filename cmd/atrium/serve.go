@@ -24,6 +24,7 @@ import (
 	"github.com/atrium-dir/atrium/directory/password"
 	"github.com/atrium-dir/atrium/ldapserver"
 	"github.com/atrium-dir/atrium/ldif"
+	"github.com/atrium-dir/atrium/otp"
 	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/samlidp"
 	"github.com/atrium-dir/atrium/signin"
@@ -163,6 +164,7 @@ func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Hand
 		ExternalURL: ext, SessionIdle: cfg.Web.SessionIdle, SessionMax: cfg.Web.SessionMax, RecentSignIn: cfg.Web.RecentSignIn,
 		Now: time.Now, Logger: log,
 	})
+	otp.Register(e, d)
 	p := portal.New(d, e, portal.Options{Now: time.Now, Logger: log})
 	idp := samlidp.New(d, e, samlidp.Options{Now: time.Now, Logger: log})
 	mux := http.NewServeMux()
