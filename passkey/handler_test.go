@@ -48,7 +48,7 @@ func newPKServer(t *testing.T, mounts ...func(*pkServer, *http.ServeMux)) *pkSer
 	ext := must(url.Parse(fmt.Sprintf("http://localhost:%d", port)))
 	clock := dirtest.NewClock(time.Now())
 	d := dirtest.New(t, clock.Now)
-	keys, err := New(d, ext, clock.Now, nil)
+	keys, err := New(d, ext, Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +354,7 @@ func TestRegistrationEndpointsRefuse(t *testing.T) {
 }
 
 func TestSectionSaysWhyPasskeysAreOff(t *testing.T) {
-	_, err := New(dirtest.New(t, nil), must(url.Parse("https://192.0.2.1")), nil, nil)
+	_, err := New(dirtest.New(t, nil), must(url.Parse("https://192.0.2.1")), Options{})
 	body, renderErr := Section{Off: err}.Render(context.Background(), signin.Account{CSRF: "token"})
 	if renderErr != nil {
 		t.Fatal(renderErr)

@@ -57,7 +57,7 @@ func newWebFixtureWith(t *testing.T, realPasskeys bool) *webFixture {
 	p := portal.New(f.dir, e, portal.Options{Now: f.clock.Now})
 	mux := http.NewServeMux()
 	if realPasskeys {
-		keys, err := passkey.New(f.dir, ext, f.clock.Now, nil)
+		keys, err := passkey.New(f.dir, ext, passkey.Options{Now: f.clock.Now})
 		if err != nil {
 			t.Fatal(err)
 		}

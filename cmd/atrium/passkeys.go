@@ -19,7 +19,7 @@ import (
 // returns nil, and says why in the log and on the self-service page, when
 // browsers would refuse WebAuthn at ext.
 func passkeys(d *directory.Directory, e *signin.Engine, p *portal.Portal, ext *url.URL, mux *http.ServeMux, log *slog.Logger) (*passkey.Passkeys, error) {
-	keys, err := passkey.New(d, ext, time.Now, log)
+	keys, err := passkey.New(d, ext, passkey.Options{Now: time.Now, Logger: log})
 	if errors.Is(err, passkey.ErrUnavailable) {
 		log.Warn("passkeys are off: "+err.Error(), "external_url", ext.Redacted())
 		p.AddAccountSection(passkey.Section{Off: err})
