@@ -206,7 +206,7 @@ type pkCredential struct {
 	SignCount            float64 `json:"signCount"`
 }
 
-// pkSessionFromCookies returns the portal session the browser's cookies
+// pkSessionFromCookies returns the sign-in session the browser's cookies
 // hold.
 func pkSessionFromCookies(t *testing.T, b context.Context, s *pkServer) (signin.Session, bool) {
 	t.Helper()

@@ -21,8 +21,7 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/dirtest"
-	"github.com/atrium-dir/atrium/otp"
-	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/internal/sitetest"
 	"github.com/atrium-dir/atrium/signin"
 	"github.com/atrium-dir/atrium/web"
 )
@@ -37,7 +36,7 @@ type pkServer struct {
 }
 
 // newPKServer starts the server; mounts add more of Atrium's handlers
-// before the portal takes the rest.
+// beside the sign-in and self-service pages.
 func newPKServer(t *testing.T, mounts ...func(*pkServer, *http.ServeMux)) *pkServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -52,22 +51,16 @@ func newPKServer(t *testing.T, mounts ...func(*pkServer, *http.ServeMux)) *pkSer
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := signin.New(d, signin.Options{ExternalURL: ext, Now: clock.Now})
-	otp.Register(e, d)
+	mux, e := sitetest.New(d, ext, clock.Now, Section{})
 	e.AddSecondFactor(keys.SecondFactor())
-	p := portal.New(d, e, portal.Options{Now: clock.Now})
-	p.AddAccountSection(Section{})
 	s := &pkServer{
 		pkEnv:  &pkEnv{ctx: context.Background(), clock: clock, dir: d, keys: keys},
 		signin: e, url: "http://" + ln.Addr().String(), origin: ext.String(),
 	}
-	mux := http.NewServeMux()
 	mux.Handle("/passkey/", web.Protect(NewHandler(keys, e, nil), nil))
 	for _, mount := range mounts {
 		mount(s, mux)
 	}
-	e.Mount(mux)
-	mux.Handle("/", p.Handler())
 	srv := httptest.NewUnstartedServer(mux)
 	srv.Listener.Close()
 	srv.Listener = ln
@@ -201,7 +194,7 @@ func (b *pkBrowser) register(k *softKey, name string) (int, string) {
 	return b.postJSON(registerFinishPath, csrf, map[string]any{"ceremony": begun.Ceremony, "name": name, "credential": json.RawMessage(cred)})
 }
 
-// session returns the portal session the browser holds.
+// session returns the sign-in session the browser holds.
 func (b *pkBrowser) session() (signin.Session, bool) {
 	r := httptest.NewRequest("GET", "/", nil)
 	for _, c := range b.c.Jar.Cookies(must(url.Parse(b.s.url))) {

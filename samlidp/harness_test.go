@@ -22,10 +22,8 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/dirtest"
-	"github.com/atrium-dir/atrium/otp"
-	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/internal/sitetest"
 	"github.com/atrium-dir/atrium/samlidp"
-	"github.com/atrium-dir/atrium/signin"
 	"github.com/atrium-dir/atrium/web"
 )
 
@@ -98,13 +96,9 @@ func newHarness(t *testing.T) *harness {
 	h.srv = httptest.NewUnstartedServer(nil)
 	t.Cleanup(h.srv.Close)
 	ext, _ := url.Parse("http://" + h.srv.Listener.Addr().String())
-	e := signin.New(h.dir, signin.Options{ExternalURL: ext, Now: h.clock.Now})
-	otp.Register(e, h.dir)
+	mux, e := sitetest.New(h.dir, ext, h.clock.Now)
 	h.idp = samlidp.New(h.dir, e, samlidp.Options{Now: h.clock.Now})
-	mux := http.NewServeMux()
 	mux.Handle("/saml/", web.Protect(h.idp.Handler(), nil))
-	e.Mount(mux)
-	mux.Handle("/", portal.New(h.dir, e, portal.Options{Now: h.clock.Now}).Handler())
 	h.srv.Config.Handler = mux
 	h.srv.Start()
 	return h
