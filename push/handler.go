@@ -2,7 +2,6 @@ package push
 
 import (
 	"context"
-	"crypto/subtle"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -177,16 +176,6 @@ func (h *Handler) answerError(w http.ResponseWriter, err error) {
 	}
 }
 
-// checkCSRF compares the form field or the script's header with the
-// session's token.
-func checkCSRF(r *http.Request, s signin.Session) bool {
-	token := r.Header.Get("X-CSRF-Token")
-	if token == "" {
-		token = r.PostFormValue("csrf")
-	}
-	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.CSRF)) == 1
-}
-
 // formAnswer runs a one-tap answer (Deny, "This wasn't me") posted as a
 // form.
 func (h *Handler) formAnswer(w http.ResponseWriter, r *http.Request, answer func(ctx context.Context, id, userID string) error, title, message string) {
@@ -194,7 +183,7 @@ func (h *Handler) formAnswer(w http.ResponseWriter, r *http.Request, answer func
 	if !ok {
 		return
 	}
-	if !checkCSRF(r, s) {
+	if !s.ValidCSRF(r) {
 		h.message(w, http.StatusForbidden, "Form expired", "This form has expired. Open the request again from the notification.")
 		return
 	}
@@ -221,7 +210,7 @@ func (h *Handler) jsonAnswer(w http.ResponseWriter, r *http.Request, v any) (sig
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "You are no longer signed in on this phone."})
 		return s, false
 	}
-	if !checkCSRF(r, s) {
+	if !s.ValidCSRF(r) {
 		writeJSON(w, http.StatusForbidden, map[string]string{"error": "This page has expired. Open the request again."})
 		return s, false
 	}

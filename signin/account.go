@@ -48,21 +48,19 @@ func (e *Engine) Account(w http.ResponseWriter, r *http.Request) (Account, bool)
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			e.Begin(w, r, nil, false)
 		} else {
-			e.ShowMessage(w, http.StatusUnauthorized, "Signed out", "You are no longer signed in. Sign in again and repeat what you were doing.")
+			e.showMessage(w, http.StatusUnauthorized, "Signed out", "You are no longer signed in. Sign in again and repeat what you were doing.")
 		}
 		return Account{}, false
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		token := r.Header.Get("X-CSRF-Token")
-		if token == "" {
+		if r.Header.Get("X-CSRF-Token") == "" {
 			if err := r.ParseForm(); err != nil {
-				e.ShowMessage(w, http.StatusBadRequest, "Bad request", "The form could not be read.")
+				e.showMessage(w, http.StatusBadRequest, "Bad request", "The form could not be read.")
 				return Account{}, false
 			}
-			token = r.PostForm.Get("csrf")
 		}
-		if !equalTokens(token, s.CSRF) {
-			e.ShowMessage(w, http.StatusForbidden, "Form expired", "This form has expired. Go back, reload the page and try again.")
+		if !s.ValidCSRF(r) {
+			e.showMessage(w, http.StatusForbidden, "Form expired", "This form has expired. Go back, reload the page and try again.")
 			return Account{}, false
 		}
 	}

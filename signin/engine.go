@@ -132,8 +132,8 @@ func (e *Engine) signInAgain(w http.ResponseWriter, r *http.Request) {
 	e.Begin(w, r, nil, true)
 }
 
-// ShowMessage answers with a plain page: a title and one sentence.
-func (e *Engine) ShowMessage(w http.ResponseWriter, status int, title, message string) {
+// showMessage answers with a plain page: a title and one sentence.
+func (e *Engine) showMessage(w http.ResponseWriter, status int, title, message string) {
 	e.pages.Message(w, status, title, message)
 }
 

@@ -172,7 +172,7 @@ func (e *Engine) loginPage(w http.ResponseWriter, r *http.Request) {
 
 func (e *Engine) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		e.ShowMessage(w, http.StatusBadRequest, "Bad request", "The form could not be read.")
+		e.showMessage(w, http.StatusBadRequest, "Bad request", "The form could not be read.")
 		return
 	}
 	f, ok := e.loadFlow(r, r.PostForm.Get("flow"))
@@ -181,7 +181,7 @@ func (e *Engine) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !equalTokens(r.PostForm.Get("csrf"), f.CSRF) {
-		e.ShowMessage(w, http.StatusForbidden, "Form expired", "This form has expired. Go back, reload the page and try again.")
+		e.showMessage(w, http.StatusForbidden, "Form expired", "This form has expired. Go back, reload the page and try again.")
 		return
 	}
 	step, err := e.pendingStep(r.Context(), f)
@@ -291,7 +291,7 @@ func (e *Engine) resume(w http.ResponseWriter, r *http.Request, s Session, parke
 }
 
 func (e *Engine) expired(w http.ResponseWriter) {
-	e.ShowMessage(w, http.StatusBadRequest, "Sign-in expired", "This sign-in has expired or was already used. Go back to the application and start again.")
+	e.showMessage(w, http.StatusBadRequest, "Sign-in expired", "This sign-in has expired or was already used. Go back to the application and start again.")
 }
 
 // passwordStep identifies the user by uid or mail and checks the password

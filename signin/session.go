@@ -51,6 +51,16 @@ func AMR(methods []string) []string {
 	return out
 }
 
+// ValidCSRF reports whether r carries the session's CSRF token: in the
+// header X-CSRF-Token (a script's call) or the form field "csrf".
+func (s Session) ValidCSRF(r *http.Request) bool {
+	token := r.Header.Get("X-CSRF-Token")
+	if token == "" {
+		token = r.PostFormValue("csrf")
+	}
+	return equalTokens(token, s.CSRF)
+}
+
 const (
 	kindSession   = "session"
 	sessionCookie = "atrium_session"
@@ -143,7 +153,7 @@ func (e *Engine) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := r.ParseForm(); err != nil || !equalTokens(r.PostForm.Get("csrf"), s.CSRF) {
-		e.ShowMessage(w, http.StatusForbidden, "Form expired", "This form has expired. Go back, reload the page and try again.")
+		e.showMessage(w, http.StatusForbidden, "Form expired", "This form has expired. Go back, reload the page and try again.")
 		return
 	}
 	if err := e.dir.DeleteState(r.Context(), kindSession, s.ID); err != nil {
@@ -151,7 +161,7 @@ func (e *Engine) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, e.cookie(sessionCookie, "", -time.Second))
-	e.ShowMessage(w, http.StatusOK, "Signed out", "You are signed out of Atrium.")
+	e.showMessage(w, http.StatusOK, "Signed out", "You are signed out of Atrium.")
 }
 
 // Renew records that the user of s proved who they are at t, as a password
