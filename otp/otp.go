@@ -4,7 +4,6 @@ import (
 	"embed"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/signin"
@@ -41,11 +40,10 @@ const MethodOTP = "otp"
 
 // codeError maps a refused code to what the user reads.
 func codeError(err error) error {
-	var throttled *directory.ThrottledError
-	switch {
-	case errors.As(err, &throttled):
-		return &signin.StepError{Status: http.StatusTooManyRequests, Message: "Too many attempts. Wait " + throttled.RetryAfter.Round(time.Second).String() + " and try again."}
-	case errors.Is(err, directory.ErrBadCode):
+	if refusal := signin.Throttled(err); refusal != nil {
+		return refusal
+	}
+	if errors.Is(err, directory.ErrBadCode) {
 		return &signin.StepError{Status: http.StatusUnauthorized, Message: "That code is not right. Codes change every 30 seconds and work once: try the current one."}
 	}
 	return err

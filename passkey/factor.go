@@ -7,7 +7,6 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
-	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
 
@@ -71,10 +70,10 @@ func (s signIn) Submit(ctx context.Context, r *http.Request, f *signin.Flow) err
 
 // stepError maps a refused passkey to what the sign-in page says.
 func stepError(err error) error {
-	var throttled *directory.ThrottledError
+	if refusal := signin.Throttled(err); refusal != nil {
+		return refusal
+	}
 	switch {
-	case errors.As(err, &throttled):
-		return &signin.StepError{Status: http.StatusTooManyRequests, Message: "Too many attempts. Wait " + throttled.RetryAfter.Round(time.Second).String() + " and try again."}
 	case errors.Is(err, ErrCeremony):
 		return &signin.StepError{Status: http.StatusBadRequest, Message: "The passkey request expired. Try again."}
 	case errors.Is(err, ErrRefused):

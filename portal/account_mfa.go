@@ -8,7 +8,6 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/signin"
@@ -144,12 +143,12 @@ func (p *Portal) accountConfirmTOTP(w http.ResponseWriter, r *http.Request) {
 // secret comes back from the form: the one stored is sealed, and only a code
 // for it is ever accepted, so a changed value only misleads its sender.
 func (p *Portal) accountTOTPRefused(w http.ResponseWriter, r *http.Request, a signin.Account, name string, err error) {
-	var throttled *directory.ThrottledError
 	var problem string
 	status := http.StatusBadRequest
+	refusal := signin.Throttled(err)
 	switch {
-	case errors.As(err, &throttled):
-		status, problem = http.StatusTooManyRequests, "Too many attempts. Wait "+throttled.RetryAfter.Round(time.Second).String()+" and try again."
+	case refusal != nil:
+		status, problem = refusal.Status, refusal.Message
 	case errors.Is(err, directory.ErrBadCode):
 		status, problem = http.StatusForbidden, "That code is not right, or this enrollment has expired. Check the time on your phone and enter the code shown now."
 	case errors.Is(err, directory.ErrInvalid):

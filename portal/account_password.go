@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/signin"
@@ -70,10 +69,10 @@ func (p *Portal) accountCheckPassword(r *http.Request, a signin.Account, current
 		Kind: directory.KindUser, Name: a.User.UID, Password: current,
 		Remote: web.RemoteAddr(r), Service: "account",
 	})
-	var throttled *directory.ThrottledError
+	if refusal := signin.Throttled(err); refusal != nil {
+		return &accountError{refusal.Status, refusal.Message}
+	}
 	switch {
-	case errors.As(err, &throttled):
-		return &accountError{http.StatusTooManyRequests, "Too many attempts. Wait " + throttled.RetryAfter.Round(time.Second).String() + " and try again."}
 	case errors.Is(err, directory.ErrBadCredentials):
 		return &accountError{http.StatusForbidden, "Your current password is incorrect."}
 	}

@@ -89,6 +89,16 @@ type StepError struct {
 
 func (e *StepError) Error() string { return e.Message }
 
+// Throttled is the refusal to show when err says the directory's backoff
+// holds the user back for now (a *directory.ThrottledError), or nil.
+func Throttled(err error) *StepError {
+	var throttled *directory.ThrottledError
+	if !errors.As(err, &throttled) {
+		return nil
+	}
+	return &StepError{Status: http.StatusTooManyRequests, Message: "Too many attempts. Wait " + throttled.RetryAfter.Round(time.Second).String() + " and try again."}
+}
+
 const (
 	kindFlow      = "flow"
 	browserCookie = "atrium_browser"
@@ -316,11 +326,10 @@ func (s passwordStep) Submit(ctx context.Context, r *http.Request, f *Flow) erro
 		Remote:   web.RemoteAddr(r),
 		Service:  "web",
 	})
-	var throttled *directory.ThrottledError
-	switch {
-	case errors.As(err, &throttled):
-		return &StepError{Status: http.StatusTooManyRequests, Message: "Too many attempts. Wait " + throttled.RetryAfter.Round(time.Second).String() + " and try again."}
-	case err != nil:
+	if refusal := Throttled(err); refusal != nil {
+		return refusal
+	}
+	if err != nil {
 		return &StepError{Status: http.StatusUnauthorized, Message: "The username or password is incorrect."}
 	}
 	f.UserID = principal.User.ID
