@@ -127,7 +127,7 @@ type ConfirmChallenge struct {
 // Request describes the sign-in that asks for approval.
 type Request struct {
 	UserID    string
-	App       string // shown to the user: "Grafana", or "Atrium" for the portal
+	App       string // shown to the user: "Grafana", or "Atrium" for Atrium itself
 	IP        string
 	UserAgent string
 }

@@ -86,7 +86,7 @@
   }
 
   // The sign-in step: the options come with the page, the assertion goes
-  // back in the form the portal draws around it.
+  // back in the form the sign-in draws around it.
   async function signIn(box) {
     const form = box.closest("form");
     say(box, "Follow your browser's prompt…");
