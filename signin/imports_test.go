@@ -50,6 +50,7 @@ func TestImportGraph(t *testing.T) {
 		{"samlidp", "portal"},
 		{"push", "portal"},
 		{"passkey", "portal"},
+		{"otp", "portal"},
 		{"passkey", "push"},
 		{"signin", "portal"},
 		{"web", "signin"},
@@ -58,7 +59,7 @@ func TestImportGraph(t *testing.T) {
 			t.Errorf("%s imports %s", tc.from, tc.to)
 		}
 	}
-	for _, front := range []string{"samlidp", "push", "passkey", "portal"} {
+	for _, front := range []string{"samlidp", "push", "passkey", "otp", "portal"} {
 		d := deps(t, front)
 		for _, want := range []string{"signin", "web"} {
 			if !slices.Contains(d, module+want) {

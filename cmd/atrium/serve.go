@@ -154,7 +154,8 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return err
 }
 
-// webHandler serves the portal, the SAML IdP and /healthz.
+// webHandler serves the sign-in and self-service pages, the SAML IdP,
+// passkeys, push approvals and /healthz.
 func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Handler, error) {
 	ext, err := url.Parse(cfg.ExternalURL)
 	if err != nil {
