@@ -10,6 +10,7 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/signin"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // Accounts finds the signed-in user of a request and checks its CSRF token
@@ -68,7 +69,7 @@ func (h *Handler) registerBegin(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, "begin registration", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	web.JSON(w, http.StatusOK, c)
 }
 
 // finishRequest is the body of a registration's finish call.
@@ -85,7 +86,7 @@ func (h *Handler) registerFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	var req finishRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeJSON(w, http.StatusBadRequest, errorBody{"The request could not be read."})
+		web.JSON(w, http.StatusBadRequest, errorBody{"The request could not be read."})
 		return
 	}
 	f, err := h.keys.FinishRegistration(r.Context(), a.User.ID, a.Session.ID, req.Ceremony, req.Name, req.Credential)
@@ -100,7 +101,7 @@ func (h *Handler) registerFinish(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, "recovery codes", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
+	web.JSON(w, http.StatusOK, struct {
 		ID            string `json:"id"`
 		Name          string `json:"name"`
 		RecoveryCodes bool   `json:"recoveryCodes"`
@@ -116,21 +117,21 @@ type errorBody struct {
 func (h *Handler) fail(w http.ResponseWriter, what string, err error) {
 	for _, known := range []error{ErrName, ErrCeremony, ErrRefused, ErrNoPasskey, ErrCloned} {
 		if errors.Is(err, known) {
-			writeJSON(w, status(known), errorBody{known.Error()})
+			web.JSON(w, status(known), errorBody{known.Error()})
 			return
 		}
 	}
 	var throttled *directory.ThrottledError
 	if errors.As(err, &throttled) {
-		writeJSON(w, http.StatusTooManyRequests, errorBody{"Too many attempts. Wait a moment and try again."})
+		web.JSON(w, http.StatusTooManyRequests, errorBody{"Too many attempts. Wait a moment and try again."})
 		return
 	}
 	if errors.Is(err, directory.ErrInvalid) {
-		writeJSON(w, http.StatusBadRequest, errorBody{"You have too many sign-in methods; remove one first."})
+		web.JSON(w, http.StatusBadRequest, errorBody{"You have too many sign-in methods; remove one first."})
 		return
 	}
 	h.log.Error("passkey: "+what, "err", err)
-	writeJSON(w, http.StatusInternalServerError, errorBody{"Something went wrong on our side. Try again in a moment."})
+	web.JSON(w, http.StatusInternalServerError, errorBody{"Something went wrong on our side. Try again in a moment."})
 }
 
 // status maps each error of this package to its HTTP status.
@@ -142,15 +143,4 @@ func status(err error) int {
 		return http.StatusForbidden
 	}
 	return http.StatusBadRequest
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, "encode response", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(body)
 }

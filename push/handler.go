@@ -207,15 +207,15 @@ func (h *Handler) notMe(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) jsonAnswer(w http.ResponseWriter, r *http.Request, v any) (signin.Session, bool) {
 	s, ok := h.signin.Session(w, r)
 	if !ok {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "You are no longer signed in on this phone."})
+		web.JSON(w, http.StatusUnauthorized, map[string]string{"error": "You are no longer signed in on this phone."})
 		return s, false
 	}
 	if !s.ValidCSRF(r) {
-		writeJSON(w, http.StatusForbidden, map[string]string{"error": "This page has expired. Open the request again."})
+		web.JSON(w, http.StatusForbidden, map[string]string{"error": "This page has expired. Open the request again."})
 		return s, false
 	}
 	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "The request could not be read."})
+		web.JSON(w, http.StatusBadRequest, map[string]string{"error": "The request could not be read."})
 		return s, false
 	}
 	return s, true
@@ -226,19 +226,19 @@ func (h *Handler) jsonAnswer(w http.ResponseWriter, r *http.Request, v any) (sig
 func (h *Handler) jsonError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrWrongNumber):
-		writeJSON(w, http.StatusOK, map[string]string{"result": string(Denied), "message": "That was not the number on the sign-in screen, so the sign-in is refused. If you did not try to sign in, change your password."})
+		web.JSON(w, http.StatusOK, map[string]string{"result": string(Denied), "message": "That was not the number on the sign-in screen, so the sign-in is refused. If you did not try to sign in, change your password."})
 	case errors.Is(err, ErrNotPending):
-		writeJSON(w, http.StatusConflict, map[string]string{"result": string(Expired), "message": "This sign-in request was already answered or has expired."})
+		web.JSON(w, http.StatusConflict, map[string]string{"result": string(Expired), "message": "This sign-in request was already answered or has expired."})
 	case errors.Is(err, ErrNotYours):
-		writeJSON(w, http.StatusForbidden, map[string]string{"error": "This sign-in request belongs to another account."})
+		web.JSON(w, http.StatusForbidden, map[string]string{"error": "This sign-in request belongs to another account."})
 	case errors.Is(err, ErrNoPasskey):
-		writeJSON(w, http.StatusConflict, map[string]string{"error": "Approvals are confirmed with a passkey on this phone, and your account has none yet. On this phone, add one under Passkeys on your account page, then open this request again."})
+		web.JSON(w, http.StatusConflict, map[string]string{"error": "Approvals are confirmed with a passkey on this phone, and your account has none yet. On this phone, add one under Passkeys on your account page, then open this request again."})
 	case errors.Is(err, ErrPasskey):
 		h.log.Info("push approval not confirmed", "err", err)
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "Your passkey did not confirm the approval. Try again."})
+		web.JSON(w, http.StatusUnauthorized, map[string]string{"error": "Your passkey did not confirm the approval. Try again."})
 	default:
 		h.log.Error("push answer", "err", err)
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "Something went wrong on our side. Try again in a moment."})
+		web.JSON(w, http.StatusInternalServerError, map[string]string{"error": "Something went wrong on our side. Try again in a moment."})
 	}
 }
 
@@ -255,7 +255,7 @@ func (h *Handler) choose(w http.ResponseWriter, r *http.Request) {
 		h.jsonError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ch)
+	web.JSON(w, http.StatusOK, ch)
 }
 
 func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
@@ -269,18 +269,18 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 		h.jsonError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"result": string(Approved), "message": "Approved. You can go back to the sign-in screen."})
+	web.JSON(w, http.StatusOK, map[string]string{"result": string(Approved), "message": "Approved. You can go back to the sign-in screen."})
 }
 
 // status tells the waiting login page where its transaction stands, and
 // nothing more. The transaction id is a random capability only that page
 // and the user's phones know.
 func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]Result{"status": h.approvals.Status(r.Context(), r.PathValue("tx"))})
+	web.JSON(w, http.StatusOK, map[string]Result{"status": h.approvals.Status(r.Context(), r.PathValue("tx"))})
 }
 
 func (h *Handler) publicKey(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"publicKey": h.keys.PublicKey()})
+	web.JSON(w, http.StatusOK, map[string]string{"publicKey": h.keys.PublicKey()})
 }
 
 // subscribe enrolls the browser's PushSubscription as a push factor of the
@@ -296,12 +296,12 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 		Subscription json.RawMessage `json:"subscription"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "The request could not be read."})
+		web.JSON(w, http.StatusBadRequest, map[string]string{"error": "The request could not be read."})
 		return
 	}
 	sub, err := ParseSubscription(req.Subscription)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "The browser's subscription is not usable: " + err.Error()})
+		web.JSON(w, http.StatusBadRequest, map[string]string{"error": "The browser's subscription is not usable: " + err.Error()})
 		return
 	}
 	ctx := r.Context()
@@ -329,7 +329,7 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 		secret, _ := json.Marshal(sub)
 		f, err := h.approvals.dir.AddFactor(ctx, a.User.ID, directory.Factor{Kind: directory.FactorPush, Name: name}, secret)
 		if errors.Is(err, directory.ErrInvalid) {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "The phone could not be added: " + err.Error()})
+			web.JSON(w, http.StatusBadRequest, map[string]string{"error": "The phone could not be added: " + err.Error()})
 			return
 		}
 		if err != nil {
@@ -342,7 +342,7 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 		h.jsonError(w, err)
 		return
 	}
-	writeJSON(w, status, map[string]string{"id": id})
+	web.JSON(w, status, map[string]string{"id": id})
 }
 
 // resume turns push approvals back on after "this wasn't me".
@@ -431,10 +431,4 @@ func (h *Handler) message(w http.ResponseWriter, status int, title, message stri
 func (h *Handler) fail(w http.ResponseWriter, what string, err error) {
 	h.log.Error("push: "+what, "err", err)
 	h.message(w, http.StatusInternalServerError, "Something went wrong", "Something went wrong on our side. Try again in a moment.")
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
 }
