@@ -6,10 +6,10 @@ import (
 	"errors"
 	"io"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"testing"
+
+	"github.com/atrium-dir/atrium/internal/testenv"
 )
 
 const module = "github.com/atrium-dir/atrium/"
@@ -18,12 +18,8 @@ const module = "github.com/atrium-dir/atrium/"
 // (tests excluded).
 func deps(t *testing.T, pkg string) []string {
 	t.Helper()
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := exec.LookPath(goTool); err != nil {
-		goTool = "go"
-	}
 	var out, stderr bytes.Buffer
-	cmd := exec.Command(goTool, "list", "-deps", "-json=ImportPath", module+pkg)
+	cmd := exec.Command(testenv.Tool(t, "go", "golang-go"), "list", "-deps", "-json=ImportPath", module+pkg)
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("go list %s: %v\n%s", pkg, err, stderr.String())
