@@ -20,7 +20,7 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/internal/browser"
-	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/signin"
 )
 
 // TestPasskeyInChromium registers a passkey on the self-service page with
@@ -206,9 +206,9 @@ type pkCredential struct {
 	SignCount            float64 `json:"signCount"`
 }
 
-// pkSessionFromCookies returns the portal session the browser's cookies
+// pkSessionFromCookies returns the sign-in session the browser's cookies
 // hold.
-func pkSessionFromCookies(t *testing.T, b context.Context, s *pkServer) (portal.Session, bool) {
+func pkSessionFromCookies(t *testing.T, b context.Context, s *pkServer) (signin.Session, bool) {
 	t.Helper()
 	res, err := chromedp.Call(b, network.GetCookies, network.GetCookiesParams{URLs: []string{s.origin + "/"}})
 	if err != nil {
@@ -218,10 +218,10 @@ func pkSessionFromCookies(t *testing.T, b context.Context, s *pkServer) (portal.
 	for _, c := range res.Cookies {
 		r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
 	}
-	return s.portal.Session(httptest.NewRecorder(), r)
+	return s.signin.Session(httptest.NewRecorder(), r)
 }
 
-func pkBrowserSession(t *testing.T, b context.Context, s *pkServer) portal.Session {
+func pkBrowserSession(t *testing.T, b context.Context, s *pkServer) signin.Session {
 	t.Helper()
 	sess, ok := pkSessionFromCookies(t, b, s)
 	if !ok {

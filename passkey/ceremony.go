@@ -42,7 +42,7 @@ const (
 type ceremony struct {
 	Purpose purpose `json:"purpose"`
 	UserID  string  `json:"user"`
-	// Binding ties the ceremony to what began it: the portal session, the
+	// Binding ties the ceremony to what began it: the sign-in session, the
 	// sign-in flow, or a push transaction and number.
 	Binding string               `json:"binding"`
 	Session webauthn.SessionData `json:"session"`
@@ -89,7 +89,7 @@ func (p *Passkeys) takeCeremony(ctx context.Context, id string, want purpose, us
 }
 
 // BeginRegistration starts adding a passkey for the user with entryUUID
-// userID, bound to binding (the portal session's id, or the sign-in flow's
+// userID, bound to binding (the sign-in session's id, or the sign-in flow's
 // for a first passkey enrolled while signing in). The user's existing
 // passkeys are excluded so one authenticator is not registered twice.
 func (p *Passkeys) BeginRegistration(ctx context.Context, userID, binding string) (Challenge, error) {

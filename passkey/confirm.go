@@ -3,23 +3,18 @@ package passkey
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 
 	"github.com/go-webauthn/webauthn/protocol"
 
-	"github.com/atrium-dir/atrium/push"
+	"github.com/atrium-dir/atrium/directory"
 )
 
-// Confirmer returns the passkey check of push approvals.
-func (p *Passkeys) Confirmer() push.Confirmer { return confirmer{p} }
-
-// confirmer confirms a push approval with a user-verified assertion whose
-// challenge commits to the binding (the transaction and the number the
-// user picked), so the authenticator's signature covers that choice.
-type confirmer struct{ keys *Passkeys }
-
-var _ push.Confirmer = confirmer{}
+// The confirmation of a push approval: a user-verified assertion whose
+// challenge commits to the binding (the transaction and the number the user
+// picked), so the authenticator's signature covers that choice. These
+// methods are what push's Confirmer asks for; cmd/atrium hands Passkeys to
+// push, and neither package imports the other.
 
 // confirmChallenge derives the challenge from a random nonce and the
 // binding: unpredictable, and tied to the binding.
@@ -31,19 +26,35 @@ func confirmChallenge(nonce []byte, binding string) []byte {
 	return h.Sum(nil)
 }
 
-func (c confirmer) BeginConfirm(ctx context.Context, userID, binding string) (push.ConfirmChallenge, error) {
-	ch, err := c.keys.beginLogin(ctx, purposeConfirm, userID, binding, protocol.VerificationRequired, randomBytes(32))
-	if errors.Is(err, ErrNoPasskey) {
-		return push.ConfirmChallenge{}, fmt.Errorf("%w: %w", push.ErrNoPasskey, err)
-	}
+// HasPasskey reports whether the user with entryUUID userID has a passkey.
+func (p *Passkeys) HasPasskey(ctx context.Context, userID string) (bool, error) {
+	factors, err := p.dir.Factors(ctx, userID)
 	if err != nil {
-		return push.ConfirmChallenge{}, err
+		return false, fmt.Errorf("factors of %s: %w", userID, err)
 	}
-	return push.ConfirmChallenge{Ceremony: ch.Ceremony, Options: ch.Options}, nil
+	for _, f := range factors {
+		if f.Kind == directory.FactorPasskey {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
-func (c confirmer) FinishConfirm(ctx context.Context, userID, binding, ceremony string, assertion []byte, remote string) error {
-	_, err := c.keys.finishLogin(ctx, purposeConfirm, userID, binding, ceremony, assertion, Attempt{Remote: remote, Service: "push"})
+// BeginConfirm starts a user-verified assertion over the user's passkeys
+// bound to binding, and returns the ceremony and the options for
+// navigator.credentials.get. A user without a passkey gets ErrNoPasskey.
+func (p *Passkeys) BeginConfirm(ctx context.Context, userID, binding string) (ceremony string, options any, err error) {
+	ch, err := p.beginLogin(ctx, purposeConfirm, userID, binding, protocol.VerificationRequired, randomBytes(32))
+	if err != nil {
+		return "", nil, err
+	}
+	return ch.Ceremony, ch.Options, nil
+}
+
+// FinishConfirm verifies the assertion for a ceremony begun by
+// BeginConfirm for the same user and binding.
+func (p *Passkeys) FinishConfirm(ctx context.Context, userID, binding, ceremony string, assertion []byte, remote string) error {
+	_, err := p.finishLogin(ctx, purposeConfirm, userID, binding, ceremony, assertion, Attempt{Remote: remote, Service: "push"})
 	if err != nil {
 		return fmt.Errorf("confirm push approval: %w", err)
 	}

@@ -3,11 +3,10 @@ package passkey
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/go-webauthn/webauthn/protocol"
-
-	"github.com/atrium-dir/atrium/push"
 )
 
 func TestConfirmerBindsTheTransactionAndNumber(t *testing.T) {
@@ -16,21 +15,22 @@ func TestConfirmerBindsTheTransactionAndNumber(t *testing.T) {
 	bob := e.user(t, "bob", "Bob")
 	k, _ := e.register(t, alice, "Phone")
 	e.register(t, bob, "Phone")
-	c := e.keys.Confirmer()
-	tx := push.Transaction{ID: "tx-1", UserID: alice.ID, Number: 42, Nonce: []byte("0123456789abcdef")}
-	binding := tx.Binding(42)
+	c := e.keys
+	// Push's bindings name the transaction and the number picked.
+	bind := func(tx string, number int) string { return fmt.Sprintf("%s/%d", tx, number) }
+	binding := bind("tx-1", 42)
 
-	begin := func(userID, binding string) (push.ConfirmChallenge, []byte) {
+	begin := func(userID, binding string) (Challenge, []byte) {
 		t.Helper()
-		ch, err := c.BeginConfirm(e.ctx, userID, binding)
+		ceremony, options, err := c.BeginConfirm(e.ctx, userID, binding)
 		if err != nil {
 			t.Fatal(err)
 		}
-		opts := ch.Options.(*protocol.CredentialAssertion).Response
+		opts := options.(*protocol.CredentialAssertion).Response
 		if opts.UserVerification != protocol.VerificationRequired {
 			t.Errorf("user verification %q, want required", opts.UserVerification)
 		}
-		return ch, opts.Challenge
+		return Challenge{Ceremony: ceremony, Options: options}, opts.Challenge
 	}
 
 	// The challenge the phone signs commits to the binding.
@@ -52,29 +52,27 @@ func TestConfirmerBindsTheTransactionAndNumber(t *testing.T) {
 
 	for _, tc := range []struct {
 		name     string
-		finish   func(ch push.ConfirmChallenge, challenge []byte) error
+		finish   func(ch Challenge, challenge []byte) error
 		want     error
 		verified bool
 	}{
-		{"another number", func(ch push.ConfirmChallenge, challenge []byte) error {
-			return c.FinishConfirm(e.ctx, alice.ID, tx.Binding(43), ch.Ceremony, k.sign(challenge), "")
+		{"another number", func(ch Challenge, challenge []byte) error {
+			return c.FinishConfirm(e.ctx, alice.ID, bind("tx-1", 43), ch.Ceremony, k.sign(challenge), "")
 		}, ErrCeremony, true},
-		{"another transaction", func(ch push.ConfirmChallenge, challenge []byte) error {
-			other := tx
-			other.ID = "tx-2"
-			return c.FinishConfirm(e.ctx, alice.ID, other.Binding(42), ch.Ceremony, k.sign(challenge), "")
+		{"another transaction", func(ch Challenge, challenge []byte) error {
+			return c.FinishConfirm(e.ctx, alice.ID, bind("tx-2", 42), ch.Ceremony, k.sign(challenge), "")
 		}, ErrCeremony, true},
-		{"another user", func(ch push.ConfirmChallenge, challenge []byte) error {
+		{"another user", func(ch Challenge, challenge []byte) error {
 			return c.FinishConfirm(e.ctx, bob.ID, binding, ch.Ceremony, k.sign(challenge), "")
 		}, ErrCeremony, true},
-		{"presence only", func(ch push.ConfirmChallenge, challenge []byte) error {
+		{"presence only", func(ch Challenge, challenge []byte) error {
 			return c.FinishConfirm(e.ctx, alice.ID, binding, ch.Ceremony, k.sign(challenge), "")
 		}, ErrRefused, false},
-		{"signed for another challenge", func(ch push.ConfirmChallenge, challenge []byte) error {
+		{"signed for another challenge", func(ch Challenge, challenge []byte) error {
 			return c.FinishConfirm(e.ctx, alice.ID, binding, ch.Ceremony, k.sign(confirmChallenge([]byte("guess"), binding)), "")
 		}, ErrRefused, true},
 		// A sign-in ceremony of the login flow cannot confirm a push.
-		{"sign-in ceremony", func(_ push.ConfirmChallenge, _ []byte) error {
+		{"sign-in ceremony", func(_ Challenge, _ []byte) error {
 			login, err := e.keys.beginLogin(e.ctx, purposeLogin, alice.ID, binding, protocol.VerificationRequired, nil)
 			if err != nil {
 				return err
@@ -92,17 +90,21 @@ func TestConfirmerBindsTheTransactionAndNumber(t *testing.T) {
 
 	// A user without a passkey cannot approve at all.
 	carol := e.user(t, "carol", "Carol")
-	if _, err := c.BeginConfirm(e.ctx, carol.ID, binding); !errors.Is(err, ErrNoPasskey) {
+	if _, _, err := c.BeginConfirm(e.ctx, carol.ID, binding); !errors.Is(err, ErrNoPasskey) {
 		t.Errorf("no passkey: err = %v, want ErrNoPasskey", err)
 	}
 }
 
-// A user without a passkey gets push's ErrNoPasskey, which the approval
-// page explains, rather than an error push cannot tell apart.
-func TestConfirmerWithoutPasskey(t *testing.T) {
+// Push asks first whether the user has a passkey at all, to explain on
+// the approval page how to add one.
+func TestHasPasskey(t *testing.T) {
 	e := newPKEnv(t)
 	alice := e.user(t, "alice", "Alice")
-	if _, err := e.keys.Confirmer().BeginConfirm(e.ctx, alice.ID, "binding"); !errors.Is(err, push.ErrNoPasskey) || !errors.Is(err, ErrNoPasskey) {
-		t.Errorf("BeginConfirm without a passkey: %v, want push.ErrNoPasskey", err)
+	if has, err := e.keys.HasPasskey(e.ctx, alice.ID); err != nil || has {
+		t.Errorf("before registering: %v, %v", has, err)
+	}
+	e.register(t, alice, "Phone")
+	if has, err := e.keys.HasPasskey(e.ctx, alice.ID); err != nil || !has {
+		t.Errorf("after registering: %v, %v", has, err)
 	}
 }

@@ -4,10 +4,10 @@
 // the factor's sealed secret; only this package reads it).
 //
 // A ceremony's challenge and options live server-side in directory state
-// under a random id, bound to the portal session (registration) or to the
+// under a random id, bound to the sign-in session (registration) or to the
 // sign-in flow (the second-factor and enrollment steps), and are taken
 // once. Passkeys then serve four callers: the self-service page (register
-// one more passkey), the portal's second-factor step ("Use your passkey"),
+// one more passkey), the sign-in's second-factor step ("Use your passkey"),
 // its enrollment step (a first passkey for a user who must use MFA) and
 // push approvals, whose assertion must be user-verified and bound to the
 // push transaction and the number the user picked.

@@ -11,8 +11,8 @@ import (
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/internal/browser"
 	"github.com/atrium-dir/atrium/internal/samltest"
-	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/samlidp"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // TestEnrollPasskeyAtSignInToSAMLApp is a user without a second factor
@@ -26,8 +26,8 @@ func TestEnrollPasskeyAtSignInToSAMLApp(t *testing.T) {
 		if err := samlidp.EnsureKey(s.ctx, s.dir); err != nil {
 			t.Fatal(err)
 		}
-		mux.Handle("/saml/", portal.Protect(samlidp.New(s.dir, s.portal, s.clock.Now, nil).Handler(), nil))
-		s.portal.AddEnrollment(s.keys.Enrollment())
+		mux.Handle("/saml/", web.Protect(samlidp.New(s.dir, s.signin, samlidp.Options{Now: s.clock.Now}).Handler(), nil))
+		s.signin.AddEnrollment(s.keys.Enrollment())
 	})
 	alice := s.userWithPassword(t, "alice")
 	sp := samltest.Start(t, s.dir, s.url, samlidp.AppSpec{Name: "wiki", RequireMFA: true})

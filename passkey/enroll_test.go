@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/signin"
 )
 
 // The enrollment step registers a passkey only from a ceremony begun for
@@ -19,7 +19,7 @@ func TestEnrollmentStep(t *testing.T) {
 	e := newPKEnv(t)
 	alice := e.user(t, "alice", "Alice")
 	enrollment := e.keys.Enrollment()
-	flow := &portal.Flow{ID: "flow-1", UserID: alice.ID, Methods: []string{"pwd"}}
+	flow := &signin.Flow{ID: "flow-1", UserID: alice.ID, Methods: []string{"pwd"}}
 
 	page := httptest.NewRequest(http.MethodGet, "/login?flow=flow-1&kind=passkey", nil)
 	form, err := enrollment.Form(page, flow)
@@ -33,7 +33,7 @@ func TestEnrollmentStep(t *testing.T) {
 		return enrollment.Submit(e.ctx, r, flow)
 	}
 	refusal := func(err error) string {
-		var se *portal.StepError
+		var se *signin.StepError
 		if !errors.As(err, &se) {
 			t.Fatalf("%v is not a message for the page", err)
 		}

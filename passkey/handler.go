@@ -9,19 +9,20 @@ import (
 	"net/http"
 
 	"github.com/atrium-dir/atrium/directory"
-	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/signin"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // Accounts finds the signed-in user of a request and checks its CSRF token
-// (header X-CSRF-Token); on false it has answered the request. The portal
+// (header X-CSRF-Token); on false it has answered the request. The sign-in
 // implements it.
 type Accounts interface {
-	Account(w http.ResponseWriter, r *http.Request) (portal.Account, bool)
+	Account(w http.ResponseWriter, r *http.Request) (signin.Account, bool)
 	// AccountChange also needs a recent sign-in, as adding a way in does.
-	AccountChange(w http.ResponseWriter, r *http.Request) (portal.Account, bool)
+	AccountChange(w http.ResponseWriter, r *http.Request) (signin.Account, bool)
 }
 
-var _ Accounts = (*portal.Portal)(nil)
+var _ Accounts = (*signin.Engine)(nil)
 
 // Handler serves the passkey endpoints under /passkey/: the browser script
 // and the JSON calls that register a passkey for the signed-in user.
@@ -39,7 +40,7 @@ func NewHandler(keys *Passkeys, accounts Accounts, log *slog.Logger) *Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{keys: keys, accounts: accounts, log: log, mux: http.NewServeMux()}
-	h.mux.Handle("GET "+ScriptPath, http.StripPrefix("/passkey/", http.FileServerFS(must(fs.Sub(web, "web")))))
+	h.mux.Handle("GET "+ScriptPath, http.StripPrefix("/passkey/", http.FileServerFS(must(fs.Sub(files, "web")))))
 	h.mux.HandleFunc("POST "+registerBeginPath, h.registerBegin)
 	h.mux.HandleFunc("POST "+registerFinishPath, h.registerFinish)
 	return h
@@ -53,7 +54,7 @@ const (
 )
 
 //go:embed web
-var web embed.FS
+var files embed.FS
 
 // ServeHTTP routes /passkey/ requests.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
@@ -68,7 +69,7 @@ func (h *Handler) registerBegin(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, "begin registration", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	web.JSON(w, http.StatusOK, c)
 }
 
 // finishRequest is the body of a registration's finish call.
@@ -85,7 +86,7 @@ func (h *Handler) registerFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	var req finishRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeJSON(w, http.StatusBadRequest, errorBody{"The request could not be read."})
+		web.JSON(w, http.StatusBadRequest, errorBody{"The request could not be read."})
 		return
 	}
 	f, err := h.keys.FinishRegistration(r.Context(), a.User.ID, a.Session.ID, req.Ceremony, req.Name, req.Credential)
@@ -100,7 +101,7 @@ func (h *Handler) registerFinish(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, "recovery codes", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
+	web.JSON(w, http.StatusOK, struct {
 		ID            string `json:"id"`
 		Name          string `json:"name"`
 		RecoveryCodes bool   `json:"recoveryCodes"`
@@ -116,21 +117,21 @@ type errorBody struct {
 func (h *Handler) fail(w http.ResponseWriter, what string, err error) {
 	for _, known := range []error{ErrName, ErrCeremony, ErrRefused, ErrNoPasskey, ErrCloned} {
 		if errors.Is(err, known) {
-			writeJSON(w, status(known), errorBody{known.Error()})
+			web.JSON(w, status(known), errorBody{known.Error()})
 			return
 		}
 	}
 	var throttled *directory.ThrottledError
 	if errors.As(err, &throttled) {
-		writeJSON(w, http.StatusTooManyRequests, errorBody{"Too many attempts. Wait a moment and try again."})
+		web.JSON(w, http.StatusTooManyRequests, errorBody{"Too many attempts. Wait a moment and try again."})
 		return
 	}
 	if errors.Is(err, directory.ErrInvalid) {
-		writeJSON(w, http.StatusBadRequest, errorBody{"You have too many sign-in methods; remove one first."})
+		web.JSON(w, http.StatusBadRequest, errorBody{"You have too many sign-in methods; remove one first."})
 		return
 	}
 	h.log.Error("passkey: "+what, "err", err)
-	writeJSON(w, http.StatusInternalServerError, errorBody{"Something went wrong on our side. Try again in a moment."})
+	web.JSON(w, http.StatusInternalServerError, errorBody{"Something went wrong on our side. Try again in a moment."})
 }
 
 // status maps each error of this package to its HTTP status.
@@ -142,15 +143,4 @@ func status(err error) int {
 		return http.StatusForbidden
 	}
 	return http.StatusBadRequest
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, "encode response", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(body)
 }

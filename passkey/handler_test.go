@@ -21,20 +21,22 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/dirtest"
-	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/internal/sitetest"
+	"github.com/atrium-dir/atrium/signin"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // pkServer is Atrium's web front wired as cmd/atrium wires it, on
 // 127.0.0.1 with the external URL http://localhost:PORT.
 type pkServer struct {
 	*pkEnv
-	portal *portal.Portal
+	signin *signin.Engine
 	url    string // how the test reaches it
 	origin string // the external URL browsers see
 }
 
 // newPKServer starts the server; mounts add more of Atrium's handlers
-// before the portal takes the rest.
+// beside the sign-in and self-service pages.
 func newPKServer(t *testing.T, mounts ...func(*pkServer, *http.ServeMux)) *pkServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -45,23 +47,20 @@ func newPKServer(t *testing.T, mounts ...func(*pkServer, *http.ServeMux)) *pkSer
 	ext := must(url.Parse(fmt.Sprintf("http://localhost:%d", port)))
 	clock := dirtest.NewClock(time.Now())
 	d := dirtest.New(t, clock.Now)
-	keys, err := New(d, ext, clock.Now, nil)
+	keys, err := New(d, ext, Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := portal.New(d, portal.Config{ExternalURL: ext}, clock.Now, nil)
-	p.AddSecondFactor(keys.SecondFactor())
-	p.AddAccountSection(Section{})
+	mux, e := sitetest.New(d, ext, clock.Now, Section{})
+	e.AddSecondFactor(keys.SecondFactor())
 	s := &pkServer{
 		pkEnv:  &pkEnv{ctx: context.Background(), clock: clock, dir: d, keys: keys},
-		portal: p, url: "http://" + ln.Addr().String(), origin: ext.String(),
+		signin: e, url: "http://" + ln.Addr().String(), origin: ext.String(),
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/passkey/", portal.Protect(NewHandler(keys, p, nil), nil))
+	mux.Handle("/passkey/", web.Protect(NewHandler(keys, e, nil), nil))
 	for _, mount := range mounts {
 		mount(s, mux)
 	}
-	mux.Handle("/", p.Handler())
 	srv := httptest.NewUnstartedServer(mux)
 	srv.Listener.Close()
 	srv.Listener = ln
@@ -195,13 +194,13 @@ func (b *pkBrowser) register(k *softKey, name string) (int, string) {
 	return b.postJSON(registerFinishPath, csrf, map[string]any{"ceremony": begun.Ceremony, "name": name, "credential": json.RawMessage(cred)})
 }
 
-// session returns the portal session the browser holds.
-func (b *pkBrowser) session() (portal.Session, bool) {
+// session returns the sign-in session the browser holds.
+func (b *pkBrowser) session() (signin.Session, bool) {
 	r := httptest.NewRequest("GET", "/", nil)
 	for _, c := range b.c.Jar.Cookies(must(url.Parse(b.s.url))) {
 		r.AddCookie(c)
 	}
-	return b.s.portal.Session(httptest.NewRecorder(), r)
+	return b.s.signin.Session(httptest.NewRecorder(), r)
 }
 
 func TestRegisterAndSignInOverHTTP(t *testing.T) {
@@ -348,15 +347,15 @@ func TestRegistrationEndpointsRefuse(t *testing.T) {
 }
 
 func TestSectionSaysWhyPasskeysAreOff(t *testing.T) {
-	_, err := New(dirtest.New(t, nil), must(url.Parse("https://192.0.2.1")), nil, nil)
-	body, renderErr := Section{Off: err}.Render(context.Background(), portal.Account{CSRF: "token"})
+	_, err := New(dirtest.New(t, nil), must(url.Parse("https://192.0.2.1")), Options{})
+	body, renderErr := Section{Off: err}.Render(context.Background(), signin.Account{CSRF: "token"})
 	if renderErr != nil {
 		t.Fatal(renderErr)
 	}
 	if !strings.Contains(string(body), "not available here") || strings.Contains(string(body), "data-passkey-register") {
 		t.Errorf("section with passkeys off:\n%s", body)
 	}
-	body, _ = Section{}.Render(context.Background(), portal.Account{CSRF: "token"})
+	body, _ = Section{}.Render(context.Background(), signin.Account{CSRF: "token"})
 	if !strings.Contains(string(body), `data-csrf="token"`) || !strings.Contains(string(body), ScriptPath) {
 		t.Errorf("section:\n%s", body)
 	}

@@ -30,11 +30,18 @@ type Passkeys struct {
 	log *slog.Logger
 }
 
+// Options holds the passkeys' clock and logger; zero values take defaults.
+type Options struct {
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
 // New returns the relying party for external, the URL users reach Atrium
 // at: its host (without port) is the RP ID and its origin the only origin
-// accepted. now is the clock (time.Now in production). New wraps
-// ErrUnavailable when browsers would refuse WebAuthn on external.
-func New(dir *directory.Directory, external *url.URL, now func() time.Time, log *slog.Logger) (*Passkeys, error) {
+// accepted. New wraps ErrUnavailable when browsers would refuse WebAuthn
+// on external.
+func New(dir *directory.Directory, external *url.URL, opts Options) (*Passkeys, error) {
+	now, log := opts.Now, opts.Logger
 	if now == nil {
 		now = time.Now
 	}

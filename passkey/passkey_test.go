@@ -32,7 +32,7 @@ func newPKEnv(t testing.TB) *pkEnv {
 	t.Helper()
 	clock := dirtest.NewClock(time.Date(2026, 11, 23, 13, 0, 0, 0, time.UTC))
 	d := dirtest.New(t, clock.Now)
-	keys, err := New(d, must(url.Parse(pkOrigin)), clock.Now, nil)
+	keys, err := New(d, must(url.Parse(pkOrigin)), Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestNewTakesTheRelyingPartyFromTheExternalURL(t *testing.T) {
 		{"http://127.0.0.1:8080", "", ""},
 		{"https://[2001:db8::1]:8443", "", ""},
 	} {
-		keys, err := New(d, must(url.Parse(tc.url)), nil, nil)
+		keys, err := New(d, must(url.Parse(tc.url)), Options{})
 		if tc.rpID == "" {
 			if !errors.Is(err, ErrUnavailable) {
 				t.Errorf("%s: err = %v, want ErrUnavailable", tc.url, err)

@@ -44,9 +44,9 @@ func TestPushApprovalConfirmedWithPasskeyInChromium(t *testing.T) {
 			t.Fatal(err)
 		}
 		notifier := &push.WebPush{Keys: vapid, Subscriber: push.Subscriber(s.origin), Client: pushService.Client()}
-		approvals = push.NewApprovals(s.dir, notifier, s.keys.Confirmer(), nil)
-		s.portal.AddSecondFactor(push.NewSecondFactor(approvals))
-		push.NewHandler(approvals, s.portal, vapid, s.clock.Now, nil).Mount(mux)
+		approvals = push.NewApprovals(s.dir, notifier, s.keys, nil)
+		s.signin.AddSecondFactor(push.NewSecondFactor(approvals))
+		push.NewHandler(approvals, s.signin, vapid, push.Options{Now: s.clock.Now}).Mount(mux)
 	})
 	alice := s.userWithPassword(t, "alice")
 

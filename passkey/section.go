@@ -5,10 +5,10 @@ import (
 	"context"
 	"html/template"
 
-	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/signin"
 )
 
-var templates = template.Must(template.ParseFS(web, "web/*.html"))
+var templates = template.Must(template.ParseFS(files, "web/*.html"))
 
 // recoveryCodesPath is the self-service form that issues new recovery codes
 // and shows them once.
@@ -23,14 +23,12 @@ type Section struct {
 	Off error
 }
 
-var _ portal.AccountSection = Section{}
-
 func (Section) ID() string               { return "passkeys" }
 func (Section) Title() string            { return "Passkeys" }
 func (Section) NeedsSecureContext() bool { return true }
 
 // Render returns the form for a, or the reason passkeys are off.
-func (s Section) Render(_ context.Context, a portal.Account) (template.HTML, error) {
+func (s Section) Render(_ context.Context, a signin.Account) (template.HTML, error) {
 	var buf bytes.Buffer
 	err := templates.ExecuteTemplate(&buf, "section", struct {
 		Off                                   bool

@@ -1,35 +1,18 @@
 package portal
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"html/template"
-	"net"
 	"net/http"
-	"strings"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/signin"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // The self-service page: what a signed-in user sees at the portal's root.
 // Each part lives in its own account_*.go file; packages that own a kind of
 // factor (passkeys, push) add their part as an AccountSection.
-
-// Account is the signed-in user of a self-service request.
-type Account struct {
-	User    directory.User
-	Session Session
-	// CSRF goes back with every form (field "csrf") or script request
-	// (header X-CSRF-Token).
-	CSRF string
-	// SecureContext reports whether browsers allow passkeys and push at the
-	// portal's external URL.
-	SecureContext bool
-	// Recent reports whether the user signed in within RecentSignIn, as
-	// changes to how they sign in require (see AccountChange).
-	Recent bool
-}
 
 // AccountSection is one part of the self-service page added by another
 // package. Its HTML may load scripts from the portal's own origin; the page
@@ -44,7 +27,7 @@ type AccountSection interface {
 	// Render.
 	NeedsSecureContext() bool
 	// Render returns the section's body for the user.
-	Render(ctx context.Context, a Account) (template.HTML, error)
+	Render(ctx context.Context, a signin.Account) (template.HTML, error)
 }
 
 // AddAccountSection adds s to the self-service page, after the built-in
@@ -53,90 +36,6 @@ func (p *Portal) AddAccountSection(s AccountSection) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.sections = append(p.sections, s)
-}
-
-// SecureContext reports whether browsers treat the external URL as a secure
-// context: https, or plain http on the loopback host.
-func (p *Portal) SecureContext() bool {
-	u := p.cfg.ExternalURL
-	if u.Scheme == "https" {
-		return true
-	}
-	host := strings.ToLower(u.Hostname())
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// Account returns the user of a self-service request. For anything but GET
-// and HEAD it also checks the CSRF token. When it returns false it has
-// answered the request: a sign-in for a page, a refusal for a form.
-func (p *Portal) Account(w http.ResponseWriter, r *http.Request) (Account, bool) {
-	s, ok := p.Session(w, r)
-	if !ok {
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
-			p.Begin(w, r, nil, false)
-		} else {
-			p.ShowMessage(w, http.StatusUnauthorized, "Signed out", "You are no longer signed in. Sign in again and repeat what you were doing.")
-		}
-		return Account{}, false
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		token := r.Header.Get("X-CSRF-Token")
-		if token == "" {
-			if err := r.ParseForm(); err != nil {
-				p.ShowMessage(w, http.StatusBadRequest, "Bad request", "The form could not be read.")
-				return Account{}, false
-			}
-			token = r.PostForm.Get("csrf")
-		}
-		if !equalTokens(token, s.CSRF) {
-			p.ShowMessage(w, http.StatusForbidden, "Form expired", "This form has expired. Go back, reload the page and try again.")
-			return Account{}, false
-		}
-	}
-	u, err := p.dir.UserByID(r.Context(), s.UserID)
-	if err != nil {
-		p.fail(w, "account user", err)
-		return Account{}, false
-	}
-	recent := p.now().Sub(s.AuthTime) <= p.cfg.RecentSignIn
-	return Account{User: u, Session: s, CSRF: s.CSRF, SecureContext: p.SecureContext(), Recent: recent}, true
-}
-
-// signInAgain is why a change waits for a fresh sign-in.
-const signInAgain = "To change how you sign in, sign in again first. This keeps a browser someone left signed in from being used to add a way into your account."
-
-// AccountChange is Account for a change to how the user signs in: adding
-// or removing a sign-in method, new recovery codes, a new app password. It
-// also needs a recent sign-in (Account.Recent); without one it answers
-// with AskSignInAgain.
-func (p *Portal) AccountChange(w http.ResponseWriter, r *http.Request) (Account, bool) {
-	a, ok := p.Account(w, r)
-	if ok && !a.Recent {
-		p.AskSignInAgain(w, r)
-		return Account{}, false
-	}
-	return a, ok
-}
-
-// AskSignInAgain refuses a change for want of a recent sign-in: a page
-// with a button that signs in again, or JSON {"error"} to a script.
-func (p *Portal) AskSignInAgain(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("X-CSRF-Token") != "" {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusForbidden)
-		json.NewEncoder(w).Encode(map[string]string{"error": signInAgain})
-		return
-	}
-	p.render(w, http.StatusForbidden, "message.html", page{Title: "Sign in again", Message: signInAgain, Link: &pageLink{Href: "/account/sign-in-again", Text: "Sign in again"}})
-}
-
-// accountSignInAgain starts a fresh sign-in that returns to the page.
-func (p *Portal) accountSignInAgain(w http.ResponseWriter, r *http.Request) {
-	p.Begin(w, r, nil, true)
 }
 
 // accountRoutes adds the self-service page and its forms to mux.
@@ -149,14 +48,8 @@ func (p *Portal) accountRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/totp/confirm", p.accountConfirmTOTP)
 	mux.HandleFunc("POST /account/factors/remove", p.accountRemoveFactor)
 	mux.HandleFunc("POST /account/recovery-codes", p.accountNewRecoveryCodes)
-	mux.HandleFunc("GET /account/sign-in-again", p.accountSignInAgain)
 	mux.HandleFunc("POST /account/sessions/end-others", p.accountEndOtherSessions)
 }
-
-// accountCSP is the page policy of the self-service page: the default one
-// plus what the sections' scripts need (WebAuthn calls, a service worker,
-// the web app manifest), all from the portal's own origin.
-const accountCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // accountNotices are the messages a form's redirect may ask the page to show;
 // the query names one, so no text travels in the URL.
@@ -170,7 +63,7 @@ var accountNotices = map[string]string{
 
 // accountView is the data of account.html.
 type accountView struct {
-	Account
+	signin.Account
 	Notice, Error string
 	Apps          []accountApp
 	AppPasswords  []directory.AppPassword
@@ -190,7 +83,7 @@ type accountSectionView struct {
 }
 
 func (p *Portal) accountPage(w http.ResponseWriter, r *http.Request) {
-	a, ok := p.Account(w, r)
+	a, ok := p.signin.Account(w, r)
 	if !ok {
 		return
 	}
@@ -199,7 +92,7 @@ func (p *Portal) accountPage(w http.ResponseWriter, r *http.Request) {
 
 // showAccount renders the whole page, with a notice or an error from the
 // form just posted.
-func (p *Portal) showAccount(w http.ResponseWriter, r *http.Request, a Account, status int, notice, problem string) {
+func (p *Portal) showAccount(w http.ResponseWriter, r *http.Request, a signin.Account, status int, notice, problem string) {
 	ctx := r.Context()
 	v := accountView{Account: a, Notice: notice, Error: problem}
 	var err error
@@ -223,7 +116,7 @@ func (p *Portal) showAccount(w http.ResponseWriter, r *http.Request, a Account, 
 	p.renderAccount(w, status, "account.html", "Your account", v)
 }
 
-func (p *Portal) renderAccountSections(ctx context.Context, a Account) []accountSectionView {
+func (p *Portal) renderAccountSections(ctx context.Context, a signin.Account) []accountSectionView {
 	p.mu.RLock()
 	sections := p.sections
 	p.mu.RUnlock()
@@ -243,21 +136,12 @@ func (p *Portal) renderAccountSections(ctx context.Context, a Account) []account
 	return out
 }
 
-// renderAccount renders a self-service template into a buffer first, so a
-// failure never sends half a page.
+// renderAccount renders a self-service page. Its policy allows what the
+// sections' scripts need (WebAuthn calls, a service worker, the web app
+// manifest), all from the portal's own origin.
 func (p *Portal) renderAccount(w http.ResponseWriter, status int, name, title string, data any) {
-	var buf bytes.Buffer
-	pg := page{Title: title, Data: data}
-	if err := templates.ExecuteTemplate(&buf, name, pg); err != nil {
-		p.fail(w, "render "+name, err)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", accountCSP)
-	w.WriteHeader(status)
-	_, _ = buf.WriteTo(w)
+	w.Header().Set("Content-Security-Policy", web.AppCSP)
+	p.pages.Render(w, status, name, web.Page{Title: title, Wide: true, Styles: []string{"/assets/account.css"}, Data: data})
 }
 
 // accountError is a refusal of a self-service form, worded for the user.
@@ -269,11 +153,11 @@ type accountError struct {
 func (e *accountError) Error() string { return e.message }
 
 // refuseForm shows the account page again with why the form was refused.
-func (p *Portal) refuseForm(w http.ResponseWriter, r *http.Request, a Account, status int, message string) {
+func (p *Portal) refuseForm(w http.ResponseWriter, r *http.Request, a signin.Account, status int, message string) {
 	p.showAccount(w, r, a, status, "", message)
 }
 
 // auditAccount records a change the user made to their own account.
-func (p *Portal) auditAccount(r *http.Request, a Account, detail string) {
-	p.dir.Audit(directory.AuditEvent{Kind: "account", Subject: a.User.UID, Remote: RemoteAddr(r), Service: "web", Result: directory.ResultOK, Detail: detail})
+func (p *Portal) auditAccount(r *http.Request, a signin.Account, detail string) {
+	p.dir.Audit(directory.AuditEvent{Kind: "account", Subject: a.User.UID, Remote: web.RemoteAddr(r), Service: "web", Result: directory.ResultOK, Detail: detail})
 }

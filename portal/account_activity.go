@@ -200,7 +200,7 @@ func (p *Portal) accountAppLinks(ctx context.Context, u directory.User) ([]accou
 		l := accountApp{Name: app.Name}
 		switch {
 		case app.IdPInitiated:
-			l.URL = p.URL("/saml/launch/" + url.PathEscape(app.Name))
+			l.URL = p.signin.URL("/saml/launch/" + url.PathEscape(app.Name))
 		case accountWebURL(app.LaunchURL):
 			l.URL = app.LaunchURL
 		}

@@ -21,7 +21,7 @@ type accountReveal struct {
 }
 
 func (p *Portal) accountCreateAppPassword(w http.ResponseWriter, r *http.Request) {
-	a, ok := p.AccountChange(w, r)
+	a, ok := p.signin.AccountChange(w, r)
 	if !ok {
 		return
 	}
@@ -47,7 +47,7 @@ func (p *Portal) accountCreateAppPassword(w http.ResponseWriter, r *http.Request
 }
 
 func (p *Portal) accountRevokeAppPassword(w http.ResponseWriter, r *http.Request) {
-	a, ok := p.Account(w, r)
+	a, ok := p.signin.Account(w, r)
 	if !ok {
 		return
 	}

@@ -8,10 +8,11 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/signin"
 	"github.com/atrium-dir/atrium/totp"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // accountMFA is the second-factor part of the self-service page.
@@ -23,9 +24,6 @@ type accountMFA struct {
 	RecoveryLeft int
 	LowRecovery  bool
 }
-
-// accountLowRecovery is the count at or under which the page warns.
-const accountLowRecovery = 3
 
 func (p *Portal) accountMFAState(ctx context.Context, u directory.User) (accountMFA, error) {
 	var v accountMFA
@@ -42,7 +40,7 @@ func (p *Portal) accountMFAState(ctx context.Context, u directory.User) (account
 	if v.RecoveryLeft, err = p.dir.RecoveryCodesLeft(ctx, u.ID); err != nil {
 		return v, err
 	}
-	v.LowRecovery = len(v.Factors) > 0 && v.RecoveryLeft <= accountLowRecovery
+	v.LowRecovery = len(v.Factors) > 0 && v.RecoveryLeft <= signin.FewRecoveryCodes
 	return v, nil
 }
 
@@ -82,7 +80,7 @@ const accountTOTPIssuer = "Atrium"
 
 // accountBeginTOTP starts an enrollment and shows its secret.
 func (p *Portal) accountBeginTOTP(w http.ResponseWriter, r *http.Request) {
-	a, ok := p.AccountChange(w, r)
+	a, ok := p.signin.AccountChange(w, r)
 	if !ok {
 		return
 	}
@@ -94,7 +92,7 @@ func (p *Portal) accountBeginTOTP(w http.ResponseWriter, r *http.Request) {
 	p.showAccountTOTP(w, a, http.StatusOK, secret, "", "")
 }
 
-func (p *Portal) showAccountTOTP(w http.ResponseWriter, a Account, status int, secret []byte, name, problem string) {
+func (p *Portal) showAccountTOTP(w http.ResponseWriter, a signin.Account, status int, secret []byte, name, problem string) {
 	png, err := totp.QRCode(totp.URI(accountTOTPIssuer, a.User.UID, secret), 256)
 	if err != nil {
 		p.fail(w, "totp qr code", err)
@@ -103,35 +101,23 @@ func (p *Portal) showAccountTOTP(w http.ResponseWriter, a Account, status int, s
 	p.renderAccount(w, status, "account-totp.html", "Add an authenticator app", accountTOTP{
 		CSRF:   a.CSRF,
 		Secret: totp.EncodeSecret(secret),
-		Spaced: accountGroups(totp.EncodeSecret(secret), 4),
+		Spaced: totp.SpacedSecret(secret),
 		QR:     template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)),
 		Name:   name,
 		Error:  problem,
 	})
 }
 
-// accountGroups splits s into space-separated groups of n characters.
-func accountGroups(s string, n int) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i += n {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(s[i:min(i+n, len(s))])
-	}
-	return b.String()
-}
-
 // accountConfirmTOTP enrolls the pending secret when the code is right.
 // The first factor comes with recovery codes, shown at once.
 func (p *Portal) accountConfirmTOTP(w http.ResponseWriter, r *http.Request) {
-	a, ok := p.Account(w, r)
+	a, ok := p.signin.Account(w, r)
 	if !ok {
 		return
 	}
 	ctx := r.Context()
 	name := strings.TrimSpace(r.PostForm.Get("name"))
-	_, err := p.dir.ConfirmTOTP(ctx, a.User.ID, name, r.PostForm.Get("code"), RemoteAddr(r))
+	_, err := p.dir.ConfirmTOTP(ctx, a.User.ID, name, r.PostForm.Get("code"), web.RemoteAddr(r))
 	if err != nil {
 		p.accountTOTPRefused(w, r, a, name, err)
 		return
@@ -156,13 +142,13 @@ func (p *Portal) accountConfirmTOTP(w http.ResponseWriter, r *http.Request) {
 // accountTOTPRefused shows the enrollment again after a refused code. The
 // secret comes back from the form: the one stored is sealed, and only a code
 // for it is ever accepted, so a changed value only misleads its sender.
-func (p *Portal) accountTOTPRefused(w http.ResponseWriter, r *http.Request, a Account, name string, err error) {
-	var throttled *directory.ThrottledError
+func (p *Portal) accountTOTPRefused(w http.ResponseWriter, r *http.Request, a signin.Account, name string, err error) {
 	var problem string
 	status := http.StatusBadRequest
+	refusal := signin.Throttled(err)
 	switch {
-	case errors.As(err, &throttled):
-		status, problem = http.StatusTooManyRequests, "Too many attempts. Wait "+throttled.RetryAfter.Round(time.Second).String()+" and try again."
+	case refusal != nil:
+		status, problem = refusal.Status, refusal.Message
 	case errors.Is(err, directory.ErrBadCode):
 		status, problem = http.StatusForbidden, "That code is not right, or this enrollment has expired. Check the time on your phone and enter the code shown now."
 	case errors.Is(err, directory.ErrInvalid):
@@ -182,7 +168,7 @@ func (p *Portal) accountTOTPRefused(w http.ResponseWriter, r *http.Request, a Ac
 // accountRemoveFactor deletes one of the user's factors, never the last one
 // while MFA is required of them.
 func (p *Portal) accountRemoveFactor(w http.ResponseWriter, r *http.Request) {
-	a, ok := p.AccountChange(w, r)
+	a, ok := p.signin.AccountChange(w, r)
 	if !ok {
 		return
 	}
@@ -205,7 +191,7 @@ func (p *Portal) accountRemoveFactor(w http.ResponseWriter, r *http.Request) {
 // new ones once. It also issues the first ones, when the user's first
 // factor comes without them (a passkey's page asks for them at once).
 func (p *Portal) accountNewRecoveryCodes(w http.ResponseWriter, r *http.Request) {
-	a, ok := p.AccountChange(w, r)
+	a, ok := p.signin.AccountChange(w, r)
 	if !ok {
 		return
 	}

@@ -4,18 +4,18 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/signin"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // accountChangePassword checks the current password through the directory (so
 // backoff and audit apply), sets the new one (with the NT hash when Samba
-// is on) and keeps only this session: every session that began before the
-// change ends at its next request (see checkSession), and this one is
-// renewed as proven now.
+// is on) and keeps only this session: the others end (see signin.Renew),
+// and this one is renewed as proven now.
 func (p *Portal) accountChangePassword(w http.ResponseWriter, r *http.Request) {
-	a, ok := p.Account(w, r)
+	a, ok := p.signin.Account(w, r)
 	if !ok {
 		return
 	}
@@ -44,11 +44,7 @@ func (p *Portal) accountChangePassword(w http.ResponseWriter, r *http.Request) {
 	if u.PasswordChanged.After(proven) {
 		proven = u.PasswordChanged
 	}
-	_, err = directory.UpdateState(ctx, p.dir, kindSession, a.Session.ID, func(s *Session) (time.Time, error) {
-		s.AuthTime, s.LastSeen = proven, proven
-		return p.expiry(*s), nil
-	})
-	if err != nil {
+	if err := p.signin.Renew(ctx, a.Session, proven); err != nil {
 		// The session ended in between (another tab saw the change first):
 		// the user signs in again with the new password.
 		p.log.Info("portal: session ended during password change", "user", a.User.UID, "err", err)
@@ -57,7 +53,7 @@ func (p *Portal) accountChangePassword(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/?done=password#password", http.StatusSeeOther)
 }
 
-func (p *Portal) accountCheckPassword(r *http.Request, a Account, current, next, confirm string) error {
+func (p *Portal) accountCheckPassword(r *http.Request, a signin.Account, current, next, confirm string) error {
 	switch {
 	case current == "":
 		return &accountError{http.StatusBadRequest, "Enter your current password."}
@@ -71,12 +67,12 @@ func (p *Portal) accountCheckPassword(r *http.Request, a Account, current, next,
 	}
 	_, err := p.dir.Authenticate(r.Context(), directory.Login{
 		Kind: directory.KindUser, Name: a.User.UID, Password: current,
-		Remote: RemoteAddr(r), Service: "account",
+		Remote: web.RemoteAddr(r), Service: "account",
 	})
-	var throttled *directory.ThrottledError
+	if refusal := signin.Throttled(err); refusal != nil {
+		return &accountError{refusal.Status, refusal.Message}
+	}
 	switch {
-	case errors.As(err, &throttled):
-		return &accountError{http.StatusTooManyRequests, "Too many attempts. Wait " + throttled.RetryAfter.Round(time.Second).String() + " and try again."}
 	case errors.Is(err, directory.ErrBadCredentials):
 		return &accountError{http.StatusForbidden, "Your current password is incorrect."}
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/dirtest"
-	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/internal/sitetest"
 )
 
 // acctServeAt is acctServe with the directory and portal on clock.
@@ -19,7 +19,7 @@ func acctServeAt(t *testing.T, clock *dirtest.Clock) (*directory.Directory, *htt
 	t.Helper()
 	d := acctDir(t, directory.Options{Now: clock.Now})
 	ext, _ := url.Parse("http://localhost:8080")
-	srv := httptest.NewServer(portal.New(d, portal.Config{ExternalURL: ext}, clock.Now, nil).Handler())
+	srv := httptest.NewServer(sitetest.Handler(d, ext, clock.Now))
 	t.Cleanup(srv.Close)
 	return d, srv
 }
@@ -87,11 +87,11 @@ func TestSignOutEverywhereElse(t *testing.T) {
 	laptop := acctSignIn(t, srv, "alice")
 	bob := acctSignIn(t, srv, "bob")
 	clock.Advance(time.Minute)
-	before := sessionCookie(here.c, here.base)
+	before := sitetest.SessionCookie(here.c, here.base)
 
 	resp, body := here.submit("/account/sessions/end-others", nil)
 	acctWantRedirect(t, resp, body, "/?done=sessions")
-	if after := sessionCookie(here.c, here.base); after == before || after == "" {
+	if after := sitetest.SessionCookie(here.c, here.base); after == before || after == "" {
 		t.Error("this browser's session token was not replaced")
 	}
 	if _, body := here.get("/?done=sessions"); !strings.Contains(body, "You are signed out everywhere else.") {

@@ -21,7 +21,9 @@ import (
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/boltstore"
 	"github.com/atrium-dir/atrium/directory/password"
+	"github.com/atrium-dir/atrium/internal/sitetest"
 	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/signin"
 	"github.com/atrium-dir/atrium/totp"
 )
 
@@ -61,11 +63,7 @@ func acctServe(t *testing.T, d *directory.Directory, external string, sections .
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := portal.New(d, portal.Config{ExternalURL: ext}, nil, nil)
-	for _, s := range sections {
-		p.AddAccountSection(s)
-	}
-	srv := httptest.NewServer(p.Handler())
+	srv := httptest.NewServer(sitetest.Handler(d, ext, nil, sections...))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -100,10 +98,7 @@ func (b *acctBrowser) signInFrom(path, uid string) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `name="password"`) {
 		t.Fatalf("login page: %d\n%s", resp.StatusCode, body)
 	}
-	form := url.Values{"username": {uid}, "password": {uid + "-password"}}
-	for _, m := range hidden.FindAllStringSubmatch(body, -1) {
-		form.Set(m[1], m[2])
-	}
+	form := sitetest.FlowFields(url.Values{"username": {uid}, "password": {uid + "-password"}}, body)
 	resp, _ = b.post("/login", form)
 	for i := 0; i < 5 && resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") != "/"; i++ {
 		resp, _ = b.get(resp.Header.Get("Location"))
@@ -669,7 +664,7 @@ type acctSection struct {
 func (s acctSection) ID() string               { return s.id }
 func (s acctSection) Title() string            { return "Section " + s.id }
 func (s acctSection) NeedsSecureContext() bool { return s.secure }
-func (s acctSection) Render(_ context.Context, a portal.Account) (template.HTML, error) {
+func (s acctSection) Render(_ context.Context, a signin.Account) (template.HTML, error) {
 	*s.rendered++
 	if s.id == "broken" {
 		return "", errors.New("boom")

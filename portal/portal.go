@@ -2,204 +2,61 @@ package portal
 
 import (
 	"embed"
-	"encoding/json"
-	"fmt"
-	"html/template"
-	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/signin"
+	"github.com/atrium-dir/atrium/web"
 )
 
-// Config holds the portal's settings; zero durations take defaults.
-type Config struct {
-	// ExternalURL is where users reach Atrium; https makes cookies Secure.
-	ExternalURL *url.URL
-	// SessionIdle ends a session unused for this long (default 30 min).
-	SessionIdle time.Duration
-	// SessionMax ends a session this long after sign-in (default 12 h).
-	SessionMax time.Duration
-	// FlowTTL is how long a sign-in may take (default 15 min).
-	FlowTTL time.Duration
-	// RecentSignIn is how long after signing in a user may change how they
-	// sign in (factors, recovery codes, app passwords) without signing in
-	// again (default 15 min), as GitHub's sudo mode or Keycloak's
-	// max_age do for sensitive actions.
-	RecentSignIn time.Duration
+// Options holds the portal's clock and logger; zero values take defaults.
+type Options struct {
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
-func (c Config) withDefaults() Config {
-	if c.ExternalURL == nil {
-		c.ExternalURL = &url.URL{Scheme: "http", Host: "localhost:8080"}
-	}
-	if c.SessionIdle <= 0 {
-		c.SessionIdle = 30 * time.Minute
-	}
-	if c.SessionMax <= 0 {
-		c.SessionMax = 12 * time.Hour
-	}
-	if c.FlowTTL <= 0 {
-		c.FlowTTL = 15 * time.Minute
-	}
-	if c.RecentSignIn <= 0 {
-		c.RecentSignIn = 15 * time.Minute
-	}
-	return c
-}
-
-// Continuation resumes the work parked in a flow once the user is signed
-// in. It writes the whole response.
-type Continuation func(w http.ResponseWriter, r *http.Request, s Session, payload json.RawMessage)
-
-// Portal serves the sign-in pages and owns sessions. Build it with New.
+// Portal serves the self-service pages of signed-in users. Build it with
+// New.
 type Portal struct {
-	dir *directory.Directory
-	now func() time.Time
-	log *slog.Logger
-	cfg Config
+	dir    *directory.Directory
+	signin *signin.Engine
+	now    func() time.Time
+	log    *slog.Logger
+	pages  *web.Renderer
 
-	mu            sync.RWMutex
-	continuations map[string]Continuation
-	steps         []Step
-	mfa           mfaFactors
-	sections      []AccountSection
-}
-
-// New returns a portal over dir. now is the clock (time.Now in production).
-func New(dir *directory.Directory, cfg Config, now func() time.Time, log *slog.Logger) *Portal {
-	if now == nil {
-		now = time.Now
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	p := &Portal{
-		dir: dir, now: now, log: log, cfg: cfg.withDefaults(),
-		continuations: map[string]Continuation{},
-		steps:         []Step{passwordStep{dir: dir}},
-	}
-	p.steps = append(p.steps, p.mfaSteps()...)
-	return p
-}
-
-// Resume registers the continuation for flows parked with kind.
-func (p *Portal) Resume(kind string, c Continuation) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.continuations[kind] = c
-}
-
-// AddStep appends a sign-in step, run after the existing ones.
-func (p *Portal) AddStep(s Step) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.steps = append(p.steps, s)
-}
-
-// Secure reports whether cookies are marked Secure (an https external URL).
-func (p *Portal) Secure() bool { return p.cfg.ExternalURL.Scheme == "https" }
-
-// URL returns the absolute external URL of path.
-func (p *Portal) URL(path string) string {
-	u := *p.cfg.ExternalURL
-	u.Path = strings.TrimSuffix(u.Path, "/") + path
-	return u.String()
-}
-
-// Handler serves the portal's pages: / (the self-service page) and its
-// forms under /account/, /login, /logout and /assets/.
-func (p *Portal) Handler() http.Handler {
-	mux := http.NewServeMux()
-	p.accountRoutes(mux)
-	mux.HandleFunc("GET /login", p.loginPage)
-	mux.HandleFunc("POST /login", p.loginSubmit)
-	mux.HandleFunc("POST /logout", p.logout)
-	mux.Handle("GET /assets/", http.FileServerFS(assets))
-	return Protect(mux, p.log)
+	mu       sync.RWMutex
+	sections []AccountSection
 }
 
 //go:embed web
-var web embed.FS
+var pages embed.FS
 
-var (
-	assets    = must(fs.Sub(web, "web"))
-	templates = template.Must(template.New("").ParseFS(web, "web/*.html"))
-)
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
+// New returns the self-service pages over dir, whose users sign in through
+// e.
+func New(dir *directory.Directory, e *signin.Engine, opts Options) *Portal {
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
-	return v
-}
-
-// Protect adds the headers every Atrium page carries, caps request bodies
-// and answers a panicking request with 500 instead of taking the server
-// down.
-func Protect(next http.Handler, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				log.Error("panic in web request", "path", r.URL.Path, "panic", fmt.Sprint(v))
-				http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
-			}
-		}()
-		h := w.Header()
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("X-Frame-Options", "DENY")
-		if h.Get("Content-Security-Policy") == "" {
-			h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		next.ServeHTTP(w, r)
-	})
-}
-
-// maxBody caps a form post; a signed SAML request fits comfortably.
-const maxBody = 256 << 10
-
-// RemoteAddr is the client's IP address, without the port.
-func RemoteAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return host
-}
-
-// page is the data every template gets.
-type page struct {
-	Title   string
-	Message string
-	Error   string
-	Data    any
-	// Link is where a message page's one button goes, if it has one.
-	Link *pageLink
-}
-
-type pageLink struct{ Href, Text string }
-
-// Render writes one of the portal's pages with status.
-func (p *Portal) render(w http.ResponseWriter, status int, name string, pg page) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	if err := templates.ExecuteTemplate(w, name, pg); err != nil {
-		p.log.Error("render page", "page", name, "err", err)
+	return &Portal{
+		dir: dir, signin: e, now: opts.Now, log: opts.Logger,
+		pages: web.NewRenderer(opts.Logger, pages, "web/*.html"),
 	}
 }
 
-// ShowMessage answers with a plain page: a title and one sentence.
-func (p *Portal) ShowMessage(w http.ResponseWriter, status int, title, message string) {
-	p.render(w, status, "message.html", page{Title: title, Message: message})
+// Handler serves the self-service page at / and its forms under /account/.
+// The sign-in pages it sends users to are the engine's (signin.Engine.Mount).
+func (p *Portal) Handler() http.Handler {
+	mux := http.NewServeMux()
+	p.accountRoutes(mux)
+	return web.Protect(mux, p.log)
+}
+
+func (p *Portal) fail(w http.ResponseWriter, what string, err error) {
+	p.pages.Fail(w, "portal: "+what, err)
 }

@@ -8,20 +8,21 @@ import (
 	"net/http"
 
 	"github.com/atrium-dir/atrium/directory"
-	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/signin"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // kindFlowTx remembers the transaction of a sign-in flow, so reloading the
 // login page shows the same number instead of sending another push.
 const kindFlowTx = "push-flow"
 
-// SecondFactor is push approval as a second factor of the portal's
+// SecondFactor is push approval as a second factor of the
 // sign-in: it sends the push, shows the number and waits for the phone.
 type SecondFactor struct {
 	approvals *Approvals
 }
 
-var _ portal.SecondFactor = SecondFactor{}
+var _ signin.SecondFactor = SecondFactor{}
 
 // NewSecondFactor returns the sign-in step of push approvals.
 func NewSecondFactor(a *Approvals) SecondFactor {
@@ -61,7 +62,7 @@ var fragments = template.Must(template.New("").Parse(`{{define "wait"}}
 
 // Form sends the push on first showing (or when asked to send a new one)
 // and shows the number to pick on the phone.
-func (sf SecondFactor) Form(r *http.Request, f *portal.Flow) (template.HTML, error) {
+func (sf SecondFactor) Form(r *http.Request, f *signin.Flow) (template.HTML, error) {
 	ctx := r.Context()
 	v := waitView{Resend: "/login?flow=" + f.ID + "&kind=push&resend=1"}
 	var err error
@@ -78,7 +79,7 @@ func (sf SecondFactor) Form(r *http.Request, f *portal.Flow) (template.HTML, err
 	}
 	if !known || (v.Status == Denied || v.Status == Expired) && r.FormValue("resend") != "" {
 		browser := r.UserAgent()
-		tx, err := sf.approvals.Start(ctx, Request{UserID: f.UserID, App: f.AppName(), IP: portal.RemoteAddr(r), UserAgent: browser})
+		tx, err := sf.approvals.Start(ctx, Request{UserID: f.UserID, App: f.AppName(), IP: web.RemoteAddr(r), UserAgent: browser})
 		switch {
 		case errors.Is(err, ErrSuspended):
 			v.Problem = "Approvals on your phone are paused for your account. Use another way to sign in."
@@ -103,7 +104,7 @@ func (sf SecondFactor) Form(r *http.Request, f *portal.Flow) (template.HTML, err
 }
 
 // codeLink offers the user's authenticator app, or else a recovery code.
-func (sf SecondFactor) codeLink(ctx context.Context, f *portal.Flow) (string, error) {
+func (sf SecondFactor) codeLink(ctx context.Context, f *signin.Flow) (string, error) {
 	factors, err := sf.approvals.dir.Factors(ctx, f.UserID)
 	if err != nil {
 		return "", err
@@ -116,14 +117,14 @@ func (sf SecondFactor) codeLink(ctx context.Context, f *portal.Flow) (string, er
 	if left, err := sf.approvals.dir.RecoveryCodesLeft(ctx, f.UserID); err != nil || left == 0 {
 		return "", err
 	}
-	return "/login?flow=" + f.ID + "&kind=" + portal.FactorRecovery, nil
+	return "/login?flow=" + f.ID + "&kind=" + signin.FactorRecovery, nil
 }
 
 // Submit accepts the flow's approved transaction, once.
-func (sf SecondFactor) Submit(ctx context.Context, _ *http.Request, f *portal.Flow) error {
+func (sf SecondFactor) Submit(ctx context.Context, _ *http.Request, f *signin.Flow) error {
 	var txID string
 	if err := sf.approvals.dir.State(ctx, kindFlowTx, f.ID, &txID); err != nil {
-		return &portal.StepError{Status: http.StatusBadRequest, Message: "No request was sent to your phone. Send one, or use a code."}
+		return &signin.StepError{Status: http.StatusBadRequest, Message: "No request was sent to your phone. Send one, or use a code."}
 	}
 	res, err := sf.approvals.Finish(ctx, txID, f.UserID)
 	if err != nil {
@@ -139,10 +140,10 @@ func (sf SecondFactor) Submit(ctx context.Context, _ *http.Request, f *portal.Fl
 		f.Proved("mca")
 		return nil
 	case Pending:
-		return &portal.StepError{Status: http.StatusConflict, Message: "Not approved yet. Open the request on your phone and pick the number below."}
+		return &signin.StepError{Status: http.StatusConflict, Message: "Not approved yet. Open the request on your phone and pick the number below."}
 	case Denied:
-		return &portal.StepError{Status: http.StatusUnauthorized, Message: "The sign-in was refused on your phone."}
+		return &signin.StepError{Status: http.StatusUnauthorized, Message: "The sign-in was refused on your phone."}
 	default:
-		return &portal.StepError{Status: http.StatusRequestTimeout, Message: "The request to your phone has expired."}
+		return &signin.StepError{Status: http.StatusRequestTimeout, Message: "The request to your phone has expired."}
 	}
 }

@@ -1,13 +1,10 @@
 package push
 
 import (
-	"bytes"
 	"context"
-	"crypto/subtle"
 	"embed"
 	"encoding/json"
 	"errors"
-	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -16,16 +13,14 @@ import (
 	"time"
 
 	"github.com/atrium-dir/atrium/directory"
-	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/signin"
+	"github.com/atrium-dir/atrium/web"
 )
 
 //go:embed web
-var web embed.FS
+var pages embed.FS
 
-var (
-	assets    = must(fs.Sub(web, "web/assets"))
-	templates = template.Must(template.New("").ParseFS(web, "web/*.html"))
-)
+var assets = must(fs.Sub(pages, "web/assets"))
 
 func must[T any](v T, err error) T {
 	if err != nil {
@@ -33,11 +28,6 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
-
-// pageCSP lets the push pages run their own scripts, call back home,
-// register the service worker and offer the web app manifest; nothing
-// from elsewhere.
-const pageCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // resumeKind parks a request for /approve/{tx} while its user signs in.
 const resumeKind = "push-approve"
@@ -48,23 +38,31 @@ const resumeKind = "push-approve"
 // the web app manifest.
 type Handler struct {
 	approvals *Approvals
-	portal    *portal.Portal
+	signin    *signin.Engine
 	keys      VAPID
 	now       func() time.Time
 	log       *slog.Logger
 	mux       *http.ServeMux
+	pages     *web.Renderer
 }
 
-// NewHandler returns the push pages. It registers with p the continuation
+// Options holds the handler's clock and logger; zero values take defaults.
+type Options struct {
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// NewHandler returns the push pages. It registers with e the continuation
 // that brings a user who had to sign in back to the approval page.
-func NewHandler(a *Approvals, p *portal.Portal, keys VAPID, now func() time.Time, log *slog.Logger) *Handler {
+func NewHandler(a *Approvals, e *signin.Engine, keys VAPID, opts Options) *Handler {
+	now, log := opts.Now, opts.Logger
 	if now == nil {
 		now = time.Now
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{approvals: a, portal: p, keys: keys, now: now, log: log, mux: http.NewServeMux()}
+	h := &Handler{approvals: a, signin: e, keys: keys, now: now, log: log, mux: http.NewServeMux(), pages: web.NewRenderer(log, pages, "web/*.html")}
 	h.mux.HandleFunc("GET /approve/{tx}", h.approvePage)
 	h.mux.HandleFunc("POST /approve/{tx}/choose", h.choose)
 	h.mux.HandleFunc("POST /approve/{tx}/confirm", h.confirm)
@@ -79,20 +77,22 @@ func NewHandler(a *Approvals, p *portal.Portal, keys VAPID, now func() time.Time
 	h.mux.HandleFunc("GET /push/icons/{file}", h.icon)
 	h.mux.HandleFunc("GET /sw.js", h.serviceWorker)
 	h.mux.HandleFunc("GET /manifest.webmanifest", h.manifest)
-	p.Resume(resumeKind, h.resumeApproval)
+	e.Resume(resumeKind, h.resumeApproval)
 	return h
 }
 
-// Mount adds the handler's paths to mux, behind the portal's protections.
+// Mount adds the handler's paths to mux, behind web.Protect.
 func (h *Handler) Mount(mux *http.ServeMux) {
-	protected := portal.Protect(h, h.log)
+	protected := web.Protect(h, h.log)
 	for _, pattern := range []string{"/approve/", "/push/", "GET /sw.js", "GET /manifest.webmanifest"} {
 		mux.Handle(pattern, protected)
 	}
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Security-Policy", pageCSP)
+	// The push pages run their own scripts, call back home, register the
+	// service worker and offer the web app manifest.
+	w.Header().Set("Content-Security-Policy", web.AppCSP)
 	h.mux.ServeHTTP(w, r)
 }
 
@@ -110,21 +110,21 @@ type approveView struct {
 
 // session returns the signed-in user on the phone, or answers the request.
 // A page request without a session signs in first and comes back.
-func (h *Handler) session(w http.ResponseWriter, r *http.Request) (portal.Session, bool) {
-	s, ok := h.portal.Session(w, r)
+func (h *Handler) session(w http.ResponseWriter, r *http.Request) (signin.Session, bool) {
+	s, ok := h.signin.Session(w, r)
 	if ok {
 		return s, true
 	}
 	if r.Method == http.MethodGet {
 		payload, _ := json.Marshal(r.PathValue("tx"))
-		h.portal.Begin(w, r, &portal.Parked{Kind: resumeKind, Payload: payload}, false)
-		return portal.Session{}, false
+		h.signin.Begin(w, r, &signin.Parked{Kind: resumeKind, Payload: payload}, false)
+		return signin.Session{}, false
 	}
 	h.message(w, http.StatusUnauthorized, "Signed out", "You are no longer signed in on this phone. Open the request again from the notification.")
-	return portal.Session{}, false
+	return signin.Session{}, false
 }
 
-func (h *Handler) resumeApproval(w http.ResponseWriter, r *http.Request, _ portal.Session, payload json.RawMessage) {
+func (h *Handler) resumeApproval(w http.ResponseWriter, r *http.Request, _ signin.Session, payload json.RawMessage) {
 	var tx string
 	if json.Unmarshal(payload, &tx) != nil || !validID(tx) {
 		h.message(w, http.StatusBadRequest, "Unknown request", "This sign-in request is not known.")
@@ -176,16 +176,6 @@ func (h *Handler) answerError(w http.ResponseWriter, err error) {
 	}
 }
 
-// checkCSRF compares the form field or the script's header with the
-// session's token.
-func checkCSRF(r *http.Request, s portal.Session) bool {
-	token := r.Header.Get("X-CSRF-Token")
-	if token == "" {
-		token = r.PostFormValue("csrf")
-	}
-	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.CSRF)) == 1
-}
-
 // formAnswer runs a one-tap answer (Deny, "This wasn't me") posted as a
 // form.
 func (h *Handler) formAnswer(w http.ResponseWriter, r *http.Request, answer func(ctx context.Context, id, userID string) error, title, message string) {
@@ -193,7 +183,7 @@ func (h *Handler) formAnswer(w http.ResponseWriter, r *http.Request, answer func
 	if !ok {
 		return
 	}
-	if !checkCSRF(r, s) {
+	if !s.ValidCSRF(r) {
 		h.message(w, http.StatusForbidden, "Form expired", "This form has expired. Open the request again from the notification.")
 		return
 	}
@@ -214,18 +204,18 @@ func (h *Handler) notMe(w http.ResponseWriter, r *http.Request) {
 }
 
 // jsonAnswer reads the script's request for choose and confirm.
-func (h *Handler) jsonAnswer(w http.ResponseWriter, r *http.Request, v any) (portal.Session, bool) {
-	s, ok := h.portal.Session(w, r)
+func (h *Handler) jsonAnswer(w http.ResponseWriter, r *http.Request, v any) (signin.Session, bool) {
+	s, ok := h.signin.Session(w, r)
 	if !ok {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "You are no longer signed in on this phone."})
+		web.JSON(w, http.StatusUnauthorized, map[string]string{"error": "You are no longer signed in on this phone."})
 		return s, false
 	}
-	if !checkCSRF(r, s) {
-		writeJSON(w, http.StatusForbidden, map[string]string{"error": "This page has expired. Open the request again."})
+	if !s.ValidCSRF(r) {
+		web.JSON(w, http.StatusForbidden, map[string]string{"error": "This page has expired. Open the request again."})
 		return s, false
 	}
 	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "The request could not be read."})
+		web.JSON(w, http.StatusBadRequest, map[string]string{"error": "The request could not be read."})
 		return s, false
 	}
 	return s, true
@@ -236,19 +226,19 @@ func (h *Handler) jsonAnswer(w http.ResponseWriter, r *http.Request, v any) (por
 func (h *Handler) jsonError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrWrongNumber):
-		writeJSON(w, http.StatusOK, map[string]string{"result": string(Denied), "message": "That was not the number on the sign-in screen, so the sign-in is refused. If you did not try to sign in, change your password."})
+		web.JSON(w, http.StatusOK, map[string]string{"result": string(Denied), "message": "That was not the number on the sign-in screen, so the sign-in is refused. If you did not try to sign in, change your password."})
 	case errors.Is(err, ErrNotPending):
-		writeJSON(w, http.StatusConflict, map[string]string{"result": string(Expired), "message": "This sign-in request was already answered or has expired."})
+		web.JSON(w, http.StatusConflict, map[string]string{"result": string(Expired), "message": "This sign-in request was already answered or has expired."})
 	case errors.Is(err, ErrNotYours):
-		writeJSON(w, http.StatusForbidden, map[string]string{"error": "This sign-in request belongs to another account."})
+		web.JSON(w, http.StatusForbidden, map[string]string{"error": "This sign-in request belongs to another account."})
 	case errors.Is(err, ErrNoPasskey):
-		writeJSON(w, http.StatusConflict, map[string]string{"error": "Approvals are confirmed with a passkey on this phone, and your account has none yet. On this phone, add one under Passkeys on your account page, then open this request again."})
+		web.JSON(w, http.StatusConflict, map[string]string{"error": "Approvals are confirmed with a passkey on this phone, and your account has none yet. On this phone, add one under Passkeys on your account page, then open this request again."})
 	case errors.Is(err, ErrPasskey):
 		h.log.Info("push approval not confirmed", "err", err)
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "Your passkey did not confirm the approval. Try again."})
+		web.JSON(w, http.StatusUnauthorized, map[string]string{"error": "Your passkey did not confirm the approval. Try again."})
 	default:
 		h.log.Error("push answer", "err", err)
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "Something went wrong on our side. Try again in a moment."})
+		web.JSON(w, http.StatusInternalServerError, map[string]string{"error": "Something went wrong on our side. Try again in a moment."})
 	}
 }
 
@@ -265,7 +255,7 @@ func (h *Handler) choose(w http.ResponseWriter, r *http.Request) {
 		h.jsonError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ch)
+	web.JSON(w, http.StatusOK, ch)
 }
 
 func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
@@ -274,30 +264,30 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c.Remote = portal.RemoteAddr(r)
+	c.Remote = web.RemoteAddr(r)
 	if err := h.approvals.Approve(r.Context(), r.PathValue("tx"), s.UserID, c); err != nil {
 		h.jsonError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"result": string(Approved), "message": "Approved. You can go back to the sign-in screen."})
+	web.JSON(w, http.StatusOK, map[string]string{"result": string(Approved), "message": "Approved. You can go back to the sign-in screen."})
 }
 
 // status tells the waiting login page where its transaction stands, and
 // nothing more. The transaction id is a random capability only that page
 // and the user's phones know.
 func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]Result{"status": h.approvals.Status(r.Context(), r.PathValue("tx"))})
+	web.JSON(w, http.StatusOK, map[string]Result{"status": h.approvals.Status(r.Context(), r.PathValue("tx"))})
 }
 
 func (h *Handler) publicKey(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"publicKey": h.keys.PublicKey()})
+	web.JSON(w, http.StatusOK, map[string]string{"publicKey": h.keys.PublicKey()})
 }
 
 // subscribe enrolls the browser's PushSubscription as a push factor of the
 // signed-in user. A browser subscribing again gets its existing factor
 // back. Enrolling a phone turns push approvals back on.
 func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.portal.Account(w, r)
+	a, ok := h.signin.Account(w, r)
 	if !ok {
 		return
 	}
@@ -306,12 +296,12 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 		Subscription json.RawMessage `json:"subscription"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "The request could not be read."})
+		web.JSON(w, http.StatusBadRequest, map[string]string{"error": "The request could not be read."})
 		return
 	}
 	sub, err := ParseSubscription(req.Subscription)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "The browser's subscription is not usable: " + err.Error()})
+		web.JSON(w, http.StatusBadRequest, map[string]string{"error": "The browser's subscription is not usable: " + err.Error()})
 		return
 	}
 	ctx := r.Context()
@@ -328,7 +318,7 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	status := http.StatusOK
 	if id == "" && !a.Recent {
-		h.portal.AskSignInAgain(w, r) // a new phone is a new way in
+		h.signin.AskSignInAgain(w, r) // a new phone is a new way in
 		return
 	}
 	if id == "" {
@@ -339,7 +329,7 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 		secret, _ := json.Marshal(sub)
 		f, err := h.approvals.dir.AddFactor(ctx, a.User.ID, directory.Factor{Kind: directory.FactorPush, Name: name}, secret)
 		if errors.Is(err, directory.ErrInvalid) {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "The phone could not be added: " + err.Error()})
+			web.JSON(w, http.StatusBadRequest, map[string]string{"error": "The phone could not be added: " + err.Error()})
 			return
 		}
 		if err != nil {
@@ -352,12 +342,12 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 		h.jsonError(w, err)
 		return
 	}
-	writeJSON(w, status, map[string]string{"id": id})
+	web.JSON(w, status, map[string]string{"id": id})
 }
 
 // resume turns push approvals back on after "this wasn't me".
 func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.portal.AccountChange(w, r)
+	a, ok := h.signin.AccountChange(w, r)
 	if !ok {
 		return
 	}
@@ -376,7 +366,7 @@ type phoneView struct {
 }
 
 func (h *Handler) phonePage(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.portal.Account(w, r)
+	a, ok := h.signin.Account(w, r)
 	if !ok {
 		return
 	}
@@ -388,7 +378,7 @@ func (h *Handler) phonePage(w http.ResponseWriter, r *http.Request) {
 // serviceWorker is served from the root so that its scope covers
 // /approve/, which a notification click opens.
 func (h *Handler) serviceWorker(w http.ResponseWriter, r *http.Request) {
-	body, err := web.ReadFile("web/sw.js")
+	body, err := pages.ReadFile("web/sw.js")
 	if err != nil {
 		h.fail(w, "service worker", err)
 		return
@@ -423,33 +413,22 @@ func (h *Handler) icon(w http.ResponseWriter, r *http.Request) {
 	w.Write(png)
 }
 
-// render writes a page through a buffer, so a template error never sends
-// half a page.
+// page is the push pages' frame: a phone may install them as a web app.
+func page(title string, data any) web.Page {
+	return web.Page{Title: title, Data: data, Styles: []string{"/push/assets/push.css"}, Manifest: "/manifest.webmanifest", Icon: "/push/icons/192.png"}
+}
+
 func (h *Handler) render(w http.ResponseWriter, status int, name, title string, data any) {
-	var b bytes.Buffer
-	if err := templates.ExecuteTemplate(&b, name, struct {
-		Title string
-		Data  any
-	}{title, data}); err != nil {
-		h.fail(w, "render "+name, err)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(b.Bytes())
+	h.pages.Render(w, status, name, page(title, data))
 }
 
 func (h *Handler) message(w http.ResponseWriter, status int, title, message string) {
-	h.render(w, status, "message.html", title, message)
+	pg := page(title, nil)
+	pg.Message = message
+	h.pages.Render(w, status, "message.html", pg)
 }
 
 func (h *Handler) fail(w http.ResponseWriter, what string, err error) {
 	h.log.Error("push: "+what, "err", err)
-	h.portal.ShowMessage(w, http.StatusInternalServerError, "Something went wrong", "Something went wrong on our side. Try again in a moment.")
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	h.message(w, http.StatusInternalServerError, "Something went wrong", "Something went wrong on our side. Try again in a moment.")
 }

@@ -16,12 +16,14 @@ import (
 	"time"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/internal/sitetest"
 	"github.com/atrium-dir/atrium/passkey"
 	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/push"
+	"github.com/atrium-dir/atrium/web"
 )
 
-// webFixture serves the portal with push mounted, as cmd/atrium does, on
+// webFixture serves the sign-in and self-service pages with push mounted, as cmd/atrium does, on
 // a real loopback server.
 type webFixture struct {
 	*fixture
@@ -49,22 +51,23 @@ func newWebFixtureWith(t *testing.T, realPasskeys bool) *webFixture {
 	// A host name, not an IP address: it is the passkeys' RP ID.
 	ext, _ := url.Parse("http://localhost:" + strconv.Itoa(f.srv.Listener.Addr().(*net.TCPAddr).Port))
 	f.origin = ext.String()
-	p := portal.New(f.dir, portal.Config{ExternalURL: ext}, f.clock.Now, nil)
-	mux := http.NewServeMux()
+	var keys *passkey.Passkeys
+	var sections []portal.AccountSection
 	if realPasskeys {
-		keys, err := passkey.New(f.dir, ext, f.clock.Now, nil)
-		if err != nil {
+		var err error
+		if keys, err = passkey.New(f.dir, ext, passkey.Options{Now: f.clock.Now}); err != nil {
 			t.Fatal(err)
 		}
-		f.ap = push.NewApprovals(f.dir, f.notifier, keys.Confirmer(), nil)
-		p.AddSecondFactor(keys.SecondFactor())
-		p.AddAccountSection(passkey.Section{})
-		mux.Handle("/passkey/", portal.Protect(passkey.NewHandler(keys, p, nil), nil))
+		f.ap = push.NewApprovals(f.dir, f.notifier, keys, nil)
+		sections = append(sections, passkey.Section{})
 	}
-	p.AddSecondFactor(push.NewSecondFactor(f.ap))
-	p.AddAccountSection(push.NewSection(f.ap))
-	push.NewHandler(f.ap, p, f.keys, f.clock.Now, nil).Mount(mux)
-	mux.Handle("/", p.Handler())
+	mux, e := sitetest.New(f.dir, ext, f.clock.Now, append(sections, push.NewSection(f.ap))...)
+	if keys != nil {
+		e.AddSecondFactor(keys.SecondFactor())
+		mux.Handle("/passkey/", web.Protect(passkey.NewHandler(keys, e, nil), nil))
+	}
+	e.AddSecondFactor(push.NewSecondFactor(f.ap))
+	push.NewHandler(f.ap, e, f.keys, push.Options{Now: f.clock.Now}).Mount(mux)
 	f.srv.Config.Handler = mux
 	f.srv.Start()
 	t.Cleanup(f.srv.Close)

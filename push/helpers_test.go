@@ -21,18 +21,22 @@ type clock = dirtest.Clock
 // accepts is the binding itself, which is enough to show that approval
 // demands a confirmation bound to the transaction and the chosen number.
 type fakeConfirmer struct {
+	// noPasskey: the user has no passkey to confirm with.
+	noPasskey  bool
 	mu         sync.Mutex
 	ceremonies map[string]string // ceremony -> binding
 	n          int
 }
 
-func (c *fakeConfirmer) BeginConfirm(_ context.Context, userID, binding string) (push.ConfirmChallenge, error) {
+func (c *fakeConfirmer) HasPasskey(context.Context, string) (bool, error) { return !c.noPasskey, nil }
+
+func (c *fakeConfirmer) BeginConfirm(_ context.Context, userID, binding string) (string, any, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.n++
 	id := fmt.Sprintf("ceremony-%d", c.n)
 	c.ceremonies[id] = userID + " " + binding
-	return push.ConfirmChallenge{Ceremony: id, Options: map[string]any{"publicKey": map[string]any{"challenge": "AAAA", "userVerification": "required"}}}, nil
+	return id, map[string]any{"publicKey": map[string]any{"challenge": "AAAA", "userVerification": "required"}}, nil
 }
 
 func (c *fakeConfirmer) FinishConfirm(_ context.Context, userID, binding, ceremony string, assertion []byte, _ string) error {

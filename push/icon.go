@@ -11,7 +11,7 @@ import (
 
 const iconColor = "#2457c5"
 
-// icons draws the web app's icons once: a white ring on the portal's
+// icons draws the web app's icons once: a white ring on the pages'
 // accent colour, with a wide safe zone so maskable crops keep it whole.
 var icons = sync.OnceValue(func() map[string][]byte {
 	out := map[string][]byte{}

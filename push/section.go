@@ -5,15 +5,13 @@ import (
 	"context"
 	"html/template"
 
-	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/signin"
 )
 
 // Section is push approvals' part of the self-service page: where to set
 // up a phone, and the switch to turn approvals back on after "this wasn't
 // me". The phones themselves are listed with the other factors.
 type Section struct{ approvals *Approvals }
-
-var _ portal.AccountSection = Section{}
 
 // NewSection returns the self-service section of push approvals.
 func NewSection(a *Approvals) Section { return Section{approvals: a} }
@@ -33,7 +31,7 @@ var sectionTemplate = template.Must(template.New("section").Parse(`{{if .Suspend
 <p><a class="button secondary" href="/push/phone">Set up a phone</a></p>
 `))
 
-func (s Section) Render(ctx context.Context, a portal.Account) (template.HTML, error) {
+func (s Section) Render(ctx context.Context, a signin.Account) (template.HTML, error) {
 	var b bytes.Buffer
 	err := sectionTemplate.Execute(&b, struct {
 		Suspended bool

@@ -99,14 +99,18 @@ func (t Transaction) Binding(number int) string {
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
 }
 
-// A Confirmer checks the phone's passkey before an approval counts. The
-// passkey package implements it with a WebAuthn assertion ceremony kept
-// server-side and bound to binding.
+// A Confirmer checks the phone's passkey before an approval counts.
+// passkey.Passkeys implements it with a WebAuthn assertion ceremony kept
+// server-side and bound to binding. Push states what it needs in plain
+// types, so that the passkey package does not import push.
 type Confirmer interface {
+	// HasPasskey reports whether userID has a passkey to confirm with.
+	HasPasskey(ctx context.Context, userID string) (bool, error)
 	// BeginConfirm starts an assertion over userID's passkeys with
-	// userVerification "required", bound to binding. It fails with an error
-	// wrapping ErrNoPasskey when the user has no passkey.
-	BeginConfirm(ctx context.Context, userID, binding string) (ConfirmChallenge, error)
+	// userVerification "required", bound to binding. It returns the
+	// ceremony to send back and the options of navigator.credentials.get
+	// ({"publicKey": {...}}, binary fields base64url).
+	BeginConfirm(ctx context.Context, userID, binding string) (ceremony string, options any, err error)
 	// FinishConfirm verifies assertion (the PublicKeyCredential as JSON)
 	// for the ceremony: begun for userID and binding, user-verified, signed
 	// by one of the user's passkeys. A ceremony is used once.
@@ -114,8 +118,7 @@ type Confirmer interface {
 }
 
 // ConfirmChallenge is what the approval page's script needs to ask for the
-// passkey: the ceremony to send back and the options of
-// navigator.credentials.get ({"publicKey": {...}}, binary fields base64url).
+// passkey: what Confirmer.BeginConfirm returned.
 type ConfirmChallenge struct {
 	Ceremony string `json:"ceremony"`
 	Options  any    `json:"options"`
@@ -124,7 +127,7 @@ type ConfirmChallenge struct {
 // Request describes the sign-in that asks for approval.
 type Request struct {
 	UserID    string
-	App       string // shown to the user: "Grafana", or "Atrium" for the portal
+	App       string // shown to the user: "Grafana", or "Atrium" for Atrium itself
 	IP        string
 	UserAgent string
 }
@@ -342,7 +345,18 @@ func (a *Approvals) Choose(ctx context.Context, id, userID string, number int) (
 		a.answer(ctx, tx, Denied, "wrong-number")
 		return ConfirmChallenge{}, ErrWrongNumber
 	}
-	return a.confirm.BeginConfirm(ctx, userID, tx.Binding(number))
+	has, err := a.confirm.HasPasskey(ctx, userID)
+	if err != nil {
+		return ConfirmChallenge{}, err
+	}
+	if !has {
+		return ConfirmChallenge{}, ErrNoPasskey
+	}
+	ceremony, options, err := a.confirm.BeginConfirm(ctx, userID, tx.Binding(number))
+	if err != nil {
+		return ConfirmChallenge{}, err
+	}
+	return ConfirmChallenge{Ceremony: ceremony, Options: options}, nil
 }
 
 // Confirmation is the phone's answer to a ConfirmChallenge.

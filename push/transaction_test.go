@@ -134,6 +134,22 @@ func TestRightNumberApproves(t *testing.T) {
 }
 
 // A wrong number refuses the transaction: there is no second guess.
+// Choosing the right number without a passkey to confirm it with gets
+// ErrNoPasskey, which the approval page explains, and leaves the
+// transaction pending for when the user has added one.
+func TestRightNumberWithoutPasskey(t *testing.T) {
+	f := newFixture(t)
+	f.ap = push.NewApprovals(f.dir, f.notifier, &fakeConfirmer{noPasskey: true, ceremonies: map[string]string{}}, nil)
+	f.enroll(t, f.alice, "phone")
+	tx := f.start(t, f.alice)
+	if _, err := f.ap.Choose(context.Background(), tx.ID, f.alice.ID, tx.Number); !errors.Is(err, push.ErrNoPasskey) {
+		t.Fatalf("choose without a passkey: %v, want ErrNoPasskey", err)
+	}
+	if s := f.ap.Status(context.Background(), tx.ID); s != push.Pending {
+		t.Errorf("after choosing without a passkey: %s, want pending", s)
+	}
+}
+
 func TestWrongNumberRefuses(t *testing.T) {
 	f := newFixture(t)
 	f.enroll(t, f.alice, "phone")

@@ -1,14 +1,13 @@
 package samlidp
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"embed"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -20,7 +19,8 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/atrium-dir/atrium/directory"
-	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/signin"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // Assertion validity, from Atrium's own clock.
@@ -61,19 +61,6 @@ func (i *IdP) access(ctx context.Context, app directory.App, u directory.User) (
 		}
 	}
 	return false, names, nil
-}
-
-// usedMFA reports whether a sign-in proved two factors.
-func usedMFA(methods []string) bool { return slices.Contains(amr(methods), "mfa") }
-
-// amr is the RFC 8176 list for a sign-in: its methods, plus "mfa" when
-// more than one was proven.
-func amr(methods []string) []string {
-	out := slices.Clone(methods)
-	if len(methods) > 1 && !slices.Contains(out, "mfa") {
-		out = append(out, "mfa")
-	}
-	return out
 }
 
 func join(s []string) string { return strings.Join(s, ",") }
@@ -154,7 +141,7 @@ func spDescriptor(app directory.App) (*saml.EntityDescriptor, error) {
 // buildResponse makes the signed (and, if the app wants, encrypted)
 // Response for u and returns it with the names of the attributes
 // released.
-func (i *IdP) buildResponse(ctx context.Context, app directory.App, u directory.User, groups []string, s portal.Session, p parked) ([]byte, []string, error) {
+func (i *IdP) buildResponse(ctx context.Context, app directory.App, u directory.User, groups []string, s signin.Session, p parked) ([]byte, []string, error) {
 	ring, err := i.keys.load(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -165,7 +152,7 @@ func (i *IdP) buildResponse(ctx context.Context, app directory.App, u directory.
 	}
 	now := i.now().UTC()
 	class := classPassword
-	if usedMFA(s.Methods) {
+	if signin.UsedMFA(s.Methods) {
 		class = classMFA
 	}
 	var attrs []saml.Attribute
@@ -180,7 +167,7 @@ func (i *IdP) buildResponse(ctx context.Context, app directory.App, u directory.
 		attrs = append(attrs, attribute(a.Name, values))
 		released = append(released, a.Name)
 	}
-	attrs = append(attrs, attribute("amr", amr(s.Methods)))
+	attrs = append(attrs, attribute("amr", signin.AMR(s.Methods)))
 	released = append(released, "amr")
 	sessionIndex := sha256.Sum256([]byte(s.ID + "|" + app.ID))
 
@@ -273,20 +260,14 @@ func (i *IdP) errorResponse(ctx context.Context, in *incoming, status string) ([
 	return doc.WriteToBytes()
 }
 
-var postTemplate = template.Must(template.New("post").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{if .Message}}Cannot sign you in{{else}}Signing you in{{end}} · Atrium</title>
-<link rel="stylesheet" href="/assets/style.css"></head>
-<body><main class="card">
-{{if .Message}}<h1>Cannot sign you in</h1><p class="error" role="alert">{{.Message}}</p>{{else}}<h1>Signing you in…</h1>{{end}}
-<form id="saml" method="post" action="{{.ACS}}">
-<input type="hidden" name="SAMLResponse" value="{{.Response}}">
-{{if .RelayState}}<input type="hidden" name="RelayState" value="{{.RelayState}}">{{end}}
-<button type="submit"{{if .Message}} class="secondary"{{end}}>{{if .Message}}Return to {{.App}}{{else}}Continue to {{.App}}{{end}}</button>
-</form>
-{{if .Auto}}<script nonce="{{.Nonce}}">document.getElementById("saml").submit()</script>{{end}}
-</main></body></html>
-`))
+//go:embed web
+var pages embed.FS
+
+// postView is the data of post.html.
+type postView struct {
+	ACS, Response, RelayState, App, Nonce string
+	Auto                                  bool
+}
 
 // postForm sends a Response to the ACS with the HTTP-POST binding: a form
 // the page submits itself (auto) or that the user submits after reading
@@ -294,19 +275,14 @@ var postTemplate = template.Must(template.New("post").Parse(`<!doctype html>
 func (i *IdP) postForm(w http.ResponseWriter, status int, app directory.App, acs string, response []byte, relayState, message string, auto bool) {
 	nonce := randomHex(16)
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; style-src 'self'; form-action https: http:; frame-ancestors 'none'; base-uri 'none'")
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	var buf bytes.Buffer
-	err := postTemplate.Execute(&buf, map[string]any{
-		"ACS": acs, "Response": base64.StdEncoding.EncodeToString(response), "RelayState": relayState,
-		"App": app.Name, "Message": message, "Auto": auto, "Nonce": nonce,
-	})
-	if err != nil {
-		i.log.Error("render SAML post form", "err", err)
-		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
-		return
+	pg := web.Page{Title: "Signing you in…", Error: message, Data: postView{
+		ACS: acs, Response: base64.StdEncoding.EncodeToString(response), RelayState: relayState,
+		App: app.Name, Nonce: nonce, Auto: auto,
+	}}
+	if message != "" {
+		pg.Title = "Cannot sign you in"
 	}
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	i.pages.Render(w, status, "post.html", pg)
 }
 
 func randomHex(n int) string {

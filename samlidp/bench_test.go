@@ -16,7 +16,7 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/dirtest"
-	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/signin"
 )
 
 func benchIdP(b *testing.B) (*IdP, directory.App, directory.User, []string) {
@@ -43,7 +43,7 @@ func benchIdP(b *testing.B) (*IdP, directory.App, directory.User, []string) {
 		b.Fatal(err)
 	}
 	ext, _ := url.Parse("https://sso.example.com")
-	return New(d, portal.New(d, portal.Config{ExternalURL: ext}, nil, nil), nil, nil), app, u, groups
+	return New(d, signin.New(d, signin.Options{ExternalURL: ext}), Options{}), app, u, groups
 }
 
 // BenchmarkLoginWork is the IdP's work for one login: parse and check the
@@ -51,7 +51,7 @@ func benchIdP(b *testing.B) (*IdP, directory.App, directory.User, []string) {
 // it and the Response, and encode the result.
 func BenchmarkLoginWork(b *testing.B) {
 	idp, app, u, groups := benchIdP(b)
-	s := portal.Session{ID: "s", UserID: u.ID, AuthTime: time.Now(), Methods: []string{"pwd"}}
+	s := signin.Session{ID: "s", UserID: u.ID, AuthTime: time.Now(), Methods: []string{"pwd"}}
 	// One deflater for every request: a new one is 600 KB of garbage,
 	// whose collection would be billed to the IdP.
 	var buf bytes.Buffer

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/atrium-dir/atrium/directory/dirtest"
-	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/samlidp"
+	"github.com/atrium-dir/atrium/signin"
 )
 
 // FuzzSSO feeds arbitrary AuthnRequests and RelayStates to the SSO
@@ -30,7 +30,7 @@ func FuzzSSO(f *testing.F) {
 		f.Fatal(err)
 	}
 	ext, _ := url.Parse("http://idp.example")
-	idp := samlidp.New(d, portal.New(d, portal.Config{ExternalURL: ext}, nil, nil), nil, nil).Handler()
+	idp := samlidp.New(d, signin.New(d, signin.Options{ExternalURL: ext}), samlidp.Options{}).Handler()
 
 	now := time.Now()
 	for _, seed := range [][]byte{

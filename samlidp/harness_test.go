@@ -22,8 +22,9 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/dirtest"
-	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/internal/sitetest"
 	"github.com/atrium-dir/atrium/samlidp"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // The fixture: alice (staff, and through staff also everyone), bob
@@ -95,11 +96,9 @@ func newHarness(t *testing.T) *harness {
 	h.srv = httptest.NewUnstartedServer(nil)
 	t.Cleanup(h.srv.Close)
 	ext, _ := url.Parse("http://" + h.srv.Listener.Addr().String())
-	p := portal.New(h.dir, portal.Config{ExternalURL: ext}, h.clock.Now, nil)
-	h.idp = samlidp.New(h.dir, p, h.clock.Now, nil)
-	mux := http.NewServeMux()
-	mux.Handle("/saml/", portal.Protect(h.idp.Handler(), nil))
-	mux.Handle("/", p.Handler())
+	mux, e := sitetest.New(h.dir, ext, h.clock.Now)
+	h.idp = samlidp.New(h.dir, e, samlidp.Options{Now: h.clock.Now})
+	mux.Handle("/saml/", web.Protect(h.idp.Handler(), nil))
 	h.srv.Config.Handler = mux
 	h.srv.Start()
 	return h

@@ -10,36 +10,45 @@ import (
 	"github.com/crewjam/saml"
 
 	"github.com/atrium-dir/atrium/directory"
-	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/signin"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // IdP is the SAML identity provider. Build it with New.
 type IdP struct {
 	dir     *directory.Directory
-	portal  *portal.Portal
+	signin  *signin.Engine
 	now     func() time.Time
 	log     *slog.Logger
 	keys    *keyCache
 	replays *replayCache
+	pages   *web.Renderer
 }
 
 const parkKind = "saml"
 
-// New returns the IdP over dir, signing users in through p.
-func New(dir *directory.Directory, p *portal.Portal, now func() time.Time, log *slog.Logger) *IdP {
+// Options holds the IdP's clock and logger; zero values take defaults.
+type Options struct {
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// New returns the IdP over dir, signing users in through e.
+func New(dir *directory.Directory, e *signin.Engine, opts Options) *IdP {
+	now, log := opts.Now, opts.Logger
 	if now == nil {
 		now = time.Now
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	i := &IdP{dir: dir, portal: p, now: now, log: log, keys: &keyCache{dir: dir}, replays: newReplayCache()}
-	p.Resume(parkKind, i.resume)
+	i := &IdP{dir: dir, signin: e, now: now, log: log, keys: &keyCache{dir: dir}, replays: newReplayCache(), pages: web.NewRenderer(log, pages, "web/*.html")}
+	e.Resume(parkKind, i.resume)
 	return i
 }
 
 // EntityID is the IdP's entity ID: its metadata URL.
-func (i *IdP) EntityID() string { return i.portal.URL("/saml/metadata") }
+func (i *IdP) EntityID() string { return i.signin.URL("/saml/metadata") }
 
 // Handler serves /saml/metadata, /saml/sso (both bindings) and
 // /saml/launch/{app} (IdP-initiated login where the app allows it).
@@ -84,7 +93,7 @@ func (i *IdP) serveSSO(w http.ResponseWriter, r *http.Request) {
 	passive := in.req.IsPassive != nil && *in.req.IsPassive
 	if passive {
 		// Never show a page: answer from the session or with NoPassive.
-		s, ok := i.portal.Session(w, r)
+		s, ok := i.signin.Session(w, r)
 		if !ok || p.Force {
 			i.refuse(w, r, &refusal{httpStatus: 200, message: "You are not signed in to Atrium.", samlStatus: saml.StatusNoPassive, in: in, detail: errors.New("IsPassive without a session")})
 			return
@@ -93,25 +102,25 @@ func (i *IdP) serveSSO(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	payload, _ := json.Marshal(p)
-	i.portal.Begin(w, r, &portal.Parked{Kind: parkKind, Payload: payload, RequireMFA: in.app.RequireMFA || p.WantMFA, App: in.app.Name}, p.Force)
+	i.signin.Begin(w, r, &signin.Parked{Kind: parkKind, Payload: payload, RequireMFA: in.app.RequireMFA || p.WantMFA, App: in.app.Name}, p.Force)
 }
 
 // serveLaunch starts an IdP-initiated login into an app that allows it.
 func (i *IdP) serveLaunch(w http.ResponseWriter, r *http.Request) {
 	app, err := i.dir.App(r.Context(), r.PathValue("app"))
 	if err != nil || !app.IdPInitiated {
-		i.portal.ShowMessage(w, http.StatusNotFound, "Unknown application", "There is no application with this name that can be opened from Atrium.")
+		i.pages.Message(w, http.StatusNotFound, "Unknown application", "There is no application with this name that can be opened from Atrium.")
 		return
 	}
 	payload, _ := json.Marshal(parked{AppID: app.ID, ACS: app.ACS[0].URL})
-	i.portal.Begin(w, r, &portal.Parked{Kind: parkKind, Payload: payload, RequireMFA: app.RequireMFA, App: app.Name}, false)
+	i.signin.Begin(w, r, &signin.Parked{Kind: parkKind, Payload: payload, RequireMFA: app.RequireMFA, App: app.Name}, false)
 }
 
 // resume issues the assertion once the user is signed in.
-func (i *IdP) resume(w http.ResponseWriter, r *http.Request, s portal.Session, payload json.RawMessage) {
+func (i *IdP) resume(w http.ResponseWriter, r *http.Request, s signin.Session, payload json.RawMessage) {
 	var p parked
 	if err := json.Unmarshal(payload, &p); err != nil {
-		i.portal.ShowMessage(w, http.StatusBadRequest, "Sign-in expired", "This sign-in cannot be continued. Go back to the application and start again.")
+		i.pages.Message(w, http.StatusBadRequest, "Sign-in expired", "This sign-in cannot be continued. Go back to the application and start again.")
 		return
 	}
 	i.answer(w, r, s, p, false)
@@ -119,11 +128,11 @@ func (i *IdP) resume(w http.ResponseWriter, r *http.Request, s portal.Session, p
 
 // answer checks the user may use the app and posts the signed Response to
 // its ACS.
-func (i *IdP) answer(w http.ResponseWriter, r *http.Request, s portal.Session, p parked, passive bool) {
+func (i *IdP) answer(w http.ResponseWriter, r *http.Request, s signin.Session, p parked, passive bool) {
 	ctx := r.Context()
 	app, err := i.appByID(ctx, p.AppID)
 	if err != nil {
-		i.portal.ShowMessage(w, http.StatusNotFound, "Unknown application", "This application is no longer registered with Atrium.")
+		i.pages.Message(w, http.StatusNotFound, "Unknown application", "This application is no longer registered with Atrium.")
 		return
 	}
 	in := &incoming{app: app, req: saml.AuthnRequest{ID: p.RequestID}, acs: p.ACS, relayState: p.RelayState}
@@ -138,23 +147,23 @@ func (i *IdP) answer(w http.ResponseWriter, r *http.Request, s portal.Session, p
 		return
 	}
 	if !allowed {
-		i.dir.Audit(directory.AuditEvent{Kind: "assertion", Subject: u.UID, Remote: portal.RemoteAddr(r), Service: "saml:" + app.Name, Result: "denied", Detail: "not in the app's groups"})
+		i.dir.Audit(directory.AuditEvent{Kind: "assertion", Subject: u.UID, Remote: web.RemoteAddr(r), Service: "saml:" + app.Name, Result: "denied", Detail: "not in the app's groups"})
 		if passive {
 			i.refuse(w, r, &refusal{httpStatus: 403, message: "You do not have access to " + app.Name + ".", samlStatus: saml.StatusRequestDenied, in: in, detail: errors.New("not in groups")})
 			return
 		}
-		i.portal.ShowMessage(w, http.StatusForbidden, "No access", "You do not have access to "+app.Name+".")
+		i.pages.Message(w, http.StatusForbidden, "No access", "You do not have access to "+app.Name+".")
 		return
 	}
-	if (app.RequireMFA || p.WantMFA) && !usedMFA(s.Methods) {
+	if (app.RequireMFA || p.WantMFA) && !signin.UsedMFA(s.Methods) {
 		if !passive {
 			// A session from before: ask for the second factor now (or
 			// enrollment), then come back here with a new session.
 			payload, _ := json.Marshal(p)
-			i.portal.StepUp(w, r, s, &portal.Parked{Kind: parkKind, Payload: payload, RequireMFA: true, App: app.Name})
+			i.signin.StepUp(w, r, s, &signin.Parked{Kind: parkKind, Payload: payload, RequireMFA: true, App: app.Name})
 			return
 		}
-		i.dir.Audit(directory.AuditEvent{Kind: "assertion", Subject: u.UID, Remote: portal.RemoteAddr(r), Service: "saml:" + app.Name, Result: "denied", Detail: "second factor required"})
+		i.dir.Audit(directory.AuditEvent{Kind: "assertion", Subject: u.UID, Remote: web.RemoteAddr(r), Service: "saml:" + app.Name, Result: "denied", Detail: "second factor required"})
 		i.refuse(w, r, &refusal{httpStatus: 403, message: app.Name + " requires a second factor, and this sign-in used only a password.", samlStatus: saml.StatusNoAuthnContext, in: in, detail: errors.New("MFA required")})
 		return
 	}
@@ -163,23 +172,23 @@ func (i *IdP) answer(w http.ResponseWriter, r *http.Request, s portal.Session, p
 		i.refuse(w, r, &refusal{httpStatus: 500, message: "Something went wrong on our side.", detail: err})
 		return
 	}
-	i.dir.Audit(directory.AuditEvent{Kind: "assertion", Subject: u.UID, Remote: portal.RemoteAddr(r), Service: "saml:" + app.Name, Result: directory.ResultOK,
-		Detail: "attributes=" + join(released) + " amr=" + join(amr(s.Methods))})
+	i.dir.Audit(directory.AuditEvent{Kind: "assertion", Subject: u.UID, Remote: web.RemoteAddr(r), Service: "saml:" + app.Name, Result: directory.ResultOK,
+		Detail: "attributes=" + join(released) + " amr=" + join(signin.AMR(s.Methods))})
 	i.postForm(w, http.StatusOK, app, p.ACS, resp, p.RelayState, "", true)
 }
 
 // refuse shows why a request is refused and, when the app's ACS is known,
 // offers the SP a signed SAML error Response.
 func (i *IdP) refuse(w http.ResponseWriter, r *http.Request, ref *refusal) {
-	i.log.Warn("saml request refused", "reason", ref.message, "detail", ref.detail, "remote", portal.RemoteAddr(r))
+	i.log.Warn("saml request refused", "reason", ref.message, "detail", ref.detail, "remote", web.RemoteAddr(r))
 	if ref.in == nil || ref.samlStatus == "" {
-		i.portal.ShowMessage(w, ref.httpStatus, "Cannot sign you in", ref.message)
+		i.pages.Message(w, ref.httpStatus, "Cannot sign you in", ref.message)
 		return
 	}
 	resp, err := i.errorResponse(r.Context(), ref.in, ref.samlStatus)
 	if err != nil {
 		i.log.Error("build SAML error response", "err", err)
-		i.portal.ShowMessage(w, ref.httpStatus, "Cannot sign you in", ref.message)
+		i.pages.Message(w, ref.httpStatus, "Cannot sign you in", ref.message)
 		return
 	}
 	// IsPassive answers go straight back; others show the reason first.

@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/signin"
 )
 
 // TestParkedRequestNamesTheApp: the sign-in flow a SAML request waits in
@@ -16,12 +16,12 @@ func TestParkedRequestNamesTheApp(t *testing.T) {
 	login, _ := startRedirect(t, h, newBrowser(t), h.sp(cloudflareACS, cloudflareACS), "")
 	u, err := url.Parse(login.url)
 	must(t, err)
-	var f portal.Flow
+	var f signin.Flow
 	must(t, h.dir.State(context.Background(), "flow", u.Query().Get("flow"), &f))
 	if got := f.AppName(); got != "cloudflare" {
 		t.Errorf("flow names %q, want cloudflare", got)
 	}
-	if got := (&portal.Flow{}).AppName(); got != "Atrium" {
+	if got := (&signin.Flow{}).AppName(); got != "Atrium" {
 		t.Errorf("a sign-in to the portal names %q, want Atrium", got)
 	}
 }

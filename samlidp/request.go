@@ -281,4 +281,4 @@ func verifyRequestSignature(app directory.App, raw []byte, redirect *redirectSig
 	return nil
 }
 
-func (i *IdP) ssoURL() string { return i.portal.URL("/saml/sso") }
+func (i *IdP) ssoURL() string { return i.signin.URL("/saml/sso") }

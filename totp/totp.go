@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image/png"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/pquerna/otp"
@@ -37,6 +38,19 @@ var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 // EncodeSecret is the secret as people type it and oathtool -b reads it.
 func EncodeSecret(secret []byte) string { return b32.EncodeToString(secret) }
+
+// SpacedSecret is EncodeSecret in groups of four, easier to read and type.
+func SpacedSecret(secret []byte) string {
+	s := EncodeSecret(secret)
+	var b strings.Builder
+	for i := 0; i < len(s); i += 4 {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(s[i:min(i+4, len(s))])
+	}
+	return b.String()
+}
 
 // URI is the otpauth:// address a QR code carries.
 func URI(issuer, account string, secret []byte) string {

@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/atrium-dir/atrium/directory"
-	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/samlidp"
+	"github.com/atrium-dir/atrium/signin"
 )
 
 func appAdd(e *env) error {
@@ -109,8 +109,8 @@ func appDelete(e *env) error {
 	return nil
 }
 
-// newIdP builds the SAML IdP (and the portal it signs users in through)
-// for cfg.
+// newIdP builds the SAML IdP (and the sign-in engine it signs users in
+// through) for cfg.
 func newIdP(e *env) (*samlidp.IdP, error) {
 	// The key is made on first start; a store never served has none yet.
 	if err := samlidp.EnsureKey(e.ctx, e.dir); err != nil {
@@ -120,8 +120,7 @@ func newIdP(e *env) (*samlidp.IdP, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := portal.New(e.dir, portal.Config{ExternalURL: ext}, nil, nil)
-	return samlidp.New(e.dir, p, nil, nil), nil
+	return samlidp.New(e.dir, signin.New(e.dir, signin.Options{ExternalURL: ext}), samlidp.Options{}), nil
 }
 
 func samlMetadata(e *env) error {

@@ -9,14 +9,16 @@ import (
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/passkey"
 	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/signin"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // passkeys turns on passkeys at ext: the sign-in's second factor and
 // enrollment, the self-service section and the /passkey/ endpoints. It
 // returns nil, and says why in the log and on the self-service page, when
 // browsers would refuse WebAuthn at ext.
-func passkeys(d *directory.Directory, p *portal.Portal, ext *url.URL, mux *http.ServeMux, log *slog.Logger) (*passkey.Passkeys, error) {
-	keys, err := passkey.New(d, ext, d.Now, log)
+func passkeys(d *directory.Directory, e *signin.Engine, p *portal.Portal, ext *url.URL, mux *http.ServeMux, log *slog.Logger) (*passkey.Passkeys, error) {
+	keys, err := passkey.New(d, ext, passkey.Options{Now: d.Now, Logger: log})
 	if errors.Is(err, passkey.ErrUnavailable) {
 		log.Warn("passkeys are off: "+err.Error(), "external_url", ext.Redacted())
 		p.AddAccountSection(passkey.Section{Off: err})
@@ -25,9 +27,9 @@ func passkeys(d *directory.Directory, p *portal.Portal, ext *url.URL, mux *http.
 	if err != nil {
 		return nil, err
 	}
-	p.AddSecondFactor(keys.SecondFactor())
-	p.AddEnrollment(keys.Enrollment())
+	e.AddSecondFactor(keys.SecondFactor())
+	e.AddEnrollment(keys.Enrollment())
 	p.AddAccountSection(passkey.Section{})
-	mux.Handle("/passkey/", portal.Protect(passkey.NewHandler(keys, p, log), log))
+	mux.Handle("/passkey/", web.Protect(passkey.NewHandler(keys, e, log), log))
 	return keys, nil
 }

@@ -24,8 +24,11 @@ import (
 	"github.com/atrium-dir/atrium/directory/password"
 	"github.com/atrium-dir/atrium/ldapserver"
 	"github.com/atrium-dir/atrium/ldif"
+	"github.com/atrium-dir/atrium/otp"
 	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/samlidp"
+	"github.com/atrium-dir/atrium/signin"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -151,24 +154,31 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return err
 }
 
-// webHandler serves the portal, the SAML IdP and /healthz.
+// webHandler serves the sign-in and self-service pages, the SAML IdP,
+// passkeys, push approvals and /healthz.
 func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Handler, error) {
 	ext, err := url.Parse(cfg.ExternalURL)
 	if err != nil {
 		return nil, err
 	}
-	p := portal.New(d, portal.Config{ExternalURL: ext, SessionIdle: cfg.Web.SessionIdle, SessionMax: cfg.Web.SessionMax, RecentSignIn: cfg.Web.RecentSignIn}, d.Now, log)
-	idp := samlidp.New(d, p, d.Now, log)
+	e := signin.New(d, signin.Options{
+		ExternalURL: ext, SessionIdle: cfg.Web.SessionIdle, SessionMax: cfg.Web.SessionMax, RecentSignIn: cfg.Web.RecentSignIn,
+		Now: d.Now, Logger: log,
+	})
+	otp.Register(e, d)
+	p := portal.New(d, e, portal.Options{Now: d.Now, Logger: log})
+	idp := samlidp.New(d, e, samlidp.Options{Now: d.Now, Logger: log})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
-	mux.Handle("/saml/", portal.Protect(idp.Handler(), log))
-	keys, err := passkeys(d, p, ext, mux, log)
+	mux.Handle("/saml/", web.Protect(idp.Handler(), log))
+	keys, err := passkeys(d, e, p, ext, mux, log)
 	if err != nil {
 		return nil, err
 	}
-	if err := pushApprovals(d, p, keys, ext, mux, log); err != nil {
+	if err := pushApprovals(d, e, p, keys, ext, mux, log); err != nil {
 		return nil, err
 	}
+	e.Mount(mux)
 	mux.Handle("/", p.Handler())
 	return mux, nil
 }

@@ -1,71 +1,8 @@
 // Atrium passkeys: runs navigator.credentials.create and .get for the forms
-// that ask for it, converting between the server's base64url JSON and the
-// ArrayBuffers WebAuthn takes and returns.
+// that ask for it, with the shared helpers of /assets/webauthn.js.
 "use strict";
 (function () {
-  function toBuffer(s) {
-    s = s.replace(/-/g, "+").replace(/_/g, "/");
-    while (s.length % 4) s += "=";
-    const bin = atob(s);
-    const out = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-    return out.buffer;
-  }
-
-  function toBase64url(buf) {
-    let bin = "";
-    for (const b of new Uint8Array(buf)) bin += String.fromCharCode(b);
-    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  }
-
-  function withID(c) {
-    return Object.assign({}, c, { id: toBuffer(c.id) });
-  }
-
-  function creationOptions(o) {
-    const pk = Object.assign({}, o.publicKey);
-    pk.challenge = toBuffer(pk.challenge);
-    pk.user = withID(pk.user);
-    pk.excludeCredentials = (pk.excludeCredentials || []).map(withID);
-    return { publicKey: pk };
-  }
-
-  function requestOptions(o) {
-    const pk = Object.assign({}, o.publicKey);
-    pk.challenge = toBuffer(pk.challenge);
-    pk.allowCredentials = (pk.allowCredentials || []).map(withID);
-    return { publicKey: pk };
-  }
-
-  function credentialJSON(cred, response) {
-    return {
-      id: cred.id,
-      rawId: toBase64url(cred.rawId),
-      type: cred.type,
-      authenticatorAttachment: cred.authenticatorAttachment || undefined,
-      clientExtensionResults: cred.getClientExtensionResults(),
-      response: response,
-    };
-  }
-
-  function attestationJSON(cred) {
-    const r = cred.response;
-    return credentialJSON(cred, {
-      clientDataJSON: toBase64url(r.clientDataJSON),
-      attestationObject: toBase64url(r.attestationObject),
-      transports: r.getTransports ? r.getTransports() : [],
-    });
-  }
-
-  function assertionJSON(cred) {
-    const r = cred.response;
-    return credentialJSON(cred, {
-      clientDataJSON: toBase64url(r.clientDataJSON),
-      authenticatorData: toBase64url(r.authenticatorData),
-      signature: toBase64url(r.signature),
-      userHandle: r.userHandle ? toBase64url(r.userHandle) : undefined,
-    });
-  }
+  const { creationOptions, requestOptions, attestationJSON, assertionJSON } = window.atriumWebAuthn;
 
   async function postJSON(url, csrf, body) {
     const res = await fetch(url, {
@@ -149,7 +86,7 @@
   }
 
   // The sign-in step: the options come with the page, the assertion goes
-  // back in the form the portal draws around it.
+  // back in the form the sign-in draws around it.
   async function signIn(box) {
     const form = box.closest("form");
     say(box, "Follow your browser's prompt…");

@@ -9,8 +9,7 @@
   const say = (text) => { status.textContent = text; };
   const enable = (on) => buttons.forEach((b) => { b.disabled = !on; });
 
-  const fromB64 = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
-  const toB64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const { requestOptions, assertionJSON } = window.atriumWebAuthn;
 
   async function post(path, body) {
     const res = await fetch('/approve/' + encodeURIComponent(tx) + '/' + path, {
@@ -20,29 +19,6 @@
       body: JSON.stringify(body),
     });
     return res.json();
-  }
-
-  // requestOptions turns the server's options (base64url fields) into
-  // what navigator.credentials.get takes.
-  function requestOptions(options) {
-    const pk = Object.assign({}, options.publicKey || options);
-    pk.challenge = fromB64(pk.challenge);
-    pk.allowCredentials = (pk.allowCredentials || []).map((c) => Object.assign({}, c, { id: fromB64(c.id) }));
-    return { publicKey: pk };
-  }
-
-  function credentialJSON(cred) {
-    const r = cred.response;
-    return {
-      id: cred.id, rawId: toB64(cred.rawId), type: cred.type,
-      response: {
-        clientDataJSON: toB64(r.clientDataJSON),
-        authenticatorData: toB64(r.authenticatorData),
-        signature: toB64(r.signature),
-        userHandle: r.userHandle ? toB64(r.userHandle) : undefined,
-      },
-      clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
-    };
   }
 
   // finished shows the end of the request; no button is left to press.
@@ -68,7 +44,7 @@
         say('The passkey was not confirmed. Tap the number again to retry, or Deny.');
         return enable(true);
       }
-      const done = await post('confirm', { number, ceremony: ch.ceremony, assertion: credentialJSON(cred) });
+      const done = await post('confirm', { number, ceremony: ch.ceremony, assertion: assertionJSON(cred) });
       if (done.result) return finished(done.message);
       say(done.error || 'The approval failed.');
       enable(true);

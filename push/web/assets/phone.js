@@ -7,7 +7,7 @@
   const status = document.getElementById('status');
   if (!root || !button || !status) return;
   const say = (text) => { status.textContent = text; };
-  const fromB64 = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+  const { fromBase64url } = window.atriumWebAuthn;
 
   if (!('serviceWorker' in navigator) || !('PushManager' in window)) {
     button.disabled = true;
@@ -33,7 +33,7 @@
       }
       const key = await (await fetch('/push/key', { credentials: 'same-origin' })).json();
       let sub = await reg.pushManager.getSubscription();
-      if (!sub) sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: fromB64(key.publicKey) });
+      if (!sub) sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: fromBase64url(key.publicKey) });
       const res = await fetch('/push/subscribe', {
         method: 'POST',
         credentials: 'same-origin',

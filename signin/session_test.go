@@ -1,4 +1,4 @@
-package portal_test
+package signin_test
 
 import (
 	"context"
@@ -7,16 +7,17 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/dirtest"
-	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/internal/sitetest"
 )
 
-func newPortal(t *testing.T, external string) (*httptest.Server, *directory.Directory) {
+// newSite serves the sign-in and self-service pages at external, with alice
+// (password "alice-password") in the directory.
+func newSite(t *testing.T, external string) (*httptest.Server, *directory.Directory) {
 	t.Helper()
 	d := dirtest.New(t, nil)
 	if _, err := d.CreateUser(context.Background(), directory.User{UID: "alice", Mail: "alice@example.com"}); err != nil {
@@ -26,13 +27,10 @@ func newPortal(t *testing.T, external string) (*httptest.Server, *directory.Dire
 		t.Fatal(err)
 	}
 	ext, _ := url.Parse(external)
-	p := portal.New(d, portal.Config{ExternalURL: ext}, nil, nil)
-	srv := httptest.NewServer(p.Handler())
+	srv := httptest.NewServer(sitetest.Handler(d, ext, nil))
 	t.Cleanup(srv.Close)
 	return srv, d
 }
-
-var hidden = regexp.MustCompile(`name="(flow|csrf|step)" value="([^"]*)"`)
 
 // signIn walks the login page with a client that does not follow
 // redirects, returning every Set-Cookie seen and the final response.
@@ -52,10 +50,7 @@ func signIn(t *testing.T, srv *httptest.Server) ([]*http.Cookie, *http.Response)
 	resp := get(srv.URL + "/login") // starts a flow
 	resp = get(srv.URL + resp.Header.Get("Location"))
 	body, _ := io.ReadAll(resp.Body)
-	form := url.Values{"username": {"alice"}, "password": {"alice-password"}}
-	for _, m := range hidden.FindAllStringSubmatch(string(body), -1) {
-		form.Set(m[1], m[2])
-	}
+	form := sitetest.FlowFields(url.Values{"username": {"alice"}, "password": {"alice-password"}}, string(body))
 	resp, err := c.PostForm(srv.URL+"/login", form)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +63,7 @@ func signIn(t *testing.T, srv *httptest.Server) ([]*http.Cookie, *http.Response)
 func TestCookiesAndHeaders(t *testing.T) {
 	for _, external := range []string{"http://localhost:8080", "https://sso.example.com"} {
 		t.Run(external, func(t *testing.T) {
-			srv, _ := newPortal(t, external)
+			srv, _ := newSite(t, external)
 			cookies, resp := signIn(t, srv)
 			var session *http.Cookie
 			for _, c := range cookies {
@@ -98,7 +93,7 @@ func TestCookiesAndHeaders(t *testing.T) {
 }
 
 func TestNewSessionIDAtEverySignIn(t *testing.T) {
-	srv, _ := newPortal(t, "http://localhost:8080")
+	srv, _ := newSite(t, "http://localhost:8080")
 	id := func() string {
 		cookies, _ := signIn(t, srv)
 		for _, c := range cookies {
@@ -115,18 +110,18 @@ func TestNewSessionIDAtEverySignIn(t *testing.T) {
 }
 
 func TestSessionsSurviveRestart(t *testing.T) {
-	srv, d := newPortal(t, "http://localhost:8080")
+	srv, d := newSite(t, "http://localhost:8080")
 	cookies, _ := signIn(t, srv)
-	// A second portal over the same store (a restarted server) honours
+	// A second server over the same store (a restarted server) honours
 	// the session.
-	p2 := portal.New(d, portal.Config{}, nil, nil)
+	p2 := sitetest.Handler(d, nil, nil)
 	req := httptest.NewRequest("GET", "/", nil)
 	for _, c := range cookies {
 		req.AddCookie(c)
 	}
 	w := httptest.NewRecorder()
-	p2.Handler().ServeHTTP(w, req)
+	p2.ServeHTTP(w, req)
 	if !strings.Contains(w.Body.String(), "Signed in as") {
-		t.Errorf("session lost across portals:\n%s", w.Body.String())
+		t.Errorf("session lost across servers:\n%s", w.Body.String())
 	}
 }

@@ -1,4 +1,4 @@
-package portal_test
+package signin_test
 
 import (
 	"context"
@@ -19,16 +19,15 @@ import (
 	"github.com/atrium-dir/atrium/directory/boltstore"
 	"github.com/atrium-dir/atrium/directory/dirtest"
 	"github.com/atrium-dir/atrium/directory/password"
+	"github.com/atrium-dir/atrium/internal/sitetest"
 	"github.com/atrium-dir/atrium/internal/testenv"
-	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/totp"
 )
 
-// mfaServe serves a portal over a directory with policy, with alice
-// (password "alice-password") in it.
-func mfaServe(t *testing.T, policy directory.MFAPolicy) (*httptest.Server, *directory.Directory, *dirtest.Clock) {
+// mfaDir is a directory with policy, on clock, with alice (password
+// "alice-password") in it.
+func mfaDir(t *testing.T, policy directory.MFAPolicy, clock func() time.Time) *directory.Directory {
 	t.Helper()
-	clock := dirtest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
 	s, err := boltstore.Open(filepath.Join(t.TempDir(), "atrium.db"), time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +35,7 @@ func mfaServe(t *testing.T, policy directory.MFAPolicy) (*httptest.Server, *dire
 	t.Cleanup(func() { s.Close() })
 	key := make([]byte, 32)
 	rand.Read(key)
-	d, err := directory.New(context.Background(), s, directory.Options{Now: clock.Now, PasswordParams: password.TestParams, SecretKey: key, MFA: policy})
+	d, err := directory.New(context.Background(), s, directory.Options{Now: clock, PasswordParams: password.TestParams, SecretKey: key, MFA: policy})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,8 +47,17 @@ func mfaServe(t *testing.T, policy directory.MFAPolicy) (*httptest.Server, *dire
 	if err := d.SetPassword(ctx, "alice", "alice-password"); err != nil {
 		t.Fatal(err)
 	}
+	return d
+}
+
+// mfaServe serves the sign-in and self-service pages over a directory with
+// policy, with alice in it.
+func mfaServe(t *testing.T, policy directory.MFAPolicy) (*httptest.Server, *directory.Directory, *dirtest.Clock) {
+	t.Helper()
+	clock := dirtest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+	d := mfaDir(t, policy, clock.Now)
 	ext, _ := url.Parse("http://localhost")
-	srv := httptest.NewServer(portal.New(d, portal.Config{ExternalURL: ext}, clock.Now, nil).Handler())
+	srv := httptest.NewServer(sitetest.Handler(d, ext, clock.Now))
 	t.Cleanup(srv.Close)
 	return srv, d, clock
 }
@@ -106,19 +114,9 @@ func (b *mfaBrowser) submit(body string, fields url.Values) (*http.Response, str
 	return b.follow(b.read(b.c.PostForm(b.base+"/login", form)))
 }
 
-func (b *mfaBrowser) session() string { return sessionCookie(b.c, b.base) }
+func (b *mfaBrowser) session() string { return sitetest.SessionCookie(b.c, b.base) }
 
 // sessionCookie is the session token client holds for base, or "".
-func sessionCookie(client *http.Client, base string) string {
-	u, _ := url.Parse(base)
-	for _, c := range client.Jar.Cookies(u) {
-		if c.Name == "atrium_session" {
-			return c.Value
-		}
-	}
-	return ""
-}
-
 // signInPassword opens /login and submits alice's password.
 func (b *mfaBrowser) signInPassword() (*http.Response, string) {
 	b.t.Helper()

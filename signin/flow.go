@@ -1,4 +1,4 @@
-package portal
+package signin
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // Flow is one sign-in in progress, kept in the store under a random,
@@ -32,6 +33,9 @@ type Flow struct {
 	Force   bool      `json:"force,omitempty"`
 	Parked  *Parked   `json:"parked,omitempty"`
 	Created time.Time `json:"created"`
+	// Expires is when the flow ends: what a step keeps for the flow may
+	// end then too.
+	Expires time.Time `json:"-"`
 }
 
 // Proved records that the flow's user proved method.
@@ -50,7 +54,7 @@ type Parked struct {
 	// MFA): a user without one is taken through enrollment first.
 	RequireMFA bool `json:"mfa,omitempty"`
 	// App names the application the user is signing in to, for prompts
-	// such as a push to their phone; empty means the portal itself.
+	// such as a push to their phone; empty means Atrium itself.
 	App string `json:"app,omitempty"`
 }
 
@@ -85,33 +89,43 @@ type StepError struct {
 
 func (e *StepError) Error() string { return e.Message }
 
+// Throttled is the refusal to show when err says the directory's backoff
+// holds the user back for now (a *directory.ThrottledError), or nil.
+func Throttled(err error) *StepError {
+	var throttled *directory.ThrottledError
+	if !errors.As(err, &throttled) {
+		return nil
+	}
+	return &StepError{Status: http.StatusTooManyRequests, Message: "Too many attempts. Wait " + throttled.RetryAfter.Round(time.Second).String() + " and try again."}
+}
+
 const (
 	kindFlow      = "flow"
 	browserCookie = "atrium_browser"
 )
 
-// Begin starts a sign-in that resumes parked (nil: go to the portal home)
+// Begin starts a sign-in that resumes parked (nil: go to the self-service page)
 // when done. Unless force is set, a valid session skips the sign-in and
 // resumes at once.
-func (p *Portal) Begin(w http.ResponseWriter, r *http.Request, parked *Parked, force bool) {
+func (e *Engine) Begin(w http.ResponseWriter, r *http.Request, parked *Parked, force bool) {
 	if !force {
-		if s, ok := p.Session(w, r); ok {
-			p.resume(w, r, s, parked)
+		if s, ok := e.Session(w, r); ok {
+			e.resume(w, r, s, parked)
 			return
 		}
 	}
-	p.startFlow(w, r, Flow{Force: force, Parked: parked})
+	e.startFlow(w, r, Flow{Force: force, Parked: parked})
 }
 
 // startFlow stores f, bound to this browser with a fresh CSRF token, under
 // a new id and sends the browser to its first pending step.
-func (p *Portal) startFlow(w http.ResponseWriter, r *http.Request, f Flow) {
-	f.Browser = hashToken(p.browserToken(w, r))
+func (e *Engine) startFlow(w http.ResponseWriter, r *http.Request, f Flow) {
+	f.Browser = hashToken(e.browserToken(w, r))
 	f.CSRF = randomToken()
-	f.Created = p.now().UTC()
+	f.Created = e.now().UTC()
 	id := randomToken()
-	if err := p.dir.PutState(r.Context(), kindFlow, id, f, p.now().Add(p.cfg.FlowTTL)); err != nil {
-		p.fail(w, "store flow", err)
+	if err := e.dir.PutState(r.Context(), kindFlow, id, f, e.now().Add(e.cfg.FlowTTL)); err != nil {
+		e.fail(w, "store flow", err)
 		return
 	}
 	http.Redirect(w, r, "/login?flow="+id, http.StatusSeeOther)
@@ -119,28 +133,28 @@ func (p *Portal) startFlow(w http.ResponseWriter, r *http.Request, f Flow) {
 
 // browserToken returns the browser's long-lived random cookie, setting one
 // if it has none.
-func (p *Portal) browserToken(w http.ResponseWriter, r *http.Request) string {
+func (e *Engine) browserToken(w http.ResponseWriter, r *http.Request) string {
 	if c, err := r.Cookie(browserCookie); err == nil && len(c.Value) >= 22 {
 		return c.Value
 	}
 	t := randomToken()
-	http.SetCookie(w, p.cookie(browserCookie, t, 400*24*time.Hour))
+	http.SetCookie(w, e.cookie(browserCookie, t, 400*24*time.Hour))
 	// Make the value visible to the rest of this request too.
 	r.AddCookie(&http.Cookie{Name: browserCookie, Value: t})
 	return t
 }
 
-func (p *Portal) cookie(name, value string, maxAge time.Duration) *http.Cookie {
+func (e *Engine) cookie(name, value string, maxAge time.Duration) *http.Cookie {
 	return &http.Cookie{
 		Name: name, Value: value, Path: "/",
-		MaxAge: int(maxAge / time.Second), HttpOnly: true, Secure: p.Secure(), SameSite: http.SameSiteLaxMode,
+		MaxAge: int(maxAge / time.Second), HttpOnly: true, Secure: e.Secure(), SameSite: http.SameSiteLaxMode,
 	}
 }
 
 // loadFlow returns the flow named in the request, bound to this browser.
-func (p *Portal) loadFlow(r *http.Request, id string) (*Flow, bool) {
+func (e *Engine) loadFlow(r *http.Request, id string) (*Flow, bool) {
 	var f Flow
-	if id == "" || p.dir.State(r.Context(), kindFlow, id, &f) != nil {
+	if id == "" || e.dir.State(r.Context(), kindFlow, id, &f) != nil {
 		return nil, false
 	}
 	c, err := r.Cookie(browserCookie)
@@ -148,40 +162,41 @@ func (p *Portal) loadFlow(r *http.Request, id string) (*Flow, bool) {
 		return nil, false
 	}
 	f.ID = id
+	f.Expires = f.Created.Add(e.cfg.FlowTTL)
 	return &f, true
 }
 
-func (p *Portal) loginPage(w http.ResponseWriter, r *http.Request) {
+func (e *Engine) loginPage(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("flow")
 	if id == "" {
-		p.Begin(w, r, nil, false)
+		e.Begin(w, r, nil, false)
 		return
 	}
-	f, ok := p.loadFlow(r, id)
+	f, ok := e.loadFlow(r, id)
 	if !ok {
-		p.expired(w)
+		e.expired(w)
 		return
 	}
-	p.advance(w, r, f, nil)
+	e.advance(w, r, f, nil)
 }
 
-func (p *Portal) loginSubmit(w http.ResponseWriter, r *http.Request) {
+func (e *Engine) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		p.ShowMessage(w, http.StatusBadRequest, "Bad request", "The form could not be read.")
+		e.showMessage(w, http.StatusBadRequest, "Bad request", "The form could not be read.")
 		return
 	}
-	f, ok := p.loadFlow(r, r.PostForm.Get("flow"))
+	f, ok := e.loadFlow(r, r.PostForm.Get("flow"))
 	if !ok {
-		p.expired(w)
+		e.expired(w)
 		return
 	}
 	if !equalTokens(r.PostForm.Get("csrf"), f.CSRF) {
-		p.ShowMessage(w, http.StatusForbidden, "Form expired", "This form has expired. Go back, reload the page and try again.")
+		e.showMessage(w, http.StatusForbidden, "Form expired", "This form has expired. Go back, reload the page and try again.")
 		return
 	}
-	step, err := p.pendingStep(r.Context(), f)
+	step, err := e.pendingStep(r.Context(), f)
 	if err != nil {
-		p.fail(w, "flow step", err)
+		e.fail(w, "flow step", err)
 		return
 	}
 	if step == nil || step.Name() != r.PostForm.Get("step") {
@@ -191,61 +206,57 @@ func (p *Portal) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if err := step.Submit(r.Context(), r, f); err != nil {
 		var se *StepError
 		if !errors.As(err, &se) {
-			p.fail(w, "flow step "+step.Name(), err)
+			e.fail(w, "flow step "+step.Name(), err)
 			return
 		}
-		p.advance(w, r, f, se)
+		e.advance(w, r, f, se)
 		return
 	}
-	_, err = directory.UpdateState(r.Context(), p.dir, kindFlow, f.ID, func(stored *Flow) (time.Time, error) {
+	_, err = directory.UpdateState(r.Context(), e.dir, kindFlow, f.ID, func(stored *Flow) (time.Time, error) {
 		stored.UserID, stored.Methods = f.UserID, f.Methods
-		return stored.Created.Add(p.cfg.FlowTTL), nil
+		return stored.Created.Add(e.cfg.FlowTTL), nil
 	})
 	if err != nil {
-		p.expired(w)
+		e.expired(w)
 		return
 	}
 	http.Redirect(w, r, "/login?flow="+f.ID, http.StatusSeeOther)
 }
 
 // advance shows the first pending step, or finishes the flow.
-func (p *Portal) advance(w http.ResponseWriter, r *http.Request, f *Flow, refusal *StepError) {
-	step, err := p.pendingStep(r.Context(), f)
+func (e *Engine) advance(w http.ResponseWriter, r *http.Request, f *Flow, refusal *StepError) {
+	step, err := e.pendingStep(r.Context(), f)
 	if err != nil {
-		p.fail(w, "flow step", err)
+		e.fail(w, "flow step", err)
 		return
 	}
 	if step == nil {
-		p.finish(w, r, f)
+		e.finish(w, r, f)
 		return
 	}
 	tmpl, data, err := step.Form(r, f)
 	if err != nil {
-		p.fail(w, "flow form", err)
+		e.fail(w, "flow form", err)
 		return
 	}
-	status, pg := http.StatusOK, page{Title: "Sign in", Data: stepData{Flow: f.ID, CSRF: f.CSRF, Step: step.Name(), Data: data}}
+	status, pg := http.StatusOK, web.Page{Title: "Sign in", Data: stepData{Flow: f.ID, CSRF: f.CSRF, Step: step.Name(), Data: data}}
 	if refusal != nil {
 		status, pg.Error = refusal.Status, refusal.Message
 	}
-	w.Header().Set("Content-Security-Policy", flowCSP)
-	p.render(w, status, tmpl, pg)
+	// Second factors run scripts: a passkey prompt, waiting for a push.
+	w.Header().Set("Content-Security-Policy", web.ScriptCSP)
+	e.pages.Render(w, status, tmpl, pg)
 }
-
-// flowCSP is the policy of the sign-in pages: the default one plus scripts
-// and calls to the portal's own origin, which second factors need (a
-// passkey prompt, waiting for a push approval).
-const flowCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 type stepData struct {
 	Flow, CSRF, Step string
 	Data             any
 }
 
-func (p *Portal) pendingStep(ctx context.Context, f *Flow) (Step, error) {
-	p.mu.RLock()
-	steps := p.steps
-	p.mu.RUnlock()
+func (e *Engine) pendingStep(ctx context.Context, f *Flow) (Step, error) {
+	e.mu.RLock()
+	steps := e.steps
+	e.mu.RUnlock()
 	for _, s := range steps {
 		pending, err := s.Pending(ctx, f)
 		if err != nil {
@@ -260,42 +271,37 @@ func (p *Portal) pendingStep(ctx context.Context, f *Flow) (Step, error) {
 
 // finish consumes the flow, issues a new session and resumes the parked
 // work.
-func (p *Portal) finish(w http.ResponseWriter, r *http.Request, f *Flow) {
+func (e *Engine) finish(w http.ResponseWriter, r *http.Request, f *Flow) {
 	var done Flow
-	if err := p.dir.TakeState(r.Context(), kindFlow, f.ID, &done); err != nil {
-		p.expired(w)
+	if err := e.dir.TakeState(r.Context(), kindFlow, f.ID, &done); err != nil {
+		e.expired(w)
 		return
 	}
-	s, err := p.startSession(w, r, done)
+	s, err := e.startSession(w, r, done)
 	if err != nil {
-		p.fail(w, "start session", err)
+		e.fail(w, "start session", err)
 		return
 	}
-	p.resume(w, r, s, done.Parked)
+	e.resume(w, r, s, done.Parked)
 }
 
-func (p *Portal) resume(w http.ResponseWriter, r *http.Request, s Session, parked *Parked) {
+func (e *Engine) resume(w http.ResponseWriter, r *http.Request, s Session, parked *Parked) {
 	if parked == nil {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	p.mu.RLock()
-	c := p.continuations[parked.Kind]
-	p.mu.RUnlock()
+	e.mu.RLock()
+	c := e.continuations[parked.Kind]
+	e.mu.RUnlock()
 	if c == nil {
-		p.fail(w, "resume", errors.New("no continuation for "+parked.Kind))
+		e.fail(w, "resume", errors.New("no continuation for "+parked.Kind))
 		return
 	}
 	c(w, r, s, parked.Payload)
 }
 
-func (p *Portal) expired(w http.ResponseWriter) {
-	p.ShowMessage(w, http.StatusBadRequest, "Sign-in expired", "This sign-in has expired or was already used. Go back to the application and start again.")
-}
-
-func (p *Portal) fail(w http.ResponseWriter, what string, err error) {
-	p.log.Error("portal: "+what, "err", err)
-	p.ShowMessage(w, http.StatusInternalServerError, "Something went wrong", "Something went wrong on our side. Try again in a moment.")
+func (e *Engine) expired(w http.ResponseWriter) {
+	e.showMessage(w, http.StatusBadRequest, "Sign-in expired", "This sign-in has expired or was already used. Go back to the application and start again.")
 }
 
 // passwordStep identifies the user by uid or mail and checks the password
@@ -317,14 +323,13 @@ func (s passwordStep) Submit(ctx context.Context, r *http.Request, f *Flow) erro
 		Kind:     directory.KindUser,
 		Name:     r.PostForm.Get("username"),
 		Password: r.PostForm.Get("password"),
-		Remote:   RemoteAddr(r),
+		Remote:   web.RemoteAddr(r),
 		Service:  "web",
 	})
-	var throttled *directory.ThrottledError
-	switch {
-	case errors.As(err, &throttled):
-		return &StepError{Status: http.StatusTooManyRequests, Message: "Too many attempts. Wait " + throttled.RetryAfter.Round(time.Second).String() + " and try again."}
-	case err != nil:
+	if refusal := Throttled(err); refusal != nil {
+		return refusal
+	}
+	if err != nil {
 		return &StepError{Status: http.StatusUnauthorized, Message: "The username or password is incorrect."}
 	}
 	f.UserID = principal.User.ID

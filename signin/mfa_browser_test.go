@@ -1,8 +1,7 @@
-package portal_test
+package signin_test
 
 import (
 	"context"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -14,9 +13,10 @@ import (
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/internal/browser"
 	"github.com/atrium-dir/atrium/internal/samltest"
-	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/internal/sitetest"
 	"github.com/atrium-dir/atrium/samlidp"
 	"github.com/atrium-dir/atrium/totp"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // TestRecoveryCodeSignInBrowser is alice, who has an authenticator app,
@@ -28,7 +28,7 @@ import (
 // codes instead of to the app. Screenshots of each page.
 func TestRecoveryCodeSignInBrowser(t *testing.T) {
 	ctx := context.Background()
-	d := acctDir(t, directory.Options{})
+	d := mfaDir(t, directory.MFAPolicy{}, time.Now)
 	u, _ := d.User(ctx, "alice")
 	secret, err := d.BeginTOTP(ctx, u.ID)
 	if err != nil {
@@ -131,7 +131,7 @@ func TestRecoveryCodeSignInBrowser(t *testing.T) {
 	}
 }
 
-// mfaServeSAML serves the portal and the SAML IdP over d on loopback, as
+// mfaServeSAML serves the sign-in and self-service pages and the SAML IdP over d on loopback, as
 // cmd/atrium does, and returns the external URL.
 func mfaServeSAML(t *testing.T, d *directory.Directory) string {
 	t.Helper()
@@ -141,10 +141,8 @@ func mfaServeSAML(t *testing.T, d *directory.Directory) string {
 	srv := httptest.NewUnstartedServer(nil)
 	t.Cleanup(srv.Close)
 	ext, _ := url.Parse("http://" + srv.Listener.Addr().String())
-	p := portal.New(d, portal.Config{ExternalURL: ext}, time.Now, nil)
-	mux := http.NewServeMux()
-	mux.Handle("/saml/", portal.Protect(samlidp.New(d, p, time.Now, nil).Handler(), nil))
-	mux.Handle("/", p.Handler())
+	mux, e := sitetest.New(d, ext, time.Now)
+	mux.Handle("/saml/", web.Protect(samlidp.New(d, e, samlidp.Options{}).Handler(), nil))
 	srv.Config.Handler = mux
 	srv.Start()
 	return ext.String()

@@ -1,0 +1,200 @@
+package signin
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/atrium-dir/atrium/directory"
+)
+
+// Session is a signed-in browser. The cookie holds a random token; the
+// store keeps the record under the token's hash, so a copy of the database
+// does not hand out live sessions.
+type Session struct {
+	ID      string    `json:"-"` // hash of the cookie token
+	UserID  string    `json:"user"`
+	Created time.Time `json:"created"`
+	// Issued is when this browser's token was issued: at sign-in, or when
+	// the user signed out everywhere else (zero in older records: Created).
+	Issued   time.Time `json:"issued,omitzero"`
+	LastSeen time.Time `json:"lastSeen"`
+	// AuthTime is when the user last proved who they are.
+	AuthTime time.Time `json:"authTime"`
+	// Methods are the RFC 8176 amr values of that sign-in.
+	Methods []string `json:"methods"`
+	CSRF    string   `json:"csrf"`
+}
+
+// UsedMFA reports whether a sign-in that proved methods (RFC 8176 amr
+// values, a session's or a flow's) used more than one factor: the password
+// and a second one. It is the one definition every front end uses: the
+// sign-in's second-factor step, an app that requires MFA, the
+// authentication context a SAML assertion states.
+func UsedMFA(methods []string) bool {
+	proofs := slices.DeleteFunc(slices.Clone(methods), func(m string) bool { return m == "mfa" })
+	slices.Sort(proofs)
+	return len(slices.Compact(proofs)) > 1
+}
+
+// AMR is the RFC 8176 list of a sign-in: its methods, plus "mfa" when it
+// used more than one factor.
+func AMR(methods []string) []string {
+	out := slices.DeleteFunc(slices.Clone(methods), func(m string) bool { return m == "mfa" })
+	if UsedMFA(methods) {
+		out = append(out, "mfa")
+	}
+	return out
+}
+
+// ValidCSRF reports whether r carries the session's CSRF token: in the
+// header X-CSRF-Token (a script's call) or the form field "csrf".
+func (s Session) ValidCSRF(r *http.Request) bool {
+	token := r.Header.Get("X-CSRF-Token")
+	if token == "" {
+		token = r.PostFormValue("csrf")
+	}
+	return equalTokens(token, s.CSRF)
+}
+
+const (
+	kindSession   = "session"
+	sessionCookie = "atrium_session"
+	// kindSignOut holds, by user ID, when the user signed out everywhere
+	// else: the user's sessions created before then have ended.
+	kindSignOut = "signout"
+	// touchEvery limits how often a busy session's last-seen time is written.
+	touchEvery = time.Minute
+)
+
+func (e *Engine) expiry(s Session) time.Time {
+	idle, abs := s.LastSeen.Add(e.cfg.SessionIdle), s.Created.Add(e.cfg.SessionMax)
+	if idle.Before(abs) {
+		return idle
+	}
+	return abs
+}
+
+// startSession issues a new session (a new id, whatever the browser held
+// before) for a finished flow.
+func (e *Engine) startSession(w http.ResponseWriter, r *http.Request, f Flow) (Session, error) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		_ = e.dir.DeleteState(r.Context(), kindSession, hashToken(c.Value))
+	}
+	now := e.now().UTC()
+	token := randomToken()
+	s := Session{ID: hashToken(token), UserID: f.UserID, Created: now, Issued: now, LastSeen: now, AuthTime: now, Methods: f.Methods, CSRF: randomToken()}
+	if err := e.dir.PutState(r.Context(), kindSession, s.ID, s, e.expiry(s)); err != nil {
+		return Session{}, err
+	}
+	http.SetCookie(w, e.cookie(sessionCookie, token, e.cfg.SessionMax))
+	return s, nil
+}
+
+// Session returns the request's live session. A session ends when it is
+// idle or old, when its user is gone or disabled, or when the user's
+// password changed after it began.
+func (e *Engine) Session(w http.ResponseWriter, r *http.Request) (Session, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return Session{}, false
+	}
+	id := hashToken(c.Value)
+	s, err := e.checkSession(r.Context(), id)
+	if err != nil {
+		if !errors.Is(err, directory.ErrNotFound) && !errors.Is(err, errSessionEnded) {
+			e.log.Error("read session", "err", err)
+		}
+		http.SetCookie(w, e.cookie(sessionCookie, "", -time.Second))
+		return Session{}, false
+	}
+	return s, true
+}
+
+var errSessionEnded = errors.New("session ended")
+
+func (e *Engine) checkSession(ctx context.Context, id string) (Session, error) {
+	var s Session
+	if err := e.dir.State(ctx, kindSession, id, &s); err != nil {
+		return Session{}, err
+	}
+	s.ID = id
+	u, err := e.dir.UserByID(ctx, s.UserID)
+	if err != nil || u.Disabled || u.PasswordChanged.After(s.AuthTime) {
+		_ = e.dir.DeleteState(ctx, kindSession, id)
+		return Session{}, errSessionEnded
+	}
+	var signedOut time.Time
+	switch err := e.dir.State(ctx, kindSignOut, u.ID, &signedOut); {
+	case err == nil && signedOut.After(cmp.Or(s.Issued, s.Created)):
+		_ = e.dir.DeleteState(ctx, kindSession, id)
+		return Session{}, errSessionEnded
+	case err != nil && !errors.Is(err, directory.ErrNotFound):
+		return Session{}, err
+	}
+	now := e.now().UTC()
+	if now.Sub(s.LastSeen) < touchEvery {
+		return s, nil
+	}
+	return directory.UpdateState(ctx, e.dir, kindSession, id, func(stored *Session) (time.Time, error) {
+		stored.LastSeen = now
+		return e.expiry(*stored), nil
+	})
+}
+
+func (e *Engine) logout(w http.ResponseWriter, r *http.Request) {
+	s, ok := e.Session(w, r)
+	if !ok {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	if err := r.ParseForm(); err != nil || !equalTokens(r.PostForm.Get("csrf"), s.CSRF) {
+		e.showMessage(w, http.StatusForbidden, "Form expired", "This form has expired. Go back, reload the page and try again.")
+		return
+	}
+	if err := e.dir.DeleteState(r.Context(), kindSession, s.ID); err != nil {
+		e.fail(w, "end session", err)
+		return
+	}
+	http.SetCookie(w, e.cookie(sessionCookie, "", -time.Second))
+	e.showMessage(w, http.StatusOK, "Signed out", "You are signed out of Atrium.")
+}
+
+// Renew records that the user of s proved who they are at t, as a password
+// change does: every session that began before the change ends at its next
+// request (see checkSession), and s lives on as signed in at t.
+func (e *Engine) Renew(ctx context.Context, s Session, t time.Time) error {
+	_, err := directory.UpdateState(ctx, e.dir, kindSession, s.ID, func(stored *Session) (time.Time, error) {
+		stored.AuthTime, stored.LastSeen = t, t
+		return e.expiry(*stored), nil
+	})
+	return err
+}
+
+// EndOtherSessions signs the user of s out everywhere but this browser: the
+// user's sessions issued before now end at their next request (see
+// checkSession), and this browser gets a new token for its session, which
+// keeps its sign-in time, methods and end.
+func (e *Engine) EndOtherSessions(w http.ResponseWriter, r *http.Request, s Session) error {
+	ctx := r.Context()
+	now := e.now().UTC()
+	// Every session older than the mark ends within SessionMax anyway.
+	if err := e.dir.PutState(ctx, kindSignOut, s.UserID, now, now.Add(e.cfg.SessionMax)); err != nil {
+		return fmt.Errorf("sign out other sessions: %w", err)
+	}
+	old := s.ID
+	token := randomToken()
+	s.ID, s.Issued, s.LastSeen = hashToken(token), now, now
+	if err := e.dir.PutState(ctx, kindSession, s.ID, s, e.expiry(s)); err != nil {
+		return fmt.Errorf("reissue session: %w", err)
+	}
+	if err := e.dir.DeleteState(ctx, kindSession, old); err != nil {
+		e.log.Error("signin: drop reissued session", "err", err) // it has ended anyway
+	}
+	http.SetCookie(w, e.cookie(sessionCookie, token, e.cfg.SessionMax))
+	return nil
+}
