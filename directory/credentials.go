@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -49,13 +50,33 @@ func (d *Directory) NewPassword(pw string) (Password, error) {
 	return p, nil
 }
 
-// HashedPassword is an already hashed password (from an import or an LDAP
-// client), stored as it is and upgraded to argon2id at the next login.
+// HashedPassword is an already hashed password (from an import or an
+// admin), stored as it is and upgraded to argon2id at the next login. It is
+// parsed first: a malformed hash is refused rather than stored, since no
+// password would match it and its user would be locked out.
 func HashedPassword(hash string) (Password, error) {
-	if !password.Recognized(hash) {
-		return Password{}, fmt.Errorf("password hash scheme not supported: %w", ErrInvalid)
+	if err := password.Check(hash); err != nil {
+		return Password{}, fmt.Errorf("%w: %w", err, ErrInvalid)
 	}
 	return Password{hash: hash}, nil
+}
+
+// ErrNotPermitted means the one asking may not make this change.
+var ErrNotPermitted = errors.New("not permitted")
+
+// ClientPassword makes a password from a value a client sent where a hash
+// may stand in for the password (LDAP's userPassword). A value in the
+// "{SCHEME}..." form is a hash, which only an admin may give, since the
+// policy cannot be checked on it; a user setting their own password sends
+// it in clear. Anything else is a cleartext password for NewPassword.
+func (d *Directory) ClientPassword(value string, byAdmin bool) (Password, error) {
+	if !password.HasScheme(value) {
+		return d.NewPassword(value)
+	}
+	if !byAdmin {
+		return Password{}, fmt.Errorf("set your own password in clear, not as a hash, so that the password rules apply: %w", ErrNotPermitted)
+	}
+	return HashedPassword(value)
 }
 
 // SetPassword hashes pw with argon2id and stores it for the user named uid,

@@ -13,6 +13,7 @@ import (
 	ldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/directory/password"
 	"github.com/atrium-dir/atrium/ldif"
 )
 
@@ -130,6 +131,10 @@ func (b *Backend) errorResult(op string, err error) opResult {
 		return fail(ldap.LDAPResultNoSuchObject, "no such entry")
 	case errors.Is(err, directory.ErrAlreadyExists):
 		return fail(ldap.LDAPResultEntryAlreadyExists, plainError(err))
+	case errors.Is(err, directory.ErrNotPermitted):
+		return fail(ldap.LDAPResultInsufficientAccessRights, plainError(err))
+	case errors.Is(err, password.ErrMalformed):
+		return fail(ldap.LDAPResultInvalidAttributeSyntax, plainError(err))
 	case errors.Is(err, directory.ErrInvalid):
 		return fail(ldap.LDAPResultConstraintViolation, plainError(err))
 	case errors.Is(err, directory.ErrConflict):
