@@ -75,8 +75,8 @@ var dummyHash = sync.OnceValue(func() string {
 
 // Authenticate is the one place that decides whether a login succeeds, for
 // every front end. It refuses empty passwords and disabled users, accepts
-// the password (and app passwords when asked), applies backoff per account
-// and per client address, upgrades imported hashes, and audits the result.
+// the password (and app passwords when asked), applies backoff per account,
+// per client address and per account at an address (see BackoffConfig), upgrades imported hashes, and audits the result.
 // Failures are ErrBadCredentials or a *ThrottledError.
 func (d *Directory) Authenticate(ctx context.Context, l Login) (Principal, error) {
 	p, result, err := d.authenticate(ctx, l)
@@ -149,7 +149,7 @@ func (d *Directory) authenticate(ctx context.Context, l Login) (p Principal, aud
 			return Principal{}, ResultAppPasswordOnly, ErrBadCredentials
 		}
 	}
-	d.backoff.succeed(subject)
+	d.backoff.succeed(l.Remote, subject)
 	p.Method = method
 	if cached {
 		// A device re-binding within the cache lifetime is not a new login:

@@ -3,18 +3,32 @@ package directory
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"time"
 )
 
-// BackoffConfig tunes the defence against password guessing. Two counters
-// run side by side: one per client address, which slows and then blocks an
-// address that keeps failing, and one per account, which locks the account
-// only briefly so that a flood from one place cannot keep the real user out
-// for long when they come from another.
+// BackoffConfig tunes the defence against password guessing. Three
+// counters run side by side, and each refuses only the attempts it is
+// about, so that a flood at one account cannot keep other accounts, or the
+// same account elsewhere, out:
+//
+//   - per account from one address: an account that keeps failing from an
+//     address is under attack from there, and is slowed and then blocked
+//     there, even with the right password (guessing gains nothing);
+//   - per address, over every account: an address that keeps failing at
+//     any accounts (spraying one password at many) is blocked, but only for
+//     accounts that have not signed in from it lately: the NAS's bind
+//     account keeps working from an address that floods another account;
+//   - per account, from every address: many addresses failing at one
+//     account (a botnet) lock it briefly, except from addresses it signed
+//     in from lately, so its owner keeps working from where they work.
+//
+// "Lately" is trustedFor. A second factor's account lock applies from every
+// address: its guesser already holds the password.
 type BackoffConfig struct {
-	AddressFreeFailures int           // failures one address may make before it is slowed (5)
+	AddressFreeFailures int           // failures an address, or an account from one address, may make before it is slowed (5)
 	AddressMaxBlock     time.Duration // longest block of one address (15m)
 	AccountFailures     int           // failures on one account, from anywhere, that lock it (20)
 	AccountLock         time.Duration // how long that lock lasts (30s)
@@ -58,28 +72,54 @@ type failures struct {
 	locks        int // account locks in a row, which lengthen a second factor's
 }
 
+// blockedFor is how long f still blocks, or 0.
+func (f *failures) blockedFor(now time.Time) time.Duration {
+	if f == nil || !f.blockedUntil.After(now) {
+		return 0
+	}
+	return f.blockedUntil.Sub(now)
+}
+
+// trustedFor is how long a success from an address exempts that account
+// there from the address's and the account's blocks. A device binds every
+// few minutes, a person signs in daily.
+const trustedFor = 24 * time.Hour
+
+// maxEntries bounds the backoff's memory: beyond it, stale entries are
+// swept before another is added.
+const maxEntries = 100_000
+
+// pairKey is one account at one address.
+type pairKey struct{ addr, account string }
+
 type backoff struct {
 	cfg      BackoffConfig
 	now      func() time.Time
 	mu       sync.Mutex
 	addrs    map[string]*failures
 	accounts map[string]*failures
+	pairs    map[pairKey]*failures
+	trusted  map[pairKey]time.Time // last success of an account from an address
 }
 
 func newBackoff(cfg BackoffConfig, now func() time.Time) *backoff {
-	return &backoff{cfg: cfg, now: now, addrs: map[string]*failures{}, accounts: map[string]*failures{}}
+	return &backoff{cfg: cfg, now: now, addrs: map[string]*failures{}, accounts: map[string]*failures{},
+		pairs: map[pairKey]*failures{}, trusted: map[pairKey]time.Time{}}
 }
 
-// check returns a ThrottledError if addr or account may not try now.
+// check returns a ThrottledError if account may not try now from addr.
 func (b *backoff) check(addr, account string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.now()
-	wait := time.Duration(0)
-	for _, f := range []*failures{b.addrs[addr], b.accounts[account]} {
-		if f != nil && f.blockedUntil.After(now) {
-			wait = max(wait, f.blockedUntil.Sub(now))
-		}
+	k := pairKey{addr, account}
+	wait := b.pairs[k].blockedFor(now)
+	trusted := now.Sub(b.trusted[k]) < trustedFor
+	if !trusted {
+		wait = max(wait, b.addrs[addr].blockedFor(now))
+	}
+	if !trusted || strings.HasPrefix(account, secondFactorSubject) {
+		wait = max(wait, b.accounts[account].blockedFor(now))
 	}
 	if wait > 0 {
 		return &ThrottledError{RetryAfter: wait}
@@ -92,18 +132,12 @@ func (b *backoff) fail(addr, account string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.now()
-	if len(b.addrs)+len(b.accounts) > 100_000 {
+	if len(b.addrs)+len(b.accounts)+len(b.pairs)+len(b.trusted) > maxEntries {
 		b.sweepLocked(now)
 	}
-	a := b.touchLocked(b.addrs, addr, now)
-	if extra := a.count - b.cfg.AddressFreeFailures; extra > 0 {
-		block := b.cfg.AddressMaxBlock
-		if extra < 30 {
-			block = min(time.Second<<(extra-1), block)
-		}
-		a.blockedUntil = now.Add(block)
-	}
-	acc := b.touchLocked(b.accounts, account, now)
+	b.slowLocked(touch(b.addrs, addr, now, b.cfg.Window), now)
+	b.slowLocked(touch(b.pairs, pairKey{addr, account}, now, b.cfg.Window), now)
+	acc := touch(b.accounts, account, now, b.cfg.Window)
 	limit, lock := b.cfg.AccountFailures, b.cfg.AccountLock
 	if strings.HasPrefix(account, secondFactorSubject) {
 		// A 6-digit code has a million values, not a password's billions,
@@ -118,17 +152,38 @@ func (b *backoff) fail(addr, account string) {
 	}
 }
 
-// succeed clears the account's failures. The address keeps its count, so
-// an attacker holding one valid account cannot reset it.
-func (b *backoff) succeed(account string) {
-	b.mu.Lock()
-	delete(b.accounts, account)
-	b.mu.Unlock()
+// slowLocked blocks f for a time that doubles with each failure beyond the
+// free ones, up to AddressMaxBlock.
+func (b *backoff) slowLocked(f *failures, now time.Time) {
+	if extra := f.count - b.cfg.AddressFreeFailures; extra > 0 {
+		block := b.cfg.AddressMaxBlock
+		if extra < 30 {
+			block = min(time.Second<<(extra-1), block)
+		}
+		f.blockedUntil = now.Add(block)
+	}
 }
 
-func (b *backoff) touchLocked(m map[string]*failures, key string, now time.Time) *failures {
+// succeed clears the account's failures, from addr and from everywhere,
+// and trusts the account at addr. The address keeps its count, so an
+// attacker holding one valid account cannot reset it.
+func (b *backoff) succeed(addr, account string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	k := pairKey{addr, account}
+	delete(b.accounts, account)
+	delete(b.pairs, k)
+	if _, known := b.trusted[k]; !known && len(b.addrs)+len(b.accounts)+len(b.pairs)+len(b.trusted) > maxEntries {
+		b.sweepLocked(now)
+	}
+	b.trusted[k] = now
+}
+
+// touch counts one failure under key, forgetting an old record first.
+func touch[K comparable](m map[K]*failures, key K, now time.Time, window time.Duration) *failures {
 	f := m[key]
-	if f == nil || now.Sub(f.last) > b.cfg.Window && now.Sub(f.blockedUntil) > b.cfg.Window {
+	if f == nil || now.Sub(f.last) > window && now.Sub(f.blockedUntil) > window {
 		f = &failures{}
 		m[key] = f
 	}
@@ -138,13 +193,12 @@ func (b *backoff) touchLocked(m map[string]*failures, key string, now time.Time)
 }
 
 func (b *backoff) sweepLocked(now time.Time) {
+	stale := func(f *failures) bool { return now.Sub(f.last) > b.cfg.Window && !f.blockedUntil.After(now) }
 	for _, m := range []map[string]*failures{b.addrs, b.accounts} {
-		for k, f := range m {
-			if now.Sub(f.last) > b.cfg.Window && !f.blockedUntil.After(now) {
-				delete(m, k)
-			}
-		}
+		maps.DeleteFunc(m, func(_ string, f *failures) bool { return stale(f) })
 	}
+	maps.DeleteFunc(b.pairs, func(_ pairKey, f *failures) bool { return stale(f) })
+	maps.DeleteFunc(b.trusted, func(_ pairKey, at time.Time) bool { return now.Sub(at) >= trustedFor })
 }
 
 // AllowAttempt reports (as a ThrottledError) whether a secret for subject
@@ -158,7 +212,7 @@ func (d *Directory) AllowAttempt(remote, subject string) error {
 // RecordAttempt counts the result of one check of a secret.
 func (d *Directory) RecordAttempt(remote, subject string, ok bool) {
 	if ok {
-		d.backoff.succeed(subject)
+		d.backoff.succeed(remote, subject)
 	} else {
 		d.backoff.fail(remote, subject)
 	}
