@@ -170,7 +170,7 @@ func (d *Directory) verify(ctx context.Context, p Principal, c credentials, l Lo
 			d.log.Warn("stored password unusable", "subject", p.Name(), "err", err)
 		}
 		if ok {
-			if password.NeedsUpgrade(c.Password, d.hasher.Params) || (d.samba && p.Kind == KindUser && c.NTHash == nil) {
+			if password.NeedsUpgrade(c.Password, d.hasher.Params) || (d.samba && p.Kind == KindUser && c.NTSealed == nil) {
 				d.upgradeHash(ctx, p, l.Password)
 			}
 			return MethodPassword
@@ -203,7 +203,9 @@ func (d *Directory) upgradeHash(ctx context.Context, p Principal, pw string) {
 		}
 		c.Password = hash
 		if d.samba && p.Kind == KindUser {
-			c.NTHash = password.NTHash(pw)
+			if c.NTSealed, err = d.box.seal(password.NTHash(pw), ntPurpose(p.ID())); err != nil {
+				return err
+			}
 		}
 		return putJSON(tx, bCreds, p.ID(), c)
 	})

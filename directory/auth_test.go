@@ -121,7 +121,7 @@ var importedHashes = map[string]string{
 
 func TestImportedHashesUpgradeAtLogin(t *testing.T) {
 	ctx := context.Background()
-	d := newTestDir(t, nil, directory.Options{Samba: true})
+	d := newTestDir(t, nil, directory.Options{Samba: true, SecretKey: testKey})
 	older, err := (&password.Hasher{Params: password.Params{Memory: 32, Time: 1, Threads: 1}}).Hash("correct horse")
 	must(t, err)
 	hashes := map[string]string{"ARGON2 other params": older}
@@ -163,7 +163,7 @@ func TestImportedHashesUpgradeAtLogin(t *testing.T) {
 
 func TestSambaNTHash(t *testing.T) {
 	ctx := context.Background()
-	d := newTestDir(t, nil, directory.Options{Samba: true})
+	d := newTestDir(t, nil, directory.Options{Samba: true, SecretKey: testKey})
 	u, err := d.CreateUser(ctx, directory.User{UID: "carol", Mail: "carol@example.com"})
 	must(t, err)
 	must(t, d.SetPassword(ctx, "carol", "password"))
