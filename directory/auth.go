@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/atrium-dir/atrium/directory/password"
+	"github.com/atrium-dir/atrium/internal/logsafe"
 )
 
 // ErrBadCredentials is every failed login, whatever the reason: the caller
@@ -110,7 +111,7 @@ func (d *Directory) authenticate(ctx context.Context, l Login) (p Principal, aud
 	if err == nil {
 		subject = p.ID()
 	} else if !errors.Is(err, ErrNotFound) {
-		return Principal{}, "", fmt.Errorf("authenticate %s: %w", l.Name, err)
+		return Principal{}, "", fmt.Errorf("authenticate %s: %w", logsafe.Clip(l.Name), err)
 	}
 	if err := d.backoff.check(l.Remote, subject); err != nil {
 		return Principal{}, ResultThrottled, err
@@ -142,7 +143,7 @@ func (d *Directory) authenticate(ctx context.Context, l Login) (p Principal, aud
 	if method == MethodPassword && l.Service == "ldap" && p.Kind == KindUser && len(d.mfaPolicy.LDAPAppPasswordOnly) > 0 {
 		only, err := view(ctx, d, func(r Reader) (bool, error) { return memberOfAny(r, p.ID(), d.mfaPolicy.LDAPAppPasswordOnly) })
 		if err != nil {
-			return Principal{}, "", fmt.Errorf("authenticate %s: %w", l.Name, err)
+			return Principal{}, "", fmt.Errorf("authenticate %s: %w", logsafe.Clip(l.Name), err)
 		}
 		if only {
 			// The right password, refused by policy: not counted as a guess.

@@ -1,12 +1,16 @@
 package directory
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/atrium-dir/atrium/internal/logsafe"
 )
 
 // BackoffConfig tunes the defence against password guessing. Three
@@ -107,8 +111,19 @@ func newBackoff(cfg BackoffConfig, now func() time.Time) *backoff {
 		pairs: map[pairKey]*failures{}, trusted: map[pairKey]time.Time{}}
 }
 
+// boundedKey keeps the backoff's keys short whatever name a client sent:
+// a long one is replaced by its digest.
+func boundedKey(s string) string {
+	if len(s) <= logsafe.MaxValue {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
 // check returns a ThrottledError if account may not try now from addr.
 func (b *backoff) check(addr, account string) error {
+	addr, account = boundedKey(addr), boundedKey(account)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.now()
@@ -129,6 +144,7 @@ func (b *backoff) check(addr, account string) error {
 
 // fail records a failed attempt.
 func (b *backoff) fail(addr, account string) {
+	addr, account = boundedKey(addr), boundedKey(account)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.now()
@@ -168,6 +184,7 @@ func (b *backoff) slowLocked(f *failures, now time.Time) {
 // and trusts the account at addr. The address keeps its count, so an
 // attacker holding one valid account cannot reset it.
 func (b *backoff) succeed(addr, account string) {
+	addr, account = boundedKey(addr), boundedKey(account)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.now()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/password"
+	"github.com/atrium-dir/atrium/internal/logsafe"
 	"github.com/atrium-dir/atrium/ldif"
 )
 
@@ -144,7 +145,7 @@ func (b *Backend) errorResult(op string, err error) opResult {
 	case errors.Is(err, context.Canceled):
 		return fail(ldap.LDAPResultCanceled, "cancelled")
 	}
-	b.log.Error("ldap operation failed", "op", op, "err", err)
+	b.log.Error("ldap operation failed", "op", op, "err", logsafe.Clip(err.Error()))
 	return fail(ldap.LDAPResultOther, "internal error")
 }
 
