@@ -90,7 +90,8 @@ func (f *failures) blockedFor(now time.Time) time.Duration {
 const trustedFor = 24 * time.Hour
 
 // maxEntries bounds the backoff's memory: beyond it, stale entries are
-// swept before another is added.
+// swept before another is added, and trust is forgotten if that is not
+// enough.
 const maxEntries = 100_000
 
 // pairKey is one account at one address.
@@ -193,6 +194,12 @@ func (b *backoff) succeed(addr, account string) {
 	delete(b.pairs, k)
 	if _, known := b.trusted[k]; !known && len(b.addrs)+len(b.accounts)+len(b.pairs)+len(b.trusted) > maxEntries {
 		b.sweepLocked(now)
+		if len(b.trusted) >= maxEntries {
+			// One valid account signing in from very many addresses could
+			// fill the table; forgetting trust only falls back to the
+			// stricter rules, while forgetting failures would help guessers.
+			clear(b.trusted)
+		}
 	}
 	b.trusted[k] = now
 }
