@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/atrium-dir/atrium/internal/logsafe"
 )
 
 // AuditEvent is one line of the audit log kept in the store.
@@ -37,12 +39,15 @@ const (
 )
 
 // Audit records an event. Events are written in batches in the background
-// (a login must not wait for a disk sync); Close and Backup flush them.
+// (a login must not wait for a disk sync); Close and Backup flush them. The
+// subject and the address may be whatever a client sent (a bind DN, say),
+// so they are clipped: a 60 KB name costs the log a line, not 60 KB.
 func (d *Directory) Audit(e AuditEvent) {
 	if e.Time.IsZero() {
 		e.Time = d.now()
 	}
 	e.Time = e.Time.UTC()
+	e.Subject, e.Remote = logsafe.Clip(e.Subject), logsafe.Clip(e.Remote)
 	d.audit.add(e)
 }
 

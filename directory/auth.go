@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/atrium-dir/atrium/directory/password"
+	"github.com/atrium-dir/atrium/internal/logsafe"
 )
 
 // ErrBadCredentials is every failed login, whatever the reason: the caller
@@ -75,8 +76,8 @@ var dummyHash = sync.OnceValue(func() string {
 
 // Authenticate is the one place that decides whether a login succeeds, for
 // every front end. It refuses empty passwords and disabled users, accepts
-// the password (and app passwords when asked), applies backoff per account
-// and per client address, upgrades imported hashes, and audits the result.
+// the password (and app passwords when asked), applies backoff per account,
+// per client address and per account at an address (see BackoffConfig), upgrades imported hashes, and audits the result.
 // Failures are ErrBadCredentials or a *ThrottledError.
 func (d *Directory) Authenticate(ctx context.Context, l Login) (Principal, error) {
 	p, result, err := d.authenticate(ctx, l)
@@ -110,7 +111,7 @@ func (d *Directory) authenticate(ctx context.Context, l Login) (p Principal, aud
 	if err == nil {
 		subject = p.ID()
 	} else if !errors.Is(err, ErrNotFound) {
-		return Principal{}, "", fmt.Errorf("authenticate %s: %w", l.Name, err)
+		return Principal{}, "", fmt.Errorf("authenticate %s: %w", logsafe.Clip(l.Name), err)
 	}
 	if err := d.backoff.check(l.Remote, subject); err != nil {
 		return Principal{}, ResultThrottled, err
@@ -142,14 +143,14 @@ func (d *Directory) authenticate(ctx context.Context, l Login) (p Principal, aud
 	if method == MethodPassword && l.Service == "ldap" && p.Kind == KindUser && len(d.mfaPolicy.LDAPAppPasswordOnly) > 0 {
 		only, err := view(ctx, d, func(r Reader) (bool, error) { return memberOfAny(r, p.ID(), d.mfaPolicy.LDAPAppPasswordOnly) })
 		if err != nil {
-			return Principal{}, "", fmt.Errorf("authenticate %s: %w", l.Name, err)
+			return Principal{}, "", fmt.Errorf("authenticate %s: %w", logsafe.Clip(l.Name), err)
 		}
 		if only {
 			// The right password, refused by policy: not counted as a guess.
 			return Principal{}, ResultAppPasswordOnly, ErrBadCredentials
 		}
 	}
-	d.backoff.succeed(subject)
+	d.backoff.succeed(l.Remote, subject)
 	p.Method = method
 	if cached {
 		// A device re-binding within the cache lifetime is not a new login:
@@ -170,7 +171,7 @@ func (d *Directory) verify(ctx context.Context, p Principal, c credentials, l Lo
 			d.log.Warn("stored password unusable", "subject", p.Name(), "err", err)
 		}
 		if ok {
-			if password.NeedsUpgrade(c.Password, d.hasher.Params) || (d.samba && p.Kind == KindUser && c.NTHash == nil) {
+			if password.NeedsUpgrade(c.Password, d.hasher.Params) || (d.samba && p.Kind == KindUser && c.NTSealed == nil) {
 				d.upgradeHash(ctx, p, l.Password)
 			}
 			return MethodPassword
@@ -203,7 +204,9 @@ func (d *Directory) upgradeHash(ctx context.Context, p Principal, pw string) {
 		}
 		c.Password = hash
 		if d.samba && p.Kind == KindUser {
-			c.NTHash = password.NTHash(pw)
+			if c.NTSealed, err = d.box.seal(password.NTHash(pw), ntPurpose(p.ID())); err != nil {
+				return err
+			}
 		}
 		return putJSON(tx, bCreds, p.ID(), c)
 	})

@@ -121,7 +121,7 @@ var importedHashes = map[string]string{
 
 func TestImportedHashesUpgradeAtLogin(t *testing.T) {
 	ctx := context.Background()
-	d := newTestDir(t, nil, directory.Options{Samba: true})
+	d := newTestDir(t, nil, directory.Options{Samba: true, SecretKey: testKey})
 	older, err := (&password.Hasher{Params: password.Params{Memory: 32, Time: 1, Threads: 1}}).Hash("correct horse")
 	must(t, err)
 	hashes := map[string]string{"ARGON2 other params": older}
@@ -163,7 +163,7 @@ func TestImportedHashesUpgradeAtLogin(t *testing.T) {
 
 func TestSambaNTHash(t *testing.T) {
 	ctx := context.Background()
-	d := newTestDir(t, nil, directory.Options{Samba: true})
+	d := newTestDir(t, nil, directory.Options{Samba: true, SecretKey: testKey})
 	u, err := d.CreateUser(ctx, directory.User{UID: "carol", Mail: "carol@example.com"})
 	must(t, err)
 	must(t, d.SetPassword(ctx, "carol", "password"))
@@ -220,16 +220,72 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("real user locked out for %s, more than the configured %s", longest, cfg.AccountLock)
 	}
 
-	// Many addresses, one failure each: the account is locked briefly.
+	// Many addresses, one failure each: the account is locked briefly, but
+	// not at the office, where dave signs in.
 	for i := range 20 {
 		d.Authenticate(ctx, login("dave", "guess", fmt.Sprintf("192.0.2.%d", i)))
 	}
-	if _, err := d.Authenticate(ctx, login("dave", "dave-password", office)); !errors.As(err, &te) || te.RetryAfter > cfg.AccountLock {
-		t.Fatalf("after 20 failures from many addresses: %v", err)
+	const cafe = "198.51.100.99"
+	if _, err := d.Authenticate(ctx, login("dave", "dave-password", cafe)); !errors.As(err, &te) || te.RetryAfter > cfg.AccountLock {
+		t.Fatalf("after 20 failures from many addresses, from a new address: %v", err)
+	}
+	if _, err := d.Authenticate(ctx, login("dave", "dave-password", office)); err != nil {
+		t.Fatalf("after 20 failures from many addresses, from the office: %v", err)
 	}
 	c.Advance(cfg.AccountLock)
-	if _, err := d.Authenticate(ctx, login("dave", "dave-password", office)); err != nil {
+	if _, err := d.Authenticate(ctx, login("dave", "dave-password", cafe)); err != nil {
 		t.Fatalf("account still locked after %s: %v", cfg.AccountLock, err)
+	}
+}
+
+// A flood of wrong passwords at one account from one address refuses that
+// account there, right password or not, but not another account that signs
+// in from that address (the NAS's bind account), nor the flooded account
+// from elsewhere. Spraying many accounts from one address blocks the
+// address for accounts not seen signing in from it.
+func TestBackoffPerAddressAndAccount(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	d := newTestDir(t, c, directory.Options{})
+	for _, uid := range []string{"alice", "bob"} {
+		_, err := d.CreateUser(ctx, directory.User{UID: uid, Mail: uid + "@example.com"})
+		must(t, err)
+		must(t, d.SetPassword(ctx, uid, uid+"-password"))
+	}
+	_, err := d.CreateBindAccount(ctx, "nas", []directory.Right{directory.RightRead}, "nas-password")
+	must(t, err)
+	nas := directory.Login{Kind: directory.KindBindAccount, Name: "nas", Password: "nas-password", Remote: "127.0.0.1", Service: "ldap"}
+	if _, err := d.Authenticate(ctx, nas); err != nil {
+		t.Fatal(err)
+	}
+	var te *directory.ThrottledError
+	for range 200 {
+		c.Advance(100 * time.Millisecond)
+		d.Authenticate(ctx, login("alice", "guess", "127.0.0.1"))
+	}
+	if _, err := d.Authenticate(ctx, nas); err != nil {
+		t.Errorf("the NAS's bind account beside a flood at alice from its address: %v", err)
+	}
+	if _, err := d.Authenticate(ctx, login("alice", "alice-password", "127.0.0.1")); !errors.As(err, &te) {
+		t.Errorf("alice's right password from the flooding address: %v, want throttled", err)
+	}
+	if _, err := d.Authenticate(ctx, login("alice", "alice-password", "127.0.0.2")); err != nil {
+		t.Errorf("alice's right password from another address: %v", err)
+	}
+	// bob has never signed in from the flooding address, but nobody is
+	// guessing bob's password there: his right one works.
+	if _, err := d.Authenticate(ctx, login("bob", "bob-password", "127.0.0.1")); err != nil {
+		t.Errorf("bob, new at the flooding address: %v", err)
+	}
+	if _, err := d.Authenticate(ctx, login("bob", "bob-password", "127.0.0.3")); err != nil {
+		t.Errorf("bob from another address: %v", err)
+	}
+	// The NAS's own failures there still block it there.
+	for range 6 {
+		d.Authenticate(ctx, directory.Login{Kind: directory.KindBindAccount, Name: "nas", Password: "old-password", Remote: "127.0.0.1", Service: "ldap"})
+	}
+	if _, err := d.Authenticate(ctx, nas); !errors.As(err, &te) {
+		t.Errorf("the NAS after 6 failures of its own: %v, want throttled", err)
 	}
 }
 

@@ -1,21 +1,39 @@
 package directory
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/atrium-dir/atrium/internal/logsafe"
 )
 
-// BackoffConfig tunes the defence against password guessing. Two counters
-// run side by side: one per client address, which slows and then blocks an
-// address that keeps failing, and one per account, which locks the account
-// only briefly so that a flood from one place cannot keep the real user out
-// for long when they come from another.
+// BackoffConfig tunes the defence against password guessing. Two
+// counters run side by side, and each refuses only the attempts it is
+// about, so that a flood at one account cannot keep other accounts, or the
+// same account elsewhere, out:
+//
+//   - per account from one address: an account that keeps failing from an
+//     address is under attack from there, and is slowed and then blocked
+//     there, even with the right password (guessing gains nothing). This
+//     is the only block a correct password meets at an address: the NAS's
+//     bind account keeps working from an address that floods another
+//     account, and spraying one password at many accounts gets a few tries
+//     at each;
+//   - per account, from every address: many addresses failing at one
+//     account (a botnet) lock it briefly, except from addresses it signed
+//     in from lately, so its owner keeps working from where they work.
+//
+// "Lately" is trustedFor. A second factor's account lock applies from every
+// address: its guesser already holds the password.
 type BackoffConfig struct {
-	AddressFreeFailures int           // failures one address may make before it is slowed (5)
-	AddressMaxBlock     time.Duration // longest block of one address (15m)
+	AddressFreeFailures int           // failures an account may make from one address before it is slowed there (5)
+	AddressMaxBlock     time.Duration // longest block of an account at one address (15m)
 	AccountFailures     int           // failures on one account, from anywhere, that lock it (20)
 	AccountLock         time.Duration // how long that lock lasts (30s)
 	Window              time.Duration // failures older than this are forgotten (15m)
@@ -58,28 +76,61 @@ type failures struct {
 	locks        int // account locks in a row, which lengthen a second factor's
 }
 
+// blockedFor is how long f still blocks, or 0.
+func (f *failures) blockedFor(now time.Time) time.Duration {
+	if f == nil || !f.blockedUntil.After(now) {
+		return 0
+	}
+	return f.blockedUntil.Sub(now)
+}
+
+// trustedFor is how long a success from an address exempts that account
+// there from the address's and the account's blocks. A device binds every
+// few minutes, a person signs in daily.
+const trustedFor = 24 * time.Hour
+
+// maxEntries bounds the backoff's memory: beyond it, stale entries are
+// swept before another is added, and trust is forgotten if that is not
+// enough.
+const maxEntries = 100_000
+
+// pairKey is one account at one address.
+type pairKey struct{ addr, account string }
+
 type backoff struct {
 	cfg      BackoffConfig
 	now      func() time.Time
 	mu       sync.Mutex
-	addrs    map[string]*failures
 	accounts map[string]*failures
+	pairs    map[pairKey]*failures
+	trusted  map[pairKey]time.Time // last success of an account from an address
 }
 
 func newBackoff(cfg BackoffConfig, now func() time.Time) *backoff {
-	return &backoff{cfg: cfg, now: now, addrs: map[string]*failures{}, accounts: map[string]*failures{}}
+	return &backoff{cfg: cfg, now: now, accounts: map[string]*failures{},
+		pairs: map[pairKey]*failures{}, trusted: map[pairKey]time.Time{}}
 }
 
-// check returns a ThrottledError if addr or account may not try now.
+// boundedKey keeps the backoff's keys short whatever name a client sent:
+// a long one is replaced by its digest.
+func boundedKey(s string) string {
+	if len(s) <= logsafe.MaxValue {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// check returns a ThrottledError if account may not try now from addr.
 func (b *backoff) check(addr, account string) error {
+	addr, account = boundedKey(addr), boundedKey(account)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.now()
-	wait := time.Duration(0)
-	for _, f := range []*failures{b.addrs[addr], b.accounts[account]} {
-		if f != nil && f.blockedUntil.After(now) {
-			wait = max(wait, f.blockedUntil.Sub(now))
-		}
+	k := pairKey{addr, account}
+	wait := b.pairs[k].blockedFor(now)
+	if now.Sub(b.trusted[k]) >= trustedFor || strings.HasPrefix(account, secondFactorSubject) {
+		wait = max(wait, b.accounts[account].blockedFor(now))
 	}
 	if wait > 0 {
 		return &ThrottledError{RetryAfter: wait}
@@ -89,33 +140,28 @@ func (b *backoff) check(addr, account string) error {
 
 // fail records a failed attempt.
 func (b *backoff) fail(addr, account string) {
+	addr, account = boundedKey(addr), boundedKey(account)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.now()
-	if len(b.addrs)+len(b.accounts) > 100_000 {
+	if len(b.accounts)+len(b.pairs)+len(b.trusted) > maxEntries {
 		b.sweepLocked(now)
 	}
-	a := b.touchLocked(b.addrs, addr, now)
-	if extra := a.count - b.cfg.AddressFreeFailures; extra > 0 {
-		block := b.cfg.AddressMaxBlock
-		if extra < 30 {
-			block = min(time.Second<<(extra-1), block)
-		}
-		a.blockedUntil = now.Add(block)
-	}
+	b.slowLocked(touch(b.pairs, pairKey{addr, account}, now, b.cfg.Window), now)
 	b.failAccountLocked(account, now)
 }
 
 // failAccount records a failed attempt on account from an unknown address
 // (one a Samba server reports).
 func (b *backoff) failAccount(account string) {
+	account = boundedKey(account)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.failAccountLocked(account, b.now())
 }
 
 func (b *backoff) failAccountLocked(account string, now time.Time) {
-	acc := b.touchLocked(b.accounts, account, now)
+	acc := touch(b.accounts, account, now, b.cfg.Window)
 	limit, lock := b.cfg.AccountFailures, b.cfg.AccountLock
 	if strings.HasPrefix(account, secondFactorSubject) {
 		// A 6-digit code has a million values, not a password's billions,
@@ -130,17 +176,44 @@ func (b *backoff) failAccountLocked(account string, now time.Time) {
 	}
 }
 
-// succeed clears the account's failures. The address keeps its count, so
-// an attacker holding one valid account cannot reset it.
-func (b *backoff) succeed(account string) {
-	b.mu.Lock()
-	delete(b.accounts, account)
-	b.mu.Unlock()
+// slowLocked blocks f for a time that doubles with each failure beyond the
+// free ones, up to AddressMaxBlock.
+func (b *backoff) slowLocked(f *failures, now time.Time) {
+	if extra := f.count - b.cfg.AddressFreeFailures; extra > 0 {
+		block := b.cfg.AddressMaxBlock
+		if extra < 30 {
+			block = min(time.Second<<(extra-1), block)
+		}
+		f.blockedUntil = now.Add(block)
+	}
 }
 
-func (b *backoff) touchLocked(m map[string]*failures, key string, now time.Time) *failures {
+// succeed clears the account's failures, from addr and from everywhere,
+// and trusts the account at addr.
+func (b *backoff) succeed(addr, account string) {
+	addr, account = boundedKey(addr), boundedKey(account)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	k := pairKey{addr, account}
+	delete(b.accounts, account)
+	delete(b.pairs, k)
+	if _, known := b.trusted[k]; !known && len(b.accounts)+len(b.pairs)+len(b.trusted) > maxEntries {
+		b.sweepLocked(now)
+		if len(b.trusted) >= maxEntries {
+			// One valid account signing in from very many addresses could
+			// fill the table; forgetting trust only falls back to the
+			// stricter rules, while forgetting failures would help guessers.
+			clear(b.trusted)
+		}
+	}
+	b.trusted[k] = now
+}
+
+// touch counts one failure under key, forgetting an old record first.
+func touch[K comparable](m map[K]*failures, key K, now time.Time, window time.Duration) *failures {
 	f := m[key]
-	if f == nil || now.Sub(f.last) > b.cfg.Window && now.Sub(f.blockedUntil) > b.cfg.Window {
+	if f == nil || now.Sub(f.last) > window && now.Sub(f.blockedUntil) > window {
 		f = &failures{}
 		m[key] = f
 	}
@@ -150,13 +223,10 @@ func (b *backoff) touchLocked(m map[string]*failures, key string, now time.Time)
 }
 
 func (b *backoff) sweepLocked(now time.Time) {
-	for _, m := range []map[string]*failures{b.addrs, b.accounts} {
-		for k, f := range m {
-			if now.Sub(f.last) > b.cfg.Window && !f.blockedUntil.After(now) {
-				delete(m, k)
-			}
-		}
-	}
+	stale := func(f *failures) bool { return now.Sub(f.last) > b.cfg.Window && !f.blockedUntil.After(now) }
+	maps.DeleteFunc(b.accounts, func(_ string, f *failures) bool { return stale(f) })
+	maps.DeleteFunc(b.pairs, func(_ pairKey, f *failures) bool { return stale(f) })
+	maps.DeleteFunc(b.trusted, func(_ pairKey, at time.Time) bool { return now.Sub(at) >= trustedFor })
 }
 
 // AllowAttempt reports (as a ThrottledError) whether a secret for subject
@@ -170,7 +240,7 @@ func (d *Directory) AllowAttempt(remote, subject string) error {
 // RecordAttempt counts the result of one check of a secret.
 func (d *Directory) RecordAttempt(remote, subject string, ok bool) {
 	if ok {
-		d.backoff.succeed(subject)
+		d.backoff.succeed(remote, subject)
 	} else {
 		d.backoff.fail(remote, subject)
 	}

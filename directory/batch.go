@@ -109,7 +109,7 @@ func (b *Batch) UpdateUser(uid string, fn func(*User) error) (User, error) {
 func (b *Batch) SetPassword(id string, p Password) error {
 	u, err := Reader{b.tx}.User(id)
 	if err == nil {
-		err = setPassword(b.tx, b.now, u, p)
+		err = setPassword(b.tx, b.d.box, b.now, u, p)
 	}
 	if err != nil {
 		return fmt.Errorf("set password of %s: %w", id, err)
@@ -153,7 +153,7 @@ func (b *Batch) SetPasswordHash(id, hash string) error {
 	if err != nil {
 		return err
 	}
-	c.Password, c.NTHash = p.hash, nil
+	c.Password, c.NTSealed = p.hash, nil
 	if err := putJSON(b.tx, bCreds, id, c); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -49,13 +50,33 @@ func (d *Directory) NewPassword(pw string) (Password, error) {
 	return p, nil
 }
 
-// HashedPassword is an already hashed password (from an import or an LDAP
-// client), stored as it is and upgraded to argon2id at the next login.
+// HashedPassword is an already hashed password (from an import or an
+// admin), stored as it is and upgraded to argon2id at the next login. It is
+// parsed first: a malformed hash is refused rather than stored, since no
+// password would match it and its user would be locked out.
 func HashedPassword(hash string) (Password, error) {
-	if !password.Recognized(hash) {
-		return Password{}, fmt.Errorf("password hash scheme not supported: %w", ErrInvalid)
+	if err := password.Check(hash); err != nil {
+		return Password{}, fmt.Errorf("%w: %w", err, ErrInvalid)
 	}
 	return Password{hash: hash}, nil
+}
+
+// ErrNotPermitted means the one asking may not make this change.
+var ErrNotPermitted = errors.New("not permitted")
+
+// ClientPassword makes a password from a value a client sent where a hash
+// may stand in for the password (LDAP's userPassword). A value in the
+// "{SCHEME}..." form is a hash, which only an admin may give, since the
+// policy cannot be checked on it; a user setting their own password sends
+// it in clear. Anything else is a cleartext password for NewPassword.
+func (d *Directory) ClientPassword(value string, byAdmin bool) (Password, error) {
+	if !password.HasScheme(value) {
+		return d.NewPassword(value)
+	}
+	if !byAdmin {
+		return Password{}, fmt.Errorf("set your own password in clear, not as a hash, so that the password rules apply: %w", ErrNotPermitted)
+	}
+	return HashedPassword(value)
 }
 
 // SetPassword hashes pw with argon2id and stores it for the user named uid,
@@ -86,7 +107,7 @@ func (d *Directory) storeUserPassword(ctx context.Context, uid string, p Passwor
 			return err
 		}
 		id = u.ID
-		return setPassword(tx, d.now().UTC(), u, p)
+		return setPassword(tx, d.box, d.now().UTC(), u, p)
 	})
 	if err != nil {
 		return fmt.Errorf("set password of %s: %w", uid, err)
@@ -95,13 +116,19 @@ func (d *Directory) storeUserPassword(ctx context.Context, uid string, p Passwor
 	return nil
 }
 
-// setPassword stores p as u's password and stamps the change on u.
-func setPassword(tx Tx, now time.Time, u User, p Password) error {
+// setPassword stores p as u's password, its NT hash sealed with box, and
+// stamps the change on u.
+func setPassword(tx Tx, box *secretBox, now time.Time, u User, p Password) error {
 	c, err := Reader{tx}.creds(u.ID)
 	if err != nil {
 		return err
 	}
-	c.Password, c.NTHash = p.hash, p.nt
+	c.Password, c.NTSealed = p.hash, nil
+	if p.nt != nil {
+		if c.NTSealed, err = box.seal(p.nt, ntPurpose(u.ID)); err != nil {
+			return err
+		}
+	}
 	u.PasswordChanged, u.Modified = now, now
 	if err := putJSON(tx, bUsers, u.ID, u); err != nil {
 		return err
@@ -137,11 +164,23 @@ func (d *Directory) SetBindAccountPassword(ctx context.Context, name, pw string)
 // NTHash returns the Samba NT hash of the user with this ID, for callers
 // that have checked the reader's right to see it.
 func (d *Directory) NTHash(ctx context.Context, id string) ([]byte, error) {
-	return view(ctx, d, func(r Reader) ([]byte, error) {
-		c, err := r.creds(id)
-		return c.NTHash, err
-	})
+	return view(ctx, d, func(r Reader) ([]byte, error) { return r.NTHash(id) })
 }
+
+// NTHash returns the Samba NT hash of the user with this ID (nil when none
+// is stored), for callers that have checked the reader's right to see it.
+// NT hashes are password equivalents, so they are stored sealed with the
+// secrets key; only a Reader from Directory.View can open them.
+func (r Reader) NTHash(id string) ([]byte, error) {
+	c, err := r.creds(id)
+	if err != nil || c.NTSealed == nil {
+		return nil, err
+	}
+	return boxOf(r.tx).open(c.NTSealed, ntPurpose(id))
+}
+
+// ntPurpose binds a sealed NT hash to its user.
+func ntPurpose(id string) string { return "nt:" + id }
 
 // Secrets are the stored hashes of a user, for a full export.
 type Secrets struct {
@@ -153,7 +192,11 @@ type Secrets struct {
 func (d *Directory) UserSecrets(ctx context.Context, id string) (Secrets, error) {
 	return view(ctx, d, func(r Reader) (Secrets, error) {
 		c, err := r.creds(id)
-		return Secrets{PasswordHash: c.Password, NTHash: c.NTHash}, err
+		if err != nil {
+			return Secrets{}, err
+		}
+		nt, err := r.NTHash(id)
+		return Secrets{PasswordHash: c.Password, NTHash: nt}, err
 	})
 }
 

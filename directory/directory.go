@@ -17,7 +17,7 @@ import (
 )
 
 // SchemaVersion is the layout of the records this release writes.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // migrations[i] upgrades a store from schema i+1 to i+2. Append, never edit.
 // A migration may log what it changed for the admin.
@@ -26,6 +26,7 @@ var migrations = []func(Tx, *slog.Logger) error{
 	quiet(reindexGroupCommonNames), // 2 to 3: ix.cn keys fold spaces as well as case
 	quiet(indexAuditSubjects),      // 3 to 4: ix.auditby
 	repairPrimaryGroups,            // 4 to 5: one range of numbers; no primary group a user is not in
+	sealNTHashes,                   // 5 to 6: NT hashes sealed with the secrets key
 }
 
 func quiet(m func(Tx) error) func(Tx, *slog.Logger) error {
@@ -110,7 +111,8 @@ type Options struct {
 	PasswordParams password.Params
 	Backoff        BackoffConfig
 	// SecretKey (32 bytes) encrypts secrets that must be recoverable (TOTP
-	// seeds, signing keys). It must be kept outside the store.
+	// seeds, signing keys, NT hashes). It must be kept outside the store,
+	// and Samba needs it.
 	SecretKey []byte
 	// AuditRetention is how long audit events are kept (default 90 days).
 	AuditRetention time.Duration
@@ -169,7 +171,10 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 		}
 		d.box = box
 	}
-	if err := store.Update(ctx, func(tx Tx) error { return migrate(tx, opt.Logger) }); err != nil {
+	if d.samba && d.box == nil {
+		return nil, fmt.Errorf("samba support needs a secrets key, which seals the NT hashes: %w", ErrNoSecretKey)
+	}
+	if err := store.Update(ctx, func(tx Tx) error { return migrate(boxTx{tx, d.box}, opt.Logger) }); err != nil {
 		return nil, fmt.Errorf("prepare store: %w", err)
 	}
 	d.audit = newAuditWriter(store, opt.Logger, opt.Now, opt.AuditRetention)
@@ -220,7 +225,7 @@ func (d *Directory) Backup(ctx context.Context, w io.Writer) (int64, error) {
 // View runs fn with a Reader that sees one consistent snapshot. Use it for
 // several lookups that must agree with each other (an LDAP search, say).
 func (d *Directory) View(ctx context.Context, fn func(Reader) error) error {
-	return d.store.View(ctx, func(tx Tx) error { return fn(Reader{tx}) })
+	return d.store.View(ctx, func(tx Tx) error { return fn(Reader{boxTx{tx, d.box}}) })
 }
 
 func view[T any](ctx context.Context, d *Directory, fn func(Reader) (T, error)) (T, error) {

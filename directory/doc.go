@@ -3,8 +3,10 @@
 // (users and groups share one range), stable entryUUIDs, members that
 // exist, a primary group that is the user's private group or a group the
 // user is in (numbers.go, privgroup.go), nesting without cycles, password
-// hashing, second factors and the policy that requires them, backoff
-// against guessing and the audit log.
+// hashing (a user sets their own password in clear, under the policy; only
+// admins and imports give hashes, which must parse), secrets sealed with
+// the secrets key (TOTP seeds, NT hashes), second factors and the policy
+// that requires them, backoff against guessing and the audit log.
 //
 // Front ends (LDAP, SAML, the portal) call a *Directory; none of them touch
 // the storage engine. Storage is a small transactional ordered key-value

@@ -664,7 +664,7 @@ func (d *Directory) checkCode(ctx context.Context, userID, remote, service, deta
 		audit(ResultBadCode)
 		return ErrBadCode
 	}
-	d.backoff.succeed(subject)
+	d.backoff.succeed(remote, subject)
 	if detail != "totp-enroll" {
 		audit(ResultOK)
 	}

@@ -98,7 +98,7 @@ type AppPassword struct {
 // from the record so that nothing outside this package can leak it.
 type credentials struct {
 	Password     string           `json:"password,omitempty"` // scheme-prefixed hash
-	NTHash       []byte           `json:"nt,omitempty"`       // Samba, when enabled
+	NTSealed     []byte           `json:"ntSealed,omitempty"` // Samba, when enabled: the NT hash, sealed (see ntPurpose)
 	AppPasswords []appPasswordRec `json:"app,omitempty"`
 }
 

@@ -71,30 +71,56 @@ var ErrNoSecretKey = errors.New("no secrets key configured")
 // "totp:<user id>") is bound to the result, so a sealed value cannot be
 // moved to another record.
 func (d *Directory) Seal(plaintext []byte, purpose string) ([]byte, error) {
-	if d.box == nil {
-		return nil, ErrNoSecretKey
-	}
-	nonce := make([]byte, d.box.aead.NonceSize(), d.box.aead.NonceSize()+len(plaintext)+d.box.aead.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, err
-	}
-	return d.box.aead.Seal(nonce, nonce, plaintext, []byte(purpose)), nil
+	return d.box.seal(plaintext, purpose)
 }
 
 // Unseal reverses Seal with the same purpose.
 func (d *Directory) Unseal(sealed []byte, purpose string) ([]byte, error) {
-	if d.box == nil {
+	return d.box.open(sealed, purpose)
+}
+
+// seal is Directory.Seal; a nil box (no secrets key) refuses.
+func (b *secretBox) seal(plaintext []byte, purpose string) ([]byte, error) {
+	if b == nil {
 		return nil, ErrNoSecretKey
 	}
-	n := d.box.aead.NonceSize()
+	nonce := make([]byte, b.aead.NonceSize(), b.aead.NonceSize()+len(plaintext)+b.aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return b.aead.Seal(nonce, nonce, plaintext, []byte(purpose)), nil
+}
+
+// open is Directory.Unseal.
+func (b *secretBox) open(sealed []byte, purpose string) ([]byte, error) {
+	if b == nil {
+		return nil, ErrNoSecretKey
+	}
+	n := b.aead.NonceSize()
 	if len(sealed) < n {
 		return nil, fmt.Errorf("sealed secret too short: %w", ErrInvalid)
 	}
-	out, err := d.box.aead.Open(nil, sealed[:n], sealed[n:], []byte(purpose))
+	out, err := b.aead.Open(nil, sealed[:n], sealed[n:], []byte(purpose))
 	if err != nil {
 		return nil, fmt.Errorf("unseal %s: %w", purpose, err)
 	}
 	return out, nil
+}
+
+// boxTx is a transaction that carries the directory's secrets box, so that
+// code given only a Tx (a Reader from View, a migration) can seal and
+// unseal.
+type boxTx struct {
+	Tx
+	box *secretBox
+}
+
+// boxOf returns the box tx carries, or nil (which refuses to seal or open).
+func boxOf(tx Tx) *secretBox {
+	if b, ok := tx.(boxTx); ok {
+		return b.box
+	}
+	return nil
 }
 
 const bSecrets = "secrets"

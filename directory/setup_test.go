@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/directory/password"
 )
 
 // adminInAdmins fails unless admin logs in with pw and is the one member
@@ -149,5 +150,35 @@ func TestNewPasswordChecksThePolicy(t *testing.T) {
 	}
 	if _, err := directory.HashedPassword("{NOPE}abc"); !errors.Is(err, directory.ErrInvalid) {
 		t.Errorf("HashedPassword of an unknown scheme: %v, want ErrInvalid", err)
+	}
+}
+
+// A hash stands in for a password only when an admin gives it, and only
+// when it parses; a user's own password goes through the policy.
+func TestClientPasswordRules(t *testing.T) {
+	d := newTestDir(t, nil, directory.Options{})
+	const validSSHA = "{SSHA}NSZEu/ZzEMKdBO5ESNEYml3qKRYBAgMEBQYHCA=="
+	cases := []struct {
+		value   string
+		byAdmin bool
+		want    error
+	}{
+		{validSSHA, false, directory.ErrNotPermitted},
+		{"{ssha}anything", false, directory.ErrNotPermitted},
+		{"short", false, directory.ErrInvalid},
+		{"long enough", false, nil},
+		{"{SSHA}xxxx", true, password.ErrMalformed},
+		{"{NOPE}abc", true, password.ErrUnsupportedScheme},
+		{validSSHA, true, nil},
+		{"short", true, directory.ErrInvalid},
+	}
+	for _, c := range cases {
+		_, err := d.ClientPassword(c.value, c.byAdmin)
+		if (c.want == nil) != (err == nil) || (c.want != nil && !errors.Is(err, c.want)) {
+			t.Errorf("ClientPassword(%q, admin %v) = %v, want %v", c.value, c.byAdmin, err, c.want)
+		}
+	}
+	if _, err := directory.HashedPassword("{SSHA}xxxx"); !errors.Is(err, directory.ErrInvalid) || !errors.Is(err, password.ErrMalformed) {
+		t.Errorf("HashedPassword({SSHA}xxxx) = %v, want ErrInvalid and ErrMalformed", err)
 	}
 }

@@ -16,7 +16,7 @@ func TestReportSMBFailures(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()
 	cfg := directory.BackoffConfig{AccountFailures: 5, AccountLock: 30 * time.Second}
-	d := newTestDir(t, c, directory.Options{Backoff: cfg, Samba: true})
+	d := newTestDir(t, c, directory.Options{Backoff: cfg, Samba: true, SecretKey: testKey})
 	_, err := d.CreateUser(ctx, directory.User{UID: "frank", Mail: "frank@example.com"})
 	must(t, err)
 	must(t, d.SetPassword(ctx, "frank", "frank-password"))

@@ -13,6 +13,8 @@ import (
 	ldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/directory/password"
+	"github.com/atrium-dir/atrium/internal/logsafe"
 	"github.com/atrium-dir/atrium/ldif"
 )
 
@@ -130,6 +132,10 @@ func (b *Backend) errorResult(op string, err error) opResult {
 		return fail(ldap.LDAPResultNoSuchObject, "no such entry")
 	case errors.Is(err, directory.ErrAlreadyExists):
 		return fail(ldap.LDAPResultEntryAlreadyExists, plainError(err))
+	case errors.Is(err, directory.ErrNotPermitted):
+		return fail(ldap.LDAPResultInsufficientAccessRights, plainError(err))
+	case errors.Is(err, password.ErrMalformed):
+		return fail(ldap.LDAPResultInvalidAttributeSyntax, plainError(err))
 	case errors.Is(err, directory.ErrInvalid):
 		return fail(ldap.LDAPResultConstraintViolation, plainError(err))
 	case errors.Is(err, directory.ErrConflict):
@@ -139,7 +145,7 @@ func (b *Backend) errorResult(op string, err error) opResult {
 	case errors.Is(err, context.Canceled):
 		return fail(ldap.LDAPResultCanceled, "cancelled")
 	}
-	b.log.Error("ldap operation failed", "op", op, "err", err)
+	b.log.Error("ldap operation failed", "op", op, "err", logsafe.Clip(err.Error()))
 	return fail(ldap.LDAPResultOther, "internal error")
 }
 

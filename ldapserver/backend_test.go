@@ -1,6 +1,7 @@
 package ldapserver
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
 	"slices"
@@ -37,7 +38,7 @@ func newFixtureOn(t *testing.T, access Access, wrap func(directory.Store) direct
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	d, err := directory.New(ctx, wrap(s), directory.Options{PasswordParams: password.TestParams, Samba: true})
+	d, err := directory.New(ctx, wrap(s), directory.Options{PasswordParams: password.TestParams, Samba: true, SecretKey: bytes.Repeat([]byte{7}, directory.SecretKeySize)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	ldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/atrium-dir/atrium/directory"
-	"github.com/atrium-dir/atrium/directory/password"
 )
 
 // bind checks a simple bind. An empty name and password is an anonymous
@@ -152,7 +151,7 @@ func (b *Backend) modify(ctx context.Context, w *who, dn string, changes []chang
 	}
 	switch e.kind {
 	case kindUser:
-		return b.modifyUser(ctx, e, rest, pw)
+		return b.modifyUser(ctx, w, e, rest, pw)
 	case kindGroup:
 		if pw != nil {
 			return fail(ldap.LDAPResultUnwillingToPerform, "groups have no password")
@@ -164,11 +163,11 @@ func (b *Backend) modify(ctx context.Context, w *who, dn string, changes []chang
 
 // modifyUser changes a user's attributes and password in one transaction,
 // so a refused password leaves the attributes as they were.
-func (b *Backend) modifyUser(ctx context.Context, e *entry, changes []change, pw *change) opResult {
+func (b *Backend) modifyUser(ctx context.Context, w *who, e *entry, changes []change, pw *change) opResult {
 	var p directory.Password
 	if pw != nil {
 		var res opResult
-		if p, res = b.newPassword(*pw); res.code != ldap.LDAPResultSuccess {
+		if p, res = b.newPassword(w, *pw); res.code != ldap.LDAPResultSuccess {
 			return res
 		}
 	}
@@ -208,20 +207,13 @@ func (b *Backend) modifyError(err error) opResult {
 }
 
 // newPassword checks and hashes the one userPassword value of c, before
-// any transaction starts. A value in a recognised {SCHEME} is a hash from
-// another directory and is kept as it is.
-func (b *Backend) newPassword(c change) (directory.Password, opResult) {
+// any transaction starts. The directory decides what w may give: a hash
+// only when w is an admin.
+func (b *Backend) newPassword(w *who, c change) (directory.Password, opResult) {
 	if c.op == ldap.DeleteAttribute || len(c.values) != 1 {
 		return directory.Password{}, fail(ldap.LDAPResultUnwillingToPerform, "replace userPassword with exactly one value")
 	}
-	v := c.values[0]
-	var p directory.Password
-	var err error
-	if strings.HasPrefix(v, "{") && password.Recognized(v) {
-		p, err = directory.HashedPassword(v)
-	} else {
-		p, err = b.dir.NewPassword(v)
-	}
+	p, err := b.dir.ClientPassword(c.values[0], canWrite(w))
 	if err != nil {
 		return p, b.errorResult("modify", err)
 	}

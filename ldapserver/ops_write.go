@@ -40,7 +40,7 @@ func (b *Backend) add(ctx context.Context, w *who, dn string, attrs []change) op
 	}
 	switch {
 	case parent == b.nPeople && typ == "uid":
-		return b.addUser(ctx, val, attrs)
+		return b.addUser(ctx, w, val, attrs)
 	case parent == b.nGroups && typ == "cn":
 		return b.addGroup(ctx, w, val, attrs)
 	}
@@ -49,7 +49,7 @@ func (b *Backend) add(ctx context.Context, w *who, dn string, attrs []change) op
 
 // addUser creates a user, with its password if one is given, in one
 // transaction: a refused password leaves no user behind.
-func (b *Backend) addUser(ctx context.Context, uid string, attrs []change) opResult {
+func (b *Backend) addUser(ctx context.Context, w *who, uid string, attrs []change) opResult {
 	u := directory.User{UID: uid}
 	var pw *change
 	var rest []change
@@ -71,7 +71,7 @@ func (b *Backend) addUser(ctx context.Context, uid string, attrs []change) opRes
 	var p directory.Password
 	if pw != nil {
 		var res opResult
-		if p, res = b.newPassword(*pw); res.code != ldap.LDAPResultSuccess {
+		if p, res = b.newPassword(w, *pw); res.code != ldap.LDAPResultSuccess {
 			return res
 		}
 	}

@@ -521,15 +521,19 @@ func (p *plan) disabled(e *Entry) bool {
 }
 
 // passwordHash returns the first userPassword value Atrium can verify, and
-// reports the others.
+// reports the others. A hash in a supported scheme that does not parse is a
+// problem of the file: stored, it would lock its user out.
 func (p *plan) passwordHash(e *Entry) string {
 	var kept string
 	for _, v := range values(e, "userPassword") {
 		scheme, hash := splitScheme(v)
+		err := password.Check(hash)
 		switch {
 		case scheme == "" || scheme == "CLEARTEXT":
 			p.skip(e.DN, "userPassword in cleartext not imported; set a password with atrium user passwd")
-		case !password.Recognized(hash):
+		case errors.Is(err, password.ErrMalformed):
+			p.problem(e.DN, "line %d: userPassword {%s}: %v", e.Line, scheme, err)
+		case err != nil:
 			p.skip(e.DN, fmt.Sprintf("userPassword scheme {%s} is not supported; set a password with atrium user passwd", scheme))
 		case kept != "":
 			p.skip(e.DN, fmt.Sprintf("a second userPassword ({%s}) not kept; a user has one password", scheme))

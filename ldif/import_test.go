@@ -332,3 +332,21 @@ func TestImportIntoExisting(t *testing.T) {
 		t.Errorf("members %v %v", got.Users, got.Groups)
 	}
 }
+
+// A hash in a supported scheme that does not parse refuses the import,
+// naming the line of its entry: stored, it would lock its user out.
+func TestImportRefusesMalformedHash(t *testing.T) {
+	in := "dn: uid=ok,ou=people,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: ok\ncn: Ok\nsn: Ok\n" +
+		"userPassword: {SSHA}NSZEu/ZzEMKdBO5ESNEYml3qKRYBAgMEBQYHCA==\n\n" +
+		"dn: uid=typo,ou=people,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: typo\ncn: Typo\nsn: Typo\n" +
+		"userPassword: {SSHA}xxxx\n"
+	d := newDir(t)
+	_, err := Import(context.Background(), d, strings.NewReader(in), testLayout(t))
+	var ie *ImportError
+	if !errors.As(err, &ie) || len(ie.Problems) != 1 || !strings.Contains(ie.Problems[0].Error(), "line 8: userPassword {SSHA}: malformed") {
+		t.Fatalf("want one problem naming line 8 and the malformed {SSHA}, got %v", err)
+	}
+	if _, err := d.User(context.Background(), "ok"); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("a refused import created a user: %v", err)
+	}
+}

@@ -27,3 +27,22 @@ func TestServeLogFormatJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestServeLoggerLimitsRepeatedWarnings: in either format, a warning
+// repeated a thousand times is written a few times, info lines all.
+func TestServeLoggerLimitsRepeatedWarnings(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		var out strings.Builder
+		log := newLogger(format, &out)
+		for range 1000 {
+			log.Warn("replay refused")
+			log.Info("login")
+		}
+		if n := strings.Count(out.String(), "replay refused"); n > 5 {
+			t.Errorf("%s: the repeated warning was written %d times", format, n)
+		}
+		if n := strings.Count(out.String(), "login"); n != 1000 {
+			t.Errorf("%s: %d of 1000 info lines written", format, n)
+		}
+	}
+}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/password"
+	"github.com/atrium-dir/atrium/internal/logsafe"
 	"github.com/atrium-dir/atrium/ldapserver"
 	"github.com/atrium-dir/atrium/ldif"
 	"github.com/atrium-dir/atrium/otp"
@@ -72,11 +73,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	return runServer(ctx, cfg, log)
 }
 
+// newLogger writes to w, letting through only a few repeats of a warning
+// at a time (see logsafe.LimitWarnings).
 func newLogger(format string, w io.Writer) *slog.Logger {
+	var h slog.Handler = slog.NewTextHandler(w, nil)
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		h = slog.NewJSONHandler(w, nil)
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(logsafe.LimitWarnings(h, time.Now))
 }
 
 // runServer serves until ctx ends, then shuts down gracefully.

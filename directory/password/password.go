@@ -108,6 +108,13 @@ func scheme(stored string) (string, string, bool) {
 	return strings.ToUpper(stored[1:end]), stored[end+1:], true
 }
 
+// HasScheme reports whether v has the form of a hash, "{SCHEME}rest", as
+// LDAP clients send one in userPassword.
+func HasScheme(v string) bool {
+	s, _, ok := scheme(v)
+	return ok && s != "" && strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") == ""
+}
+
 // Verify reports whether pw matches the stored hash. Stored values without
 // a recognised scheme (cleartext among them) are never accepted.
 func Verify(stored, pw string) (bool, error) {
@@ -115,45 +122,86 @@ func Verify(stored, pw string) (bool, error) {
 	if !ok {
 		return false, ErrUnsupportedScheme
 	}
-	switch s {
-	case "ARGON2":
+	if s == "ARGON2" {
 		return verifyArgon2(rest, pw)
-	case "SSHA":
-		return verifySalted(sha1.New, rest, pw, true)
-	case "SSHA256":
-		return verifySalted(sha256.New, rest, pw, true)
-	case "SSHA512":
-		return verifySalted(sha512.New, rest, pw, true)
-	case "SHA":
-		return verifySalted(sha1.New, rest, pw, false)
-	case "SHA256":
-		return verifySalted(sha256.New, rest, pw, false)
-	case "SHA512":
-		return verifySalted(sha512.New, rest, pw, false)
-	case "CRYPT":
+	}
+	if s == "CRYPT" {
 		return verifyCrypt(rest, pw)
 	}
-	return false, fmt.Errorf("{%s}: %w", s, ErrUnsupportedScheme)
-}
-
-func verifySalted(newHash func() hash.Hash, b64, pw string, salted bool) (bool, error) {
-	raw, err := base64.StdEncoding.DecodeString(b64)
+	sh, found := saltedSchemes[s]
+	if !found {
+		return false, fmt.Errorf("{%s}: %w", s, ErrUnsupportedScheme)
+	}
+	raw, err := parseSalted(sh, rest)
 	if err != nil {
-		return false, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return false, err
 	}
-	h := newHash()
+	h := sh.newHash()
 	size := h.Size()
-	if len(raw) < size || (!salted && len(raw) != size) || (salted && len(raw) == size) {
-		return false, ErrMalformed
-	}
 	h.Write([]byte(pw))
 	h.Write(raw[size:])
 	return subtle.ConstantTimeCompare(h.Sum(nil), raw[:size]) == 1, nil
 }
 
-func verifyCrypt(c, pw string) (bool, error) {
+// Check parses a stored hash without verifying a password against it: nil
+// when Verify can use it, else ErrUnsupportedScheme or ErrMalformed with
+// what is wrong. A hash given by an admin or an import passes here before
+// it is stored, so that a typo cannot lock its user out.
+func Check(stored string) error {
+	s, rest, ok := scheme(stored)
+	if !ok {
+		return ErrUnsupportedScheme
+	}
+	if s == "ARGON2" {
+		_, err := parseArgon2(rest)
+		return err
+	}
+	if s == "CRYPT" {
+		return checkCrypt(rest)
+	}
+	sh, found := saltedSchemes[s]
+	if !found {
+		return fmt.Errorf("{%s}: %w", s, ErrUnsupportedScheme)
+	}
+	_, err := parseSalted(sh, rest)
+	return err
+}
+
+// saltedScheme is one of the {SHA...} schemes: a digest of the password
+// and the salt, followed by the salt, in base64.
+type saltedScheme struct {
+	newHash func() hash.Hash
+	salted  bool
+}
+
+var saltedSchemes = map[string]saltedScheme{
+	"SSHA": {sha1.New, true}, "SSHA256": {sha256.New, true}, "SSHA512": {sha512.New, true},
+	"SHA": {sha1.New, false}, "SHA256": {sha256.New, false}, "SHA512": {sha512.New, false},
+}
+
+// minSalt is the shortest salt accepted: slappasswd writes 4 bytes.
+const minSalt = 4
+
+func parseSalted(sh saltedScheme, b64 string) ([]byte, error) {
+	raw, err := base64.StdEncoding.Strict().DecodeString(b64)
+	if err != nil {
+		return nil, fmt.Errorf("%w (not base64)", ErrMalformed)
+	}
+	size := sh.newHash().Size()
 	switch {
-	case strings.HasPrefix(c, "$2a$"), strings.HasPrefix(c, "$2b$"), strings.HasPrefix(c, "$2y$"):
+	case !sh.salted && len(raw) != size:
+		return nil, fmt.Errorf("%w (%d bytes, want a %d-byte digest)", ErrMalformed, len(raw), size)
+	case sh.salted && len(raw) < size+minSalt:
+		return nil, fmt.Errorf("%w (%d bytes, want a %d-byte digest and a salt of at least %d)", ErrMalformed, len(raw), size, minSalt)
+	}
+	return raw, nil
+}
+
+func verifyCrypt(c, pw string) (bool, error) {
+	if err := checkCrypt(c); err != nil {
+		return false, err
+	}
+	if isBcrypt(c) {
 		err := bcrypt.CompareHashAndPassword([]byte(c), []byte(pw))
 		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
 			return false, nil
@@ -162,21 +210,39 @@ func verifyCrypt(c, pw string) (bool, error) {
 			return false, fmt.Errorf("%w: %v", ErrMalformed, err)
 		}
 		return true, nil
+	}
+	err := crypt.NewFromHash(c).Verify(c, []byte(pw))
+	if errors.Is(err, crypt.ErrKeyMismatch) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return true, nil
+}
+
+func isBcrypt(c string) bool {
+	return strings.HasPrefix(c, "$2a$") || strings.HasPrefix(c, "$2b$") || strings.HasPrefix(c, "$2y$")
+}
+
+// checkCrypt accepts bcrypt and glibc's sha256-crypt and sha512-crypt.
+func checkCrypt(c string) error {
+	const cryptAlphabet = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	switch {
+	case isBcrypt(c):
+		if _, err := bcrypt.Cost([]byte(c)); err != nil || len(c) != 60 {
+			return fmt.Errorf("%w (not a bcrypt hash)", ErrMalformed)
+		}
+		return nil
 	case strings.HasPrefix(c, "$5$"), strings.HasPrefix(c, "$6$"):
 		digest := c[strings.LastIndexByte(c, '$')+1:]
-		if want := map[byte]int{'5': 43, '6': 86}[c[1]]; len(digest) != want || strings.Count(c, "$") < 3 {
-			return false, ErrMalformed
+		want := map[byte]int{'5': 43, '6': 86}[c[1]]
+		if len(digest) != want || strings.Count(c, "$") < 3 || strings.Trim(digest, cryptAlphabet) != "" {
+			return fmt.Errorf("%w (want a %d-character digest after the salt)", ErrMalformed, want)
 		}
-		err := crypt.NewFromHash(c).Verify(c, []byte(pw))
-		if errors.Is(err, crypt.ErrKeyMismatch) {
-			return false, nil
-		}
-		if err != nil {
-			return false, fmt.Errorf("%w: %v", ErrMalformed, err)
-		}
-		return true, nil
+		return nil
 	}
-	return false, fmt.Errorf("{CRYPT} variant: %w", ErrUnsupportedScheme)
+	return fmt.Errorf("{CRYPT} variant: %w", ErrUnsupportedScheme)
 }
 
 type argon2Hash struct {
@@ -236,29 +302,6 @@ func NeedsUpgrade(stored string, p Params) bool {
 	}
 	h, err := parseArgon2(rest)
 	return err != nil || h.variant != "argon2id" || h.p != p
-}
-
-// Recognized reports whether stored is in a scheme Verify accepts.
-func Recognized(stored string) bool {
-	s, rest, ok := scheme(stored)
-	if !ok {
-		return false
-	}
-	switch s {
-	case "ARGON2":
-		_, err := parseArgon2(rest)
-		return err == nil
-	case "SSHA", "SSHA256", "SSHA512", "SHA", "SHA256", "SHA512":
-		_, err := base64.StdEncoding.DecodeString(rest)
-		return err == nil
-	case "CRYPT":
-		for _, p := range []string{"$2a$", "$2b$", "$2y$", "$5$", "$6$"} {
-			if strings.HasPrefix(rest, p) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"

@@ -22,8 +22,8 @@ var vectors = map[string]string{
 func TestImportedSchemes(t *testing.T) {
 	for name, stored := range vectors {
 		t.Run(name, func(t *testing.T) {
-			if !Recognized(stored) {
-				t.Fatal("not recognized")
+			if err := Check(stored); err != nil {
+				t.Fatalf("Check: %v", err)
 			}
 			if ok, err := Verify(stored, "correct horse"); !ok || err != nil {
 				t.Fatalf("right password: %v %v", ok, err)
@@ -70,7 +70,12 @@ func TestMalformed(t *testing.T) {
 		"", "secret", "{CLEARTEXT}secret", "{MD5}xxx", "{SSHA}!!!notbase64", "{SSHA}c2hvcnQ=",
 		"{ARGON2}$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ", "{ARGON2}$argon2id$v=19$m=999999999,t=1,p=1$c2FsdHNhbHRzYWx0$a2V5a2V5a2V5a2V5a2V5a2V5",
 		"{CRYPT}$1$md5$x", "{CRYPT}$6$", "{CRYPT}$2b$04$short",
+		"{SSHA}xxxx", "{SSHA}NSZEu/ZzEMKdBO5ESNEYml3qKRY=", "{SHA}NSZEu/ZzEMKdBO5ESNEYml3qKRYBAgMEBQYHCA==",
+		"{CRYPT}$6$saltsalt$" + strings.Repeat("!", 86),
 	} {
+		if err := Check(stored); err == nil {
+			t.Errorf("Check(%q) = nil; want an error", stored)
+		}
 		ok, err := Verify(stored, "secret")
 		if ok || err == nil {
 			t.Errorf("Verify(%q) = %v, %v; want an error", stored, ok, err)
@@ -103,6 +108,6 @@ func FuzzVerify(f *testing.F) {
 	f.Fuzz(func(t *testing.T, stored, pw string) {
 		Verify(stored, pw)
 		NeedsUpgrade(stored, DefaultParams)
-		Recognized(stored)
+		Check(stored)
 	})
 }
