@@ -104,8 +104,10 @@ type Rendered struct {
 	Port    int
 	URI     string
 	BindDN  string
-	Needs   Needs
-	SAML    *SAML
+	// UserDN and GroupDN are the DNs of Settings' User and Group.
+	UserDN, GroupDN string
+	Needs           Needs
+	SAML            *SAML
 	// SSOURL, EntityID and MetadataURL are Atrium's SAML endpoints.
 	SSOURL, EntityID, MetadataURL string
 	Screens                       []Screen
@@ -185,7 +187,7 @@ func (s Search) check(n Needs) error {
 
 func (sp spec) render(name string, r *renderer) Rendered {
 	out := Rendered{Name: name, Title: sp.Title, Kind: sp.Kind, Summary: r.str(sp.Summary), TLS: sp.TLS,
-		Host: r.vars.Host, Port: r.vars.Port, URI: r.vars.URI, BindDN: r.vars.BindDN, Needs: sp.Needs, SAML: sp.SAML,
+		Host: r.vars.Host, Port: r.vars.Port, URI: r.vars.URI, BindDN: r.vars.BindDN, UserDN: r.vars.UserDN, GroupDN: r.vars.GroupDN, Needs: sp.Needs, SAML: sp.SAML,
 		SSOURL: r.vars.SSOURL, EntityID: r.vars.EntityID, MetadataURL: r.vars.MetadataURL, Notes: r.strs(sp.Notes)}
 	if out.Needs.Anonymous == "" {
 		out.Needs.Anonymous = "none"
