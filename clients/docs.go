@@ -11,17 +11,30 @@ import (
 //go:embed guide.md.tmpl
 var guideTemplate string
 
-var docTemplate = template.Must(template.New("guide").Funcs(template.FuncMap{
-	"join":   strings.Join,
-	"cell":   cell,
-	"expect": describeExpect,
-}).Parse(guideTemplate))
+//go:embed index.md.tmpl
+var indexText string
+
+var funcs = template.FuncMap{"join": strings.Join, "cell": cell, "expect": describeExpect}
+
+var (
+	docTemplate = template.Must(template.New("guide").Funcs(funcs).Parse(guideTemplate))
+	guideIndex  = template.Must(template.New("index").Funcs(funcs).Parse(indexText))
+)
 
 // Markdown renders r as the guide in docs/clients.
 func Markdown(r Rendered) ([]byte, error) {
 	var b bytes.Buffer
 	if err := docTemplate.Execute(&b, r); err != nil {
 		return nil, fmt.Errorf("guide %s: %w", r.Name, err)
+	}
+	return b.Bytes(), nil
+}
+
+// Index renders the list of guides, docs/clients/README.md.
+func Index(guides []Rendered) ([]byte, error) {
+	var b bytes.Buffer
+	if err := guideIndex.Execute(&b, guides); err != nil {
+		return nil, fmt.Errorf("guide index: %w", err)
 	}
 	return b.Bytes(), nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,15 +22,25 @@ const docsDir = "../docs/clients"
 // for the default settings, and there is no guide without a data file.
 // Run with -update to write them.
 func TestDocs(t *testing.T) {
+	var guides []Rendered
+	docs := map[string][]byte{}
 	for _, name := range Names() {
 		r, err := Guide(name, DefaultSettings())
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := Markdown(r)
-		if err != nil {
+		guides = append(guides, r)
+		if docs[name], err = Markdown(r); err != nil {
 			t.Fatal(err)
 		}
+	}
+	index, err := Index(guides)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs["README"] = index
+	for _, name := range slices.Sorted(maps.Keys(docs)) {
+		want := docs[name]
 		path := filepath.Join(docsDir, name+".md")
 		if *update {
 			if err := os.WriteFile(path, want, 0o644); err != nil {
@@ -42,7 +53,7 @@ func TestDocs(t *testing.T) {
 			t.Fatalf("%v (run go test ./clients -run TestDocs -update)", err)
 		}
 		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from clients/data/%s.yaml; run go test ./clients -run TestDocs -update", path, name)
+			t.Errorf("%s differs from what clients/data renders; run go test ./clients -run TestDocs -update", path)
 		}
 	}
 	files, err := filepath.Glob(filepath.Join(docsDir, "*.md"))
