@@ -89,6 +89,7 @@ func TestDataFiles(t *testing.T) {
 				t.Errorf("%s %q: a default leaked past the settings: %s %s", name, q.Name, q.Base, q.Filter)
 			}
 		}
+		checkFieldsSent(t, r, s.User)
 		md, err := Markdown(r)
 		if err != nil {
 			t.Fatal(err)
@@ -99,5 +100,26 @@ func TestDataFiles(t *testing.T) {
 	}
 	if _, err := Guide("nosuch", s); !errors.Is(err, ErrUnknown) {
 		t.Errorf("unknown client: %v", err)
+	}
+}
+
+// checkFieldsSent: a value the admin enters that the client sends (a base
+// DN, a filter) is in the request the live test runs.
+func checkFieldsSent(t *testing.T, r Rendered, user string) {
+	t.Helper()
+	for _, sc := range r.Screens {
+		for _, f := range sc.Fields {
+			if f.Search == "" {
+				continue
+			}
+			sent := strings.Trim(f.Value, `"[]`)
+			if f.Placeholder != "" {
+				sent = strings.ReplaceAll(sent, f.Placeholder, user)
+			}
+			i := slices.IndexFunc(r.Searches, func(q Search) bool { return q.Name == f.Search })
+			if q := r.Searches[i]; q.Base != sent && !strings.Contains(q.Filter, sent) {
+				t.Errorf("%s: %q = %q is not what %q sends (base %q, filter %q)", r.Name, f.Label, sent, q.Name, q.Base, q.Filter)
+			}
+		}
 	}
 }

@@ -69,6 +69,11 @@ type Field struct {
 	Label string `yaml:"label"`
 	Value string `yaml:"value"`
 	Note  string `yaml:"note"`
+	// Search names the request that sends this value, as its base or
+	// inside its filter, with Placeholder (the client's own, such as %s)
+	// replaced by the user's name; a test holds the two together.
+	Search      string `yaml:"search"`
+	Placeholder string `yaml:"placeholder"`
 }
 
 // Search is one request the client sends: a bind, then a search unless
@@ -159,6 +164,11 @@ func (sp spec) check() error {
 		if s.Syntax != "" && s.Syntax != "ini" && s.Syntax != "space" {
 			bad("screen %q: syntax %q must be ini or space", s.Name, s.Syntax)
 		}
+		for _, f := range s.Fields {
+			if f.Search != "" && !slices.ContainsFunc(sp.Searches, func(q Search) bool { return q.Name == f.Search }) {
+				bad("field %q: no search %q", f.Label, f.Search)
+			}
+		}
 	}
 	for _, s := range sp.Searches {
 		if err := s.check(sp.Needs); err != nil {
@@ -195,7 +205,8 @@ func (sp spec) render(name string, r *renderer) Rendered {
 	for _, s := range sp.Screens {
 		rs := Screen{Name: r.str(s.Name), Where: r.str(s.Where), Syntax: s.Syntax}
 		for _, f := range s.Fields {
-			rs.Fields = append(rs.Fields, Field{Label: r.str(f.Label), Value: r.str(f.Value), Note: r.str(f.Note)})
+			f.Label, f.Value, f.Note = r.str(f.Label), r.str(f.Value), r.str(f.Note)
+			rs.Fields = append(rs.Fields, f)
 		}
 		out.Screens = append(out.Screens, rs)
 	}
