@@ -66,6 +66,9 @@ func describeExpect(s Search) string {
 	for _, k := range sortedKeys(e.Values) {
 		parts = append(parts, k+" "+quoteList(e.Values[k]))
 	}
+	if e.Spelling {
+		parts = append(parts, "attribute names spelled as asked")
+	}
 	return cell(strings.Join(parts, "; "))
 }
 

@@ -142,7 +142,7 @@ func check(e Expect, entries []*ldap.Entry) error {
 	}
 	for _, en := range entries {
 		for _, a := range e.Present {
-			if len(values(en, a)) == 0 {
+			if len(values(en, a, e.Spelling)) == 0 {
 				return fmt.Errorf("%s lacks %s", en.DN, a)
 			}
 		}
@@ -162,7 +162,7 @@ func checkValues(e Expect, entries []*ldap.Entry, dns []string) error {
 		first = entries[slices.Index(dns, e.DNs[0])]
 	}
 	for _, a := range sortedKeys(e.Values) {
-		got := values(first, a)
+		got := values(first, a, e.Spelling)
 		for _, w := range e.Values[a] {
 			if !slices.Contains(got, w) {
 				return fmt.Errorf("%s: %s is %q, lacks %q", first.DN, a, got, w)
@@ -172,10 +172,10 @@ func checkValues(e Expect, entries []*ldap.Entry, dns []string) error {
 	return nil
 }
 
-// values reads an attribute whatever the spelling the server echoed.
-func values(e *ldap.Entry, name string) []string {
+// values reads an attribute, spelled exactly as name or in any case.
+func values(e *ldap.Entry, name string, exact bool) []string {
 	for _, a := range e.Attributes {
-		if strings.EqualFold(a.Name, name) {
+		if a.Name == name || !exact && strings.EqualFold(a.Name, name) {
 			return a.Values
 		}
 	}

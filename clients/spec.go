@@ -96,6 +96,9 @@ type Expect struct {
 	Min     int                 `yaml:"min"`     // at least this many entries
 	Present []string            `yaml:"present"` // attributes every entry found carries
 	Values  map[string][]string `yaml:"values"`  // values the first of DNs carries
+	// Spelling: the client matches attribute names case-sensitively (Go's
+	// go-ldap), so Present and Values must come back spelled as asked.
+	Spelling bool `yaml:"spelling"`
 }
 
 // Rendered is a guide with every value filled in for one server.
