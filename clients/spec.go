@@ -115,7 +115,9 @@ type Rendered struct {
 	// UserDN and GroupDN are the DNs of Settings' User and Group.
 	UserDN, GroupDN string
 	Needs           Needs
-	SAML            *SAML
+	// Setup are the atrium commands that give the client what it needs.
+	Setup []string
+	SAML  *SAML
 	// SSOURL, EntityID and MetadataURL are Atrium's SAML endpoints.
 	SSOURL, EntityID, MetadataURL string
 	Screens                       []Screen
@@ -204,6 +206,9 @@ func (sp spec) render(name string, r *renderer) Rendered {
 		SSOURL: r.vars.SSOURL, EntityID: r.vars.EntityID, MetadataURL: r.vars.MetadataURL, Notes: r.strs(sp.Notes)}
 	if out.Needs.Anonymous == "" {
 		out.Needs.Anonymous = "none"
+	}
+	if n := sp.Needs; n.BindAccount != "" {
+		out.Setup = append(out.Setup, "atrium bind-account add "+n.BindAccount+" --rights "+strings.Join(n.Rights, ","))
 	}
 	for _, s := range sp.Screens {
 		rs := Screen{Name: r.str(s.Name), Where: r.str(s.Where), Syntax: s.Syntax}

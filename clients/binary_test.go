@@ -3,15 +3,107 @@ package clients_test
 import (
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/atrium-dir/atrium/clients"
 )
+
+// The real atrium binary, built once for the tests that run it.
+var (
+	buildOnce sync.Once
+	atriumBin string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if atriumBin != "" {
+		os.RemoveAll(filepath.Dir(atriumBin))
+	}
+	os.Exit(code)
+}
+
+// cli runs atrium commands on a fresh data directory, with the external
+// URL given.
+func cli(t *testing.T, external string) func(stdin string, args ...string) []byte {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "atrium-clients-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		atriumBin = filepath.Join(dir, "atrium")
+		if out, err := exec.Command("go", "build", "-o", atriumBin, "github.com/atrium-dir/atrium/cmd/atrium").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	data := t.TempDir()
+	return func(stdin string, args ...string) []byte {
+		t.Helper()
+		cmd := exec.Command(atriumBin, append(args, "--data", data)...)
+		cmd.Env = append(os.Environ(), "ATRIUM_EXTERNAL_URL="+external)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("atrium %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+}
+
+// TestSetupCommands runs every guide's setup commands with the real atrium
+// binary: each makes the bind account the guide names, at the DN the guide
+// gives, with the rights it says.
+func TestSetupCommands(t *testing.T) {
+	run := cli(t, "http://localhost:8080")
+	want := map[string][]string{}
+	for _, name := range clients.Names() {
+		g, err := clients.Guide(name, clients.DefaultSettings())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range g.Setup {
+			args := strings.Fields(c)
+			out := run("setup-secret-password\n", append(args[1:], "--password-stdin")...)
+			if !strings.Contains(string(out), g.BindDN) {
+				t.Errorf("%s: %q printed %q, not the guide's bind DN %s", name, c, out, g.BindDN)
+			}
+		}
+		if g.Needs.BindAccount != "" {
+			want[g.Needs.BindAccount] = g.Needs.Rights
+		}
+	}
+	var accounts []struct {
+		Name   string   `json:"name"`
+		Rights []string `json:"rights"`
+	}
+	if err := json.Unmarshal(run("", "bind-account", "list", "--json"), &accounts); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, a := range accounts {
+		got[a.Name] = a.Rights
+	}
+	if len(got) != len(want) {
+		t.Errorf("bind accounts %v, want %v", got, want)
+	}
+	for name, rights := range want {
+		if !slices.Equal(got[name], rights) {
+			t.Errorf("bind account %s has rights %v, the guide says %v", name, got[name], rights)
+		}
+	}
+}
 
 // metadata is the part of SAML IdP metadata a Cloudflare admin copies.
 type metadata struct {
@@ -32,23 +124,9 @@ type metadata struct {
 // guide's commands register the app, and the app then releases exactly
 // the NameID and attributes the guide tells Cloudflare to expect.
 func TestCloudflareAgainstAtrium(t *testing.T) {
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "atrium")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/atrium-dir/atrium/cmd/atrium").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	data := filepath.Join(dir, "data")
 	const external = "https://sso.corp.test"
-	atrium := func(args ...string) []byte {
-		t.Helper()
-		cmd := exec.Command(bin, append(args, "--data", data)...)
-		cmd.Env = append(os.Environ(), "ATRIUM_EXTERNAL_URL="+external)
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("atrium %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return out
-	}
+	run := cli(t, external)
+	atrium := func(args ...string) []byte { t.Helper(); return run("", args...) }
 
 	var md metadata
 	if err := xml.Unmarshal(atrium("saml", "metadata"), &md); err != nil {
