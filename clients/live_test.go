@@ -26,7 +26,6 @@ import (
 
 // server is a live Atrium LDAP server set up as one guide says.
 type server struct {
-	dir        *directory.Directory
 	roots      *x509.CertPool
 	settings   clients.Settings
 	bindSecret string
@@ -94,7 +93,7 @@ func startServer(t *testing.T, name string) (*server, clients.Rendered) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &server{dir: d, roots: roots, settings: s, bindSecret: bindSecret}, guide
+	return &server{roots: roots, settings: s, bindSecret: bindSecret}, guide
 }
 
 func seed(t *testing.T, d *directory.Directory) {
