@@ -16,8 +16,8 @@ import (
 	"github.com/atrium-dir/atrium/internal/testenv"
 )
 
-// TestSSSDDisabledUser points a real SSSD at Atrium with the account check
-// a Linux host uses to refuse expired accounts (ldap_access_order =
+// TestSSSDDisabledUser points a real SSSD at Atrium, set up as its guide in
+// docs/clients says, with the account check a Linux host uses to refuse expired accounts (ldap_access_order =
 // expire, ldap_account_expire_policy = shadow) and asks PAM, through
 // pam_sss and pamtester, whether alice and carol may log in. A disabled
 // user must be refused even though nothing binds with a password (an SSH
@@ -48,7 +48,7 @@ func TestSSSDDisabledUser(t *testing.T) {
 
 	f := newFixture(t, Access{})
 	ctx := context.Background()
-	_, addr := startServer(t, f)
+	guide, cert := guideServer(t, f, "sssd")
 
 	etc, pamd := t.TempDir(), t.TempDir()
 	write := func(path, text string) {
@@ -57,28 +57,13 @@ func TestSSSDDisabledUser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// pam_id_timeout = 0: every PAM request reads the entry afresh, so a
-	// change shows at the next check rather than after SSSD's 5 seconds.
-	write(filepath.Join(etc, "sssd.conf"), fmt.Sprintf(`[sssd]
-services = nss, pam
-domains = atrium
-
-[pam]
-pam_id_timeout = 0
-
-[domain/atrium]
-id_provider = ldap
-auth_provider = ldap
-access_provider = ldap
-ldap_access_order = expire
-ldap_account_expire_policy = shadow
-ldap_uri = ldap://%s/
-ldap_search_base = %s
-ldap_default_bind_dn = %s
-ldap_default_authtok = reader-password
-ldap_schema = rfc2307bis
-cache_credentials = false
-`, addr, base, readerDN))
+	// The guide's sssd.conf, over StartTLS with Atrium's certificate at
+	// the path it names (etc is bound over /etc/sssd). pam_id_timeout = 0:
+	// every PAM request reads the entry afresh, so a change shows at the
+	// next check rather than after SSSD's 5 seconds.
+	write(filepath.Join(etc, "atrium.crt"), string(cert))
+	write(filepath.Join(etc, "sssd.conf"), configFile(t, guide, "sssd.conf", map[string]string{"ldap_default_authtok": guideBindPassword})+
+		"\n[pam]\npam_id_timeout = 0\n")
 	if err := os.Mkdir(filepath.Join(etc, "conf.d"), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +200,7 @@ func TestNslcdShadowExpire(t *testing.T) {
 	}
 	f := newFixture(t, Access{})
 	ctx := context.Background()
-	_, addr := startServer(t, f)
+	guide, cert := guideServer(t, f, "nslcd")
 
 	dir, pamd := t.TempDir(), t.TempDir()
 	write := func(path, text string) {
@@ -225,8 +210,10 @@ func TestNslcdShadowExpire(t *testing.T) {
 		}
 	}
 	conf, nsswitch := filepath.Join(dir, "nslcd.conf"), filepath.Join(dir, "nsswitch.conf")
-	write(conf, fmt.Sprintf("uri ldap://%s/\nbase %s\nbinddn %s\nbindpw reader-password\n", addr, base, readerDN))
-	write(nsswitch, "passwd: files ldap\ngroup: files ldap\nshadow: files ldap\n")
+	certFile := filepath.Join(dir, "atrium.crt")
+	write(certFile, string(cert))
+	write(conf, configFile(t, guide, "nslcd.conf", map[string]string{"bindpw": guideBindPassword, "tls_cacertfile": certFile}))
+	write(nsswitch, configFile(t, guide, "nsswitch.conf", nil))
 	write(filepath.Join(pamd, "atrium"), "account required pam_unix.so\n")
 	script := strings.Join([]string{
 		"set -e",

@@ -16,10 +16,11 @@ import (
 	"github.com/atrium-dir/atrium/internal/testenv"
 )
 
-// TestNslcd points Debian's nslcd at Atrium and asks NSS for alice, staff
-// and alice's groups, the way a Linux host sees them; and, as in issue 10's
-// scenario (users first, then the groups staff and devs), that bob's
-// primary group is his private group, not a group he is not in.
+// TestNslcd points Debian's nslcd at Atrium, set up as its guide in
+// docs/clients says, and asks NSS for alice, staff and alice's groups, the
+// way a Linux host sees them; and, as in issue 10's scenario (users first,
+// then the groups staff and devs), that bob's primary group is his private
+// group, not a group he is not in.
 //
 // nslcd reads /etc/nslcd.conf and listens on /var/run/nslcd/socket, both
 // compiled in (0.9.12 has no option for either), and libnss_ldap.so.2
@@ -56,7 +57,7 @@ func TestNslcd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, addr := startServer(t, f)
+	guide, cert := guideServer(t, f, "nslcd")
 
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "nslcd.conf")
@@ -67,13 +68,11 @@ func TestNslcd(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write(conf, fmt.Sprintf(`uri ldap://%s/
-base %s
-binddn %s
-bindpw reader-password
-nss_initgroups_ignoreusers root
-`, addr, base, readerDN))
-	write(nsswitch, "passwd: files ldap\ngroup: files ldap\n")
+	// The guide's own files, over StartTLS with Atrium's certificate.
+	certFile := filepath.Join(dir, "atrium.crt")
+	write(certFile, string(cert))
+	write(conf, configFile(t, guide, "nslcd.conf", map[string]string{"bindpw": guideBindPassword, "tls_cacertfile": certFile}))
+	write(nsswitch, configFile(t, guide, "nsswitch.conf", nil))
 
 	script := strings.Join([]string{
 		"set -e",
