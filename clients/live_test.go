@@ -1,6 +1,7 @@
 package clients_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -53,7 +54,7 @@ func startServer(t *testing.T, name string) (*server, clients.Rendered) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	d, err := directory.New(ctx, st, directory.Options{PasswordParams: password.TestParams, Samba: guide.Needs.Samba})
+	d, err := directory.New(ctx, st, directory.Options{PasswordParams: password.TestParams, Samba: guide.Needs.Samba, SecretKey: bytes.Repeat([]byte{7}, directory.SecretKeySize)})
 	if err != nil {
 		t.Fatal(err)
 	}
