@@ -66,6 +66,7 @@ var commands = []*command{
 	{name: "app-password revoke", usage: "app-password revoke UID NAME", minArgs: 2, maxArgs: 2, fn: appPasswordRevoke},
 	{name: "audit", usage: "audit [--user UID] [--since DURATION]", flags: []string{"user", "since"}, fn: audit},
 	{name: "backup", usage: "backup FILE", minArgs: 1, maxArgs: 1, fn: takeBackup},
+	{name: "backup verify", usage: "backup verify FILE", minArgs: 1, maxArgs: 1},
 	{name: "restore", usage: "restore FILE [--force]", flags: []string{"force!"}, minArgs: 1, maxArgs: 1},
 	{name: "import", usage: "import FILE.ldif", minArgs: 1, maxArgs: 1, fn: importLDIF},
 	{name: "export", usage: "export [--with-secrets] [--no-ssh-keys] FILE.ldif", flags: []string{"with-secrets!", "no-ssh-keys!"}, minArgs: 1, maxArgs: 1, fn: exportLDIF},

@@ -87,8 +87,11 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
-	if cmd.name == "config check" {
+	switch cmd.name {
+	case "config check":
 		return configCheck(inv, stdout)
+	case "backup verify":
+		return backupVerify(ctx, inv, stdout)
 	}
 	if cmd.password != nil {
 		if err := resolvePassword(inv, stdin, stdout); err != nil {
@@ -184,7 +187,7 @@ Usage:
   atrium bind-account add NAME [--rights read,samba,admin] [--password-stdin] | list | delete NAME
   atrium app-password add UID NAME | list UID | revoke UID NAME
   atrium audit [--user UID] [--since DURATION]
-  atrium backup FILE | restore FILE [--force]
+  atrium backup FILE | backup verify FILE | restore FILE [--force]
   atrium import FILE.ldif | export [--with-secrets] [--no-ssh-keys] FILE.ldif
   atrium config check
 
