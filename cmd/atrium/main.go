@@ -76,8 +76,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if args[0] == "serve" {
+	switch args[0] {
+	case "serve":
 		return serve(ctx, args[1:], stderr)
+	case "version", "--version":
+		return printVersion(stdout)
+	case "healthcheck":
+		return healthcheck(ctx, args[1:], stdout)
 	}
 	cmd, rest, err := findCommand(args)
 	if err != nil {
@@ -190,6 +195,7 @@ Usage:
   atrium backup FILE | backup verify FILE | restore FILE [--force]
   atrium import FILE.ldif | export [--with-secrets] [--no-ssh-keys] FILE.ldif
   atrium config check
+  atrium version | healthcheck
 
 Every command takes --data DIR (default ./data, or ATRIUM_DATA), --config FILE and --json.
 Passwords are never arguments: --password-stdin reads one line; otherwise atrium asks on a
