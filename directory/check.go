@@ -44,7 +44,7 @@ type checker struct {
 }
 
 func (c *checker) run() error {
-	for _, step := range []func() error{c.readUsers, c.readGroups, c.readAccounts, c.readApps, c.readAudit, c.compareIndexes, c.checkGroupNames, c.checkOwned} {
+	for _, step := range []func() error{c.readUsers, c.readGroups, c.readAccounts, c.readApps, c.readAudit, c.compareIndexes, c.checkGroupNames, c.checkNumbers, c.checkOwned} {
 		if err := step(); err != nil {
 			return err
 		}
@@ -207,6 +207,31 @@ func (c *checker) checkGroupNames() error {
 		}
 	}
 	return err
+}
+
+// checkNumbers checks the rules of numbers.go: no group holds a user's
+// uidNumber (their private group's number), and a primary group other than
+// the private one is a group the user is in.
+func (c *checker) checkNumbers() error {
+	byGID := map[int]Group{}
+	for _, g := range c.groups {
+		byGID[g.GIDNumber] = g
+	}
+	for _, id := range sortedKeys(c.users) {
+		u := c.users[id]
+		if g, ok := byGID[u.UIDNumber]; ok {
+			c.report(bGroups, g.ID, "gidNumber %d is the uidNumber of user %s", g.GIDNumber, u.UID)
+		}
+		if u.GIDNumber == u.UIDNumber {
+			continue
+		}
+		if g, ok := byGID[u.GIDNumber]; !ok {
+			c.report(bUsers, id, "primary gidNumber %d is no group's", u.GIDNumber)
+		} else if !slices.Contains(g.Users, id) {
+			c.report(bUsers, id, "not a member of primary group %s", g.CN)
+		}
+	}
+	return nil
 }
 
 // checkOwned reports secrets and second factors whose user or bind account

@@ -2,6 +2,8 @@ package directory_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,6 +73,16 @@ func TestCheckFindsBrokenIndexesBothWays(t *testing.T) {
 		{"group name entry deleted", "ix.cn", "ix.cn/admins: group", func(tx directory.Tx, _ map[string]string) error {
 			return tx.Delete("ix.cn", "admins")
 		}},
+		{"primary group the user is not in", "users", "not a member of primary group admins", func(tx directory.Tx, ids map[string]string) error {
+			var admins struct {
+				GIDNumber int `json:"gidNumber"`
+			}
+			raw, err := tx.Get("groups", ids["admins"])
+			if err != nil || json.Unmarshal(raw, &admins) != nil {
+				return fmt.Errorf("read admins: %v", err)
+			}
+			return editRecord(tx, "users", ids["alice"], func(u map[string]any) { u["gidNumber"] = admins.GIDNumber })
+		}},
 		{"credentials of nobody", "creds", "creds/ghost: belongs to no user", func(tx directory.Tx, _ map[string]string) error {
 			return tx.Put("creds", "ghost", []byte(`{}`))
 		}},
@@ -93,9 +105,11 @@ func TestCheckFindsBrokenIndexesBothWays(t *testing.T) {
 				must(t, err)
 				ids[uid] = u.ID
 			}
-			g, err := d.Group(ctx, "staff")
-			must(t, err)
-			ids["staff"] = g.ID
+			for _, cn := range []string{"staff", "admins"} {
+				g, err := d.Group(ctx, cn)
+				must(t, err)
+				ids[cn] = g.ID
+			}
 			must(t, s.Update(ctx, func(tx directory.Tx) error { return tc.damage(tx, ids) }))
 			problems, err := d.Check(ctx)
 			must(t, err)
@@ -108,4 +122,22 @@ func TestCheckFindsBrokenIndexesBothWays(t *testing.T) {
 			}
 		})
 	}
+}
+
+// editRecord changes one field of a stored record, as a bug might, with no
+// regard for indexes or rules.
+func editRecord(tx directory.Tx, bucket, key string, edit func(map[string]any)) error {
+	raw, err := tx.Get(bucket, key)
+	if err != nil {
+		return err
+	}
+	var v map[string]any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return err
+	}
+	edit(v)
+	if raw, err = json.Marshal(v); err != nil {
+		return err
+	}
+	return tx.Put(bucket, key, raw)
 }
