@@ -188,3 +188,35 @@ func TestVerifyOnlyReadsTheFile(t *testing.T) {
 		t.Error("Verify changed the backup")
 	}
 }
+
+// A backup that cannot be written is logged with the last one that was,
+// and tried again within the hour rather than a day later.
+func TestScheduleRetriesAFailedBackup(t *testing.T) {
+	clock := dirtest.NewClock(time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC))
+	d := newDirectory(t, clock.Now)
+	notADir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notADir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var waits []time.Duration
+	var logs bytes.Buffer
+	s := &backup.Schedule{Dir: notADir, Source: d, Log: slog.New(slog.NewTextHandler(&logs, nil)), Now: clock.Now,
+		After: func(wait time.Duration) <-chan time.Time {
+			waits = append(waits, wait)
+			if len(waits) == 2 {
+				cancel()
+			}
+			clock.Advance(wait)
+			ch := make(chan time.Time, 1)
+			ch <- clock.Now()
+			return ch
+		}}
+	s.Run(ctx)
+	if !slices.Equal(waits, []time.Duration{time.Hour, time.Hour}) {
+		t.Errorf("waited %v after failures, want an hour each", waits)
+	}
+	if n := strings.Count(logs.String(), `msg="scheduled backup failed"`); n != 2 || !strings.Contains(logs.String(), "last_success=") {
+		t.Errorf("want two failures logged with the last success:\n%s", logs.String())
+	}
+}
