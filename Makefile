@@ -2,11 +2,34 @@ GO      ?= go
 DATA    ?= ./data
 BIN     ?= bin/atrium
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+RELEASE_DIR ?= bin/release
+IMAGE_DIR   ?= bin/image
+IMAGE       ?= atrium:$(VERSION)
 
-.PHONY: build run test test-short bench fmt vet fuzz clean
+.PHONY: build run test test-short bench fmt vet fuzz clean release image
 
 build:
-	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/atrium
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/atrium
+
+# Static binaries for Linux on PCs and servers (amd64), ARM servers and
+# newer Raspberry Pis (arm64), and NAS boxes and older Pis (armv7), with
+# their SHA-256 sums.
+release:
+	rm -rf $(RELEASE_DIR) && mkdir -p $(RELEASE_DIR)
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(RELEASE_DIR)/atrium-linux-amd64 ./cmd/atrium
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(RELEASE_DIR)/atrium-linux-arm64 ./cmd/atrium
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(RELEASE_DIR)/atrium-linux-armv7 ./cmd/atrium
+	cd $(RELEASE_DIR) && sha256sum atrium-linux-* > SHA256SUMS
+
+# The container image (Containerfile), built with podman from a static
+# binary and the host's CA certificates; no registry is needed.
+image:
+	rm -rf $(IMAGE_DIR) && mkdir -p $(IMAGE_DIR)/data
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(IMAGE_DIR)/atrium ./cmd/atrium
+	cp /etc/ssl/certs/ca-certificates.crt Containerfile $(IMAGE_DIR)/
+	podman build --format docker -t $(IMAGE) -f $(IMAGE_DIR)/Containerfile $(IMAGE_DIR)
 
 # Starts a server on $(DATA), creating it (and an admin user) on first start.
 run: build

@@ -118,6 +118,11 @@ type Options struct {
 	AuditRetention time.Duration
 	// MFA is the second-factor policy (see MFARequired).
 	MFA MFAPolicy
+	// BeforeMigrate, when set, is called before a store older than this
+	// release is upgraded, with the schema the store has, so that the
+	// caller can copy it aside. An error stops New before anything is
+	// written.
+	BeforeMigrate func(ctx context.Context, from int) error
 }
 
 // Directory is the one source of truth for users, groups and bind accounts.
@@ -174,7 +179,7 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 	if d.samba && d.box == nil {
 		return nil, fmt.Errorf("samba support needs a secrets key, which seals the NT hashes: %w", ErrNoSecretKey)
 	}
-	if err := store.Update(ctx, func(tx Tx) error { return migrate(boxTx{tx, d.box}, opt.Logger) }); err != nil {
+	if err := upgrade(ctx, store, opt, d.box); err != nil {
 		return nil, fmt.Errorf("prepare store: %w", err)
 	}
 	d.audit = newAuditWriter(store, opt.Logger, opt.Now, opt.AuditRetention)
@@ -182,18 +187,62 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 	return d, nil
 }
 
-func migrate(tx Tx, log *slog.Logger) error {
-	version := 0
-	if raw, err := tx.Get(bMeta, "schema"); err == nil {
-		version, _ = strconv.Atoi(string(raw))
-	} else if !errors.Is(err, ErrNotFound) {
+// ErrNewerSchema means the store was written by a newer release of Atrium.
+// New refuses it before writing anything.
+var ErrNewerSchema = errors.New("the database was written by a newer release of Atrium")
+
+// StoredSchema is the schema of the records in store: 0 for a new store.
+func StoredSchema(ctx context.Context, store Store) (int, error) {
+	var version int
+	err := store.View(ctx, func(tx Tx) error {
+		var err error
+		version, err = readSchema(tx)
 		return err
+	})
+	return version, err
+}
+
+func readSchema(tx Tx) (int, error) {
+	raw, err := tx.Get(bMeta, "schema")
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil
+	} else if err != nil {
+		return 0, err
 	}
+	return strconv.Atoi(string(raw))
+}
+
+func newerSchema(version int) error {
+	return fmt.Errorf("%w (schema %d; this release reads up to %d): run that release or a later one, or restore a backup taken before the upgrade", ErrNewerSchema, version, SchemaVersion)
+}
+
+// upgrade refuses a newer store in a read-only transaction, so that its
+// file is not written, and gives opt.BeforeMigrate its turn before an
+// older store is migrated.
+func upgrade(ctx context.Context, store Store, opt Options, box *secretBox) error {
+	version, err := StoredSchema(ctx, store)
 	switch {
+	case err != nil:
+		return fmt.Errorf("read schema version: %w", err)
+	case version > SchemaVersion:
+		return newerSchema(version)
+	case version > 0 && version < SchemaVersion && opt.BeforeMigrate != nil:
+		if err := opt.BeforeMigrate(ctx, version); err != nil {
+			return fmt.Errorf("before migrating schema %d: %w", version, err)
+		}
+	}
+	return store.Update(ctx, func(tx Tx) error { return migrate(boxTx{tx, box}, opt.Logger) })
+}
+
+func migrate(tx Tx, log *slog.Logger) error {
+	version, err := readSchema(tx)
+	switch {
+	case err != nil:
+		return fmt.Errorf("read schema version: %w", err)
 	case version == 0:
 		version = SchemaVersion // a new store starts at the current layout
 	case version > SchemaVersion:
-		return fmt.Errorf("store has schema %d, this release knows up to %d: upgrade Atrium", version, SchemaVersion)
+		return newerSchema(version)
 	}
 	for ; version < SchemaVersion; version++ {
 		if err := migrations[version-1](tx, log); err != nil {

@@ -200,6 +200,9 @@ func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log 
 		Samba:     cfg.Samba.Enabled,
 		SecretKey: key,
 		MFA:       cfg.mfaPolicy(),
+		// Before an upgrade, not after: a failed migration leaves the
+		// store as it was, and the copy is of that.
+		BeforeMigrate: backupBeforeMigrate(s, log),
 		Backoff: directory.BackoffConfig{
 			AddressFreeFailures: cfg.Backoff.AddressFreeFailures, AddressMaxBlock: cfg.Backoff.AddressMaxBlock,
 			AccountFailures: cfg.Backoff.AccountFailures, AccountLock: cfg.Backoff.AccountLock, Window: cfg.Backoff.Window,

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atrium-dir/atrium/backup"
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/ldif"
 )
@@ -64,7 +65,8 @@ var commands = []*command{
 	{name: "app-password list", usage: "app-password list UID", minArgs: 1, maxArgs: 1, fn: appPasswordList},
 	{name: "app-password revoke", usage: "app-password revoke UID NAME", minArgs: 2, maxArgs: 2, fn: appPasswordRevoke},
 	{name: "audit", usage: "audit [--user UID] [--since DURATION]", flags: []string{"user", "since"}, fn: audit},
-	{name: "backup", usage: "backup FILE", minArgs: 1, maxArgs: 1, fn: backup},
+	{name: "backup", usage: "backup FILE", minArgs: 1, maxArgs: 1, fn: takeBackup},
+	{name: "backup verify", usage: "backup verify FILE", minArgs: 1, maxArgs: 1},
 	{name: "restore", usage: "restore FILE [--force]", flags: []string{"force!"}, minArgs: 1, maxArgs: 1},
 	{name: "import", usage: "import FILE.ldif", minArgs: 1, maxArgs: 1, fn: importLDIF},
 	{name: "export", usage: "export [--with-secrets] [--no-ssh-keys] FILE.ldif", flags: []string{"with-secrets!", "no-ssh-keys!"}, minArgs: 1, maxArgs: 1, fn: exportLDIF},
@@ -570,28 +572,12 @@ func audit(e *env) error {
 	return printTable(e.out, []string{"TIME", "KIND", "WHO", "SERVICE", "FROM", "RESULT", "DETAIL"}, rows)
 }
 
-func backup(e *env) error {
-	path := e.arg(0)
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+func takeBackup(e *env) error {
+	n, err := backup.WriteFile(e.ctx, e.arg(0), e.dir)
 	if err != nil {
-		return fmt.Errorf("backup: %w", err)
+		return err
 	}
-	n, err := e.dir.Backup(e.ctx, f)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("backup: %w", err)
-	}
-	fmt.Fprintf(e.out, "Backed up %d bytes to %s\n", n, path)
+	fmt.Fprintf(e.out, "Backed up %d bytes to %s\n", n, e.arg(0))
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/atrium-dir/atrium/backup"
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/ldif"
 )
@@ -71,6 +72,11 @@ type Config struct {
 		AccountLock         time.Duration `yaml:"account_lock"`
 		Window              time.Duration `yaml:"window"`
 	} `yaml:"backoff"`
+	Backup struct {
+		Dir   string        `yaml:"dir"` // scheduled backups go here; none when empty
+		Every time.Duration `yaml:"every"`
+		Keep  int           `yaml:"keep"`
+	} `yaml:"backup"`
 }
 
 func defaultConfig() Config {
@@ -99,6 +105,8 @@ func defaultConfig() Config {
 	c.Backoff.AccountFailures = 20
 	c.Backoff.AccountLock = 30 * time.Second
 	c.Backoff.Window = 15 * time.Minute
+	c.Backup.Every = backup.DefaultEvery
+	c.Backup.Keep = backup.DefaultKeep
 	return c
 }
 
@@ -145,6 +153,7 @@ var settings = []setting{
 	{"ATRIUM_MFA_REQUIRE", "", str(func(c *Config) *string { return &c.MFA.Require })},
 	{"ATRIUM_MFA_GROUPS", "", list(func(c *Config) *[]string { return &c.MFA.Groups })},
 	{"ATRIUM_LDAP_APP_PASSWORD_ONLY_GROUPS", "", list(func(c *Config) *[]string { return &c.LDAP.AppPasswordOnlyGroups })},
+	{"ATRIUM_BACKUP_DIR", "", str(func(c *Config) *string { return &c.Backup.Dir })},
 	{"ATRIUM_SAMBA", "", func(c *Config, v string) error {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -280,6 +289,9 @@ func (c Config) Validate() []string {
 	b := c.Backoff
 	if b.AddressFreeFailures < 1 || b.AccountFailures < 1 || b.AddressMaxBlock <= 0 || b.AccountLock <= 0 || b.Window <= 0 {
 		p = append(p, "backoff: every count and duration must be positive")
+	}
+	if c.Backup.Every < time.Minute || c.Backup.Keep < 1 {
+		p = append(p, "backup: every must be at least 1m and keep at least 1")
 	}
 	return p
 }

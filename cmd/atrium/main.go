@@ -76,8 +76,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if args[0] == "serve" {
+	switch args[0] {
+	case "serve":
 		return serve(ctx, args[1:], stderr)
+	case "version", "--version":
+		return printVersion(stdout)
+	case "healthcheck":
+		return healthcheck(ctx, args[1:], stdout)
 	}
 	cmd, rest, err := findCommand(args)
 	if err != nil {
@@ -87,8 +92,11 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
-	if cmd.name == "config check" {
+	switch cmd.name {
+	case "config check":
 		return configCheck(inv, stdout)
+	case "backup verify":
+		return backupVerify(ctx, inv, stdout)
 	}
 	if cmd.password != nil {
 		if err := resolvePassword(inv, stdin, stdout); err != nil {
@@ -184,9 +192,10 @@ Usage:
   atrium bind-account add NAME [--rights read,samba,admin] [--password-stdin] | list | delete NAME
   atrium app-password add UID NAME | list UID | revoke UID NAME
   atrium audit [--user UID] [--since DURATION]
-  atrium backup FILE | restore FILE [--force]
+  atrium backup FILE | backup verify FILE | restore FILE [--force]
   atrium import FILE.ldif | export [--with-secrets] [--no-ssh-keys] FILE.ldif
   atrium config check
+  atrium version | healthcheck
 
 Every command takes --data DIR (default ./data, or ATRIUM_DATA), --config FILE and --json.
 Passwords are never arguments: --password-stdin reads one line; otherwise atrium asks on a

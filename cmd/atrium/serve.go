@@ -113,6 +113,7 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	httpSrv := &http.Server{Handler: web, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	go sweepState(ctx, d, log)
+	go scheduledBackups(ctx, cfg, d, log)
 	adminSrv := &http.Server{Handler: adminHandler(cfg, d, log), ReadHeaderTimeout: 10 * time.Second}
 
 	type listener struct {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -142,10 +143,32 @@ func (t tx) Scan(bucket, prefix, after string, fn func(string, []byte) error) er
 }
 
 // Check walks the whole file and reports the first inconsistency found.
-func (s *Store) Check() error {
+// Every key is read first, in this goroutine, where a damaged page that
+// makes bbolt read outside the file is caught as an error; only then does
+// bbolt's own check (which runs in a goroutine of its own) look at the
+// page structure.
+func (s *Store) Check() (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("damaged page: %v", p)
+		}
+	}()
 	return s.db.View(func(btx *bolt.Tx) error {
+		if err := btx.ForEach(func(name []byte, b *bolt.Bucket) error { return readAll(b) }); err != nil {
+			return fmt.Errorf("read every key: %w", err)
+		}
 		for err := range btx.Check() {
 			return fmt.Errorf("bbolt check: %w", err)
+		}
+		return nil
+	})
+}
+
+func readAll(b *bolt.Bucket) error {
+	return b.ForEach(func(k, v []byte) error {
+		if v == nil {
+			return readAll(b.Bucket(k))
 		}
 		return nil
 	})
