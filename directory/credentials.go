@@ -106,10 +106,14 @@ func (d *Directory) SetBindAccountPassword(ctx context.Context, name, pw string)
 // NTHash returns the Samba NT hash of the user with this ID, for callers
 // that have checked the reader's right to see it.
 func (d *Directory) NTHash(ctx context.Context, id string) ([]byte, error) {
-	return view(ctx, d, func(r Reader) ([]byte, error) {
-		c, err := r.creds(id)
-		return c.NTHash, err
-	})
+	return view(ctx, d, func(r Reader) ([]byte, error) { return r.NTHash(id) })
+}
+
+// NTHash returns the Samba NT hash of the user with this ID (nil when none
+// is stored), for callers that have checked the reader's right to see it.
+func (r Reader) NTHash(id string) ([]byte, error) {
+	c, err := r.creds(id)
+	return c.NTHash, err
 }
 
 // Secrets are the stored hashes of a user, for a full export.

@@ -61,7 +61,7 @@ func (b *Backend) bind(ctx context.Context, remote, name string, pw []byte) (*wh
 func (b *Backend) lookup(ctx context.Context, w *who, dn string) (*entry, opResult) {
 	var e *entry
 	res := ok()
-	err := b.dir.View(ctx, func(r directory.Reader) error {
+	err := b.dir.View(ctx, func(ctx context.Context, r directory.Reader) error {
 		v := &view{b: b, r: r, who: w, ntHash: canReadNTHash(w), names: map[string]string{}, chain: map[string][]string{}}
 		x, found := v.resolve(dn)
 		if !found {
@@ -317,7 +317,7 @@ func (b *Backend) modifyGroup(ctx context.Context, w *who, e *entry, changes []c
 	}
 	var members []memberChange
 	var other []change
-	err := b.dir.View(ctx, func(r directory.Reader) error {
+	err := b.dir.View(ctx, func(ctx context.Context, r directory.Reader) error {
 		v := &view{b: b, r: r, who: w, names: map[string]string{}, chain: map[string][]string{}}
 		for _, c := range changes {
 			name := canonicalAttr(c.attr)

@@ -1,7 +1,6 @@
 package ldapserver
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"strconv"
@@ -91,7 +90,10 @@ func (v *view) userEntry(u directory.User) *entry {
 		e.add("memberOf", v.groupDNs(parents)...)
 	}
 	if v.ntHash && v.b.tree.samba != nil {
-		if nt, err := v.b.dir.NTHash(context.Background(), u.ID); err == nil && len(nt) > 0 {
+		nt, err := v.r.NTHash(u.ID)
+		if err != nil {
+			v.failed(err)
+		} else if len(nt) > 0 {
 			e.add("sambaNTPassword", strings.ToUpper(hexString(nt)))
 		}
 	}

@@ -57,7 +57,7 @@ type ExportOptions struct {
 func Export(ctx context.Context, d *directory.Directory, w io.Writer, l Layout, opt ExportOptions) error {
 	var users []directory.User
 	var groups []directory.Group
-	err := d.View(ctx, func(r directory.Reader) error {
+	err := d.View(ctx, func(ctx context.Context, r directory.Reader) error {
 		if err := r.Users("", func(u directory.User) error {
 			users = append(users, u)
 			return nil
