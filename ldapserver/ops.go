@@ -64,7 +64,9 @@ func (b *Backend) lookup(ctx context.Context, w *who, dn string) (*entry, opResu
 	err := b.dir.View(ctx, func(ctx context.Context, r directory.Reader) error {
 		v := &view{b: b, r: r, who: w, ntHash: canReadNTHash(w), names: map[string]string{}, chain: map[string][]string{}}
 		x, found := v.resolve(dn)
-		if !found {
+		if !found && v.err != nil {
+			return v.err
+		} else if !found {
 			n, _ := normaliseDN(dn)
 			res = fail(ldap.LDAPResultNoSuchObject, "no such entry")
 			res.matched = b.nearestContainer(n)

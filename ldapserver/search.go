@@ -49,12 +49,22 @@ func (v *view) failed(err error) {
 	}
 }
 
+// exists reports whether a lookup found what it asked for. Not found is an
+// answer; any other error is noted with failed, so that a read that fails
+// ends the operation instead of silently dropping entries.
+func (v *view) exists(err error) bool {
+	if err != nil && !errors.Is(err, directory.ErrNotFound) {
+		v.failed(err)
+	}
+	return err == nil
+}
+
 func (v *view) nameDN(id string, group bool) (string, bool) {
 	if dn, ok := v.names[id]; ok {
 		return dn, true
 	}
 	name, err := v.r.Name(id)
-	if err != nil {
+	if !v.exists(err) {
 		return "", false
 	}
 	dn := v.b.tree.layout.UserDN(name)
@@ -128,7 +138,7 @@ func (v *view) groupEntry(g directory.Group, m directory.Members) *entry {
 	e.fill = func(e *entry) {
 		var members, uids []string
 		m.EachUser(func(id string) bool {
-			if name, err := v.r.Name(id); err == nil {
+			if name, err := v.r.Name(id); v.exists(err) {
 				uids = append(uids, name)
 				members = append(members, v.b.tree.layout.UserDN(name))
 			}
@@ -154,11 +164,11 @@ func (v *view) groupEntry(g directory.Group, m directory.Members) *entry {
 func (v *view) memberUID(value string) (string, bool) {
 	uid := foldSpaces(value)
 	id, err := v.r.UserIDByUID(uid)
-	if err != nil {
+	if !v.exists(err) {
 		return "", false
 	}
 	name, err := v.r.Name(id)
-	return id, err == nil && name == uid
+	return id, v.exists(err) && name == uid
 }
 
 // hasMember decides an equality on member, uniqueMember or memberUid for
@@ -248,15 +258,15 @@ func (v *view) resolve(dn string) (ref, bool) {
 	val = unescapeDNValue(val)
 	switch {
 	case parent == v.b.nPeople && typ == "uid":
-		if u, err := v.userByUID(val); err == nil {
+		if u, err := v.userByUID(val); v.exists(err) {
 			return ref{kindUser, u.ID}, true
 		}
 	case parent == v.b.nGroups && typ == "cn":
-		if g, err := v.r.GroupByCN(val); err == nil {
+		if g, err := v.r.GroupByCN(val); v.exists(err) {
 			return ref{kindGroup, g.ID}, true
 		}
 	case parent == v.b.nServices && typ == "cn":
-		if a, err := v.r.BindAccount(val); err == nil {
+		if a, err := v.r.BindAccount(val); v.exists(err) {
 			return ref{kindAccount, a.ID}, true
 		}
 	}
@@ -291,7 +301,8 @@ func (v *view) effectiveGroups(id string) []string {
 	if gs, ok := v.chain[id]; ok {
 		return gs
 	}
-	gs, _ := v.r.EffectiveGroupIDs(id)
+	gs, err := v.r.EffectiveGroupIDs(id)
+	v.exists(err)
 	v.chain[id] = gs
 	return gs
 }
@@ -347,7 +358,8 @@ func (v *view) candidates(kind entryKind, f *Filter) (ids []string, all bool) {
 			return nil, false
 		case at.names[0] == "memberOf" && target.kind == kindGroup:
 			if kind == kindUser {
-				ids, _ := v.r.EffectiveUserIDs(target.id)
+				ids, err := v.r.EffectiveUserIDs(target.id)
+				v.exists(err)
 				return ids, false
 			}
 			return nil, true
@@ -365,13 +377,13 @@ func (v *view) equalityCandidates(kind entryKind, f *Filter) ([]string, bool) {
 		return nil, false // Undefined: nothing matches
 	}
 	one := func(id string, err error) ([]string, bool) {
-		if err != nil {
+		if !v.exists(err) {
 			return nil, false
 		}
 		return []string{id}, false
 	}
 	user := func(u directory.User, err error) ([]string, bool) {
-		if err != nil {
+		if !v.exists(err) {
 			return nil, false
 		}
 		if v.found == nil {
@@ -413,7 +425,7 @@ func (v *view) equalityCandidates(kind entryKind, f *Filter) ([]string, bool) {
 				return nil, false
 			}
 			var ids []string
-			v.r.UsersByGIDNumber(n, func(u directory.User) error { ids = append(ids, u.ID); return nil })
+			v.exists(v.r.UsersByGIDNumber(n, func(u directory.User) error { ids = append(ids, u.ID); return nil }))
 			return ids, false
 		case "entryUUID":
 			return user(v.r.User(strings.ToLower(f.Value)))
@@ -429,9 +441,7 @@ func (v *view) equalityCandidates(kind entryKind, f *Filter) ([]string, bool) {
 				ids = append(ids, u.ID)
 				return nil
 			})
-			if err != nil {
-				return nil, true
-			}
+			v.exists(err)
 			return ids, false
 		case "memberOf":
 			target, ok := v.resolve(f.Value)
@@ -439,7 +449,7 @@ func (v *view) equalityCandidates(kind entryKind, f *Filter) ([]string, bool) {
 				return nil, false
 			}
 			_, m, err := v.r.GroupRef(target.id)
-			if err != nil {
+			if !v.exists(err) {
 				return nil, false
 			}
 			return m.UserIDs(), false
@@ -462,14 +472,16 @@ func (v *view) equalityCandidates(kind entryKind, f *Filter) ([]string, bool) {
 			if !ok {
 				return nil, false
 			}
-			ids, _ := v.r.DirectGroupIDs(target.id)
+			ids, err := v.r.DirectGroupIDs(target.id)
+			v.exists(err)
 			return ids, false
 		case "memberUid":
 			id, ok := v.memberUID(f.Value)
 			if !ok {
 				return nil, false
 			}
-			ids, _ := v.r.DirectGroupIDs(id)
+			ids, err := v.r.DirectGroupIDs(id)
+			v.exists(err)
 			return ids, false
 		case "memberOf":
 			target, ok := v.resolve(f.Value)
@@ -477,7 +489,7 @@ func (v *view) equalityCandidates(kind entryKind, f *Filter) ([]string, bool) {
 				return nil, false
 			}
 			_, m, err := v.r.GroupRef(target.id)
-			if err != nil {
+			if !v.exists(err) {
 				return nil, false
 			}
 			return m.GroupIDs(), false

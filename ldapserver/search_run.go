@@ -65,7 +65,9 @@ func (b *Backend) search(ctx context.Context, w *who, q *searchQuery, send sendF
 		v := &view{b: b, r: r, who: w, ntHash: canReadNTHash(w), names: map[string]string{}, chain: map[string][]string{}}
 		ev.chain, ev.member = v.inChain, v.hasMember
 		base, found := v.resolve(q.base)
-		if !found {
+		if !found && v.err != nil {
+			return v.err
+		} else if !found {
 			res = fail(ldap.LDAPResultNoSuchObject, "no such entry")
 			res.matched = b.nearestContainer(baseN)
 			return nil
