@@ -205,7 +205,7 @@ func (d *Directory) Now() time.Time { return d.now() }
 
 // Backup writes a consistent copy of the store to w.
 func (d *Directory) Backup(ctx context.Context, w io.Writer) (int64, error) {
-	if err := d.audit.flush(); err != nil {
+	if err := d.flushAudit(ctx); err != nil {
 		return 0, err
 	}
 	return d.store.Backup(ctx, w)

@@ -47,3 +47,12 @@ func (g nestGuard) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	}
 	return g.Store.Backup(ctx, w)
 }
+
+// flushAudit writes the queued audit events. It is refused inside View as
+// a transaction is: the write would wait for View's own read.
+func (d *Directory) flushAudit(ctx context.Context) error {
+	if err := refuseNested(ctx); err != nil {
+		return err
+	}
+	return d.audit.flush()
+}

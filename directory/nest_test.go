@@ -19,6 +19,9 @@ func TestNestedTransactionRefused(t *testing.T) {
 	u, err := d.CreateUser(ctx, directory.User{UID: "alice", UIDNumber: 10001})
 	must(t, err)
 	must(t, d.SetPassword(ctx, "alice", "alice-password"))
+	if _, err := d.Authenticate(ctx, directory.Login{Name: "alice", Password: "wrong"}); err == nil {
+		t.Fatal("a wrong password was accepted")
+	}
 	must(t, d.View(ctx, func(ctx context.Context, r directory.Reader) error {
 		nt, err := r.NTHash(u.ID)
 		if err != nil || len(nt) != 16 {
@@ -30,6 +33,7 @@ func TestNestedTransactionRefused(t *testing.T) {
 			"NTHash (a read)":       second(d.NTHash(ctx, u.ID)),
 			"User, derived context": second(d.User(derived, "alice")),
 			"Backup (a whole read)": second(d.Backup(ctx, io.Discard)),
+			"AuditEvents":           second(d.AuditEvents(ctx, directory.AuditQuery{})),
 		}
 		// Last: a write that waits here stops every later read.
 		nested["SetPassword (a write)"] = nestedWrite(t, func() error { return d.SetPassword(ctx, "alice", "other-password") })
