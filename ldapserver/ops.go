@@ -332,11 +332,14 @@ func (b *Backend) modifyGroup(ctx context.Context, w *who, e *entry, changes []c
 				var x ref
 				found := false
 				if name == "memberUid" {
-					if u, err := r.UserByUID(val); err == nil {
+					if u, err := r.UserByUID(val); v.exists(err) {
 						x, found = ref{kindUser, u.ID}, true
 					}
 				} else {
 					x, found = v.resolve(val)
+				}
+				if v.err != nil {
+					return v.err
 				}
 				if !found || (x.kind != kindUser && x.kind != kindGroup) {
 					if c.op == ldap.DeleteAttribute {

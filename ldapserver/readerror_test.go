@@ -126,3 +126,32 @@ func TestSearchReadErrorsReachTheClient(t *testing.T) {
 		})
 	}
 }
+
+// A failed read while resolving the members of a group Modify is reported
+// as such, not as "member does not exist".
+func TestModifyMemberReadErrorReachesTheClient(t *testing.T) {
+	store := &brokenBucket{}
+	f := newFixtureOn(t, Access{}, func(s directory.Store) directory.Store { store.Store = s; return store })
+	var logs lockedBuffer
+	f.b.log = slog.New(slog.NewTextHandler(&logs, nil))
+	_, addr := startServer(t, f)
+	c := connect(t, addr, adminDN, "admin-password")
+	for _, tc := range []struct{ bucket, attr, value string }{
+		{"ix.uid", "memberUid", "alice"},
+		{"ix.uid", "member", aliceDN},
+	} {
+		t.Run(tc.attr, func(t *testing.T) {
+			req := ldap.NewModifyRequest("cn=empty,ou=groups,dc=example,dc=com", nil)
+			req.Add(tc.attr, []string{tc.value})
+			store.bucket.Store(&tc.bucket)
+			err := c.Modify(req)
+			store.bucket.Store(nil)
+			if code := resultCode(err); code != ldap.LDAPResultOther {
+				t.Errorf("result %d (%v), want other (80)", code, err)
+			}
+			if log := logs.take(); !strings.Contains(log, errDiskRead.Error()) {
+				t.Errorf("log: %q", log)
+			}
+		})
+	}
+}
