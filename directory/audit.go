@@ -61,7 +61,7 @@ type AuditQuery struct {
 
 // AuditEvents returns matching events, oldest first.
 func (d *Directory) AuditEvents(ctx context.Context, q AuditQuery) ([]AuditEvent, error) {
-	if err := d.audit.flush(); err != nil {
+	if err := d.flushAudit(ctx); err != nil {
 		return nil, err
 	}
 	var out []AuditEvent

@@ -93,7 +93,7 @@ func (d *Directory) authenticate(ctx context.Context, l Login) (p Principal, aud
 	}
 	gen := d.binds.gen()
 	var creds credentials
-	err = d.View(ctx, func(r Reader) error {
+	err = d.View(ctx, func(_ context.Context, r Reader) error {
 		var err error
 		p.Kind = l.Kind
 		if l.Kind == KindBindAccount {

@@ -115,7 +115,7 @@ func checkAfterCrash(t *testing.T, path string, reported []string) {
 	d, err := directory.New(ctx, s, directory.Options{})
 	must(t, err)
 	defer d.Close()
-	must(t, d.View(ctx, func(r directory.Reader) error {
+	must(t, d.View(ctx, func(ctx context.Context, r directory.Reader) error {
 		g, err := r.GroupByCN("crashers")
 		if err != nil {
 			return err

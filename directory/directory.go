@@ -159,7 +159,7 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 		opt.AuditRetention = 90 * 24 * time.Hour
 	}
 	d := &Directory{
-		store:   store,
+		store:   nestGuard{store},
 		now:     opt.Now,
 		log:     opt.Logger,
 		samba:   opt.Samba,
@@ -182,7 +182,7 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 	if err := upgrade(ctx, store, opt, d.box); err != nil {
 		return nil, fmt.Errorf("prepare store: %w", err)
 	}
-	d.audit = newAuditWriter(store, opt.Logger, opt.Now, opt.AuditRetention)
+	d.audit = newAuditWriter(d.store, opt.Logger, opt.Now, opt.AuditRetention)
 	d.warnMissingPolicyGroups(ctx)
 	return d, nil
 }
@@ -265,7 +265,7 @@ func (d *Directory) Now() time.Time { return d.now() }
 
 // Backup writes a consistent copy of the store to w.
 func (d *Directory) Backup(ctx context.Context, w io.Writer) (int64, error) {
-	if err := d.audit.flush(); err != nil {
+	if err := d.flushAudit(ctx); err != nil {
 		return 0, err
 	}
 	return d.store.Backup(ctx, w)
@@ -273,13 +273,21 @@ func (d *Directory) Backup(ctx context.Context, w io.Writer) (int64, error) {
 
 // View runs fn with a Reader that sees one consistent snapshot. Use it for
 // several lookups that must agree with each other (an LDAP search, say).
-func (d *Directory) View(ctx context.Context, fn func(Reader) error) error {
-	return d.store.View(ctx, func(tx Tx) error { return fn(Reader{boxTx{tx, d.box}}) })
+//
+// Inside fn, read only through the Reader. fn gets a context marked as
+// inside View; name it ctx, so that it hides the caller's. Every Directory
+// method given that context refuses with ErrNestedTransaction instead of
+// opening a second transaction, which can deadlock the store (see
+// nestGuard).
+func (d *Directory) View(ctx context.Context, fn func(ctx context.Context, r Reader) error) error {
+	return d.store.View(ctx, func(tx Tx) error {
+		return fn(context.WithValue(ctx, inViewKey{}, true), Reader{boxTx{tx, d.box}})
+	})
 }
 
 func view[T any](ctx context.Context, d *Directory, fn func(Reader) (T, error)) (T, error) {
 	var out T
-	err := d.View(ctx, func(r Reader) error {
+	err := d.View(ctx, func(_ context.Context, r Reader) error {
 		var err error
 		out, err = fn(r)
 		return err

@@ -93,7 +93,7 @@ func TestGroupRefMembersMatchTheRecord(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = d.View(ctx, func(r directory.Reader) error {
+		err = d.View(ctx, func(ctx context.Context, r directory.Reader) error {
 			for range 2 { // the second read of the large group is a cache hit
 				g, m, err := r.GroupRef(full.ID)
 				if err != nil {

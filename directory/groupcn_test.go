@@ -14,7 +14,7 @@ import (
 func groupNamed(t *testing.T, d *directory.Directory, cn string) (directory.Group, error) {
 	t.Helper()
 	var g directory.Group
-	err := d.View(context.Background(), func(r directory.Reader) error {
+	err := d.View(context.Background(), func(ctx context.Context, r directory.Reader) error {
 		var err error
 		g, err = r.GroupByCN(cn)
 		return err
@@ -44,7 +44,7 @@ func TestGroupNamesMatchAsCaseIgnoreMatch(t *testing.T) {
 	}
 	_, err = d.UpdateGroup(ctx, "staff team", func(g *directory.Group) error { g.CN = "STAFF Team"; return nil })
 	must(t, err)
-	must(t, d.View(ctx, func(r directory.Reader) error {
+	must(t, d.View(ctx, func(ctx context.Context, r directory.Reader) error {
 		name, err := r.Name(made.ID)
 		if name != "STAFF Team" {
 			t.Errorf("name of the renamed group = %q, %v", name, err)

@@ -116,7 +116,7 @@ func TestLookupsUseIndexes(t *testing.T) {
 	for _, l := range lookups {
 		t.Run(l.name, func(t *testing.T) {
 			store.reads.Store(0)
-			must(t, d.View(ctx, l.fn))
+			must(t, d.View(ctx, func(_ context.Context, r directory.Reader) error { return l.fn(r) }))
 			n := store.reads.Load()
 			t.Logf("%d reads", n)
 			if n > l.maxReads {

@@ -596,7 +596,7 @@ func (d *Directory) mfaRequired(r Reader, userID string) (bool, error) {
 // warnMissingPolicyGroups logs the policy's group names that match no
 // group: a typo there would silently require nothing of anyone.
 func (d *Directory) warnMissingPolicyGroups(ctx context.Context) {
-	_ = d.View(ctx, func(r Reader) error {
+	_ = d.View(ctx, func(_ context.Context, r Reader) error {
 		for setting, cns := range map[string][]string{"MFA required": d.mfaPolicy.Groups, "LDAP app passwords only": d.mfaPolicy.LDAPAppPasswordOnly} {
 			for _, cn := range cns {
 				if _, err := r.GroupByCN(cn); errors.Is(err, ErrNotFound) {

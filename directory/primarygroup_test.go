@@ -44,7 +44,7 @@ func TestGroupsNeverTakeAPrivateGroupNumber(t *testing.T) {
 	if len(private) != 2 || private[1].CN != "bob" || private[1].GIDNumber != bob.UIDNumber || !slices.Equal(private[1].Users, []string{bob.ID}) {
 		t.Errorf("private groups: %+v", private)
 	}
-	must(t, d.View(ctx, func(r directory.Reader) error {
+	must(t, d.View(ctx, func(ctx context.Context, r directory.Reader) error {
 		g, u, err := r.PrivateGroupByGIDNumber(bob.GIDNumber)
 		if err != nil || g.CN != "bob" || u.ID != bob.ID {
 			t.Errorf("group numbered %d: %+v, %v", bob.GIDNumber, g, err)

@@ -15,7 +15,7 @@ import (
 func usercnUIDs(t *testing.T, d *directory.Directory, cn string) []string {
 	t.Helper()
 	var uids []string
-	must(t, d.View(context.Background(), func(r directory.Reader) error {
+	must(t, d.View(context.Background(), func(ctx context.Context, r directory.Reader) error {
 		return r.UsersByCommonName(cn, func(u directory.User) error {
 			uids = append(uids, u.UID)
 			return nil

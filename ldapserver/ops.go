@@ -60,10 +60,12 @@ func (b *Backend) bind(ctx context.Context, remote, name string, pw []byte) (*wh
 func (b *Backend) lookup(ctx context.Context, w *who, dn string) (*entry, opResult) {
 	var e *entry
 	res := ok()
-	err := b.dir.View(ctx, func(r directory.Reader) error {
+	err := b.dir.View(ctx, func(ctx context.Context, r directory.Reader) error {
 		v := &view{b: b, r: r, who: w, ntHash: canReadNTHash(w), names: map[string]string{}, chain: map[string][]string{}}
 		x, found := v.resolve(dn)
-		if !found {
+		if !found && v.err != nil {
+			return v.err
+		} else if !found {
 			n, _ := normaliseDN(dn)
 			res = fail(ldap.LDAPResultNoSuchObject, "no such entry")
 			res.matched = b.nearestContainer(n)
@@ -355,7 +357,7 @@ type memberChange struct {
 // still exist.
 func (b *Backend) resolveGroupChanges(ctx context.Context, w *who, changes []change) (groupChanges, error) {
 	var gc groupChanges
-	err := b.dir.View(ctx, func(r directory.Reader) error {
+	err := b.dir.View(ctx, func(ctx context.Context, r directory.Reader) error {
 		v := &view{b: b, r: r, who: w, names: map[string]string{}, chain: map[string][]string{}}
 		for _, c := range changes {
 			name := canonicalAttr(c.attr)
@@ -368,11 +370,14 @@ func (b *Backend) resolveGroupChanges(ctx context.Context, w *who, changes []cha
 				var x ref
 				found := false
 				if name == "memberUid" {
-					if u, err := r.UserByUID(val); err == nil {
+					if u, err := r.UserByUID(val); v.exists(err) {
 						x, found = ref{kindUser, u.ID}, true
 					}
 				} else {
 					x, found = v.resolve(val)
+				}
+				if v.err != nil {
+					return v.err
 				}
 				if !found || (x.kind != kindUser && x.kind != kindGroup) {
 					if c.op == ldap.DeleteAttribute {

@@ -46,10 +46,10 @@ func (v *view) privateGroups(fn func(*entry) error) error {
 // user with this ID, if the user has one.
 func (v *view) privateGroupOf(userID string) []string {
 	u, err := v.r.User(userID)
-	if err != nil {
+	if !v.exists(err) {
 		return nil
 	}
-	if _, ok, err := v.r.PrivateGroup(u); err != nil || !ok {
+	if _, ok, err := v.r.PrivateGroup(u); !v.exists(err) || !ok {
 		return nil
 	}
 	return []string{userID}
@@ -59,7 +59,7 @@ func (v *view) privateGroupOf(userID string) []string {
 // name (canonical) among private groups, from the user indexes.
 func (v *view) privateGroupCandidates(name, value string) ([]string, bool) {
 	found := func(_ directory.Group, u directory.User, err error) ([]string, bool) {
-		if err != nil {
+		if !v.exists(err) {
 			return nil, false
 		}
 		return []string{u.ID}, false

@@ -1,7 +1,6 @@
 package ldapserver
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"strconv"
@@ -50,12 +49,22 @@ func (v *view) failed(err error) {
 	}
 }
 
+// exists reports whether a lookup found what it asked for. Not found is an
+// answer; any other error is noted with failed, so that a read that fails
+// ends the operation instead of silently dropping entries.
+func (v *view) exists(err error) bool {
+	if err != nil && !errors.Is(err, directory.ErrNotFound) {
+		v.failed(err)
+	}
+	return err == nil
+}
+
 func (v *view) nameDN(id string, group bool) (string, bool) {
 	if dn, ok := v.names[id]; ok {
 		return dn, true
 	}
 	name, err := v.r.Name(id)
-	if err != nil {
+	if !v.exists(err) {
 		return "", false
 	}
 	dn := v.b.tree.layout.UserDN(name)
@@ -91,7 +100,10 @@ func (v *view) userEntry(u directory.User) *entry {
 		e.add("memberOf", v.groupDNs(parents)...)
 	}
 	if v.ntHash && v.b.tree.samba != nil {
-		if nt, err := v.b.dir.NTHash(context.Background(), u.ID); err == nil && len(nt) > 0 {
+		nt, err := v.r.NTHash(u.ID)
+		if err != nil {
+			v.failed(err)
+		} else if len(nt) > 0 {
 			e.add("sambaNTPassword", strings.ToUpper(hexString(nt)))
 		}
 	}
@@ -126,7 +138,7 @@ func (v *view) groupEntry(g directory.Group, m directory.Members) *entry {
 	e.fill = func(e *entry) {
 		var members, uids []string
 		m.EachUser(func(id string) bool {
-			if name, err := v.r.Name(id); err == nil {
+			if name, err := v.r.Name(id); v.exists(err) {
 				uids = append(uids, name)
 				members = append(members, v.b.tree.layout.UserDN(name))
 			}
@@ -152,11 +164,11 @@ func (v *view) groupEntry(g directory.Group, m directory.Members) *entry {
 func (v *view) memberUID(value string) (string, bool) {
 	uid := foldSpaces(value)
 	id, err := v.r.UserIDByUID(uid)
-	if err != nil {
+	if !v.exists(err) {
 		return "", false
 	}
 	name, err := v.r.Name(id)
-	return id, err == nil && name == uid
+	return id, v.exists(err) && name == uid
 }
 
 // hasMember decides an equality on member, uniqueMember or memberUid for
@@ -248,18 +260,18 @@ func (v *view) resolve(dn string) (ref, bool) {
 	val = unescapeDNValue(val)
 	switch {
 	case parent == v.b.nPeople && typ == "uid":
-		if u, err := v.userByUID(val); err == nil {
+		if u, err := v.userByUID(val); v.exists(err) {
 			return ref{kindUser, u.ID}, true
 		}
 	case parent == v.b.nGroups && typ == "cn":
-		if g, err := v.r.GroupByCN(val); err == nil {
+		if g, err := v.r.GroupByCN(val); v.exists(err) {
 			return ref{kindGroup, g.ID}, true
 		}
-		if _, u, err := v.r.PrivateGroupByCN(val); err == nil {
+		if _, u, err := v.r.PrivateGroupByCN(val); v.exists(err) {
 			return ref{kindPrivateGroup, u.ID}, true
 		}
 	case parent == v.b.nServices && typ == "cn":
-		if a, err := v.r.BindAccount(val); err == nil {
+		if a, err := v.r.BindAccount(val); v.exists(err) {
 			return ref{kindAccount, a.ID}, true
 		}
 	}
@@ -294,7 +306,8 @@ func (v *view) effectiveGroups(id string) []string {
 	if gs, ok := v.chain[id]; ok {
 		return gs
 	}
-	gs, _ := v.r.EffectiveGroupIDs(id)
+	gs, err := v.r.EffectiveGroupIDs(id)
+	v.exists(err)
 	v.chain[id] = gs
 	return gs
 }
@@ -351,7 +364,8 @@ func (v *view) candidates(kind entryKind, f *Filter) (ids []string, all bool) {
 			return nil, false
 		case at.names[0] == "memberOf" && target.kind == kindGroup:
 			if kind == kindUser {
-				ids, _ := v.r.EffectiveUserIDs(target.id)
+				ids, err := v.r.EffectiveUserIDs(target.id)
+				v.exists(err)
 				return ids, false
 			}
 			return nil, true
@@ -408,8 +422,8 @@ var equalityIndexes = map[entryKind]map[string]indexLookup{
 		"memberOf":  directMembers(directory.Members.UserIDs),
 	},
 	kindGroup: {
-		"cn":           func(v *view, s string) ([]string, bool) { return oneID(v.r.GroupIDByCN(s)) },
-		"gidNumber":    byNumber(func(v *view, n int) ([]string, bool) { return oneID(v.r.GroupIDByGIDNumber(n)) }),
+		"cn":           func(v *view, s string) ([]string, bool) { return v.oneID(v.r.GroupIDByCN(s)) },
+		"gidNumber":    byNumber(func(v *view, n int) ([]string, bool) { return v.oneID(v.r.GroupIDByGIDNumber(n)) }),
 		"entryUUID":    (*view).groupByUUID,
 		"member":       (*view).groupsWithMember,
 		"uniqueMember": (*view).groupsWithMember,
@@ -430,8 +444,8 @@ func byNumber(lookup func(v *view, n int) ([]string, bool)) indexLookup {
 	}
 }
 
-func oneID(id string, err error) ([]string, bool) {
-	if err != nil {
+func (v *view) oneID(id string, err error) ([]string, bool) {
+	if !v.exists(err) {
 		return nil, false
 	}
 	return []string{id}, false
@@ -440,7 +454,7 @@ func oneID(id string, err error) ([]string, bool) {
 // foundUser is the one candidate a user lookup found, remembered so that
 // loading it does not read the record again.
 func (v *view) foundUser(u directory.User, err error) ([]string, bool) {
-	if err != nil {
+	if !v.exists(err) {
 		return nil, false
 	}
 	v.remember(u)
@@ -456,7 +470,7 @@ func (v *view) remember(u directory.User) {
 
 func (v *view) usersByGIDNumber(n int) ([]string, bool) {
 	var ids []string
-	v.r.UsersByGIDNumber(n, func(u directory.User) error { ids = append(ids, u.ID); return nil })
+	v.exists(v.r.UsersByGIDNumber(n, func(u directory.User) error { ids = append(ids, u.ID); return nil }))
 	return ids, false
 }
 
@@ -469,9 +483,7 @@ func (v *view) usersByCN(cn string) ([]string, bool) {
 		ids = append(ids, u.ID)
 		return nil
 	})
-	if err != nil {
-		return nil, true
-	}
+	v.exists(err)
 	return ids, false
 }
 
@@ -483,7 +495,7 @@ func directMembers(of func(directory.Members) []string) indexLookup {
 			return nil, false
 		}
 		_, m, err := v.r.GroupRef(target.id)
-		if err != nil {
+		if !v.exists(err) {
 			return nil, false
 		}
 		return of(m), false
@@ -492,7 +504,7 @@ func directMembers(of func(directory.Members) []string) indexLookup {
 
 func (v *view) groupByUUID(id string) ([]string, bool) {
 	g, _, err := v.r.GroupRef(strings.ToLower(id))
-	return oneID(g.ID, err)
+	return v.oneID(g.ID, err)
 }
 
 func (v *view) groupsWithMember(dn string) ([]string, bool) {
@@ -500,7 +512,8 @@ func (v *view) groupsWithMember(dn string) ([]string, bool) {
 	if !ok {
 		return nil, false
 	}
-	ids, _ := v.r.DirectGroupIDs(target.id)
+	ids, err := v.r.DirectGroupIDs(target.id)
+	v.exists(err)
 	return ids, false
 }
 
@@ -509,7 +522,8 @@ func (v *view) groupsWithMemberUID(uid string) ([]string, bool) {
 	if !ok {
 		return nil, false
 	}
-	ids, _ := v.r.DirectGroupIDs(id)
+	ids, err := v.r.DirectGroupIDs(id)
+	v.exists(err)
 	return ids, false
 }
 

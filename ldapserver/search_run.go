@@ -61,11 +61,13 @@ func (b *Backend) search(ctx context.Context, w *who, q *searchQuery, send sendF
 		return fail(ldap.LDAPResultInsufficientAccessRights, "bind first: anonymous clients may read only the root DSE and the schema")
 	}
 	var res opResult
-	err := b.dir.View(ctx, func(r directory.Reader) error {
+	err := b.dir.View(ctx, func(ctx context.Context, r directory.Reader) error {
 		v := &view{b: b, r: r, who: w, ntHash: canReadNTHash(w), names: map[string]string{}, chain: map[string][]string{}}
 		ev.chain, ev.member = v.inChain, v.hasMember
 		base, found := v.resolve(q.base)
-		if !found {
+		if !found && v.err != nil {
+			return v.err
+		} else if !found {
 			res = fail(ldap.LDAPResultNoSuchObject, "no such entry")
 			res.matched = b.nearestContainer(baseN)
 			return nil

@@ -122,7 +122,7 @@ func Export(ctx context.Context, d *directory.Directory, w io.Writer, l Layout, 
 // records reads the users, the stored groups and the private groups from
 // one snapshot.
 func records(ctx context.Context, d *directory.Directory) (users []directory.User, groups, private []directory.Group, err error) {
-	err = d.View(ctx, func(r directory.Reader) error {
+	err = d.View(ctx, func(ctx context.Context, r directory.Reader) error {
 		if err := r.Users("", func(u directory.User) error {
 			users = append(users, u)
 			return nil

@@ -223,7 +223,7 @@ func status(disabled bool) string {
 
 func userShow(e *env) error {
 	var out userOut
-	err := e.dir.View(e.ctx, func(r directory.Reader) error {
+	err := e.dir.View(e.ctx, func(ctx context.Context, r directory.Reader) error {
 		u, err := r.UserByUID(e.arg(0))
 		if err != nil {
 			return err
@@ -361,7 +361,7 @@ func groupView(r directory.Reader, g directory.Group) groupOut {
 func groupList(e *env) error {
 	var groups []groupOut
 	_, private := e.flag("private")
-	err := e.dir.View(e.ctx, func(r directory.Reader) error {
+	err := e.dir.View(e.ctx, func(ctx context.Context, r directory.Reader) error {
 		if err := r.Groups("", func(g directory.Group) error {
 			groups = append(groups, groupView(r, g))
 			return nil
@@ -396,7 +396,7 @@ func groupList(e *env) error {
 
 func groupShow(e *env) error {
 	var g groupOut
-	err := e.dir.View(e.ctx, func(r directory.Reader) error {
+	err := e.dir.View(e.ctx, func(ctx context.Context, r directory.Reader) error {
 		rec, err := r.GroupByCN(e.arg(0))
 		g = groupView(r, rec)
 		return err

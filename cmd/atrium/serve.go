@@ -99,11 +99,15 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	samba, err := sambaDomain(ctx, cfg, d)
+	if err != nil {
+		return err
+	}
 	layout, _ := ldif.NewLayout(cfg.BaseDN)
 	backend := ldapserver.NewBackend(ldapserver.BackendConfig{
 		Directory: d, Layout: layout, Logger: log, Version: version, Now: d.Now,
 		Access: ldapserver.Access{Anonymous: ldapserver.AnonymousRead(cfg.LDAP.Anonymous), Users: ldapserver.UserRead(cfg.LDAP.UserRead)},
-		Samba:  sambaDomain(ctx, cfg, d),
+		Samba:  samba,
 	})
 	ldapSrv := &ldapserver.Server{Backend: backend, Logger: log, TLSConfig: tlsConfig, MaxConns: cfg.LDAP.MaxConns, IdleTimeout: cfg.LDAP.IdleTimeout}
 
@@ -254,20 +258,32 @@ func loadTLS(cfg Config) (*tls.Config, error) {
 }
 
 // sambaDomain returns the Samba domain to serve, generating and storing
-// its SID on first use.
-func sambaDomain(ctx context.Context, cfg Config, d *directory.Directory) *ldapserver.SambaDomain {
+// its SID on first use. Only a SID that was never stored is generated:
+// any other failure to read it (a wrong secret.key, say) stops start-up,
+// since a new SID would change every Samba identity a NAS has cached.
+func sambaDomain(ctx context.Context, cfg Config, d *directory.Directory) (*ldapserver.SambaDomain, error) {
 	if !cfg.Samba.Enabled {
-		return nil
+		return nil, nil
 	}
 	sid := cfg.Samba.SID
 	if sid == "" {
-		if stored, err := d.Secret(ctx, "samba-domain-sid"); err == nil {
+		stored, err := d.Secret(ctx, secretSambaSID)
+		switch {
+		case err == nil:
 			sid = string(stored)
-		} else {
+		case errors.Is(err, directory.ErrNotFound):
 			sid = newDomainSID()
-			d.PutSecret(ctx, "samba-domain-sid", []byte(sid))
+			if err := d.PutSecret(ctx, secretSambaSID, []byte(sid)); err != nil {
+				return nil, fmt.Errorf("samba: store the new domain SID: %w", err)
+			}
+		default:
+			return nil, fmt.Errorf("samba: cannot read the stored domain SID, so Atrium stops rather than change every Samba identity; "+
+				"check that secret.key is the one this database was created with: %w", err)
 		}
 	}
 	return &ldapserver.SambaDomain{Name: strings.ToUpper(cfg.Samba.Domain), SID: sid, NetBIOSNames: cfg.Samba.NetBIOSNames,
-		Lockout: ldapserver.SambaLockout{Threshold: cfg.Samba.LockoutThreshold, Duration: cfg.Samba.LockoutDuration, Window: cfg.Samba.LockoutWindow}}
+		Lockout: ldapserver.SambaLockout{Threshold: cfg.Samba.LockoutThreshold, Duration: cfg.Samba.LockoutDuration, Window: cfg.Samba.LockoutWindow}}, nil
 }
+
+// secretSambaSID names the stored domain SID, used when samba.sid is unset.
+const secretSambaSID = "samba-domain-sid"

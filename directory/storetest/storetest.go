@@ -268,7 +268,7 @@ func testIndexConsistency(t *testing.T, d *directory.Directory) {
 		return nil
 	})
 	must(t, err)
-	must(t, d.View(ctx, func(r directory.Reader) error {
+	must(t, d.View(ctx, func(ctx context.Context, r directory.Reader) error {
 		if _, err := r.UserByMail("dave@example.com"); !errors.Is(err, directory.ErrNotFound) {
 			t.Errorf("old mail still indexed: %v", err)
 		}
@@ -302,7 +302,7 @@ func testIndexConsistency(t *testing.T, d *directory.Directory) {
 	}
 	_, err = d.UpdateGroup(ctx, "ops", func(g *directory.Group) error { g.CN, g.GIDNumber = "operations", 30001; return nil })
 	must(t, err)
-	must(t, d.View(ctx, func(r directory.Reader) error {
+	must(t, d.View(ctx, func(ctx context.Context, r directory.Reader) error {
 		if _, err := r.GroupByCN("ops"); !errors.Is(err, directory.ErrNotFound) {
 			t.Errorf("old group name still indexed")
 		}
@@ -326,7 +326,7 @@ func testCommonNameIndex(t *testing.T, d *directory.Directory) {
 	byCN := func(cn string) []string {
 		t.Helper()
 		var uids []string
-		must(t, d.View(ctx, func(r directory.Reader) error {
+		must(t, d.View(ctx, func(ctx context.Context, r directory.Reader) error {
 			return r.UsersByCommonName(cn, func(u directory.User) error {
 				uids = append(uids, u.UID)
 				return nil
@@ -403,7 +403,7 @@ func testNestedGroups(t *testing.T, d *directory.Directory) {
 	if _, err := d.ChangeMembers(ctx, "staff", []directory.MemberRef{ref("nobody")}, nil); !errors.Is(err, directory.ErrNotFound) {
 		t.Errorf("adding a missing user: %v", err)
 	}
-	must(t, d.View(ctx, func(r directory.Reader) error {
+	must(t, d.View(ctx, func(ctx context.Context, r directory.Reader) error {
 		staff, err := r.GroupByCN("staff")
 		must(t, err)
 		users, err := r.EffectiveUserIDs(staff.ID)
@@ -431,7 +431,7 @@ func testRename(t *testing.T, d *directory.Directory) {
 	if _, err := d.User(ctx, "frank"); !errors.Is(err, directory.ErrNotFound) {
 		t.Errorf("old uid still resolves")
 	}
-	must(t, d.View(ctx, func(r directory.Reader) error {
+	must(t, d.View(ctx, func(ctx context.Context, r directory.Reader) error {
 		if name, err := r.Name(u.ID); err != nil || name != "franklin" {
 			t.Errorf("name index after rename: %q %v", name, err)
 		}
@@ -466,7 +466,7 @@ func testDeleteCascades(t *testing.T, d *directory.Directory) {
 	u, err := d.User(ctx, "heidi")
 	must(t, err)
 	must(t, d.DeleteUser(ctx, "heidi"))
-	must(t, d.View(ctx, func(r directory.Reader) error {
+	must(t, d.View(ctx, func(ctx context.Context, r directory.Reader) error {
 		for _, cn := range []string{"g1", "g2"} {
 			g, err := r.GroupByCN(cn)
 			must(t, err)
