@@ -86,7 +86,7 @@ func (c *conn) serve(useTLS bool) {
 	}
 	for {
 		c.nc.SetReadDeadline(socketDeadline(c.srv.IdleTimeout))
-		raw, err := lber.ReadMessage(c.br, c.br, c.srv.MaxMessageSize, nil)
+		raw, err := lber.ReadMessage(c.br, c.br, c.messageLimit(), nil)
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() && c.busy() {
@@ -115,6 +115,15 @@ func (c *conn) serve(useTLS bool) {
 			return
 		}
 	}
+}
+
+// messageLimit is the largest request the client may send next: small
+// until a bind succeeds.
+func (c *conn) messageLimit() int {
+	if c.bound().anon {
+		return c.srv.MaxUnboundMessageSize
+	}
+	return c.srv.MaxMessageSize
 }
 
 func (c *conn) busy() bool {

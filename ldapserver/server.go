@@ -28,6 +28,10 @@ type Server struct {
 	TLSHandshakeTimeout time.Duration
 	// MaxMessageSize bounds one request (default 1 MiB).
 	MaxMessageSize int
+	// MaxUnboundMessageSize bounds one request before a bind succeeds
+	// (default 64 KiB): binds, StartTLS and root DSE reads are small, and
+	// connections nobody has vouched for should hold little memory.
+	MaxUnboundMessageSize int
 	// MaxTimeLimit bounds every search (default 2 minutes).
 	MaxTimeLimit time.Duration
 
@@ -59,6 +63,9 @@ func (s *Server) defaults() {
 	}
 	if s.MaxMessageSize <= 0 {
 		s.MaxMessageSize = 1 << 20
+	}
+	if s.MaxUnboundMessageSize <= 0 {
+		s.MaxUnboundMessageSize = min(64<<10, s.MaxMessageSize)
 	}
 	if s.MaxTimeLimit <= 0 {
 		s.MaxTimeLimit = 2 * time.Minute
