@@ -1,8 +1,17 @@
 package ldapserver
 
 import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"log/slog"
 	"net"
+	"os"
+	"os/exec"
 	"runtime"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -58,4 +67,97 @@ func TestDeclaredLengthFlood(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Under a descriptor limit of 64, 150 connections run the server out of
+// descriptors. Once they close, the server still answers: it waited and
+// retried instead of returning from Serve, which ends the process.
+func TestDescriptorExhaustion(t *testing.T) {
+	if os.Getenv("ATRIUM_TEST_FD_CHILD") == "1" {
+		serveUnderLowLimit(t)
+		return
+	}
+	child := exec.Command(os.Args[0], "-test.run=^TestDescriptorExhaustion$", "-test.timeout=2m")
+	child.Env = append(os.Environ(), "ATRIUM_TEST_FD_CHILD=1")
+	var logs syncBuffer
+	child.Stderr = &logs
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var waitErr error
+	exited := make(chan struct{})
+	go func() { waitErr = child.Wait(); close(exited) }()
+	defer func() {
+		child.Process.Kill()
+		<-exited
+	}()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	addr, found := strings.CutPrefix(strings.TrimSpace(line), "listening ")
+	if err != nil || !found {
+		t.Fatalf("child did not start: %q %v\n%s", line, err, logs.String())
+	}
+	var open []net.Conn
+	for range 150 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("dial: %v", err) // the kernel's backlog takes what the server cannot accept
+		}
+		open = append(open, c)
+	}
+	time.Sleep(500 * time.Millisecond) // the server accepts until it runs out
+	for _, c := range open {
+		c.Close()
+	}
+	select {
+	case <-exited:
+		t.Fatalf("the server exited when it ran out of descriptors: %v\n%s", waitErr, logs.String())
+	case <-time.After(500 * time.Millisecond):
+	}
+	c := connect(t, addr, readerDN, "reader-password")
+	if got := c.find(base, ldap.ScopeWholeSubtree, "(uid=alice)"); len(got) != 1 {
+		t.Errorf("after running out of descriptors the server found %d entries", len(got))
+	}
+	warnings := strings.Count(logs.String(), "ldap accept failed")
+	t.Logf("accept failures logged %d times", warnings)
+	if warnings == 0 || warnings > 5 {
+		t.Errorf("accept failures logged %d times, want once per burst:\n%s", warnings, logs.String())
+	}
+}
+
+// serveUnderLowLimit is the child of TestDescriptorExhaustion: it serves
+// the fixture with at most 64 descriptors until it is killed.
+func serveUnderLowLimit(t *testing.T) {
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: 64, Max: 64}); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, Access{})
+	ln := listenTCP(t)
+	s := &Server{Backend: f.b, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+	fmt.Printf("listening %s\n", ln.Addr())
+	err := s.Serve(ln)
+	fmt.Fprintf(os.Stderr, "Serve returned: %v\n", err)
+	os.Exit(1)
+}
+
+// syncBuffer is a buffer a child process's output goes to while the test
+// reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

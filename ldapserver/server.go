@@ -100,22 +100,21 @@ func (s *Server) serve(ln net.Listener, useTLS bool) error {
 	}
 	s.listeners[ln] = true
 	s.mu.Unlock()
+	var delay time.Duration
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
-			s.mu.Lock()
-			closing := s.closing
-			s.mu.Unlock()
-			if closing {
+			if s.isClosing() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return err
 			}
-			return err
+			delay = s.acceptBackoff(delay, err)
+			time.Sleep(delay)
+			continue
 		}
+		delay = 0
 		c := newConn(s, nc)
 		s.mu.Lock()
 		full := len(s.conns) >= s.MaxConns
@@ -140,6 +139,24 @@ func (s *Server) serve(ln net.Listener, useTLS bool) error {
 			c.serve(useTLS)
 		}()
 	}
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+// acceptBackoff is the wait after a failed accept, which follows one of
+// delay: 5 ms doubling to 1 s, as net/http waits. Running out of
+// descriptors is the usual cause, and it passes as connections close, so
+// the server keeps serving; the failure is logged once per burst.
+func (s *Server) acceptBackoff(delay time.Duration, err error) time.Duration {
+	if delay == 0 {
+		s.Logger.Warn("ldap accept failed; retrying", "err", err)
+		return 5 * time.Millisecond
+	}
+	return min(2*delay, time.Second)
 }
 
 // Shutdown stops accepting, closes every connection (idle ones at once,

@@ -79,6 +79,7 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 // runServer serves until ctx ends, then shuts down gracefully.
 func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	started := time.Now()
+	fileLimit(cfg, log)
 	d, store, err := openDirectory(ctx, cfg, 2*time.Second, log)
 	if err != nil {
 		return err
