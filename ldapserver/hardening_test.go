@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"runtime"
@@ -47,8 +48,10 @@ func TestDeclaredLengthFlood(t *testing.T) {
 					c.Close()
 				}
 			}()
-			for range conns {
-				c, err := net.Dial("tcp", addr)
+			for i := range conns {
+				// From ten addresses, each under its connection cap.
+				d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(1+i%10))}}
+				c, err := d.Dial("tcp", addr)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -136,7 +139,7 @@ func serveUnderLowLimit(t *testing.T) {
 	}
 	f := newFixture(t, Access{})
 	ln := listenTCP(t)
-	s := &Server{Backend: f.b, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+	s := &Server{Backend: f.b, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), MaxConnsPerAddress: 1000}
 	fmt.Printf("listening %s\n", ln.Addr())
 	err := s.Serve(ln)
 	fmt.Fprintf(os.Stderr, "Serve returned: %v\n", err)
@@ -160,4 +163,71 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// dialFrom connects to addr from the loopback address local.
+func dialFrom(t *testing.T, local, addr string) (*ldap.Conn, error) {
+	t.Helper()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: 2 * time.Second}
+	c, err := ldap.DialURL("ldap://"+addr, ldap.DialWithDialer(d))
+	if err == nil {
+		t.Cleanup(func() { c.Close() })
+	}
+	return c, err
+}
+
+// rootDSE reads the root DSE on c, which every client may do.
+func rootDSE(c *ldap.Conn) error {
+	_, err := c.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", nil, nil))
+	return err
+}
+
+// One address that holds its connections cannot keep another address
+// out; an address on the allow list is not capped, and a closed
+// connection gives its slot back.
+func TestConnectionsPerAddress(t *testing.T) {
+	f := newFixture(t, Access{})
+	_, addr := startServer(t, f, func(s *Server) {
+		s.MaxConnsPerAddress = 4
+		s.Uncapped = []netip.Prefix{netip.MustParsePrefix("127.0.0.4/32")}
+	})
+	var held []*ldap.Conn
+	for i := range 4 {
+		c, err := dialFrom(t, "127.0.0.2", addr)
+		if err == nil {
+			err = rootDSE(c)
+		}
+		if err != nil {
+			t.Fatalf("connection %d of 127.0.0.2 under the cap: %v", i+1, err)
+		}
+		held = append(held, c)
+	}
+	if c, err := dialFrom(t, "127.0.0.2", addr); err == nil && rootDSE(c) == nil {
+		t.Error("a fifth connection of 127.0.0.2 was served over a cap of 4")
+	}
+	other, err := dialFrom(t, "127.0.0.3", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Bind(readerDN, "reader-password"); err != nil {
+		t.Errorf("127.0.0.3 while 127.0.0.2 holds its connections: %v", err)
+	}
+	for range 6 {
+		c, err := dialFrom(t, "127.0.0.4", addr)
+		if err == nil {
+			err = rootDSE(c)
+		}
+		if err != nil {
+			t.Fatalf("an allowed address was capped: %v", err)
+		}
+	}
+	held[0].Close()
+	time.Sleep(100 * time.Millisecond) // the server sees the close
+	c, err := dialFrom(t, "127.0.0.2", addr)
+	if err == nil {
+		err = rootDSE(c)
+	}
+	if err != nil {
+		t.Errorf("a closed connection did not give its slot back: %v", err)
+	}
 }

@@ -6,8 +6,13 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
+
+	ldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/atrium-dir/atrium/internal/connlimit"
 )
 
 // Server is the LDAP listener: connections, framing, concurrency and
@@ -19,6 +24,11 @@ type Server struct {
 	TLSConfig *tls.Config
 	// MaxConns caps open connections (default 4096).
 	MaxConns int
+	// MaxConnsPerAddress caps the open connections of one client address
+	// (default 64), so that one client cannot take every slot.
+	MaxConnsPerAddress int
+	// Uncapped lists client addresses exempt from MaxConnsPerAddress.
+	Uncapped []netip.Prefix
 	// MaxInFlight caps concurrent operations of one connection (default 16).
 	MaxInFlight int
 	// IdleTimeout closes a connection that sent nothing and has nothing
@@ -40,6 +50,7 @@ type Server struct {
 	conns     map[*conn]bool
 	closing   bool
 	wg        sync.WaitGroup
+	perAddr   *connlimit.PerAddress // made once, by the first Serve
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -51,6 +62,12 @@ func (s *Server) defaults() {
 	}
 	if s.MaxConns <= 0 {
 		s.MaxConns = 4096
+	}
+	if s.MaxConnsPerAddress <= 0 {
+		s.MaxConnsPerAddress = 64
+	}
+	if s.perAddr == nil {
+		s.perAddr = &connlimit.PerAddress{Max: s.MaxConnsPerAddress, Allow: s.Uncapped}
 	}
 	if s.MaxInFlight <= 0 {
 		s.MaxInFlight = 16
@@ -116,16 +133,8 @@ func (s *Server) serve(ln net.Listener, useTLS bool) error {
 		}
 		delay = 0
 		c := newConn(s, nc)
-		s.mu.Lock()
-		full := len(s.conns) >= s.MaxConns
-		if !full && !s.closing {
-			s.conns[c] = true
-			s.wg.Add(1)
-		}
-		closing := s.closing
-		s.mu.Unlock()
-		if full || closing {
-			c.disconnect(51, "too many connections") // busy
+		release, ok := s.admit(c)
+		if !ok {
 			nc.Close()
 			continue
 		}
@@ -135,10 +144,35 @@ func (s *Server) serve(ln net.Listener, useTLS bool) error {
 				s.mu.Lock()
 				delete(s.conns, c)
 				s.mu.Unlock()
+				release()
 			}()
 			c.serve(useTLS)
 		}()
 	}
+}
+
+// admit counts c among the open connections, or tells its client the
+// server is busy when it is full or c's address holds its share.
+func (s *Server) admit(c *conn) (release func(), ok bool) {
+	release, ok = s.perAddr.Acquire(c.nc.RemoteAddr())
+	if !ok {
+		c.disconnect(ldap.LDAPResultBusy, "too many connections from this address")
+		return nil, false
+	}
+	s.mu.Lock()
+	full := len(s.conns) >= s.MaxConns
+	if !full && !s.closing {
+		s.conns[c] = true
+		s.wg.Add(1)
+	}
+	closing := s.closing
+	s.mu.Unlock()
+	if full || closing {
+		release()
+		c.disconnect(ldap.LDAPResultBusy, "too many connections")
+		return nil, false
+	}
+	return release, true
 }
 
 func (s *Server) isClosing() bool {

@@ -1,8 +1,16 @@
 package main
 
 import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	ldap "github.com/go-ldap/ldap/v3"
 )
 
 func TestRaiseFileLimit(t *testing.T) {
@@ -22,5 +30,76 @@ func TestRaiseFileLimit(t *testing.T) {
 	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &now)
 	if got != orig.Max || now.Cur != orig.Max {
 		t.Errorf("soft limit after raising: returned %d, set %d; want the hard limit %d", got, now.Cur, orig.Max)
+	}
+}
+
+// served reports whether a connection from the loopback address local to
+// addr is answered: a root DSE read for LDAP, GET /healthz for the web.
+// The connection is left open, holding its slot, until the test ends.
+func served(t *testing.T, proto, local, addr string) bool {
+	t.Helper()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: 2 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("dial %s from %s: %v", addr, local, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	if proto == "http" {
+		io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	lc := ldap.NewConn(c, false)
+	lc.Start()
+	_, err = lc.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", nil, nil))
+	return err == nil
+}
+
+// atrium serve caps the LDAP and web connections of one address as
+// configured: 127.0.0.2 uses up its two while 127.0.0.3 is still served,
+// and 127.0.0.4, on limits.allow, is not capped.
+func TestConnectionsPerAddressConfigured(t *testing.T) {
+	s := startServer(t, t.TempDir(), testEnv("ATRIUM_LDAP_MAX_CONNS_PER_ADDRESS=2", "ATRIUM_WEB_MAX_CONNS_PER_ADDRESS=2", "ATRIUM_LIMITS_ALLOW=127.0.0.4"), nil)
+	for proto, addr := range map[string]string{"ldap": s.ldapAddr, "http": s.httpAddr} {
+		for i := range 2 {
+			if !served(t, proto, "127.0.0.2", addr) {
+				t.Fatalf("%s: connection %d of 127.0.0.2 refused under the cap", proto, i+1)
+			}
+		}
+		if served(t, proto, "127.0.0.2", addr) {
+			t.Errorf("%s: a third connection of 127.0.0.2 was served over a cap of 2", proto)
+		}
+		if !served(t, proto, "127.0.0.3", addr) {
+			t.Errorf("%s: 127.0.0.3 refused while 127.0.0.2 holds its connections", proto)
+		}
+		for range 3 {
+			if !served(t, proto, "127.0.0.4", addr) {
+				t.Errorf("%s: 127.0.0.4 is on limits.allow but was capped", proto)
+			}
+		}
+	}
+}
+
+func TestLimitsConfigValidated(t *testing.T) {
+	c := defaultConfig()
+	c.LDAP.MaxConnsPerAddress = 0
+	c.Limits.Allow = []string{"10.0.0.0/8", "192.168.1.300", "fd00::/64"}
+	got := strings.Join(c.Validate(), "\n")
+	for _, want := range []string{"max_conns_per_address must be at least 1", `limits.allow: "192.168.1.300"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Validate() = %q, want a problem containing %q", got, want)
+		}
+	}
+	if strings.Contains(got, "10.0.0.0/8") || strings.Contains(got, "fd00::/64") {
+		t.Errorf("Validate() refused a good allow entry: %q", got)
+	}
+	t.Setenv("ATRIUM_WEB_MAX_CONNS_PER_ADDRESS", "many")
+	if _, err := loadConfig("", nil); err == nil || !strings.Contains(err.Error(), "ATRIUM_WEB_MAX_CONNS_PER_ADDRESS") {
+		t.Errorf("a word for a number: %v", err)
 	}
 }

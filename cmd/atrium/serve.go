@@ -22,6 +22,7 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/password"
+	"github.com/atrium-dir/atrium/internal/connlimit"
 	"github.com/atrium-dir/atrium/ldapserver"
 	"github.com/atrium-dir/atrium/ldif"
 	"github.com/atrium-dir/atrium/portal"
@@ -99,12 +100,14 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Access: ldapserver.Access{Anonymous: ldapserver.AnonymousRead(cfg.LDAP.Anonymous), Users: ldapserver.UserRead(cfg.LDAP.UserRead)},
 		Samba:  sambaDomain(ctx, cfg, d),
 	})
-	ldapSrv := &ldapserver.Server{Backend: backend, Logger: log, TLSConfig: tlsConfig, MaxConns: cfg.LDAP.MaxConns, IdleTimeout: cfg.LDAP.IdleTimeout}
+	ldapSrv := &ldapserver.Server{Backend: backend, Logger: log, TLSConfig: tlsConfig, MaxConns: cfg.LDAP.MaxConns, IdleTimeout: cfg.LDAP.IdleTimeout,
+		MaxConnsPerAddress: cfg.LDAP.MaxConnsPerAddress, Uncapped: cfg.allowList()}
 
 	web, err := webHandler(cfg, d, log)
 	if err != nil {
 		return err
 	}
+	webConns := &connlimit.PerAddress{Max: cfg.Web.MaxConnsPerAddress, Allow: cfg.allowList()}
 	httpSrv := &http.Server{Handler: web, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	go sweepState(ctx, d, log)
 	adminSrv := &http.Server{Handler: adminHandler(cfg, d, log), ReadHeaderTimeout: 10 * time.Second}
@@ -116,7 +119,7 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	listeners := []listener{
 		{"ldap", cfg.LDAPAddr, ldapSrv.Serve},
 		{"ldaps", cfg.LDAPSAddr, ldapSrv.ServeTLS},
-		{"http", cfg.HTTPAddr, httpSrv.Serve},
+		{"http", cfg.HTTPAddr, func(ln net.Listener) error { return httpSrv.Serve(webConns.Listener(ln)) }},
 	}
 	errc := make(chan error, len(listeners)+1)
 	adminLn, err := listenAdmin(cfg.Data)
