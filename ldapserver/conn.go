@@ -323,10 +323,14 @@ func (c *conn) sendEntry(ctx context.Context, id int64, dn string, attrs []outAt
 	defer c.wmu.Unlock()
 	if _, err := c.bw.Write(msg); err != nil {
 		c.close()
-		return err
+		return fmt.Errorf("%w: %w", errClientGone, err)
 	}
 	return nil
 }
+
+// errClientGone is a failed write to a client that reset the connection
+// or stopped reading: the client's doing, not the server's.
+var errClientGone = errors.New("client connection gone")
 
 // disconnect sends a Notice of Disconnection (RFC 4511 4.4.1).
 func (c *conn) disconnect(code uint16, msg string) {

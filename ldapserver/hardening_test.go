@@ -3,6 +3,7 @@ package ldapserver
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,7 +17,10 @@ import (
 	"testing"
 	"time"
 
+	ber "github.com/go-asn1-ber/asn1-ber"
 	ldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/atrium-dir/atrium/ldapserver/internal/lber"
 )
 
 // heapInUse is the heap in use after a collection.
@@ -230,4 +234,85 @@ func TestConnectionsPerAddress(t *testing.T) {
 	if err != nil {
 		t.Errorf("a closed connection did not give its slot back: %v", err)
 	}
+}
+
+// RFC 4511 reserves message ID 0 for the server's notices: a request
+// with it gets a notice of disconnection with protocolError.
+func TestMessageIDZeroRefused(t *testing.T) {
+	f := newFixture(t, Access{})
+	_, addr := startServer(t, f)
+	whoAmI := ber.Encode(ber.ClassApplication, ber.TypeConstructed, opExtended, nil, "")
+	whoAmI.AppendChild(ber.NewString(ber.ClassContext, ber.TypePrimitive, 0, oidWhoAmI, ""))
+	tag, code := resultOf(t, raw(t, addr, lber.Envelope(0, whoAmI.Bytes(), nil)))
+	if tag != 24 || code != ldap.LDAPResultProtocolError {
+		t.Errorf("message ID 0: tag %d code %d, want a notice of disconnection with protocolError", tag, code)
+	}
+	if tag, code := resultOf(t, raw(t, addr, lber.Envelope(1, whoAmI.Bytes(), nil))); tag != 24 || code != 0 {
+		t.Errorf("message ID 1: tag %d code %d, want success", tag, code)
+	}
+}
+
+// smallSendBuffers hands out connections whose kernel send buffer is
+// small, so a client that stops reading blocks the server's writes soon.
+type smallSendBuffers struct{ net.Listener }
+
+func (l smallSendBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(4096)
+	}
+	return c, err
+}
+
+// A client that resets its connection in the middle of searches is the
+// client's doing: it is logged at debug level, never as an error.
+func TestClientResetLoggedAtDebug(t *testing.T) {
+	f := newFixture(t, Access{})
+	var logs syncBuffer
+	s := &Server{Backend: f.b, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	f.b.log = s.Logger
+	ln := listenTCP(t)
+	go s.Serve(smallSendBuffers{ln})
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	c, err := d.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bind := lber.AppendInt(nil, lber.TagInteger, 3)
+	bind = lber.AppendString(bind, lber.TagOctetString, readerDN)
+	bind = lber.AppendString(bind, 0x80, "reader-password")
+	pipeline := lber.Envelope(1000, append(lber.AppendHeader(nil, 0x60, len(bind)), bind...), nil)
+	for i := range 200 {
+		pipeline = append(pipeline, searchAll(int64(i+1))...)
+	}
+	c.Write(pipeline)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err != nil {
+		t.Fatalf("no answer to the searches: %v", err)
+	}
+	c.(*net.TCPConn).SetLinger(0) // close with a reset
+	c.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "ldap client went away") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if out := logs.String(); strings.Contains(out, "level=ERROR") || !strings.Contains(out, "level=DEBUG msg=\"ldap client went away\"") {
+		t.Errorf("want the reset at debug level and no error:\n%s", out)
+	}
+}
+
+// searchAll is a whole-subtree search for every entry, with message ID id.
+func searchAll(id int64) []byte {
+	op := lber.AppendString(nil, lber.TagOctetString, base)
+	op = lber.AppendInt(op, lber.TagEnumerated, 2)
+	op = lber.AppendInt(op, lber.TagEnumerated, 0)
+	op = lber.AppendInt(op, lber.TagInteger, 0)
+	op = lber.AppendInt(op, lber.TagInteger, 0)
+	op = append(op, 0x01, 0x01, 0x00)
+	op = lber.AppendString(op, 0x87, "objectClass") // (objectClass=*)
+	op = lber.AppendHeader(op, lber.TagSequence, 0)
+	return lber.Envelope(id, append(lber.AppendHeader(nil, 0x63, len(op)), op...), nil)
 }
