@@ -274,21 +274,7 @@ func TestClientResetLoggedAtDebug(t *testing.T) {
 	ln := listenTCP(t)
 	go s.Serve(smallSendBuffers{ln})
 	t.Cleanup(func() { s.Shutdown(context.Background()) })
-	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-	}}
-	c, err := d.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	bind := lber.AppendInt(nil, lber.TagInteger, 3)
-	bind = lber.AppendString(bind, lber.TagOctetString, readerDN)
-	bind = lber.AppendString(bind, 0x80, "reader-password")
-	pipeline := lber.Envelope(1000, append(lber.AppendHeader(nil, 0x60, len(bind)), bind...), nil)
-	for i := range 200 {
-		pipeline = append(pipeline, searchAll(int64(i+1))...)
-	}
-	c.Write(pipeline)
+	c := stalledReader(t, ln.Addr().String())
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.Read(make([]byte, 1)); err != nil {
 		t.Fatalf("no answer to the searches: %v", err)
@@ -315,4 +301,63 @@ func searchAll(id int64) []byte {
 	op = lber.AppendString(op, 0x87, "objectClass") // (objectClass=*)
 	op = lber.AppendHeader(op, lber.TagSequence, 0)
 	return lber.Envelope(id, append(lber.AppendHeader(nil, 0x63, len(op)), op...), nil)
+}
+
+// stalledReader connects to addr with a small receive buffer, binds as
+// the reader and pipelines 200 searches of the whole tree, whose answers
+// are more than the buffers of both ends hold.
+func stalledReader(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	bind := lber.AppendInt(nil, lber.TagInteger, 3)
+	bind = lber.AppendString(bind, lber.TagOctetString, readerDN)
+	bind = lber.AppendString(bind, 0x80, "reader-password")
+	pipeline := lber.Envelope(1000, append(lber.AppendHeader(nil, 0x60, len(bind)), bind...), nil)
+	for i := range 200 {
+		pipeline = append(pipeline, searchAll(int64(i+1))...)
+	}
+	if _, err := c.Write(pipeline); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// openConns is how many connections s is serving.
+func openConns(s *Server) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// A client that pipelines searches and never reads loses its connection
+// after the write timeout, with every operation answering it ended,
+// while another client is served all along.
+func TestStalledReaderDropped(t *testing.T) {
+	f := newFixture(t, Access{})
+	s := &Server{Backend: f.b, WriteTimeout: 300 * time.Millisecond}
+	ln := listenTCP(t)
+	go s.Serve(smallSendBuffers{ln})
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	stalledReader(t, ln.Addr().String())
+	other := connect(t, ln.Addr().String(), readerDN, "reader-password")
+	if got := other.find(base, ldap.ScopeWholeSubtree, "(uid=alice)"); len(got) != 1 {
+		t.Errorf("another client beside the stalled one found %d entries", len(got))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for openConns(s) > 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := openConns(s); n != 1 {
+		t.Fatalf("%d connections open 5 s after a client stopped reading, want only the reading one", n)
+	}
+	if got := other.find(base, ldap.ScopeWholeSubtree, "(uid=bob)"); len(got) != 1 {
+		t.Errorf("after the stalled client was dropped, found %d entries", len(got))
+	}
 }

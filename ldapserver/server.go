@@ -34,6 +34,10 @@ type Server struct {
 	// IdleTimeout closes a connection that sent nothing and has nothing
 	// running for this long (default 5 minutes).
 	IdleTimeout time.Duration
+	// WriteTimeout bounds every write to a client (default 30 s): a client
+	// that stops reading loses its connection instead of holding the
+	// operations that answer it.
+	WriteTimeout time.Duration
 	// TLSHandshakeTimeout bounds a TLS handshake (default 10 s).
 	TLSHandshakeTimeout time.Duration
 	// MaxMessageSize bounds one request (default 1 MiB).
@@ -74,6 +78,9 @@ func (s *Server) defaults() {
 	}
 	if s.IdleTimeout <= 0 {
 		s.IdleTimeout = 5 * time.Minute
+	}
+	if s.WriteTimeout <= 0 {
+		s.WriteTimeout = 30 * time.Second
 	}
 	if s.TLSHandshakeTimeout <= 0 {
 		s.TLSHandshakeTimeout = 10 * time.Second

@@ -43,6 +43,8 @@ type Config struct {
 		AppPasswordOnlyGroups []string `yaml:"app_password_only_groups"`
 		// MaxConnsPerAddress: one client address may hold this many.
 		MaxConnsPerAddress int `yaml:"max_conns_per_address"`
+		// WriteTimeout: a client that reads nothing for this long is dropped.
+		WriteTimeout time.Duration `yaml:"write_timeout"`
 	} `yaml:"ldap"`
 	MFA struct {
 		Require string   `yaml:"require"` // none, all or groups
@@ -89,6 +91,7 @@ func defaultConfig() Config {
 	c.LDAP.MaxConns = 4096
 	c.LDAP.IdleTimeout = 5 * time.Minute
 	c.LDAP.MaxConnsPerAddress = 64 // a NAS opens many
+	c.LDAP.WriteTimeout = 30 * time.Second
 	c.Web.MaxConnsPerAddress = 256
 	c.MFA.Require = "none"
 	c.Samba.Domain = "ATRIUM"
@@ -258,6 +261,9 @@ func (c Config) Validate() []string {
 	}
 	if c.LDAP.MaxConns < 1 || c.LDAP.IdleTimeout < time.Second {
 		p = append(p, "ldap: max_conns must be at least 1 and idle_timeout at least 1s")
+	}
+	if c.LDAP.WriteTimeout < time.Second {
+		p = append(p, "ldap.write_timeout must be at least 1s")
 	}
 	if c.LDAP.MaxConnsPerAddress < 1 || c.Web.MaxConnsPerAddress < 1 {
 		p = append(p, "ldap.max_conns_per_address and web.max_conns_per_address must be at least 1 (exempt trusted addresses with limits.allow)")

@@ -88,9 +88,10 @@ func TestConnectionsPerAddressConfigured(t *testing.T) {
 func TestLimitsConfigValidated(t *testing.T) {
 	c := defaultConfig()
 	c.LDAP.MaxConnsPerAddress = 0
+	c.LDAP.WriteTimeout = 0
 	c.Limits.Allow = []string{"10.0.0.0/8", "192.168.1.300", "fd00::/64"}
 	got := strings.Join(c.Validate(), "\n")
-	for _, want := range []string{"max_conns_per_address must be at least 1", `limits.allow: "192.168.1.300"`} {
+	for _, want := range []string{"max_conns_per_address must be at least 1", `limits.allow: "192.168.1.300"`, "ldap.write_timeout"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("Validate() = %q, want a problem containing %q", got, want)
 		}

@@ -101,7 +101,7 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Samba:  sambaDomain(ctx, cfg, d),
 	})
 	ldapSrv := &ldapserver.Server{Backend: backend, Logger: log, TLSConfig: tlsConfig, MaxConns: cfg.LDAP.MaxConns, IdleTimeout: cfg.LDAP.IdleTimeout,
-		MaxConnsPerAddress: cfg.LDAP.MaxConnsPerAddress, Uncapped: cfg.allowList()}
+		MaxConnsPerAddress: cfg.LDAP.MaxConnsPerAddress, Uncapped: cfg.allowList(), WriteTimeout: cfg.LDAP.WriteTimeout}
 
 	web, err := webHandler(cfg, d, log)
 	if err != nil {
