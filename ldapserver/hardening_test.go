@@ -361,3 +361,35 @@ func TestStalledReaderDropped(t *testing.T) {
 		t.Errorf("after the stalled client was dropped, found %d entries", len(got))
 	}
 }
+
+// Connections that never bind are capped as a group: past the cap the
+// oldest is closed, so they hold bounded memory, while a client bound
+// before the flood keeps its connection and a new one can still bind.
+func TestUnboundConnectionsCapped(t *testing.T) {
+	f := newFixture(t, Access{})
+	s, addr := startServer(t, f, func(s *Server) { s.MaxUnboundConns = 10 })
+	early := connect(t, addr, readerDN, "reader-password")
+	for i := range 40 {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(1+i%4))}}
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.Write([]byte{0x30, 0x83, 0x00, 0xf0, 0x00, 0x02}) // a 60 KiB message, barely begun
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for openConns(s) > 11 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := openConns(s); n > 11 {
+		t.Errorf("%d connections open after 40 that never bound, want at most 10 of them and the bound one", n)
+	}
+	if got := early.find(base, ldap.ScopeWholeSubtree, "(uid=alice)"); len(got) != 1 {
+		t.Errorf("the client bound before the flood found %d entries", len(got))
+	}
+	late := connect(t, addr, readerDN, "reader-password")
+	if got := late.find(base, ldap.ScopeWholeSubtree, "(uid=bob)"); len(got) != 1 {
+		t.Errorf("a client that binds during the flood found %d entries", len(got))
+	}
+}

@@ -46,6 +46,9 @@ type Server struct {
 	// (default 64 KiB): binds, StartTLS and root DSE reads are small, and
 	// connections nobody has vouched for should hold little memory.
 	MaxUnboundMessageSize int
+	// MaxUnboundConns caps the connections that have not bound (default
+	// 512); see trackUnboundLocked.
+	MaxUnboundConns int
 	// MaxTimeLimit bounds every search (default 2 minutes).
 	MaxTimeLimit time.Duration
 
@@ -55,6 +58,8 @@ type Server struct {
 	closing   bool
 	wg        sync.WaitGroup
 	perAddr   *connlimit.PerAddress // made once, by the first Serve
+	unbound   map[*conn]uint64      // connections not bound, by order of arrival
+	arrivals  uint64
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -91,6 +96,9 @@ func (s *Server) defaults() {
 	if s.MaxUnboundMessageSize <= 0 {
 		s.MaxUnboundMessageSize = min(64<<10, s.MaxMessageSize)
 	}
+	if s.MaxUnboundConns <= 0 {
+		s.MaxUnboundConns = 512
+	}
 	if s.MaxTimeLimit <= 0 {
 		s.MaxTimeLimit = 2 * time.Minute
 	}
@@ -120,7 +128,7 @@ func (s *Server) serve(ln net.Listener, useTLS bool) error {
 		return ErrServerClosed
 	}
 	if s.listeners == nil {
-		s.listeners, s.conns = map[net.Listener]bool{}, map[*conn]bool{}
+		s.listeners, s.conns, s.unbound = map[net.Listener]bool{}, map[*conn]bool{}, map[*conn]uint64{}
 	}
 	s.listeners[ln] = true
 	s.mu.Unlock()
@@ -150,6 +158,7 @@ func (s *Server) serve(ln net.Listener, useTLS bool) error {
 			defer func() {
 				s.mu.Lock()
 				delete(s.conns, c)
+				delete(s.unbound, c)
 				s.mu.Unlock()
 				release()
 			}()
@@ -168,8 +177,10 @@ func (s *Server) admit(c *conn) (release func(), ok bool) {
 	}
 	s.mu.Lock()
 	full := len(s.conns) >= s.MaxConns
+	var evict *conn
 	if !full && !s.closing {
 		s.conns[c] = true
+		evict = s.trackUnboundLocked(c)
 		s.wg.Add(1)
 	}
 	closing := s.closing
@@ -178,6 +189,9 @@ func (s *Server) admit(c *conn) (release func(), ok bool) {
 		release()
 		c.disconnect(ldap.LDAPResultBusy, "too many connections")
 		return nil, false
+	}
+	if evict != nil {
+		evict.close()
 	}
 	return release, true
 }
