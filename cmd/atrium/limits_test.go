@@ -5,12 +5,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	ldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/atrium-dir/atrium/internal/testenv"
 )
 
 func TestRaiseFileLimit(t *testing.T) {
@@ -102,5 +105,68 @@ func TestLimitsConfigValidated(t *testing.T) {
 	t.Setenv("ATRIUM_WEB_MAX_CONNS_PER_ADDRESS", "many")
 	if _, err := loadConfig("", nil); err == nil || !strings.Contains(err.Error(), "ATRIUM_WEB_MAX_CONNS_PER_ADDRESS") {
 		t.Errorf("a word for a number: %v", err)
+	}
+}
+
+// atrium serve under a descriptor limit of 100 (soft and hard, so it
+// cannot raise it) runs out with 150 LDAP and 50 web connections open,
+// and after they close it still answers both, and never exited.
+func TestServeSurvivesDescriptorExhaustion(t *testing.T) {
+	prlimit := testenv.Tool(t, "prlimit", "util-linux")
+	ldapAddr, httpAddr := freeAddr(t), freeAddr(t)
+	log := &testenv.Output{}
+	cmd := exec.Command(prlimit, "--nofile=100:100", atriumBin, "serve", "--data", t.TempDir(),
+		"--ldap-addr", ldapAddr, "--ldaps-addr", "", "--http-addr", httpAddr, "--external-url", "http://"+httpAddr)
+	cmd.Env = testEnv()
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var waitErr error
+	exited := make(chan struct{})
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+	for !strings.Contains(log.String(), "atrium ready") {
+		select {
+		case <-exited:
+			t.Fatalf("atrium serve exited at start (%v):\n%s", waitErr, log)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	var open []net.Conn
+	for i := range 200 {
+		addr, local := ldapAddr, net.IPv4(127, 0, 2, byte(1+i%4)) // four addresses, each under its cap
+		if i >= 150 {
+			addr, local = httpAddr, net.IPv4(127, 0, 2, 9)
+		}
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: local}, Timeout: 2 * time.Second}
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("dial %s: %v", addr, err) // the kernel's backlog takes what atrium cannot accept
+		}
+		open = append(open, c)
+	}
+	time.Sleep(500 * time.Millisecond) // atrium accepts until it runs out
+	for _, c := range open {
+		c.Close()
+	}
+	select {
+	case <-exited:
+		t.Fatalf("atrium serve exited when it ran out of descriptors (%v):\n%s", waitErr, log)
+	case <-time.After(500 * time.Millisecond):
+	}
+	for _, proto := range []string{"ldap", "http"} {
+		addr := map[string]string{"ldap": ldapAddr, "http": httpAddr}[proto]
+		if !served(t, proto, "127.0.0.1", addr) {
+			t.Errorf("%s not answered after running out of descriptors:\n%s", proto, log)
+		}
+	}
+	for _, want := range []string{"descriptor limit is below", "ldap accept failed"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
 	}
 }
