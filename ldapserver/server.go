@@ -202,10 +202,11 @@ func (s *Server) isClosing() bool {
 	return s.closing
 }
 
-// acceptBackoff is the wait after a failed accept, which follows one of
-// delay: 5 ms doubling to 1 s, as net/http waits. Running out of
-// descriptors is the usual cause, and it passes as connections close, so
-// the server keeps serving; the failure is logged once per burst.
+// acceptBackoff is how long to wait after a failed accept, given the
+// previous wait (0 after a success): 5 ms doubling to 1 s, as net/http
+// waits. Running out of descriptors is the usual cause, and it passes as
+// connections close, so the server keeps serving; the failure is logged
+// once per burst.
 func (s *Server) acceptBackoff(delay time.Duration, err error) time.Duration {
 	if delay == 0 {
 		s.Logger.Warn("ldap accept failed; retrying", "err", err)
