@@ -144,6 +144,9 @@ func (b *Backend) errorResult(op string, err error) opResult {
 		return fail(ldap.LDAPResultTimeLimitExceeded, "time limit exceeded")
 	case errors.Is(err, context.Canceled):
 		return fail(ldap.LDAPResultCanceled, "cancelled")
+	case errors.Is(err, errClientGone):
+		b.log.Debug("ldap client went away", "op", op, "err", err)
+		return fail(ldap.LDAPResultUnavailable, "connection closed") // never delivered
 	}
 	b.log.Error("ldap operation failed", "op", op, "err", logsafe.Clip(err.Error()))
 	return fail(ldap.LDAPResultOther, "internal error")

@@ -1,23 +1,18 @@
 package ldapserver
 
 import (
-	"net"
 	"testing"
 
 	ldap "github.com/go-ldap/ldap/v3"
 )
 
-// dialFrom connects to addr from the loopback address local.
-func dialFrom(t *testing.T, local, addr string) *ldap.Conn {
+// mustDialFrom connects to addr from the loopback address local.
+func mustDialFrom(t *testing.T, local, addr string) *ldap.Conn {
 	t.Helper()
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
-	nc, err := d.Dial("tcp", addr)
+	c, err := dialFrom(t, local, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := ldap.NewConn(nc, false)
-	c.Start()
-	t.Cleanup(func() { c.Close() })
 	return c
 }
 
@@ -27,7 +22,7 @@ func dialFrom(t *testing.T, local, addr string) *ldap.Conn {
 func TestBindFloodSparesOtherAccounts(t *testing.T) {
 	f := newFixture(t, Access{})
 	_, addr := startServer(t, f)
-	c := dialFrom(t, "127.0.0.1", addr)
+	c := mustDialFrom(t, "127.0.0.1", addr)
 	if err := c.Bind(sambaDN, "samba-password"); err != nil {
 		t.Fatalf("the NAS's first bind: %v", err)
 	}
@@ -39,10 +34,10 @@ func TestBindFloodSparesOtherAccounts(t *testing.T) {
 	if err := c.Bind(sambaDN, "samba-password"); err != nil {
 		t.Errorf("the NAS's bind account after 200 wrong binds for alice from its address: %v", err)
 	}
-	if err := dialFrom(t, "127.0.0.1", addr).Bind(aliceDN, "alice-password"); resultCode(err) != ldap.LDAPResultInvalidCredentials {
+	if err := mustDialFrom(t, "127.0.0.1", addr).Bind(aliceDN, "alice-password"); resultCode(err) != ldap.LDAPResultInvalidCredentials {
 		t.Errorf("alice's right password from the flooding address: %v, want refused", err)
 	}
-	if err := dialFrom(t, "127.0.0.2", addr).Bind(aliceDN, "alice-password"); err != nil {
+	if err := mustDialFrom(t, "127.0.0.2", addr).Bind(aliceDN, "alice-password"); err != nil {
 		t.Errorf("alice's right password from 127.0.0.2: %v", err)
 	}
 }

@@ -31,9 +31,10 @@ type conn struct {
 	br     *bufio.Reader
 	remote string // client IP, for backoff and audit
 
-	wmu     sync.Mutex
-	bw      *bufio.Writer
-	pending int // operations whose final response is not yet written
+	wmu          sync.Mutex
+	bw           *bufio.Writer // to socketWriter
+	pending      int           // operations whose final response is not yet written
+	writeTimeout time.Duration
 
 	mu      sync.Mutex
 	who     *who
@@ -55,12 +56,25 @@ func newConn(s *Server, nc net.Conn) *conn {
 	if host, _, err := net.SplitHostPort(remote); err == nil {
 		remote = host
 	}
-	return &conn{
+	c := &conn{
 		srv: s, nc: nc, remote: remote,
-		br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 32<<10),
+		br: bufio.NewReaderSize(nc, 16<<10), writeTimeout: s.WriteTimeout,
 		who: anonymous, running: map[int64]*operation{},
 		slots: make(chan struct{}, s.MaxInFlight), jobs: make(chan job), ctx: ctx, cancel: cancel,
 	}
+	c.bw = bufio.NewWriterSize(socketWriter{c}, 32<<10)
+	return c
+}
+
+// socketWriter writes to the connection's socket with a fresh deadline
+// for every write, so a client that stops reading holds a goroutine, and
+// what its operation holds, for at most writeTimeout. The caller holds
+// wmu.
+type socketWriter struct{ c *conn }
+
+func (w socketWriter) Write(p []byte) (int, error) {
+	w.c.nc.SetWriteDeadline(socketDeadline(w.c.writeTimeout))
+	return w.c.nc.Write(p)
 }
 
 func (c *conn) close() {
@@ -86,7 +100,7 @@ func (c *conn) serve(useTLS bool) {
 	}
 	for {
 		c.nc.SetReadDeadline(socketDeadline(c.srv.IdleTimeout))
-		raw, err := lber.ReadMessage(c.br, c.br, c.srv.MaxMessageSize, nil)
+		raw, err := lber.ReadMessage(c.br, c.br, c.messageLimit(), nil)
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() && c.busy() {
@@ -115,6 +129,15 @@ func (c *conn) serve(useTLS bool) {
 			return
 		}
 	}
+}
+
+// messageLimit is the largest request the client may send next: small
+// until a bind succeeds.
+func (c *conn) messageLimit() int {
+	if c.bound().anon {
+		return c.srv.MaxUnboundMessageSize
+	}
+	return c.srv.MaxMessageSize
 }
 
 func (c *conn) busy() bool {
@@ -280,7 +303,7 @@ func (c *conn) settleLocked() {
 	c.pending--
 	if c.pending <= 0 {
 		c.pending = 0
-		c.bw.Flush()
+		c.flushLocked()
 	}
 }
 
@@ -294,7 +317,13 @@ func (c *conn) reply(m *message, res opResult, extra []byte) {
 	defer c.wmu.Unlock()
 	c.writeLocked(lber.Envelope(m.id, lber.ResultOp(tag, res.code, res.matched, res.msg, extra), nil))
 	if c.pending == 0 {
-		c.bw.Flush()
+		c.flushLocked()
+	}
+}
+
+func (c *conn) flushLocked() {
+	if err := c.bw.Flush(); err != nil {
+		c.close()
 	}
 }
 
@@ -314,17 +343,21 @@ func (c *conn) sendEntry(ctx context.Context, id int64, dn string, attrs []outAt
 	defer c.wmu.Unlock()
 	if _, err := c.bw.Write(msg); err != nil {
 		c.close()
-		return err
+		return fmt.Errorf("%w: %w", errClientGone, err)
 	}
 	return nil
 }
+
+// errClientGone is a failed write to a client that reset the connection
+// or stopped reading: the client's doing, not the server's.
+var errClientGone = errors.New("client connection gone")
 
 // disconnect sends a Notice of Disconnection (RFC 4511 4.4.1).
 func (c *conn) disconnect(code uint16, msg string) {
 	extra := lber.AppendString(nil, 0x8a, oidNoticeOfDisconnection)
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.nc.SetWriteDeadline(socketDeadline(time.Second))
+	c.writeTimeout = time.Second // it is the last word
 	c.bw.Write(lber.Envelope(0, lber.ResultOp(tagExtendedResponse, code, "", msg, extra), nil))
 	c.bw.Flush()
 }
@@ -357,7 +390,7 @@ func (c *conn) startTLS() error {
 	c.wmu.Lock()
 	c.nc, c.tls = tc, true
 	c.br = bufio.NewReaderSize(tc, 16<<10)
-	c.bw = bufio.NewWriterSize(tc, 32<<10)
+	c.bw = bufio.NewWriterSize(socketWriter{c}, 32<<10)
 	c.wmu.Unlock()
 	return nil
 }

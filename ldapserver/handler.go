@@ -41,6 +41,7 @@ func (c *conn) execBind(ctx context.Context, op *ber.Packet) opResult {
 	c.mu.Lock()
 	c.who = anonymous // a failed bind leaves the connection anonymous
 	c.mu.Unlock()
+	defer func() { c.srv.bindChanged(c, !c.bound().anon) }() // before the client hears
 	if err := children(op, 3, "bind request"); err != nil {
 		return fail(ldap.LDAPResultProtocolError, err.Error())
 	}

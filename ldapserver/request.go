@@ -63,7 +63,8 @@ func decodeMessage(raw []byte) (*message, error) {
 		return nil, malformed("envelope")
 	}
 	id, ok := p.Children[0].Value.(int64)
-	if !ok || id < 0 {
+	if !ok || id <= 0 {
+		// RFC 4511 4.1.1.1: ID 0 is the server's, for unsolicited notices.
 		return nil, malformed("message ID")
 	}
 	m := &message{id: id, op: p.Children[1], tag: int(p.Children[1].Tag)}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/atrium-dir/atrium/backup"
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/internal/connlimit"
 	"github.com/atrium-dir/atrium/ldif"
 )
 
@@ -40,6 +42,10 @@ type Config struct {
 		IdleTimeout time.Duration `yaml:"idle_timeout"`
 		// AppPasswordOnlyGroups: members bind with app passwords only.
 		AppPasswordOnlyGroups []string `yaml:"app_password_only_groups"`
+		// MaxConnsPerAddress: one client address may hold this many.
+		MaxConnsPerAddress int `yaml:"max_conns_per_address"`
+		// WriteTimeout: a client that reads nothing for this long is dropped.
+		WriteTimeout time.Duration `yaml:"write_timeout"`
 	} `yaml:"ldap"`
 	MFA struct {
 		Require string   `yaml:"require"` // none, all or groups
@@ -64,7 +70,14 @@ type Config struct {
 		SessionMax  time.Duration `yaml:"session_max"`  // sign out this long after sign-in
 		// RecentSignIn: changes to how a user signs in need a sign-in this recent.
 		RecentSignIn time.Duration `yaml:"recent_sign_in"`
+		// MaxConnsPerAddress: one client address may hold this many.
+		MaxConnsPerAddress int `yaml:"max_conns_per_address"`
 	} `yaml:"web"`
+	// Limits.Allow: addresses (IPs or CIDRs) exempt from the per-address
+	// connection caps, such as a reverse proxy.
+	Limits struct {
+		Allow []string `yaml:"allow"`
+	} `yaml:"limits"`
 	Backoff struct {
 		AddressFreeFailures int           `yaml:"address_free_failures"`
 		AddressMaxBlock     time.Duration `yaml:"address_max_block"`
@@ -92,6 +105,9 @@ func defaultConfig() Config {
 	c.LDAP.UserRead = "all"
 	c.LDAP.MaxConns = 4096
 	c.LDAP.IdleTimeout = 5 * time.Minute
+	c.LDAP.MaxConnsPerAddress = 64 // a NAS opens many
+	c.LDAP.WriteTimeout = 30 * time.Second
+	c.Web.MaxConnsPerAddress = 256
 	c.MFA.Require = "none"
 	c.Samba.Domain = "ATRIUM"
 	c.Samba.LockoutThreshold = 10
@@ -119,6 +135,17 @@ type setting struct {
 
 func str(p func(*Config) *string) func(*Config, string) error {
 	return func(c *Config, v string) error { *p(c) = v; return nil }
+}
+
+func integer(p func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", v)
+		}
+		*p(c) = n
+		return nil
+	}
 }
 
 // list reads a comma-separated list; spaces around names are dropped.
@@ -154,10 +181,13 @@ var settings = []setting{
 	{"ATRIUM_MFA_GROUPS", "", list(func(c *Config) *[]string { return &c.MFA.Groups })},
 	{"ATRIUM_LDAP_APP_PASSWORD_ONLY_GROUPS", "", list(func(c *Config) *[]string { return &c.LDAP.AppPasswordOnlyGroups })},
 	{"ATRIUM_BACKUP_DIR", "", str(func(c *Config) *string { return &c.Backup.Dir })},
+	{"ATRIUM_LDAP_MAX_CONNS_PER_ADDRESS", "", integer(func(c *Config) *int { return &c.LDAP.MaxConnsPerAddress })},
+	{"ATRIUM_WEB_MAX_CONNS_PER_ADDRESS", "", integer(func(c *Config) *int { return &c.Web.MaxConnsPerAddress })},
+	{"ATRIUM_LIMITS_ALLOW", "", list(func(c *Config) *[]string { return &c.Limits.Allow })},
 	{"ATRIUM_SAMBA", "", func(c *Config, v string) error {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return fmt.Errorf("ATRIUM_SAMBA: %q is not true or false", v)
+			return fmt.Errorf("%q is not true or false", v)
 		}
 		c.Samba.Enabled = b
 		return nil
@@ -185,12 +215,16 @@ func loadConfig(file string, flags map[string]string) (Config, error) {
 	var errs []error
 	for _, s := range settings {
 		if v, ok := os.LookupEnv(s.env); ok {
-			errs = append(errs, s.set(&c, v))
+			if err := s.set(&c, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", s.env, err))
+			}
 		}
 	}
 	for _, s := range settings {
 		if v, ok := flags[s.flag]; ok && s.flag != "" {
-			errs = append(errs, s.set(&c, v))
+			if err := s.set(&c, v); err != nil {
+				errs = append(errs, fmt.Errorf("--%s: %w", s.flag, err))
+			}
 		}
 	}
 	return c, errors.Join(errs...)
@@ -250,6 +284,17 @@ func (c Config) Validate() []string {
 	if c.LDAP.MaxConns < 1 || c.LDAP.IdleTimeout < time.Second {
 		p = append(p, "ldap: max_conns must be at least 1 and idle_timeout at least 1s")
 	}
+	if c.LDAP.WriteTimeout < time.Second {
+		p = append(p, "ldap.write_timeout must be at least 1s")
+	}
+	if c.LDAP.MaxConnsPerAddress < 1 || c.Web.MaxConnsPerAddress < 1 {
+		p = append(p, "ldap.max_conns_per_address and web.max_conns_per_address must be at least 1 (exempt trusted addresses with limits.allow)")
+	}
+	for _, a := range c.Limits.Allow {
+		if _, err := connlimit.ParsePrefix(a); err != nil {
+			p = append(p, fmt.Sprintf("limits.allow: %q is not an IP address or CIDR block (example: 192.168.1.0/24)", a))
+		}
+	}
 	if c.Samba.Enabled && !netbiosRE.MatchString(c.Samba.Domain) {
 		p = append(p, fmt.Sprintf("samba.domain: %q must be a NetBIOS name (up to 15 letters, digits or '-')", c.Samba.Domain))
 	}
@@ -303,4 +348,15 @@ func (c Config) mfaPolicy() directory.MFAPolicy {
 		pol.Groups = c.MFA.Groups
 	}
 	return pol
+}
+
+// allowList is limits.allow parsed; Validate has refused bad entries.
+func (c Config) allowList() []netip.Prefix {
+	var out []netip.Prefix
+	for _, a := range c.Limits.Allow {
+		if pfx, err := connlimit.ParsePrefix(a); err == nil {
+			out = append(out, pfx)
+		}
+	}
+	return out
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/password"
+	"github.com/atrium-dir/atrium/internal/connlimit"
 	"github.com/atrium-dir/atrium/internal/logsafe"
 	"github.com/atrium-dir/atrium/ldapserver"
 	"github.com/atrium-dir/atrium/ldif"
@@ -86,6 +87,7 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 // runServer serves until ctx ends, then shuts down gracefully.
 func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	started := time.Now()
+	fileLimit(cfg, log)
 	d, store, err := openDirectory(ctx, cfg, 2*time.Second, log)
 	if err != nil {
 		return err
@@ -109,12 +111,14 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Access: ldapserver.Access{Anonymous: ldapserver.AnonymousRead(cfg.LDAP.Anonymous), Users: ldapserver.UserRead(cfg.LDAP.UserRead)},
 		Samba:  samba,
 	})
-	ldapSrv := &ldapserver.Server{Backend: backend, Logger: log, TLSConfig: tlsConfig, MaxConns: cfg.LDAP.MaxConns, IdleTimeout: cfg.LDAP.IdleTimeout}
+	ldapSrv := &ldapserver.Server{Backend: backend, Logger: log, TLSConfig: tlsConfig, MaxConns: cfg.LDAP.MaxConns, IdleTimeout: cfg.LDAP.IdleTimeout,
+		MaxConnsPerAddress: cfg.LDAP.MaxConnsPerAddress, Uncapped: cfg.allowList(), WriteTimeout: cfg.LDAP.WriteTimeout}
 
 	web, err := webHandler(cfg, d, log)
 	if err != nil {
 		return err
 	}
+	webConns := &connlimit.PerAddress{Max: cfg.Web.MaxConnsPerAddress, Allow: cfg.allowList()}
 	httpSrv := &http.Server{Handler: web, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	go sweepState(ctx, d, log)
 	go scheduledBackups(ctx, cfg, d, log)
@@ -127,7 +131,7 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	listeners := []listener{
 		{"ldap", cfg.LDAPAddr, ldapSrv.Serve},
 		{"ldaps", cfg.LDAPSAddr, ldapSrv.ServeTLS},
-		{"http", cfg.HTTPAddr, httpSrv.Serve},
+		{"http", cfg.HTTPAddr, func(ln net.Listener) error { return httpSrv.Serve(webConns.Listener(ln)) }},
 	}
 	errc := make(chan error, len(listeners)+1)
 	adminLn, err := listenAdmin(cfg.Data)

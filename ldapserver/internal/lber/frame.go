@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // Framing errors.
@@ -12,52 +13,73 @@ var (
 	ErrNotMessage = errors.New("not an LDAP message")
 )
 
-// ReadMessage reads one BER-framed LDAPMessage of at most max bytes of
-// content. The length is checked before the body is allocated. The message
-// goes into buf when it fits, so a caller that is done with each message
-// before reading the next can reuse one buffer; with a nil buf every
-// message is a fresh slice the caller may keep.
-func ReadMessage(r io.ByteReader, full io.Reader, max int, buf []byte) ([]byte, error) {
-	tag, err := r.ReadByte()
+// ReadMessage reads one BER-framed LDAPMessage of at most limit bytes of
+// content. The length is checked before the body is read, and the buffer
+// grows only as bytes arrive (at most doubling what has come), so a
+// client that declares a large message and sends little holds little.
+// The message goes into buf when it fits, so a caller that is done with
+// each message before reading the next can reuse one buffer; with a nil
+// buf every message is a fresh slice the caller may keep.
+func ReadMessage(r io.ByteReader, full io.Reader, limit int, buf []byte) ([]byte, error) {
+	header, n, err := readHeader(r)
 	if err != nil {
 		return nil, err
 	}
+	if n > limit {
+		return nil, ErrTooLarge
+	}
+	total := len(header) + n
+	msg := append(buf[:0], header...)
+	for len(msg) < total {
+		if len(msg) == cap(msg) {
+			msg = slices.Grow(msg, min(max(len(msg), firstChunk), total-len(msg)))
+		}
+		k, err := full.Read(msg[len(msg):min(cap(msg), total)])
+		msg = msg[:len(msg)+k]
+		if err != nil && len(msg) < total {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	return msg, nil
+}
+
+// firstChunk is the buffer a message body starts with before it grows.
+const firstChunk = 512
+
+// readHeader reads the tag and length of an LDAPMessage.
+func readHeader(r io.ByteReader) (header []byte, n int, err error) {
+	tag, err := r.ReadByte()
+	if err != nil {
+		return nil, 0, err
+	}
 	if tag != TagSequence {
-		return nil, fmt.Errorf("%w: tag 0x%02x", ErrNotMessage, tag)
+		return nil, 0, fmt.Errorf("%w: tag 0x%02x", ErrNotMessage, tag)
 	}
 	first, err := r.ReadByte()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	header := []byte{tag, first}
-	n := int(first)
+	header = []byte{tag, first}
+	n = int(first)
 	if first&0x80 != 0 {
 		k := int(first & 0x7f)
 		if k == 0 || k > 4 {
-			return nil, fmt.Errorf("%w: length of %d bytes", ErrNotMessage, k)
+			return nil, 0, fmt.Errorf("%w: length of %d bytes", ErrNotMessage, k)
 		}
 		n = 0
 		for range k {
 			c, err := r.ReadByte()
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 			header = append(header, c)
 			n = n<<8 | int(c)
 		}
 	}
-	if n > max {
-		return nil, ErrTooLarge
-	}
-	msg := buf[:0]
-	if cap(msg) < len(header)+n {
-		msg = make([]byte, 0, len(header)+n)
-	}
-	msg = append(msg, header...)[:len(header)+n]
-	if _, err := io.ReadFull(full, msg[len(header):]); err != nil {
-		return nil, err
-	}
-	return msg, nil
+	return header, n, nil
 }
 
 // Header reads the tag and length at the start of b: the identifier

@@ -3,6 +3,7 @@ package lber
 import (
 	"bytes"
 	"errors"
+	"io"
 	"testing"
 )
 
@@ -44,5 +45,42 @@ func TestReadMessageLimits(t *testing.T) {
 	}
 	if _, _, _, err := Op([]byte{0x30, 0x03, 0x02, 0x01, 0x01}); !errors.Is(err, ErrNotMessage) {
 		t.Errorf("a message without an op: %v", err)
+	}
+}
+
+// trickle declares a large message, sends a few bytes of it and then
+// nothing, and records the largest buffer it was asked to fill.
+type trickle struct {
+	data    []byte
+	largest int
+}
+
+func (t *trickle) ReadByte() (byte, error) {
+	if len(t.data) == 0 {
+		return 0, io.EOF
+	}
+	b := t.data[0]
+	t.data = t.data[1:]
+	return b, nil
+}
+
+func (t *trickle) Read(p []byte) (int, error) {
+	t.largest = max(t.largest, len(p))
+	if len(t.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, t.data)
+	t.data = t.data[n:]
+	return n, nil
+}
+
+// A declared length reserves nothing: the buffer grows with what arrives.
+func TestReadMessageGrowsWithData(t *testing.T) {
+	r := &trickle{data: []byte{0x30, 0x83, 0x10, 0x00, 0x00, 0x02, 0x01, 0x01}}
+	if _, err := ReadMessage(r, r, 1<<20, nil); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("truncated: %v", err)
+	}
+	if r.largest > 4096 {
+		t.Errorf("asked for %d bytes after a 1 MiB header and 2 bytes of body; want at most 4 KiB", r.largest)
 	}
 }
