@@ -119,7 +119,8 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	webConns := &connlimit.PerAddress{Max: cfg.Web.MaxConnsPerAddress, Allow: cfg.allowList()}
-	httpSrv := &http.Server{Handler: web, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	httpSrv := &http.Server{Handler: web, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)} // accept retries and TLS errors go to the one log
 	go sweepState(ctx, d, log)
 	go scheduledBackups(ctx, cfg, d, log)
 	adminSrv := &http.Server{Handler: adminHandler(cfg, d, log), ReadHeaderTimeout: 10 * time.Second}
