@@ -12,7 +12,7 @@ import (
 
 // The self-service page: what a signed-in user sees at the portal's root.
 // Each part lives in its own account_*.go file; packages that own a kind of
-// factor (passkeys, push) add their part as an AccountSection.
+// factor (codes, passkeys, push) add their part as an AccountSection.
 
 // AccountSection is one part of the self-service page added by another
 // package. Its HTML may load scripts from the portal's own origin; the page
@@ -30,8 +30,8 @@ type AccountSection interface {
 	Render(ctx context.Context, a signin.Account) (template.HTML, error)
 }
 
-// AddAccountSection adds s to the self-service page, after the built-in
-// second-factor section and before recovery codes, in the order added.
+// AddAccountSection adds s to the self-service page, after the list of
+// sign-in methods and before app passwords, in the order added.
 func (p *Portal) AddAccountSection(s AccountSection) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -44,21 +44,18 @@ func (p *Portal) accountRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/password", p.accountChangePassword)
 	mux.HandleFunc("POST /account/app-passwords", p.accountCreateAppPassword)
 	mux.HandleFunc("POST /account/app-passwords/revoke", p.accountRevokeAppPassword)
-	mux.HandleFunc("POST /account/totp", p.accountBeginTOTP)
-	mux.HandleFunc("POST /account/totp/confirm", p.accountConfirmTOTP)
 	mux.HandleFunc("POST /account/factors/remove", p.accountRemoveFactor)
-	mux.HandleFunc("POST /account/recovery-codes", p.accountNewRecoveryCodes)
 	mux.HandleFunc("POST /account/sessions/end-others", p.accountEndOtherSessions)
 }
 
 // accountNotices are the messages a form's redirect may ask the page to show;
 // the query names one, so no text travels in the URL.
 var accountNotices = map[string]string{
-	"password":    "Your password is changed. Your other sessions are signed out.",
-	"app-revoked": "The app password is revoked. Devices using it can no longer sign in.",
-	"factor":      "The sign-in method is removed.",
-	"sessions":    "You are signed out everywhere else.",
-	"totp":        "Your authenticator app is added.",
+	"password":     "Your password is changed. Your other sessions are signed out.",
+	"app-revoked":  "The app password is revoked. Devices using it can no longer sign in.",
+	"factor":       "The sign-in method is removed.",
+	"sessions":     "You are signed out everywhere else.",
+	"factor-added": "The sign-in method is added.",
 }
 
 // accountView is the data of account.html.

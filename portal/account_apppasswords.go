@@ -12,10 +12,8 @@ import (
 // their own, never again.
 type accountReveal struct {
 	// What names what was created ("App password for NAS").
-	What string
-	// Secret is one secret; Codes a list of them (recovery codes).
+	What   string
 	Secret string
-	Codes  []string
 	// Hint says how to use it.
 	Hint string
 }

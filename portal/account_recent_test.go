@@ -48,8 +48,6 @@ func TestChangesNeedRecentSignIn(t *testing.T) {
 		form url.Values
 	}{
 		{"/account/app-passwords", url.Values{"name": {"Printer"}}},
-		{"/account/totp", nil},
-		{"/account/recovery-codes", nil},
 		{"/account/factors/remove", url.Values{"id": {"anything"}}},
 	} {
 		resp, body := b.submit(form.path, form.form)
@@ -60,7 +58,7 @@ func TestChangesNeedRecentSignIn(t *testing.T) {
 	}
 	// A script gets the reason as JSON.
 	csrf := acctCSRF.FindStringSubmatch(b.page())[1]
-	req, _ := http.NewRequest("POST", srv.URL+"/account/recovery-codes", nil)
+	req, _ := http.NewRequest("POST", srv.URL+"/account/factors/remove", nil)
 	req.Header.Set("X-CSRF-Token", csrf)
 	resp, body = b.do(req)
 	var refusal struct{ Error string }

@@ -3,7 +3,6 @@ package portal_test
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base32"
 	"errors"
 	"html"
 	"html/template"
@@ -24,7 +23,6 @@ import (
 	"github.com/atrium-dir/atrium/internal/sitetest"
 	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/signin"
-	"github.com/atrium-dir/atrium/totp"
 )
 
 // acctDir is a real directory on a temporary bbolt file with opt (for the
@@ -291,10 +289,7 @@ func TestAccountFormsNeedCSRF(t *testing.T) {
 		"/account/password":             {"current": {"alice-password"}, "new": {"new-password-1"}, "confirm": {"new-password-1"}},
 		"/account/app-passwords":        {"name": {"NAS"}},
 		"/account/app-passwords/revoke": {"name": {"NAS"}},
-		"/account/totp":                 {},
-		"/account/totp/confirm":         {"code": {"123456"}},
 		"/account/factors/remove":       {"id": {"x"}},
-		"/account/recovery-codes":       {},
 		"/logout":                       {},
 	}
 	for path, form := range forms {
@@ -362,91 +357,6 @@ func TestAccountAppPasswords(t *testing.T) {
 	acctWantStatus(t, resp, body, http.StatusNotFound, "no app password with this name")
 }
 
-var (
-	acctTOTPSecret = regexp.MustCompile(`id="totp-secret">([A-Z2-7 ]+)<`)
-	acctCodes      = regexp.MustCompile(`<li><code>([a-z0-9-]+)</code></li>`)
-)
-
-// acctEnrollTOTP enrolls an authenticator app called name through the
-// pages and returns its secret and the recovery codes shown, if any.
-func acctEnrollTOTP(t *testing.T, b *acctBrowser, name string) ([]byte, []string) {
-	t.Helper()
-	resp, body := b.submit("/account/totp", nil)
-	acctWantStatus(t, resp, body, http.StatusOK, `src="data:image/png;base64,`)
-	m := acctTOTPSecret.FindStringSubmatch(body)
-	if m == nil {
-		t.Fatalf("no text secret on the enrollment page:\n%s", body)
-	}
-	text := strings.ReplaceAll(m[1], " ", "")
-	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(text)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := acctCSRF.FindStringSubmatch(body)[1]
-	code, err := totp.CodeAt(secret, totp.Step(time.Now()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, body = b.post("/account/totp/confirm", url.Values{"csrf": {token}, "secret": {text}, "name": {name}, "code": {code}})
-	body = html.UnescapeString(body)
-	if resp.StatusCode == http.StatusSeeOther {
-		return secret, nil
-	}
-	acctWantStatus(t, resp, body, http.StatusOK, "Your recovery codes")
-	var codes []string
-	for _, c := range acctCodes.FindAllStringSubmatch(body, -1) {
-		codes = append(codes, c[1])
-	}
-	return secret, codes
-}
-
-func TestAccountTOTPEnrollment(t *testing.T) {
-	d := acctDir(t, directory.Options{})
-	srv := acctServe(t, d, "http://localhost:8080")
-	b := acctSignIn(t, srv, "alice")
-	u, _ := d.User(context.Background(), "alice")
-
-	// A wrong code shows the same enrollment again.
-	resp, body := b.submit("/account/totp", nil)
-	secret := strings.ReplaceAll(acctTOTPSecret.FindStringSubmatch(body)[1], " ", "")
-	token := acctCSRF.FindStringSubmatch(body)[1]
-	resp, body = b.post("/account/totp/confirm", url.Values{"csrf": {token}, "secret": {secret}, "name": {"Phone"}, "code": {"000000"}})
-	acctWantStatus(t, resp, body, http.StatusForbidden, "That code is not right")
-	if !strings.Contains(body, `name="secret" value="`+secret+`"`) || !strings.Contains(body, "data:image/png;base64,") {
-		t.Errorf("the refused enrollment does not show the secret again:\n%s", body)
-	}
-	if fs, _ := d.Factors(context.Background(), u.ID); len(fs) != 0 {
-		t.Fatalf("a wrong code enrolled %v", fs)
-	}
-
-	enrolled, codes := acctEnrollTOTP(t, b, "Phone")
-	if len(codes) != directory.RecoveryCodeCount {
-		t.Fatalf("first factor came with %d recovery codes, want %d", len(codes), directory.RecoveryCodeCount)
-	}
-	page := b.page()
-	for _, want := range []string{"<strong>Phone</strong>", "Authenticator app", "You have <strong>10</strong> unused recovery codes"} {
-		if !strings.Contains(page, want) {
-			t.Errorf("account page lacks %q:\n%s", want, page)
-		}
-	}
-	if strings.Contains(page, codes[0]) || strings.Contains(page, totp.EncodeSecret(enrolled)) {
-		t.Error("a secret is shown again on the account page")
-	}
-	// The enrolled secret signs in; the enrollment's own code was spent.
-	now := time.Now()
-	next, _ := totp.CodeAt(enrolled, totp.Step(now)+1)
-	if err := d.VerifyTOTP(context.Background(), u.ID, next, "192.0.2.1", "web"); err != nil {
-		t.Errorf("enrolled secret refused: %v", err)
-	}
-	// A second app comes without new recovery codes.
-	if _, more := acctEnrollTOTP(t, b, "Tablet"); more != nil {
-		t.Errorf("second factor replaced the recovery codes: %v", more)
-	}
-	if fs, _ := d.Factors(context.Background(), u.ID); len(fs) != 2 {
-		t.Errorf("factors after two enrollments: %v", fs)
-	}
-}
-
 var acctFactorID = regexp.MustCompile(`name="id" value="([0-9a-f]+)"`)
 
 func TestAccountLastFactorRemoval(t *testing.T) {
@@ -457,7 +367,14 @@ func TestAccountLastFactorRemoval(t *testing.T) {
 	}
 	srv := acctServe(t, d, "http://localhost:8080")
 	b := acctSignIn(t, srv, "alice")
-	acctEnrollTOTP(t, b, "Phone")
+	u, _ := d.User(ctx, "alice")
+	addFactor := func(name string) {
+		t.Helper()
+		if _, err := d.AddFactor(ctx, u.ID, directory.Factor{Kind: directory.FactorPasskey, Name: name}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addFactor("Phone")
 	// MFA becomes required once alice is staff (she signed in before, so
 	// the login flow had nothing to ask).
 	if _, err := d.ChangeMembers(ctx, "staff", []directory.MemberRef{{Name: "alice"}}, nil); err != nil {
@@ -470,13 +387,12 @@ func TestAccountLastFactorRemoval(t *testing.T) {
 	id := acctFactorID.FindStringSubmatch(page)[1]
 	resp, body := b.submit("/account/factors/remove", url.Values{"id": {id}})
 	acctWantStatus(t, resp, body, http.StatusConflict, "This is your only sign-in method, and your organisation requires one")
-	u, _ := d.User(ctx, "alice")
 	if fs, _ := d.Factors(ctx, u.ID); len(fs) != 1 {
 		t.Fatalf("last factor removed: %v", fs)
 	}
 
 	// With a second factor, either may go.
-	acctEnrollTOTP(t, b, "Tablet")
+	addFactor("Tablet")
 	resp, body = b.submit("/account/factors/remove", url.Values{"id": {id}})
 	acctWantRedirect(t, resp, body, "/?done=factor")
 	fs, _ := d.Factors(ctx, u.ID)
@@ -485,73 +401,6 @@ func TestAccountLastFactorRemoval(t *testing.T) {
 	}
 	resp, body = b.submit("/account/factors/remove", url.Values{"id": {id}})
 	acctWantStatus(t, resp, body, http.StatusNotFound, "no longer exists")
-}
-
-func TestAccountRecoveryCodes(t *testing.T) {
-	ctx := context.Background()
-	d := acctDir(t, directory.Options{})
-	srv := acctServe(t, d, "http://localhost:8080")
-	b := acctSignIn(t, srv, "alice")
-	u, _ := d.User(ctx, "alice")
-
-	// No factor, no codes.
-	resp, body := b.submit("/account/recovery-codes", nil)
-	acctWantStatus(t, resp, body, http.StatusConflict, "Add one first")
-
-	_, old := acctEnrollTOTP(t, b, "Phone")
-	for _, c := range old[:7] {
-		if _, err := d.UseRecoveryCode(ctx, u.ID, c, "192.0.2.1", "web"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	page := b.page()
-	if !strings.Contains(page, "You have <strong>3</strong> unused recovery codes") || !strings.Contains(page, "Few recovery codes are left") {
-		t.Errorf("no warning with 3 codes left:\n%s", page)
-	}
-
-	resp, body = b.submit("/account/recovery-codes", nil)
-	acctWantStatus(t, resp, body, http.StatusOK, "Recovery codes replaced")
-	var fresh []string
-	for _, c := range acctCodes.FindAllStringSubmatch(body, -1) {
-		fresh = append(fresh, c[1])
-	}
-	if len(fresh) != directory.RecoveryCodeCount {
-		t.Fatalf("regenerated %d codes:\n%s", len(fresh), body)
-	}
-	if _, err := d.UseRecoveryCode(ctx, u.ID, old[8], "192.0.2.1", "web"); !errors.Is(err, directory.ErrBadCode) {
-		t.Errorf("old code after regeneration: %v, want ErrBadCode", err)
-	}
-	if left, err := d.UseRecoveryCode(ctx, u.ID, fresh[0], "192.0.2.1", "web"); err != nil || left != 9 {
-		t.Errorf("new code: %d left, %v", left, err)
-	}
-	page = b.page()
-	if strings.Contains(page, fresh[1]) || strings.Contains(page, "Few recovery codes") {
-		t.Errorf("codes shown again, or a warning with 9 left:\n%s", page)
-	}
-}
-
-// A first factor that came without recovery codes (a passkey, whose page
-// asks for them next) gets them under "Your recovery codes": nothing is
-// replaced yet. Making them again replaces them.
-func TestAccountFirstRecoveryCodes(t *testing.T) {
-	ctx := context.Background()
-	d := acctDir(t, directory.Options{})
-	srv := acctServe(t, d, "http://localhost:8080")
-	b := acctSignIn(t, srv, "alice")
-	u, _ := d.User(ctx, "alice")
-	if _, err := d.AddFactor(ctx, u.ID, directory.Factor{Kind: directory.FactorPasskey, Name: "Laptop"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	resp, body := b.submit("/account/recovery-codes", nil)
-	acctWantStatus(t, resp, body, http.StatusOK, "<h1>Your recovery codes</h1>")
-	if strings.Contains(body, "replaced") || strings.Contains(body, "older codes") {
-		t.Errorf("first recovery codes are said to replace others:\n%s", body)
-	}
-	resp, body = b.submit("/account/recovery-codes", nil)
-	acctWantStatus(t, resp, body, http.StatusOK, "Recovery codes replaced")
-	if !strings.Contains(body, "Your older codes no longer work") {
-		t.Errorf("replaced codes without saying the old ones are void:\n%s", body)
-	}
 }
 
 func TestAccountRecentSignIns(t *testing.T) {
@@ -711,10 +560,13 @@ func TestAccountSectionsAndSecureContext(t *testing.T) {
 			if !strings.Contains(page, "body of plain for alice") || !strings.Contains(page, "This part of the page could not be shown") {
 				t.Errorf("plain or broken section wrong:\n%s", page)
 			}
-			// Added sections sit between the built-in factors and recovery
-			// codes.
-			if f, s, r := strings.Index(page, `id="factors"`), strings.Index(page, `id="passkeys"`), strings.Index(page, `id="recovery"`); !(f < s && s < r) {
-				t.Errorf("section order: factors %d, passkeys %d, recovery %d", f, s, r)
+			// Added sections sit after the list of sign-in methods, in the
+			// order added, and before app passwords.
+			order := []string{`id="factors"`, `id="passkeys"`, `id="push"`, `id="plain"`, `id="app-passwords"`}
+			for i := 1; i < len(order); i++ {
+				if strings.Index(page, order[i-1]) > strings.Index(page, order[i]) {
+					t.Errorf("%s comes after %s", order[i-1], order[i])
+				}
 			}
 		})
 	}

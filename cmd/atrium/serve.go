@@ -181,6 +181,7 @@ func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Hand
 	})
 	otp.Register(e, d)
 	p := portal.New(d, e, portal.Options{Now: d.Now, Logger: log})
+	p.AddAccountSection(otp.AppSection{})
 	idp := samlidp.New(d, e, samlidp.Options{Now: d.Now, Logger: log})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
@@ -192,7 +193,10 @@ func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Hand
 	if err := pushApprovals(d, e, p, keys, ext, mux, log); err != nil {
 		return nil, err
 	}
+	// Recovery codes stand in for every factor above, so they come last.
+	p.AddAccountSection(otp.NewRecoverySection(d))
 	e.Mount(mux)
+	otp.NewSelfService(d, e, otp.Options{Logger: log}).Mount(mux)
 	mux.Handle("/", p.Handler())
 	return mux, nil
 }

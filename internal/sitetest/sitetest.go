@@ -14,17 +14,21 @@ import (
 
 // New returns what cmd/atrium serves at ext over d, on the clock now (nil:
 // time.Now): the sign-in pages with authenticator and recovery codes, and
-// the self-service pages with sections. Callers may mount more on the mux,
-// and register more factors with the engine.
+// the self-service pages with sections between the authenticator app's
+// and the recovery codes'. Callers may mount more on the mux, and register
+// more factors with the engine.
 func New(d *directory.Directory, ext *url.URL, now func() time.Time, sections ...portal.AccountSection) (*http.ServeMux, *signin.Engine) {
 	e := signin.New(d, signin.Options{ExternalURL: ext, Now: now})
 	otp.Register(e, d)
 	p := portal.New(d, e, portal.Options{Now: now})
+	p.AddAccountSection(otp.AppSection{})
 	for _, s := range sections {
 		p.AddAccountSection(s)
 	}
+	p.AddAccountSection(otp.NewRecoverySection(d))
 	mux := http.NewServeMux()
 	e.Mount(mux)
+	otp.NewSelfService(d, e, otp.Options{}).Mount(mux)
 	mux.Handle("/", p.Handler())
 	return mux, e
 }
