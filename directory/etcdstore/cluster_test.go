@@ -63,7 +63,7 @@ func startCluster(dir string, n int) error {
 		// from waiting on the disk. Neither changes the protocol.
 		cfg.TickMs, cfg.ElectionMs = 10, 100
 		cfg.UnsafeNoFsync = true
-		cfg.LogLevel = "error"
+		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 		cfg.ClusterState = "new"
 		cfg.InitialClusterToken = fmt.Sprintf("etcdstore-test-%d", os.Getpid())
 		cfgs = append(cfgs, cfg)

@@ -156,8 +156,8 @@ func (s *Store) reload(ctx context.Context) error {
 		return fmt.Errorf("reload: %w", err)
 	}
 	s.mirror = m
-	s.publish(m)
 	s.reloads.Add(1)
+	s.publish(m)
 	return nil
 }
 
