@@ -21,7 +21,22 @@
 // the mirror has caught up, a bounded number of times: fn must have no side
 // effects beyond the Tx. Update returns once the local mirror holds the
 // commit (read-your-writes). Updates of one Store take turns, as bbolt's
-// do, so conflicts only arise between nodes.
+// do, so conflicts only arise between nodes. An Update that fails or
+// writes nothing was not checked by the guard, so it first asks etcd
+// (one linearizable read) whether another node committed since its
+// snapshot, and runs again if so: a refusal is never based on a stale
+// mirror.
+//
+// Lost replies. When a commit's reply is lost (a time-out after sending),
+// Update settles the outcome before anything else: it puts the commit key
+// under the same guard (a fence), which either lands, so the lost
+// transaction can never apply and fn runs again, or fails because a commit
+// came first, whose transaction ID the mirror's recent history names.
+// A transaction is never applied twice.
+//
+// Sync waits, after one linearizable read, until the mirror holds every
+// commit made anywhere before the call; callers use it before checking
+// credentials that another node may just have changed.
 //
 // Limits. An Update writes at most MaxTxnOps-1 keys and about
 // MaxRequestBytes; a larger one fails with ErrTxnTooLarge before anything

@@ -42,7 +42,7 @@ func (s *Store) load(ctx context.Context) (*mirror, error) {
 		if m.rev != 0 {
 			opts = append(opts, clientv3.WithRev(m.rev))
 		}
-		resp, err := s.cli.Get(ctx, key, opts...)
+		resp, err := s.kv.Get(ctx, key, opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -53,6 +53,7 @@ func (s *Store) load(ctx context.Context) (*mirror, error) {
 			s.applyKV(m, mvccpb.PUT, kv)
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
+			s.history.reset(m.commitRev)
 			return m, nil
 		}
 		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
@@ -176,6 +177,9 @@ func (s *Store) watch(ctx context.Context) error {
 		}
 		for _, ev := range resp.Events {
 			s.applyKV(m, ev.Type, ev.Kv)
+			if ev.Type == mvccpb.PUT && string(ev.Kv.Key) == s.commitKey {
+				s.history.add(string(ev.Kv.Value), ev.Kv.ModRevision)
+			}
 			m.rev = max(m.rev, ev.Kv.ModRevision)
 		}
 		if len(resp.Events) > 0 {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -24,6 +25,9 @@ const (
 	// DefaultMaxRequestBytes leaves room for the txn's framing under etcd's
 	// default --max-request-bytes of 1.5 MiB.
 	DefaultMaxRequestBytes = 1536*1024 - 64*1024
+	// staleCheckTimeout bounds the linearizable read an Update that wrote
+	// nothing makes before it answers.
+	staleCheckTimeout = 5 * time.Second
 )
 
 var (
@@ -53,6 +57,7 @@ type Options struct {
 // Store is a directory.Store on an etcd cluster. See the package doc.
 type Store struct {
 	cli       *clientv3.Client
+	kv        clientv3.KV // cli's, unless a test loses replies
 	opts      Options
 	root      string // Prefix + "/": everything the mirror follows
 	data      string // root + "d/": records
@@ -63,6 +68,7 @@ type Store struct {
 	writer  chan struct{} // one Update of this Store at a time
 	closed  chan struct{}
 	reloads atomic.Int64
+	history history
 
 	watchMu   sync.Mutex
 	stopWatch context.CancelFunc
@@ -90,7 +96,7 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, erro
 	}
 	root := strings.TrimSuffix(opts.Prefix, "/") + "/"
 	s := &Store{
-		cli: cli, opts: opts, root: root, data: root + "d/", commitKey: root + "meta/commit",
+		cli: cli, kv: cli, opts: opts, root: root, data: root + "d/", commitKey: root + "meta/commit",
 		log:    opts.Logger.With("store", "etcd", "prefix", opts.Prefix),
 		writer: make(chan struct{}, 1),
 		closed: make(chan struct{}),
@@ -131,7 +137,7 @@ func (s *Store) Sync(ctx context.Context) error {
 	if err := s.usable(ctx); err != nil {
 		return err
 	}
-	resp, err := s.cli.Get(ctx, s.commitKey)
+	resp, err := s.kv.Get(ctx, s.commitKey)
 	if err != nil {
 		return fmt.Errorf("etcd: read commit revision: %w", err)
 	}
