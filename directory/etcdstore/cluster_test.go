@@ -100,7 +100,7 @@ func freeURL() *url.URL {
 }
 
 // newClient connects to the given members (all of them when none given).
-func newClient(t *testing.T, members ...int) *clientv3.Client {
+func newClient(t testing.TB, members ...int) *clientv3.Client {
 	t.Helper()
 	eps := cluster.endpoints
 	if len(members) > 0 {
@@ -123,7 +123,7 @@ var prefixes atomic.Int64
 func freshPrefix() string { return fmt.Sprintf("/test%d", prefixes.Add(1)) }
 
 // openStore opens a Store on prefix through cli, closed when the test ends.
-func openStore(t *testing.T, cli *clientv3.Client, prefix string) *Store {
+func openStore(t testing.TB, cli *clientv3.Client, prefix string) *Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

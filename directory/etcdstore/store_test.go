@@ -223,7 +223,8 @@ func TestUpdateSeesItsOwnWrites(t *testing.T) {
 }
 
 // TestTxnLimit: an Update writes at most MaxTxnOps-1 keys, the commit key
-// taking the last op, and a larger one is refused whole.
+// taking the last op, and about MaxRequestBytes; a larger one is refused
+// whole.
 func TestTxnLimit(t *testing.T) {
 	ctx := context.Background()
 	cli := newClient(t)
@@ -244,6 +245,9 @@ func TestTxnLimit(t *testing.T) {
 	}
 	if _, err := getString(t, s, "kv", "big0000"); !errors.Is(err, directory.ErrNotFound) {
 		t.Fatalf("a refused Update left a key: %v", err)
+	}
+	if err := s.Update(ctx, put("kv", "huge", string(make([]byte, 2<<20)))); !errors.Is(err, ErrTxnTooLarge) {
+		t.Fatalf("Update of a 2 MiB value = %v, want ErrTxnTooLarge", err)
 	}
 	// A node that believes the cluster allows more learns it from etcd.
 	lax, err := Open(ctx, cli, Options{Prefix: s.opts.Prefix, MaxTxnOps: 1000})
