@@ -38,6 +38,10 @@
 // commit made anywhere before the call; callers use it before checking
 // credentials that another node may just have changed.
 //
+// Lost quorum. Views go on from the mirror. Writes and Sync fail with
+// ErrUnavailable after Options.RequestTimeout instead of waiting; the
+// watch is retried and resumes where it stopped once there is a leader.
+//
 // Limits. An Update writes at most MaxTxnOps-1 keys and about
 // MaxRequestBytes; a larger one fails with ErrTxnTooLarge before anything
 // is sent. Work that can exceed that (import, restore, large cascades) must

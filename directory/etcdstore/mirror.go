@@ -147,7 +147,7 @@ func (s *Store) follow(ctx context.Context, done chan struct{}) {
 		case <-ctx.Done():
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 2*time.Second)
+		backoff = min(2*backoff, time.Second)
 	}
 }
 

@@ -12,7 +12,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/atrium-dir/atrium/directory"
 )
@@ -22,18 +25,21 @@ const (
 	DefaultPrefix      = "/atrium"
 	DefaultMaxTxnOps   = 128
 	DefaultMaxAttempts = 100
+	// DefaultRequestTimeout bounds each request to etcd that a write or a
+	// Sync makes.
+	DefaultRequestTimeout = 10 * time.Second
 	// DefaultMaxRequestBytes leaves room for the txn's framing under etcd's
 	// default --max-request-bytes of 1.5 MiB.
 	DefaultMaxRequestBytes = 1536*1024 - 64*1024
-	// staleCheckTimeout bounds the linearizable read an Update that wrote
-	// nothing makes before it answers.
-	staleCheckTimeout = 5 * time.Second
 )
 
 var (
 	// ErrTxnTooLarge means an Update wrote more than one etcd transaction
 	// can carry; nothing was written.
 	ErrTxnTooLarge = errors.New("transaction too large for one etcd transaction")
+	// ErrUnavailable means etcd could not be reached in time or has no
+	// leader (quorum lost). Writes fail with it; Views go on from the mirror.
+	ErrUnavailable = errors.New("etcd cluster unavailable")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("etcd store is closed")
 )
@@ -51,7 +57,11 @@ type Options struct {
 	// MaxAttempts bounds how often Update runs fn when other nodes keep
 	// committing first (default 100).
 	MaxAttempts int
-	Logger      *slog.Logger
+	// RequestTimeout bounds each request to etcd that a write or a Sync
+	// makes (default 10s), so that they fail without quorum instead of
+	// waiting for it.
+	RequestTimeout time.Duration
+	Logger         *slog.Logger
 }
 
 // Store is a directory.Store on an etcd cluster. See the package doc.
@@ -90,6 +100,9 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, erro
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = DefaultMaxAttempts
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = DefaultRequestTimeout
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -137,14 +150,19 @@ func (s *Store) Sync(ctx context.Context) error {
 	if err := s.usable(ctx); err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
+	defer cancel()
 	resp, err := s.kv.Get(ctx, s.commitKey)
 	if err != nil {
-		return fmt.Errorf("etcd: read commit revision: %w", err)
+		return fmt.Errorf("etcd: read commit revision: %w", unavailable(err))
 	}
 	if len(resp.Kvs) == 0 {
 		return nil
 	}
-	return s.waitFor(ctx, resp.Kvs[0].ModRevision)
+	if err := s.waitFor(ctx, resp.Kvs[0].ModRevision); err != nil {
+		return unavailable(err)
+	}
+	return nil
 }
 
 func (s *Store) usable(ctx context.Context) error {
@@ -163,4 +181,18 @@ func newTxnID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// unavailable marks err as ErrUnavailable when etcd was unreachable,
+// leaderless or too slow, rather than refusing the request.
+func unavailable(err error) error {
+	code := status.Code(err)
+	var ee rpctypes.EtcdError
+	if errors.As(err, &ee) {
+		code = ee.Code()
+	}
+	if code == codes.Unavailable || code == codes.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
 }

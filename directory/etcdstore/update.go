@@ -65,7 +65,7 @@ func (s *Store) attempt(ctx context.Context, fn func(directory.Tx) error) (done 
 // answering from a stale mirror (a "not found" for a user another node
 // just made). If etcd cannot be asked, fn's answer stands.
 func (s *Store) behind(ctx context.Context, sn *snapshot) bool {
-	ctx, cancel := context.WithTimeout(ctx, staleCheckTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
 	defer cancel()
 	resp, err := s.kv.Get(ctx, s.commitKey)
 	if err != nil || len(resp.Kvs) == 0 || resp.Kvs[0].ModRevision == sn.commitRev {
@@ -78,7 +78,9 @@ func (s *Store) behind(ctx context.Context, sn *snapshot) bool {
 // came after sn. done is false when another commit came first.
 func (s *Store) commit(ctx context.Context, sn *snapshot, ops []clientv3.Op) (done bool, err error) {
 	id := newTxnID()
-	resp, err := s.kv.Txn(ctx).
+	tctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
+	defer cancel()
+	resp, err := s.kv.Txn(tctx).
 		If(s.unchangedSince(sn)).
 		Then(append(ops, clientv3.OpPut(s.commitKey, id))...).
 		Else(clientv3.OpGet(s.commitKey)).
@@ -89,9 +91,12 @@ func (s *Store) commit(ctx context.Context, sn *snapshot, ops []clientv3.Op) (do
 	case err != nil:
 		return s.settle(ctx, sn, id, err)
 	case resp.Succeeded:
-		return true, s.waitFor(ctx, resp.Header.Revision)
+		if err := s.waitFor(tctx, resp.Header.Revision); err != nil {
+			return true, fmt.Errorf("etcd: committed, but %w", unavailable(err))
+		}
+		return true, nil
 	}
-	return false, s.waitFor(ctx, commitRevision(resp))
+	return false, s.waitFor(tctx, commitRevision(resp))
 }
 
 // settle finds out whether transaction id, whose reply was lost, took
@@ -100,19 +105,21 @@ func (s *Store) commit(ctx context.Context, sn *snapshot, ops []clientv3.Op) (do
 // later, or fails because a commit came after sn; the mirror's history
 // then says whether that commit was id.
 func (s *Store) settle(ctx context.Context, sn *snapshot, id string, cause error) (done bool, err error) {
-	resp, err := s.kv.Txn(ctx).
+	tctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
+	defer cancel()
+	resp, err := s.kv.Txn(tctx).
 		If(s.unchangedSince(sn)).
 		Then(clientv3.OpPut(s.commitKey, "fence-"+id)).
 		Else(clientv3.OpGet(s.commitKey)).
 		Commit()
 	if err != nil {
-		return true, fmt.Errorf("etcd: commit outcome unknown: %w (settling it: %w)", cause, err)
+		return true, fmt.Errorf("etcd: commit outcome unknown: %w (settling it: %w)", unavailable(cause), unavailable(err))
 	}
 	if resp.Succeeded {
 		s.log.Warn("etcd commit reply lost; fenced off, running the transaction again", "txn", id, "err", cause)
-		return false, s.waitFor(ctx, resp.Header.Revision)
+		return false, s.waitFor(tctx, resp.Header.Revision)
 	}
-	if err := s.waitFor(ctx, commitRevision(resp)); err != nil {
+	if err := s.waitFor(tctx, commitRevision(resp)); err != nil {
 		return true, err
 	}
 	rev, known := s.history.find(id, sn.commitRev)
