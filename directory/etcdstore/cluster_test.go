@@ -18,13 +18,17 @@ import (
 	"go.uber.org/zap"
 )
 
-// cluster is the three-member etcd cluster every test of the package
-// shares, run in-process with real Raft between the members over
-// loopback. Tests keep apart by using their own key prefixes.
-var cluster struct {
+// testCluster is a three-member etcd cluster run in-process, with real
+// Raft between the members over loopback.
+type testCluster struct {
+	cfgs      []*embed.Config
 	members   []*embed.Etcd
 	endpoints []string
 }
+
+// cluster is shared by every test of the package; tests keep apart by
+// using their own key prefixes.
+var cluster *testCluster
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "etcdstore-test-")
@@ -32,27 +36,25 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	err = startCluster(dir, 3)
+	cluster, err = startCluster(dir, 3)
 	code := 1
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start etcd cluster:", err)
 	} else {
 		code = m.Run()
 	}
-	for _, e := range cluster.members {
-		e.Close()
-	}
+	cluster.close()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
-func startCluster(dir string, n int) error {
-	var cfgs []*embed.Config
+func startCluster(dir string, n int) (*testCluster, error) {
+	c := &testCluster{}
 	var initial []string
 	for i := range n {
 		peer, client := freeURL(), freeURL()
 		if peer == nil || client == nil {
-			return errors.New("no free loopback port")
+			return c, errors.New("no free loopback port")
 		}
 		cfg := embed.NewConfig()
 		cfg.Name = fmt.Sprintf("m%d", i)
@@ -65,29 +67,60 @@ func startCluster(dir string, n int) error {
 		cfg.UnsafeNoFsync = true
 		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 		cfg.ClusterState = "new"
-		cfg.InitialClusterToken = fmt.Sprintf("etcdstore-test-%d", os.Getpid())
-		cfgs = append(cfgs, cfg)
+		cfg.InitialClusterToken = fmt.Sprintf("etcdstore-test-%d-%s", os.Getpid(), filepath.Base(dir))
+		c.cfgs = append(c.cfgs, cfg)
 		initial = append(initial, cfg.Name+"="+peer.String())
-		cluster.endpoints = append(cluster.endpoints, client.String())
+		c.endpoints = append(c.endpoints, client.String())
 	}
-	for _, cfg := range cfgs {
+	c.members = make([]*embed.Etcd, n)
+	for i, cfg := range c.cfgs {
 		cfg.InitialCluster = strings.Join(initial, ",")
-		e, err := embed.StartEtcd(cfg)
-		if err != nil {
-			return err
-		}
-		cluster.members = append(cluster.members, e)
-	}
-	for _, e := range cluster.members {
-		select {
-		case <-e.Server.ReadyNotify():
-		case err := <-e.Err():
-			return err
-		case <-time.After(30 * time.Second):
-			return fmt.Errorf("member %s not ready after 30s", e.Config().Name)
+		if err := c.start(i); err != nil {
+			return c, err
 		}
 	}
+	for i := range c.members {
+		if err := c.ready(i); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// start starts member i, anew or again on its data directory.
+func (c *testCluster) start(i int) error {
+	e, err := embed.StartEtcd(c.cfgs[i])
+	if err != nil {
+		return err
+	}
+	c.members[i] = e
 	return nil
+}
+
+func (c *testCluster) ready(i int) error {
+	e := c.members[i]
+	select {
+	case <-e.Server.ReadyNotify():
+		return nil
+	case err := <-e.Err():
+		return err
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("member %s not ready after 30s", e.Config().Name)
+	}
+}
+
+// stop stops member i gracefully.
+func (c *testCluster) stop(i int) {
+	if c.members[i] != nil {
+		c.members[i].Close()
+		c.members[i] = nil
+	}
+}
+
+func (c *testCluster) close() {
+	for i := range c.members {
+		c.stop(i)
+	}
 }
 
 func freeURL() *url.URL {
@@ -99,14 +132,19 @@ func freeURL() *url.URL {
 	return &url.URL{Scheme: "http", Host: l.Addr().String()}
 }
 
-// newClient connects to the given members (all of them when none given).
+// newClient connects to the given members of the shared cluster (all of
+// them when none given).
 func newClient(t testing.TB, members ...int) *clientv3.Client {
+	return cluster.client(t, members...)
+}
+
+func (c *testCluster) client(t testing.TB, members ...int) *clientv3.Client {
 	t.Helper()
-	eps := cluster.endpoints
+	eps := c.endpoints
 	if len(members) > 0 {
 		eps = nil
 		for _, m := range members {
-			eps = append(eps, cluster.endpoints[m])
+			eps = append(eps, c.endpoints[m])
 		}
 	}
 	cli, err := clientv3.New(clientv3.Config{Endpoints: eps, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
