@@ -159,6 +159,7 @@ func (s *Store) reload(ctx context.Context) error {
 	s.mirror = m
 	s.reloads.Add(1)
 	s.publish(m)
+	s.notifyAll(m.rev, nil)
 	return nil
 }
 
@@ -175,8 +176,12 @@ func (s *Store) watch(ctx context.Context) error {
 		if err := resp.Err(); err != nil {
 			return err
 		}
+		var changes []Change
 		for _, ev := range resp.Events {
 			s.applyKV(m, ev.Type, ev.Kv)
+			if c, ok := s.change(ev.Kv.Key); ok {
+				changes = append(changes, c)
+			}
 			if ev.Type == mvccpb.PUT && string(ev.Kv.Key) == s.commitKey {
 				s.history.add(string(ev.Kv.Value), ev.Kv.ModRevision)
 			}
@@ -184,6 +189,9 @@ func (s *Store) watch(ctx context.Context) error {
 		}
 		if len(resp.Events) > 0 {
 			s.publish(m)
+		}
+		if len(changes) > 0 {
+			s.notifyAll(m.rev, changes)
 		}
 	}
 	return errors.New("watch stream closed")

@@ -80,6 +80,9 @@ type Store struct {
 	reloads atomic.Int64
 	history history
 
+	notifyMu sync.Mutex
+	notify   []func(rev int64, changes []Change)
+
 	watchMu   sync.Mutex
 	stopWatch context.CancelFunc
 	watchDone chan struct{}
