@@ -34,9 +34,11 @@
 // came first, whose transaction ID the mirror's recent history names.
 // A transaction is never applied twice.
 //
-// Sync waits, after one linearizable read, until the mirror holds every
-// commit made anywhere before the call; callers use it before checking
-// credentials that another node may just have changed.
+// Sync waits, after one linearizable read (shared by Syncs that arrive
+// together), until the mirror holds every commit made anywhere before the
+// call; callers use it before checking credentials that another node may
+// just have changed. Notify tells in-memory caches of every record the
+// mirror changes, whichever node wrote it.
 //
 // Lost quorum. Views go on from the mirror. Writes and Sync fail with
 // ErrUnavailable after Options.RequestTimeout instead of waiting; the

@@ -80,6 +80,7 @@ type Store struct {
 	reloads atomic.Int64
 	history history
 
+	syncs    syncRounds
 	notifyMu sync.Mutex
 	notify   []func(rev int64, changes []Change)
 
@@ -147,7 +148,8 @@ func (s *Store) View(ctx context.Context, fn func(directory.Tx) error) error {
 }
 
 // Sync waits until the mirror holds every commit made on any node before
-// Sync was called. It costs one linearizable read; use it before trusting
+// Sync was called. It costs at most one linearizable read, which Syncs
+// called at about the same time share (see syncs); use it before trusting
 // the mirror with something another node may just have changed.
 func (s *Store) Sync(ctx context.Context) error {
 	if err := s.usable(ctx); err != nil {
@@ -155,17 +157,25 @@ func (s *Store) Sync(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
 	defer cancel()
-	resp, err := s.kv.Get(ctx, s.commitKey)
+	rev, err := s.syncs.commitRevision(ctx, s.readCommitRevision)
 	if err != nil {
 		return fmt.Errorf("etcd: read commit revision: %w", unavailable(err))
 	}
-	if len(resp.Kvs) == 0 {
-		return nil
-	}
-	if err := s.waitFor(ctx, resp.Kvs[0].ModRevision); err != nil {
+	if err := s.waitFor(ctx, rev); err != nil {
 		return unavailable(err)
 	}
 	return nil
+}
+
+// readCommitRevision is one linearizable read of the commit key's revision.
+func (s *Store) readCommitRevision() (int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.RequestTimeout)
+	defer cancel()
+	resp, err := s.kv.Get(ctx, s.commitKey)
+	if err != nil || len(resp.Kvs) == 0 {
+		return 0, err
+	}
+	return resp.Kvs[0].ModRevision, nil
 }
 
 func (s *Store) usable(ctx context.Context) error {
