@@ -129,6 +129,7 @@ func (s *Store) pauseWatch() {
 func (s *Store) follow(ctx context.Context, done chan struct{}) {
 	defer close(done)
 	backoff := 50 * time.Millisecond
+	warnedAt := int64(-1) // one warning per stall, not one per retry
 	for ctx.Err() == nil {
 		err := s.watch(ctx)
 		if ctx.Err() != nil {
@@ -142,7 +143,12 @@ func (s *Store) follow(ctx context.Context, done chan struct{}) {
 			backoff = 50 * time.Millisecond
 			continue
 		}
-		s.log.Warn("etcd watch interrupted; retrying", "rev", s.mirror.rev, "err", err)
+		if s.mirror.rev != warnedAt {
+			s.log.Warn("etcd watch interrupted; the mirror falls behind until it resumes", "rev", s.mirror.rev, "err", err)
+			warnedAt = s.mirror.rev
+		} else {
+			s.log.Debug("etcd watch still interrupted", "rev", s.mirror.rev, "err", err)
+		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(backoff):
