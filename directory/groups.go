@@ -38,16 +38,18 @@ func ParseMemberRef(s string) MemberRef {
 // CreateGroup adds a group; its gidNumber is allocated when zero. Members
 // given in g.Users and g.Groups must exist.
 func (d *Directory) CreateGroup(ctx context.Context, g Group) (Group, error) {
+	var created Group
 	err := d.store.Update(ctx, func(tx Tx) error {
 		var err error
-		g, err = createGroup(tx, d.now().UTC(), g)
+		// g stays as given: on etcd fn runs again after a conflict.
+		created, err = createGroup(tx, d.now().UTC(), g)
 		return err
 	})
 	if err != nil {
 		return Group{}, fmt.Errorf("create group %s: %w", g.CN, err)
 	}
-	d.log.Info("group created", "cn", g.CN, "id", g.ID)
-	return g, nil
+	d.log.Info("group created", "cn", created.CN, "id", created.ID)
+	return created, nil
 }
 
 // addMember adds memberID to g (not yet written) and to the index. A group

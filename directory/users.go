@@ -68,16 +68,18 @@ func (u *User) normalise() error {
 // a group's, and the user joins it. It fails with ErrAlreadyExists if the
 // uid, mail or uidNumber is taken (a group's gidNumber counts as taken).
 func (d *Directory) CreateUser(ctx context.Context, u User) (User, error) {
+	var created User
 	err := d.store.Update(ctx, func(tx Tx) error {
 		var err error
-		u, err = createUser(tx, d.now().UTC(), u, nil)
+		// u stays as given: on etcd fn runs again after a conflict.
+		created, err = createUser(tx, d.now().UTC(), u, nil)
 		return err
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("create user %s: %w", u.UID, err)
 	}
-	d.log.Info("user created", "uid", u.UID, "id", u.ID)
-	return u, nil
+	d.log.Info("user created", "uid", created.UID, "id", created.ID)
+	return created, nil
 }
 
 // putUser writes u and moves its index entries from old (nil for a new

@@ -1,0 +1,46 @@
+package etcdstore
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/directory/boltstore"
+)
+
+// Backup writes one snapshot of the mirror to w as a bbolt file, the same
+// format a single node keeps, so `atrium restore` reads it. The file is
+// built in a temporary directory first.
+func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	if err := s.usable(ctx); err != nil {
+		return 0, err
+	}
+	dir, err := os.MkdirTemp("", "atrium-backup-")
+	if err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	b, err := boltstore.Open(filepath.Join(dir, "atrium.db"), 0)
+	if err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	defer b.Close()
+	sn := s.snap.Load()
+	err = b.Update(ctx, func(btx directory.Tx) error {
+		var err error
+		sn.tree.Scan(func(k string, v []byte) bool {
+			bucket, key, _ := strings.Cut(k, "\x00")
+			err = btx.Put(bucket, key, v)
+			return err == nil
+		})
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("backup: copy revision %d: %w", sn.rev, err)
+	}
+	return b.Backup(ctx, w)
+}

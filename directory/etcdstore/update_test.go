@@ -1,0 +1,112 @@
+package etcdstore
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/atrium-dir/atrium/directory"
+)
+
+// TestRefusalOnStaleMirrorIsRetried: node B has not yet seen a key node A
+// made, and an Update on B that needs it must not answer "not found".
+func TestRefusalOnStaleMirrorIsRetried(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a, b := twoNodes(t)
+	b.pauseWatch()
+	must(t, a.Update(ctx, put("kv", "alice", "user")))
+	firstRun := make(chan struct{})
+	var runs atomic.Int32
+	go func() {
+		<-firstRun
+		b.startWatch()
+	}()
+	err := b.Update(ctx, func(tx directory.Tx) error {
+		if runs.Add(1) == 1 {
+			close(firstRun)
+		}
+		if _, err := tx.Get("kv", "alice"); err != nil {
+			return err
+		}
+		return tx.Put("kv", "alice-member", []byte("yes"))
+	})
+	if err != nil {
+		t.Fatalf("Update on the node that had not seen alice yet: %v", err)
+	}
+	if runs.Load() < 2 {
+		t.Fatalf("fn ran %d times; the stale first run should have been repeated", runs.Load())
+	}
+}
+
+// lossyKV loses the reply of the next transaction: after applying it
+// (a time-out after sending) or before sending it.
+type lossyKV struct {
+	clientv3.KV
+	applied bool
+	lose    atomic.Int32
+}
+
+func (k *lossyKV) Txn(ctx context.Context) clientv3.Txn {
+	return &lossyTxn{Txn: k.KV.Txn(ctx), kv: k, ctx: ctx}
+}
+
+type lossyTxn struct {
+	clientv3.Txn
+	kv  *lossyKV
+	ctx context.Context
+}
+
+func (t *lossyTxn) If(c ...clientv3.Cmp) clientv3.Txn  { t.Txn = t.Txn.If(c...); return t }
+func (t *lossyTxn) Then(o ...clientv3.Op) clientv3.Txn { t.Txn = t.Txn.Then(o...); return t }
+func (t *lossyTxn) Else(o ...clientv3.Op) clientv3.Txn { t.Txn = t.Txn.Else(o...); return t }
+
+func (t *lossyTxn) Commit() (*clientv3.TxnResponse, error) {
+	if t.kv.lose.Add(-1) < 0 {
+		return t.Txn.Commit()
+	}
+	if t.kv.applied {
+		if _, err := t.Txn.Commit(); err != nil {
+			return nil, err
+		}
+	}
+	return nil, errors.New("simulated lost reply: context deadline exceeded")
+}
+
+func TestLostCommitReplyIsSettled(t *testing.T) {
+	for _, applied := range []bool{true, false} {
+		t.Run("applied="+strconv.FormatBool(applied), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			s := openStore(t, newClient(t), freshPrefix())
+			must(t, s.Update(ctx, put("kv", "n", "0")))
+			lossy := &lossyKV{KV: s.kv, applied: applied}
+			lossy.lose.Store(1)
+			s.kv = lossy
+			err := s.Update(ctx, func(tx directory.Tx) error {
+				v, err := tx.Get("kv", "n")
+				if err != nil {
+					return err
+				}
+				n, _ := strconv.Atoi(string(v))
+				return tx.Put("kv", "n", []byte(strconv.Itoa(n+1)))
+			})
+			if err != nil {
+				t.Fatalf("Update whose reply was lost: %v", err)
+			}
+			resp, err := s.cli.Get(ctx, s.data+"kv\x00n")
+			must(t, err)
+			if got := string(resp.Kvs[0].Value); got != "1" {
+				t.Fatalf("counter in etcd = %s after one increment", got)
+			}
+			if v, err := getString(t, s, "kv", "n"); err != nil || v != "1" {
+				t.Fatalf("counter in the mirror = %q, %v", v, err)
+			}
+		})
+	}
+}
