@@ -101,10 +101,13 @@ func Import(ctx context.Context, d *directory.Directory, r io.Reader, l Layout) 
 		p.add(e)
 	}
 	p.link()
+	// Only the users by uid are looked up from here on; a big file's DNs
+	// and claims would otherwise stay in memory through the write.
+	p.byDN, p.skipped, p.claimed = nil, nil, nil
 	if len(p.problems) > 0 {
 		return Report{}, &ImportError{Problems: p.problems}
 	}
-	err = d.Batch(ctx, p.apply)
+	err = d.BulkBatch(ctx, p.apply)
 	var ie *ImportError
 	if errors.As(err, &ie) {
 		return Report{}, err
@@ -213,13 +216,26 @@ func set(names ...string) map[string]bool {
 // to case and with aliases (surname for sn). A description with options
 // ("cn;lang-de") is another attribute.
 func values(e *Entry, name string) []string {
+	name = strings.ToLower(name)
 	var out []string
-	for _, a := range e.Attrs {
-		if attrName(a.Type) == strings.ToLower(name) {
-			out = append(out, a.Value)
+	for i, n := range attrNames(e) {
+		if n == name {
+			out = append(out, e.Attrs[i].Value)
 		}
 	}
 	return out
+}
+
+// attrNames returns attrName of each of e's attributes, worked out once per
+// entry: Import looks up some twenty attributes in each.
+func attrNames(e *Entry) []string {
+	if len(e.names) != len(e.Attrs) {
+		e.names = make([]string, len(e.Attrs))
+		for i, a := range e.Attrs {
+			e.names[i] = attrName(a.Type)
+		}
+	}
+	return e.names
 }
 
 func first(e *Entry, name string) string {
