@@ -200,6 +200,9 @@ func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log 
 		Samba:     cfg.Samba.Enabled,
 		SecretKey: key,
 		MFA:       cfg.mfaPolicy(),
+		// New hashes use the configured cost; older ones are redone at the
+		// user's next login.
+		PasswordParams: cfg.passwordParams(),
 		Backoff: directory.BackoffConfig{
 			AddressFreeFailures: cfg.Backoff.AddressFreeFailures, AddressMaxBlock: cfg.Backoff.AddressMaxBlock,
 			AccountFailures: cfg.Backoff.AccountFailures, AccountLock: cfg.Backoff.AccountLock, Window: cfg.Backoff.Window,
@@ -209,6 +212,7 @@ func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log 
 		// Test suites only: cheap argon2id so tests do not spend seconds hashing.
 		opt.PasswordParams = password.TestParams
 	}
+	password.SetConcurrency(cfg.Password.Concurrency)
 	d, err := directory.New(ctx, s, opt)
 	if err != nil {
 		s.Close()
