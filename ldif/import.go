@@ -85,11 +85,25 @@ func (e *ImportError) Unwrap() []error { return e.Problems }
 // passwords and hashes of schemes Atrium cannot verify (the user is
 // imported without a password).
 func Import(ctx context.Context, d *directory.Directory, r io.Reader, l Layout) (Report, error) {
+	return ImportWith(ctx, d, r, l, ImportOptions{})
+}
+
+// ImportOptions are the optional parts of an import.
+type ImportOptions struct {
+	// Progress, when set, is called after each entry read with how many
+	// have been read. The entries are written, in one transaction, once
+	// all are read and checked.
+	Progress func(entries int)
+}
+
+// ImportWith is Import with options.
+func ImportWith(ctx context.Context, d *directory.Directory, r io.Reader, l Layout, opt ImportOptions) (Report, error) {
 	p, err := newPlan(l, d.Now())
 	if err != nil {
 		return Report{}, err
 	}
 	lr := NewReader(r)
+	read := 0
 	for {
 		e, err := lr.Next()
 		if errors.Is(err, io.EOF) {
@@ -99,6 +113,9 @@ func Import(ctx context.Context, d *directory.Directory, r io.Reader, l Layout) 
 			return Report{}, fmt.Errorf("read LDIF: %w", err)
 		}
 		p.add(e)
+		if read++; opt.Progress != nil {
+			opt.Progress(read)
+		}
 	}
 	p.link()
 	// Only the users by uid are looked up from here on; a big file's DNs

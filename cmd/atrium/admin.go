@@ -69,7 +69,7 @@ func execute(ctx context.Context, inv *invocation, stdout io.Writer) error {
 		return restore(cfg, inv, stdout)
 	}
 	return withLocalDirectory(ctx, cfg, func(d *directory.Directory) error {
-		return inv.cmd.fn(&env{ctx: ctx, dir: d, out: stdout, inv: inv, cfg: cfg})
+		return inv.cmd.fn(&env{ctx: ctx, dir: d, out: stdout, inv: inv, cfg: cfg, progress: os.Stderr})
 	})
 }
 

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/internal/progress"
 	"github.com/atrium-dir/atrium/ldif"
 )
 
@@ -23,6 +25,9 @@ type env struct {
 	out io.Writer
 	inv *invocation
 	cfg Config
+	// progress is where long commands draw their progress line: standard
+	// error when the command runs here, nil (quiet) when a server runs it.
+	progress *os.File
 }
 
 type command struct {
@@ -577,9 +582,17 @@ func backup(e *env) error {
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	n, err := e.dir.Backup(e.ctx, f)
+	var size int64
+	if info, err := os.Stat(filepath.Join(e.cfg.Data, "atrium.db")); err == nil {
+		size = info.Size()
+	}
+	cw := &countingWriter{w: f, bar: progress.ForTerminal(e.progress, "backup", "MB"), total: size}
+	n, err := e.dir.Backup(e.ctx, cw)
 	if err == nil {
+		cw.bar.Complete() // the file's size includes free space
 		err = f.Sync()
+	} else {
+		cw.bar.Finish()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -605,7 +618,21 @@ func importLDIF(e *env) error {
 	if err != nil {
 		return err
 	}
-	rep, err := ldif.Import(e.ctx, e.dir, f, layout)
+	var size int64
+	if info, err := f.Stat(); err == nil {
+		size = info.Size()
+	}
+	cr := &countingReader{r: f}
+	bar := progress.ForTerminal(e.progress, "import", "entries")
+	rep, err := ldif.ImportWith(e.ctx, e.dir, cr, layout, ldif.ImportOptions{Progress: func(n int) {
+		// Reading and checking take about half the time, the write the rest.
+		bar.Update(int64(n), 0.5*float64(cr.n)/float64(max(size, 1)))
+	}})
+	if err == nil {
+		bar.Complete()
+	} else {
+		bar.Finish()
+	}
 	if err != nil {
 		var ie *ldif.ImportError
 		if errors.As(err, &ie) {
@@ -638,7 +665,10 @@ func exportLDIF(e *env) error {
 	}
 	_, secrets := e.flag("with-secrets")
 	_, noKeys := e.flag("no-ssh-keys")
-	err = ldif.Export(e.ctx, e.dir, f, layout, ldif.ExportOptions{Secrets: secrets, OmitSSHKeys: noKeys})
+	bar := progress.ForTerminal(e.progress, "export", "entries")
+	err = ldif.Export(e.ctx, e.dir, f, layout, ldif.ExportOptions{Secrets: secrets, OmitSSHKeys: noKeys,
+		Progress: func(done, total int) { bar.Update(int64(done), float64(done)/float64(total)) }})
+	bar.Finish()
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
