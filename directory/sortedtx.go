@@ -17,15 +17,17 @@ type sortedTx struct {
 	buckets map[string]*writeBuffer
 }
 
-// writeBuffer is one bucket's pending writes. sorted lists its keys in
-// order when clean is true; Put only appends to it.
+// writeBuffer is one bucket's pending writes: entries in the order first
+// written, or in key order when sorted is true, and at[key] the index of
+// each in entries.
 type writeBuffer struct {
-	values map[string]pending
-	sorted []string
-	clean  bool
+	at      map[string]int
+	entries []pending
+	sorted  bool
 }
 
 type pending struct {
+	key     string
 	value   []byte
 	deleted bool
 }
@@ -37,7 +39,7 @@ func newSortedTx(tx Tx) *sortedTx {
 func (s *sortedTx) buffer(bucket string) *writeBuffer {
 	b := s.buckets[bucket]
 	if b == nil {
-		b = &writeBuffer{values: map[string]pending{}, clean: true}
+		b = &writeBuffer{at: map[string]int{}, sorted: true}
 		s.buckets[bucket] = b
 	}
 	return b
@@ -45,43 +47,48 @@ func (s *sortedTx) buffer(bucket string) *writeBuffer {
 
 func (s *sortedTx) Get(bucket, key string) ([]byte, error) {
 	if b := s.buckets[bucket]; b != nil {
-		if p, ok := b.values[key]; ok {
-			if p.deleted {
+		if i, ok := b.at[key]; ok {
+			if b.entries[i].deleted {
 				return nil, ErrNotFound
 			}
-			return p.value, nil
+			return b.entries[i].value, nil
 		}
 	}
 	return s.tx.Get(bucket, key)
 }
 
 func (s *sortedTx) Put(bucket, key string, value []byte) error {
-	s.buffer(bucket).set(key, pending{value: value})
+	s.buffer(bucket).set(pending{key: key, value: value})
 	return nil
 }
 
 func (s *sortedTx) Delete(bucket, key string) error {
-	s.buffer(bucket).set(key, pending{deleted: true})
+	s.buffer(bucket).set(pending{key: key, deleted: true})
 	return nil
 }
 
-func (b *writeBuffer) set(key string, p pending) {
-	if _, ok := b.values[key]; !ok {
-		if n := len(b.sorted); n > 0 && b.sorted[n-1] >= key {
-			b.clean = false
-		}
-		b.sorted = append(b.sorted, key)
+func (b *writeBuffer) set(p pending) {
+	if i, ok := b.at[p.key]; ok {
+		b.entries[i] = p
+		return
 	}
-	b.values[key] = p
+	if n := len(b.entries); n > 0 && b.entries[n-1].key >= p.key {
+		b.sorted = false
+	}
+	b.at[p.key] = len(b.entries)
+	b.entries = append(b.entries, p)
 }
 
-// keys returns the buffered keys in order.
-func (b *writeBuffer) keys() []string {
-	if !b.clean {
-		slices.Sort(b.sorted)
-		b.clean = true
+// inOrder returns the entries in key order.
+func (b *writeBuffer) inOrder() []pending {
+	if !b.sorted {
+		slices.SortFunc(b.entries, func(x, y pending) int { return strings.Compare(x.key, y.key) })
+		for i, e := range b.entries {
+			b.at[e.key] = i
+		}
+		b.sorted = true
 	}
-	return b.sorted
+	return b.entries
 }
 
 // Scan merges the buffered keys of bucket into the store's, in order.
@@ -90,10 +97,10 @@ func (s *sortedTx) Scan(bucket, prefix, after string, fn func(string, []byte) er
 	if b == nil {
 		return s.tx.Scan(bucket, prefix, after, fn)
 	}
-	keys := b.keys()
+	entries := b.inOrder()
 	start := max(prefix, after)
-	i, _ := slices.BinarySearch(keys, start)
-	if i < len(keys) && keys[i] == after {
+	i, _ := slices.BinarySearchFunc(entries, start, func(e pending, k string) int { return strings.Compare(e.key, k) })
+	if i < len(entries) && entries[i].key == after {
 		i++
 	}
 	stopped := false
@@ -102,11 +109,11 @@ func (s *sortedTx) Scan(bucket, prefix, after string, fn func(string, []byte) er
 		stopped = err != nil
 		return err
 	}
-	// emit passes on the buffered keys before limit ("" for all).
+	// emit passes on the buffered entries before limit ("" for all).
 	emit := func(limit string) error {
-		for ; i < len(keys) && strings.HasPrefix(keys[i], prefix) && (limit == "" || keys[i] < limit); i++ {
-			if p := b.values[keys[i]]; !p.deleted {
-				if err := call(keys[i], p.value); err != nil {
+		for ; i < len(entries) && strings.HasPrefix(entries[i].key, prefix) && (limit == "" || entries[i].key < limit); i++ {
+			if e := entries[i]; !e.deleted {
+				if err := call(e.key, e.value); err != nil {
 					return err
 				}
 			}
@@ -117,12 +124,12 @@ func (s *sortedTx) Scan(bucket, prefix, after string, fn func(string, []byte) er
 		if err := emit(k); err != nil {
 			return err
 		}
-		if p, ok := b.values[k]; ok {
+		if j, ok := b.at[k]; ok {
 			i++
-			if p.deleted {
+			if entries[j].deleted {
 				return nil
 			}
-			v = p.value
+			v = entries[j].value
 		}
 		return call(k, v)
 	})
@@ -155,13 +162,12 @@ func (s *sortedTx) flush() error {
 		if a, ok := s.tx.(appender); ok {
 			a.Appending(name)
 		}
-		for _, k := range b.keys() {
-			p := b.values[k]
+		for _, e := range b.inOrder() {
 			var err error
-			if p.deleted {
-				err = s.tx.Delete(name, k)
+			if e.deleted {
+				err = s.tx.Delete(name, e.key)
 			} else {
-				err = s.tx.Put(name, k, p.value)
+				err = s.tx.Put(name, e.key, e.value)
 			}
 			if err != nil {
 				return err

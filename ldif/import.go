@@ -150,6 +150,22 @@ type importedGroup struct {
 	members []string // member DNs as written, to resolve
 	uids    []string // memberUid values, to resolve
 	nested  []*importedGroup
+	hasUser map[string]bool // g.Users as a set, while members are added
+}
+
+// addUser makes the user with this ID a member, once: a group of an
+// OpenLDAP export often names each member twice (member and memberUid).
+func (ig *importedGroup) addUser(id string) {
+	if ig.hasUser == nil {
+		ig.hasUser = make(map[string]bool, len(ig.g.Users))
+		for _, u := range ig.g.Users {
+			ig.hasUser[u] = true
+		}
+	}
+	if !ig.hasUser[id] {
+		ig.hasUser[id] = true
+		ig.g.Users = append(ig.g.Users, id)
+	}
 }
 
 // plan is everything read from the file, checked against itself.
@@ -590,11 +606,23 @@ func splitScheme(v string) (scheme, hash string) {
 // link resolves the members that are entries of the file, and checks that
 // nested groups form no cycle. Members it cannot resolve stay for apply.
 func (p *plan) link() {
+	// Each member DN is written many times, as it was in its own entry.
+	keys := map[string]string{}
+	memberKey := func(m string) (string, error) {
+		if k, ok := keys[m]; ok {
+			return k, nil
+		}
+		k, err := dnKey(m)
+		if err == nil {
+			keys[m] = k
+		}
+		return k, err
+	}
 	for _, ig := range p.groups {
 		self, _ := dnKey(ig.dn)
 		var rest []string
 		for _, m := range ig.members {
-			key, err := dnKey(m)
+			key, err := memberKey(m)
 			switch {
 			case strings.TrimSpace(m) == "":
 				p.skip(ig.dn, "an empty member value (a placeholder) dropped")
@@ -605,7 +633,7 @@ func (p *plan) link() {
 			default:
 				switch target := p.byDN[key].(type) {
 				case *importedUser:
-					ig.g.Users = appendNew(ig.g.Users, target.u.ID)
+					ig.addUser(target.u.ID)
 				case *importedGroup:
 					if !slices.Contains(ig.nested, target) {
 						ig.nested = append(ig.nested, target)
@@ -624,7 +652,7 @@ func (p *plan) link() {
 		var restUIDs []string
 		for _, uid := range ig.uids {
 			if iu, ok := p.byUID[strings.ToLower(uid)]; ok {
-				ig.g.Users = appendNew(ig.g.Users, iu.u.ID)
+				ig.addUser(iu.u.ID)
 			} else {
 				restUIDs = append(restUIDs, uid)
 			}
@@ -694,6 +722,9 @@ func (p *plan) apply(b *directory.Batch) error {
 	}
 	p.dropPrivateGroups(r)
 	p.joinPrimaryGroups(r)
+	for _, ig := range p.groups {
+		ig.hasUser = nil // members are all in; the sets would only hold memory
+	}
 	p.allocateGIDs(r)
 	if err := p.create(b); err != nil {
 		return err
@@ -806,7 +837,7 @@ func (p *plan) joinPrimaryGroups(r directory.Reader) {
 			continue
 		}
 		if ig, ok := byGID[u.GIDNumber]; ok {
-			ig.g.Users = appendNew(ig.g.Users, u.ID)
+			ig.addUser(u.ID)
 			continue
 		}
 		if _, err := r.GroupIDByGIDNumber(u.GIDNumber); err == nil {
@@ -874,7 +905,7 @@ func (p *plan) resolveExisting(r directory.Reader, ig *importedGroup) {
 		case id.group:
 			ig.g.Groups = appendNew(ig.g.Groups, id.id)
 		default:
-			ig.g.Users = appendNew(ig.g.Users, id.id)
+			ig.addUser(id.id)
 		}
 	}
 	for _, uid := range ig.uids {
@@ -883,7 +914,7 @@ func (p *plan) resolveExisting(r directory.Reader, ig *importedGroup) {
 			p.skip(ig.dn, fmt.Sprintf("memberUid %s dropped: no such user in the file or the directory", uid))
 			continue
 		}
-		ig.g.Users = appendNew(ig.g.Users, u.ID)
+		ig.addUser(u.ID)
 	}
 }
 
