@@ -147,10 +147,18 @@ func records(ctx context.Context, d *directory.Directory) (users []directory.Use
 		}); err != nil {
 			return err
 		}
-		return r.PrivateGroups(func(g directory.Group, _ directory.User) error {
-			private = append(private, g)
-			return nil
-		})
+		// The private groups of the users just read, without decoding
+		// every user again.
+		for _, u := range users {
+			g, ok, err := r.PrivateGroup(u)
+			if err != nil {
+				return err
+			}
+			if ok {
+				private = append(private, g)
+			}
+		}
+		return nil
 	})
 	return users, groups, private, err
 }

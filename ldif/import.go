@@ -730,6 +730,9 @@ func (p *plan) apply(b *directory.Batch) error {
 		return err
 	}
 	p.report.Users, p.report.Groups = len(p.users), len(p.groups)
+	// The batch holds the records now; the plan's copies can go before the
+	// store takes its share of memory for the write.
+	p.users, p.groups, p.byUID = nil, nil, nil
 	for _, t := range p.ignored {
 		p.report.IgnoredAttributes = append(p.report.IgnoredAttributes, t)
 	}
