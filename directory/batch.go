@@ -27,13 +27,32 @@ type Batch struct {
 // Batch runs fn in one transaction. Every change fn makes through the Batch
 // is kept if fn returns nil, and none if fn returns an error.
 func (d *Directory) Batch(ctx context.Context, fn func(*Batch) error) error {
+	return d.batch(ctx, false, fn)
+}
+
+// BulkBatch is Batch for a change of many records (an import): the writes
+// are held in memory and reach the store in key order when fn returns,
+// which a B+tree takes far faster than keys in random order.
+func (d *Directory) BulkBatch(ctx context.Context, fn func(*Batch) error) error {
+	return d.batch(ctx, true, fn)
+}
+
+func (d *Directory) batch(ctx context.Context, sorted bool, fn func(*Batch) error) error {
 	var b *Batch
 	err := d.store.Update(ctx, func(tx Tx) error {
+		var buf *sortedTx
+		if sorted {
+			buf = newSortedTx(tx)
+			tx = buf
+		}
 		b = &Batch{d: d, tx: tx, now: d.now().UTC()}
 		if err := fn(b); err != nil {
 			return err
 		}
-		return b.joins.apply(tx, b.now)
+		if err := b.joins.apply(tx, b.now); err != nil || buf == nil {
+			return err
+		}
+		return buf.flush()
 	})
 	if err != nil {
 		return err

@@ -10,6 +10,8 @@ type Entry struct {
 	Comments []string
 	// Line is where the record starts in its file (1-based), for messages.
 	Line int
+
+	names []string // attribute names as Import compares them, see attrNames
 }
 
 // Attr is one attribute value. Type is the attribute description as

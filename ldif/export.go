@@ -24,6 +24,9 @@ type ExportOptions struct {
 	// unless that schema is loaded. Keys are included by default so that an
 	// export loses nothing on its way back into Atrium.
 	OmitSSHKeys bool
+	// Progress, when set, is called as entries are written with how many
+	// are done out of how many.
+	Progress func(done, total int)
 }
 
 // Export writes every user and group of d as LDIF under l, from one
@@ -76,6 +79,12 @@ func Export(ctx context.Context, d *directory.Directory, w io.Writer, l Layout, 
 		cnOf[g.ID] = g.CN
 	}
 
+	total, done := len(users)+len(groups)+len(private), 0
+	step := func() {
+		if done++; opt.Progress != nil {
+			opt.Progress(done, total)
+		}
+	}
 	lw := NewWriter(w)
 	header := fmt.Sprintf("Atrium export of %s, %s.\nRead it back with atrium import, or load it into OpenLDAP with slapadd.", l.Base, d.Now().UTC().Format("2006-01-02 15:04:05 MST"))
 	if opt.Secrets {
@@ -103,11 +112,13 @@ func Export(ctx context.Context, d *directory.Directory, w io.Writer, l Layout, 
 		if err := lw.Write(e); err != nil {
 			return err
 		}
+		step()
 	}
 	for _, g := range groups {
 		if err := lw.Write(groupEntry(l, g, uidOf, cnOf)); err != nil {
 			return err
 		}
+		step()
 	}
 	for _, g := range private {
 		e := groupEntry(l, g, uidOf, cnOf)
@@ -115,6 +126,7 @@ func Export(ctx context.Context, d *directory.Directory, w io.Writer, l Layout, 
 		if err := lw.Write(e); err != nil {
 			return err
 		}
+		step()
 	}
 	return lw.Flush()
 }
@@ -135,10 +147,18 @@ func records(ctx context.Context, d *directory.Directory) (users []directory.Use
 		}); err != nil {
 			return err
 		}
-		return r.PrivateGroups(func(g directory.Group, _ directory.User) error {
-			private = append(private, g)
-			return nil
-		})
+		// The private groups of the users just read, without decoding
+		// every user again.
+		for _, u := range users {
+			g, ok, err := r.PrivateGroup(u)
+			if err != nil {
+				return err
+			}
+			if ok {
+				private = append(private, g)
+			}
+		}
+		return nil
 	})
 	return users, groups, private, err
 }

@@ -85,11 +85,25 @@ func (e *ImportError) Unwrap() []error { return e.Problems }
 // passwords and hashes of schemes Atrium cannot verify (the user is
 // imported without a password).
 func Import(ctx context.Context, d *directory.Directory, r io.Reader, l Layout) (Report, error) {
+	return ImportWith(ctx, d, r, l, ImportOptions{})
+}
+
+// ImportOptions are the optional parts of an import.
+type ImportOptions struct {
+	// Progress, when set, is called after each entry read with how many
+	// have been read. The entries are written, in one transaction, once
+	// all are read and checked.
+	Progress func(entries int)
+}
+
+// ImportWith is Import with options.
+func ImportWith(ctx context.Context, d *directory.Directory, r io.Reader, l Layout, opt ImportOptions) (Report, error) {
 	p, err := newPlan(l, d.Now())
 	if err != nil {
 		return Report{}, err
 	}
 	lr := NewReader(r)
+	read := 0
 	for {
 		e, err := lr.Next()
 		if errors.Is(err, io.EOF) {
@@ -99,12 +113,18 @@ func Import(ctx context.Context, d *directory.Directory, r io.Reader, l Layout) 
 			return Report{}, fmt.Errorf("read LDIF: %w", err)
 		}
 		p.add(e)
+		if read++; opt.Progress != nil {
+			opt.Progress(read)
+		}
 	}
 	p.link()
+	// Only the users by uid are looked up from here on; a big file's DNs
+	// and claims would otherwise stay in memory through the write.
+	p.byDN, p.skipped, p.claimed = nil, nil, nil
 	if len(p.problems) > 0 {
 		return Report{}, &ImportError{Problems: p.problems}
 	}
-	err = d.Batch(ctx, p.apply)
+	err = d.BulkBatch(ctx, p.apply)
 	var ie *ImportError
 	if errors.As(err, &ie) {
 		return Report{}, err
@@ -130,6 +150,22 @@ type importedGroup struct {
 	members []string // member DNs as written, to resolve
 	uids    []string // memberUid values, to resolve
 	nested  []*importedGroup
+	hasUser map[string]bool // g.Users as a set, while members are added
+}
+
+// addUser makes the user with this ID a member, once: a group of an
+// OpenLDAP export often names each member twice (member and memberUid).
+func (ig *importedGroup) addUser(id string) {
+	if ig.hasUser == nil {
+		ig.hasUser = make(map[string]bool, len(ig.g.Users))
+		for _, u := range ig.g.Users {
+			ig.hasUser[u] = true
+		}
+	}
+	if !ig.hasUser[id] {
+		ig.hasUser[id] = true
+		ig.g.Users = append(ig.g.Users, id)
+	}
 }
 
 // plan is everything read from the file, checked against itself.
@@ -213,13 +249,26 @@ func set(names ...string) map[string]bool {
 // to case and with aliases (surname for sn). A description with options
 // ("cn;lang-de") is another attribute.
 func values(e *Entry, name string) []string {
+	name = strings.ToLower(name)
 	var out []string
-	for _, a := range e.Attrs {
-		if attrName(a.Type) == strings.ToLower(name) {
-			out = append(out, a.Value)
+	for i, n := range attrNames(e) {
+		if n == name {
+			out = append(out, e.Attrs[i].Value)
 		}
 	}
 	return out
+}
+
+// attrNames returns attrName of each of e's attributes, worked out once per
+// entry: Import looks up some twenty attributes in each.
+func attrNames(e *Entry) []string {
+	if len(e.names) != len(e.Attrs) {
+		e.names = make([]string, len(e.Attrs))
+		for i, a := range e.Attrs {
+			e.names[i] = attrName(a.Type)
+		}
+	}
+	return e.names
 }
 
 func first(e *Entry, name string) string {
@@ -561,11 +610,23 @@ func splitScheme(v string) (scheme, hash string) {
 // link resolves the members that are entries of the file, and checks that
 // nested groups form no cycle. Members it cannot resolve stay for apply.
 func (p *plan) link() {
+	// Each member DN is written many times, as it was in its own entry.
+	keys := map[string]string{}
+	memberKey := func(m string) (string, error) {
+		if k, ok := keys[m]; ok {
+			return k, nil
+		}
+		k, err := dnKey(m)
+		if err == nil {
+			keys[m] = k
+		}
+		return k, err
+	}
 	for _, ig := range p.groups {
 		self, _ := dnKey(ig.dn)
 		var rest []string
 		for _, m := range ig.members {
-			key, err := dnKey(m)
+			key, err := memberKey(m)
 			switch {
 			case strings.TrimSpace(m) == "":
 				p.skip(ig.dn, "an empty member value (a placeholder) dropped")
@@ -576,7 +637,7 @@ func (p *plan) link() {
 			default:
 				switch target := p.byDN[key].(type) {
 				case *importedUser:
-					ig.g.Users = appendNew(ig.g.Users, target.u.ID)
+					ig.addUser(target.u.ID)
 				case *importedGroup:
 					if !slices.Contains(ig.nested, target) {
 						ig.nested = append(ig.nested, target)
@@ -595,7 +656,7 @@ func (p *plan) link() {
 		var restUIDs []string
 		for _, uid := range ig.uids {
 			if iu, ok := p.byUID[strings.ToLower(uid)]; ok {
-				ig.g.Users = appendNew(ig.g.Users, iu.u.ID)
+				ig.addUser(iu.u.ID)
 			} else {
 				restUIDs = append(restUIDs, uid)
 			}
@@ -665,11 +726,17 @@ func (p *plan) apply(b *directory.Batch) error {
 	}
 	p.dropPrivateGroups(r)
 	p.joinPrimaryGroups(r)
+	for _, ig := range p.groups {
+		ig.hasUser = nil // members are all in; the sets would only hold memory
+	}
 	p.allocateGIDs(r)
 	if err := p.create(b); err != nil {
 		return err
 	}
 	p.report.Users, p.report.Groups = len(p.users), len(p.groups)
+	// The batch holds the records now; the plan's copies can go before the
+	// store takes its share of memory for the write.
+	p.users, p.groups, p.byUID = nil, nil, nil
 	for _, t := range p.ignored {
 		p.report.IgnoredAttributes = append(p.report.IgnoredAttributes, t)
 	}
@@ -777,7 +844,7 @@ func (p *plan) joinPrimaryGroups(r directory.Reader) {
 			continue
 		}
 		if ig, ok := byGID[u.GIDNumber]; ok {
-			ig.g.Users = appendNew(ig.g.Users, u.ID)
+			ig.addUser(u.ID)
 			continue
 		}
 		if _, err := r.GroupIDByGIDNumber(u.GIDNumber); err == nil {
@@ -845,7 +912,7 @@ func (p *plan) resolveExisting(r directory.Reader, ig *importedGroup) {
 		case id.group:
 			ig.g.Groups = appendNew(ig.g.Groups, id.id)
 		default:
-			ig.g.Users = appendNew(ig.g.Users, id.id)
+			ig.addUser(id.id)
 		}
 	}
 	for _, uid := range ig.uids {
@@ -854,7 +921,7 @@ func (p *plan) resolveExisting(r directory.Reader, ig *importedGroup) {
 			p.skip(ig.dn, fmt.Sprintf("memberUid %s dropped: no such user in the file or the directory", uid))
 			continue
 		}
-		ig.g.Users = appendNew(ig.g.Users, u.ID)
+		ig.addUser(u.ID)
 	}
 }
 

@@ -127,8 +127,7 @@ func (r *Reader) logicalLine() (l logical, ok bool, err error) {
 	if first == "" {
 		return logical{"", start}, true, nil
 	}
-	var b strings.Builder
-	b.WriteString(first)
+	var b strings.Builder // only when a continuation line comes
 	for {
 		next, ok, err := r.physical()
 		if err != nil {
@@ -142,10 +141,16 @@ func (r *Reader) logicalLine() (l logical, ok bool, err error) {
 			r.line--
 			break
 		}
+		if b.Len() == 0 {
+			b.WriteString(first)
+		}
 		if b.Len()+len(next) > maxLine {
 			return logical{}, false, &SyntaxError{start, fmt.Sprintf("line longer than %d bytes", maxLine)}
 		}
 		b.WriteString(next[1:])
+	}
+	if b.Len() == 0 {
+		return logical{first, start}, true, nil
 	}
 	return logical{b.String(), start}, true, nil
 }
@@ -161,6 +166,10 @@ func (r *Reader) physical() (string, bool, error) {
 	var buf []byte
 	for {
 		chunk, err := r.br.ReadSlice('\n')
+		if buf == nil && err == nil {
+			buf = chunk // the whole line, in the reader's buffer until the next read
+			break
+		}
 		buf = append(buf, chunk...)
 		if len(buf) > maxLine {
 			return "", false, &SyntaxError{r.line + 1, fmt.Sprintf("line longer than %d bytes", maxLine)}

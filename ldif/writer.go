@@ -18,6 +18,7 @@ type Writer struct {
 	w     *bufio.Writer
 	wrote bool // something is already written, so the next paragraph needs a blank line first
 	err   error
+	names map[string]bool // attribute descriptions already checked: an export repeats a dozen
 }
 
 // NewWriter writes LDIF to w. Call Flush at the end.
@@ -39,10 +40,17 @@ func (w *Writer) Write(e Entry) error {
 	if !utf8.ValidString(e.DN) {
 		return fmt.Errorf("write entry: DN %q is not valid UTF-8", e.DN)
 	}
+	if w.names == nil {
+		w.names = map[string]bool{}
+	}
 	for _, a := range e.Attrs {
+		if w.names[a.Type] {
+			continue
+		}
 		if !validAttrDescription(a.Type) {
 			return fmt.Errorf("write %s: %q is not an attribute name", e.DN, a.Type)
 		}
+		w.names[a.Type] = true
 	}
 	w.separate()
 	for _, c := range e.Comments {

@@ -69,7 +69,7 @@ func execute(ctx context.Context, inv *invocation, stdout io.Writer) error {
 		return restore(cfg, inv, stdout)
 	}
 	return withLocalDirectory(ctx, cfg, func(d *directory.Directory) error {
-		return inv.cmd.fn(&env{ctx: ctx, dir: d, out: stdout, inv: inv, cfg: cfg})
+		return inv.cmd.fn(&env{ctx: ctx, dir: d, out: stdout, inv: inv, cfg: cfg, progress: os.Stderr})
 	})
 }
 
@@ -203,6 +203,9 @@ func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log 
 		// Before an upgrade, not after: a failed migration leaves the
 		// store as it was, and the copy is of that.
 		BeforeMigrate: backupBeforeMigrate(s, log),
+		// New hashes use the configured cost; older ones are redone at the
+		// user's next login.
+		PasswordParams: cfg.passwordParams(),
 		Backoff: directory.BackoffConfig{
 			AddressFreeFailures: cfg.Backoff.AddressFreeFailures, AddressMaxBlock: cfg.Backoff.AddressMaxBlock,
 			AccountFailures: cfg.Backoff.AccountFailures, AccountLock: cfg.Backoff.AccountLock, Window: cfg.Backoff.Window,
@@ -212,6 +215,7 @@ func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log 
 		// Test suites only: cheap argon2id so tests do not spend seconds hashing.
 		opt.PasswordParams = password.TestParams
 	}
+	password.SetConcurrency(cfg.Password.Concurrency)
 	d, err := directory.New(ctx, s, opt)
 	if err != nil {
 		s.Close()

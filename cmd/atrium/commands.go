@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/atrium-dir/atrium/backup"
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/internal/progress"
 	"github.com/atrium-dir/atrium/ldif"
 )
 
@@ -24,6 +26,9 @@ type env struct {
 	out io.Writer
 	inv *invocation
 	cfg Config
+	// progress is where long commands draw their progress line: standard
+	// error when the command runs here, nil (quiet) when a server runs it.
+	progress *os.File
 }
 
 type command struct {
@@ -573,10 +578,17 @@ func audit(e *env) error {
 }
 
 func takeBackup(e *env) error {
-	n, err := backup.WriteFile(e.ctx, e.arg(0), e.dir)
+	var size int64
+	if info, err := os.Stat(filepath.Join(e.cfg.Data, "atrium.db")); err == nil {
+		size = info.Size()
+	}
+	src := barSource{src: e.dir, bar: progress.ForTerminal(e.progress, "backup", "MB"), total: size}
+	n, err := backup.WriteFile(e.ctx, e.arg(0), src)
 	if err != nil {
+		src.bar.Finish()
 		return err
 	}
+	src.bar.Complete() // the file's size includes free space
 	fmt.Fprintf(e.out, "Backed up %d bytes to %s\n", n, e.arg(0))
 	return nil
 }
@@ -591,7 +603,21 @@ func importLDIF(e *env) error {
 	if err != nil {
 		return err
 	}
-	rep, err := ldif.Import(e.ctx, e.dir, f, layout)
+	var size int64
+	if info, err := f.Stat(); err == nil {
+		size = info.Size()
+	}
+	cr := &countingReader{r: f}
+	bar := progress.ForTerminal(e.progress, "import", "entries")
+	rep, err := ldif.ImportWith(e.ctx, e.dir, cr, layout, ldif.ImportOptions{Progress: func(n int) {
+		// Reading and checking take about half the time, the write the rest.
+		bar.Update(int64(n), 0.5*float64(cr.n)/float64(max(size, 1)))
+	}})
+	if err == nil {
+		bar.Complete()
+	} else {
+		bar.Finish()
+	}
 	if err != nil {
 		var ie *ldif.ImportError
 		if errors.As(err, &ie) {
@@ -624,7 +650,10 @@ func exportLDIF(e *env) error {
 	}
 	_, secrets := e.flag("with-secrets")
 	_, noKeys := e.flag("no-ssh-keys")
-	err = ldif.Export(e.ctx, e.dir, f, layout, ldif.ExportOptions{Secrets: secrets, OmitSSHKeys: noKeys})
+	bar := progress.ForTerminal(e.progress, "export", "entries")
+	err = ldif.Export(e.ctx, e.dir, f, layout, ldif.ExportOptions{Secrets: secrets, OmitSSHKeys: noKeys,
+		Progress: func(done, total int) { bar.Update(int64(done), float64(done)/float64(total)) }})
+	bar.Finish()
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

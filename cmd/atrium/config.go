@@ -17,6 +17,7 @@ import (
 
 	"github.com/atrium-dir/atrium/backup"
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/directory/password"
 	"github.com/atrium-dir/atrium/internal/connlimit"
 	"github.com/atrium-dir/atrium/ldif"
 )
@@ -78,6 +79,14 @@ type Config struct {
 	Limits struct {
 		Allow []string `yaml:"allow"`
 	} `yaml:"limits"`
+	// Password: argon2id's cost for new hashes (older hashes are redone at
+	// the user's next login) and how many hashes run at once.
+	Password struct {
+		MemoryKiB   uint32 `yaml:"memory_kib"`
+		Time        uint32 `yaml:"time"`
+		Threads     uint8  `yaml:"threads"`
+		Concurrency int    `yaml:"concurrency"` // 0: one per CPU (GOMAXPROCS)
+	} `yaml:"password"`
 	Backoff struct {
 		AddressFreeFailures int           `yaml:"address_free_failures"`
 		AddressMaxBlock     time.Duration `yaml:"address_max_block"`
@@ -116,6 +125,9 @@ func defaultConfig() Config {
 	c.Web.SessionIdle = 30 * time.Minute
 	c.Web.SessionMax = 12 * time.Hour
 	c.Web.RecentSignIn = 15 * time.Minute
+	c.Password.MemoryKiB = password.DefaultParams.Memory
+	c.Password.Time = password.DefaultParams.Time
+	c.Password.Threads = password.DefaultParams.Threads
 	c.Backoff.AddressFreeFailures = 5
 	c.Backoff.AddressMaxBlock = 15 * time.Minute
 	c.Backoff.AccountFailures = 20
@@ -331,6 +343,12 @@ func (c Config) Validate() []string {
 	if c.Web.SessionIdle <= 0 || c.Web.SessionMax <= 0 || c.Web.RecentSignIn <= 0 {
 		p = append(p, "web: session_idle, session_max and recent_sign_in must be positive")
 	}
+	if err := c.passwordParams().CheckStrength(); err != nil {
+		p = append(p, fmt.Sprintf("password: %v; raise memory_kib, time or threads", err))
+	}
+	if c.Password.Concurrency < 0 {
+		p = append(p, "password.concurrency: must be 0 (one per CPU) or more")
+	}
 	b := c.Backoff
 	if b.AddressFreeFailures < 1 || b.AccountFailures < 1 || b.AddressMaxBlock <= 0 || b.AccountLock <= 0 || b.Window <= 0 {
 		p = append(p, "backoff: every count and duration must be positive")
@@ -339,6 +357,11 @@ func (c Config) Validate() []string {
 		p = append(p, "backup: every must be at least 1m and keep at least 1")
 	}
 	return p
+}
+
+// passwordParams are the argon2id parameters of c.
+func (c Config) passwordParams() password.Params {
+	return password.Params{Memory: c.Password.MemoryKiB, Time: c.Password.Time, Threads: c.Password.Threads}
 }
 
 // mfaPolicy is the directory's second-factor policy of c.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/boltstore"
+	"github.com/atrium-dir/atrium/internal/progress"
 )
 
 // restore installs a backup as the store of a data directory. The file is
@@ -31,7 +32,7 @@ func restore(cfg Config, inv *invocation, stdout io.Writer) error {
 		}
 	}
 	tmp := dst + ".restore"
-	if err := copyFile(src, tmp); err != nil {
+	if err := copyFile(src, tmp, progress.ForTerminal(os.Stderr, "restore", "MB")); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
 	if err := os.Rename(tmp, dst); err != nil {
@@ -62,17 +63,22 @@ func checkBackup(path string) error {
 	})
 }
 
-func copyFile(src, dst string) error {
+func copyFile(src, dst string, bar *progress.Bar) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
+	var size int64
+	if info, err := in.Stat(); err == nil {
+		size = info.Size()
+	}
+	defer bar.Finish()
 	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, in); err != nil {
+	if _, err := io.Copy(&countingWriter{w: out, bar: bar, total: size}, in); err != nil {
 		out.Close()
 		return err
 	}

@@ -30,7 +30,10 @@ func Open(path string, lockWait time.Duration) (*Store, error) {
 	if lockWait <= 0 {
 		lockWait = 100 * time.Millisecond
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockWait, FreelistType: bolt.FreelistMapType})
+	// A mapping larger than the file (address space only) spares a large
+	// commit, an import say, from remapping the file as it grows: each
+	// remap copies every key and value the transaction holds.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockWait, FreelistType: bolt.FreelistMapType, InitialMmapSize: 1 << 30})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
@@ -102,6 +105,14 @@ func (t tx) Put(bucket, key string, value []byte) error {
 		value = []byte{}
 	}
 	return b.Put([]byte(key), value)
+}
+
+// Appending packs the pages of bucket full for the rest of the
+// transaction: the caller puts its keys in order.
+func (t tx) Appending(bucket string) {
+	if b, err := t.b.CreateBucketIfNotExists([]byte(bucket)); err == nil {
+		b.FillPercent = 0.95
+	}
 }
 
 func (t tx) Delete(bucket, key string) error {

@@ -12,8 +12,8 @@ import (
 	"hash"
 	"math/big"
 	"runtime"
-	"runtime/debug"
 	"strings"
+	"sync/atomic"
 
 	"github.com/GehirnInc/crypt"
 	_ "github.com/GehirnInc/crypt/sha256_crypt" // registers $5$
@@ -39,9 +39,24 @@ type Params struct {
 // (RFC 9106's second recommendation, scaled to 2 cores) cost tens of
 // milliseconds per hash, which makes offline guessing expensive while a
 // login stays instant. Repeat LDAP binds do not pay it (see the directory's
-// bind cache), and Hasher bounds how many run at once so a burst of logins
-// cannot exhaust memory.
+// bind cache), and SetConcurrency bounds how many run at once so a burst of
+// logins cannot exhaust memory.
 var DefaultParams = Params{Memory: 64 * 1024, Time: 3, Threads: 2}
+
+// MinParams are OWASP's minimum for argon2id (Password Storage Cheat
+// Sheet): 19 MiB, 2 passes, 1 lane. Configured parameters may not be
+// weaker.
+var MinParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1}
+
+// CheckStrength refuses parameters below MinParams in any of memory,
+// passes or lanes, saying which.
+func (p Params) CheckStrength() error {
+	if p.Memory < MinParams.Memory || p.Time < MinParams.Time || p.Threads < MinParams.Threads {
+		return fmt.Errorf("argon2id m=%d KiB, t=%d, p=%d is below OWASP's minimum of m=%d KiB (19 MiB), t=%d, p=%d",
+			p.Memory, p.Time, p.Threads, MinParams.Memory, MinParams.Time, MinParams.Threads)
+	}
+	return nil
+}
 
 // TestParams are tiny parameters for tests in other packages; never use
 // them for real passwords.
@@ -52,31 +67,40 @@ const (
 	keyLen  = 32
 )
 
-// bigHash is the memory (KiB) from which a hash's memory is worth handing
-// back to the system at once; test parameters stay below it.
-const bigHash = 1 << 10
+// limit bounds how many argon2 computations run at once. Each holds its
+// parameters' memory (64 MiB by default) until it ends, so the bound on
+// hashes is the bound on hashing memory, and hashes waiting for a slot
+// leave the other cores to the requests that need no hash.
+var limit atomic.Pointer[chan struct{}]
 
-// slots bounds concurrent argon2 computations to the number of CPUs.
-var slots = make(chan struct{}, runtime.NumCPU())
+func init() { SetConcurrency(0) }
 
-func argon2Key(variant string, pw, salt []byte, p Params, n uint32) []byte {
-	slots <- struct{}{}
-	defer func() { <-slots }()
-	// Each call allocates p.Memory (64 MiB by default), which the collector
-	// would leave until the heap doubles: with a few logins in a row that
-	// is hundreds of MiB resident. So the heap's free pages go back to the
-	// system before the hash, and its memory right after: the process
-	// grows by p.Memory over what is live, not over the heap's high-water
-	// mark. Logins that pay argon2 are rare (repeat LDAP binds are
-	// cached), so the two collections cost little beside the hash.
-	if p.Memory >= bigHash {
-		debug.FreeOSMemory()
-		defer debug.FreeOSMemory()
+// SetConcurrency sets how many argon2 hashes may run at once: n, or
+// GOMAXPROCS when n <= 0. Hashes already running finish in their slots.
+func SetConcurrency(n int) {
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
 	}
+	slots := make(chan struct{}, n)
+	limit.Store(&slots)
+}
+
+// computeArgon2 is argon2 itself; tests count the calls running at once.
+var computeArgon2 = func(variant string, pw, salt []byte, p Params, n uint32) []byte {
 	if variant == "argon2i" {
 		return argon2.Key(pw, salt, p.Time, p.Memory, p.Threads, n)
 	}
 	return argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, n)
+}
+
+// argon2Key computes argon2 in one of the limited slots. It forces no
+// collection: a collection per hash, over a heap of a large directory,
+// cost more than the hash and stopped every other request meanwhile.
+func argon2Key(variant string, pw, salt []byte, p Params, n uint32) []byte {
+	slots := *limit.Load()
+	slots <- struct{}{}
+	defer func() { <-slots }()
+	return computeArgon2(variant, pw, salt, p, n)
 }
 
 // Hasher makes new hashes.

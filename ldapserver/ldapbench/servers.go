@@ -343,22 +343,8 @@ func StartSlapd(dir string, d Dataset) (*Server, error) {
 			return nil, ErrNoSlapd
 		}
 	}
-	db := filepath.Join(dir, "db")
-	if err := os.MkdirAll(db, 0o700); err != nil {
-		return nil, err
-	}
-	conf := filepath.Join(dir, "slapd.conf")
-	var c strings.Builder
-	for _, s := range []string{"core", "cosine", "nis", "inetorgperson"} {
-		fmt.Fprintf(&c, "include %s/%s.schema\n", schemaDir, s)
-	}
-	// Unlimited, as Atrium: the paged listing reads every user.
-	c.WriteString("sizelimit unlimited\n")
-	fmt.Fprintf(&c, "modulepath %s\nmoduleload back_mdb\npidfile %s/slapd.pid\nargsfile %s/slapd.args\n", moduleDir, dir, dir)
-	fmt.Fprintf(&c, "database mdb\nmaxsize 4294967296\nsuffix %q\nrootdn %q\ndirectory %s\n", d.Base, "cn=admin,"+d.Base, db)
-	c.WriteString("index objectClass eq\nindex uid eq\nindex member eq\nindex memberUid eq\n")
-	c.WriteString("access to attrs=userPassword by anonymous auth by * none\naccess to * by users read by * none\n")
-	if err := os.WriteFile(conf, []byte(c.String()), 0o600); err != nil {
+	conf, db, err := writeSlapdConf(dir, d)
+	if err != nil {
 		return nil, err
 	}
 	ldifPath := filepath.Join(dir, "data.ldif")
@@ -399,4 +385,28 @@ func StartSlapd(dir string, d Dataset) (*Server, error) {
 	s.StartRSS, _ = s.Memory()
 	s.Store = db
 	return s, nil
+}
+
+// writeSlapdConf writes dir/slapd.conf for an mdb database in dir/db with
+// the indexes the issue names, and returns both paths.
+func writeSlapdConf(dir string, d Dataset) (conf, db string, err error) {
+	db = filepath.Join(dir, "db")
+	if err := os.MkdirAll(db, 0o700); err != nil {
+		return "", "", err
+	}
+	conf = filepath.Join(dir, "slapd.conf")
+	var c strings.Builder
+	for _, s := range []string{"core", "cosine", "nis", "inetorgperson"} {
+		fmt.Fprintf(&c, "include %s/%s.schema\n", schemaDir, s)
+	}
+	// Unlimited, as Atrium: the paged listing reads every user.
+	c.WriteString("sizelimit unlimited\n")
+	fmt.Fprintf(&c, "modulepath %s\nmoduleload back_mdb\npidfile %s/slapd.pid\nargsfile %s/slapd.args\n", moduleDir, dir, dir)
+	fmt.Fprintf(&c, "database mdb\nmaxsize 4294967296\nsuffix %q\nrootdn %q\ndirectory %s\n", d.Base, "cn=admin,"+d.Base, db)
+	c.WriteString("index objectClass eq\nindex uid eq\nindex member eq\nindex memberUid eq\n")
+	c.WriteString("access to attrs=userPassword by anonymous auth by * none\naccess to * by users read by * none\n")
+	if err := os.WriteFile(conf, []byte(c.String()), 0o600); err != nil {
+		return "", "", err
+	}
+	return conf, db, nil
 }
