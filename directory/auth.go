@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/atrium-dir/atrium/directory/password"
@@ -65,19 +64,23 @@ func (p Principal) Name() string {
 const MethodPassword = "password"
 
 // dummyHash is verified for unknown names so a failed login takes as long
-// whether or not the account exists.
-var dummyHash = sync.OnceValue(func() string {
-	h, err := (&password.Hasher{Params: password.DefaultParams}).Hash("atrium-dummy-password")
-	if err != nil {
-		panic(err)
-	}
-	return h
-})
+// whether or not the account exists: it has the cost of new hashes.
+func (d *Directory) dummyHash() string {
+	d.dummyOnce.Do(func() {
+		h, err := d.hasher.Hash("atrium-dummy-password")
+		if err != nil {
+			panic(err)
+		}
+		d.dummy = h
+	})
+	return d.dummy
+}
 
 // Authenticate is the one place that decides whether a login succeeds, for
 // every front end. It refuses empty passwords and disabled users, accepts
 // the password (and app passwords when asked), applies backoff per account,
-// per client address and per account at an address (see BackoffConfig), upgrades imported hashes, and audits the result.
+// per account at a client address (see BackoffConfig), upgrades
+// imported hashes, and audits the result.
 // Failures are ErrBadCredentials or a *ThrottledError.
 func (d *Directory) Authenticate(ctx context.Context, l Login) (Principal, error) {
 	p, result, err := d.authenticate(ctx, l)
@@ -117,7 +120,7 @@ func (d *Directory) authenticate(ctx context.Context, l Login) (p Principal, aud
 		return Principal{}, ResultThrottled, err
 	}
 	if err != nil { // unknown name
-		_, _ = password.Verify(dummyHash(), l.Password)
+		_, _ = password.Verify(d.dummyHash(), l.Password)
 		d.backoff.fail(l.Remote, subject)
 		return Principal{}, ResultNoSuchUser, ErrBadCredentials
 	}

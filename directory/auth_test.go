@@ -336,3 +336,15 @@ func TestAuditOfLogins(t *testing.T) {
 		t.Errorf("audited logins after the first two: %v, want %v", services, want)
 	}
 }
+
+// An unknown name is checked against a hash of the configured cost, so a
+// failed login takes as long whether or not the account exists, whatever
+// the config sets.
+func TestDummyHashHasTheConfiguredCost(t *testing.T) {
+	params := password.TestParams
+	params.Time++
+	d := newTestDir(t, nil, directory.Options{PasswordParams: params})
+	if password.NeedsUpgrade(d.DummyHash(), params) {
+		t.Fatalf("the dummy hash %q is not of the configured cost", d.DummyHash())
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -128,15 +129,18 @@ type Options struct {
 // Directory is the one source of truth for users, groups and bind accounts.
 // All its methods are safe for concurrent use.
 type Directory struct {
-	store   Store
-	now     func() time.Time
-	log     *slog.Logger
-	samba   bool
-	hasher  *password.Hasher
-	backoff *backoff
-	audit   *auditWriter
-	binds   *bindCache
-	box     *secretBox
+	store  Store
+	now    func() time.Time
+	log    *slog.Logger
+	samba  bool
+	hasher *password.Hasher
+	// dummy is a hash of nothing at hasher's cost (see dummyHash).
+	dummyOnce sync.Once
+	dummy     string
+	backoff   *backoff
+	audit     *auditWriter
+	binds     *bindCache
+	box       *secretBox
 	// mfaPolicy is fixed for the life of the Directory.
 	mfaPolicy MFAPolicy
 	// secretsGen counts secret writes (see SecretsGeneration).
