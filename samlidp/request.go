@@ -26,8 +26,11 @@ import (
 
 // Limits on what an SP may send.
 const (
-	maxRequestXML  = 64 << 10 // an AuthnRequest after inflating
-	maxRelayState  = 1024     // bytes; SAML says 80, real SPs send URLs
+	maxRequestXML = 64 << 10 // an AuthnRequest after inflating
+	maxRelayState = 1024     // bytes; SAML says 80, real SPs send URLs
+	// maxRequestID bounds the ID Atrium keeps (replay cache, parked
+	// request) and echoes; real SPs send 20 to 50 characters.
+	maxRequestID   = 256
 	maxRequestSkew = 90 * time.Second
 	maxRequestAge  = 5 * time.Minute
 	// replayWindow outlives any IssueInstant still accepted.
@@ -136,6 +139,10 @@ func (i *IdP) parseRequest(r *http.Request) (*incoming, *refusal) {
 	}
 	if req.Destination != "" && req.Destination != i.ssoURL() {
 		return fail(saml.StatusRequester, "The sign-in request was meant for another server.", fmt.Errorf("destination %q", req.Destination))
+	}
+	if len(req.ID) > maxRequestID {
+		in.req.ID = "" // not echoed in the error Response either
+		return fail(saml.StatusRequester, "The sign-in request is malformed (ID too long).", fmt.Errorf("request ID of %d bytes", len(req.ID)))
 	}
 	now := i.now()
 	switch {
