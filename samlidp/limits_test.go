@@ -31,3 +31,33 @@ func TestLongRequestIDRefused(t *testing.T) {
 		t.Errorf("a 256-character ID: %d\n%s", p.status, p.body)
 	}
 }
+
+// Each refused request logs one short line, however long the values the
+// client chose: an ID, an issuer, an ACS URL, a replayed ID.
+func TestRefusalsLogBounded(t *testing.T) {
+	h := newHarness(t)
+	cloudflareApp(h)
+	huge := strings.Repeat("z", 60<<10)
+	replayed := "id-" + strings.Repeat("r", 250)
+	cases := map[string][]byte{
+		"long ID":       authnXML("id-"+huge, cloudflareACS, "", h.clock.Now(), ""),
+		"long issuer":   authnXML("id-issuer", "https://"+huge, "", h.clock.Now(), ""),
+		"long ACS":      authnXML("id-acs", cloudflareACS, "https://"+huge, h.clock.Now(), ""),
+		"replayed ID":   authnXML(replayed, cloudflareACS, "", h.clock.Now(), ""),
+		"replayed ID 2": authnXML(replayed, cloudflareACS, "", h.clock.Now(), ""),
+	}
+	for _, name := range []string{"long ID", "long issuer", "long ACS", "replayed ID", "replayed ID 2"} {
+		before := len(h.logs.String())
+		p := newBrowser(t).get(redirectRequest(h.srv.URL, cases[name], ""))
+		logged := h.logs.String()[before:]
+		if name == "replayed ID" {
+			continue // its first use is served
+		}
+		if p.status != 400 || !strings.Contains(logged, "saml request refused") {
+			t.Errorf("%s: %d, logged %q", name, p.status, logged)
+		}
+		if len(logged) >= 1024 {
+			t.Errorf("%s: refusal logged %d bytes, want < 1 KB: %.300s…", name, len(logged), logged)
+		}
+	}
+}

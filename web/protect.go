@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+
+	"github.com/atrium-dir/atrium/internal/logsafe"
 )
 
 // Page policies. Every page starts from DefaultCSP; sign-in and
@@ -36,7 +38,7 @@ func Protect(next http.Handler, log *slog.Logger) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				log.Error("panic in web request", "path", r.URL.Path, "panic", fmt.Sprint(v))
+				log.Error("panic in web request", "path", logsafe.Clip(r.URL.Path), "panic", logsafe.Clip(fmt.Sprint(v)))
 				http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
 			}
 		}()
