@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 
 	"github.com/atrium-dir/atrium/internal/logsafe"
@@ -53,13 +52,4 @@ func Protect(next http.Handler, log *slog.Logger) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		next.ServeHTTP(w, r)
 	})
-}
-
-// RemoteAddr is the client's IP address, without the port.
-func RemoteAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -194,7 +194,7 @@ func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Hand
 	}
 	e.Mount(mux)
 	mux.Handle("/", p.Handler())
-	return mux, nil
+	return web.TrustProxies(mux, cfg.trustedProxies()), nil
 }
 
 // sweepState removes expired sessions, flows and used request IDs.
