@@ -61,3 +61,25 @@ func TestRefusalsLogBounded(t *testing.T) {
 		}
 	}
 }
+
+// A request with a second root element, after the AuthnRequest or before
+// it, is refused; comments and spaces around the one root are fine.
+func TestSecondRootElementRefused(t *testing.T) {
+	h := newHarness(t)
+	cloudflareApp(h)
+	req := func(id string) string { return string(authnXML(id, cloudflareACS, "", h.clock.Now(), "")) }
+	for name, doc := range map[string]string{
+		"after":  req("id-after") + req("id-after-2"),
+		"before": `<other xmlns="urn:x"/>` + req("id-before"),
+		"text":   req("id-text") + "trailing",
+	} {
+		p := newBrowser(t).get(redirectRequest(h.srv.URL, []byte(doc), ""))
+		if p.status != 400 || !strings.Contains(p.body, "not well-formed") {
+			t.Errorf("%s: %d\n%s", name, p.status, p.body)
+		}
+	}
+	ok := "<?xml version=\"1.0\"?>\n<!-- sp -->\n" + req("id-one-root") + "\n<!-- end -->\n"
+	if p := newBrowser(t).get(redirectRequest(h.srv.URL, []byte(ok), "")); !strings.Contains(p.body, `name="password"`) {
+		t.Errorf("one root with comments: %d\n%s", p.status, p.body)
+	}
+}
