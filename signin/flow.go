@@ -124,8 +124,13 @@ func (e *Engine) Begin(w http.ResponseWriter, r *http.Request, parked *Parked, f
 // startFlow binds f to this browser with a fresh CSRF token and sends the
 // browser to its first pending step. A flow that knows its user already (a
 // step-up) is stored under a new id; any other stays pending (see
-// pending.go) until its password is accepted.
+// pending.go) until its password is accepted, and counts against the
+// client address's limit of new sign-ins.
 func (e *Engine) startFlow(w http.ResponseWriter, r *http.Request, f Flow) {
+	if f.UserID == "" && !e.flows.allow(web.RemoteAddr(r), e.now()) {
+		e.tooManyFlows(w)
+		return
+	}
 	f.Browser = hashToken(e.browserToken(w, r))
 	f.CSRF = randomToken()
 	f.Created = e.now().UTC()

@@ -75,6 +75,9 @@ type Config struct {
 		// TrustedProxies: reverse proxies (IPs or CIDRs) whose
 		// X-Forwarded-For or CF-Connecting-IP names the client.
 		TrustedProxies []string `yaml:"trusted_proxies"`
+		// SignInsPerMinute: sign-ins one client address may start (before
+		// a password) per minute.
+		SignInsPerMinute int `yaml:"sign_ins_per_minute"`
 	} `yaml:"web"`
 	// Limits.Allow: addresses (IPs or CIDRs) exempt from the per-address
 	// connection caps, such as a reverse proxy.
@@ -111,6 +114,7 @@ func defaultConfig() Config {
 	c.LDAP.MaxConnsPerAddress = 64 // a NAS opens many
 	c.LDAP.WriteTimeout = 30 * time.Second
 	c.Web.MaxConnsPerAddress = 256
+	c.Web.SignInsPerMinute = 120
 	c.MFA.Require = "none"
 	c.Samba.Domain = "ATRIUM"
 	c.Samba.LockoutThreshold = 10
@@ -188,6 +192,7 @@ var settings = []setting{
 	{"ATRIUM_WEB_MAX_CONNS_PER_ADDRESS", "", integer(func(c *Config) *int { return &c.Web.MaxConnsPerAddress })},
 	{"ATRIUM_LIMITS_ALLOW", "", list(func(c *Config) *[]string { return &c.Limits.Allow })},
 	{"ATRIUM_WEB_TRUSTED_PROXIES", "", list(func(c *Config) *[]string { return &c.Web.TrustedProxies })},
+	{"ATRIUM_WEB_SIGN_INS_PER_MINUTE", "", integer(func(c *Config) *int { return &c.Web.SignInsPerMinute })},
 	{"ATRIUM_SAMBA", "", func(c *Config, v string) error {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -336,6 +341,9 @@ func (c Config) Validate() []string {
 	}
 	if c.Web.SessionIdle <= 0 || c.Web.SessionMax <= 0 || c.Web.RecentSignIn <= 0 {
 		p = append(p, "web: session_idle, session_max and recent_sign_in must be positive")
+	}
+	if c.Web.SignInsPerMinute < 1 {
+		p = append(p, "web.sign_ins_per_minute must be at least 1")
 	}
 	b := c.Backoff
 	if b.AddressFreeFailures < 1 || b.AccountFailures < 1 || b.AddressMaxBlock <= 0 || b.AccountLock <= 0 || b.Window <= 0 {

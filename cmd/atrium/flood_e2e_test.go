@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"compress/flate"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -42,23 +44,28 @@ func TestFloodOfUnfinishedSignIns(t *testing.T) {
 	db := filepath.Join(data, "atrium.db")
 	startSize, startRSS := fileSize(t, db), residentMB(t, srv.cmd.Process.Pid)
 
-	t.Run("anonymous GET /login writes nothing", func(t *testing.T) {
-		flood(t, 3000, func(client *http.Client, i int) (*http.Response, error) {
+	t.Run("anonymous GET /login writes nothing and is rate-limited", func(t *testing.T) {
+		got := flood(t, 3000, []string{"127.0.0.1"}, func(client *http.Client, i int) (*http.Response, error) {
 			return client.Get(base + "/login")
 		})
-		if got := fileSize(t, db); got != startSize {
-			t.Errorf("3,000 anonymous GET /login grew atrium.db from %d to %d bytes; want no growth", startSize, got)
+		if size := fileSize(t, db); size != startSize {
+			t.Errorf("3,000 anonymous GET /login grew atrium.db from %d to %d bytes; want no growth", startSize, size)
+		}
+		// web.sign_ins_per_minute (120) from one address, plus what
+		// refilled while the flood ran.
+		if got[http.StatusSeeOther] < 120 || got[http.StatusSeeOther] > 600 || got[http.StatusTooManyRequests] == 0 {
+			t.Errorf("answers to 3,000 GET /login from one address: %v; want 120 (and the refill) started, the rest 429", got)
 		}
 	})
 
 	t.Run("AuthnRequests with long IDs are refused and store nothing", func(t *testing.T) {
 		logBefore := srv.log.String()
 		id := "id-" + strings.Repeat("a", 60<<10)
-		refused := flood(t, 2000, func(client *http.Client, i int) (*http.Response, error) {
+		got := flood(t, 2000, floodAddresses, func(client *http.Client, i int) (*http.Response, error) {
 			return client.Get(floodRequestURL(t, base, id+strconv.Itoa(i)))
 		})
-		if refused != 2000 {
-			t.Errorf("%d of 2,000 requests with 60 KB IDs were refused with 400; want all", refused)
+		if got[http.StatusBadRequest] != 2000 {
+			t.Errorf("answers to 2,000 requests with 60 KB IDs: %v; want all refused with 400", got)
 		}
 		logged := strings.TrimPrefix(srv.log.String(), logBefore)
 		for _, line := range strings.Split(logged, "\n") {
@@ -73,9 +80,12 @@ func TestFloodOfUnfinishedSignIns(t *testing.T) {
 
 	t.Run("AuthnRequests nobody signs in to store nothing", func(t *testing.T) {
 		id := "id-" + strings.Repeat("b", 240)
-		flood(t, 2000, func(client *http.Client, i int) (*http.Response, error) {
+		got := flood(t, 2000, floodAddresses, func(client *http.Client, i int) (*http.Response, error) {
 			return client.Get(floodRequestURL(t, base, id+strconv.Itoa(i)))
 		})
+		if got[http.StatusSeeOther] != 2000 {
+			t.Errorf("answers to 2,000 requests from %d addresses: %v; want every sign-in started", len(floodAddresses), got)
+		}
 	})
 
 	if got := fileSize(t, db); got > startSize+1<<20 {
@@ -86,6 +96,7 @@ func TestFloodOfUnfinishedSignIns(t *testing.T) {
 	}
 	t.Logf("atrium.db %d -> %d bytes, resident %d -> %d MB", startSize, fileSize(t, db), startRSS, residentMB(t, srv.cmd.Process.Pid))
 
+	// From an address that took no part in the floods.
 	t.Run("an ordinary SAML sign-in still works", func(t *testing.T) {
 		body := floodSignIn(t, base, floodRequestURL(t, base, "id-ordinary-request"))
 		if !strings.Contains(body, `name="SAMLResponse"`) || !strings.Contains(body, floodACS) {
@@ -101,10 +112,45 @@ func TestFloodOfUnfinishedSignIns(t *testing.T) {
 	srv.stop(t)
 }
 
-// flood sends n requests from floodWorkers clients that keep no cookies
-// and follow no redirects, and returns how many were answered 400.
-func flood(t *testing.T, n int, send func(*http.Client, int) (*http.Response, error)) (refused int) {
+// floodAddresses are 32 loopback addresses, so that a flood from all of
+// them stays under each one's limit of sign-ins.
+var floodAddresses = func() []string {
+	var out []string
+	for i := range 32 {
+		out = append(out, "127.0.1."+strconv.Itoa(i+1))
+	}
+	return out
+}()
+
+// clientFrom is an HTTP client whose connections come from the loopback
+// address local, keeping cookies if jar is set; it follows no redirects
+// unless follow is set.
+func clientFrom(local string, jar, follow bool) *http.Client {
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: 5 * time.Second}
+	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, addr)
+		},
+	}}
+	if jar {
+		c.Jar, _ = cookiejar.New(nil)
+	}
+	if !follow {
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+	return c
+}
+
+// flood sends n requests from floodWorkers goroutines, request i from
+// locals[i%len(locals)] with no cookies and no redirects followed, and
+// counts the answers by status.
+func flood(t *testing.T, n int, locals []string, send func(*http.Client, int) (*http.Response, error)) map[int]int {
 	t.Helper()
+	clients := make([]*http.Client, len(locals))
+	for i, local := range locals {
+		clients[i] = clientFrom(local, false, false)
+	}
+	statuses := map[int]int{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -112,20 +158,17 @@ func flood(t *testing.T, n int, send func(*http.Client, int) (*http.Response, er
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 			for i := range next {
-				resp, err := send(client, i)
+				resp, err := send(clients[i%len(clients)], i)
 				if err != nil {
 					t.Error(err)
 					continue
 				}
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
-				if resp.StatusCode == http.StatusBadRequest {
-					mu.Lock()
-					refused++
-					mu.Unlock()
-				}
+				mu.Lock()
+				statuses[resp.StatusCode]++
+				mu.Unlock()
 			}
 		}()
 	}
@@ -134,7 +177,7 @@ func flood(t *testing.T, n int, send func(*http.Client, int) (*http.Response, er
 	}
 	close(next)
 	wg.Wait()
-	return refused
+	return statuses
 }
 
 // floodRequestURL is an HTTP-Redirect AuthnRequest of the flood app with id.
@@ -152,12 +195,11 @@ func floodRequestURL(t *testing.T, base, id string) string {
 	return base + "/saml/sso?" + url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString(buf.Bytes())}}.Encode()
 }
 
-// floodSignIn opens start in a fresh browser, signs alice in on the login
+// floodSignIn opens start in a fresh browser at 127.0.0.3, signs alice in on the login
 // page it leads to, and returns the page that follows.
 func floodSignIn(t *testing.T, base, start string) string {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	client := clientFrom("127.0.0.3", true, true)
 	resp, err := client.Get(start)
 	if err != nil {
 		t.Fatal(err)
@@ -201,4 +243,16 @@ func residentMB(t *testing.T, pid int) int {
 	}
 	t.Fatal("no VmRSS in /proc status")
 	return 0
+}
+
+func TestSignInsPerMinuteConfig(t *testing.T) {
+	c := defaultConfig()
+	c.Web.SignInsPerMinute = 0
+	if got := strings.Join(c.Validate(), "\n"); !strings.Contains(got, "web.sign_ins_per_minute must be at least 1") {
+		t.Errorf("Validate() = %q, want sign_ins_per_minute refused", got)
+	}
+	t.Setenv("ATRIUM_WEB_SIGN_INS_PER_MINUTE", "30")
+	if c, err := loadConfig("", nil); err != nil || c.Web.SignInsPerMinute != 30 {
+		t.Errorf("ATRIUM_WEB_SIGN_INS_PER_MINUTE read as %d (%v)", c.Web.SignInsPerMinute, err)
+	}
 }

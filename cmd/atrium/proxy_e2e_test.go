@@ -1,16 +1,12 @@
 package main
 
 import (
-	"context"
 	"io"
-	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/atrium-dir/atrium/internal/sitetest"
 )
@@ -76,13 +72,8 @@ func TestForwardedHeadersFromTrustedProxiesOnly(t *testing.T) {
 // xff and returns the status and page that answer the password.
 func webSignIn(t *testing.T, base, local, xff, uid, password string) (int, string) {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: 5 * time.Second}
-	client := &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: forwarding{xff: xff, next: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return dialer.DialContext(ctx, network, addr)
-		},
-	}}}
+	client := clientFrom(local, true, true)
+	client.Transport = forwarding{xff: xff, next: client.Transport}
 	resp, err := client.Get(base + "/login")
 	if err != nil {
 		t.Fatal(err)
