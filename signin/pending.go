@@ -24,8 +24,9 @@ import (
 // contain a dot.
 const pendingPrefix = "p."
 
-// maxPendingToken bounds the token read back from a URL or form. A parked
-// SAML request (ID and RelayState capped by samlidp) seals to a few KB.
+// maxPendingToken bounds a pending flow's token, made or read back from a
+// URL or form. A parked SAML request (ID and RelayState capped by samlidp)
+// seals to about 2 KB.
 const maxPendingToken = 16 << 10
 
 const pendingPurpose = "signin-pending-flow"
@@ -40,7 +41,11 @@ func (e *Engine) sealPending(f Flow) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("seal pending flow: %w", err)
 	}
-	return pendingPrefix + base64.RawURLEncoding.EncodeToString(sealed), nil
+	token := pendingPrefix + base64.RawURLEncoding.EncodeToString(sealed)
+	if len(token) > maxPendingToken {
+		return "", fmt.Errorf("pending flow of %d bytes exceeds %d (a parked request too large)", len(token), maxPendingToken)
+	}
+	return token, nil
 }
 
 // openPending reads a pending flow's token; an expired, altered or foreign
