@@ -4,10 +4,10 @@
 // the server-side sessions that prove who someone is, and the parked
 // requests that resume once the user is signed in.
 //
-// A flow is advanced by steps: the password, then a
-// second factor the user chooses among their enrolled kinds (SecondFactor;
-// authenticator codes, passkeys and push plug in their own), or, where MFA
-// is required of a user who has none, enrolling one (an Enrollment). When
+// A flow is advanced by steps: the password, then a second factor the user
+// chooses among their enrolled kinds (SecondFactor; authenticator codes,
+// passkeys and push plug in their own), or, where MFA is required of a user
+// who has none, enrolling one (an Enrollment). When
 // the last step is done the engine issues a fresh session and resumes
 // whatever started the flow through a Continuation registered by the front
 // end that parked it: a SAML request, a push approval, the self-service
