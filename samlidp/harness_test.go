@@ -8,6 +8,7 @@ import (
 	"encoding/xml"
 	"html"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -55,6 +56,25 @@ type harness struct {
 	srv   *httptest.Server
 	clock *clock
 	idp   *samlidp.IdP
+	logs  syncBuffer // the IdP's log
+}
+
+// syncBuffer is a log destination that handlers may write concurrently.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func newHarness(t *testing.T) *harness {
@@ -97,7 +117,7 @@ func newHarness(t *testing.T) *harness {
 	t.Cleanup(h.srv.Close)
 	ext, _ := url.Parse("http://" + h.srv.Listener.Addr().String())
 	mux, e := sitetest.New(h.dir, ext, h.clock.Now)
-	h.idp = samlidp.New(h.dir, e, samlidp.Options{Now: h.clock.Now})
+	h.idp = samlidp.New(h.dir, e, samlidp.Options{Now: h.clock.Now, Logger: slog.New(slog.NewTextHandler(&h.logs, nil))})
 	mux.Handle("/saml/", web.Protect(h.idp.Handler(), nil))
 	h.srv.Config.Handler = mux
 	h.srv.Start()

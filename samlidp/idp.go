@@ -3,6 +3,7 @@ package samlidp
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/crewjam/saml"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/internal/logsafe"
 	"github.com/atrium-dir/atrium/signin"
 	"github.com/atrium-dir/atrium/web"
 )
@@ -180,7 +182,9 @@ func (i *IdP) answer(w http.ResponseWriter, r *http.Request, s signin.Session, p
 // refuse shows why a request is refused and, when the app's ACS is known,
 // offers the SP a signed SAML error Response.
 func (i *IdP) refuse(w http.ResponseWriter, r *http.Request, ref *refusal) {
-	i.log.Warn("saml request refused", "reason", ref.message, "detail", ref.detail, "remote", web.RemoteAddr(r))
+	// The detail quotes what the client sent (an issuer, an ACS URL, an
+	// XML error): clipped, so a 60 KB value costs a short line.
+	i.log.Warn("saml request refused", "reason", ref.message, "detail", logsafe.Clip(fmt.Sprint(ref.detail)), "remote", web.RemoteAddr(r))
 	if ref.in == nil || ref.samlStatus == "" {
 		i.pages.Message(w, ref.httpStatus, "Cannot sign you in", ref.message)
 		return

@@ -11,15 +11,22 @@ import (
 // ACS), while a durable record would cost a disk sync per login, as much
 // as the two signatures. A restart forgets it; requests older than
 // maxRequestAge are refused anyway.
+//
+// Any registered app's request, signed in or not, adds an ID, so the cache
+// is bounded: at most maxSize IDs (each at most maxRequestID bytes), a few
+// MB. Every ID is kept for the same window, so the oldest claimed expires
+// first: a queue in claim order drops expired IDs from its front and, when
+// a flood fills it, forgets the oldest, which can at worst let that
+// request show the login page a second time.
 type replayCache struct {
 	mu      sync.Mutex
 	seen    map[string]time.Time // key -> expiry
-	nextGC  time.Time
+	order   []claimed            // in claim order, oldest first
 	maxSize int
 }
 
 func newReplayCache() *replayCache {
-	return &replayCache{seen: map[string]time.Time{}, maxSize: 1 << 20}
+	return &replayCache{seen: map[string]time.Time{}, maxSize: 1 << 15}
 }
 
 // claim records key until expires and reports whether it was new.
@@ -29,17 +36,22 @@ func (c *replayCache) claim(key string, now, expires time.Time) bool {
 	if exp, ok := c.seen[key]; ok && now.Before(exp) {
 		return false
 	}
-	if now.After(c.nextGC) || len(c.seen) >= c.maxSize {
-		for k, exp := range c.seen {
-			if !now.Before(exp) {
-				delete(c.seen, k)
-			}
+	for len(c.order) > 0 && (len(c.order) >= c.maxSize || !now.Before(c.order[0].expires)) {
+		old := c.order[0]
+		if c.seen[old.key].Equal(old.expires) { // not claimed again since
+			delete(c.seen, old.key)
 		}
-		c.nextGC = now.Add(time.Minute)
+		c.order = c.order[1:]
 	}
-	if len(c.seen) >= c.maxSize {
-		return false // flooded: refuse rather than forget
+	if len(c.order) == 0 {
+		c.order = nil // let the backing array go after a flood
 	}
 	c.seen[key] = expires
+	c.order = append(c.order, claimed{key, expires})
 	return true
+}
+
+type claimed struct {
+	key     string
+	expires time.Time
 }

@@ -26,8 +26,11 @@ import (
 
 // Limits on what an SP may send.
 const (
-	maxRequestXML  = 64 << 10 // an AuthnRequest after inflating
-	maxRelayState  = 1024     // bytes; SAML says 80, real SPs send URLs
+	maxRequestXML = 64 << 10 // an AuthnRequest after inflating
+	maxRelayState = 1024     // bytes; SAML says 80, real SPs send URLs
+	// maxRequestID bounds the ID Atrium keeps (replay cache, parked
+	// request) and echoes; real SPs send 20 to 50 characters.
+	maxRequestID   = 256
 	maxRequestSkew = 90 * time.Second
 	maxRequestAge  = 5 * time.Minute
 	// replayWindow outlives any IssueInstant still accepted.
@@ -101,6 +104,9 @@ func (i *IdP) parseRequest(r *http.Request) (*incoming, *refusal) {
 	if err := xrv.Validate(bytes.NewReader(raw)); err != nil {
 		return nil, refuse(400, "The sign-in request is not well-formed XML.", err)
 	}
+	if err := singleRoot(raw); err != nil {
+		return nil, refuse(400, "The sign-in request is not well-formed XML.", err)
+	}
 	var req saml.AuthnRequest
 	if err := xml.Unmarshal(raw, &req); err != nil {
 		return nil, refuse(400, "The sign-in request is not a SAML AuthnRequest.", err)
@@ -137,6 +143,10 @@ func (i *IdP) parseRequest(r *http.Request) (*incoming, *refusal) {
 	if req.Destination != "" && req.Destination != i.ssoURL() {
 		return fail(saml.StatusRequester, "The sign-in request was meant for another server.", fmt.Errorf("destination %q", req.Destination))
 	}
+	if len(req.ID) > maxRequestID {
+		in.req.ID = "" // not echoed in the error Response either
+		return fail(saml.StatusRequester, "The sign-in request is malformed (ID too long).", fmt.Errorf("request ID of %d bytes", len(req.ID)))
+	}
 	now := i.now()
 	switch {
 	case req.ID == "":
@@ -152,6 +162,43 @@ func (i *IdP) parseRequest(r *http.Request) (*incoming, *refusal) {
 		return fail(saml.StatusRequestDenied, "This sign-in request was already used. Go back to the application and start again.", fmt.Errorf("replayed request ID %q", req.ID))
 	}
 	return in, nil
+}
+
+// singleRoot checks that raw is one XML document: one root element, with
+// nothing after it but comments, processing instructions and spaces.
+// xml.Unmarshal reads the first element and ignores the rest, while a
+// signature check may see another, so a second root is refused outright.
+func singleRoot(raw []byte) error {
+	dec := xml.NewDecoder(bytes.NewReader(raw))
+	depth, roots := 0, 0
+	for {
+		tok, err := dec.RawToken()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read XML: %w", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if depth == 0 {
+				if roots++; roots > 1 {
+					return errors.New("more than one root element")
+				}
+			}
+			depth++
+		case xml.EndElement:
+			depth--
+		case xml.CharData:
+			if depth == 0 && len(bytes.TrimSpace(t)) > 0 {
+				return errors.New("text outside the root element")
+			}
+		}
+	}
+	if roots == 0 {
+		return errors.New("no root element")
+	}
+	return nil
 }
 
 // chooseACS picks the registered ACS the request names, by URL or index,

@@ -29,6 +29,9 @@ type Options struct {
 	// again (default 15 min), as GitHub's sudo mode or Keycloak's
 	// max_age do for sensitive actions.
 	RecentSignIn time.Duration
+	// FlowsPerMinute caps the sign-ins one client address may start
+	// before giving a password (default 120, with as many at once).
+	FlowsPerMinute int
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -49,6 +52,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RecentSignIn <= 0 {
 		o.RecentSignIn = 15 * time.Minute
+	}
+	if o.FlowsPerMinute <= 0 {
+		o.FlowsPerMinute = 120
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -75,6 +81,7 @@ type Engine struct {
 	continuations map[string]Continuation
 	steps         []Step
 	mfa           mfaFactors
+	flows         *flowLimiter
 }
 
 //go:embed web
@@ -88,6 +95,7 @@ func New(dir *directory.Directory, opts Options) *Engine {
 		pages:         web.NewRenderer(opts.Logger, pages, "web/*.html"),
 		continuations: map[string]Continuation{},
 		steps:         []Step{passwordStep{dir: dir}},
+		flows:         &flowLimiter{perMinute: opts.FlowsPerMinute},
 	}
 	e.steps = append(e.steps, e.mfaSteps()...)
 	return e

@@ -17,8 +17,9 @@ import (
 	"github.com/atrium-dir/atrium/web"
 )
 
-// Flow is one sign-in in progress, kept in the store under a random,
-// single-use id that travels in the login page's URL.
+// Flow is one sign-in in progress. Its id travels in the login page's URL:
+// a sealed token while no password was accepted (see pending.go), then a
+// random, single-use id under which the store keeps it.
 type Flow struct {
 	ID string `json:"-"`
 	// Browser is the hash of the browser cookie the flow is bound to, so a
@@ -100,8 +101,11 @@ func Throttled(err error) *StepError {
 }
 
 const (
-	kindFlow      = "flow"
-	browserCookie = "atrium_browser"
+	kindFlow = "flow"
+	// kindPendingUsed marks a pending flow's token used once its password
+	// was accepted, so the token, like a stored flow, serves one sign-in.
+	kindPendingUsed = "flow-used"
+	browserCookie   = "atrium_browser"
 )
 
 // Begin starts a sign-in that resumes parked (nil: go to the self-service page)
@@ -117,15 +121,29 @@ func (e *Engine) Begin(w http.ResponseWriter, r *http.Request, parked *Parked, f
 	e.startFlow(w, r, Flow{Force: force, Parked: parked})
 }
 
-// startFlow stores f, bound to this browser with a fresh CSRF token, under
-// a new id and sends the browser to its first pending step.
+// startFlow binds f to this browser with a fresh CSRF token and sends the
+// browser to its first pending step. A flow that knows its user already (a
+// step-up) is stored under a new id; any other stays pending (see
+// pending.go) until its password is accepted, and counts against the
+// client address's limit of new sign-ins.
 func (e *Engine) startFlow(w http.ResponseWriter, r *http.Request, f Flow) {
+	if f.UserID == "" && !e.flows.allow(web.RemoteAddr(r), e.now()) {
+		e.tooManyFlows(w)
+		return
+	}
 	f.Browser = hashToken(e.browserToken(w, r))
 	f.CSRF = randomToken()
 	f.Created = e.now().UTC()
-	id := randomToken()
-	if err := e.dir.PutState(r.Context(), kindFlow, id, f, e.now().Add(e.cfg.FlowTTL)); err != nil {
-		e.fail(w, "store flow", err)
+	var id string
+	var err error
+	if f.UserID == "" {
+		id, err = e.sealPending(f)
+	} else {
+		id = randomToken()
+		err = e.dir.PutState(r.Context(), kindFlow, id, f, e.now().Add(e.cfg.FlowTTL))
+	}
+	if err != nil {
+		e.fail(w, "start flow", err)
 		return
 	}
 	http.Redirect(w, r, "/login?flow="+id, http.StatusSeeOther)
@@ -153,8 +171,8 @@ func (e *Engine) cookie(name, value string, maxAge time.Duration) *http.Cookie {
 
 // loadFlow returns the flow named in the request, bound to this browser.
 func (e *Engine) loadFlow(r *http.Request, id string) (*Flow, bool) {
-	var f Flow
-	if id == "" || e.dir.State(r.Context(), kindFlow, id, &f) != nil {
+	f, err := e.readFlow(r, id)
+	if err != nil {
 		return nil, false
 	}
 	c, err := r.Cookie(browserCookie)
@@ -163,7 +181,22 @@ func (e *Engine) loadFlow(r *http.Request, id string) (*Flow, bool) {
 	}
 	f.ID = id
 	f.Expires = f.Created.Add(e.cfg.FlowTTL)
-	return &f, true
+	return f, true
+}
+
+// readFlow reads the pending or stored flow id.
+func (e *Engine) readFlow(r *http.Request, id string) (*Flow, error) {
+	if isPending(id) {
+		return e.openPending(id)
+	}
+	var f Flow
+	if id == "" {
+		return nil, directory.ErrNotFound
+	}
+	if err := e.dir.State(r.Context(), kindFlow, id, &f); err != nil {
+		return nil, err
+	}
+	return &f, nil
 }
 
 func (e *Engine) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -212,15 +245,31 @@ func (e *Engine) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		e.advance(w, r, f, se)
 		return
 	}
-	_, err = directory.UpdateState(r.Context(), e.dir, kindFlow, f.ID, func(stored *Flow) (time.Time, error) {
-		stored.UserID, stored.Methods = f.UserID, f.Methods
-		return stored.Created.Add(e.cfg.FlowTTL), nil
-	})
+	id, err := e.saveFlow(r.Context(), f)
 	if err != nil {
 		e.expired(w)
 		return
 	}
-	http.Redirect(w, r, "/login?flow="+f.ID, http.StatusSeeOther)
+	http.Redirect(w, r, "/login?flow="+id, http.StatusSeeOther)
+}
+
+// saveFlow records what a step proved and returns the flow's id. A pending
+// flow whose password was just accepted is stored now, under a fresh id
+// that its token cannot be turned into again.
+func (e *Engine) saveFlow(ctx context.Context, f *Flow) (string, error) {
+	if isPending(f.ID) {
+		expires := f.Created.Add(e.cfg.FlowTTL)
+		if err := e.dir.ClaimOnce(ctx, kindPendingUsed, hashToken(f.ID), expires); err != nil {
+			return "", err
+		}
+		id := randomToken()
+		return id, e.dir.PutState(ctx, kindFlow, id, *f, expires)
+	}
+	_, err := directory.UpdateState(ctx, e.dir, kindFlow, f.ID, func(stored *Flow) (time.Time, error) {
+		stored.UserID, stored.Methods = f.UserID, f.Methods
+		return stored.Created.Add(e.cfg.FlowTTL), nil
+	})
+	return f.ID, err
 }
 
 // advance shows the first pending step, or finishes the flow.
@@ -273,7 +322,7 @@ func (e *Engine) pendingStep(ctx context.Context, f *Flow) (Step, error) {
 // work.
 func (e *Engine) finish(w http.ResponseWriter, r *http.Request, f *Flow) {
 	var done Flow
-	if err := e.dir.TakeState(r.Context(), kindFlow, f.ID, &done); err != nil {
+	if isPending(f.ID) || e.dir.TakeState(r.Context(), kindFlow, f.ID, &done) != nil {
 		e.expired(w)
 		return
 	}

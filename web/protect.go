@@ -3,8 +3,9 @@ package web
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
+
+	"github.com/atrium-dir/atrium/internal/logsafe"
 )
 
 // Page policies. Every page starts from DefaultCSP; sign-in and
@@ -36,7 +37,7 @@ func Protect(next http.Handler, log *slog.Logger) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				log.Error("panic in web request", "path", r.URL.Path, "panic", fmt.Sprint(v))
+				log.Error("panic in web request", "path", logsafe.Clip(r.URL.Path), "panic", logsafe.Clip(fmt.Sprint(v)))
 				http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
 			}
 		}()
@@ -51,13 +52,4 @@ func Protect(next http.Handler, log *slog.Logger) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		next.ServeHTTP(w, r)
 	})
-}
-
-// RemoteAddr is the client's IP address, without the port.
-func RemoteAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

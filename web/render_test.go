@@ -70,3 +70,13 @@ func TestProtectHeadersAndPanic(t *testing.T) {
 		t.Error("no X-Frame-Options")
 	}
 }
+
+// A panic on a request with a 60 KB path logs a short line.
+func TestProtectPanicLogClipped(t *testing.T) {
+	var logged bytes.Buffer
+	h := web.Protect(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(strings.Repeat("v", 60<<10)) }), slog.New(slog.NewTextHandler(&logged, nil)))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/"+strings.Repeat("p", 60<<10), nil))
+	if logged.Len() == 0 || logged.Len() >= 1024 {
+		t.Errorf("the panic logged %d bytes, want some and < 1 KB", logged.Len())
+	}
+}

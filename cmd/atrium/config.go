@@ -73,6 +73,12 @@ type Config struct {
 		RecentSignIn time.Duration `yaml:"recent_sign_in"`
 		// MaxConnsPerAddress: one client address may hold this many.
 		MaxConnsPerAddress int `yaml:"max_conns_per_address"`
+		// TrustedProxies: reverse proxies (IPs or CIDRs) whose
+		// X-Forwarded-For or CF-Connecting-IP names the client.
+		TrustedProxies []string `yaml:"trusted_proxies"`
+		// SignInsPerMinute: sign-ins one client address may start (before
+		// a password) per minute.
+		SignInsPerMinute int `yaml:"sign_ins_per_minute"`
 	} `yaml:"web"`
 	// Limits.Allow: addresses (IPs or CIDRs) exempt from the per-address
 	// connection caps, such as a reverse proxy.
@@ -117,6 +123,7 @@ func defaultConfig() Config {
 	c.LDAP.MaxConnsPerAddress = 64 // a NAS opens many
 	c.LDAP.WriteTimeout = 30 * time.Second
 	c.Web.MaxConnsPerAddress = 256
+	c.Web.SignInsPerMinute = 120
 	c.MFA.Require = "none"
 	c.Samba.Domain = "ATRIUM"
 	c.Samba.LockoutThreshold = 10
@@ -196,6 +203,8 @@ var settings = []setting{
 	{"ATRIUM_LDAP_MAX_CONNS_PER_ADDRESS", "", integer(func(c *Config) *int { return &c.LDAP.MaxConnsPerAddress })},
 	{"ATRIUM_WEB_MAX_CONNS_PER_ADDRESS", "", integer(func(c *Config) *int { return &c.Web.MaxConnsPerAddress })},
 	{"ATRIUM_LIMITS_ALLOW", "", list(func(c *Config) *[]string { return &c.Limits.Allow })},
+	{"ATRIUM_WEB_TRUSTED_PROXIES", "", list(func(c *Config) *[]string { return &c.Web.TrustedProxies })},
+	{"ATRIUM_WEB_SIGN_INS_PER_MINUTE", "", integer(func(c *Config) *int { return &c.Web.SignInsPerMinute })},
 	{"ATRIUM_SAMBA", "", func(c *Config, v string) error {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -302,9 +311,11 @@ func (c Config) Validate() []string {
 	if c.LDAP.MaxConnsPerAddress < 1 || c.Web.MaxConnsPerAddress < 1 {
 		p = append(p, "ldap.max_conns_per_address and web.max_conns_per_address must be at least 1 (exempt trusted addresses with limits.allow)")
 	}
-	for _, a := range c.Limits.Allow {
-		if _, err := connlimit.ParsePrefix(a); err != nil {
-			p = append(p, fmt.Sprintf("limits.allow: %q is not an IP address or CIDR block (example: 192.168.1.0/24)", a))
+	for key, addrs := range map[string][]string{"limits.allow": c.Limits.Allow, "web.trusted_proxies": c.Web.TrustedProxies} {
+		for _, a := range addrs {
+			if _, err := connlimit.ParsePrefix(a); err != nil {
+				p = append(p, fmt.Sprintf("%s: %q is not an IP address or CIDR block (example: 192.168.1.0/24)", key, a))
+			}
 		}
 	}
 	if c.Samba.Enabled && !netbiosRE.MatchString(c.Samba.Domain) {
@@ -349,6 +360,9 @@ func (c Config) Validate() []string {
 	if c.Password.Concurrency < 0 {
 		p = append(p, "password.concurrency: must be 0 (one per CPU) or more")
 	}
+	if c.Web.SignInsPerMinute < 1 {
+		p = append(p, "web.sign_ins_per_minute must be at least 1")
+	}
 	b := c.Backoff
 	if b.AddressFreeFailures < 1 || b.AccountFailures < 1 || b.AddressMaxBlock <= 0 || b.AccountLock <= 0 || b.Window <= 0 {
 		p = append(p, "backoff: every count and duration must be positive")
@@ -374,9 +388,14 @@ func (c Config) mfaPolicy() directory.MFAPolicy {
 }
 
 // allowList is limits.allow parsed; Validate has refused bad entries.
-func (c Config) allowList() []netip.Prefix {
+func (c Config) allowList() []netip.Prefix { return prefixes(c.Limits.Allow) }
+
+// trustedProxies is web.trusted_proxies parsed.
+func (c Config) trustedProxies() []netip.Prefix { return prefixes(c.Web.TrustedProxies) }
+
+func prefixes(addrs []string) []netip.Prefix {
 	var out []netip.Prefix
-	for _, a := range c.Limits.Allow {
+	for _, a := range addrs {
 		if pfx, err := connlimit.ParsePrefix(a); err == nil {
 			out = append(out, pfx)
 		}

@@ -177,7 +177,7 @@ func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Hand
 	}
 	e := signin.New(d, signin.Options{
 		ExternalURL: ext, SessionIdle: cfg.Web.SessionIdle, SessionMax: cfg.Web.SessionMax, RecentSignIn: cfg.Web.RecentSignIn,
-		Now: d.Now, Logger: log,
+		FlowsPerMinute: cfg.Web.SignInsPerMinute, Now: d.Now, Logger: log,
 	})
 	otp.Register(e, d)
 	p := portal.New(d, e, portal.Options{Now: d.Now, Logger: log})
@@ -198,7 +198,7 @@ func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Hand
 	e.Mount(mux)
 	otp.NewSelfService(d, e, otp.Options{Logger: log}).Mount(mux)
 	mux.Handle("/", p.Handler())
-	return mux, nil
+	return web.TrustProxies(mux, cfg.trustedProxies()), nil
 }
 
 // sweepState removes expired sessions, flows and used request IDs.
