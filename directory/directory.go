@@ -124,6 +124,12 @@ type Options struct {
 	// caller can copy it aside. An error stops New before anything is
 	// written.
 	BeforeMigrate func(ctx context.Context, from int) error
+	// Instrument, when set, wraps the store before anything uses it (metrics
+	// time its transactions through the wrapper).
+	Instrument func(Store) Store
+	// OnAudit, when set, sees every audit event as it is recorded (metrics
+	// count logins from them). It must not block.
+	OnAudit func(AuditEvent)
 }
 
 // Directory is the one source of truth for users, groups and bind accounts.
@@ -143,6 +149,7 @@ type Directory struct {
 	box       *secretBox
 	// mfaPolicy is fixed for the life of the Directory.
 	mfaPolicy MFAPolicy
+	onAudit   func(AuditEvent) // Options.OnAudit, or nil
 	// secretsGen counts secret writes (see SecretsGeneration).
 	secretsGen atomic.Uint64
 }
@@ -162,6 +169,9 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 	if opt.AuditRetention <= 0 {
 		opt.AuditRetention = 90 * 24 * time.Hour
 	}
+	if opt.Instrument != nil {
+		store = opt.Instrument(store)
+	}
 	d := &Directory{
 		store:   nestGuard{store},
 		now:     opt.Now,
@@ -172,6 +182,7 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 		binds:   newBindCache(opt.Now),
 
 		mfaPolicy: opt.MFA,
+		onAudit:   opt.OnAudit,
 	}
 	if opt.SecretKey != nil {
 		box, err := newSecretBox(opt.SecretKey)
