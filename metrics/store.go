@@ -60,3 +60,12 @@ func (m *Metrics) StoreFile(path string) {
 		return float64(fi.Size()), true
 	})
 }
+
+// Directory sets the hooks of opt through which the directory reports to
+// m: its store is timed and its audit events counted.
+func (m *Metrics) Directory(opt *directory.Options) {
+	if m == nil {
+		return
+	}
+	opt.Instrument, opt.OnAudit = m.Store, m.Audit
+}
