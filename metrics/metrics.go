@@ -87,7 +87,32 @@ func New(opt Options) *Metrics {
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 	}, []string{"kind"})
 	m.reg.MustRegister(build, m.ldapOps, m.ldapLatency, m.ldapConns, m.ldapRefused, m.logins, m.factors, m.blocks, m.pushes, m.storeLatency)
+	m.zeroSeries()
 	return m
+}
+
+// zeroSeries creates the series of the fixed label sets at 0, so that
+// rates and alerts see the first event as an increase instead of a new
+// series.
+func (m *Metrics) zeroSeries() {
+	results := []string{"ok", "fail", "throttled"}
+	for _, r := range []string{"busy", "per_address"} {
+		m.ldapRefused.WithLabelValues(r)
+	}
+	for _, r := range []string{"sent", "failed"} {
+		m.pushes.WithLabelValues(r)
+	}
+	for _, s := range []string{"ldap", "web", "smb"} {
+		m.blocks.WithLabelValues(s)
+		for _, r := range results {
+			m.logins.WithLabelValues(s, "", r)
+		}
+	}
+	for method := range factorMethods {
+		for _, r := range results {
+			m.factors.WithLabelValues(method, r)
+		}
+	}
 }
 
 // Handler serves the registry in the Prometheus text format.

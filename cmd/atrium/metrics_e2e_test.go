@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -143,6 +145,33 @@ func TestServeMetrics(t *testing.T) {
 	}
 	if b := after[`atrium_backup_last_success_timestamp_seconds`]; b < now-120 || b > now+1 {
 		t.Errorf("last backup at %v, want about now (%v)", b, now)
+	}
+	checkShippedQueries(t, page)
+}
+
+// etcdOnly are metrics a server on a bbolt file does not export.
+var etcdOnly = map[string]bool{"atrium_store_mirror_lag_seconds": true}
+
+// checkShippedQueries: every Atrium metric that the shipped dashboard and
+// alert rules query is one the server exports, so they cannot drift.
+func checkShippedQueries(t *testing.T, page string) {
+	t.Helper()
+	name := regexp.MustCompile(`\batrium_[a-z_]+`)
+	for _, file := range []string{"grafana-dashboard.json", "prometheus-alerts.yml"} {
+		raw, err := os.ReadFile(filepath.Join("..", "..", "packaging", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range name.FindAllString(string(raw), -1) {
+			for _, suffix := range []string{"_bucket", "_count", "_sum"} {
+				if base, ok := strings.CutSuffix(n, suffix); ok && strings.Contains(page, "# TYPE "+base+" histogram") {
+					n = base
+				}
+			}
+			if !etcdOnly[n] && !strings.Contains(page, "# TYPE "+n+" ") {
+				t.Errorf("%s queries %s, which atrium serve does not export", file, n)
+			}
+		}
 	}
 }
 
