@@ -59,11 +59,17 @@ func promtoolCheck(t *testing.T, promtool, page string) {
 	}
 }
 
-// startMetricsServer starts atrium serve with alice and a metrics
-// listener, and returns it with the metrics address and the web base URL.
+// startMetricsServer starts atrium serve with alice, two SAML apps that
+// may be opened from Atrium (wiki for everyone, hr for a group alice is
+// not in) and a metrics listener, and returns it with the metrics address
+// and the web base URL.
 func startMetricsServer(t *testing.T, env []string) (*atriumServer, string, string) {
 	c := &cli{data: filepath.Join(t.TempDir(), "data"), env: env, tr: &transcript{}}
 	c.okIn(t, "alice-password\n", "user", "add", "alice", "--mail", "alice@example.com", "--password-stdin")
+	c.ok(t, "group", "add", "hr")
+	for app, extra := range map[string][]string{"wiki": nil, "hr": {"--groups", "hr"}} {
+		c.ok(t, append([]string{"app", "add", app, "--entity-id", "https://" + app + ".example/", "--acs", "https://" + app + ".example/acs", "--idp-initiated"}, extra...)...)
+	}
 	metricsAddr := freeAddr(t)
 	// Sessions need a secure context, which localhost is.
 	srv := startServerAt(t, c.data, env, c.tr, func(httpAddr string) string {
@@ -72,8 +78,9 @@ func startMetricsServer(t *testing.T, env []string) (*atriumServer, string, stri
 	return srv, metricsAddr, "http://localhost:" + srv.httpAddr[strings.LastIndex(srv.httpAddr, ":")+1:]
 }
 
-// webSignIn signs uid in through the real login page.
-func webSignIn(t *testing.T, base, uid, pw string) {
+// webSignIn signs uid in through the real login page and returns the
+// signed-in client.
+func webSignIn(t *testing.T, base, uid, pw string) *http.Client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, Timeout: 10 * time.Second}
@@ -86,11 +93,26 @@ func webSignIn(t *testing.T, base, uid, pw string) {
 	if status, page := mfaSubmit(t, client, base, string(login), url.Values{"username": {uid}, "password": {pw}}); status != http.StatusOK || strings.Contains(page, `name="password"`) {
 		t.Fatalf("sign-in as %s: %d\n%s", uid, status, page)
 	}
+	return client
+}
+
+// launchApp opens a SAML app from Atrium and returns the page's status and
+// whether it posts a SAML Response.
+func launchApp(t *testing.T, client *http.Client, base, app string) (int, bool) {
+	t.Helper()
+	resp, err := client.Get(base + "/saml/launch/" + app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.Contains(string(body), `name="SAMLResponse"`)
 }
 
 // TestServeMetrics: the real server's /metrics, on its own listener,
 // passes promtool, has the runtime, process, store, certificate and backup
-// metrics, and its counters move with LDAP operations and a web sign-in.
+// metrics, and its counters move with LDAP operations, a web sign-in and
+// SAML logins.
 func TestServeMetrics(t *testing.T) {
 	promtool := testenv.Tool(t, "promtool", "prometheus")
 	backups := t.TempDir()
@@ -107,7 +129,13 @@ func TestServeMetrics(t *testing.T) {
 
 	mustBind(t, srv.ldapAddr, userDN("alice"), "alice-password")
 	mustNotBind(t, srv.ldapAddr, userDN("alice"), "wrong")
-	webSignIn(t, base, "alice", "alice-password")
+	client := webSignIn(t, base, "alice", "alice-password")
+	if status, posts := launchApp(t, client, base, "wiki"); status != http.StatusOK || !posts {
+		t.Fatalf("launching wiki: %d, posts a SAML Response: %v", status, posts)
+	}
+	if _, posts := launchApp(t, client, base, "hr"); posts {
+		t.Fatal("hr was given an assertion for a user outside its groups")
+	}
 
 	var after map[string]float64
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
@@ -124,6 +152,8 @@ func TestServeMetrics(t *testing.T) {
 		`atrium_logins_total{app="",result="ok",service="ldap"}`:               1,
 		`atrium_logins_total{app="",result="fail",service="ldap"}`:             1,
 		`atrium_logins_total{app="",result="ok",service="web"}`:                1,
+		`atrium_logins_total{app="wiki",result="ok",service="saml"}`:           1,
+		`atrium_logins_total{app="hr",result="fail",service="saml"}`:           1,
 	} {
 		if got := after[series] - before[series]; got != want {
 			t.Errorf("%s went up by %v, want %v", series, got, want)
