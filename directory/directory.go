@@ -124,8 +124,8 @@ type Options struct {
 	// caller can copy it aside. An error stops New before anything is
 	// written.
 	BeforeMigrate func(ctx context.Context, from int) error
-	// Instrument, when set, wraps the store before anything uses it (metrics
-	// time its transactions through the wrapper).
+	// Instrument, when set, wraps the store that the directory's operations
+	// use (metrics time their transactions through the wrapper).
 	Instrument func(Store) Store
 	// OnAudit, when set, sees every audit event as it is recorded (metrics
 	// count logins from them). It must not block.
@@ -169,11 +169,8 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 	if opt.AuditRetention <= 0 {
 		opt.AuditRetention = 90 * 24 * time.Hour
 	}
-	if opt.Instrument != nil {
-		store = opt.Instrument(store)
-	}
 	d := &Directory{
-		store:   nestGuard{store},
+		store:   nestGuard{opt.instrument(store)},
 		now:     opt.Now,
 		log:     opt.Logger,
 		samba:   opt.Samba,
@@ -200,6 +197,16 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 	d.audit = newAuditWriter(d.store, opt.Logger, opt.Now, opt.AuditRetention)
 	d.warnMissingPolicyGroups(ctx)
 	return d, nil
+}
+
+// instrument wraps the store the directory's operations use. New keeps
+// the bare store for everything else: a wrapper hides the optional
+// interfaces a store may have.
+func (opt Options) instrument(store Store) Store {
+	if opt.Instrument == nil {
+		return store
+	}
+	return opt.Instrument(store)
 }
 
 // ErrNewerSchema means the store was written by a newer release of Atrium.
