@@ -156,3 +156,7 @@ func (s *Schedule) prune() error {
 	}
 	return nil
 }
+
+// Newest returns when the newest scheduled backup in dir was taken; the
+// zero time when there is none.
+func Newest(dir string) (time.Time, error) { return (&Schedule{Dir: dir}).newest() }

@@ -48,6 +48,9 @@ func (d *Directory) Audit(e AuditEvent) {
 	}
 	e.Time = e.Time.UTC()
 	e.Subject, e.Remote = logsafe.Clip(e.Subject), logsafe.Clip(e.Remote)
+	if d.onAudit != nil {
+		d.onAudit(e)
+	}
 	d.audit.add(e)
 }
 

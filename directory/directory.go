@@ -124,6 +124,12 @@ type Options struct {
 	// caller can copy it aside. An error stops New before anything is
 	// written.
 	BeforeMigrate func(ctx context.Context, from int) error
+	// Instrument, when set, wraps the store that the directory's operations
+	// use (metrics time their transactions through the wrapper).
+	Instrument func(Store) Store
+	// OnAudit, when set, sees every audit event as it is recorded (metrics
+	// count logins from them). It must not block.
+	OnAudit func(AuditEvent)
 }
 
 // Directory is the one source of truth for users, groups and bind accounts.
@@ -143,6 +149,7 @@ type Directory struct {
 	box       *secretBox
 	// mfaPolicy is fixed for the life of the Directory.
 	mfaPolicy MFAPolicy
+	onAudit   func(AuditEvent) // Options.OnAudit, or nil
 	// secretsGen counts secret writes (see SecretsGeneration).
 	secretsGen atomic.Uint64
 }
@@ -163,7 +170,7 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 		opt.AuditRetention = 90 * 24 * time.Hour
 	}
 	d := &Directory{
-		store:   nestGuard{store},
+		store:   nestGuard{opt.instrument(store)},
 		now:     opt.Now,
 		log:     opt.Logger,
 		samba:   opt.Samba,
@@ -172,6 +179,7 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 		binds:   newBindCache(opt.Now),
 
 		mfaPolicy: opt.MFA,
+		onAudit:   opt.OnAudit,
 	}
 	if opt.SecretKey != nil {
 		box, err := newSecretBox(opt.SecretKey)
@@ -189,6 +197,16 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 	d.audit = newAuditWriter(d.store, opt.Logger, opt.Now, opt.AuditRetention)
 	d.warnMissingPolicyGroups(ctx)
 	return d, nil
+}
+
+// instrument wraps the store the directory's operations use. New keeps
+// the bare store for everything else: a wrapper hides the optional
+// interfaces a store may have.
+func (opt Options) instrument(store Store) Store {
+	if opt.Instrument == nil {
+		return store
+	}
+	return opt.Instrument(store)
 }
 
 // ErrNewerSchema means the store was written by a newer release of Atrium.

@@ -277,7 +277,7 @@ func (c *conn) runOp(ctx context.Context, m *message, op *operation) {
 			return
 		}
 	}
-	res, extra := c.execute(ctx, m)
+	res, extra := c.measured(ctx, m)
 	if op.abandoned.Load() {
 		// RFC 4511 4.11: an abandoned operation gets no response at all.
 		c.wmu.Lock()

@@ -13,6 +13,7 @@ import (
 	ldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/atrium-dir/atrium/internal/connlimit"
+	"github.com/atrium-dir/atrium/metrics"
 )
 
 // Server is the LDAP listener: connections, framing, concurrency and
@@ -51,6 +52,8 @@ type Server struct {
 	MaxUnboundConns int
 	// MaxTimeLimit bounds every search (default 2 minutes).
 	MaxTimeLimit time.Duration
+	// Metrics counts operations and connections; nil counts nothing.
+	Metrics *metrics.Metrics
 
 	mu        sync.Mutex
 	listeners map[net.Listener]bool
@@ -172,6 +175,7 @@ func (s *Server) serve(ln net.Listener, useTLS bool) error {
 func (s *Server) admit(c *conn) (release func(), ok bool) {
 	release, ok = s.perAddr.Acquire(c.nc.RemoteAddr())
 	if !ok {
+		s.Metrics.LDAPRefused("per_address")
 		c.disconnect(ldap.LDAPResultBusy, "too many connections from this address")
 		return nil, false
 	}
@@ -187,13 +191,14 @@ func (s *Server) admit(c *conn) (release func(), ok bool) {
 	s.mu.Unlock()
 	if full || closing {
 		release()
+		s.Metrics.LDAPRefused("busy")
 		c.disconnect(ldap.LDAPResultBusy, "too many connections")
 		return nil, false
 	}
 	if evict != nil {
 		evict.close()
 	}
-	return release, true
+	return s.counted(release), true
 }
 
 func (s *Server) isClosing() bool {

@@ -258,3 +258,13 @@ func UseNextKey(ctx context.Context, d *directory.Directory, app string) error {
 	_, err := d.UpdateApp(ctx, app, func(a *directory.App) error { a.NextCert = true; return nil })
 	return err
 }
+
+// SigningCertificate returns the certificate of the key that signs now,
+// so that its expiry can be watched.
+func SigningCertificate(ctx context.Context, d *directory.Directory) (*x509.Certificate, error) {
+	pem, err := d.Secret(ctx, secretCert)
+	if err != nil {
+		return nil, fmt.Errorf("SAML signing certificate: %w", err)
+	}
+	return parseCert(pem)
+}

@@ -183,7 +183,7 @@ func listenAdmin(dataDir string) (net.Listener, error) {
 }
 
 // openDirectory opens the store and the directory of cfg.
-func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log *slog.Logger) (*directory.Directory, *boltstore.Store, error) {
+func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log *slog.Logger, hooks ...func(*directory.Options)) (*directory.Directory, *boltstore.Store, error) {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -216,6 +216,9 @@ func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log 
 		opt.PasswordParams = password.TestParams
 	}
 	password.SetConcurrency(cfg.Password.Concurrency)
+	for _, h := range hooks {
+		h(&opt)
+	}
 	d, err := directory.New(ctx, s, opt)
 	if err != nil {
 		s.Close()

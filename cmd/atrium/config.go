@@ -105,6 +105,9 @@ type Config struct {
 		Every time.Duration `yaml:"every"`
 		Keep  int           `yaml:"keep"`
 	} `yaml:"backup"`
+	Metrics struct {
+		Addr string `yaml:"addr"` // /metrics is served here; off when empty
+	} `yaml:"metrics"`
 }
 
 func defaultConfig() Config {
@@ -200,6 +203,7 @@ var settings = []setting{
 	{"ATRIUM_MFA_GROUPS", "", list(func(c *Config) *[]string { return &c.MFA.Groups })},
 	{"ATRIUM_LDAP_APP_PASSWORD_ONLY_GROUPS", "", list(func(c *Config) *[]string { return &c.LDAP.AppPasswordOnlyGroups })},
 	{"ATRIUM_BACKUP_DIR", "", str(func(c *Config) *string { return &c.Backup.Dir })},
+	{"ATRIUM_METRICS_ADDR", "metrics-addr", str(func(c *Config) *string { return &c.Metrics.Addr })},
 	{"ATRIUM_LDAP_MAX_CONNS_PER_ADDRESS", "", integer(func(c *Config) *int { return &c.LDAP.MaxConnsPerAddress })},
 	{"ATRIUM_WEB_MAX_CONNS_PER_ADDRESS", "", integer(func(c *Config) *int { return &c.Web.MaxConnsPerAddress })},
 	{"ATRIUM_LIMITS_ALLOW", "", list(func(c *Config) *[]string { return &c.Limits.Allow })},
@@ -266,7 +270,7 @@ func (c Config) Validate() []string {
 	if _, err := ldif.NewLayout(c.BaseDN); err != nil {
 		p = append(p, fmt.Sprintf("base_dn: %q is not a DN (example: dc=example,dc=com)", c.BaseDN))
 	}
-	for name, addr := range map[string]string{"ldap_addr": c.LDAPAddr, "ldaps_addr": c.LDAPSAddr, "http_addr": c.HTTPAddr} {
+	for name, addr := range map[string]string{"ldap_addr": c.LDAPAddr, "ldaps_addr": c.LDAPSAddr, "http_addr": c.HTTPAddr, "metrics.addr": c.Metrics.Addr} {
 		if addr == "" {
 			continue // switched off
 		}

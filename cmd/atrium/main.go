@@ -180,7 +180,7 @@ const usageText = `atrium: a self-hosted directory (LDAP and SAML) in one binary
 
 Usage:
   atrium serve [--config FILE] [--data DIR] [--base-dn DN] [--ldap-addr HOST:PORT] [--ldaps-addr HOST:PORT]
-               [--http-addr HOST:PORT] [--external-url URL] [--log-format text|json]
+               [--http-addr HOST:PORT] [--external-url URL] [--log-format text|json] [--metrics-addr HOST:PORT]
   atrium user add UID --mail M [--given G] [--sn S] [--name "Display Name"] [--uid-number N] [--gid-number N]
                       [--shell SH] [--home DIR] [--password-stdin]
   atrium user list | show UID | passwd UID [--password-stdin] | disable UID | enable UID | delete UID

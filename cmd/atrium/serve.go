@@ -88,7 +88,8 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	started := time.Now()
 	fileLimit(cfg, log)
-	d, store, err := openDirectory(ctx, cfg, 2*time.Second, log)
+	m := newMetrics(cfg)
+	d, store, err := openDirectory(ctx, cfg, 2*time.Second, log, m.Directory)
 	if err != nil {
 		return err
 	}
@@ -112,7 +113,8 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Samba:  samba,
 	})
 	ldapSrv := &ldapserver.Server{Backend: backend, Logger: log, TLSConfig: tlsConfig, MaxConns: cfg.LDAP.MaxConns, IdleTimeout: cfg.LDAP.IdleTimeout,
-		MaxConnsPerAddress: cfg.LDAP.MaxConnsPerAddress, Uncapped: cfg.allowList(), WriteTimeout: cfg.LDAP.WriteTimeout}
+		MaxConnsPerAddress: cfg.LDAP.MaxConnsPerAddress, Uncapped: cfg.allowList(), WriteTimeout: cfg.LDAP.WriteTimeout, Metrics: m}
+	watchHealth(m, cfg, d, tlsConfig)
 
 	web, err := webHandler(cfg, d, log)
 	if err != nil {
@@ -133,6 +135,7 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 		{"ldap", cfg.LDAPAddr, ldapSrv.Serve},
 		{"ldaps", cfg.LDAPSAddr, ldapSrv.ServeTLS},
 		{"http", cfg.HTTPAddr, func(ln net.Listener) error { return httpSrv.Serve(webConns.Listener(ln)) }},
+		{"metrics", cfg.Metrics.Addr, serveMetrics(ctx, m, log)},
 	}
 	errc := make(chan error, len(listeners)+1)
 	adminLn, err := listenAdmin(cfg.Data)
