@@ -27,21 +27,21 @@ func TestForwardedHeadersFromTrustedProxiesOnly(t *testing.T) {
 
 	t.Run("trusted proxy", func(t *testing.T) {
 		for range 8 {
-			webSignIn(t, base, "127.0.0.2", "198.51.100.66, 203.0.113.5", "alice", "wrong")
+			forwardedSignIn(t, base, "127.0.0.2", "198.51.100.66, 203.0.113.5", "alice", "wrong")
 		}
-		if status, _ := webSignIn(t, base, "127.0.0.2", "203.0.113.5", "alice", "alice-long-password"); status != http.StatusTooManyRequests {
+		if status, _ := forwardedSignIn(t, base, "127.0.0.2", "203.0.113.5", "alice", "alice-long-password"); status != http.StatusTooManyRequests {
 			t.Errorf("alice's password from the flooding client: %d, want 429", status)
 		}
-		if status, body := webSignIn(t, base, "127.0.0.2", "198.51.100.9", "alice", "alice-long-password"); status != http.StatusOK || strings.Contains(body, `name="password"`) {
+		if status, body := forwardedSignIn(t, base, "127.0.0.2", "198.51.100.9", "alice", "alice-long-password"); status != http.StatusOK || strings.Contains(body, `name="password"`) {
 			t.Errorf("alice's password from another client through the same proxy: %d, want signed in\n%s", status, body)
 		}
 	})
 
 	t.Run("untrusted client", func(t *testing.T) {
 		for range 8 {
-			webSignIn(t, base, "127.0.0.1", "192.0.2.77", "bob", "wrong")
+			forwardedSignIn(t, base, "127.0.0.1", "192.0.2.77", "bob", "wrong")
 		}
-		if status, _ := webSignIn(t, base, "127.0.0.1", "192.0.2.88", "bob", "bob-long-password"); status != http.StatusTooManyRequests {
+		if status, _ := forwardedSignIn(t, base, "127.0.0.1", "192.0.2.88", "bob", "bob-long-password"); status != http.StatusTooManyRequests {
 			t.Errorf("bob's password from the flooding client with a new spoofed X-Forwarded-For: %d, want 429", status)
 		}
 	})
@@ -70,7 +70,7 @@ func TestForwardedHeadersFromTrustedProxiesOnly(t *testing.T) {
 
 // webSignIn signs uid in on the portal from local with X-Forwarded-For
 // xff and returns the status and page that answer the password.
-func webSignIn(t *testing.T, base, local, xff, uid, password string) (int, string) {
+func forwardedSignIn(t *testing.T, base, local, xff, uid, password string) (int, string) {
 	t.Helper()
 	client := clientFrom(local, true, true)
 	client.Transport = forwarding{xff: xff, next: client.Transport}
