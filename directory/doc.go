@@ -4,7 +4,9 @@
 // exist, a primary group that is the user's private group or a group the
 // user is in (numbers.go, privgroup.go), nesting without cycles, password
 // hashing, second factors and the policy that requires them, backoff
-// against guessing and the audit log.
+// against guessing, the audit log, and the apps users sign in to: SAML
+// service providers and OpenID Connect clients, with the clients' codes,
+// tokens and their revocation (oidctokens.go).
 //
 // Front ends (LDAP, SAML, the portal) call a *Directory; none of them touch
 // the storage engine. Storage is a small transactional ordered key-value

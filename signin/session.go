@@ -177,7 +177,7 @@ func (e *Engine) Renew(ctx context.Context, s Session, t time.Time) error {
 
 // EndOtherSessions signs the user of s out everywhere but this browser: the
 // user's sessions issued before now end at their next request (see
-// checkSession), and this browser gets a new token for its session, which
+// checkSession), so do the apps' OpenID Connect tokens, and this browser gets a new token for its session, which
 // keeps its sign-in time, methods and end.
 func (e *Engine) EndOtherSessions(w http.ResponseWriter, r *http.Request, s Session) error {
 	ctx := r.Context()
@@ -185,6 +185,9 @@ func (e *Engine) EndOtherSessions(w http.ResponseWriter, r *http.Request, s Sess
 	// Every session older than the mark ends within SessionMax anyway.
 	if err := e.dir.PutState(ctx, kindSignOut, s.UserID, now, now.Add(e.cfg.SessionMax)); err != nil {
 		return fmt.Errorf("sign out other sessions: %w", err)
+	}
+	if err := e.dir.RevokeUserOIDC(ctx, s.UserID); err != nil {
+		return fmt.Errorf("revoke OpenID Connect tokens: %w", err)
 	}
 	old := s.ID
 	token := randomToken()
