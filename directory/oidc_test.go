@@ -185,11 +185,11 @@ func TestOIDCRevokeRefreshEndsGrant(t *testing.T) {
 	_, err := d.RedeemOIDCCode(ctx, "code1")
 	must(t, err)
 	at, rt := issue(t, d, u, "req1", "")
-	must(t, d.RevokeOIDCToken(ctx, rt, "other-client")) // not its client: no effect
+	must(t, d.RevokeOIDCRefresh(ctx, rt, "other-client")) // not its client: no effect
 	if _, _, err := d.OIDCRefreshToken(ctx, rt); err != nil {
 		t.Fatalf("another client revoked the token: %v", err)
 	}
-	must(t, d.RevokeOIDCToken(ctx, rt, "c1"))
+	must(t, d.RevokeOIDCRefresh(ctx, rt, "c1"))
 	if _, _, err := d.OIDCAccessToken(ctx, at); !errors.Is(err, directory.ErrRevoked) {
 		t.Fatalf("access token after its refresh token was revoked: %v", err)
 	}

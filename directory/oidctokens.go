@@ -348,22 +348,28 @@ func (d *Directory) liveToken(ctx context.Context, key string, refresh bool) (OI
 	return tok, g, nil
 }
 
-// RevokeOIDCToken revokes a token of clientID (RFC 7009): an access token
-// by its ID ends alone; a refresh token ends its whole grant. An unknown
-// token is not an error.
-func (d *Directory) RevokeOIDCToken(ctx context.Context, accessIDOrRefresh, clientID string) error {
+// RevokeOIDCAccess revokes the access token id of clientID (RFC 7009);
+// it ends alone. An unknown token, or another client's, is not an error.
+func (d *Directory) RevokeOIDCAccess(ctx context.Context, id, clientID string) error {
+	return d.revokeToken(ctx, id, clientID)
+}
+
+// RevokeOIDCRefresh revokes the refresh token of clientID and with it its
+// whole grant, access tokens included (RFC 7009 2.1).
+func (d *Directory) RevokeOIDCRefresh(ctx context.Context, token, clientID string) error {
+	return d.revokeToken(ctx, secretHash(token), clientID)
+}
+
+func (d *Directory) revokeToken(ctx context.Context, key, clientID string) error {
 	err := d.updateRevoking(ctx, func(tx Tx) error {
-		for _, key := range []string{accessIDOrRefresh, secretHash(accessIDOrRefresh)} {
-			var tok OIDCToken
-			if err := d.readState(tx, kindOIDCToken, key, &tok); err != nil || tok.ClientID != clientID {
-				continue
-			}
-			if err := tx.Delete(bState, stateKey(kindOIDCToken, key)); err != nil || !tok.Refresh {
-				return err
-			}
-			return revokeGrant{tok.GrantID}
+		var tok OIDCToken
+		if err := d.readState(tx, kindOIDCToken, key, &tok); err != nil || tok.ClientID != clientID {
+			return nil
 		}
-		return nil
+		if err := tx.Delete(bState, stateKey(kindOIDCToken, key)); err != nil || !tok.Refresh {
+			return err
+		}
+		return revokeGrant{tok.GrantID}
 	})
 	if errors.Is(err, ErrRevoked) {
 		return nil
