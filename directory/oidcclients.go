@@ -106,6 +106,11 @@ func (d *Directory) CreateOIDCApp(ctx context.Context, a App) (App, string, erro
 		secret = randomSecret(32)
 	}
 	err := d.store.Update(ctx, func(tx Tx) error {
+		for _, g := range a.Groups {
+			if _, err := lookup(tx, ixCN, cnKey(g)); err != nil {
+				return fmt.Errorf("group %q: %w", g, err)
+			}
+		}
 		if err := claim(tx, ixAppName, fold(a.Name), a.ID, "app name"); err != nil {
 			return err
 		}
