@@ -89,13 +89,13 @@ func TestOIDCCodeIsSingleUseAndReuseRevokesItsTokens(t *testing.T) {
 	d, c, u := oidcTestDir(t)
 	ctx := context.Background()
 	signedInRequest(t, d, c, u, "req1", "code1")
-	req, err := d.RedeemOIDCCode(ctx, "code1")
+	req, err := d.OIDCCode(ctx, "code1")
 	must(t, err)
 	at, rt := issue(t, d, u, req.ID, "")
 	if _, _, err := d.OIDCAccessToken(ctx, at); err != nil {
 		t.Fatalf("fresh access token: %v", err)
 	}
-	if _, err := d.RedeemOIDCCode(ctx, "code1"); !errors.Is(err, directory.ErrRevoked) {
+	if _, err := d.OIDCCode(ctx, "code1"); !errors.Is(err, directory.ErrRevoked) {
 		t.Fatalf("second use of a code: %v", err)
 	}
 	if _, _, err := d.OIDCAccessToken(ctx, at); err == nil {
@@ -107,7 +107,7 @@ func TestOIDCCodeIsSingleUseAndReuseRevokesItsTokens(t *testing.T) {
 
 	signedInRequest(t, d, c, u, "req2", "code2")
 	c.Advance(directory.CodeTTL + time.Second)
-	if _, err := d.RedeemOIDCCode(ctx, "code2"); !errors.Is(err, directory.ErrNotFound) {
+	if _, err := d.OIDCCode(ctx, "code2"); !errors.Is(err, directory.ErrNotFound) {
 		t.Fatalf("expired code: %v", err)
 	}
 }
@@ -116,7 +116,7 @@ func TestOIDCRefreshRotationAndFamilyRevocation(t *testing.T) {
 	d, c, u := oidcTestDir(t)
 	ctx := context.Background()
 	signedInRequest(t, d, c, u, "req1", "code1")
-	_, err := d.RedeemOIDCCode(ctx, "code1")
+	_, err := d.OIDCCode(ctx, "code1")
 	must(t, err)
 	_, rt1 := issue(t, d, u, "req1", "")
 	_, g, err := d.OIDCRefreshToken(ctx, rt1)
@@ -158,7 +158,7 @@ func TestOIDCTokensEndWithTheUser(t *testing.T) {
 			d, c, u := oidcTestDir(t)
 			ctx := context.Background()
 			signedInRequest(t, d, c, u, "req1", "code1")
-			_, err := d.RedeemOIDCCode(ctx, "code1")
+			_, err := d.OIDCCode(ctx, "code1")
 			must(t, err)
 			_, rt := issue(t, d, u, "req1", "")
 			c.Advance(time.Second)
@@ -182,7 +182,7 @@ func TestOIDCRevokeRefreshEndsGrant(t *testing.T) {
 	d, c, u := oidcTestDir(t)
 	ctx := context.Background()
 	signedInRequest(t, d, c, u, "req1", "code1")
-	_, err := d.RedeemOIDCCode(ctx, "code1")
+	_, err := d.OIDCCode(ctx, "code1")
 	must(t, err)
 	at, rt := issue(t, d, u, "req1", "")
 	must(t, d.RevokeOIDCRefresh(ctx, rt, "other-client")) // not its client: no effect

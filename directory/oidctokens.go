@@ -42,6 +42,8 @@ type OIDCRequest struct {
 	AuthTime time.Time `json:"authTime,omitzero"`
 	AMR      []string  `json:"amr,omitempty"`
 	Done     bool      `json:"done,omitempty"`
+	// CodeHash is the hash of the code given for the request.
+	CodeHash string `json:"code,omitempty"`
 	// Redeemed is set by the code's exchange.
 	Redeemed bool      `json:"redeemed,omitempty"`
 	Created  time.Time `json:"created"`
@@ -118,7 +120,8 @@ func (d *Directory) SaveOIDCCode(ctx context.Context, id, code string) error {
 			return fmt.Errorf("code for a request not signed in: %w", ErrInvalid)
 		}
 		now := d.now().UTC()
-		if err := putState(tx, kindOIDCCode, secretHash(code), id, now.Add(CodeTTL)); err != nil {
+		req.CodeHash = secretHash(code)
+		if err := putState(tx, kindOIDCCode, req.CodeHash, id, now.Add(CodeTTL)); err != nil {
 			return err
 		}
 		// The request must outlive the code to catch its reuse.
@@ -126,11 +129,12 @@ func (d *Directory) SaveOIDCCode(ctx context.Context, id, code string) error {
 	})
 }
 
-// RedeemOIDCCode returns the request of code and marks it redeemed, in
-// one transaction, so that only one exchange gets it. A second use
-// revokes the grant the first use started and returns ErrRevoked; an
-// unknown or expired code is ErrNotFound.
-func (d *Directory) RedeemOIDCCode(ctx context.Context, code string) (OIDCRequest, error) {
+// OIDCCode returns the signed-in request code was given for. A code
+// already exchanged (see IssueOIDCTokens) revokes the grant its exchange
+// started and is ErrRevoked; an unknown or expired code is ErrNotFound.
+// Reading a code does not use it up: a request with a wrong client secret
+// or PKCE verifier leaves it to its client.
+func (d *Directory) OIDCCode(ctx context.Context, code string) (OIDCRequest, error) {
 	var req OIDCRequest
 	err := d.updateRevoking(ctx, func(tx Tx) error {
 		var id string
@@ -143,16 +147,31 @@ func (d *Directory) RedeemOIDCCode(ctx context.Context, code string) (OIDCReques
 		if req.Redeemed {
 			return revokeGrant{id}
 		}
-		req.Redeemed = true
-		if err := putState(tx, kindOIDCCode, secretHash(code), id, d.now().Add(usedCodeTTL)); err != nil {
-			return err
-		}
-		return putState(tx, kindOIDCRequest, id, req, d.now().Add(usedCodeTTL))
+		return nil
 	})
 	if err != nil {
 		return OIDCRequest{}, fmt.Errorf("authorization code: %w", err)
 	}
 	return req, nil
+}
+
+// redeem marks the request of a code exchange used, in the transaction
+// that issues its tokens, so of two exchanges only one succeeds. The code
+// stays known for usedCodeTTL to catch a reuse.
+func (d *Directory) redeem(tx Tx, id string) error {
+	var req OIDCRequest
+	if err := d.readState(tx, kindOIDCRequest, id, &req); err != nil {
+		return err
+	}
+	if req.Redeemed {
+		return revokeGrant{id}
+	}
+	req.Redeemed = true
+	until := d.now().Add(usedCodeTTL)
+	if err := putState(tx, kindOIDCCode, req.CodeHash, id, until); err != nil {
+		return err
+	}
+	return putState(tx, kindOIDCRequest, id, req, until)
 }
 
 // revokeGrant is the error by which a step inside updateRevoking asks
@@ -258,6 +277,9 @@ func (d *Directory) issuingGrant(tx Tx, in OIDCIssue, now time.Time) (OIDCGrant,
 	exp, err := d.readStateExp(tx, kindOIDCGrant, in.Grant.ID, &g)
 	switch {
 	case errors.Is(err, ErrNotFound) && in.Rotate == "":
+		if err := d.redeem(tx, in.Grant.ID); err != nil {
+			return g, exp, err
+		}
 		g = in.Grant
 		g.Created, g.Revoked = now, false
 		exp = now.Add(max(in.RefreshTTL, in.AccessTTL))
@@ -267,6 +289,8 @@ func (d *Directory) issuingGrant(tx Tx, in OIDCIssue, now time.Time) (OIDCGrant,
 		}
 	case err != nil:
 		return g, exp, err
+	case in.Rotate == "":
+		return g, exp, revokeGrant{g.ID} // a second exchange of the code
 	}
 	return g, exp, d.grantLive(tx, g)
 }

@@ -71,7 +71,7 @@ func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 }
 
 func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	rec, err := s.p.dir.RedeemOIDCCode(ctx, code)
+	rec, err := s.p.dir.OIDCCode(ctx, code)
 	if errors.Is(err, directory.ErrRevoked) {
 		s.p.dir.Audit(directory.AuditEvent{Kind: "token", Service: "oidc", Result: "denied", Detail: "authorization code used twice; the tokens it gave are revoked"})
 	}
