@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -237,4 +238,28 @@ func TestGroupsRefusal(t *testing.T) {
 	}
 	// alice is in everyone through staff (nested).
 	r.exchange(r.login(newBrowser(t), "alice"))
+}
+
+// An unknown client is invalid_client at the token endpoint, whichever
+// grant it asks for (found by FuzzAuthorizeAndToken: it was a 500).
+func TestUnknownClientAtTokenEndpoint(t *testing.T) {
+	h := newHarness(t)
+	r := h.addClient("app", directory.OIDCClient{}, nil, false)
+	r.conf.ClientID, r.secret = "no-such-client", "x"
+	for _, grant := range []url.Values{
+		{"grant_type": {"refresh_token"}, "refresh_token": {"r"}},
+		{"grant_type": {"authorization_code"}, "code": {"c"}, "redirect_uri": {redirectURI}},
+	} {
+		resp := r.postForm(t, h.srv.URL+"/oidc/token", grant)
+		var body map[string]any
+		must(t, decodeJSON(resp, &body))
+		resp.Body.Close()
+		want := "invalid_client"
+		if grant.Get("code") != "" {
+			want = "invalid_grant" // the library reads the code first
+		}
+		if resp.StatusCode >= 500 || body["error"] != want || body["access_token"] != nil {
+			t.Errorf("%s grant of an unknown client: %d %v", grant.Get("grant_type"), resp.StatusCode, body)
+		}
+	}
 }

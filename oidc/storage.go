@@ -198,13 +198,14 @@ func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
 	return ring.published(), nil
 }
 
+// GetClientByClientID answers an unknown client with invalid_client: the
+// library passes this error on as it is where a client authenticates.
 func (s *storage) GetClientByClientID(ctx context.Context, clientID string) (op.Client, error) {
 	app, err := s.p.dir.AppByClientID(ctx, clientID)
-	if err != nil {
+	if errors.Is(err, directory.ErrNotFound) || err == nil && app.OIDC == nil {
+		return nil, oidc.ErrInvalidClient().WithDescription("unknown client").WithParent(err)
+	} else if err != nil {
 		return nil, err
-	}
-	if app.OIDC == nil {
-		return nil, fmt.Errorf("app %s is not an OIDC client: %w", app.Name, directory.ErrNotFound)
 	}
 	return client{app: app, loginURL: s.p.loginURL}, nil
 }
