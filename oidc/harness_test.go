@@ -161,6 +161,9 @@ type page struct {
 
 func (b *browser) do(req *http.Request) page {
 	b.t.Helper()
+	// mod_auth_openidc answers 401 instead of a redirect to what does not
+	// look like a browser.
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
 	resp, err := b.client.Do(req)
 	must(b.t, err)
 	defer resp.Body.Close()
