@@ -169,13 +169,23 @@ func (b *browser) do(req *http.Request) page {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	p := page{status: resp.StatusCode, url: resp.Request.URL.String(), body: string(body)}
-	if loc := resp.Header.Get("Location"); strings.HasPrefix(loc, redirectURI) {
+	loc := resp.Header.Get("Location")
+	if m := continueRE.FindStringSubmatch(p.body); m != nil {
+		// The page after the sign-in form moves on by script, as a
+		// browser would.
+		if loc = html.UnescapeString(m[1]); !strings.HasPrefix(loc, redirectURI) {
+			return b.get(loc)
+		}
+	}
+	if strings.HasPrefix(loc, redirectURI) {
 		u, err := url.Parse(loc)
 		must(b.t, err)
 		p.callback = u.Query()
 	}
 	return p
 }
+
+var continueRE = regexp.MustCompile(`<a id="continue" class="button" href="([^"]+)">`)
 
 func (b *browser) get(u string) page {
 	req, _ := http.NewRequest(http.MethodGet, u, nil)

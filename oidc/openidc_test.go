@@ -33,6 +33,7 @@ const (
 
 type openidcRP struct {
 	URL      string // http://127.0.0.1:port
+	app      string // its name in Atrium
 	errorLog string
 }
 
@@ -61,8 +62,8 @@ func openidcStart(t *testing.T, h *harness) *openidcRP {
 
 	for attempt := 1; ; attempt++ {
 		port := freePort(t)
-		rp := &openidcRP{URL: fmt.Sprintf("http://127.0.0.1:%d", port), errorLog: filepath.Join(dir, "error.log")}
 		name := fmt.Sprintf("apache%d", attempt)
+		rp := &openidcRP{URL: fmt.Sprintf("http://127.0.0.1:%d", port), app: name, errorLog: filepath.Join(dir, "error.log")}
 		r := h.addClient(name, directory.OIDCClient{RedirectURIs: []string{rp.RedirectURI()}}, nil, false)
 		conf := filepath.Join(dir, "apache2.conf")
 		f, err := os.Create(conf)

@@ -3,6 +3,7 @@ package oidc
 import (
 	"context"
 	"crypto/rand"
+	"embed"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -35,6 +36,9 @@ type Provider struct {
 
 const parkKind = "oidc"
 
+//go:embed web
+var pages embed.FS
+
 // The one scope Atrium answers beyond the standard ones.
 const scopeGroups = "groups"
 
@@ -55,7 +59,7 @@ func New(ctx context.Context, dir *directory.Directory, e *signin.Engine, opts O
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
-	p.pages = web.NewRenderer(p.log, nil)
+	p.pages = web.NewRenderer(p.log, pages, "web/*.html")
 	if err := EnsureKeys(ctx, dir); err != nil {
 		return nil, fmt.Errorf("OIDC keys: %w", err)
 	}
@@ -256,7 +260,27 @@ func (p *Provider) answer(w http.ResponseWriter, r *http.Request, s signin.Sessi
 		return
 	}
 	req.rec.UserID, req.rec.AuthTime, req.rec.AMR, req.rec.Done = u.ID, s.AuthTime.UTC(), amr, true
-	op.AuthResponse(req, p.op, w, r.WithContext(op.ContextWithIssuer(ctx, p.issuer)))
+	r = r.WithContext(op.ContextWithIssuer(ctx, p.issuer))
+	if r.URL.Path == pathLogin || req.p.ResponseMode == oidc.ResponseModeFormPost {
+		op.AuthResponse(req, p.op, w, r)
+		return
+	}
+	// This ends the sign-in pages' form posts, and a browser checks their
+	// CSP (form-action 'self') on every redirect that follows one: a
+	// redirect to the client would be blocked. A page moves on instead.
+	to, err := op.BuildAuthResponseCallbackURL(ctx, req, p.op)
+	if err != nil {
+		op.AuthRequestError(w, r, req, err, p.op)
+		return
+	}
+	p.continueTo(w, app.Name, to)
+}
+
+// continueTo shows a page that moves on to the client at once.
+func (p *Provider) continueTo(w http.ResponseWriter, app, to string) {
+	nonce := randomID()
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; style-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'")
+	p.pages.Render(w, http.StatusOK, "continue.html", web.Page{Title: "Signing you in…", Data: struct{ URL, App, Nonce string }{to, app, nonce}})
 }
 
 // authError sends err back to the client's (already checked) redirect URI.
