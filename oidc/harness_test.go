@@ -2,6 +2,7 @@ package oidc_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"html"
@@ -263,4 +264,9 @@ func oauthError(err error) string {
 
 func decodeJSON(resp *http.Response, v any) error {
 	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// jsonPart decodes part i of a compact JWT.
+func jsonPart(raw string, i int) ([]byte, error) {
+	return base64.RawURLEncoding.DecodeString(strings.Split(raw, ".")[i])
 }
