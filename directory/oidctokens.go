@@ -136,19 +136,17 @@ func (d *Directory) SaveOIDCCode(ctx context.Context, id, code string) error {
 // or PKCE verifier leaves it to its client.
 func (d *Directory) OIDCCode(ctx context.Context, code string) (OIDCRequest, error) {
 	var req OIDCRequest
-	err := d.updateRevoking(ctx, func(tx Tx) error {
+	err := d.store.View(ctx, func(tx Tx) error {
 		var id string
 		if err := d.readState(tx, kindOIDCCode, secretHash(code), &id); err != nil {
 			return err
 		}
-		if err := d.readState(tx, kindOIDCRequest, id, &req); err != nil {
-			return err
-		}
-		if req.Redeemed {
-			return revokeGrant{id}
-		}
-		return nil
+		return d.readState(tx, kindOIDCRequest, id, &req)
 	})
+	if err == nil && req.Redeemed {
+		// Only a reuse writes.
+		err = d.updateRevoking(ctx, func(Tx) error { return revokeGrant{req.ID} })
+	}
 	if err != nil {
 		return OIDCRequest{}, fmt.Errorf("authorization code: %w", err)
 	}
@@ -212,6 +210,10 @@ func (d *Directory) updateRevoking(ctx context.Context, fn func(Tx) error) error
 // DeleteOIDCRequest drops the request id, unless its code was redeemed:
 // then it stays until it expires, to catch a reuse of the code.
 func (d *Directory) DeleteOIDCRequest(ctx context.Context, id string) error {
+	var req OIDCRequest
+	if err := d.State(ctx, kindOIDCRequest, id, &req); err != nil || req.Redeemed {
+		return nil // after every exchange: no write
+	}
 	return d.store.Update(ctx, func(tx Tx) error {
 		var req OIDCRequest
 		if err := d.readState(tx, kindOIDCRequest, id, &req); err != nil || req.Redeemed {
