@@ -145,7 +145,8 @@ func (p *Provider) Handler() http.Handler {
 		p.pages.Message(w, http.StatusOK, "Signed out", "You are signed out of Atrium.")
 	})
 	mux.HandleFunc(pathEndSession, p.serveEndSession)
-	for _, path := range []string{pathDiscovery, pathAuthorize, pathToken, pathIntrospect, pathUserinfo, pathRevoke, pathKeys} {
+	mux.HandleFunc(pathAuthorize, p.serveAuthorize)
+	for _, path := range []string{pathDiscovery, pathToken, pathIntrospect, pathUserinfo, pathRevoke, pathKeys} {
 		mux.Handle(path, p.op)
 	}
 	return mux
@@ -153,6 +154,31 @@ func (p *Provider) Handler() http.Handler {
 
 func (p *Provider) loginURL(id string) string {
 	return p.signin.URL(pathLogin) + "?id=" + url.QueryEscape(id)
+}
+
+// serveAuthorize refuses request_uri, which the library would silently
+// ignore, with the error OpenID Connect Core 6.3 names: at the client's
+// redirect URI when it is registered, else on a page.
+func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil || r.Form.Get("request_uri") == "" {
+		p.op.ServeHTTP(w, r)
+		return
+	}
+	app, err := p.dir.AppByClientID(r.Context(), r.Form.Get("client_id"))
+	to := r.Form.Get("redirect_uri")
+	if err != nil || app.OIDC == nil || !slices.Contains(app.OIDC.RedirectURIs, to) {
+		p.pages.Message(w, http.StatusBadRequest, "Cannot sign you in", "The application sent a request Atrium does not support (request_uri).")
+		return
+	}
+	q := url.Values{"error": {"request_uri_not_supported"}}
+	if state := r.Form.Get("state"); state != "" {
+		q.Set("state", state)
+	}
+	sep := "?"
+	if strings.Contains(to, "?") {
+		sep = "&"
+	}
+	http.Redirect(w, r, to+sep+q.Encode(), http.StatusFound)
 }
 
 // parked is an authorization request waiting in a sign-in flow.
