@@ -403,6 +403,15 @@ func (d *Directory) revokeToken(ctx context.Context, key, clientID string) error
 	return err
 }
 
+// RevokeOIDCGrant ends the grant id and every token issued from it.
+func (d *Directory) RevokeOIDCGrant(ctx context.Context, id string) error {
+	err := d.updateRevoking(ctx, func(Tx) error { return revokeGrant{id} })
+	if errors.Is(err, ErrRevoked) {
+		return nil
+	}
+	return err
+}
+
 // RevokeUserOIDC ends every grant the user holds now, in every client:
 // signing out everywhere does it.
 func (d *Directory) RevokeUserOIDC(ctx context.Context, userID string) error {

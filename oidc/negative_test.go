@@ -263,3 +263,20 @@ func TestUnknownClientAtTokenEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// Taken out of the app's groups, a user can no longer refresh.
+func TestRefreshAfterLeavingTheAppsGroups(t *testing.T) {
+	h := newHarness(t)
+	r := h.addClient("app", directory.OIDCClient{}, []string{"staff"}, false)
+	tok, _ := r.exchange(r.login(newBrowser(t), "alice"))
+	next := r.refresh(t, tok.RefreshToken)
+	_, err := h.dir.ChangeMembers(context.Background(), "staff", nil, []directory.MemberRef{{Name: "alice"}})
+	must(t, err)
+	got, err := r.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: next.RefreshToken}).Token()
+	if oauthError(err) != "invalid_grant" || got != nil {
+		t.Fatalf("refresh after leaving staff: %v %v", got, err)
+	}
+	if _, err := r.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(next)); err == nil {
+		t.Error("the access token of the ended grant still reads UserInfo")
+	}
+}

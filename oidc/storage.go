@@ -13,6 +13,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/signin"
 )
 
 // storage is the library's op.Storage over the directory: every rule
@@ -138,7 +139,36 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 	if err != nil {
 		return nil, err
 	}
+	if err := s.stillAllowed(ctx, g); err != nil {
+		return nil, err
+	}
 	return &refreshRequest{grant: g, scopes: tok.Scopes}, nil
+}
+
+// stillAllowed applies the app's rules again at a refresh: a user taken
+// out of its groups, or an app that has since come to require MFA of a
+// grant without it, ends the grant.
+func (s *storage) stillAllowed(ctx context.Context, g directory.OIDCGrant) error {
+	app, err := s.p.dir.AppByClientID(ctx, g.ClientID)
+	if err != nil {
+		return err
+	}
+	u, err := s.p.dir.UserByID(ctx, g.UserID)
+	if err != nil {
+		return err
+	}
+	allowed, err := s.p.allowed(ctx, app, u)
+	if err != nil {
+		return err
+	}
+	if allowed && (!app.RequireMFA || signin.UsedMFA(g.AMR)) {
+		return nil
+	}
+	s.p.dir.Audit(directory.AuditEvent{Kind: "token", Subject: u.UID, Service: "oidc:" + app.Name, Result: "denied", Detail: "refresh refused: the app's groups or MFA rule no longer admit the grant"})
+	if err := s.p.dir.RevokeOIDCGrant(ctx, g.ID); err != nil {
+		return err
+	}
+	return fmt.Errorf("grant of %s: %w", u.UID, directory.ErrRevoked)
 }
 
 // refreshPrefix marks a refresh token handed from GetRefreshTokenInfo to
