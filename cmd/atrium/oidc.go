@@ -28,10 +28,14 @@ func appAddOIDC(e *env) error {
 	_, c.Public = e.flag("public")
 	app := directory.App{Name: e.arg(0), OIDC: &c, Groups: splitList(e), LaunchURL: flagValue(e, "launch-url")}
 	_, app.RequireMFA = e.flag("require-mfa")
-	for _, saml := range []string{"metadata", "entity-id", "acs", "preset", "nameid", "encrypt", "verify-requests", "idp-initiated"} {
+	for _, saml := range []string{"metadata", "entity-id", "acs", "nameid", "encrypt", "verify-requests", "idp-initiated"} {
 		if _, ok := e.flag(saml); ok {
 			return usagef("app add --oidc: --%s is for SAML apps", saml)
 		}
+	}
+	preset, err := applyPreset(e, &app)
+	if err != nil {
+		return err
 	}
 	app, secret, err := e.dir.CreateOIDCApp(e.ctx, app)
 	if err != nil {
@@ -49,7 +53,40 @@ func appAddOIDC(e *env) error {
 	if secret != "" {
 		fields = append(fields, [2]string{"Client secret", secret + "   (shown once: copy it now)"})
 	}
-	return printFields(e.out, fields)
+	if err := printFields(e.out, fields); err != nil || preset == nil {
+		return err
+	}
+	fmt.Fprintf(e.out, "\n%s\n", preset.Guide(issuer(e), app, secret))
+	return nil
+}
+
+// applyPreset fills app's redirect URI (and launch URL) from --preset and
+// --app-url, and returns the preset, or nil without --preset.
+func applyPreset(e *env, app *directory.App) (*oidc.Preset, error) {
+	name, ok := e.flag("preset")
+	if !ok {
+		return nil, nil
+	}
+	p, err := oidc.FindPreset(name)
+	if err != nil {
+		return nil, err
+	}
+	address, ok := e.flag("app-url")
+	if !ok {
+		return nil, usagef("app add --oidc --preset %s: give --app-url (%s)", name, p.AddressHint)
+	}
+	if len(app.OIDC.RedirectURIs) == 0 {
+		uri, err := p.RedirectURI(address)
+		if err != nil {
+			return nil, err
+		}
+		app.OIDC.RedirectURIs = []string{uri}
+	}
+	if app.LaunchURL == "" && name != "cloudflare" {
+		app.LaunchURL = strings.TrimSuffix(address, "/") + "/"
+	}
+	app.Preset = name
+	return &p, nil
 }
 
 // appShowOIDC prints what an admin gives the client: the issuer, the
@@ -68,7 +105,15 @@ func appShowOIDC(e *env, a directory.App) error {
 		{"Token lifetimes", fmt.Sprintf("access %s, ID %s, refresh %s", access, id, refresh)},
 	}
 	fields = append(fields, oidc.Endpoints(issuer(e))...)
-	return printFields(e.out, fields)
+	if err := printFields(e.out, fields); err != nil || a.Preset == "" {
+		return err
+	}
+	p, err := oidc.FindPreset(a.Preset)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.out, "\n%s\n", p.Guide(issuer(e), a, ""))
+	return nil
 }
 
 func appRotateSecret(e *env) error {

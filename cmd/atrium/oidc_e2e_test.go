@@ -70,6 +70,18 @@ func TestOIDCAppCommandsWithServer(t *testing.T) {
 		t.Errorf("a public client was given a secret:\n%s", pub)
 	}
 	c.fails(t, exitInvalid, "app", "rotate-secret", "spa")
+
+	c.fails(t, exitUsage, "app", "add", "gf", "--oidc", "--preset", "grafana")
+	c.fails(t, exitInvalid, "app", "add", "gf", "--oidc", "--preset", "jenkins", "--app-url", "https://x.example")
+	gf := c.ok(t, "app", "add", "gf", "--oidc", "--preset", "grafana", "--app-url", "https://grafana.example")
+	gfSecret := clientSecretRE.FindStringSubmatch(gf)
+	if gfSecret == nil || !strings.Contains(gf, "[auth.generic_oauth]") || !strings.Contains(gf, "client_secret = "+gfSecret[1]) {
+		t.Errorf("app add --preset grafana:\n%s", gf)
+	}
+	gfShow := c.ok(t, "app", "show", "gf")
+	if !strings.Contains(gfShow, "https://grafana.example/login/generic_oauth") || !strings.Contains(gfShow, "auth_url = "+base+"/oidc/authorize") || strings.Contains(gfShow, gfSecret[1]) {
+		t.Errorf("app show of a grafana preset:\n%s", gfShow)
+	}
 	c.ok(t, "oidc", "rotate-key")
 	c.ok(t, "oidc", "rotate-key", "--switch")
 	c.ok(t, "oidc", "rotate-key", "--finish")
