@@ -27,6 +27,8 @@ type OIDCClient struct {
 	// Public clients (single-page and native apps) have no secret and
 	// must use PKCE with S256.
 	Public bool `json:"public,omitempty"`
+	// SigningAlg signs the client's ID tokens: RS256 (empty) or ES256.
+	SigningAlg string `json:"signingAlg,omitempty"`
 	// Lifetimes; zero takes the defaults below.
 	AccessTTL  time.Duration `json:"accessTTL,omitempty"`
 	IDTokenTTL time.Duration `json:"idTokenTTL,omitempty"`
@@ -68,6 +70,9 @@ func (c OIDCClient) validate(name string) error {
 				return fmt.Errorf("OIDC app %s: %w", name, err)
 			}
 		}
+	}
+	if c.SigningAlg != "" && c.SigningAlg != "RS256" && c.SigningAlg != "ES256" {
+		return fmt.Errorf("OIDC app %s: signing algorithm %q: choose RS256 or ES256: %w", name, c.SigningAlg, ErrInvalid)
 	}
 	if c.AccessTTL < 0 || c.IDTokenTTL < 0 || c.RefreshTTL < 0 || c.RefreshTTL > MaxRefreshTTL {
 		return fmt.Errorf("OIDC app %s: token lifetimes must be positive and refresh tokens live at most a year: %w", name, ErrInvalid)

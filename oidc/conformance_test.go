@@ -67,7 +67,7 @@ func TestBasicIDTokenAndState(t *testing.T) {
 	if c["iss"] != h.srv.URL || id.Audience[0] != r.conf.ClientID {
 		t.Errorf("iss %v aud %v", c["iss"], id.Audience)
 	}
-	if kid := idTokenKeyID(t, raw); !slices.Contains(jwksKeyIDs(t, h), kid) {
+	if kid := idTokenKeyID(t, raw); !slices.Contains(jwksKeyIDs(t, h, "RS256"), kid) {
 		t.Errorf("kid %s is not in the JWKS", kid)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
@@ -146,7 +147,8 @@ func (p *Provider) Handler() http.Handler {
 	})
 	mux.HandleFunc(pathEndSession, p.serveEndSession)
 	mux.HandleFunc(pathAuthorize, p.serveAuthorize)
-	for _, path := range []string{pathDiscovery, pathToken, pathIntrospect, pathUserinfo, pathRevoke, pathKeys} {
+	mux.HandleFunc(pathToken, p.serveToken)
+	for _, path := range []string{pathDiscovery, pathIntrospect, pathUserinfo, pathRevoke, pathKeys} {
 		mux.Handle(path, p.op)
 	}
 	return mux
@@ -154,6 +156,26 @@ func (p *Provider) Handler() http.Handler {
 
 func (p *Provider) loginURL(id string) string {
 	return p.signin.URL(pathLogin) + "?id=" + url.QueryEscape(id)
+}
+
+// signingAlgKey carries the algorithm the client's ID tokens are signed
+// with to storage.SigningKey, which the library asks with a context only.
+type signingAlgKey struct{}
+
+// serveToken finds the client's signing algorithm before the library
+// issues its tokens. The library authenticates the client itself.
+func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
+	id, _, ok := r.BasicAuth()
+	if ok {
+		id, _ = url.QueryUnescape(id)
+	} else if r.ParseForm() == nil {
+		id = r.PostForm.Get("client_id")
+	}
+	app, err := p.dir.AppByClientID(r.Context(), id)
+	if err == nil && app.OIDC != nil && app.OIDC.SigningAlg == string(jose.ES256) {
+		r = r.WithContext(context.WithValue(r.Context(), signingAlgKey{}, jose.ES256))
+	}
+	p.op.ServeHTTP(w, r)
 }
 
 // serveAuthorize refuses request_uri, which the library would silently

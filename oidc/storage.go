@@ -208,16 +208,22 @@ func (s *storage) TerminateSession(ctx context.Context, userID, clientID string)
 	return nil
 }
 
+// SigningKey is the current key of the algorithm the client asked for
+// (see serveToken), RS256 by default.
 func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 	ring, err := s.p.keys.load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return ring.current, nil
+	alg, ok := ctx.Value(signingAlgKey{}).(jose.SignatureAlgorithm)
+	if !ok {
+		alg = jose.RS256
+	}
+	return ring.current[alg], nil
 }
 
 func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
-	return []jose.SignatureAlgorithm{jose.RS256}, nil
+	return algorithms, nil
 }
 
 func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {

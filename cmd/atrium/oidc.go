@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -24,7 +25,7 @@ func mountOIDC(mux *http.ServeMux, d *directory.Directory, e *signin.Engine, opt
 
 // appAddOIDC registers an OpenID Connect client; its secret is shown once.
 func appAddOIDC(e *env) error {
-	c := directory.OIDCClient{RedirectURIs: e.inv.multi["redirect-uri"], PostLogoutURIs: e.inv.multi["post-logout-uri"]}
+	c := directory.OIDCClient{RedirectURIs: e.inv.multi["redirect-uri"], PostLogoutURIs: e.inv.multi["post-logout-uri"], SigningAlg: flagValue(e, "signing-alg")}
 	_, c.Public = e.flag("public")
 	app := directory.App{Name: e.arg(0), OIDC: &c, Groups: splitList(e), LaunchURL: flagValue(e, "launch-url")}
 	_, app.RequireMFA = e.flag("require-mfa")
@@ -100,7 +101,7 @@ func appShowOIDC(e *env, a directory.App) error {
 	fields := [][2]string{
 		{"Name", a.Name}, {"Protocol", "OpenID Connect"}, {"Issuer", issuer(e)}, {"Client ID", a.OIDC.ClientID}, {"Client", kind},
 		{"Redirect URIs", strings.Join(a.OIDC.RedirectURIs, " ")}, {"Post-logout URIs", strings.Join(a.OIDC.PostLogoutURIs, " ")},
-		{"Scopes", "openid profile email groups offline_access"},
+		{"Scopes", "openid profile email groups offline_access"}, {"ID token signing", cmp.Or(a.OIDC.SigningAlg, "RS256")},
 		{"Groups", strings.Join(a.Groups, ",")}, {"Require MFA", yesNo(a.RequireMFA)},
 		{"Token lifetimes", fmt.Sprintf("access %s, ID %s, refresh %s", access, id, refresh)},
 	}

@@ -65,7 +65,10 @@ func TestOIDCAppCommandsWithServer(t *testing.T) {
 		t.Errorf("the new secret: %d\n%s", got, rotated)
 	}
 
-	pub := c.ok(t, "app", "add", "spa", "--oidc", "--public", "--redirect-uri", "http://127.0.0.1:8000/cb")
+	pub := c.ok(t, "app", "add", "spa", "--oidc", "--public", "--signing-alg", "ES256", "--redirect-uri", "http://127.0.0.1:8000/cb")
+	if !regexp.MustCompile(`ID token signing:\s+ES256`).MatchString(c.ok(t, "app", "show", "spa")) {
+		t.Error("app show does not say the client's ID tokens are ES256")
+	}
 	if clientSecretRE.MatchString(pub) {
 		t.Errorf("a public client was given a secret:\n%s", pub)
 	}
