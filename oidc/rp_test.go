@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -210,5 +211,23 @@ func TestEndSessionSignsOut(t *testing.T) {
 	p := r.authorize(b, "silent", oauth2.SetAuthURLParam("prompt", "none"))
 	if p.callback.Get("error") != "login_required" {
 		t.Fatalf("prompt=none after logout: %v", p.callback)
+	}
+}
+
+// A client's lifetimes bound its tokens: the access token's expires_in,
+// the ID token's exp, and the refresh token (by the directory's clock).
+func TestTokenLifetimes(t *testing.T) {
+	h := newHarness(t)
+	r := h.addClient("app", directory.OIDCClient{AccessTTL: 5 * time.Minute, IDTokenTTL: 10 * time.Minute, RefreshTTL: time.Hour}, nil, false)
+	tok, id := r.exchange(r.login(newBrowser(t), "alice"))
+	if left := time.Until(tok.Expiry); left < 4*time.Minute || left > 6*time.Minute {
+		t.Errorf("access token expires in %s, want about 5m", left)
+	}
+	if left := time.Until(id.Expiry); left < 9*time.Minute || left > 11*time.Minute {
+		t.Errorf("ID token expires in %s, want about 10m", left)
+	}
+	h.clock.Advance(time.Hour + time.Second)
+	if _, err := r.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); oauthError(err) != "invalid_grant" {
+		t.Fatalf("refresh token past its lifetime: %v", err)
 	}
 }

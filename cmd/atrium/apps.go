@@ -14,7 +14,7 @@ func appAdd(e *env) error {
 	if _, ok := e.flag("oidc"); ok {
 		return appAddOIDC(e)
 	}
-	for _, only := range []string{"redirect-uri", "post-logout-uri", "public", "app-url", "signing-alg"} {
+	for _, only := range []string{"redirect-uri", "post-logout-uri", "public", "app-url", "signing-alg", "access-ttl", "id-token-ttl", "refresh-ttl"} {
 		if _, ok := e.flag(only); ok || len(e.inv.multi[only]) > 0 {
 			return usagef("app add: --%s is for OIDC apps (add --oidc)", only)
 		}

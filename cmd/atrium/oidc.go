@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/oidc"
@@ -27,6 +28,15 @@ func mountOIDC(mux *http.ServeMux, d *directory.Directory, e *signin.Engine, opt
 func appAddOIDC(e *env) error {
 	c := directory.OIDCClient{RedirectURIs: e.inv.multi["redirect-uri"], PostLogoutURIs: e.inv.multi["post-logout-uri"], SigningAlg: flagValue(e, "signing-alg")}
 	_, c.Public = e.flag("public")
+	for flag, into := range map[string]*time.Duration{"access-ttl": &c.AccessTTL, "id-token-ttl": &c.IDTokenTTL, "refresh-ttl": &c.RefreshTTL} {
+		if v, ok := e.flag(flag); ok {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return usagef("app add --%s %q: give a duration such as 30m or 720h", flag, v)
+			}
+			*into = d
+		}
+	}
 	app := directory.App{Name: e.arg(0), OIDC: &c, Groups: splitList(e), LaunchURL: flagValue(e, "launch-url")}
 	_, app.RequireMFA = e.flag("require-mfa")
 	for _, saml := range []string{"metadata", "entity-id", "acs", "nameid", "encrypt", "verify-requests", "idp-initiated"} {

@@ -65,9 +65,12 @@ func TestOIDCAppCommandsWithServer(t *testing.T) {
 		t.Errorf("the new secret: %d\n%s", got, rotated)
 	}
 
-	pub := c.ok(t, "app", "add", "spa", "--oidc", "--public", "--signing-alg", "ES256", "--redirect-uri", "http://127.0.0.1:8000/cb")
-	if !regexp.MustCompile(`ID token signing:\s+ES256`).MatchString(c.ok(t, "app", "show", "spa")) {
-		t.Error("app show does not say the client's ID tokens are ES256")
+	c.fails(t, exitUsage, "app", "add", "spa", "--oidc", "--public", "--redirect-uri", "http://127.0.0.1:8000/cb", "--access-ttl", "soon")
+	c.fails(t, exitInvalid, "app", "add", "spa", "--oidc", "--public", "--redirect-uri", "http://127.0.0.1:8000/cb", "--refresh-ttl", "10000h")
+	pub := c.ok(t, "app", "add", "spa", "--oidc", "--public", "--signing-alg", "ES256", "--redirect-uri", "http://127.0.0.1:8000/cb", "--access-ttl", "5m", "--refresh-ttl", "24h")
+	spa := c.ok(t, "app", "show", "spa")
+	if !regexp.MustCompile(`ID token signing:\s+ES256`).MatchString(spa) || !strings.Contains(spa, "access 5m0s, ID 1h0m0s, refresh 24h0m0s") {
+		t.Errorf("app show spa:\n%s", spa)
 	}
 	if clientSecretRE.MatchString(pub) {
 		t.Errorf("a public client was given a secret:\n%s", pub)
