@@ -29,6 +29,10 @@ func TestAccountPageListsAppsAndSignsOutEverywhere(t *testing.T) {
 	if !strings.Contains(account.body, "grafana") || strings.Contains(account.body, "payroll") {
 		t.Fatalf("alice's app list:\n%s", account.body)
 	}
+	// Her sign-in to grafana is among her recent sign-ins, named as the app.
+	if !regexp.MustCompile(`</strong> · grafana<br>`).MatchString(account.body) {
+		t.Errorf("recent sign-ins lack grafana:\n%s", account.body)
+	}
 	m := csrfRE.FindStringSubmatch(account.body)
 	if m == nil {
 		t.Fatalf("no CSRF token on the account page:\n%s", account.body)

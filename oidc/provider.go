@@ -308,6 +308,9 @@ func (p *Provider) answer(w http.ResponseWriter, r *http.Request, s signin.Sessi
 		return
 	}
 	req.rec.UserID, req.rec.AuthTime, req.rec.AMR, req.rec.Done = u.ID, s.AuthTime.UTC(), amr, true
+	// Like a SAML assertion: the user's recent sign-ins list it.
+	audit.Result, audit.Detail = directory.ResultOK, "scopes="+strings.Join(req.p.Scopes, ",")+" amr="+strings.Join(amr, ",")
+	p.dir.Audit(audit)
 	r = r.WithContext(op.ContextWithIssuer(ctx, p.issuer))
 	if r.URL.Path == pathLogin || req.p.ResponseMode == oidc.ResponseModeFormPost {
 		op.AuthResponse(req, p.op, w, r)
