@@ -30,6 +30,7 @@ package oidc_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -42,6 +43,41 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 )
+
+// Discovery offers what Atrium does, and nothing it does not.
+func TestDiscovery(t *testing.T) {
+	h := newHarness(t)
+	resp, err := http.Get(h.srv.URL + "/.well-known/openid-configuration")
+	must(t, err)
+	defer resp.Body.Close()
+	var d map[string]any
+	must(t, json.NewDecoder(resp.Body).Decode(&d))
+	for k, want := range map[string]string{
+		"issuer": h.srv.URL, "authorization_endpoint": h.srv.URL + "/oidc/authorize", "token_endpoint": h.srv.URL + "/oidc/token",
+		"userinfo_endpoint": h.srv.URL + "/oidc/userinfo", "jwks_uri": h.srv.URL + "/oidc/keys", "revocation_endpoint": h.srv.URL + "/oidc/revoke",
+		"introspection_endpoint": h.srv.URL + "/oidc/introspect", "end_session_endpoint": h.srv.URL + "/oidc/end_session",
+		"response_types_supported": "[code]", "grant_types_supported": "[authorization_code refresh_token]",
+		"code_challenge_methods_supported": "[S256]", "scopes_supported": "[openid profile email groups offline_access]",
+	} {
+		if got := fmt.Sprint(d[k]); got != want {
+			t.Errorf("%s = %s, want %s", k, got, want)
+		}
+	}
+	if d["device_authorization_endpoint"] != nil {
+		t.Errorf("a device flow is advertised: %v", d["device_authorization_endpoint"])
+	}
+	if resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Error("discovery is not readable from a single-page app's origin")
+	}
+	for _, path := range []string{"/oidc/authorize/callback?id=x", "/device_authorization"} {
+		resp, err := http.Get(h.srv.URL + path)
+		must(t, err)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusFound {
+			t.Errorf("%s answers %d", path, resp.StatusCode)
+		}
+	}
+}
 
 func TestBasicIDTokenAndState(t *testing.T) {
 	h := newHarness(t)

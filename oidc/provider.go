@@ -93,8 +93,8 @@ func (p *Provider) config(tokenKey []byte, e *signin.Engine) *op.Config {
 		AuthMethodPost:           true,
 		GrantTypeRefreshToken:    true,
 		SupportedScopes:          []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, scopeGroups, oidc.ScopeOfflineAccess},
-		SupportedClaims: append(slices.Clone(op.DefaultSupportedClaims),
-			"name", "given_name", "family_name", "preferred_username", "email", "email_verified", "groups"),
+		SupportedClaims: []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "azp",
+			"name", "given_name", "family_name", "preferred_username", "email", "email_verified", "groups"},
 	}
 	copy(cfg.CryptoKey[:], tokenKey)
 	return cfg
@@ -148,7 +148,8 @@ func (p *Provider) Handler() http.Handler {
 	mux.HandleFunc(pathEndSession, p.serveEndSession)
 	mux.HandleFunc(pathAuthorize, p.serveAuthorize)
 	mux.HandleFunc(pathToken, p.serveToken)
-	for _, path := range []string{pathDiscovery, pathIntrospect, pathUserinfo, pathRevoke, pathKeys} {
+	mux.HandleFunc("GET "+pathDiscovery, p.serveDiscovery)
+	for _, path := range []string{pathIntrospect, pathUserinfo, pathRevoke, pathKeys} {
 		mux.Handle(path, p.op)
 	}
 	return mux
@@ -156,6 +157,18 @@ func (p *Provider) Handler() http.Handler {
 
 func (p *Provider) loginURL(id string) string {
 	return p.signin.URL(pathLogin) + "?id=" + url.QueryEscape(id)
+}
+
+// serveDiscovery is the library's discovery document narrowed to what
+// Atrium offers: the code flow, and no device flow.
+func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
+	cfg := op.CreateDiscoveryConfig(op.ContextWithIssuer(r.Context(), p.issuer), p.op, p.op.Storage())
+	cfg.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
+	cfg.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+	cfg.DeviceAuthorizationEndpoint = ""
+	// Single-page apps read it from their own origin.
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	op.Discover(w, cfg)
 }
 
 // signingAlgKey carries the algorithm the client's ID tokens are signed
