@@ -7,10 +7,12 @@ import (
 	"errors"
 	"html"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -96,6 +98,13 @@ func newHarness(t *testing.T) *harness {
 	h.srv.Config.Handler = mux
 	h.srv.Start()
 	return h
+}
+
+// TestMain quiets the library, which logs every refusal the negative
+// tests provoke through slog's default logger.
+func TestMain(m *testing.M) {
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	os.Exit(m.Run())
 }
 
 func must(t testing.TB, err error) {

@@ -280,3 +280,16 @@ func TestRefreshAfterLeavingTheAppsGroups(t *testing.T) {
 		t.Error("the access token of the ended grant still reads UserInfo")
 	}
 }
+
+// A password change ends the refresh tokens issued before it.
+func TestRefreshAfterPasswordChange(t *testing.T) {
+	h := newHarness(t)
+	r := h.addClient("app", directory.OIDCClient{}, nil, false)
+	tok, _ := r.exchange(r.login(newBrowser(t), "alice"))
+	h.clock.Advance(time.Second)
+	must(t, h.dir.SetPassword(context.Background(), "alice", "a brand new passphrase"))
+	got, err := r.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	if oauthError(err) != "invalid_grant" || got != nil {
+		t.Fatalf("refresh after a password change: %v %v", got, err)
+	}
+}

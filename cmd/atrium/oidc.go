@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,8 +15,12 @@ import (
 	"github.com/atrium-dir/atrium/signin"
 )
 
-// mountOIDC adds the OpenID Connect provider to the web server.
+// mountOIDC adds the OpenID Connect provider to the web server. The
+// library logs its refusals through slog's default logger: Atrium's.
 func mountOIDC(mux *http.ServeMux, d *directory.Directory, e *signin.Engine, opts oidc.Options) error {
+	if opts.Logger != nil {
+		slog.SetDefault(opts.Logger)
+	}
 	p, err := oidc.New(context.Background(), d, e, opts)
 	if err != nil {
 		return err
