@@ -293,3 +293,18 @@ func TestRefreshAfterPasswordChange(t *testing.T) {
 		t.Fatalf("refresh after a password change: %v %v", got, err)
 	}
 }
+
+// Removing an app ends what its tokens can do.
+func TestTokensOfARemovedApp(t *testing.T) {
+	h := newHarness(t)
+	r := h.addClient("app", directory.OIDCClient{}, nil, false)
+	tok, _ := r.exchange(r.login(newBrowser(t), "alice"))
+	must(t, h.dir.DeleteApp(context.Background(), "app"))
+	if _, err := r.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tok)); err == nil {
+		t.Error("the access token of a removed app still reads UserInfo")
+	}
+	got, err := r.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	if err == nil || got != nil {
+		t.Errorf("refresh for a removed app: %v %v", got, err)
+	}
+}

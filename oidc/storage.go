@@ -262,10 +262,15 @@ func (s *storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInf
 	return s.p.setUserinfo(ctx, info, req.GetSubject(), scopes)
 }
 
+// SetUserinfoFromToken answers a live access token of a client that is
+// still registered.
 func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
 	tok, _, err := s.p.dir.OIDCAccessToken(ctx, tokenID)
 	if err != nil || tok.UserID != subject {
 		return fmt.Errorf("access token: %w", directory.ErrNotFound)
+	}
+	if _, err := s.p.dir.AppByClientID(ctx, tok.ClientID); err != nil {
+		return fmt.Errorf("access token of a removed app: %w", err)
 	}
 	return s.p.setUserinfo(ctx, info, tok.UserID, tok.Scopes)
 }
