@@ -61,6 +61,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./ldif
 	$(GO) test -run '^$$' -fuzz '^FuzzResponse$$' -fuzztime $(FUZZTIME) ./passkey
 	$(GO) test -run '^$$' -fuzz '^FuzzSSO$$' -fuzztime $(FUZZTIME) ./samlidp
+	$(GO) test -run '^$$' -fuzz '^FuzzAuthorizeAndToken$$' -fuzztime $(FUZZTIME) ./oidc
 
 clean:
 	rm -rf bin

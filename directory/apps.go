@@ -11,9 +11,10 @@ import (
 	"github.com/google/uuid"
 )
 
-// App is a web application (a SAML service provider) registered to sign
-// users in through Atrium. The SAML front end fills and interprets the
-// protocol fields; the directory keeps them, unique by name and entity ID.
+// App is a web application registered to sign users in through Atrium: a
+// SAML service provider, or an OpenID Connect client when OIDC is set. The
+// front ends fill and interpret the protocol fields; the directory keeps
+// them, unique by name, entity ID and client ID.
 type App struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`
@@ -39,9 +40,11 @@ type App struct {
 	Preset         string   `json:"preset,omitempty"`
 	// NextCert signs this app's assertions with the staged certificate
 	// during a rotation.
-	NextCert bool      `json:"nextCert,omitempty"`
-	Created  time.Time `json:"created"`
-	Modified time.Time `json:"modified"`
+	NextCert bool `json:"nextCert,omitempty"`
+	// OIDC makes the app an OpenID Connect client (see CreateOIDCApp).
+	OIDC     *OIDCClient `json:"oidc,omitempty"`
+	Created  time.Time   `json:"created"`
+	Modified time.Time   `json:"modified"`
 }
 
 // Endpoint is a URL and the SAML binding it speaks.
@@ -73,7 +76,7 @@ func (d *Directory) CreateApp(ctx context.Context, a App) (App, error) {
 	if !ValidAppName(a.Name) {
 		return App{}, fmt.Errorf("app name %q: letters, digits, '.', '_' and '-' only: %w", a.Name, ErrInvalid)
 	}
-	if a.EntityID == "" || len(a.ACS) == 0 {
+	if a.EntityID == "" || len(a.ACS) == 0 || a.OIDC != nil {
 		return App{}, fmt.Errorf("app %s needs an entity ID and an ACS URL: %w", a.Name, ErrInvalid)
 	}
 	now := d.now().UTC()
@@ -165,6 +168,9 @@ func updateApp(tx Tx, now time.Time, name string, fn func(*App) error) (App, err
 		return a, err
 	}
 	a.ID, a.Name, a.EntityID, a.Created = before.ID, before.Name, before.EntityID, before.Created
+	if err := keepClientID(a.Name, before.OIDC, a.OIDC); err != nil {
+		return a, err
+	}
 	a.Modified = now
 	return a, putJSON(tx, bApps, a.ID, a)
 }
@@ -180,7 +186,11 @@ func (d *Directory) DeleteApp(ctx context.Context, name string) error {
 		if err := getJSON(tx, bApps, id, &a); err != nil {
 			return err
 		}
-		for _, del := range [][2]string{{ixAppName, fold(a.Name)}, {ixAppEntity, a.EntityID}, {bApps, id}} {
+		dels := [][2]string{{ixAppName, fold(a.Name)}, {ixAppEntity, a.EntityID}, {bApps, id}}
+		if a.OIDC != nil {
+			dels = append(dels, [2]string{ixAppClient, a.OIDC.ClientID}, [2]string{bClientSecret, id})
+		}
+		for _, del := range dels {
 			if err := tx.Delete(del[0], del[1]); err != nil {
 				return err
 			}
@@ -202,4 +212,17 @@ func (d *Directory) AppByID(ctx context.Context, id string) (App, error) {
 		}
 		return a, nil
 	})
+}
+
+// keepClientID refuses to turn a SAML app into an OIDC one or back, or to
+// change a client ID, and checks the new OIDC settings.
+func keepClientID(name string, before, after *OIDCClient) error {
+	if (before == nil) != (after == nil) {
+		return fmt.Errorf("app %s cannot change protocol; add a new app: %w", name, ErrInvalid)
+	}
+	if before == nil {
+		return nil
+	}
+	after.ClientID, after.Public = before.ClientID, before.Public
+	return after.validate(name)
 }

@@ -6,7 +6,10 @@
 // hashing (a user sets their own password in clear, under the policy; only
 // admins and imports give hashes, which must parse), secrets sealed with
 // the secrets key (TOTP seeds, NT hashes), second factors and the policy
-// that requires them, backoff against guessing and the audit log.
+// that requires them, backoff against guessing, the audit log, and the
+// apps users sign in to: SAML service providers and OpenID Connect
+// clients, with the clients' codes, tokens and their revocation
+// (oidctokens.go).
 //
 // Front ends (LDAP, SAML, the portal) call a *Directory; none of them touch
 // the storage engine. Storage is a small transactional ordered key-value

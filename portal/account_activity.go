@@ -85,8 +85,8 @@ func accountServiceName(service string) string {
 		return "Device or server (LDAP)"
 	case service == "push":
 		return "Phone"
-	case strings.HasPrefix(service, "saml:"):
-		return strings.TrimPrefix(service, "saml:")
+	case strings.HasPrefix(service, "saml:"), strings.HasPrefix(service, "oidc:"):
+		return service[len("saml:"):]
 	case service == "":
 		return "Unknown"
 	}

@@ -44,6 +44,8 @@ func deps(t *testing.T, pkg string) []string {
 func TestImportGraph(t *testing.T) {
 	for _, tc := range []struct{ from, to string }{
 		{"samlidp", "portal"},
+		{"oidc", "portal"},
+		{"oidc", "samlidp"},
 		{"push", "portal"},
 		{"passkey", "portal"},
 		{"otp", "portal"},
@@ -55,7 +57,7 @@ func TestImportGraph(t *testing.T) {
 			t.Errorf("%s imports %s", tc.from, tc.to)
 		}
 	}
-	for _, front := range []string{"samlidp", "push", "passkey", "otp", "portal"} {
+	for _, front := range []string{"samlidp", "oidc", "push", "passkey", "otp", "portal"} {
 		d := deps(t, front)
 		for _, want := range []string{"signin", "web"} {
 			if !slices.Contains(d, module+want) {

@@ -164,6 +164,18 @@ func (e *Engine) logout(w http.ResponseWriter, r *http.Request) {
 	e.showMessage(w, http.StatusOK, "Signed out", "You are signed out of Atrium.")
 }
 
+// SignOut ends the request's session, if it has one, and clears its
+// cookie: the sign-out another front end asks for (OpenID Connect's
+// end_session), after checking the request itself.
+func (e *Engine) SignOut(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		if err := e.dir.DeleteState(r.Context(), kindSession, hashToken(c.Value)); err != nil {
+			e.log.Error("signin: end session", "err", err)
+		}
+	}
+	http.SetCookie(w, e.cookie(sessionCookie, "", -time.Second))
+}
+
 // Renew records that the user of s proved who they are at t, as a password
 // change does: every session that began before the change ends at its next
 // request (see checkSession), and s lives on as signed in at t.
@@ -177,7 +189,7 @@ func (e *Engine) Renew(ctx context.Context, s Session, t time.Time) error {
 
 // EndOtherSessions signs the user of s out everywhere but this browser: the
 // user's sessions issued before now end at their next request (see
-// checkSession), and this browser gets a new token for its session, which
+// checkSession), so do the apps' OpenID Connect tokens, and this browser gets a new token for its session, which
 // keeps its sign-in time, methods and end.
 func (e *Engine) EndOtherSessions(w http.ResponseWriter, r *http.Request, s Session) error {
 	ctx := r.Context()
@@ -185,6 +197,9 @@ func (e *Engine) EndOtherSessions(w http.ResponseWriter, r *http.Request, s Sess
 	// Every session older than the mark ends within SessionMax anyway.
 	if err := e.dir.PutState(ctx, kindSignOut, s.UserID, now, now.Add(e.cfg.SessionMax)); err != nil {
 		return fmt.Errorf("sign out other sessions: %w", err)
+	}
+	if err := e.dir.RevokeUserOIDC(ctx, s.UserID); err != nil {
+		return fmt.Errorf("revoke OpenID Connect tokens: %w", err)
 	}
 	old := s.ID
 	token := randomToken()

@@ -11,6 +11,14 @@ import (
 )
 
 func appAdd(e *env) error {
+	if _, ok := e.flag("oidc"); ok {
+		return appAddOIDC(e)
+	}
+	for _, only := range []string{"redirect-uri", "post-logout-uri", "public", "app-url", "signing-alg", "access-ttl", "id-token-ttl", "refresh-ttl"} {
+		if _, ok := e.flag(only); ok || len(e.inv.multi[only]) > 0 {
+			return usagef("app add: --%s is for OIDC apps (add --oidc)", only)
+		}
+	}
 	spec := samlidp.AppSpec{Name: e.arg(0), Attributes: e.inv.multi["attribute"]}
 	spec.EntityID, _ = e.flag("entity-id")
 	spec.ACS, _ = e.flag("acs")
@@ -65,7 +73,11 @@ func appList(e *env) error {
 		if groups == "" {
 			groups = "(everyone)"
 		}
-		rows = append(rows, []string{a.Name, a.Preset, a.NameID, groups, a.EntityID})
+		id := a.EntityID
+		if a.OIDC != nil {
+			id = "OIDC client " + a.OIDC.ClientID
+		}
+		rows = append(rows, []string{a.Name, a.Preset, a.NameID, groups, id})
 	}
 	return printTable(e.out, []string{"APP", "PRESET", "NAMEID", "GROUPS", "ENTITY ID"}, rows)
 }
@@ -77,6 +89,9 @@ func appShow(e *env) error {
 	}
 	if e.inv.json {
 		return printJSON(e.out, a)
+	}
+	if a.OIDC != nil {
+		return appShowOIDC(e, a)
 	}
 	var acs, attrs []string
 	for _, x := range a.ACS {

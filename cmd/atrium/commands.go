@@ -76,12 +76,16 @@ var commands = []*command{
 	{name: "import", usage: "import FILE.ldif", minArgs: 1, maxArgs: 1, fn: importLDIF},
 	{name: "export", usage: "export [--with-secrets] [--no-ssh-keys] FILE.ldif", flags: []string{"with-secrets!", "no-ssh-keys!"}, minArgs: 1, maxArgs: 1, fn: exportLDIF},
 	{name: "config check", usage: "config check"},
-	{name: "app add", usage: "app add NAME (--metadata FILE|URL | --entity-id ID --acs URL) [--preset cloudflare|generic] [--groups G1,G2] [--nameid email|persistent|uid] [--attribute NAME=SOURCE]... [--encrypt] [--verify-requests] [--idp-initiated] [--launch-url URL] [--require-mfa]",
-		flags: []string{"metadata", "entity-id", "acs", "preset", "groups", "nameid", "attribute*", "encrypt!", "verify-requests!", "idp-initiated!", "launch-url", "require-mfa!"}, minArgs: 1, maxArgs: 1, fn: appAdd},
+	{name: "app add", usage: "app add NAME (--metadata FILE|URL | --entity-id ID --acs URL) [--preset cloudflare|generic] [--groups G1,G2] [--nameid email|persistent|uid] [--attribute NAME=SOURCE]... [--encrypt] [--verify-requests] [--idp-initiated] [--launch-url URL] [--require-mfa]\n" +
+		"       app add NAME --oidc (--redirect-uri URL... | --preset cloudflare|grafana|gitea|proxmox|portainer|nextcloud --app-url URL) [--post-logout-uri URL]... [--public] [--signing-alg RS256|ES256] [--access-ttl D] [--id-token-ttl D] [--refresh-ttl D] [--groups G1,G2] [--require-mfa] [--launch-url URL]",
+		flags: []string{"metadata", "entity-id", "acs", "preset", "groups", "nameid", "attribute*", "encrypt!", "verify-requests!", "idp-initiated!", "launch-url", "require-mfa!",
+			"oidc!", "redirect-uri*", "post-logout-uri*", "public!", "app-url", "signing-alg", "access-ttl", "id-token-ttl", "refresh-ttl"}, minArgs: 1, maxArgs: 1, fn: appAdd},
+	{name: "app rotate-secret", usage: "app rotate-secret NAME", minArgs: 1, maxArgs: 1, fn: appRotateSecret},
 	{name: "app list", usage: "app list", fn: appList},
 	{name: "app show", usage: "app show NAME", minArgs: 1, maxArgs: 1, fn: appShow},
 	{name: "app delete", usage: "app delete NAME", minArgs: 1, maxArgs: 1, fn: appDelete},
 	{name: "saml metadata", usage: "saml metadata", fn: samlMetadata},
+	{name: "oidc rotate-key", usage: "oidc rotate-key [--switch | --finish]", flags: []string{"switch!", "finish!"}, fn: oidcRotateKey},
 	{name: "saml rotate-cert", usage: "saml rotate-cert [--switch | --finish | --app NAME]", flags: []string{"switch!", "finish!", "app"}, fn: samlRotate},
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/atrium-dir/atrium/internal/logsafe"
 	"github.com/atrium-dir/atrium/ldapserver"
 	"github.com/atrium-dir/atrium/ldif"
+	"github.com/atrium-dir/atrium/oidc"
 	"github.com/atrium-dir/atrium/otp"
 	"github.com/atrium-dir/atrium/portal"
 	"github.com/atrium-dir/atrium/samlidp"
@@ -171,8 +172,8 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return err
 }
 
-// webHandler serves the sign-in and self-service pages, the SAML IdP,
-// passkeys, push approvals and /healthz.
+// webHandler serves the sign-in and self-service pages, the SAML IdP, the
+// OpenID Connect provider, passkeys, push approvals and /healthz.
 func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Handler, error) {
 	ext, err := url.Parse(cfg.ExternalURL)
 	if err != nil {
@@ -189,6 +190,9 @@ func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Hand
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.Handle("/saml/", web.Protect(idp.Handler(), log))
+	if err := mountOIDC(mux, d, e, oidc.Options{Now: d.Now, Logger: log}); err != nil {
+		return nil, err
+	}
 	keys, err := passkeys(d, e, p, ext, mux, log)
 	if err != nil {
 		return nil, err
