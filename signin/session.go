@@ -198,3 +198,14 @@ func (e *Engine) EndOtherSessions(w http.ResponseWriter, r *http.Request, s Sess
 	http.SetCookie(w, e.cookie(sessionCookie, token, e.cfg.SessionMax))
 	return nil
 }
+
+// EndSessions signs the user with this ID out everywhere, as an admin
+// does for them: every session of theirs issued before now ends at its
+// next request (see checkSession).
+func (e *Engine) EndSessions(ctx context.Context, userID string) error {
+	now := e.now().UTC()
+	if err := e.dir.PutState(ctx, kindSignOut, userID, now, now.Add(e.cfg.SessionMax)); err != nil {
+		return fmt.Errorf("sign out everywhere: %w", err)
+	}
+	return nil
+}

@@ -63,6 +63,9 @@ type Config struct {
 		SessionMax  time.Duration `yaml:"session_max"`  // sign out this long after sign-in
 		// RecentSignIn: changes to how a user signs in need a sign-in this recent.
 		RecentSignIn time.Duration `yaml:"recent_sign_in"`
+		// AdminGroups: members (nested too) may use the admin console.
+		AdminGroups []string      `yaml:"admin_groups"`
+		InviteTTL   time.Duration `yaml:"invite_ttl"` // how long an invite link works
 	} `yaml:"web"`
 	Backoff struct {
 		AddressFreeFailures int           `yaml:"address_free_failures"`
@@ -94,6 +97,8 @@ func defaultConfig() Config {
 	c.Web.SessionIdle = 30 * time.Minute
 	c.Web.SessionMax = 12 * time.Hour
 	c.Web.RecentSignIn = 15 * time.Minute
+	c.Web.AdminGroups = []string{"admins"}
+	c.Web.InviteTTL = 72 * time.Hour
 	c.Backoff.AddressFreeFailures = 5
 	c.Backoff.AddressMaxBlock = 15 * time.Minute
 	c.Backoff.AccountFailures = 20
@@ -274,8 +279,8 @@ func (c Config) Validate() []string {
 			}
 		}
 	}
-	if c.Web.SessionIdle <= 0 || c.Web.SessionMax <= 0 || c.Web.RecentSignIn <= 0 {
-		p = append(p, "web: session_idle, session_max and recent_sign_in must be positive")
+	if c.Web.SessionIdle <= 0 || c.Web.SessionMax <= 0 || c.Web.RecentSignIn <= 0 || c.Web.InviteTTL <= 0 {
+		p = append(p, "web: session_idle, session_max, recent_sign_in and invite_ttl must be positive")
 	}
 	b := c.Backoff
 	if b.AddressFreeFailures < 1 || b.AccountFailures < 1 || b.AddressMaxBlock <= 0 || b.AccountLock <= 0 || b.Window <= 0 {

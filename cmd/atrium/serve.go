@@ -20,6 +20,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/atrium-dir/atrium/console"
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/password"
 	"github.com/atrium-dir/atrium/internal/logsafe"
@@ -170,7 +171,8 @@ func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Hand
 		Now: d.Now, Logger: log,
 	})
 	otp.Register(e, d)
-	p := portal.New(d, e, portal.Options{Now: d.Now, Logger: log})
+	admin := console.New(d, e, console.Options{AdminGroups: cfg.Web.AdminGroups, InviteTTL: cfg.Web.InviteTTL, Now: d.Now, Logger: log})
+	p := portal.New(d, e, portal.Options{Now: d.Now, Logger: log, IsAdmin: admin.IsAdmin})
 	idp := samlidp.New(d, e, samlidp.Options{Now: d.Now, Logger: log})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
@@ -183,6 +185,7 @@ func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Hand
 		return nil, err
 	}
 	e.Mount(mux)
+	admin.Mount(mux)
 	mux.Handle("/", p.Handler())
 	return mux, nil
 }
