@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/base32"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/atrium-dir/atrium/directory"
@@ -184,4 +186,60 @@ func TestGroupPickerBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#users a[href="/admin/users/alice"]`)),
 	)
 	admin.shot("users-search")
+}
+
+// TestMarkupNamesBrowser: in headless Chromium a user named
+// <script>alert(1)</script> shows as that text on the console's pages,
+// in the rows the search script draws and in the picker's suggestions,
+// and no script of the name ever runs (no dialog opens).
+func TestMarkupNamesBrowser(t *testing.T) {
+	const evil = "<script>alert(1)</script>"
+	st := newSite(t, directory.MFAPolicy{}, true)
+	ctx := context.Background()
+	if _, err := st.d.CreateUser(ctx, directory.User{UID: "mallory", Mail: "mallory@example.com", DisplayName: evil}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.d.ChangeMembers(ctx, "ops", []directory.MemberRef{{Name: "mallory"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	admin := tab{t, browser.New(t)}
+	var dialogs atomic.Int32
+	err := chromedp.Listen(admin.ctx, func(ev any) {
+		if _, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			dialogs.Add(1)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.signInAdmin(admin)
+	admin.do("search as you type",
+		chromedp.SendKeys(chromedp.ID("q"), "mal"),
+		chromedp.WaitNotPresent(chromedp.CSS(`#users a[href="/admin/users/admin"]`)),
+	)
+	admin.shot("users-search")
+	if name := admin.text("#users tbody tr td:nth-child(2)"); name != evil {
+		t.Errorf("the search row shows %q, want the name as text", name)
+	}
+	admin.do("mallory's page", chromedp.Navigate(st.srv.URL+"/admin/users/mallory"), chromedp.WaitVisible(chromedp.ID("details")))
+	admin.shot("user")
+	if h := admin.text("h1"); h != evil {
+		t.Errorf("the user page's heading is %q", h)
+	}
+	admin.do("the picker",
+		chromedp.Navigate(st.srv.URL+"/admin/groups/ops"),
+		chromedp.WaitVisible(chromedp.ID("member")),
+		chromedp.SendKeys(chromedp.ID("member"), "mal"),
+		chromedp.WaitVisible(chromedp.CSS(`#picker-results button[data-ref="mallory"]`)),
+	)
+	admin.shot("group-picker")
+	if s := admin.text(`#picker-results button[data-ref="mallory"]`); s != evil+" (mallory)" {
+		t.Errorf("the picker suggests %q", s)
+	}
+	if m := admin.text("#members"); !strings.Contains(m, evil) {
+		t.Errorf("the members list shows %q", m)
+	}
+	if n := dialogs.Load(); n != 0 {
+		t.Errorf("%d dialogs opened: the name ran as a script", n)
+	}
 }
