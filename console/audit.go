@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,8 +47,11 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request) {
 	if q.Until, err = parseTime(v.Until); err != nil {
 		problem = "Until: " + err.Error()
 	}
-	if before := in.Get("before"); before != "" {
-		q.Until, _ = time.Parse(time.RFC3339Nano, before)
+	// A later page: the events up to the oldest one shown, less those of
+	// its time already shown.
+	if before, err := time.Parse(time.RFC3339Nano, in.Get("before")); err == nil {
+		q.Until = before.Add(time.Nanosecond)
+		q.Skip, _ = strconv.Atoi(in.Get("skip"))
 	}
 	format := in.Get("format")
 	if format != "" {
@@ -72,9 +76,7 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request) {
 	v.Events = events
 	filters := url.Values{"user": {v.User}, "service": {v.Service}, "result": {v.Result}, "since": {v.Since}, "until": {v.Until}}
 	if len(events) == auditPerPage {
-		next := cloneValues(filters)
-		next.Set("before", events[len(events)-1].Time.Format(time.RFC3339Nano))
-		v.NextURL = "/admin/audit?" + next.Encode()
+		v.NextURL = nextAuditPage(filters, events, q)
 	}
 	export := cloneValues(filters)
 	export.Set("format", "csv")
@@ -82,6 +84,26 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request) {
 	export.Set("format", "json")
 	v.JSONURL = "/admin/audit?" + export.Encode()
 	c.show(w, http.StatusOK, "audit.html", "Audit log", view{Admin: a, Section: "audit", Error: problem, Data: v})
+}
+
+// nextAuditPage is the address of the page after events, shown for q:
+// the events up to the oldest one shown, less those of its time shown
+// already, so that events of one instant are neither lost nor repeated.
+func nextAuditPage(filters url.Values, events []directory.AuditEvent, q directory.AuditQuery) string {
+	oldest := events[len(events)-1].Time
+	same := 0
+	for _, e := range events {
+		if e.Time.Equal(oldest) {
+			same++
+		}
+	}
+	if q.Skip > 0 && oldest.Equal(q.Until.Add(-time.Nanosecond)) {
+		same += q.Skip
+	}
+	next := cloneValues(filters)
+	next.Set("before", oldest.Format(time.RFC3339Nano))
+	next.Set("skip", strconv.Itoa(same))
+	return "/admin/audit?" + next.Encode()
 }
 
 func cloneValues(v url.Values) url.Values {

@@ -63,6 +63,9 @@ type AuditQuery struct {
 	Since   time.Time
 	Until   time.Time // events before this time only
 	Limit   int       // the newest Limit events
+	// Skip leaves out the newest Skip matching events first: a page further
+	// back.
+	Skip int
 }
 
 func (q AuditQuery) matches(e AuditEvent) bool {
@@ -118,6 +121,7 @@ func (d *Directory) AuditEvents(ctx context.Context, q AuditQuery) ([]AuditEvent
 			return keep(raw)
 		})
 	})
+	out = out[:max(0, len(out)-q.Skip)]
 	if q.Limit > 0 && len(out) > q.Limit {
 		out = out[len(out)-q.Limit:]
 	}
