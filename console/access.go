@@ -31,7 +31,7 @@ func (c *Console) admin(w http.ResponseWriter, r *http.Request) (signin.Account,
 		return signin.Account{}, false
 	}
 	if !c.IsAdmin(r.Context(), s.UserID) {
-		c.pages.Message(w, http.StatusForbidden, "Not allowed", "The admin console is only for administrators.")
+		c.forbid(w)
 		return signin.Account{}, false
 	}
 	if !signin.UsedMFA(s.Methods) {
@@ -68,7 +68,15 @@ func (c *Console) change(w http.ResponseWriter, r *http.Request) (signin.Account
 // signInAgain starts a fresh sign-in, with a second factor, that returns
 // to the console page the admin was on.
 func (c *Console) signInAgain(w http.ResponseWriter, r *http.Request) {
+	if s, ok := c.signin.Session(w, r); ok && !c.IsAdmin(r.Context(), s.UserID) {
+		c.forbid(w)
+		return
+	}
 	c.signin.Begin(w, r, c.parked(r.URL.Query().Get("to")), true)
+}
+
+func (c *Console) forbid(w http.ResponseWriter) {
+	c.pages.Message(w, http.StatusForbidden, "Not allowed", "The admin console is only for administrators.")
 }
 
 // parked is a console page waiting for a sign-in with a second factor.

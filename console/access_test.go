@@ -21,6 +21,8 @@ var routes = []string{
 	"POST /admin/groups/admins", "POST /admin/groups/admins/members", "POST /admin/groups/admins/members/remove",
 	"GET /admin/groups/admins/delete", "POST /admin/groups/admins/delete", "GET /admin/members?q=a",
 	"GET /admin/audit", "GET /admin/audit?format=csv", "GET /admin/audit?format=json",
+	"GET /admin/bind-accounts", "POST /admin/bind-accounts", "POST /admin/bind-accounts/nas/rotate", "POST /admin/bind-accounts/nas/delete",
+	"GET /admin/sessions", "POST /admin/sessions/end", "GET /admin/sign-in-again",
 }
 
 // A signed-in user outside the admin groups gets 403 on every console

@@ -53,7 +53,7 @@ func (st *site) signInAdmin(b tab) {
 		chromedp.WaitVisible(chromedp.ID("code")),
 		chromedp.SendKeys(chromedp.ID("code"), code),
 		chromedp.Submit(chromedp.ID("code")),
-		chromedp.WaitVisible(chromedp.ID("q")),
+		chromedp.WaitVisible(chromedp.ID("counts")),
 	)
 }
 
@@ -67,6 +67,8 @@ func TestInviteBrowser(t *testing.T) {
 	st := newSite(t, directory.MFAPolicy{All: true}, true)
 	admin := tab{t, browser.New(t)}
 	st.signInAdmin(admin)
+	admin.shot("overview")
+	admin.do("the users", chromedp.Navigate(st.srv.URL+"/admin/users"), chromedp.WaitVisible(chromedp.ID("q")))
 	admin.shot("users")
 	admin.do("open the create form",
 		chromedp.Click(chromedp.CSS(`a[href="/admin/users/new"]`)),
@@ -214,6 +216,8 @@ func TestMarkupNamesBrowser(t *testing.T) {
 	}
 	st.signInAdmin(admin)
 	admin.do("search as you type",
+		chromedp.Navigate(st.srv.URL+"/admin/users"),
+		chromedp.WaitVisible(chromedp.ID("q")),
 		chromedp.SendKeys(chromedp.ID("q"), "mal"),
 		chromedp.WaitNotPresent(chromedp.CSS(`#users a[href="/admin/users/admin"]`)),
 	)

@@ -8,7 +8,7 @@ import (
 // routes adds every console page and form to mux; each handler starts
 // with c.admin (pages) or c.change (forms).
 func (c *Console) routes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /admin/{$}", c.home)
+	mux.HandleFunc("GET /admin/{$}", c.overview)
 	mux.HandleFunc("GET /admin/sign-in-again", c.signInAgain)
 	mux.Handle("GET /admin/assets/", c.assets())
 
@@ -31,6 +31,14 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/groups/{cn}/delete", c.deleteGroup)
 	mux.HandleFunc("GET /admin/members", c.memberSearch)
 
+	mux.HandleFunc("GET /admin/bind-accounts", c.bindAccounts)
+	mux.HandleFunc("POST /admin/bind-accounts", c.createBindAccount)
+	mux.HandleFunc("POST /admin/bind-accounts/{name}/rotate", c.rotateBindAccount)
+	mux.HandleFunc("POST /admin/bind-accounts/{name}/delete", c.deleteBindAccount)
+
+	mux.HandleFunc("GET /admin/sessions", c.sessions)
+	mux.HandleFunc("POST /admin/sessions/end", c.endSession)
+
 	mux.HandleFunc("GET /admin/audit", c.auditLog)
 }
 
@@ -41,11 +49,4 @@ func (c *Console) assets() http.Handler {
 		panic(err)
 	}
 	return http.StripPrefix("/admin/assets/", http.FileServerFS(sub))
-}
-
-// home is the console's front page: the users list, for now.
-func (c *Console) home(w http.ResponseWriter, r *http.Request) {
-	if _, ok := c.admin(w, r); ok {
-		http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
-	}
 }

@@ -141,3 +141,26 @@ func (d *Directory) MemberOfAny(ctx context.Context, userID string, cns []string
 	})
 	return in, err
 }
+
+// Counts is how many of each kind of record the directory holds.
+type Counts struct {
+	Users, Groups, BindAccounts, Apps int
+}
+
+// Count counts the records of each kind from their name indexes, without
+// reading a record.
+func (d *Directory) Count(ctx context.Context) (Counts, error) {
+	var c Counts
+	err := d.store.View(ctx, func(tx Tx) error {
+		for _, n := range []struct {
+			index string
+			into  *int
+		}{{ixUID, &c.Users}, {ixCN, &c.Groups}, {ixAccount, &c.BindAccounts}, {ixAppName, &c.Apps}} {
+			if err := tx.Scan(n.index, "", "", func(string, []byte) error { *n.into++; return nil }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return c, err
+}

@@ -139,3 +139,22 @@ func (d *Directory) SweepState(ctx context.Context) (int, error) {
 		return nil
 	})
 }
+
+// States calls fn with the key and value of every live record of kind, in
+// key order.
+func (d *Directory) States(ctx context.Context, kind string, fn func(key string, value json.RawMessage) error) error {
+	now := d.now()
+	prefix := stateKey(kind, "")
+	return d.store.View(ctx, func(tx Tx) error {
+		return tx.Scan(bState, prefix, "", func(k string, raw []byte) error {
+			var rec stateRecord
+			if err := json.Unmarshal(raw, &rec); err != nil {
+				return fmt.Errorf("decode %s state: %w", kind, err)
+			}
+			if !now.Before(rec.Expires) {
+				return nil
+			}
+			return fn(k[len(prefix):], rec.Value)
+		})
+	})
+}

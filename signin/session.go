@@ -3,6 +3,7 @@ package signin
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -208,4 +209,27 @@ func (e *Engine) EndSessions(ctx context.Context, userID string) error {
 		return fmt.Errorf("sign out everywhere: %w", err)
 	}
 	return nil
+}
+
+// Sessions lists the stored sessions that have not expired, newest
+// sign-in first, for the admin console. A session whose user has since
+// signed out everywhere may still be listed until its next request ends it.
+func (e *Engine) Sessions(ctx context.Context) ([]Session, error) {
+	var out []Session
+	err := e.dir.States(ctx, kindSession, func(id string, raw json.RawMessage) error {
+		var s Session
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return fmt.Errorf("decode session: %w", err)
+		}
+		s.ID = id
+		out = append(out, s)
+		return nil
+	})
+	slices.SortFunc(out, func(a, b Session) int { return b.AuthTime.Compare(a.AuthTime) })
+	return out, err
+}
+
+// EndSession ends the session with this ID (Session.ID) at once.
+func (e *Engine) EndSession(ctx context.Context, id string) error {
+	return e.dir.DeleteState(ctx, kindSession, id)
 }

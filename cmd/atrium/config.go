@@ -279,8 +279,11 @@ func (c Config) Validate() []string {
 			}
 		}
 	}
-	if c.Web.SessionIdle <= 0 || c.Web.SessionMax <= 0 || c.Web.RecentSignIn <= 0 || c.Web.InviteTTL <= 0 {
-		p = append(p, "web: session_idle, session_max, recent_sign_in and invite_ttl must be positive")
+	if c.Web.SessionIdle <= 0 || c.Web.SessionMax <= 0 || c.Web.RecentSignIn <= 0 {
+		p = append(p, "web: session_idle, session_max and recent_sign_in must be positive")
+	}
+	if c.Web.InviteTTL <= 0 {
+		p = append(p, "web: invite_ttl must be positive")
 	}
 	b := c.Backoff
 	if b.AddressFreeFailures < 1 || b.AccountFailures < 1 || b.AddressMaxBlock <= 0 || b.AccountLock <= 0 || b.Window <= 0 {
