@@ -247,3 +247,48 @@ func TestMarkupNamesBrowser(t *testing.T) {
 		t.Errorf("%d dialogs opened: the name ran as a script", n)
 	}
 }
+
+// TestConsolePagesBrowser walks the console's other pages in headless
+// Chromium, with screenshots at desktop and phone widths: a bind account
+// created with its password shown once, the sessions, a group's delete
+// confirmation, the audit log filtered, and a refused form.
+func TestConsolePagesBrowser(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	admin := tab{t, browser.New(t)}
+	st.signInAdmin(admin)
+	admin.do("create a bind account",
+		chromedp.Navigate(st.srv.URL+"/admin/bind-accounts"),
+		chromedp.WaitVisible(chromedp.ID("name")),
+		chromedp.SendKeys(chromedp.ID("name"), "nas"),
+		chromedp.Submit(chromedp.ID("name")),
+		chromedp.WaitVisible(chromedp.ID("bind-password")),
+	)
+	admin.shot("bind-accounts")
+	if pw := admin.text("#bind-password"); len(pw) < 20 {
+		t.Errorf("the bind account's password is %q", pw)
+	}
+	admin.do("sessions", chromedp.Navigate(st.srv.URL+"/admin/sessions"), chromedp.WaitVisible(chromedp.ID("sessions")))
+	admin.shot("sessions")
+	admin.do("delete a group", chromedp.Navigate(st.srv.URL+"/admin/groups/ops/delete"), chromedp.WaitVisible(chromedp.ID("confirm")))
+	admin.shot("group-delete")
+	admin.do("a refused user",
+		chromedp.Navigate(st.srv.URL+"/admin/users/new"),
+		chromedp.WaitVisible(chromedp.ID("uid")),
+		chromedp.SendKeys(chromedp.ID("uid"), "alice"),
+		chromedp.SendKeys(chromedp.ID("mail"), "other@example.com"),
+		chromedp.Submit(chromedp.ID("uid")),
+		chromedp.WaitVisible(chromedp.CSS("p.error")),
+	)
+	admin.shot("user-refused")
+	admin.do("the audit log for nas",
+		chromedp.Navigate(st.srv.URL+"/admin/audit"),
+		chromedp.WaitVisible(chromedp.ID("user")),
+		chromedp.SendKeys(chromedp.ID("user"), "nas"),
+		chromedp.Submit(chromedp.ID("user")),
+		chromedp.WaitVisible(chromedp.ID("events")),
+	)
+	admin.shot("audit-filtered")
+	if rows := admin.text("#events tbody"); !strings.Contains(rows, "bind-account add") || !strings.Contains(rows, "admin") || strings.Contains(rows, "alice") {
+		t.Errorf("the audit log filtered to nas shows %q", rows)
+	}
+}
