@@ -285,7 +285,8 @@ func TestConsolePagesBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("user")),
 		chromedp.SendKeys(chromedp.ID("user"), "nas"),
 		chromedp.Submit(chromedp.ID("user")),
-		chromedp.WaitVisible(chromedp.ID("events")),
+		// The filtered page, not the one the form was on.
+		chromedp.WaitVisible(chromedp.CSS(`input#user[value="nas"]`)),
 	)
 	admin.shot("audit-filtered")
 	if rows := admin.text("#events tbody"); !strings.Contains(rows, "bind-account add") || !strings.Contains(rows, "admin") || strings.Contains(rows, "alice") {
