@@ -29,7 +29,7 @@ import (
 // site is Atrium's web front end as cmd/atrium wires it (sign-in,
 // self-service, console) over a real directory, on loopback.
 type site struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	d     *directory.Directory
 	clock *dirtest.Clock
@@ -40,7 +40,13 @@ type site struct {
 // newSite serves the web front end over a directory holding admin (in
 // admins), alice (a user) and an ops group, each user with password
 // "<uid>-password" and, with factors, an authenticator app.
-func newSite(t *testing.T, policy directory.MFAPolicy, factors bool) *site {
+func newSite(t testing.TB, policy directory.MFAPolicy, factors bool) *site {
+	t.Helper()
+	return newSiteWith(t, policy, factors, nil)
+}
+
+// newSiteWith is newSite with load run on the directory first.
+func newSiteWith(t testing.TB, policy directory.MFAPolicy, factors bool, load func(*directory.Directory) error) *site {
 	t.Helper()
 	clock := dirtest.NewClock(time.Now().UTC().Truncate(time.Second))
 	s, err := boltstore.Open(filepath.Join(t.TempDir(), "atrium.db"), time.Second)
@@ -55,6 +61,11 @@ func newSite(t *testing.T, policy directory.MFAPolicy, factors bool) *site {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
+	if load != nil {
+		if err := load(d); err != nil {
+			t.Fatal(err)
+		}
+	}
 	st := &site{t: t, d: d, clock: clock, secrets: map[string][]byte{}}
 	st.addUser("admin", "Ada Admin", factors)
 	st.addUser("alice", "Alice Liddell", factors)
@@ -114,7 +125,7 @@ func (st *site) addUser(uid, name string, factor bool) {
 // client is one browser over HTTP: it keeps cookies and sees every
 // redirect.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	st   *site
 	base string
 	c    *http.Client
