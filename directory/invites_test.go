@@ -65,21 +65,8 @@ func TestSearchUsers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var all []string
-	for after := ""; ; {
-		page, err := d.SearchUsers(ctx, "", after, 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, u := range page.Users {
-			all = append(all, u.UID)
-		}
-		if after = page.Next; after == "" {
-			break
-		}
-	}
-	if len(all) != 25 || all[0] != "user00" || all[24] != "user24" {
-		t.Errorf("paging every user gave %v", all)
+	for _, query := range []string{"", "user", "u"} {
+		pageThrough(t, d, query)
 	}
 	for _, tc := range []struct {
 		query string
@@ -93,5 +80,26 @@ func TestSearchUsers(t *testing.T) {
 	page, _ := d.SearchUsers(ctx, "zed", "user05", 100)
 	if len(page.Users) != 3 || page.Users[0].UID != "user10" {
 		t.Errorf("search zed after user05: %v", page.Users)
+	}
+}
+
+// pageThrough pages through every user matching query, 10 at a time.
+func pageThrough(t *testing.T, d *directory.Directory, query string) {
+	t.Helper()
+	var all []string
+	for after := ""; ; {
+		page, err := d.SearchUsers(context.Background(), query, after, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range page.Users {
+			all = append(all, u.UID)
+		}
+		if after = page.Next; after == "" {
+			break
+		}
+	}
+	if len(all) != 25 || all[0] != "user00" || all[24] != "user24" {
+		t.Errorf("paging every user matching %q gave %v", query, all)
 	}
 }

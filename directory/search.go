@@ -70,8 +70,12 @@ func (r Reader) uidRange(after string, n int) ([]string, error) {
 // mail or common name starts with query, in uid order.
 func (r Reader) matchingUIDs(query, after string, n int) ([]string, error) {
 	uids := map[string]string{} // ID -> folded uid
-	err := r.tx.Scan(ixUID, fold(query), "", func(k string, id []byte) error {
+	// Past the first n uid matches after `after` none can be on the page.
+	err := r.tx.Scan(ixUID, fold(query), after, func(k string, id []byte) error {
 		uids[string(id)] = k
+		if len(uids) == n {
+			return ErrStop
+		}
 		return nil
 	})
 	if err != nil {
