@@ -24,7 +24,10 @@ func (c *Console) admin(w http.ResponseWriter, r *http.Request) (signin.Account,
 	s, ok := c.signin.Session(w, r)
 	if !ok {
 		if page {
-			c.signin.Begin(w, r, c.parked(r.URL.RequestURI()), false)
+			// Who is an admin is known only after the sign-in, so it asks for
+			// no more than the user's own factors; an admin without one is
+			// taken to enroll by StepUp below when they come back.
+			c.signin.Begin(w, r, c.parked(r.URL.RequestURI(), false), false)
 		} else {
 			c.pages.Message(w, http.StatusUnauthorized, "Signed out", "You are no longer signed in. Sign in again and repeat what you were doing.")
 		}
@@ -36,7 +39,7 @@ func (c *Console) admin(w http.ResponseWriter, r *http.Request) (signin.Account,
 	}
 	if !signin.UsedMFA(s.Methods) {
 		if page {
-			c.signin.StepUp(w, r, s, c.parked(r.URL.RequestURI()))
+			c.signin.StepUp(w, r, s, c.parked(r.URL.RequestURI(), true))
 		} else {
 			c.pages.Message(w, http.StatusForbidden, "Second factor needed", "The admin console needs a sign-in with a second factor. Open the console again to add one.")
 		}
@@ -72,17 +75,18 @@ func (c *Console) signInAgain(w http.ResponseWriter, r *http.Request) {
 		c.forbid(w)
 		return
 	}
-	c.signin.Begin(w, r, c.parked(r.URL.Query().Get("to")), true)
+	c.signin.Begin(w, r, c.parked(r.URL.Query().Get("to"), false), true)
 }
 
 func (c *Console) forbid(w http.ResponseWriter) {
 	c.pages.Message(w, http.StatusForbidden, "Not allowed", "The admin console is only for administrators.")
 }
 
-// parked is a console page waiting for a sign-in with a second factor.
-func (c *Console) parked(path string) *signin.Parked {
+// parked is a console page waiting for a sign-in, with a second factor
+// where mfa is set.
+func (c *Console) parked(path string, mfa bool) *signin.Parked {
 	payload, _ := json.Marshal(path)
-	return &signin.Parked{Kind: resumeKind, Payload: payload, RequireMFA: true, App: "the admin console"}
+	return &signin.Parked{Kind: resumeKind, Payload: payload, RequireMFA: mfa, App: "the admin console"}
 }
 
 // audit records a change an admin made, with the admin and their address.

@@ -31,8 +31,8 @@ var routes = []string{
 func TestNonAdminForbidden(t *testing.T) {
 	st := newSite(t, directory.MFAPolicy{}, true)
 	alice := st.client()
-	if resp, _ := alice.signIn("/", "alice"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
-		t.Fatalf("alice's sign-in ended with %d to %s", resp.StatusCode, resp.Header.Get("Location"))
+	if resp, _ := alice.signIn("/", "alice"); resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/" {
+		t.Fatalf("alice's sign-in ended with %d at %s", resp.StatusCode, resp.Request.URL)
 	}
 	_, page := alice.get("/")
 	token := csrfRE.FindStringSubmatch(page)[1]
@@ -113,8 +113,8 @@ func TestStaleSignInSignsInAgain(t *testing.T) {
 		t.Fatal("the change was made with a stale sign-in")
 	}
 	resp, _ = admin.signIn("/admin/sign-in-again?to=%2Fadmin%2Fusers%2Falice", "admin")
-	if loc := resp.Header.Get("Location"); loc != "/admin/users/alice" {
-		t.Errorf("signing in again ends at %q, want back at /admin/users/alice", loc)
+	if at := resp.Request.URL.Path; resp.StatusCode != http.StatusOK || at != "/admin/users/alice" {
+		t.Errorf("signing in again ends with %d at %s, want back at /admin/users/alice", resp.StatusCode, at)
 	}
 	if resp, _ := admin.submit("/admin/users/alice", "/admin/users/alice/disable", nil); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("the change after signing in again: %d", resp.StatusCode)
@@ -130,8 +130,8 @@ func TestStaleSignInSignsInAgain(t *testing.T) {
 func TestConsoleNeedsSecondFactor(t *testing.T) {
 	st := newSite(t, directory.MFAPolicy{}, false)
 	admin := st.client()
-	if resp, _ := admin.signIn("/", "admin"); resp.Header.Get("Location") != "/" {
-		t.Fatalf("a password-only sign-in to the portal ended at %q", resp.Header.Get("Location"))
+	if resp, _ := admin.signIn("/", "admin"); resp.Request.URL.Path != "/" {
+		t.Fatalf("a password-only sign-in to the portal ended at %s", resp.Request.URL)
 	}
 	resp, body := admin.get("/admin/users")
 	if resp.StatusCode == http.StatusOK {
@@ -140,5 +140,17 @@ func TestConsoleNeedsSecondFactor(t *testing.T) {
 	resp, body = admin.signIn("/admin/users", "admin")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="enroll-factor"`) {
 		t.Errorf("the admin without a factor is not asked to enroll one: %d\n%.500s", resp.StatusCode, body)
+	}
+	// Signed out, the admin signs in and is then taken to enroll.
+	fresh := st.client()
+	resp, body = fresh.signIn("/admin/users", "admin")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="enroll-factor"`) {
+		t.Errorf("an admin without a factor signing in to the console is not asked to enroll one: %d\n%.500s", resp.StatusCode, body)
+	}
+	// A user who is no admin is not asked to enroll for a console they
+	// may not use: they get the refusal.
+	alice := st.client()
+	if resp, _ := alice.signIn("/admin/users", "alice"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("alice signing in to the console: %d, want 403", resp.StatusCode)
 	}
 }

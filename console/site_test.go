@@ -163,18 +163,20 @@ func (b *client) get(path string) (*http.Response, string) { return b.do("GET", 
 var hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 
 // signIn opens path, signs uid in with their password and, when they have
-// one, a code from their authenticator app, and returns where the sign-in
-// sent the browser.
+// one, a code from their authenticator app, follows the redirects and
+// returns the page it ends on: the one path names, a refusal, or a sign-in
+// step it cannot do (enrolling a factor).
 func (b *client) signIn(path, uid string) (*http.Response, string) {
 	b.t.Helper()
 	resp, body := b.get(path)
-	for i := 0; i < 8 && resp.StatusCode == http.StatusSeeOther; i++ {
-		loc := resp.Header.Get("Location")
-		if !strings.HasPrefix(loc, "/login") {
-			resp, body = b.get(loc)
+	for i := 0; i < 12; i++ {
+		if resp.StatusCode == http.StatusSeeOther {
+			resp, body = b.get(resp.Header.Get("Location"))
 			continue
 		}
-		resp, body = b.get(loc)
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Request.URL.Path, "/login") {
+			return resp, body
+		}
 		form := url.Values{}
 		for _, m := range hiddenRE.FindAllStringSubmatch(body, -1) {
 			form.Set(m[1], html.UnescapeString(m[2]))
