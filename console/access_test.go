@@ -17,6 +17,7 @@ var routes = []string{
 	"GET /admin/users/alice", "POST /admin/users/alice", "GET /admin/users/alice/delete",
 	"POST /admin/users/alice/disable", "POST /admin/users/alice/enable", "POST /admin/users/alice/invite",
 	"POST /admin/users/alice/reset-mfa", "POST /admin/users/alice/sign-out", "POST /admin/users/alice/delete",
+	"POST /admin/users/alice/rename", "POST /admin/users/alice/revoke-app-password",
 	"GET /admin/groups", "GET /admin/groups/new", "POST /admin/groups", "GET /admin/groups/admins",
 	"POST /admin/groups/admins", "POST /admin/groups/admins/members", "POST /admin/groups/admins/members/remove",
 	"GET /admin/groups/admins/delete", "POST /admin/groups/admins/delete", "GET /admin/members?q=a",

@@ -21,6 +21,9 @@ import (
 // JSON exports, and when filtered by user and front end.
 func TestChangesAudited(t *testing.T) {
 	st := newSite(t, directory.MFAPolicy{}, true)
+	if _, err := st.d.AddAppPassword(context.Background(), "alice", "NAS"); err != nil {
+		t.Fatal(err)
+	}
 	admin := st.client()
 	admin.signIn("/admin/", "admin")
 	changes := []struct {
@@ -36,6 +39,9 @@ func TestChangesAudited(t *testing.T) {
 		{"/admin/users/bob", "/admin/users/bob/invite", nil, "bob", "invite (password reset)"},
 		{"/admin/users/alice", "/admin/users/alice/reset-mfa", nil, "alice", "user reset-mfa"},
 		{"/admin/users/alice", "/admin/users/alice/sign-out", nil, "alice", "user sign-out"},
+		{"/admin/users/alice", "/admin/users/alice/revoke-app-password", url.Values{"name": {"NAS"}}, "alice", "user revoke-app-password"},
+		{"/admin/users/bob", "/admin/users/bob/rename", url.Values{"new": {"rob"}}, "bob", "user rename to rob"},
+		{"/admin/users/rob", "/admin/users/rob/rename", url.Values{"new": {"bob"}}, "rob", "user rename to bob"},
 		{"/admin/groups/new", "/admin/groups", url.Values{"cn": {"dev"}}, "dev", "group add"},
 		{"/admin/groups/dev", "/admin/groups/dev", url.Values{"description": {"Developers"}}, "dev", "group edit"},
 		{"/admin/groups/dev", "/admin/groups/dev/members", url.Values{"member": {"bob"}}, "dev", "group add-member bob"},
@@ -53,6 +59,9 @@ func TestChangesAudited(t *testing.T) {
 	ctx := context.Background()
 	if _, err := st.d.User(ctx, "bob"); err == nil {
 		t.Error("bob is still there after the delete")
+	}
+	if aps, _ := st.d.AppPasswords(ctx, "alice"); len(aps) != 0 {
+		t.Errorf("alice still has app passwords after the revoke: %v", aps)
 	}
 	if fs, _ := st.d.Factors(ctx, mustUser(t, st.d, "alice").ID); len(fs) != 0 {
 		t.Errorf("alice still has factors after the MFA reset: %v", fs)

@@ -19,6 +19,7 @@ type userView struct {
 	PrimaryGroup      string // "" for the private group
 	Direct, Effective []directory.Group
 	Factors           []directory.Factor
+	AppPasswords      []directory.AppPassword
 	SignIns           []directory.AuditEvent
 }
 
@@ -67,6 +68,9 @@ func (c *Console) userView(ctx context.Context, uid string) (userView, error) {
 		return v, err
 	}
 	if v.Factors, err = c.dir.Factors(ctx, v.User.ID); err != nil {
+		return v, err
+	}
+	if v.AppPasswords, err = c.dir.AppPasswords(ctx, v.User.UID); err != nil {
 		return v, err
 	}
 	events, err := c.dir.AuditEvents(ctx, directory.AuditQuery{Subject: v.User.UID, Kind: "login"})
@@ -138,6 +142,9 @@ func (c *Console) userAction(w http.ResponseWriter, r *http.Request) {
 		c.refuse(w, err, func(status int, message string) { c.showUser(w, r, a, status, "", message) })
 	case done == "invite":
 		c.showInvite(w, r, a, u, "password reset")
+	case done == "renamed":
+		c.audit(r, a, u.UID, "user rename to "+r.PostFormValue("new"))
+		http.Redirect(w, r, "/admin/users/"+r.PostFormValue("new")+"?done=saved", http.StatusSeeOther)
 	case done == "deleted":
 		c.audit(r, a, uid, "user delete")
 		http.Redirect(w, r, "/admin/users?done=deleted", http.StatusSeeOther)
@@ -166,6 +173,11 @@ func (c *Console) runUserAction(r *http.Request, a signin.Account, u directory.U
 		return "mfa", c.dir.ResetMFA(ctx, u.ID)
 	case "sign-out":
 		return "signed-out", c.signin.EndSessions(ctx, u.ID)
+	case "revoke-app-password":
+		return "app-revoked", c.dir.RevokeAppPassword(ctx, u.UID, r.PostFormValue("name"))
+	case "rename":
+		_, err := c.dir.RenameUser(ctx, u.UID, strings.TrimSpace(r.PostFormValue("new")))
+		return "renamed", err
 	case "delete":
 		if r.PostFormValue("confirm") != u.UID {
 			return "", &confirmError{uid: u.UID}

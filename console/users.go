@@ -34,7 +34,7 @@ type userRow struct {
 var userNotices = map[string]string{
 	"saved": "The changes are saved.", "disabled": "The user is disabled and signed out.", "enabled": "The user is enabled.",
 	"mfa": "The user's second factors and recovery codes are removed.", "signed-out": "The user is signed out everywhere.",
-	"deleted": "The user is deleted.",
+	"deleted": "The user is deleted.", "app-revoked": "The app password is revoked.",
 }
 
 func (c *Console) users(w http.ResponseWriter, r *http.Request) {
