@@ -2,11 +2,13 @@ package console_test
 
 import (
 	"context"
+	"encoding/base32"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/atrium-dir/atrium/directory"
 )
@@ -108,5 +110,25 @@ func TestOverview(t *testing.T) {
 	}
 	if strings.Contains(page, "The admin admin has") {
 		t.Error("the overview warns of the admin, who has a second factor")
+	}
+}
+
+// A user's page lists their recent sign-ins by uid and by mail, newest
+// first, and their second factors without secrets.
+func TestUserPageSignIns(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	st.d.Audit(directory.AuditEvent{Kind: "login", Subject: "alice", Remote: "198.51.100.1", Service: "ldap", Result: directory.ResultOK})
+	st.clock.Advance(time.Minute)
+	st.d.Audit(directory.AuditEvent{Kind: "login", Subject: "alice@example.com", Remote: "198.51.100.2", Service: "web", Result: directory.ResultBadPassword})
+	admin := st.client()
+	admin.signIn("/admin/", "admin")
+	_, page := admin.get("/admin/users/alice")
+	first, second := strings.Index(page, "198.51.100.2"), strings.Index(page, "198.51.100.1")
+	if first < 0 || second < 0 || first > second {
+		t.Errorf("the sign-ins by mail and by uid are not listed newest first:\n%s", page)
+	}
+	secret := strings.ToUpper(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(st.secrets["alice"]))
+	if !strings.Contains(page, "Phone") || strings.Contains(page, secret) {
+		t.Error("the page does not list alice's factor, or shows its secret")
 	}
 }

@@ -73,12 +73,16 @@ func (c *Console) userView(ctx context.Context, uid string) (userView, error) {
 	if v.AppPasswords, err = c.dir.AppPasswords(ctx, v.User.UID); err != nil {
 		return v, err
 	}
-	events, err := c.dir.AuditEvents(ctx, directory.AuditQuery{Subject: v.User.UID, Kind: "login"})
-	if err != nil {
-		return v, err
+	// Logins are recorded under the name typed: the uid or the mail.
+	for _, name := range []string{v.User.UID, v.User.Mail} {
+		events, err := c.dir.AuditEvents(ctx, directory.AuditQuery{Subject: name, Kind: "login", Limit: signInsShown})
+		if err != nil {
+			return v, err
+		}
+		v.SignIns = append(v.SignIns, events...)
 	}
-	slices.Reverse(events)
-	v.SignIns = events[:min(len(events), signInsShown)]
+	slices.SortStableFunc(v.SignIns, func(a, b directory.AuditEvent) int { return b.Time.Compare(a.Time) })
+	v.SignIns = v.SignIns[:min(len(v.SignIns), signInsShown)]
 	return v, nil
 }
 
