@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/web"
 )
 
 var bindPasswordRE = regexp.MustCompile(`<code class="secret" id="bind-password">([^<]+)</code>`)
@@ -130,5 +131,33 @@ func TestUserPageSignIns(t *testing.T) {
 	secret := strings.ToUpper(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(st.secrets["alice"]))
 	if !strings.Contains(page, "Phone") || strings.Contains(page, secret) {
 		t.Error("the page does not list alice's factor, or shows its secret")
+	}
+}
+
+// Every console page keeps the Content-Security-Policy: scripts only from
+// Atrium's own origin, none inline.
+func TestPagesKeepCSP(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	admin := st.client()
+	admin.signIn("/admin/", "admin")
+	inline := regexp.MustCompile(`<script(?:\s[^>]*)?>`)
+	for _, route := range routes {
+		method, path, _ := strings.Cut(route, " ")
+		if method != "GET" || strings.Contains(path, "format=") || strings.Contains(path, "sign-in-again") || strings.Contains(path, "/admin/members") {
+			continue
+		}
+		resp, body := admin.get(path)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d", path, resp.StatusCode)
+			continue
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); csp != web.ScriptCSP {
+			t.Errorf("%s: Content-Security-Policy %q", path, csp)
+		}
+		for _, tag := range inline.FindAllString(body, -1) {
+			if !strings.Contains(tag, ` src="/admin/assets/`) {
+				t.Errorf("%s: inline script %s", path, tag)
+			}
+		}
 	}
 }
