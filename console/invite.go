@@ -59,7 +59,7 @@ func (c *Console) acceptInvite(w http.ResponseWriter, r *http.Request, token str
 	}
 	p, err := c.dir.NewPassword(pw)
 	if err != nil {
-		c.showInviteForm(w, http.StatusBadRequest, u, "Choose another password: "+err.Error())
+		c.showInviteForm(w, http.StatusBadRequest, u, "Choose another password: "+plain(err))
 		return
 	}
 	if u, err = c.dir.AcceptInvite(r.Context(), token, p); err != nil {

@@ -3,6 +3,7 @@ package console
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/signin"
@@ -33,13 +34,23 @@ func (c *Console) show(w http.ResponseWriter, status int, name, title string, v 
 func refusal(err error) (status int, message string, ok bool) {
 	switch {
 	case errors.Is(err, directory.ErrNotFound):
-		return http.StatusNotFound, "It no longer exists: " + err.Error(), true
-	case errors.Is(err, directory.ErrAlreadyExists):
-		return http.StatusConflict, "That is taken: " + err.Error(), true
-	case errors.Is(err, directory.ErrInvalid), errors.Is(err, directory.ErrConflict), errors.Is(err, directory.ErrNotPermitted):
-		return http.StatusBadRequest, "Not done: " + err.Error(), true
+		return http.StatusNotFound, "Not found: " + plain(err), true
+	case errors.Is(err, directory.ErrAlreadyExists), errors.Is(err, directory.ErrConflict):
+		return http.StatusConflict, "Not done: " + plain(err), true
+	case errors.Is(err, directory.ErrInvalid), errors.Is(err, directory.ErrNotPermitted):
+		return http.StatusBadRequest, "Not done: " + plain(err), true
 	}
 	return 0, "", false
+}
+
+// plain is err's message without the sentinel it ends with ("…: invalid"),
+// which says nothing to a person.
+func plain(err error) string {
+	msg := err.Error()
+	for _, s := range []error{directory.ErrNotFound, directory.ErrAlreadyExists, directory.ErrConflict, directory.ErrInvalid, directory.ErrNotPermitted} {
+		msg = strings.TrimSuffix(msg, ": "+s.Error())
+	}
+	return msg + "."
 }
 
 // refuse shows the page again with why the change was refused, or fails
