@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
+	"github.com/atrium-dir/atrium/console"
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/ldapserver"
 	"github.com/atrium-dir/atrium/ldapserver/ldapbench"
@@ -25,7 +26,7 @@ import (
 // both.
 func BenchmarkUserSearch(b *testing.B) {
 	ds := ldapbench.Dataset{Base: "dc=example,dc=com", Users: 100_000, Groups: 1000}
-	st := newSiteWith(b, directory.MFAPolicy{}, true, func(d *directory.Directory) error { return ds.LoadAtrium(context.Background(), d) })
+	st := newSiteWith(b, directory.MFAPolicy{}, true, func(d *directory.Directory) error { return ds.LoadAtrium(context.Background(), d) }, console.Options{})
 	admin := st.client()
 	admin.signIn("/admin/", "admin")
 

@@ -21,8 +21,11 @@ type Options struct {
 	AdminGroups []string
 	// InviteTTL is how long an invite link works (default 72 h).
 	InviteTTL time.Duration
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// Mail sends invite links to the user's mail address as well (nil:
+	// the admin passes the link on alone).
+	Mail   Mailer
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Console serves the admin pages and the invite pages. Build it with New.
@@ -31,6 +34,7 @@ type Console struct {
 	signin *signin.Engine
 	groups []string
 	ttl    time.Duration
+	mail   Mailer
 	now    func() time.Time
 	log    *slog.Logger
 	pages  *web.Renderer
@@ -60,7 +64,7 @@ func New(dir *directory.Directory, e *signin.Engine, opts Options) *Console {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Console{
-		dir: dir, signin: e, groups: opts.AdminGroups, ttl: opts.InviteTTL, now: opts.Now, log: opts.Logger,
+		dir: dir, signin: e, groups: opts.AdminGroups, ttl: opts.InviteTTL, mail: opts.Mail, now: opts.Now, log: opts.Logger,
 		pages: web.NewRenderer(opts.Logger, pages, "web/*.html"),
 	}
 	e.Resume(resumeKind, c.resume)

@@ -42,11 +42,12 @@ type site struct {
 // "<uid>-password" and, with factors, an authenticator app.
 func newSite(t testing.TB, policy directory.MFAPolicy, factors bool) *site {
 	t.Helper()
-	return newSiteWith(t, policy, factors, nil)
+	return newSiteWith(t, policy, factors, nil, console.Options{})
 }
 
-// newSiteWith is newSite with load run on the directory first.
-func newSiteWith(t testing.TB, policy directory.MFAPolicy, factors bool, load func(*directory.Directory) error) *site {
+// newSiteWith is newSite with load run on the directory first, and the
+// console built with opts.
+func newSiteWith(t testing.TB, policy directory.MFAPolicy, factors bool, load func(*directory.Directory) error, opts console.Options) *site {
 	t.Helper()
 	clock := dirtest.NewClock(time.Now().UTC().Truncate(time.Second))
 	s, err := boltstore.Open(filepath.Join(t.TempDir(), "atrium.db"), time.Second)
@@ -85,7 +86,8 @@ func newSiteWith(t testing.TB, policy directory.MFAPolicy, factors bool, load fu
 	ext, _ := url.Parse("http://" + st.srv.Listener.Addr().String())
 	e := signin.New(d, signin.Options{ExternalURL: ext, Now: clock.Now})
 	otp.Register(e, d)
-	c := console.New(d, e, console.Options{Now: clock.Now})
+	opts.Now = clock.Now
+	c := console.New(d, e, opts)
 	p := portal.New(d, e, portal.Options{Now: clock.Now, IsAdmin: c.IsAdmin})
 	mux := http.NewServeMux()
 	e.Mount(mux)

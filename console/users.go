@@ -102,9 +102,13 @@ type inviteView struct {
 	User    directory.User
 	Link    string
 	Expires string
+	// Emailed: the link went to the user's mail address too; MailFailed:
+	// sending it failed (logged).
+	Emailed, MailFailed bool
 }
 
-// showInvite issues an invite for u and shows its link to the admin.
+// showInvite issues an invite for u and shows its link to the admin, and
+// mails it to the user when SMTP is configured.
 func (c *Console) showInvite(w http.ResponseWriter, r *http.Request, a signin.Account, u directory.User, why string) {
 	token, err := c.dir.CreateInvite(r.Context(), u.UID, c.ttl)
 	if err != nil {
@@ -113,5 +117,15 @@ func (c *Console) showInvite(w http.ResponseWriter, r *http.Request, a signin.Ac
 	}
 	c.audit(r, a, u.UID, "invite ("+why+")")
 	v := inviteView{User: u, Link: c.signin.URL("/invite/" + token), Expires: c.now().Add(c.ttl).UTC().Format("2 Jan 2006 15:04 MST")}
+	if c.mail != nil && u.Mail != "" {
+		body := "Hello " + u.CommonName() + ",\n\nAn account " + u.UID + " is waiting for you. Open this link to choose your password:\n\n" +
+			v.Link + "\n\nThe link works once, until " + v.Expires + ".\n"
+		if err := c.mail.Send(r.Context(), u.Mail, "Your Atrium account", body); err != nil {
+			c.log.Error("console: mail invite", "user", u.UID, "err", err)
+			v.MailFailed = true
+		} else {
+			v.Emailed = true
+		}
+	}
 	c.show(w, http.StatusOK, "invite-link.html", "Invite link", view{Admin: a, Section: "users", Data: v})
 }

@@ -67,6 +67,11 @@ type Config struct {
 		AdminGroups []string      `yaml:"admin_groups"`
 		InviteTTL   time.Duration `yaml:"invite_ttl"` // how long an invite link works
 	} `yaml:"web"`
+	// Mail: when set, invite links are also mailed to the user.
+	Mail struct {
+		SMTPURL string `yaml:"smtp_url"` // smtp://[user:password@]host:port
+		From    string `yaml:"from"`
+	} `yaml:"mail"`
 	Backoff struct {
 		AddressFreeFailures int           `yaml:"address_free_failures"`
 		AddressMaxBlock     time.Duration `yaml:"address_max_block"`
@@ -284,6 +289,9 @@ func (c Config) Validate() []string {
 	}
 	if c.Web.InviteTTL <= 0 {
 		p = append(p, "web: invite_ttl must be positive")
+	}
+	if (c.Mail.SMTPURL == "") != (c.Mail.From == "") {
+		p = append(p, "mail: smtp_url and from go together")
 	}
 	b := c.Backoff
 	if b.AddressFreeFailures < 1 || b.AccountFailures < 1 || b.AddressMaxBlock <= 0 || b.AccountLock <= 0 || b.Window <= 0 {

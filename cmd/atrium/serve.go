@@ -171,7 +171,13 @@ func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Hand
 		Now: d.Now, Logger: log,
 	})
 	otp.Register(e, d)
-	admin := console.New(d, e, console.Options{AdminGroups: cfg.Web.AdminGroups, InviteTTL: cfg.Web.InviteTTL, Now: d.Now, Logger: log})
+	consoleOpts := console.Options{AdminGroups: cfg.Web.AdminGroups, InviteTTL: cfg.Web.InviteTTL, Now: d.Now, Logger: log}
+	if cfg.Mail.SMTPURL != "" {
+		if consoleOpts.Mail, err = console.SMTP(cfg.Mail.SMTPURL, cfg.Mail.From); err != nil {
+			return nil, err
+		}
+	}
+	admin := console.New(d, e, consoleOpts)
 	p := portal.New(d, e, portal.Options{Now: d.Now, Logger: log, IsAdmin: admin.IsAdmin})
 	idp := samlidp.New(d, e, samlidp.Options{Now: d.Now, Logger: log})
 	mux := http.NewServeMux()
