@@ -80,8 +80,12 @@ func TestCSRFlessPostRefused(t *testing.T) {
 	if _, err := st.d.Group(context.Background(), "sneaky"); err == nil {
 		t.Error("a group was created without the CSRF token")
 	}
-	if resp, _ := admin.submit("/admin/groups/new", "/admin/groups", url.Values{"cn": {"fine"}}); resp.StatusCode != http.StatusSeeOther {
-		t.Errorf("the same form with the token: %d", resp.StatusCode)
+	resp, _ := admin.submit("/admin/groups/new", "/admin/groups", url.Values{"cn": {"web team"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the same form with the token: %d", resp.StatusCode)
+	}
+	if resp, _ := admin.get(resp.Header.Get("Location")); resp.StatusCode != http.StatusOK {
+		t.Errorf("the new group's page, %s: %d", resp.Request.URL, resp.StatusCode)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -65,7 +66,7 @@ func (c *Console) createGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.audit(r, a, created.CN, "group add")
-	http.Redirect(w, r, "/admin/groups/"+created.CN+"?done=created", http.StatusSeeOther)
+	http.Redirect(w, r, "/admin/groups/"+url.PathEscape(created.CN)+"?done=created", http.StatusSeeOther)
 }
 
 // member is a group member as the page lists it.
@@ -159,7 +160,7 @@ func (c *Console) editGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.audit(r, a, cn, "group edit")
-	http.Redirect(w, r, "/admin/groups/"+cn+"?done=saved", http.StatusSeeOther)
+	http.Redirect(w, r, "/admin/groups/"+url.PathEscape(cn)+"?done=saved", http.StatusSeeOther)
 }
 
 func (c *Console) addMember(w http.ResponseWriter, r *http.Request) {
@@ -196,7 +197,7 @@ func (c *Console) changeMembers(w http.ResponseWriter, r *http.Request, add bool
 		action, done = "group remove-member ", "removed"
 	}
 	c.audit(r, a, cn, action+ref.String())
-	http.Redirect(w, r, "/admin/groups/"+cn+"?done="+done, http.StatusSeeOther)
+	http.Redirect(w, r, "/admin/groups/"+url.PathEscape(cn)+"?done="+done, http.StatusSeeOther)
 }
 
 func (c *Console) confirmDeleteGroup(w http.ResponseWriter, r *http.Request) {

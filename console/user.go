@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -148,7 +149,7 @@ func (c *Console) userAction(w http.ResponseWriter, r *http.Request) {
 		c.showInvite(w, r, a, u, "password reset")
 	case done == "renamed":
 		c.audit(r, a, u.UID, "user rename to "+r.PostFormValue("new"))
-		http.Redirect(w, r, "/admin/users/"+r.PostFormValue("new")+"?done=saved", http.StatusSeeOther)
+		http.Redirect(w, r, "/admin/users/"+url.PathEscape(r.PostFormValue("new"))+"?done=saved", http.StatusSeeOther)
 	case done == "deleted":
 		c.audit(r, a, uid, "user delete")
 		http.Redirect(w, r, "/admin/users?done=deleted", http.StatusSeeOther)
