@@ -23,6 +23,9 @@ type AuditEvent struct {
 	Service string    `json:"service,omitempty"` // ldap, web, saml:<app>, cli
 	Result  string    `json:"result"`            // ok, or why not
 	Detail  string    `json:"detail,omitempty"`
+	// Actor is the admin who made an admin change from the console, when
+	// it is not the subject.
+	Actor string `json:"actor,omitempty"`
 }
 
 // Audit results of a login.
@@ -47,7 +50,7 @@ func (d *Directory) Audit(e AuditEvent) {
 		e.Time = d.now()
 	}
 	e.Time = e.Time.UTC()
-	e.Subject, e.Remote = logsafe.Clip(e.Subject), logsafe.Clip(e.Remote)
+	e.Subject, e.Remote, e.Actor = logsafe.Clip(e.Subject), logsafe.Clip(e.Remote), logsafe.Clip(e.Actor)
 	if d.onAudit != nil {
 		d.onAudit(e)
 	}
@@ -58,8 +61,27 @@ func (d *Directory) Audit(e AuditEvent) {
 type AuditQuery struct {
 	Subject string
 	Kind    string
+	Service string // a front end: ldap, web, cli, or a prefix ending in ":" (saml:)
+	Result  string
 	Since   time.Time
-	Limit   int // the newest Limit events
+	Until   time.Time // events before this time only
+	Limit   int       // the newest Limit events
+	// Skip leaves out the newest Skip matching events first: a page further
+	// back.
+	Skip int
+}
+
+func (q AuditQuery) matches(e AuditEvent) bool {
+	switch {
+	case q.Subject != "" && fold(q.Subject) != fold(e.Subject),
+		q.Kind != "" && q.Kind != e.Kind,
+		q.Result != "" && q.Result != e.Result,
+		!q.Until.IsZero() && !e.Time.Before(q.Until):
+		return false
+	case q.Service == "", q.Service == e.Service:
+		return true
+	}
+	return strings.HasSuffix(q.Service, ":") && strings.HasPrefix(e.Service, q.Service)
 }
 
 // AuditEvents returns matching events, oldest first.
@@ -77,7 +99,7 @@ func (d *Directory) AuditEvents(ctx context.Context, q AuditQuery) ([]AuditEvent
 		if err := json.Unmarshal(raw, &e); err != nil {
 			return err
 		}
-		if (q.Subject == "" || fold(q.Subject) == fold(e.Subject)) && (q.Kind == "" || q.Kind == e.Kind) {
+		if q.matches(e) {
 			out = append(out, e)
 		}
 		return nil
@@ -102,6 +124,7 @@ func (d *Directory) AuditEvents(ctx context.Context, q AuditQuery) ([]AuditEvent
 			return keep(raw)
 		})
 	})
+	out = out[:max(0, len(out)-q.Skip)]
 	if q.Limit > 0 && len(out) > q.Limit {
 		out = out[len(out)-q.Limit:]
 	}

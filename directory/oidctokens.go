@@ -431,13 +431,6 @@ func (d *Directory) readStateExp(tx Tx, kind, key string, v any) (time.Time, err
 	return rec.Expires, json.Unmarshal(rec.Value, v)
 }
 
-func putState(tx Tx, kind, key string, v any, expires time.Time) error {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode %s state: %w", kind, err)
-	}
-	return putJSON(tx, bState, stateKey(kind, key), stateRecord{Expires: expires.UTC(), Value: raw})
-}
 
 // updateState is UpdateState for a record whose expiry fn may keep.
 func updateState[T any](ctx context.Context, d *Directory, kind, key string, fn func(*T, time.Time) (time.Time, error)) (T, error) {

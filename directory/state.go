@@ -24,13 +24,16 @@ func stateKey(kind, key string) string { return kind + "/" + key }
 
 // PutState stores v (encoded as JSON) under kind/key until expires.
 func (d *Directory) PutState(ctx context.Context, kind, key string, v any, expires time.Time) error {
+	return d.store.Update(ctx, func(tx Tx) error { return putState(tx, kind, key, v, expires) })
+}
+
+// putState is PutState inside a transaction.
+func putState(tx Tx, kind, key string, v any, expires time.Time) error {
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode %s state: %w", kind, err)
 	}
-	return d.store.Update(ctx, func(tx Tx) error {
-		return putJSON(tx, bState, stateKey(kind, key), stateRecord{Expires: expires.UTC(), Value: raw})
-	})
+	return putJSON(tx, bState, stateKey(kind, key), stateRecord{Expires: expires.UTC(), Value: raw})
 }
 
 // State decodes the live record kind/key into v, or returns ErrNotFound.
@@ -66,11 +69,7 @@ func UpdateState[T any](ctx context.Context, d *Directory, kind, key string, fn 
 		if expires.IsZero() {
 			return tx.Delete(bState, stateKey(kind, key))
 		}
-		raw, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		return putJSON(tx, bState, stateKey(kind, key), stateRecord{Expires: expires.UTC(), Value: raw})
+		return putState(tx, kind, key, v, expires)
 	})
 	return v, err
 }
@@ -137,5 +136,24 @@ func (d *Directory) SweepState(ctx context.Context) (int, error) {
 			}
 		}
 		return nil
+	})
+}
+
+// States calls fn with the key and value of every live record of kind, in
+// key order.
+func (d *Directory) States(ctx context.Context, kind string, fn func(key string, value json.RawMessage) error) error {
+	now := d.now()
+	prefix := stateKey(kind, "")
+	return d.store.View(ctx, func(tx Tx) error {
+		return tx.Scan(bState, prefix, "", func(k string, raw []byte) error {
+			var rec stateRecord
+			if err := json.Unmarshal(raw, &rec); err != nil {
+				return fmt.Errorf("decode %s state: %w", kind, err)
+			}
+			if !now.Before(rec.Expires) {
+				return nil
+			}
+			return fn(k[len(prefix):], rec.Value)
+		})
 	})
 }

@@ -67,6 +67,8 @@ type accountView struct {
 	SignIns       []accountSignIn
 	MFA           accountMFA
 	Sections      []accountSectionView
+	// Admin: the user may use the admin console.
+	Admin bool
 }
 
 // accountSectionView is an added section, rendered or replaced by a note.
@@ -91,7 +93,7 @@ func (p *Portal) accountPage(w http.ResponseWriter, r *http.Request) {
 // form just posted.
 func (p *Portal) showAccount(w http.ResponseWriter, r *http.Request, a signin.Account, status int, notice, problem string) {
 	ctx := r.Context()
-	v := accountView{Account: a, Notice: notice, Error: problem}
+	v := accountView{Account: a, Notice: notice, Error: problem, Admin: p.admin != nil && p.admin(ctx, a.User.ID)}
 	var err error
 	if v.Apps, err = p.accountAppLinks(ctx, a.User); err != nil {
 		p.fail(w, "account apps", err)

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"embed"
 	"log/slog"
 	"net/http"
@@ -16,6 +17,9 @@ import (
 type Options struct {
 	Now    func() time.Time
 	Logger *slog.Logger
+	// IsAdmin reports whether a user may use the admin console, whose link
+	// the page shows only to them (nil: no one).
+	IsAdmin func(ctx context.Context, userID string) bool
 }
 
 // Portal serves the self-service pages of signed-in users. Build it with
@@ -26,6 +30,7 @@ type Portal struct {
 	now    func() time.Time
 	log    *slog.Logger
 	pages  *web.Renderer
+	admin  func(ctx context.Context, userID string) bool
 
 	mu       sync.RWMutex
 	sections []AccountSection
@@ -44,7 +49,7 @@ func New(dir *directory.Directory, e *signin.Engine, opts Options) *Portal {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Portal{
-		dir: dir, signin: e, now: opts.Now, log: opts.Logger,
+		dir: dir, signin: e, now: opts.Now, log: opts.Logger, admin: opts.IsAdmin,
 		pages: web.NewRenderer(opts.Logger, pages, "web/*.html"),
 	}
 }

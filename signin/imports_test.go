@@ -51,13 +51,14 @@ func TestImportGraph(t *testing.T) {
 		{"otp", "portal"},
 		{"passkey", "push"},
 		{"signin", "portal"},
+		{"console", "portal"},
 		{"web", "signin"},
 	} {
 		if slices.Contains(deps(t, tc.from), module+tc.to) {
 			t.Errorf("%s imports %s", tc.from, tc.to)
 		}
 	}
-	for _, front := range []string{"samlidp", "oidc", "push", "passkey", "otp", "portal"} {
+	for _, front := range []string{"samlidp", "oidc", "push", "passkey", "otp", "portal", "console"} {
 		d := deps(t, front)
 		for _, want := range []string{"signin", "web"} {
 			if !slices.Contains(d, module+want) {

@@ -97,6 +97,15 @@ func (e *Engine) StepUp(w http.ResponseWriter, r *http.Request, s Session, parke
 	e.startFlow(w, r, Flow{UserID: s.UserID, Methods: slices.Clone(s.Methods), Parked: parked})
 }
 
+// Continue starts a sign-in for a user who has just proved methods outside
+// a flow (a password set through an invite link): the steps still pending
+// (a second factor, or enrolling one where policy or parked requires it)
+// follow, then a session begins and parked resumes (nil: the self-service
+// page).
+func (e *Engine) Continue(w http.ResponseWriter, r *http.Request, userID string, methods []string, parked *Parked) {
+	e.startFlow(w, r, Flow{UserID: userID, Methods: slices.Clone(methods), Parked: parked})
+}
+
 // mfaFactors is the registry of second factors offered at sign-in, and of
 // the kinds a user may enroll there.
 type mfaFactors struct {

@@ -3,6 +3,7 @@ package signin
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -212,4 +213,38 @@ func (e *Engine) EndOtherSessions(w http.ResponseWriter, r *http.Request, s Sess
 	}
 	http.SetCookie(w, e.cookie(sessionCookie, token, e.cfg.SessionMax))
 	return nil
+}
+
+// EndSessions signs the user with this ID out everywhere, as an admin
+// does for them: every session of theirs issued before now ends at its
+// next request (see checkSession).
+func (e *Engine) EndSessions(ctx context.Context, userID string) error {
+	now := e.now().UTC()
+	if err := e.dir.PutState(ctx, kindSignOut, userID, now, now.Add(e.cfg.SessionMax)); err != nil {
+		return fmt.Errorf("sign out everywhere: %w", err)
+	}
+	return nil
+}
+
+// Sessions lists the stored sessions that have not expired, newest
+// sign-in first, for the admin console. A session whose user has since
+// signed out everywhere may still be listed until its next request ends it.
+func (e *Engine) Sessions(ctx context.Context) ([]Session, error) {
+	var out []Session
+	err := e.dir.States(ctx, kindSession, func(id string, raw json.RawMessage) error {
+		var s Session
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return fmt.Errorf("decode session: %w", err)
+		}
+		s.ID = id
+		out = append(out, s)
+		return nil
+	})
+	slices.SortFunc(out, func(a, b Session) int { return b.AuthTime.Compare(a.AuthTime) })
+	return out, err
+}
+
+// EndSession ends the session with this ID (Session.ID) at once.
+func (e *Engine) EndSession(ctx context.Context, id string) error {
+	return e.dir.DeleteState(ctx, kindSession, id)
 }

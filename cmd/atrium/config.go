@@ -79,7 +79,15 @@ type Config struct {
 		// SignInsPerMinute: sign-ins one client address may start (before
 		// a password) per minute.
 		SignInsPerMinute int `yaml:"sign_ins_per_minute"`
+		// AdminGroups: members (nested too) may use the admin console.
+		AdminGroups []string      `yaml:"admin_groups"`
+		InviteTTL   time.Duration `yaml:"invite_ttl"` // how long an invite link works
 	} `yaml:"web"`
+	// Mail: when set, invite links are also mailed to the user.
+	Mail struct {
+		SMTPURL string `yaml:"smtp_url"` // smtp://[user:password@]host:port
+		From    string `yaml:"from"`
+	} `yaml:"mail"`
 	// Limits.Allow: addresses (IPs or CIDRs) exempt from the per-address
 	// connection caps, such as a reverse proxy.
 	Limits struct {
@@ -138,6 +146,8 @@ func defaultConfig() Config {
 	c.Password.MemoryKiB = password.DefaultParams.Memory
 	c.Password.Time = password.DefaultParams.Time
 	c.Password.Threads = password.DefaultParams.Threads
+	c.Web.AdminGroups = []string{"admins"}
+	c.Web.InviteTTL = 72 * time.Hour
 	c.Backoff.AddressFreeFailures = 5
 	c.Backoff.AddressMaxBlock = 15 * time.Minute
 	c.Backoff.AccountFailures = 20
@@ -366,6 +376,12 @@ func (c Config) Validate() []string {
 	}
 	if c.Web.SignInsPerMinute < 1 {
 		p = append(p, "web.sign_ins_per_minute must be at least 1")
+	}
+	if c.Web.InviteTTL <= 0 {
+		p = append(p, "web: invite_ttl must be positive")
+	}
+	if (c.Mail.SMTPURL == "") != (c.Mail.From == "") {
+		p = append(p, "mail: smtp_url and from go together")
 	}
 	b := c.Backoff
 	if b.AddressFreeFailures < 1 || b.AccountFailures < 1 || b.AddressMaxBlock <= 0 || b.AccountLock <= 0 || b.Window <= 0 {

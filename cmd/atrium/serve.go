@@ -20,6 +20,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/atrium-dir/atrium/console"
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/password"
 	"github.com/atrium-dir/atrium/internal/connlimit"
@@ -184,7 +185,14 @@ func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Hand
 		FlowsPerMinute: cfg.Web.SignInsPerMinute, Now: d.Now, Logger: log,
 	})
 	otp.Register(e, d)
-	p := portal.New(d, e, portal.Options{Now: d.Now, Logger: log})
+	consoleOpts := console.Options{AdminGroups: cfg.Web.AdminGroups, InviteTTL: cfg.Web.InviteTTL, Now: d.Now, Logger: log}
+	if cfg.Mail.SMTPURL != "" {
+		if consoleOpts.Mail, err = console.SMTP(cfg.Mail.SMTPURL, cfg.Mail.From); err != nil {
+			return nil, err
+		}
+	}
+	admin := console.New(d, e, consoleOpts)
+	p := portal.New(d, e, portal.Options{Now: d.Now, Logger: log, IsAdmin: admin.IsAdmin})
 	p.AddAccountSection(otp.AppSection{})
 	idp := samlidp.New(d, e, samlidp.Options{Now: d.Now, Logger: log})
 	mux := http.NewServeMux()
@@ -204,6 +212,7 @@ func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Hand
 	p.AddAccountSection(otp.NewRecoverySection(d))
 	e.Mount(mux)
 	otp.NewSelfService(d, e, otp.Options{Logger: log}).Mount(mux)
+	admin.Mount(mux)
 	mux.Handle("/", p.Handler())
 	return web.TrustProxies(mux, cfg.trustedProxies()), nil
 }

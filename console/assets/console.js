@@ -1,0 +1,90 @@
+// Enhances the console's plain forms: the users list searches as the
+// admin types, and the member picker suggests users and groups. Both
+// pages work without it. Names are set as text, never as markup.
+(function () {
+  "use strict";
+
+  function debounce(fn, ms) {
+    var t;
+    return function () {
+      clearTimeout(t);
+      t = setTimeout(fn, ms);
+    };
+  }
+
+  function cell(text, href) {
+    var td = document.createElement("td");
+    if (href) {
+      var a = document.createElement("a");
+      a.href = href;
+      a.textContent = text;
+      td.appendChild(a);
+    } else {
+      td.textContent = text;
+    }
+    return td;
+  }
+
+  var search = document.querySelector("input[data-live-users]");
+  if (search) {
+    var body = document.querySelector("#users tbody");
+    var next = document.getElementById("users-next");
+    search.addEventListener("input", debounce(function () {
+      var q = search.value;
+      fetch("/admin/users?format=json&q=" + encodeURIComponent(q), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+        .then(function (data) {
+          if (search.value !== q) return;
+          body.textContent = "";
+          data.users.forEach(function (u) {
+            var tr = document.createElement("tr");
+            tr.appendChild(cell(u.uid, "/admin/users/" + encodeURIComponent(u.uid)));
+            tr.appendChild(cell(u.name));
+            tr.appendChild(cell(u.mail));
+            tr.appendChild(cell(u.disabled ? "disabled" : "active"));
+            body.appendChild(tr);
+          });
+          if (!data.users.length) {
+            var tr = document.createElement("tr");
+            var td = cell("No users match.");
+            td.colSpan = 4;
+            tr.appendChild(td);
+            body.appendChild(tr);
+          }
+          next.hidden = !data.next;
+          if (data.next) next.querySelector("a").href = data.next;
+          history.replaceState(null, "", "/admin/users?q=" + encodeURIComponent(q));
+        })
+        .catch(function () {});
+    }, 200));
+  }
+
+  var picker = document.querySelector("input[data-picker]");
+  if (picker) {
+    var list = document.getElementById(picker.dataset.picker);
+    picker.addEventListener("input", debounce(function () {
+      var q = picker.value.replace(/^group:/, "");
+      if (!q) { list.textContent = ""; return; }
+      fetch("/admin/members?q=" + encodeURIComponent(q), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+        .then(function (data) {
+          list.textContent = "";
+          data.members.forEach(function (m) {
+            var li = document.createElement("li");
+            var b = document.createElement("button");
+            b.type = "button";
+            b.className = "secondary small";
+            b.dataset.ref = m.ref;
+            b.textContent = m.label;
+            b.addEventListener("click", function () {
+              picker.value = m.ref;
+              picker.form.submit();
+            });
+            li.appendChild(b);
+            list.appendChild(li);
+          });
+        })
+        .catch(function () {});
+    }, 150));
+  }
+})();

@@ -1,0 +1,104 @@
+package console
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/signin"
+	"github.com/atrium-dir/atrium/web"
+)
+
+// Options holds the console's settings; zero values take defaults.
+type Options struct {
+	// AdminGroups are the groups whose members, directly or through
+	// nesting, may use the console (default: admins).
+	AdminGroups []string
+	// InviteTTL is how long an invite link works (default 72 h).
+	InviteTTL time.Duration
+	// Mail sends invite links to the user's mail address as well (nil:
+	// the admin passes the link on alone).
+	Mail   Mailer
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Console serves the admin pages and the invite pages. Build it with New.
+type Console struct {
+	dir    *directory.Directory
+	signin *signin.Engine
+	groups []string
+	ttl    time.Duration
+	mail   Mailer
+	now    func() time.Time
+	log    *slog.Logger
+	pages  *web.Renderer
+}
+
+//go:embed web
+var pages embed.FS
+
+//go:embed assets
+var assets embed.FS
+
+// resumeKind parks a console page behind a sign-in.
+const resumeKind = "console"
+
+// New returns the console over dir, whose admins sign in through e.
+func New(dir *directory.Directory, e *signin.Engine, opts Options) *Console {
+	if len(opts.AdminGroups) == 0 {
+		opts.AdminGroups = []string{directory.AdminsGroup}
+	}
+	if opts.InviteTTL <= 0 {
+		opts.InviteTTL = 72 * time.Hour
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Console{
+		dir: dir, signin: e, groups: opts.AdminGroups, ttl: opts.InviteTTL, mail: opts.Mail, now: opts.Now, log: opts.Logger,
+		pages: web.NewRenderer(opts.Logger, pages, "web/*.html"),
+	}
+	e.Resume(resumeKind, c.resume)
+	return c
+}
+
+// Mount adds the console at /admin/ and the invite pages at /invite/ to
+// mux, behind web.Protect.
+func (c *Console) Mount(mux *http.ServeMux) {
+	admin := http.NewServeMux()
+	c.routes(admin)
+	mux.Handle("/admin/", web.Protect(admin, c.log))
+	mux.Handle("/invite/", web.Protect(http.HandlerFunc(c.invite), c.log))
+}
+
+// IsAdmin reports whether the user with this ID may use the console; the
+// portal shows its link only to them.
+func (c *Console) IsAdmin(ctx context.Context, userID string) bool {
+	ok, err := c.dir.MemberOfAny(ctx, userID, c.groups)
+	if err != nil {
+		c.log.Error("console: admin check", "err", err)
+	}
+	return ok && err == nil
+}
+
+// resume sends an admin back to the console page that needed the sign-in.
+func (c *Console) resume(w http.ResponseWriter, r *http.Request, _ signin.Session, payload json.RawMessage) {
+	var path string
+	if json.Unmarshal(payload, &path) != nil || !strings.HasPrefix(path, "/admin/") || strings.HasPrefix(path, "/admin//") {
+		path = "/admin/"
+	}
+	http.Redirect(w, r, path, http.StatusSeeOther)
+}
+
+func (c *Console) fail(w http.ResponseWriter, what string, err error) {
+	c.pages.Fail(w, "console: "+what, err)
+}

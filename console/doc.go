@@ -1,0 +1,10 @@
+// Package console owns the admin console: the pages at /admin/ where
+// members of the admin groups manage users, groups and the audit log, and
+// the invite pages at /invite/ where a new user sets their password.
+//
+// Every change calls the same directory operations as the CLI, so no rule
+// lives only here; each is audited with the acting admin and their
+// address. Signing in is the signin package's: a console session must
+// have used a second factor (an admin without one enrolls first), and a
+// change needs a recent sign-in, as self-service changes do.
+package console

@@ -1,0 +1,52 @@
+package console
+
+import (
+	"io/fs"
+	"net/http"
+)
+
+// routes adds every console page and form to mux; each handler starts
+// with c.admin (pages) or c.change (forms).
+func (c *Console) routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /admin/{$}", c.overview)
+	mux.HandleFunc("GET /admin/sign-in-again", c.signInAgain)
+	mux.Handle("GET /admin/assets/", c.assets())
+
+	mux.HandleFunc("GET /admin/users", c.users)
+	mux.HandleFunc("GET /admin/users/new", c.newUser)
+	mux.HandleFunc("POST /admin/users", c.createUser)
+	mux.HandleFunc("GET /admin/users/{uid}", c.user)
+	mux.HandleFunc("POST /admin/users/{uid}", c.editUser)
+	mux.HandleFunc("POST /admin/users/{uid}/{action}", c.userAction)
+	mux.HandleFunc("GET /admin/users/{uid}/delete", c.confirmDeleteUser)
+
+	mux.HandleFunc("GET /admin/groups", c.groupList)
+	mux.HandleFunc("GET /admin/groups/new", c.newGroup)
+	mux.HandleFunc("POST /admin/groups", c.createGroup)
+	mux.HandleFunc("GET /admin/groups/{cn}", c.group)
+	mux.HandleFunc("POST /admin/groups/{cn}", c.editGroup)
+	mux.HandleFunc("POST /admin/groups/{cn}/members", c.addMember)
+	mux.HandleFunc("POST /admin/groups/{cn}/members/remove", c.removeMember)
+	mux.HandleFunc("GET /admin/groups/{cn}/delete", c.confirmDeleteGroup)
+	mux.HandleFunc("POST /admin/groups/{cn}/delete", c.deleteGroup)
+	mux.HandleFunc("GET /admin/members", c.memberSearch)
+
+	mux.HandleFunc("GET /admin/bind-accounts", c.bindAccounts)
+	mux.HandleFunc("POST /admin/bind-accounts", c.createBindAccount)
+	mux.HandleFunc("POST /admin/bind-accounts/{name}/rotate", c.rotateBindAccount)
+	mux.HandleFunc("POST /admin/bind-accounts/{name}/delete", c.deleteBindAccount)
+
+	mux.HandleFunc("GET /admin/sessions", c.sessions)
+	mux.HandleFunc("POST /admin/sessions/end", c.endSession)
+
+	mux.HandleFunc("GET /admin/audit", c.auditLog)
+}
+
+// assets serves the console's style sheet and script.
+func (c *Console) assets() http.Handler {
+	sub, err := fs.Sub(assets, "assets")
+	if err != nil {
+		panic(err)
+	}
+	return http.StripPrefix("/admin/assets/", http.FileServerFS(sub))
+}

@@ -1,0 +1,131 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/signin"
+	"github.com/atrium-dir/atrium/web"
+)
+
+// The users list: a search by the start of uid, mail or name, paged on the
+// server from the directory's indexes. Without scripts it is a GET form;
+// console.js asks for the same page as JSON while the admin types.
+
+const usersPerPage = 50
+
+type usersView struct {
+	Query string
+	Users []directory.User
+	// NextURL is the next page's address; "" on the last page.
+	NextURL string
+}
+
+// userRow is a users list row as console.js receives it.
+type userRow struct {
+	UID      string `json:"uid"`
+	Name     string `json:"name"`
+	Mail     string `json:"mail"`
+	Disabled bool   `json:"disabled"`
+}
+
+var userNotices = map[string]string{
+	"saved": "The changes are saved.", "disabled": "The user is disabled and signed out.", "enabled": "The user is enabled.",
+	"mfa": "The user's second factors and recovery codes are removed.", "signed-out": "The user is signed out everywhere.",
+	"deleted": "The user is deleted.", "app-revoked": "The app password is revoked.",
+}
+
+func (c *Console) users(w http.ResponseWriter, r *http.Request) {
+	a, ok := c.admin(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	query := strings.TrimSpace(q.Get("q"))
+	page, err := c.dir.SearchUsers(r.Context(), query, q.Get("after"), usersPerPage)
+	if err != nil {
+		c.fail(w, "search users", err)
+		return
+	}
+	v := usersView{Query: query, Users: page.Users}
+	if page.Next != "" {
+		v.NextURL = "/admin/users?" + url.Values{"q": {query}, "after": {page.Next}}.Encode()
+	}
+	if q.Get("format") == "json" {
+		rows := make([]userRow, 0, len(page.Users))
+		for _, u := range page.Users {
+			rows = append(rows, userRow{UID: u.UID, Name: u.CommonName(), Mail: u.Mail, Disabled: u.Disabled})
+		}
+		web.JSON(w, http.StatusOK, map[string]any{"users": rows, "next": v.NextURL})
+		return
+	}
+	c.show(w, http.StatusOK, "users.html", "Users", view{Admin: a, Section: "users", Notice: userNotices[q.Get("done")], Data: v})
+}
+
+// newUserForm is the create form's values, shown again when refused.
+type newUserForm struct {
+	UID, Mail, GivenName, Surname, DisplayName string
+}
+
+func (c *Console) newUser(w http.ResponseWriter, r *http.Request) {
+	if a, ok := c.admin(w, r); ok {
+		c.show(w, http.StatusOK, "user-new.html", "New user", view{Admin: a, Section: "users", Data: newUserForm{}})
+	}
+}
+
+// createUser adds the user and shows an invite link with which they set
+// their password (and enroll a second factor where the policy asks).
+func (c *Console) createUser(w http.ResponseWriter, r *http.Request) {
+	a, ok := c.change(w, r)
+	if !ok {
+		return
+	}
+	f := newUserForm{
+		UID: strings.TrimSpace(r.PostFormValue("uid")), Mail: strings.TrimSpace(r.PostFormValue("mail")),
+		GivenName: r.PostFormValue("given"), Surname: r.PostFormValue("sn"), DisplayName: r.PostFormValue("name"),
+	}
+	u, err := c.dir.CreateUser(r.Context(), directory.User{UID: f.UID, Mail: f.Mail, GivenName: f.GivenName, Surname: f.Surname, DisplayName: f.DisplayName})
+	if err != nil {
+		c.refuse(w, err, func(status int, message string) {
+			c.show(w, status, "user-new.html", "New user", view{Admin: a, Section: "users", Error: message, Data: f})
+		})
+		return
+	}
+	c.audit(r, a, u.UID, "user add")
+	c.showInvite(w, r, a, u, "user created")
+}
+
+// inviteView is the page that shows a new invite link once.
+type inviteView struct {
+	User    directory.User
+	Link    string
+	Expires string
+	// Emailed: the link went to the user's mail address too; MailFailed:
+	// sending it failed (logged).
+	Emailed, MailFailed bool
+}
+
+// showInvite issues an invite for u and shows its link to the admin, and
+// mails it to the user when SMTP is configured.
+func (c *Console) showInvite(w http.ResponseWriter, r *http.Request, a signin.Account, u directory.User, why string) {
+	token, err := c.dir.CreateInvite(r.Context(), u.UID, c.ttl)
+	if err != nil {
+		c.fail(w, "invite", err)
+		return
+	}
+	c.audit(r, a, u.UID, "invite ("+why+")")
+	v := inviteView{User: u, Link: c.signin.URL("/invite/" + token), Expires: c.now().Add(c.ttl).UTC().Format("2 Jan 2006 15:04 MST")}
+	if c.mail != nil && u.Mail != "" {
+		body := "Hello " + u.CommonName() + ",\n\nAn account " + u.UID + " is waiting for you. Open this link to choose your password:\n\n" +
+			v.Link + "\n\nThe link works once, until " + v.Expires + ".\n"
+		if err := c.mail.Send(r.Context(), u.Mail, "Your Atrium account", body); err != nil {
+			c.log.Error("console: mail invite", "user", u.UID, "err", err)
+			v.MailFailed = true
+		} else {
+			v.Emailed = true
+		}
+	}
+	c.show(w, http.StatusOK, "invite-link.html", "Invite link", view{Admin: a, Section: "users", Data: v})
+}

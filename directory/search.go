@@ -1,0 +1,170 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+)
+
+// UserPage is one page of a user search, in uid order.
+type UserPage struct {
+	Users []User
+	// Next is the uid to pass as after for the next page; "" on the last.
+	Next string
+}
+
+// maxSearchLimit caps a page.
+const maxSearchLimit = 500
+
+// SearchUsers returns up to limit users whose uid, mail or common name
+// starts with query (without regard to case), after the uid after, in uid
+// order. It walks the uid, mail and common-name indexes and reads only the
+// records of the page, so a page costs what its matches' index entries
+// cost, not a read of every user.
+func (d *Directory) SearchUsers(ctx context.Context, query, after string, limit int) (UserPage, error) {
+	limit = min(max(limit, 1), maxSearchLimit)
+	var page UserPage
+	err := d.store.View(ctx, func(tx Tx) error {
+		r := Reader{tx}
+		var ids []string
+		var err error
+		if strings.TrimSpace(query) == "" {
+			ids, err = r.uidRange(fold(after), limit+1)
+		} else {
+			ids, err = r.matchingUIDs(query, fold(after), limit+1)
+		}
+		if err != nil {
+			return err
+		}
+		if len(ids) > limit {
+			ids = ids[:limit]
+			defer func() { page.Next = page.Users[len(page.Users)-1].UID }()
+		}
+		for _, id := range ids {
+			u, err := r.User(id)
+			if err != nil {
+				return err
+			}
+			page.Users = append(page.Users, u)
+		}
+		return nil
+	})
+	return page, err
+}
+
+// uidRange lists the IDs of up to n users after uid after, in uid order.
+func (r Reader) uidRange(after string, n int) ([]string, error) {
+	var ids []string
+	err := r.tx.Scan(ixUID, "", after, func(_ string, id []byte) error {
+		ids = append(ids, string(id))
+		if len(ids) == n {
+			return ErrStop
+		}
+		return nil
+	})
+	return ids, err
+}
+
+// matchingUIDs lists the IDs of up to n users after uid after whose uid,
+// mail or common name starts with query, in uid order.
+func (r Reader) matchingUIDs(query, after string, n int) ([]string, error) {
+	uids := map[string]string{} // ID -> folded uid
+	// Past the first n uid matches after `after` none can be on the page.
+	err := r.tx.Scan(ixUID, fold(query), after, func(k string, id []byte) error {
+		uids[string(id)] = k
+		if len(uids) == n {
+			return ErrStop
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	byID := func(id string) error {
+		if _, seen := uids[id]; seen {
+			return nil
+		}
+		uid, err := r.Name(id)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		uids[id] = fold(uid)
+		return err
+	}
+	if err := r.tx.Scan(ixMail, fold(query), "", func(_ string, id []byte) error { return byID(string(id)) }); err != nil {
+		return nil, err
+	}
+	err = r.tx.Scan(ixUserCN, cnKey(query), "", func(k string, _ []byte) error {
+		return byID(k[strings.LastIndexByte(k, '/')+1:])
+	})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(uids))
+	for id, uid := range uids {
+		if uid > after {
+			ids = append(ids, id)
+		}
+	}
+	slices.SortFunc(ids, func(a, b string) int { return strings.Compare(uids[a], uids[b]) })
+	return ids[:min(len(ids), n)], nil
+}
+
+// SearchGroups returns up to limit groups whose name starts with query
+// (without regard to case), in name order, from the name index.
+func (d *Directory) SearchGroups(ctx context.Context, query string, limit int) ([]Group, error) {
+	limit = min(max(limit, 1), maxSearchLimit)
+	var out []Group
+	err := d.store.View(ctx, func(tx Tx) error {
+		r := Reader{tx}
+		return tx.Scan(ixCN, cnKey(query), "", func(_ string, id []byte) error {
+			g, err := r.Group(string(id))
+			if err != nil {
+				return err
+			}
+			out = append(out, g)
+			if len(out) == limit {
+				return ErrStop
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// MemberOfAny reports whether the user with this ID is in any of the
+// groups named cns, directly or through nesting; names of missing groups
+// match no one.
+func (d *Directory) MemberOfAny(ctx context.Context, userID string, cns []string) (bool, error) {
+	var in bool
+	err := d.View(ctx, func(ctx context.Context, r Reader) error {
+		var err error
+		in, err = memberOfAny(r, userID, cns)
+		return err
+	})
+	return in, err
+}
+
+// Counts is how many of each kind of record the directory holds.
+type Counts struct {
+	Users, Groups, BindAccounts, Apps int
+}
+
+// Count counts the records of each kind from their name indexes, without
+// reading a record.
+func (d *Directory) Count(ctx context.Context) (Counts, error) {
+	var c Counts
+	err := d.store.View(ctx, func(tx Tx) error {
+		for _, n := range []struct {
+			index string
+			into  *int
+		}{{ixUID, &c.Users}, {ixCN, &c.Groups}, {ixAccount, &c.BindAccounts}, {ixAppName, &c.Apps}} {
+			if err := tx.Scan(n.index, "", "", func(string, []byte) error { *n.into++; return nil }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return c, err
+}
