@@ -323,14 +323,21 @@ func (c *conn) reply(m *message, res opResult, extra []byte) {
 
 func (c *conn) flushLocked() {
 	if err := c.bw.Flush(); err != nil {
-		c.close()
+		c.gone(err)
 	}
 }
 
 func (c *conn) writeLocked(b []byte) {
 	if _, err := c.bw.Write(b); err != nil {
-		c.close()
+		c.gone(err)
 	}
+}
+
+// gone closes the connection after a write failed: the client reset it
+// or stopped reading, which is its doing, so it is logged at debug level.
+func (c *conn) gone(err error) {
+	c.srv.Logger.Debug("ldap client went away", "remote", c.remote, "err", err)
+	c.close()
 }
 
 // sendEntry writes one search result entry.
