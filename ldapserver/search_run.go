@@ -22,6 +22,31 @@ type searchQuery struct {
 	attrs     []string
 	paging    *ldap.ControlPaging // nil when the client did not ask for pages
 	owner     any                 // the connection, which owns paging state
+	// batches has a slot for each batch of entries the connection's
+	// searches may hold unsent at once; nil for no limit.
+	batches chan struct{}
+}
+
+// holdBatch waits for one of the connection's batch slots, so that a
+// client that reads slowly has at most cap(batches) batches waiting for
+// its socket, however many searches it runs. A search waits here with no
+// transaction open.
+func (q *searchQuery) holdBatch(ctx context.Context) error {
+	if q.batches == nil {
+		return nil
+	}
+	select {
+	case q.batches <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (q *searchQuery) releaseBatch() {
+	if q.batches != nil {
+		<-q.batches
+	}
 }
 
 // outAttr is one attribute as sent, named as the client asked.
@@ -74,10 +99,15 @@ func (b *Backend) search(ctx context.Context, w *who, q *searchQuery, send sendF
 	}
 	st := &walk{}
 	for {
-		if err := b.searchBatch(ctx, w, q, sel, baseN, st); err != nil {
+		if err := q.holdBatch(ctx); err != nil {
 			return b.errorResult("search", err)
 		}
-		if err := st.out.send(send); err != nil {
+		err := b.searchBatch(ctx, w, q, sel, baseN, st)
+		if err == nil {
+			err = st.out.send(send)
+		}
+		q.releaseBatch()
+		if err != nil {
 			return b.errorResult("search", err)
 		}
 		if !st.more {
@@ -248,6 +278,9 @@ func (b *Backend) pagedSearch(ctx context.Context, w *who, q *searchQuery, sel s
 		return done(0, "") // an empty page, or the client abandons the search
 	}
 	for sent := 0; ; {
+		if err := q.holdBatch(ctx); err != nil {
+			return b.errorResult("search", err)
+		}
 		var out batch
 		var res opResult
 		err := b.dir.View(ctx, func(ctx context.Context, r directory.Reader) error {
@@ -277,14 +310,15 @@ func (b *Backend) pagedSearch(ctx context.Context, w *who, q *searchQuery, sel s
 			}
 			return v.err
 		})
+		if err == nil && state != nil {
+			err = out.send(send)
+		}
+		q.releaseBatch()
 		switch {
 		case err != nil:
 			return b.errorResult("search", err)
 		case state == nil:
 			return res
-		}
-		if err := out.send(send); err != nil {
-			return b.errorResult("search", err)
 		}
 		if sent >= size || len(state.refs) == 0 {
 			break

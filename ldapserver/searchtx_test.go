@@ -136,3 +136,37 @@ func TestSearchAcrossBatches(t *testing.T) {
 		t.Errorf("size limit 250: %d entries, err %v", len(res.Entries), err)
 	}
 }
+
+// Clients that pipeline large searches and read nothing hold a bounded
+// number of response bytes each: at most MaxInFlight operations run, and
+// of those only a few hold a batch of entries waiting for the socket.
+func TestQueuedResponsesBounded(t *testing.T) {
+	const users, conns, perConn = 300, 8, 512 << 10
+	f := newFixture(t, Access{})
+	ctx := context.Background()
+	key := "ssh-ed25519 " + strings.Repeat("k", 1000)
+	for i := range users {
+		uid := fmt.Sprintf("big%03d", i)
+		if _, err := f.dir.CreateUser(ctx, directory.User{UID: uid, Mail: uid + "@example.com", UIDNumber: 20000 + i, SSHKeys: []string{key}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := &Server{Backend: f.b, WriteTimeout: 10 * time.Minute}
+	ln := listenTCP(t)
+	go s.Serve(smallSendBuffers{ln})
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	before := heapInUse()
+	for range conns {
+		stalledReader(t, ln.Addr().String())
+	}
+	time.Sleep(time.Second) // every connection's operations start and block
+	grew := int64(heapInUse()) - int64(before)
+	t.Logf("heap grew by %d KiB for %d stalled connections", grew>>10, conns)
+	if grew > conns*perConn {
+		t.Errorf("heap grew by %d KiB for %d stalled connections, want at most %d KiB each", grew>>10, conns, perConn>>10)
+	}
+	other := connect(t, ln.Addr().String(), readerDN, "reader-password")
+	if got := other.find(base, ldap.ScopeWholeSubtree, "(uid=alice)"); len(got) != 1 {
+		t.Errorf("another client found %d entries", len(got))
+	}
+}
