@@ -532,8 +532,18 @@ func (v *view) groupsWithMemberUID(uid string) ([]string, bool) {
 type cursor struct {
 	stage int    // 0 for the fixed entries, then one per kind of record (walkKinds)
 	fixed int    // fixed entries visited
-	key   string // the sort key of the last record visited in its stage
+	key   string // when the stage scans: the sort key of the last record visited
+	// The stage's candidates from an index, read once for the whole
+	// search: reading them again for every batch would cost a large
+	// search time in the square of its size.
+	listed bool
+	ids    []string // sorted; nil with all
+	all    bool     // no index answers: the stage scans every record
+	next   int      // candidates visited
 }
+
+// advance moves the cursor to the start of the next stage.
+func (at *cursor) advance() { *at = cursor{stage: at.stage + 1} }
 
 // walkKinds are the kinds of record a walk visits after the fixed
 // entries, in order, with the container that holds them.
@@ -556,12 +566,12 @@ func (v *view) walk(base ref, baseN string, scope int, f *Filter, at *cursor, fn
 		if err := v.walkFixed(base, baseN, scope, at, fn); err != nil {
 			return err
 		}
-		at.stage, at.key = 1, ""
+		at.advance()
 	}
 	if base.kind != kindContainer || scope == scopeBase {
 		return nil // users, groups and bind accounts are leaves
 	}
-	for ; at.stage <= len(walkKinds); at.stage, at.key = at.stage+1, "" {
+	for ; at.stage <= len(walkKinds); at.advance() {
 		k := walkKinds[at.stage-1]
 		if !inScope(scope, baseN, k.parent(v.b)) {
 			continue
@@ -618,20 +628,16 @@ func (v *view) visit(x ref, fn func(*entry) error) error {
 }
 
 // walkKind visits the records of one kind that could match f: the
-// candidates an index gives, in ID order, or every record in the order of
-// its name.
+// candidates an index gives, or every record in the order of its name.
 func (v *view) walkKind(kind entryKind, f *Filter, at *cursor, fn func(*entry) error) error {
-	ids, all := v.candidates(kind, f)
-	if !all {
-		if len(ids) > 1 {
-			ids = slices.Clone(ids)
-			slices.Sort(ids)
-		}
-		for _, id := range ids {
-			if id <= at.key {
-				continue // visited in an earlier transaction, or a duplicate
-			}
-			at.key = id
+	if !at.listed {
+		at.ids, at.all = v.candidates(kind, f)
+		at.listed = true
+	}
+	if !at.all {
+		for at.next < len(at.ids) {
+			id := at.ids[at.next]
+			at.next++
 			if err := v.visit(ref{kind, id}, fn); err != nil {
 				return err
 			}
