@@ -8,7 +8,7 @@ RELEASE_DIR ?= bin/release
 IMAGE_DIR   ?= bin/image
 IMAGE       ?= atrium:$(VERSION)
 
-.PHONY: build run test test-short bench fmt vet fuzz clean release image
+.PHONY: build run test test-short bench fmt vet fuzz clean release image soak
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/atrium
@@ -65,3 +65,9 @@ fuzz:
 
 clean:
 	rm -rf bin
+
+# The soak test: atrium serve under mixed traffic and attacks for
+# SOAK_DURATION (default 10m); not part of `make test`.
+SOAK_DURATION ?= 10m
+soak:
+	SOAK_DURATION=$(SOAK_DURATION) $(GO) test -run '^TestSoak$$' -tags soak -timeout 30m -v ./cmd/atrium/

@@ -19,21 +19,23 @@ import (
 // fixture is a small directory: alice and bob in staff, staff nested in
 // everyone, a read bind account and an admin one.
 type fixture struct {
-	dir *directory.Directory
-	b   *Backend
+	dir  *directory.Directory
+	b    *Backend
+	path string // the bbolt file
 }
 
-func newFixture(t *testing.T, access Access) *fixture {
+func newFixture(t testing.TB, access Access) *fixture {
 	t.Helper()
 	return newFixtureOn(t, access, func(s directory.Store) directory.Store { return s })
 }
 
 // newFixtureOn is newFixture on a store wrapped by wrap, for tests that
 // watch or hold the directory's reads.
-func newFixtureOn(t *testing.T, access Access, wrap func(directory.Store) directory.Store) *fixture {
+func newFixtureOn(t testing.TB, access Access, wrap func(directory.Store) directory.Store) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	s, err := boltstore.Open(filepath.Join(t.TempDir(), "atrium.db"), time.Second)
+	path := filepath.Join(t.TempDir(), "atrium.db")
+	s, err := boltstore.Open(path, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +77,7 @@ func newFixtureOn(t *testing.T, access Access, wrap func(directory.Store) direct
 	layout, err := ldif.NewLayout("dc=example,dc=com")
 	must(err)
 	b := NewBackend(BackendConfig{Directory: d, Layout: layout, Access: access, Samba: &SambaDomain{Name: "EXAMPLE", SID: "S-1-5-21-1-2-3"}})
-	return &fixture{dir: d, b: b}
+	return &fixture{dir: d, b: b, path: path}
 }
 
 func (f *fixture) as(t *testing.T, dn, pw string) *who {

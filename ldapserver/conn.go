@@ -41,6 +41,7 @@ type conn struct {
 	running map[int64]*operation // by message ID, for Abandon
 	ops     sync.WaitGroup
 	slots   chan struct{} // one per operation running, up to MaxInFlight
+	batches chan struct{} // one per search batch read and not yet sent (searchQuery.holdBatch)
 	jobs    chan job      // to idle workers
 	workers int           // started so far; only the reader goroutine counts
 	tls     bool
@@ -60,11 +61,17 @@ func newConn(s *Server, nc net.Conn) *conn {
 		srv: s, nc: nc, remote: remote,
 		br: bufio.NewReaderSize(nc, 16<<10), writeTimeout: s.WriteTimeout,
 		who: anonymous, running: map[int64]*operation{},
-		slots: make(chan struct{}, s.MaxInFlight), jobs: make(chan job), ctx: ctx, cancel: cancel,
+		slots: make(chan struct{}, s.MaxInFlight), batches: make(chan struct{}, batchesPerConn), jobs: make(chan job), ctx: ctx, cancel: cancel,
 	}
 	c.bw = bufio.NewWriterSize(socketWriter{c}, 32<<10)
 	return c
 }
+
+// batchesPerConn bounds the search batches (each about batchBytes) that
+// one connection's operations hold waiting for its socket. With the
+// buffered writer and MaxInFlight small final responses, it bounds the
+// response bytes queued for a client that does not read.
+const batchesPerConn = 2
 
 // socketWriter writes to the connection's socket with a fresh deadline
 // for every write, so a client that stops reading holds a goroutine, and
@@ -323,14 +330,21 @@ func (c *conn) reply(m *message, res opResult, extra []byte) {
 
 func (c *conn) flushLocked() {
 	if err := c.bw.Flush(); err != nil {
-		c.close()
+		c.gone(err)
 	}
 }
 
 func (c *conn) writeLocked(b []byte) {
 	if _, err := c.bw.Write(b); err != nil {
-		c.close()
+		c.gone(err)
 	}
+}
+
+// gone closes the connection after a write failed: the client reset it
+// or stopped reading, which is its doing, so it is logged at debug level.
+func (c *conn) gone(err error) {
+	c.srv.Logger.Debug("ldap client went away", "remote", c.remote, "err", err)
+	c.close()
 }
 
 // sendEntry writes one search result entry.

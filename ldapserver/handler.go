@@ -75,7 +75,7 @@ func (c *conn) execSearch(ctx context.Context, m *message) opResult {
 			}
 		}
 	}
-	q.owner = c
+	q.owner, q.batches = c, c.batches
 	limit := c.srv.MaxTimeLimit
 	if q.timeLimit > 0 && time.Duration(q.timeLimit)*time.Second < limit {
 		limit = time.Duration(q.timeLimit) * time.Second

@@ -36,8 +36,13 @@ func (v *view) loadPrivateGroup(userID string) (*entry, bool, error) {
 }
 
 // privateGroups calls fn with the entry of every private group.
-func (v *view) privateGroups(fn func(*entry) error) error {
-	return v.r.PrivateGroups(func(g directory.Group, u directory.User) error {
+func (v *view) privateGroups(at *cursor, fn func(*entry) error) error {
+	return v.r.Users(at.key, func(u directory.User) error {
+		at.key = u.UID
+		g, ok, err := v.r.PrivateGroup(u)
+		if err != nil || !ok {
+			return err
+		}
 		return fn(v.b.tree.privateGroupEntry(g, u))
 	})
 }

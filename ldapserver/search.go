@@ -527,77 +527,144 @@ func (v *view) groupsWithMemberUID(uid string) ([]string, bool) {
 	return ids, false
 }
 
+// cursor is where a walk stopped, so that a walk in a later transaction
+// goes on after the last entry visited instead of starting again.
+type cursor struct {
+	stage int    // 0 for the fixed entries, then one per kind of record (walkKinds)
+	fixed int    // fixed entries visited
+	key   string // when the stage scans: the sort key of the last record visited
+	// The stage's candidates from an index, read once for the whole
+	// search: reading them again for every batch would cost a large
+	// search time in the square of its size.
+	listed bool
+	ids    []string // sorted; nil with all
+	all    bool     // no index answers: the stage scans every record
+	next   int      // candidates visited
+}
+
+// advance moves the cursor to the start of the next stage.
+func (at *cursor) advance() { *at = cursor{stage: at.stage + 1} }
+
+// walkKinds are the kinds of record a walk visits after the fixed
+// entries, in order, with the container that holds them.
+var walkKinds = []struct {
+	kind   entryKind
+	parent func(b *Backend) string
+}{
+	{kindUser, func(b *Backend) string { return b.nPeople }},
+	{kindGroup, func(b *Backend) string { return b.nGroups }},
+	{kindPrivateGroup, func(b *Backend) string { return b.nGroups }},
+	{kindAccount, func(b *Backend) string { return b.nServices }},
+}
+
 // walk calls fn for every entry in scope of base that could match f, each
-// once, in a stable order.
-func (v *view) walk(base ref, baseN string, scope int, f *Filter, fn func(*entry) error) error {
-	visit := func(x ref) error {
-		e, ok, err := v.load(x)
-		if err != nil || !ok {
+// once, in a stable order, starting after the entry at names. at follows
+// the walk, so that after fn returns an error the walk can go on from the
+// next entry in another transaction.
+func (v *view) walk(base ref, baseN string, scope int, f *Filter, at *cursor, fn func(*entry) error) error {
+	if at.stage == 0 {
+		if err := v.walkFixed(base, baseN, scope, at, fn); err != nil {
 			return err
 		}
-		return fn(e)
+		at.advance()
 	}
-	inScope := func(parentN string) bool {
-		switch scope {
-		case scopeBase:
-			return false
-		case scopeOne:
-			return parentN == baseN
+	if base.kind != kindContainer || scope == scopeBase {
+		return nil // users, groups and bind accounts are leaves
+	}
+	for ; at.stage <= len(walkKinds); at.advance() {
+		k := walkKinds[at.stage-1]
+		if !inScope(scope, baseN, k.parent(v.b)) {
+			continue
 		}
-		return parentN == baseN || strings.HasSuffix(parentN, ","+baseN)
-	}
-	if base.kind != kindContainer {
-		if scope == scopeOne {
-			return nil // users, groups and bind accounts are leaves
-		}
-		return visit(base)
-	}
-	if scope == scopeBase {
-		return visit(base)
-	}
-	if scope == scopeSub {
-		if err := visit(base); err != nil {
+		if err := v.walkKind(k.kind, f, at, fn); err != nil {
 			return err
 		}
 	}
-	for _, c := range v.b.containers[1:] {
-		if parent := c.ndn[strings.IndexByte(c.ndn, ',')+1:]; inScope(parent) {
-			if err := visit(ref{kindContainer, c.dn}); err != nil {
+	return nil
+}
+
+// inScope reports whether entries under the container parentN are in the
+// scope of a search.
+func inScope(scope int, baseN, parentN string) bool {
+	switch scope {
+	case scopeBase:
+		return false
+	case scopeOne:
+		return parentN == baseN
+	}
+	return parentN == baseN || strings.HasSuffix(parentN, ","+baseN)
+}
+
+// walkFixed visits the base entry, when in scope, and the containers
+// under it.
+func (v *view) walkFixed(base ref, baseN string, scope int, at *cursor, fn func(*entry) error) error {
+	var buf [8]ref
+	refs := buf[:0]
+	if scope != scopeOne {
+		refs = append(refs, base)
+	}
+	if base.kind == kindContainer && scope != scopeBase {
+		for _, c := range v.b.containers[1:] {
+			if parent := c.ndn[strings.IndexByte(c.ndn, ',')+1:]; inScope(scope, baseN, parent) {
+				refs = append(refs, ref{kindContainer, c.dn})
+			}
+		}
+	}
+	for ; at.fixed < len(refs); at.fixed++ {
+		if err := v.visit(refs[at.fixed], fn); err != nil {
+			at.fixed++
+			return err
+		}
+	}
+	return nil
+}
+
+func (v *view) visit(x ref, fn func(*entry) error) error {
+	e, ok, err := v.load(x)
+	if err != nil || !ok {
+		return err
+	}
+	return fn(e)
+}
+
+// walkKind visits the records of one kind that could match f: the
+// candidates an index gives, or every record in the order of its name.
+func (v *view) walkKind(kind entryKind, f *Filter, at *cursor, fn func(*entry) error) error {
+	if !at.listed {
+		at.ids, at.all = v.candidates(kind, f)
+		at.listed = true
+	}
+	if !at.all {
+		for at.next < len(at.ids) {
+			id := at.ids[at.next]
+			at.next++
+			if err := v.visit(ref{kind, id}, fn); err != nil {
 				return err
 			}
 		}
+		return nil
 	}
-	kinds := []struct {
-		kind   entryKind
-		parent string
-	}{{kindUser, v.b.nPeople}, {kindGroup, v.b.nGroups}, {kindPrivateGroup, v.b.nGroups}, {kindAccount, v.b.nServices}}
-	for _, k := range kinds {
-		if !inScope(k.parent) {
-			continue
-		}
-		ids, all := v.candidates(k.kind, f)
-		if !all {
-			for _, id := range ids {
-				if err := visit(ref{k.kind, id}); err != nil {
-					return err
-				}
+	switch kind {
+	case kindUser:
+		return v.r.Users(at.key, func(u directory.User) error {
+			at.key = u.UID
+			return fn(v.userEntry(u))
+		})
+	case kindGroup:
+		return v.r.GroupRefs(at.key, func(g directory.Group, m directory.Members) error {
+			at.key = g.CN
+			return fn(v.groupEntry(g, m))
+		})
+	case kindPrivateGroup:
+		return v.privateGroups(at, fn)
+	case kindAccount:
+		return v.r.BindAccounts(func(a directory.BindAccount) error {
+			if key := strings.ToLower(a.Name); key > at.key {
+				at.key = key
+				return fn(v.b.tree.accountEntry(a))
 			}
-			continue
-		}
-		var err error
-		switch k.kind {
-		case kindUser:
-			err = v.r.Users("", func(u directory.User) error { return fn(v.userEntry(u)) })
-		case kindGroup:
-			err = v.r.GroupRefs("", func(g directory.Group, m directory.Members) error { return fn(v.groupEntry(g, m)) })
-		case kindPrivateGroup:
-			err = v.privateGroups(fn)
-		case kindAccount:
-			err = v.r.BindAccounts(func(a directory.BindAccount) error { return fn(v.b.tree.accountEntry(a)) })
-		}
-		if err != nil {
-			return err
-		}
+			return nil
+		})
 	}
 	return nil
 }

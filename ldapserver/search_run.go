@@ -22,6 +22,31 @@ type searchQuery struct {
 	attrs     []string
 	paging    *ldap.ControlPaging // nil when the client did not ask for pages
 	owner     any                 // the connection, which owns paging state
+	// batches has a slot for each batch of entries the connection's
+	// searches may hold unsent at once; nil for no limit.
+	batches chan struct{}
+}
+
+// holdBatch waits for one of the connection's batch slots, so that a
+// client that reads slowly has at most cap(batches) batches waiting for
+// its socket, however many searches it runs. A search waits here with no
+// transaction open.
+func (q *searchQuery) holdBatch(ctx context.Context) error {
+	if q.batches == nil {
+		return nil
+	}
+	select {
+	case q.batches <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (q *searchQuery) releaseBatch() {
+	if q.batches != nil {
+		<-q.batches
+	}
 }
 
 // outAttr is one attribute as sent, named as the client asked.
@@ -34,15 +59,24 @@ type sendFunc func(dn string, attrs []outAttr) error
 
 var errSizeLimit = errors.New("size limit")
 
-// search runs a search and streams the entries through send.
+// search runs a search and sends the entries through send. Entries are
+// read in batches, each in its own read transaction, and a batch is sent
+// only once its transaction has ended: a client that reads slowly, or
+// not at all, then holds no transaction, and writes, which need bbolt to
+// reuse pages or grow its file, go on beside it.
+//
+// Each batch is a consistent snapshot, but a search of more than one
+// batch is not: an entry changed while the search runs is sent as its
+// batch read it, and one added or removed then may be sent or not. Each
+// entry is sent at most once, because the walk goes on after the key of
+// the last entry it visited (see cursor).
 func (b *Backend) search(ctx context.Context, w *who, q *searchQuery, send sendFunc) opResult {
 	sel := newSelection(q.attrs)
-	ev := &evaluator{chain: func(*entry, string, string) tristate { return isFalse }}
 	if q.base == "" {
 		if q.scope != scopeBase {
 			return fail(ldap.LDAPResultNoSuchObject, "no such entry")
 		}
-		return b.sendFixed(ev, b.rootDSE, q, sel, send)
+		return b.sendFixed(b.rootDSE, q, sel, send)
 	}
 	baseN, valid := normaliseDN(q.base)
 	if !valid {
@@ -52,7 +86,7 @@ func (b *Backend) search(ctx context.Context, w *who, q *searchQuery, send sendF
 		if q.scope == scopeOne {
 			return ok()
 		}
-		return b.sendFixed(ev, b.subschema, q, sel, send)
+		return b.sendFixed(b.subschema, q, sel, send)
 	}
 	if baseN != b.nBase && !strings.HasSuffix(baseN, ","+b.nBase) {
 		return fail(ldap.LDAPResultNoSuchObject, "no such entry")
@@ -60,53 +94,139 @@ func (b *Backend) search(ctx context.Context, w *who, q *searchQuery, send sendF
 	if !b.access.canSearch(w) {
 		return fail(ldap.LDAPResultInsufficientAccessRights, "bind first: anonymous clients may read only the root DSE and the schema")
 	}
-	var res opResult
-	err := b.dir.View(ctx, func(ctx context.Context, r directory.Reader) error {
-		v := &view{b: b, r: r, who: w, ntHash: canReadNTHash(w), names: map[string]string{}, chain: map[string][]string{}}
-		ev.chain, ev.member = v.inChain, v.hasMember
-		base, found := v.resolve(q.base)
-		if !found && v.err != nil {
-			return v.err
-		} else if !found {
-			res = fail(ldap.LDAPResultNoSuchObject, "no such entry")
-			res.matched = b.nearestContainer(baseN)
-			return nil
+	if q.paging != nil {
+		return b.pagedSearch(ctx, w, q, sel, baseN, send)
+	}
+	st := &walk{}
+	for {
+		if err := q.holdBatch(ctx); err != nil {
+			return b.errorResult("search", err)
 		}
-		if q.paging != nil {
-			res = b.paged(ctx, v, ev, sel, base, baseN, q, send)
+		err := b.searchBatch(ctx, w, q, sel, baseN, st)
+		if err == nil {
+			err = st.out.send(send)
+		}
+		q.releaseBatch()
+		if err != nil {
+			return b.errorResult("search", err)
+		}
+		if !st.more {
+			return st.res
+		}
+		st.out = batch{entries: st.out.entries[:0]}
+	}
+}
+
+// walk is the progress of a search from one batch to the next.
+type walk struct {
+	at   cursor
+	n    int // entries found, for the size limit
+	out  batch
+	more bool // the batch is full: the walk goes on after it is sent
+	res  opResult
+}
+
+// searchBatch reads the next batch of a search in one transaction.
+func (b *Backend) searchBatch(ctx context.Context, w *who, q *searchQuery, sel selection, baseN string, st *walk) error {
+	return b.dir.View(ctx, func(ctx context.Context, r directory.Reader) error {
+		v, ev := b.newView(r, w)
+		base, found := b.resolveBase(v, q.base, baseN, &st.res)
+		if !found {
 			return v.err
 		}
-		n := 0
-		err := v.walk(base, baseN, q.scope, q.filter, func(e *entry) error {
+		err := v.walk(base, baseN, q.scope, q.filter, &st.at, func(e *entry) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			if !b.access.canRead(w, e, b.tree.layout.Base) || ev.eval(q.filter, e) != isTrue {
 				return nil
 			}
-			if q.sizeLimit > 0 && n >= q.sizeLimit {
+			if q.sizeLimit > 0 && st.n >= q.sizeLimit {
 				return errSizeLimit
 			}
-			n++
-			return send(e.dn, sel.pick(e, q.typesOnly))
+			st.n++
+			if st.out.add(e.dn, sel.pick(e, q.typesOnly)) {
+				return errBatchFull
+			}
+			return nil
 		})
+		st.more = false
 		switch {
+		case errors.Is(err, errBatchFull):
+			st.more = true
 		case errors.Is(err, errSizeLimit):
-			res = fail(ldap.LDAPResultSizeLimitExceeded, "size limit exceeded")
+			st.res = fail(ldap.LDAPResultSizeLimitExceeded, "size limit exceeded")
 		case err != nil:
 			return err
 		default:
-			res = ok()
+			st.res = ok()
 		}
 		return v.err
 	})
-	if err != nil {
-		return b.errorResult("search", err)
-	}
-	return res
 }
 
-func (b *Backend) sendFixed(ev *evaluator, e *entry, q *searchQuery, sel selection, send sendFunc) opResult {
+// newView starts one search's look at the directory through r, and the
+// evaluator of its filters.
+func (b *Backend) newView(r directory.Reader, w *who) (*view, *evaluator) {
+	v := &view{b: b, r: r, who: w, ntHash: canReadNTHash(w), names: map[string]string{}, chain: map[string][]string{}}
+	return v, &evaluator{chain: v.inChain, member: v.hasMember}
+}
+
+// resolveBase finds a search's base entry; when it is missing, res says
+// so, unless a read failed (v.err).
+func (b *Backend) resolveBase(v *view, dn, baseN string, res *opResult) (ref, bool) {
+	base, found := v.resolve(dn)
+	if !found && v.err == nil {
+		*res = fail(ldap.LDAPResultNoSuchObject, "no such entry")
+		res.matched = b.nearestContainer(baseN)
+	}
+	return base, found
+}
+
+// batchBytes bounds the entries a search holds between reading them and
+// sending them: past it the batch is sent, and the walk goes on in a new
+// transaction.
+const batchBytes = 64 << 10
+
+var errBatchFull = errors.New("batch full")
+
+// batch is the entries of a search read in one transaction, to be sent
+// after it ends.
+type batch struct {
+	entries []batchEntry
+	size    int // about what they take encoded
+}
+
+type batchEntry struct {
+	dn    string
+	attrs []outAttr
+}
+
+// add keeps one entry and reports whether the batch is full.
+func (o *batch) add(dn string, attrs []outAttr) bool {
+	o.entries = append(o.entries, batchEntry{dn, attrs})
+	o.size += len(dn) + 16
+	for _, a := range attrs {
+		o.size += len(a.name) + 16
+		for _, v := range a.values {
+			o.size += len(v) + 4
+		}
+	}
+	return o.size >= batchBytes
+}
+
+// send sends the entries in the order they were found.
+func (o *batch) send(send sendFunc) error {
+	for _, e := range o.entries {
+		if err := send(e.dn, e.attrs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *Backend) sendFixed(e *entry, q *searchQuery, sel selection, send sendFunc) opResult {
+	ev := &evaluator{chain: func(*entry, string, string) tristate { return isFalse }}
 	if ev.eval(q.filter, e) == isTrue {
 		if err := send(e.dn, sel.pick(e, q.typesOnly)); err != nil {
 			return b.errorResult("search", err)
@@ -136,8 +256,10 @@ func (b *Backend) nearestContainer(n string) string {
 	}
 }
 
-// paged answers one page of a paged search.
-func (b *Backend) paged(ctx context.Context, v *view, ev *evaluator, sel selection, base ref, baseN string, q *searchQuery, send sendFunc) opResult {
+// pagedSearch answers one page of a paged search. The first page finds
+// every match and keeps references to them (pagedSearch state); each page
+// then loads its entries in batches, as search does.
+func (b *Backend) pagedSearch(ctx context.Context, w *who, q *searchQuery, sel selection, baseN string, send sendFunc) opResult {
 	size := int(q.paging.PagingSize)
 	done := func(total int, cookie string) opResult {
 		res := ok()
@@ -150,53 +272,83 @@ func (b *Backend) paged(ctx context.Context, v *view, ev *evaluator, sel selecti
 		if !found {
 			return fail(ldap.LDAPResultUnwillingToPerform, "paged results cookie is not valid for this search")
 		}
-		if size == 0 {
-			return done(0, "") // the client abandons the search
-		}
 		state = s
-	} else {
-		if size == 0 {
-			return done(0, "")
-		}
-		state = &pagedSearch{owner: q.owner, query: describe(q)}
-		err := v.walk(base, baseN, q.scope, q.filter, func(e *entry) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if b.access.canRead(v.who, e, b.tree.layout.Base) && ev.eval(q.filter, e) == isTrue {
-				id := e.id
-				if e.kind == kindContainer {
-					id = e.dn
-				}
-				state.refs = append(state.refs, ref{e.kind, id})
-			}
-			return nil
-		})
-		if err != nil {
-			return b.errorResult("search", err)
-		}
-		state.total = len(state.refs)
 	}
-	for sent := 0; sent < size && len(state.refs) > 0; {
-		x := state.refs[0]
-		state.refs = state.refs[1:]
-		e, found, err := v.load(x)
-		if err != nil {
+	if size == 0 {
+		return done(0, "") // an empty page, or the client abandons the search
+	}
+	for sent := 0; ; {
+		if err := q.holdBatch(ctx); err != nil {
 			return b.errorResult("search", err)
 		}
-		if !found || !b.access.canRead(v.who, e, b.tree.layout.Base) {
-			continue // deleted or hidden since the first page
+		var out batch
+		var res opResult
+		err := b.dir.View(ctx, func(ctx context.Context, r directory.Reader) error {
+			v, ev := b.newView(r, w)
+			if state == nil {
+				base, found := b.resolveBase(v, q.base, baseN, &res)
+				if !found {
+					return v.err
+				}
+				s, err := b.firstPage(ctx, v, ev, base, baseN, q)
+				if err != nil {
+					return err
+				}
+				state = s
+			}
+			for sent < size && len(state.refs) > 0 && out.size < batchBytes {
+				x := state.refs[0]
+				state.refs = state.refs[1:]
+				e, found, err := v.load(x)
+				if err != nil {
+					return err
+				}
+				if found && b.access.canRead(v.who, e, b.tree.layout.Base) { // else deleted or hidden since the first page
+					out.add(e.dn, sel.pick(e, q.typesOnly))
+					sent++
+				}
+			}
+			return v.err
+		})
+		if err == nil && state != nil {
+			err = out.send(send)
 		}
-		if err := send(e.dn, sel.pick(e, q.typesOnly)); err != nil {
+		q.releaseBatch()
+		switch {
+		case err != nil:
 			return b.errorResult("search", err)
+		case state == nil:
+			return res
 		}
-		sent++
+		if sent >= size || len(state.refs) == 0 {
+			break
+		}
 	}
 	next := ""
 	if len(state.refs) > 0 {
 		next = b.pages.put(state)
 	}
 	return done(state.total, next)
+}
+
+// firstPage finds every entry a paged search matches.
+func (b *Backend) firstPage(ctx context.Context, v *view, ev *evaluator, base ref, baseN string, q *searchQuery) (*pagedSearch, error) {
+	state := &pagedSearch{owner: q.owner, query: describe(q)}
+	err := v.walk(base, baseN, q.scope, q.filter, &cursor{}, func(e *entry) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if b.access.canRead(v.who, e, b.tree.layout.Base) && ev.eval(q.filter, e) == isTrue {
+			id := e.id
+			if e.kind == kindContainer {
+				id = e.dn
+			}
+			state.refs = append(state.refs, ref{e.kind, id})
+		}
+		return nil
+	})
+	state.total = len(state.refs)
+	return state, err
 }
 
 // selection is the attribute list of a search (RFC 4511 4.5.1.8).
