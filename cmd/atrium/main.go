@@ -23,6 +23,8 @@ const (
 	exitInvalid  = 5
 	exitConflict = 6
 	exitLocked   = 7
+	// exitUnavailable: the shared store has no quorum; try again later.
+	exitUnavailable = 8
 )
 
 func main() {
@@ -55,6 +57,8 @@ func exitCode(err error) (int, string) {
 		return exitInvalid, err.Error()
 	case errors.Is(err, directory.ErrConflict):
 		return exitConflict, err.Error()
+	case errors.Is(err, directory.ErrUnavailable):
+		return exitUnavailable, "the etcd cluster cannot take changes right now (unreachable, or without quorum); nothing was changed. Try again once a majority of its members is up."
 	case errors.Is(err, boltstore.ErrLocked):
 		return exitLocked, err.Error() + " (is another atrium command running?)"
 	}

@@ -39,7 +39,8 @@ var (
 	ErrTxnTooLarge = errors.New("transaction too large for one etcd transaction")
 	// ErrUnavailable means etcd could not be reached in time or has no
 	// leader (quorum lost). Writes fail with it; Views go on from the mirror.
-	ErrUnavailable = errors.New("etcd cluster unavailable")
+	// It wraps directory.ErrUnavailable, which the front ends map.
+	ErrUnavailable = fmt.Errorf("etcd cluster unreachable or without quorum: %w", directory.ErrUnavailable)
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("etcd store is closed")
 )
