@@ -123,6 +123,13 @@ type Options struct {
 	// caller can copy it aside. An error stops New before anything is
 	// written.
 	BeforeMigrate func(ctx context.Context, from int) error
+	// SyncTimeout bounds the freshness check of a shared store (see
+	// Syncer) before a login reads credentials (default 2s).
+	SyncTimeout time.Duration
+	// RequireFreshLogins refuses logins while a shared store cannot
+	// confirm its copy is current, instead of checking them against the
+	// last copy.
+	RequireFreshLogins bool
 }
 
 // Directory is the one source of truth for users, groups and bind accounts.
@@ -141,6 +148,10 @@ type Directory struct {
 	mfaPolicy MFAPolicy
 	// secretsGen counts secret writes (see SecretsGeneration).
 	secretsGen atomic.Uint64
+	// syncer is a shared store's freshness check (nil for bbolt).
+	syncer       Syncer
+	syncTimeout  time.Duration
+	requireFresh bool
 }
 
 // New opens a Directory on store, upgrading its schema if it is older than
@@ -168,7 +179,14 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 		binds:   newBindCache(opt.Now),
 
 		mfaPolicy: opt.MFA,
+
+		syncTimeout:  opt.SyncTimeout,
+		requireFresh: opt.RequireFreshLogins,
 	}
+	if d.syncTimeout <= 0 {
+		d.syncTimeout = DefaultSyncTimeout
+	}
+	d.watchShared(store)
 	if opt.SecretKey != nil {
 		box, err := newSecretBox(opt.SecretKey)
 		if err != nil {

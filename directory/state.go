@@ -34,7 +34,12 @@ func (d *Directory) PutState(ctx context.Context, kind, key string, v any, expir
 }
 
 // State decodes the live record kind/key into v, or returns ErrNotFound.
+// On a shared store it first makes sure the record another node may have
+// written (a session, a login flow) is here.
 func (d *Directory) State(ctx context.Context, kind, key string, v any) error {
+	if err := d.fresh(ctx); err != nil {
+		return err
+	}
 	return d.store.View(ctx, func(tx Tx) error { return d.readState(tx, kind, key, v) })
 }
 

@@ -1,0 +1,100 @@
+package etcdstore
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/directory/password"
+)
+
+// twoDirectories are two Atrium nodes: a Directory each, on their own
+// Stores (and etcd clients) over one keyspace.
+func twoDirectories(t *testing.T) (a, b *directory.Directory, sa, sb *Store) {
+	t.Helper()
+	sa, sb = twoNodes(t)
+	dirs := make([]*directory.Directory, 2)
+	for i, s := range []*Store{sa, sb} {
+		d, err := directory.New(context.Background(), s, directory.Options{PasswordParams: password.TestParams})
+		must(t, err)
+		t.Cleanup(func() { d.Close() })
+		dirs[i] = d
+	}
+	return dirs[0], dirs[1], sa, sb
+}
+
+func login(d *directory.Directory, service, pw string) error {
+	_, err := d.Authenticate(context.Background(), directory.Login{Name: "alice", Password: pw, Remote: "127.0.0.1", Service: service})
+	return err
+}
+
+// TestPasswordChangeDropsOtherNodesBindCache: B has verified alice's
+// password for an LDAP bind and remembers it; A changes the password; B
+// refuses the old one at once. Without the cache hearing of changes from
+// the mirror, B would go on accepting it for the cache's lifetime.
+func TestPasswordChangeDropsOtherNodesBindCache(t *testing.T) {
+	ctx := context.Background()
+	a, b, _, _ := twoDirectories(t)
+	_, err := a.CreateUser(ctx, directory.User{UID: "alice", Mail: "alice@example.com"})
+	must(t, err)
+	must(t, a.SetPassword(ctx, "alice", "old password 1"))
+	for range 2 { // the second bind is answered from B's cache
+		must(t, login(b, "ldap", "old password 1"))
+	}
+	must(t, a.SetPassword(ctx, "alice", "new password 2"))
+	if err := login(b, "ldap", "old password 1"); !errors.Is(err, directory.ErrBadCredentials) {
+		t.Fatalf("old password on B after the change on A: %v, want ErrBadCredentials", err)
+	}
+	must(t, login(b, "ldap", "new password 2"))
+	if _, err := a.SetDisabled(ctx, "alice", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := login(b, "ldap", "new password 2"); !errors.Is(err, directory.ErrBadCredentials) {
+		t.Fatalf("disabled on A, bind on B: %v, want ErrBadCredentials", err)
+	}
+}
+
+// TestLoginWaitsForOtherNodesChange: B's mirror is held back while A
+// changes the password; a login on B must not be judged on the stale
+// mirror but wait (Sync) until it holds A's commit.
+func TestLoginWaitsForOtherNodesChange(t *testing.T) {
+	ctx := context.Background()
+	a, b, _, sb := twoDirectories(t)
+	_, err := a.CreateUser(ctx, directory.User{UID: "alice", Mail: "alice@example.com"})
+	must(t, err)
+	must(t, a.SetPassword(ctx, "alice", "old password 1"))
+	must(t, login(b, "web", "old password 1"))
+
+	sb.pauseWatch()
+	must(t, a.SetPassword(ctx, "alice", "new password 2"))
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		sb.startWatch()
+	}()
+	if err := login(b, "web", "old password 1"); !errors.Is(err, directory.ErrBadCredentials) {
+		t.Fatalf("old password on B while its mirror lagged: %v, want ErrBadCredentials", err)
+	}
+	must(t, login(b, "web", "new password 2"))
+}
+
+// TestCheckSecretKey: a node with another secrets key than the one that
+// sealed the cluster's secrets is told so; the right key passes.
+func TestCheckSecretKey(t *testing.T) {
+	ctx := context.Background()
+	sa, sb := twoNodes(t)
+	key := func(b byte) []byte { k := make([]byte, directory.SecretKeySize); k[0] = b; return k }
+	a, err := directory.New(ctx, sa, directory.Options{SecretKey: key(1)})
+	must(t, err)
+	defer a.Close()
+	must(t, a.CheckSecretKey(ctx)) // nothing sealed yet
+	must(t, a.PutSecret(ctx, "saml-signing-key", []byte("pem")))
+	must(t, a.CheckSecretKey(ctx))
+	b, err := directory.New(ctx, sb, directory.Options{SecretKey: key(2)})
+	must(t, err)
+	defer b.Close()
+	if err := b.CheckSecretKey(ctx); !errors.Is(err, directory.ErrWrongSecretKey) {
+		t.Fatalf("other key: %v, want ErrWrongSecretKey", err)
+	}
+}

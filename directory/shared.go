@@ -1,0 +1,113 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Syncer is a Store shared by several processes (etcd) whose Views read a
+// local copy. Sync returns once that copy holds every commit made anywhere
+// before the call, or fails with ErrUnavailable.
+type Syncer interface {
+	Sync(ctx context.Context) error
+}
+
+// Change names one record a shared store saw written or deleted, by this
+// process or another.
+type Change struct{ Bucket, Key string }
+
+// ChangeNotifier is a shared store that reports every change it applies,
+// whoever made it. nil changes mean anything may have changed (the local
+// copy was reloaded). fn runs on the store's apply loop: it must be quick.
+type ChangeNotifier interface {
+	NotifyChanges(fn func(changes []Change))
+}
+
+// DefaultSyncTimeout bounds the freshness check before a login reads
+// credentials (Options.SyncTimeout).
+const DefaultSyncTimeout = 2 * time.Second
+
+// fresh makes the store's local copy current before credentials are read,
+// so that a password change, a disable or an MFA reset made on another
+// node counts at once. Without a quorum it logs and goes on from the copy
+// (the last known state), unless Options.RequireFreshLogins refuses.
+func (d *Directory) fresh(ctx context.Context) error {
+	if d.syncer == nil {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(ctx, d.syncTimeout)
+	defer cancel()
+	err := d.syncer.Sync(sctx)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case d.requireFresh:
+		return fmt.Errorf("check that credentials are current: %w", err)
+	}
+	if !errors.Is(err, ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("check that credentials are current: %w", err)
+	}
+	d.log.Warn("store unavailable: checking credentials against this node's last copy", "err", err)
+	return nil
+}
+
+// watchShared subscribes the in-memory caches to a shared store's
+// changes, so that a change made on any node drops them on every node:
+// verified binds of a principal whose credentials or record changed, and
+// the parsed secrets (SAML keys) when a secret changed. The group decode
+// cache compares stored bytes on every use and needs nothing.
+func (d *Directory) watchShared(store Store) {
+	if s, ok := store.(Syncer); ok {
+		d.syncer = s
+	}
+	n, ok := store.(ChangeNotifier)
+	if !ok {
+		return
+	}
+	n.NotifyChanges(func(changes []Change) {
+		if changes == nil {
+			d.binds.forgetAll()
+			d.secretsGen.Add(1)
+			return
+		}
+		for _, c := range changes {
+			switch c.Bucket {
+			case bCreds, bUsers, bAccounts:
+				d.binds.forget(c.Key)
+			case bSecrets:
+				d.secretsGen.Add(1)
+			}
+		}
+	})
+}
+
+// ErrWrongSecretKey means the secrets key cannot open the secrets the
+// store holds: another key sealed them.
+var ErrWrongSecretKey = errors.New("the secrets key does not open the secrets in the database")
+
+// CheckSecretKey opens one stored secret (the first by name, such as the
+// SAML signing key) with this directory's key. Nodes sharing a store need
+// the same secret.key; one with another key would fail every sealed read
+// (signing, TOTP, Samba), so it should refuse to start. A store without
+// secrets passes.
+func (d *Directory) CheckSecretKey(ctx context.Context) error {
+	var name string
+	var sealed []byte
+	err := d.store.View(ctx, func(tx Tx) error {
+		return tx.Scan(bSecrets, "", "", func(k string, v []byte) error {
+			name, sealed = k, append([]byte(nil), v...)
+			return ErrStop
+		})
+	})
+	if err != nil || sealed == nil {
+		return err
+	}
+	if _, err := d.Unseal(sealed, "secret:"+name); err != nil {
+		return fmt.Errorf("%w (secret %s: %w)", ErrWrongSecretKey, name, err)
+	}
+	return nil
+}
