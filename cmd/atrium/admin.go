@@ -20,7 +20,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/atrium-dir/atrium/directory"
-	"github.com/atrium-dir/atrium/directory/boltstore"
 	"github.com/atrium-dir/atrium/directory/password"
 )
 
@@ -183,7 +182,7 @@ func listenAdmin(dataDir string) (net.Listener, error) {
 }
 
 // openDirectory opens the store and the directory of cfg.
-func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log *slog.Logger) (*directory.Directory, *boltstore.Store, error) {
+func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log *slog.Logger) (*directory.Directory, directory.Store, error) {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -191,7 +190,7 @@ func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log 
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := boltstore.Open(filepath.Join(cfg.Data, "atrium.db"), lockWait)
+	s, beforeMigrate, err := openStore(ctx, cfg, lockWait, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -202,7 +201,8 @@ func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log 
 		MFA:       cfg.mfaPolicy(),
 		// Before an upgrade, not after: a failed migration leaves the
 		// store as it was, and the copy is of that.
-		BeforeMigrate: backupBeforeMigrate(s, log),
+		BeforeMigrate:      beforeMigrate,
+		RequireFreshLogins: cfg.Store.Etcd.RequireFreshLogins,
 		Backoff: directory.BackoffConfig{
 			AddressFreeFailures: cfg.Backoff.AddressFreeFailures, AddressMaxBlock: cfg.Backoff.AddressMaxBlock,
 			AccountFailures: cfg.Backoff.AccountFailures, AccountLock: cfg.Backoff.AccountLock, Window: cfg.Backoff.Window,
@@ -213,6 +213,11 @@ func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log 
 		opt.PasswordParams = password.TestParams
 	}
 	d, err := directory.New(ctx, s, opt)
+	if err == nil {
+		if err = checkSharedKey(ctx, cfg, d); err != nil {
+			d.Close()
+		}
+	}
 	if err != nil {
 		s.Close()
 		return nil, nil, err

@@ -134,7 +134,7 @@ func parseInvocation(cmd *command, args []string) (*invocation, error) {
 	fs.SetOutput(io.Discard)
 	strFlags := map[string]*string{}
 	boolFlags := map[string]*bool{}
-	for _, name := range []string{"data", "config", "base-dn"} {
+	for _, name := range append([]string{"data", "config", "base-dn"}, storeFlags...) {
 		strFlags[name] = fs.String(name, "", "")
 	}
 	boolFlags["json"] = fs.Bool("json", false, "")
@@ -160,7 +160,7 @@ func parseInvocation(cmd *command, args []string) (*invocation, error) {
 	}
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
-		case "data", "base-dn":
+		case "data", "base-dn", "store", "etcd-endpoints", "etcd-ca", "etcd-cert", "etcd-key", "etcd-prefix":
 			inv.global[f.Name] = f.Value.String()
 		case "config":
 			inv.configFile = f.Value.String()
@@ -202,6 +202,9 @@ Usage:
   atrium version | healthcheck
 
 Every command takes --data DIR (default ./data, or ATRIUM_DATA), --config FILE and --json.
+On an etcd cluster, serve and every command take --store etcd --etcd-endpoints URL,URL,...
+[--etcd-ca F --etcd-cert F --etcd-key F] [--etcd-prefix /atrium] (see README, several nodes);
+atrium migrate --to etcd copies DATA/atrium.db into the cluster.
 Passwords are never arguments: --password-stdin reads one line; otherwise atrium asks on a
 terminal, or generates a strong password and prints it once.
 `
