@@ -1,0 +1,200 @@
+package main
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	ldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/atrium-dir/atrium/directory/etcdstore/etcdtest"
+)
+
+// The tests in this file run Atrium nodes, each the real binary with its
+// own data directory (the same secret.key), on one etcd cluster of three
+// members run in this process.
+
+// etcdNodes is a cluster and the flags that put a command on it.
+type etcdNodes struct {
+	cluster *etcdtest.Cluster
+	flags   []string
+	env     []string
+	tr      *transcript
+}
+
+func startEtcdNodes(t *testing.T) *etcdNodes {
+	t.Helper()
+	c, err := etcdtest.Start(t.TempDir(), 3)
+	t.Cleanup(c.Close)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &etcdNodes{
+		cluster: c,
+		flags:   []string{"--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints, ","), "--etcd-prefix", "/corp"},
+		env:     testEnv("ATRIUM_ETCD_REQUEST_TIMEOUT=1s"),
+		tr:      &transcript{},
+	}
+}
+
+// node is a data directory for one more node; with from, its secret.key
+// is copied from there, as an admin installs a second node.
+func (n *etcdNodes) node(t *testing.T, from *cli) *cli {
+	t.Helper()
+	data := filepath.Join(t.TempDir(), "data")
+	if from != nil {
+		key, err := os.ReadFile(filepath.Join(from.data, "secret.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(data, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(data, "secret.key"), key, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &cli{data: data, env: n.env, tr: n.tr}
+}
+
+// ok runs an atrium command with the cluster's flags.
+func (n *etcdNodes) ok(t *testing.T, c *cli, stdin string, args ...string) string {
+	t.Helper()
+	return c.okIn(t, stdin, append(args, n.flags...)...)
+}
+
+func (n *etcdNodes) serve(t *testing.T, c *cli) *atriumServer {
+	t.Helper()
+	return startServer(t, c.data, n.env, n.tr, n.flags...)
+}
+
+// ldapConn is a connection to addr bound as dn.
+func ldapConn(t *testing.T, addr, dn, pw string) *ldap.Conn {
+	t.Helper()
+	conn, err := ldap.DialURL("ldap://"+addr, ldap.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetTimeout(10 * time.Second)
+	if err := conn.Bind(dn, pw); err != nil {
+		t.Fatalf("bind as %s: %v", dn, err)
+	}
+	return conn
+}
+
+func searchUID(conn *ldap.Conn, uid string) (int, error) {
+	res, err := conn.Search(ldap.NewSearchRequest("ou=people,"+baseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+		"(uid="+ldap.EscapeFilter(uid)+")", []string{"uid"}, nil))
+	if err != nil {
+		return 0, err
+	}
+	return len(res.Entries), nil
+}
+
+// TestTwoNodesOnEtcd: a user created by node A's CLI, with no node
+// running there, is found by an LDAP search on node B; after A changes
+// her password, B refuses the old one at the very next bind, although it
+// had verified and cached it.
+func TestTwoNodesOnEtcd(t *testing.T) {
+	n := startEtcdNodes(t)
+	a := n.node(t, nil)
+	n.ok(t, a, "reader password 1\n", "bind-account", "add", "reader", "--password-stdin")
+	b := n.node(t, a)
+	nodeB := n.serve(t, b)
+	reader := ldapConn(t, nodeB.ldapAddr, "cn=reader,ou=services,"+baseDN, "reader password 1")
+
+	n.ok(t, a, "alice password 1\n", "user", "add", "alice", "--mail", "alice@example.com", "--password-stdin")
+	// A search reads B's copy, which follows the cluster's watch: allow
+	// for the watch's delivery, not for a poll of the cluster.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		found, err := searchUID(reader, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if found == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("node B's LDAP search never found the user node A created")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for range 2 { // the second bind is answered from B's bind cache
+		mustBind(t, nodeB.ldapAddr, userDN("alice"), "alice password 1")
+	}
+
+	nodeA := n.serve(t, a)
+	n.ok(t, a, "alice password 2\n", "user", "passwd", "alice", "--password-stdin") // through node A's admin socket
+	mustNotBind(t, nodeB.ldapAddr, userDN("alice"), "alice password 1")
+	mustBind(t, nodeB.ldapAddr, userDN("alice"), "alice password 2")
+	mustBind(t, nodeA.ldapAddr, userDN("alice"), "alice password 2")
+
+	resp, err := http.Get("http://" + nodeB.httpAddr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"ok\n", "etcd: reachable", "mirror_lag: 0"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("node B /healthz lacks %q:\n%s", want, body)
+		}
+	}
+}
+
+// TestEtcdNodeWithOtherKeyRefusesToStart: a node whose secret.key is not
+// the cluster's says so and does not start.
+func TestEtcdNodeWithOtherKeyRefusesToStart(t *testing.T) {
+	n := startEtcdNodes(t)
+	a := n.node(t, nil)
+	srv := n.serve(t, a) // first start: seals the SAML signing key
+	srv.stop(t)
+	stranger := n.node(t, nil) // a fresh secret.key of its own
+	r := stranger.run(t, "", append([]string{"user", "list"}, n.flags...)...)
+	if r.code == exitOK || !strings.Contains(r.stderr, "secret.key") || !strings.Contains(r.stderr, "same key") {
+		t.Fatalf("a node with another secret.key: exit %d, stderr %q; want a refusal naming secret.key", r.code, r.stderr)
+	}
+}
+
+// TestEtcdQuorumLoss: with two of three members down, node B goes on
+// answering searches and binds from its copy, refuses an LDAP write with
+// unavailable (52) and reports itself degraded, and the CLI says plainly
+// that nothing was changed.
+func TestEtcdQuorumLoss(t *testing.T) {
+	n := startEtcdNodes(t)
+	a := n.node(t, nil)
+	n.ok(t, a, "alice password 1\n", "user", "add", "alice", "--mail", "alice@example.com", "--password-stdin")
+	b := n.node(t, a)
+	nodeB := n.serve(t, b)
+
+	n.cluster.StopMember(1)
+	n.cluster.StopMember(2)
+	conn := ldapConn(t, nodeB.ldapAddr, userDN("alice"), "alice password 1")
+	if found, err := searchUID(conn, "alice"); err != nil || found != 1 {
+		t.Fatalf("search without quorum: %d entries, %v", found, err)
+	}
+	_, err := conn.PasswordModify(ldap.NewPasswordModifyRequest("", "alice password 1", "alice password 2"))
+	if !ldap.IsErrorWithCode(err, ldap.LDAPResultUnavailable) {
+		t.Fatalf("password change without quorum: %v, want unavailable (52)", err)
+	}
+	resp, err := http.Get("http://" + nodeB.httpAddr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.HasPrefix(string(body), "degraded\n") {
+		t.Errorf("/healthz without quorum: %s %q, want 503 degraded", resp.Status, body)
+	}
+	r := b.run(t, "", append([]string{"user", "disable", "alice"}, n.flags...)...)
+	if r.code != exitUnavailable || !strings.Contains(r.stderr, "nothing was changed") {
+		t.Errorf("CLI write without quorum: exit %d, stderr %q; want exit %d and a plain message", r.code, r.stderr, exitUnavailable)
+	}
+}
