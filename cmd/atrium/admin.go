@@ -64,6 +64,9 @@ func execute(ctx context.Context, inv *invocation, stdout io.Writer) error {
 		}
 		return forward(ctx, client, inv, stdout)
 	}
+	if inv.cmd.name == "restore" && cfg.Store.Kind == storeEtcd {
+		return restoreEtcd(ctx, cfg, inv, stdout)
+	}
 	if inv.cmd.name == "restore" {
 		return restore(cfg, inv, stdout)
 	}

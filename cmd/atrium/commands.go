@@ -71,6 +71,7 @@ var commands = []*command{
 	{name: "import", usage: "import FILE.ldif", minArgs: 1, maxArgs: 1, fn: importLDIF},
 	{name: "export", usage: "export [--with-secrets] [--no-ssh-keys] FILE.ldif", flags: []string{"with-secrets!", "no-ssh-keys!"}, minArgs: 1, maxArgs: 1, fn: exportLDIF},
 	{name: "config check", usage: "config check"},
+	{name: "migrate", usage: "migrate --to etcd --etcd-endpoints URL,... [--force]", flags: []string{"to", "force!"}},
 	{name: "app add", usage: "app add NAME (--metadata FILE|URL | --entity-id ID --acs URL) [--preset cloudflare|generic] [--groups G1,G2] [--nameid email|persistent|uid] [--attribute NAME=SOURCE]... [--encrypt] [--verify-requests] [--idp-initiated] [--launch-url URL] [--require-mfa]",
 		flags: []string{"metadata", "entity-id", "acs", "preset", "groups", "nameid", "attribute*", "encrypt!", "verify-requests!", "idp-initiated!", "launch-url", "require-mfa!"}, minArgs: 1, maxArgs: 1, fn: appAdd},
 	{name: "app list", usage: "app list", fn: appList},

@@ -101,6 +101,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return configCheck(inv, stdout)
 	case "backup verify":
 		return backupVerify(ctx, inv, stdout)
+	case "migrate":
+		return migrateStore(ctx, inv, stdout)
 	}
 	if cmd.password != nil {
 		if err := resolvePassword(inv, stdin, stdout); err != nil {
@@ -199,12 +201,12 @@ Usage:
   atrium backup FILE | backup verify FILE | restore FILE [--force]
   atrium import FILE.ldif | export [--with-secrets] [--no-ssh-keys] FILE.ldif
   atrium config check
+  atrium migrate --to etcd --etcd-endpoints URL,... [--etcd-ca F --etcd-cert F --etcd-key F] [--etcd-prefix P] [--force]
   atrium version | healthcheck
 
 Every command takes --data DIR (default ./data, or ATRIUM_DATA), --config FILE and --json.
 On an etcd cluster, serve and every command take --store etcd --etcd-endpoints URL,URL,...
-[--etcd-ca F --etcd-cert F --etcd-key F] [--etcd-prefix /atrium] (see README, several nodes);
-atrium migrate --to etcd copies DATA/atrium.db into the cluster.
+[--etcd-ca F --etcd-cert F --etcd-key F] [--etcd-prefix /atrium] (see README, several nodes).
 Passwords are never arguments: --password-stdin reads one line; otherwise atrium asks on a
 terminal, or generates a strong password and prints it once.
 `

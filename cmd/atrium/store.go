@@ -126,7 +126,7 @@ func openStore(ctx context.Context, cfg Config, lockWait time.Duration, log *slo
 		}
 		return s, backupBeforeMigrate(s.Path(), s, log), nil
 	}
-	s, err := openEtcd(ctx, cfg.Store.Etcd, log)
+	s, err := openEtcdDirectory(ctx, cfg.Store.Etcd, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -145,6 +145,17 @@ func openEtcd(ctx context.Context, e EtcdConfig, log *slog.Logger) (etcdNode, er
 		return etcdNode{}, err
 	}
 	return etcdNode{s, cli}, nil
+}
+
+// openEtcdDirectory is openEtcd for a directory: it refuses a keyspace
+// that a migration or restore left half copied.
+func openEtcdDirectory(ctx context.Context, e EtcdConfig, log *slog.Logger) (etcdNode, error) {
+	n, err := openEtcd(ctx, e, log)
+	if err == nil && n.Incomplete() {
+		n.Close()
+		return etcdNode{}, errIncomplete(e.Prefix)
+	}
+	return n, err
 }
 
 // checkSharedKey refuses a node whose secret.key cannot open the sealed
