@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -134,6 +135,12 @@ func TestMigrateKilledAndRerun(t *testing.T) {
 	n.ok(t, a, "", "backup", backup)
 	if got := records(t, backup); !maps.Equal(got, want) {
 		t.Fatalf("the cluster's backup has %d records, the migrated file %d; they differ", len(got), len(want))
+	}
+	// The backup goes back into the cluster, under another prefix.
+	restored := append(slices.Clone(n.flags), "--etcd-prefix", "/restored")
+	a.ok(t, append([]string{"restore", backup}, restored...)...)
+	if out := a.ok(t, append([]string{"user", "show", "user2999"}, restored...)...); !strings.Contains(out, "user2999@example.com") {
+		t.Errorf("restored into etcd: user show printed %q", out)
 	}
 	single := a.fresh(t)
 	single.ok(t, "restore", backup)
