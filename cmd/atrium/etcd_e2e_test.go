@@ -193,6 +193,12 @@ func TestEtcdQuorumLoss(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.HasPrefix(string(body), "degraded\n") {
 		t.Errorf("/healthz without quorum: %s %q, want 503 degraded", resp.Status, body)
 	}
+	for deadline := time.Now().Add(3 * healthEvery); !strings.Contains(nodeB.log.String(), "etcd cluster lost"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("node B never logged the lost quorum:\n%s", nodeB.log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	r := b.run(t, "", append([]string{"user", "disable", "alice"}, n.flags...)...)
 	if r.code != exitUnavailable || !strings.Contains(r.stderr, "nothing was changed") {
 		t.Errorf("CLI write without quorum: exit %d, stderr %q; want exit %d and a plain message", r.code, r.stderr, exitUnavailable)

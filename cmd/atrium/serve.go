@@ -118,7 +118,8 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	web = withStoreHealth(web, store, log)
+	web = withStoreHealth(web, store)
+	go logStoreHealth(ctx, store, log)
 	webConns := &connlimit.PerAddress{Max: cfg.Web.MaxConnsPerAddress, Allow: cfg.allowList()}
 	httpSrv := &http.Server{Handler: web, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)} // accept retries and TLS errors go to the one log

@@ -176,7 +176,7 @@ func checkSharedKey(ctx context.Context, cfg Config, d *directory.Directory) err
 // /healthz) to next. The first line is ok, or degraded (503) when the
 // cluster cannot answer a quorum read: the node still serves reads and
 // binds from its copy, but a load balancer should prefer another node.
-func withStoreHealth(next http.Handler, s directory.Store, log *slog.Logger) http.Handler {
+func withStoreHealth(next http.Handler, s directory.Store) http.Handler {
 	node, ok := s.(etcdNode)
 	if !ok {
 		return next
@@ -192,11 +192,50 @@ func withStoreHealth(next http.Handler, s directory.Store, log *slog.Logger) htt
 		status, first, etcd := http.StatusOK, "ok", "reachable"
 		if h.Err != nil {
 			status, first, etcd = http.StatusServiceUnavailable, "degraded", "unavailable"
-			log.Warn("healthz: etcd cluster unavailable; serving reads and binds from this node's copy", "err", h.Err)
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(status)
 		fmt.Fprintf(w, "%s\nstore: etcd\netcd: %s\nmirror_revision: %d\ncommit_revision: %d\nmirror_lag: %d\nreloads: %d\n",
 			first, etcd, h.MirrorRevision, h.CommitRevision, h.Lag, h.Reloads)
 	})
+}
+
+// healthEvery is how often a node checks its link to the cluster.
+const healthEvery = 5 * time.Second
+
+// logStoreHealth says in the log when this node loses the cluster's
+// quorum or its copy falls behind, and when it is back, once each.
+func logStoreHealth(ctx context.Context, s directory.Store, log *slog.Logger) {
+	node, ok := s.(etcdNode)
+	if !ok {
+		return
+	}
+	var lost, behind bool
+	lastLag := int64(0)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(healthEvery):
+		}
+		h := node.Health(ctx)
+		switch {
+		case h.Err != nil && !lost:
+			log.Warn("etcd cluster lost: no quorum reachable; searches and binds go on from this node's copy, writes are refused", "mirror_revision", h.MirrorRevision, "err", h.Err)
+		case h.Err == nil && lost:
+			log.Info("etcd cluster reachable again", "mirror_revision", h.MirrorRevision)
+		}
+		lost = h.Err != nil
+		// Lag seen twice in a row is a mirror that does not keep up, not a
+		// commit caught in flight.
+		switch {
+		case h.Err == nil && h.Lag > 0 && lastLag > 0 && !behind:
+			log.Warn("this node's copy falls behind the etcd cluster", "mirror_lag", h.Lag, "mirror_revision", h.MirrorRevision)
+			behind = true
+		case h.Err == nil && h.Lag == 0 && behind:
+			log.Info("this node's copy has caught up with the etcd cluster")
+			behind = false
+		}
+		lastLag = h.Lag
+	}
 }
