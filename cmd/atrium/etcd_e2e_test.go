@@ -216,3 +216,30 @@ func TestEtcdQuorumLoss(t *testing.T) {
 		t.Errorf("CLI write without quorum: exit %d, stderr %q; want exit %d and a plain message", r.code, r.stderr, exitUnavailable)
 	}
 }
+
+// TestEtcdOverTLS: a node reaches a cluster that serves clients over TLS
+// and asks for a client certificate, with --etcd-ca, --etcd-cert and
+// --etcd-key; without its certificate it is refused with a plain message.
+func TestEtcdOverTLS(t *testing.T) {
+	files, err := etcdtest.WriteTLSFiles(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := etcdtest.StartTLS(t.TempDir(), 3, files)
+	t.Cleanup(c.Close)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := nodesOn(c.Endpoints)
+	a := n.node(t, nil)
+	withCert := []string{"user", "add", "alice", "--mail", "alice@example.com", "--password-stdin", "--etcd-ca", files.CA, "--etcd-cert", files.ClientCert, "--etcd-key", files.ClientKey}
+	n.ok(t, a, "alice password 1\n", withCert...)
+	r := a.run(t, "", append([]string{"user", "list", "--etcd-ca", files.CA}, n.flags...)...)
+	if r.code == exitOK || !strings.Contains(r.stderr, "etcd: no member of https://127.0.0.1") {
+		t.Errorf("without a client certificate: exit %d, stderr %q; want a refusal naming the cluster", r.code, r.stderr)
+	}
+	out := n.ok(t, a, "", "user", "list", "--etcd-ca", files.CA, "--etcd-cert", files.ClientCert, "--etcd-key", files.ClientKey)
+	if !strings.Contains(out, "alice") {
+		t.Errorf("user list over TLS: %q", out)
+	}
+}

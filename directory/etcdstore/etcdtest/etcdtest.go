@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 )
@@ -27,7 +28,13 @@ type Cluster struct {
 
 // Start starts n members with data under dir and waits until each is
 // ready. On error the members started are left for Close.
-func Start(dir string, n int) (*Cluster, error) {
+func Start(dir string, n int) (*Cluster, error) { return start(dir, n, nil) }
+
+// StartTLS is Start with clients served over TLS by the server
+// certificate of files, each asked for a certificate from its CA.
+func StartTLS(dir string, n int, files TLSFiles) (*Cluster, error) { return start(dir, n, &files) }
+
+func start(dir string, n int, files *TLSFiles) (*Cluster, error) {
 	c := &Cluster{}
 	var initial []string
 	for i := range n {
@@ -39,6 +46,10 @@ func Start(dir string, n int) (*Cluster, error) {
 		cfg.Name = fmt.Sprintf("m%d", i)
 		cfg.Dir = filepath.Join(dir, cfg.Name)
 		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}
+		if files != nil {
+			client.Scheme = "https"
+			cfg.ClientTLSInfo = transport.TLSInfo{CertFile: files.ServerCert, KeyFile: files.ServerKey, TrustedCAFile: files.CA, ClientCertAuth: true}
+		}
 		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*client}, []url.URL{*client}
 		// Short ticks keep elections quick; no fsync keeps two shared cores
 		// from waiting on the disk. Neither changes the protocol.
