@@ -4,7 +4,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +16,7 @@ import (
 	ldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/atrium-dir/atrium/directory/etcdstore/etcdtest"
+	"github.com/atrium-dir/atrium/internal/testenv"
 )
 
 // The tests in this file run Atrium nodes, each the real binary with its
@@ -241,5 +245,67 @@ func TestEtcdOverTLS(t *testing.T) {
 	out := n.ok(t, a, "", "user", "list", "--etcd-ca", files.CA, "--etcd-cert", files.ClientCert, "--etcd-key", files.ClientKey)
 	if !strings.Contains(out, "alice") {
 		t.Errorf("user list over TLS: %q", out)
+	}
+}
+
+// startLogin opens a new browser-like client and submits uid's password
+// on base's login page; it returns the client and the page that asks
+// for the second factor.
+func startLogin(t *testing.T, base, uid, pw string) (*http.Client, string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil) // cookies ignore ports: node B gets node A's
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	resp, err := c.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	status, page := mfaSubmit(t, c, base, string(body), url.Values{"username": {uid}, "password": {pw}})
+	if status != http.StatusOK || !strings.Contains(page, `name="code"`) {
+		t.Fatalf("expected the second-factor form after the password, got %d:\n%s", status, page)
+	}
+	return c, page
+}
+
+// TestWebLoginAcrossNodes: a web login whose password step was made on
+// node B is finished on node A, and the session works on B; the TOTP
+// code used for it on A is refused when offered again on B.
+func TestWebLoginAcrossNodes(t *testing.T) {
+	oathtool := testenv.Tool(t, "oathtool", "oathtool")
+	n := startEtcdNodes(t)
+	n.env = append(n.env, "ATRIUM_MFA_REQUIRE=all")
+	a := n.node(t, nil)
+	n.ok(t, a, "alice password 1\n", "user", "add", "alice", "--mail", "alice@example.com", "--password-stdin")
+	b := n.node(t, a)
+	nodeA, nodeB := n.serve(t, a), n.serve(t, b)
+	baseA, baseB := "http://"+nodeA.httpAddr, "http://"+nodeB.httpAddr
+	secret := mfaEnrollAtLogin(t, baseA, "alice", "alice password 1")
+	// The enrollment used this step's code: take the next step's, which
+	// the skew of one step accepts.
+	out, err := exec.Command(oathtool, "--totp", "-b", secret, "-N", "now + 30 seconds").Output()
+	if err != nil {
+		t.Fatalf("oathtool: %v", err)
+	}
+	code := strings.TrimSpace(string(out))
+
+	c, page := startLogin(t, baseB, "alice", "alice password 1")
+	status, home := mfaSubmit(t, c, baseA, page, url.Values{"code": {code}})
+	if status != http.StatusOK || strings.Contains(home, `name="password"`) || strings.Contains(home, `name="code"`) {
+		t.Fatalf("finishing on A the login started on B: %d\n%s", status, home)
+	}
+	resp, err := c.Get(baseB + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	onB, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || strings.Contains(string(onB), `name="password"`) {
+		t.Errorf("the session made on A, on B: %s\n%s", resp.Status, onB)
+	}
+
+	c, page = startLogin(t, baseB, "alice", "alice password 1")
+	if status, again := mfaSubmit(t, c, baseB, page, url.Values{"code": {code}}); !strings.Contains(again, `name="code"`) {
+		t.Errorf("the code used on A, offered again on B: %d, not asked again:\n%s", status, again)
 	}
 }
