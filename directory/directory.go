@@ -152,6 +152,7 @@ type Directory struct {
 	syncer       Syncer
 	syncTimeout  time.Duration
 	requireFresh bool
+	staleUntil   atomic.Int64 // see staleRetry
 }
 
 // New opens a Directory on store, upgrading its schema if it is older than

@@ -29,6 +29,11 @@ type ChangeNotifier interface {
 // credentials (Options.SyncTimeout).
 const DefaultSyncTimeout = 2 * time.Second
 
+// staleRetry is how long logins go on from the local copy, without
+// asking, after a freshness check found the store unavailable: without a
+// quorum each login would otherwise wait SyncTimeout first.
+const staleRetry = 5 * time.Second
+
 // fresh makes the store's local copy current before credentials are read,
 // so that a password change, a disable or an MFA reset made on another
 // node counts at once. Without a quorum it logs and goes on from the copy
@@ -36,6 +41,9 @@ const DefaultSyncTimeout = 2 * time.Second
 func (d *Directory) fresh(ctx context.Context) error {
 	if d.syncer == nil {
 		return nil
+	}
+	if time.Now().UnixNano() < d.staleUntil.Load() {
+		return d.stale()
 	}
 	sctx, cancel := context.WithTimeout(ctx, d.syncTimeout)
 	defer cancel()
@@ -45,13 +53,20 @@ func (d *Directory) fresh(ctx context.Context) error {
 		return nil
 	case ctx.Err() != nil:
 		return ctx.Err()
-	case d.requireFresh:
+	case !errors.Is(err, ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("check that credentials are current: %w", err)
 	}
-	if !errors.Is(err, ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("check that credentials are current: %w", err)
+	d.staleUntil.Store(time.Now().Add(staleRetry).UnixNano())
+	d.log.Warn("store unavailable: logins are checked against this node's last copy", "refused", d.requireFresh, "retry_in", staleRetry, "err", err)
+	return d.stale()
+}
+
+// stale is the answer to a login while the store cannot confirm that the
+// local copy is current.
+func (d *Directory) stale() error {
+	if d.requireFresh {
+		return fmt.Errorf("check that credentials are current: %w", ErrUnavailable)
 	}
-	d.log.Warn("store unavailable: checking credentials against this node's last copy", "err", err)
 	return nil
 }
 

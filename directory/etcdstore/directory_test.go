@@ -3,10 +3,12 @@ package etcdstore
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/directory/etcdstore/etcdtest"
 	"github.com/atrium-dir/atrium/directory/password"
 )
 
@@ -96,5 +98,58 @@ func TestCheckSecretKey(t *testing.T) {
 	defer b.Close()
 	if err := b.CheckSecretKey(ctx); !errors.Is(err, directory.ErrWrongSecretKey) {
 		t.Fatalf("other key: %v, want ErrWrongSecretKey", err)
+	}
+}
+
+// countingSyncs is a Store that counts its Syncs.
+type countingSyncs struct {
+	*Store
+	n atomic.Int64
+}
+
+func (c *countingSyncs) Sync(ctx context.Context) error {
+	c.n.Add(1)
+	return c.Store.Sync(ctx)
+}
+
+// TestLoginsWithoutQuorum: with two of three members down, a login waits
+// for one freshness check, then is judged on the node's copy; the logins
+// after it do not wait again. With RequireFreshLogins they are refused
+// with directory.ErrUnavailable instead.
+func TestLoginsWithoutQuorum(t *testing.T) {
+	ctx := context.Background()
+	c, err := etcdtest.Start(t.TempDir(), 3)
+	t.Cleanup(c.Close)
+	must(t, err)
+	s, err := Open(ctx, clientOf(t, c, 0), Options{RequestTimeout: time.Second})
+	must(t, err)
+	t.Cleanup(func() { s.Close() })
+	counted := &countingSyncs{Store: s}
+	opts := directory.Options{PasswordParams: password.TestParams, SyncTimeout: 300 * time.Millisecond}
+	d, err := directory.New(ctx, counted, opts)
+	must(t, err)
+	defer d.Close()
+	_, err = d.CreateUser(ctx, directory.User{UID: "alice", Mail: "alice@example.com"})
+	must(t, err)
+	must(t, d.SetPassword(ctx, "alice", "alice password 1"))
+	opts.RequireFreshLogins = true
+	strict, err := directory.New(ctx, s, opts)
+	must(t, err)
+	defer strict.Close()
+
+	c.StopMember(1)
+	c.StopMember(2)
+	before := counted.n.Load()
+	for range 3 {
+		must(t, login(d, "web", "alice password 1"))
+	}
+	if n := counted.n.Load() - before; n != 1 {
+		t.Errorf("%d freshness checks for three logins without quorum, want 1", n)
+	}
+	if err := login(d, "web", "wrong password"); !errors.Is(err, directory.ErrBadCredentials) {
+		t.Errorf("wrong password without quorum: %v", err)
+	}
+	if err := login(strict, "web", "alice password 1"); !errors.Is(err, directory.ErrUnavailable) {
+		t.Errorf("RequireFreshLogins without quorum: %v, want ErrUnavailable", err)
 	}
 }
