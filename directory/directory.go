@@ -153,6 +153,7 @@ type Directory struct {
 	syncTimeout  time.Duration
 	requireFresh bool
 	staleUntil   atomic.Int64 // see staleRetry
+	writeLimit   int          // see WriteLimiter; 0: none
 }
 
 // New opens a Directory on store, upgrading its schema if it is older than
@@ -201,7 +202,8 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 	if err := upgrade(ctx, store, opt, d.box); err != nil {
 		return nil, fmt.Errorf("prepare store: %w", err)
 	}
-	d.audit = newAuditWriter(d.store, opt.Logger, opt.Now, opt.AuditRetention)
+	d.writeLimit = writeLimit(store)
+	d.audit = newAuditWriter(d.store, opt.Logger, opt.Now, opt.AuditRetention, d.writeLimit)
 	d.warnMissingPolicyGroups(ctx)
 	return d, nil
 }

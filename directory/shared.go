@@ -126,3 +126,35 @@ func (d *Directory) CheckSecretKey(ctx context.Context) error {
 	}
 	return nil
 }
+
+// WriteLimiter is a Store whose Update can write only so many keys (etcd
+// transactions are bounded). Housekeeping that can exceed it (audit
+// writes and pruning, sweeping expired state) is split into Updates of at
+// most that many writes, each of which stands on its own.
+type WriteLimiter interface {
+	MaxWrites() int
+}
+
+// writeLimit is store's bound on the keys one Update writes; 0: none.
+func writeLimit(store Store) int {
+	if l, ok := store.(WriteLimiter); ok {
+		return l.MaxWrites()
+	}
+	return 0
+}
+
+// inChunks calls fn with consecutive slices of items, each of at most
+// size items (all of them at once when size is 0).
+func inChunks[T any](items []T, size int, fn func([]T) error) error {
+	if size <= 0 {
+		size = len(items)
+	}
+	for len(items) > 0 {
+		n := min(size, len(items))
+		if err := fn(items[:n]); err != nil {
+			return err
+		}
+		items = items[n:]
+	}
+	return nil
+}

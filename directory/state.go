@@ -135,12 +135,14 @@ func (d *Directory) SweepState(ctx context.Context) (int, error) {
 	if err != nil || len(dead) == 0 {
 		return 0, err
 	}
-	return len(dead), d.store.Update(ctx, func(tx Tx) error {
-		for _, k := range dead {
-			if err := tx.Delete(bState, k); err != nil {
-				return err
+	return len(dead), inChunks(dead, d.writeLimit, func(keys []string) error {
+		return d.store.Update(ctx, func(tx Tx) error {
+			for _, k := range keys {
+				if err := tx.Delete(bState, k); err != nil {
+					return err
+				}
 			}
-		}
-		return nil
+			return nil
+		})
 	})
 }

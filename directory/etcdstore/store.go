@@ -45,7 +45,10 @@ var (
 	ErrClosed = errors.New("etcd store is closed")
 )
 
-var _ directory.Store = (*Store)(nil)
+var (
+	_ directory.Store        = (*Store)(nil)
+	_ directory.WriteLimiter = (*Store)(nil)
+)
 
 // Options tune a Store. The zero value is usable.
 type Options struct {
@@ -140,6 +143,9 @@ func (s *Store) Close() error {
 	s.pauseWatch()
 	return nil
 }
+
+// MaxWrites is the number of keys one Update may write (directory.WriteLimiter).
+func (s *Store) MaxWrites() int { return s.opts.MaxTxnOps - 1 }
 
 func (s *Store) View(ctx context.Context, fn func(directory.Tx) error) error {
 	if err := s.usable(ctx); err != nil {
