@@ -154,6 +154,8 @@ type Directory struct {
 	requireFresh bool
 	staleUntil   atomic.Int64 // see staleRetry
 	writeLimit   int          // see WriteLimiter; 0: none
+	// sharedBackoff shares backoff counters on a shared store (else nil).
+	sharedBackoff *sharedBackoff
 }
 
 // New opens a Directory on store, upgrading its schema if it is older than
@@ -188,7 +190,6 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 	if d.syncTimeout <= 0 {
 		d.syncTimeout = DefaultSyncTimeout
 	}
-	d.watchShared(store)
 	if opt.SecretKey != nil {
 		box, err := newSecretBox(opt.SecretKey)
 		if err != nil {
@@ -204,6 +205,7 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 	}
 	d.writeLimit = writeLimit(store)
 	d.audit = newAuditWriter(d.store, opt.Logger, opt.Now, opt.AuditRetention, d.writeLimit)
+	d.watchShared(store)
 	d.warnMissingPolicyGroups(ctx)
 	return d, nil
 }
@@ -275,6 +277,9 @@ func migrate(tx Tx, log *slog.Logger) error {
 
 // Close flushes the audit log. It does not close the store.
 func (d *Directory) Close() error {
+	if d.sharedBackoff != nil {
+		d.sharedBackoff.close()
+	}
 	return d.audit.close()
 }
 

@@ -73,7 +73,8 @@ func (d *Directory) stale() error {
 // watchShared subscribes the in-memory caches to a shared store's
 // changes, so that a change made on any node drops them on every node:
 // verified binds of a principal whose credentials or record changed, and
-// the parsed secrets (SAML keys) when a secret changed. The group decode
+// the parsed secrets (SAML keys) when a secret changed. Backoff counters
+// are shared through the store (see sharedBackoff). The group decode
 // cache compares stored bytes on every use and needs nothing.
 func (d *Directory) watchShared(store Store) {
 	if s, ok := store.(Syncer); ok {
@@ -83,12 +84,15 @@ func (d *Directory) watchShared(store Store) {
 	if !ok {
 		return
 	}
+	d.sharedBackoff = newSharedBackoff(d)
+	d.backoff.shared = d.sharedBackoff.add
 	n.NotifyChanges(func(changes []Change) {
 		if changes == nil {
 			d.binds.forgetAll()
 			d.secretsGen.Add(1)
 			return
 		}
+		d.sharedBackoff.received(changes)
 		for _, c := range changes {
 			switch c.Bucket {
 			case bCreds, bUsers, bAccounts:

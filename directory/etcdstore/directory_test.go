@@ -153,3 +153,45 @@ func TestLoginsWithoutQuorum(t *testing.T) {
 		t.Errorf("RequireFreshLogins without quorum: %v, want ErrUnavailable", err)
 	}
 }
+
+// TestBackoffCountsFailuresOnBothNodes: an account locks after four
+// failures from anywhere; two are made on node A and two on node B, each
+// from its own address. Node A then refuses even the right password from
+// a new address: it counted B's failures too.
+func TestBackoffCountsFailuresOnBothNodes(t *testing.T) {
+	ctx := context.Background()
+	sa, sb := twoNodes(t)
+	opts := directory.Options{PasswordParams: password.TestParams,
+		Backoff: directory.BackoffConfig{AccountFailures: 4, AccountLock: time.Minute, AddressFreeFailures: 10}}
+	a, err := directory.New(ctx, sa, opts)
+	must(t, err)
+	defer a.Close()
+	b, err := directory.New(ctx, sb, opts)
+	must(t, err)
+	defer b.Close()
+	alice, err := a.CreateUser(ctx, directory.User{UID: "alice", Mail: "alice@example.com"})
+	must(t, err)
+	must(t, a.SetPassword(ctx, "alice", "alice password 1"))
+
+	fail := func(d *directory.Directory, addr string) {
+		_, err := d.Authenticate(ctx, directory.Login{Name: "alice", Password: "guess", Remote: addr, Service: "web"})
+		if !errors.Is(err, directory.ErrBadCredentials) {
+			t.Fatalf("a wrong password: %v", err)
+		}
+	}
+	fail(a, "10.0.0.1")
+	fail(a, "10.0.0.1")
+	fail(b, "10.0.0.2")
+	fail(b, "10.0.0.2")
+	// Asking, unlike a login, changes nothing: poll until B's failures
+	// have reached A.
+	for deadline := time.Now().Add(5 * time.Second); a.AllowAttempt("10.0.0.3", alice.ID) == nil; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("node A, after 2 failures there and 2 on B, does not lock the account")
+		}
+	}
+	_, err = a.Authenticate(ctx, directory.Login{Name: "alice", Password: "alice password 1", Remote: "10.0.0.3", Service: "web"})
+	if !errors.Is(err, directory.ErrThrottled) {
+		t.Fatalf("the right password on the locked account: %v, want ErrThrottled", err)
+	}
+}
