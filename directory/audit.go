@@ -187,11 +187,14 @@ type auditWriter struct {
 	done   chan struct{}
 	once   sync.Once
 	seq    uint32
+	// perTx bounds the events one Update writes or prunes (each is up
+	// to two keys); 0: no bound.
+	perTx int
 }
 
-func newAuditWriter(store Store, log *slog.Logger, now func() time.Time, retention time.Duration) *auditWriter {
+func newAuditWriter(store Store, log *slog.Logger, now func() time.Time, retention time.Duration, writeLimit int) *auditWriter {
 	w := &auditWriter{
-		store: store, log: log, now: now, retention: retention,
+		store: store, log: log, now: now, retention: retention, perTx: writeLimit / 2,
 		events: make(chan AuditEvent, 4096),
 		flushc: make(chan chan error),
 		done:   make(chan struct{}),
@@ -237,14 +240,16 @@ func (w *auditWriter) run() {
 		if len(batch) == 0 {
 			return nil
 		}
-		err := w.store.Update(context.Background(), func(tx Tx) error {
-			for _, e := range batch {
-				w.seq++
-				if err := putAuditEvent(tx, auditKey(e.Time, w.seq), e); err != nil {
-					return err
+		err := inChunks(batch, w.perTx, func(chunk []AuditEvent) error {
+			return w.store.Update(context.Background(), func(tx Tx) error {
+				for _, e := range chunk {
+					w.seq++
+					if err := putAuditEvent(tx, auditKey(e.Time, w.seq), e); err != nil {
+						return err
+					}
 				}
-			}
-			return nil
+				return nil
+			})
 		})
 		if err != nil {
 			w.log.Error("audit write failed", "events", len(batch), "err", err)
@@ -277,23 +282,31 @@ func (w *auditWriter) run() {
 
 func (w *auditWriter) pruneOld() {
 	cutoff := auditKey(w.now().Add(-w.retention), 0)
-	err := w.store.Update(context.Background(), func(tx Tx) error {
-		old := map[string][]byte{}
-		err := tx.Scan(bAudit, "", "", func(k string, raw []byte) error {
-			if k >= cutoff {
-				return ErrStop
+	for {
+		pruned := 0
+		err := w.store.Update(context.Background(), func(tx Tx) error {
+			old := map[string][]byte{}
+			err := tx.Scan(bAudit, "", "", func(k string, raw []byte) error {
+				if k >= cutoff || (w.perTx > 0 && len(old) == w.perTx) {
+					return ErrStop
+				}
+				old[k] = bytes.Clone(raw) // raw lives only until the scan moves on
+				return nil
+			})
+			for k, raw := range old {
+				if err := deleteAuditEvent(tx, k, raw); err != nil {
+					return err
+				}
 			}
-			old[k] = bytes.Clone(raw) // raw lives only until the scan moves on
-			return nil
+			pruned = len(old)
+			return err
 		})
-		for k, raw := range old {
-			if err := deleteAuditEvent(tx, k, raw); err != nil {
-				return err
-			}
+		if err != nil {
+			w.log.Error("audit prune failed", "err", err)
+			return
 		}
-		return err
-	})
-	if err != nil {
-		w.log.Error("audit prune failed", "err", err)
+		if w.perTx == 0 || pruned < w.perTx {
+			return
+		}
 	}
 }

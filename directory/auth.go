@@ -94,6 +94,9 @@ func (d *Directory) authenticate(ctx context.Context, l Login) (p Principal, aud
 	if l.Password == "" || l.Name == "" {
 		return Principal{}, ResultNoPassword, ErrBadCredentials
 	}
+	if err := d.fresh(ctx); err != nil {
+		return Principal{}, "", fmt.Errorf("authenticate %s: %w", logsafe.Clip(l.Name), err)
+	}
 	gen := d.binds.gen()
 	var creds credentials
 	err = d.View(ctx, func(_ context.Context, r Reader) error {

@@ -104,6 +104,9 @@ type backoff struct {
 	accounts map[string]*failures
 	pairs    map[pairKey]*failures
 	trusted  map[pairKey]time.Time // last success of an account from an address
+	// shared, when set, tells the other nodes of a shared store of each
+	// failure, and of a success that cleared failures (see sharedBackoff).
+	shared func(backoffEvent)
 }
 
 func newBackoff(cfg BackoffConfig, now func() time.Time) *backoff {
@@ -140,24 +143,45 @@ func (b *backoff) check(addr, account string) error {
 
 // fail records a failed attempt.
 func (b *backoff) fail(addr, account string) {
-	addr, account = boundedKey(addr), boundedKey(account)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	now := b.now()
-	if len(b.accounts)+len(b.pairs)+len(b.trusted) > maxEntries {
-		b.sweepLocked(now)
-	}
-	b.slowLocked(touch(b.pairs, pairKey{addr, account}, now, b.cfg.Window), now)
-	b.failAccountLocked(account, now)
+	b.apply(backoffEvent{Addr: addr, Account: account})
+	b.publish(backoffEvent{Addr: addr, Account: account})
 }
 
 // failAccount records a failed attempt on account from an unknown address
 // (one a Samba server reports).
 func (b *backoff) failAccount(account string) {
-	account = boundedKey(account)
+	b.apply(backoffEvent{Account: account, NoAddr: true})
+	b.publish(backoffEvent{Account: account, NoAddr: true})
+}
+
+func (b *backoff) publish(ev backoffEvent) {
+	if b.shared != nil {
+		b.shared(ev)
+	}
+}
+
+// apply counts a failure, or a success, made here or on another node.
+func (b *backoff) apply(ev backoffEvent) (hadFailures bool) {
+	addr, account := boundedKey(ev.Addr), boundedKey(ev.Account)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.failAccountLocked(account, b.now())
+	now := b.now()
+	switch {
+	case ev.OK:
+		k := pairKey{addr, account}
+		hadFailures = b.accounts[account] != nil || b.pairs[k] != nil
+		delete(b.accounts, account)
+		delete(b.pairs, k)
+	case ev.NoAddr:
+		b.failAccountLocked(account, now)
+	default:
+		if len(b.accounts)+len(b.pairs)+len(b.trusted) > maxEntries {
+			b.sweepLocked(now)
+		}
+		b.slowLocked(touch(b.pairs, pairKey{addr, account}, now, b.cfg.Window), now)
+		b.failAccountLocked(account, now)
+	}
+	return hadFailures
 }
 
 func (b *backoff) failAccountLocked(account string, now time.Time) {
@@ -191,13 +215,14 @@ func (b *backoff) slowLocked(f *failures, now time.Time) {
 // succeed clears the account's failures, from addr and from everywhere,
 // and trusts the account at addr.
 func (b *backoff) succeed(addr, account string) {
+	if b.apply(backoffEvent{Addr: addr, Account: account, OK: true}) {
+		b.publish(backoffEvent{Addr: addr, Account: account, OK: true})
+	}
 	addr, account = boundedKey(addr), boundedKey(account)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.now()
 	k := pairKey{addr, account}
-	delete(b.accounts, account)
-	delete(b.pairs, k)
 	if _, known := b.trusted[k]; !known && len(b.accounts)+len(b.pairs)+len(b.trusted) > maxEntries {
 		b.sweepLocked(now)
 		if len(b.trusted) >= maxEntries {

@@ -99,3 +99,12 @@ func (c *bindCache) forget(id string) {
 	}
 	delete(c.byID, id)
 }
+
+// forgetAll drops every entry, as after a shared store reloaded.
+func (c *bindCache) forgetAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.generation++
+	c.entries = map[[32]byte]bindEntry{}
+	c.byID = map[string][][32]byte{}
+}

@@ -164,6 +164,9 @@ func (d *Directory) SetBindAccountPassword(ctx context.Context, name, pw string)
 // NTHash returns the Samba NT hash of the user with this ID, for callers
 // that have checked the reader's right to see it.
 func (d *Directory) NTHash(ctx context.Context, id string) ([]byte, error) {
+	if err := d.fresh(ctx); err != nil {
+		return nil, err
+	}
 	return view(ctx, d, func(r Reader) ([]byte, error) { return r.NTHash(id) })
 }
 

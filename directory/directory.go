@@ -130,6 +130,13 @@ type Options struct {
 	// OnAudit, when set, sees every audit event as it is recorded (metrics
 	// count logins from them). It must not block.
 	OnAudit func(AuditEvent)
+	// SyncTimeout bounds the freshness check of a shared store (see
+	// Syncer) before a login reads credentials (default 2s).
+	SyncTimeout time.Duration
+	// RequireFreshLogins refuses logins while a shared store cannot
+	// confirm its copy is current, instead of checking them against the
+	// last copy.
+	RequireFreshLogins bool
 }
 
 // Directory is the one source of truth for users, groups and bind accounts.
@@ -152,6 +159,14 @@ type Directory struct {
 	onAudit   func(AuditEvent) // Options.OnAudit, or nil
 	// secretsGen counts secret writes (see SecretsGeneration).
 	secretsGen atomic.Uint64
+	// syncer is a shared store's freshness check (nil for bbolt).
+	syncer       Syncer
+	syncTimeout  time.Duration
+	requireFresh bool
+	staleUntil   atomic.Int64 // see staleRetry
+	writeLimit   int          // see WriteLimiter; 0: none
+	// sharedBackoff shares backoff counters on a shared store (else nil).
+	sharedBackoff *sharedBackoff
 }
 
 // New opens a Directory on store, upgrading its schema if it is older than
@@ -180,6 +195,12 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 
 		mfaPolicy: opt.MFA,
 		onAudit:   opt.OnAudit,
+
+		syncTimeout:  opt.SyncTimeout,
+		requireFresh: opt.RequireFreshLogins,
+	}
+	if d.syncTimeout <= 0 {
+		d.syncTimeout = DefaultSyncTimeout
 	}
 	if opt.SecretKey != nil {
 		box, err := newSecretBox(opt.SecretKey)
@@ -194,7 +215,9 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 	if err := upgrade(ctx, store, opt, d.box); err != nil {
 		return nil, fmt.Errorf("prepare store: %w", err)
 	}
-	d.audit = newAuditWriter(d.store, opt.Logger, opt.Now, opt.AuditRetention)
+	d.writeLimit = writeLimit(store)
+	d.audit = newAuditWriter(d.store, opt.Logger, opt.Now, opt.AuditRetention, d.writeLimit)
+	d.watchShared(store)
 	d.warnMissingPolicyGroups(ctx)
 	return d, nil
 }
@@ -276,6 +299,9 @@ func migrate(tx Tx, log *slog.Logger) error {
 
 // Close flushes the audit log. It does not close the store.
 func (d *Directory) Close() error {
+	if d.sharedBackoff != nil {
+		d.sharedBackoff.close()
+	}
 	return d.audit.close()
 }
 

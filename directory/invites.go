@@ -114,4 +114,3 @@ func (d *Directory) AcceptInvite(ctx context.Context, token string, p Password) 
 	d.binds.forget(u.ID)
 	return d.UserByID(ctx, u.ID)
 }
-

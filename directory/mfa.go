@@ -144,6 +144,9 @@ func (r Reader) mfa(userID string) (mfaRecord, error) {
 // Factors lists the user's enrolled factors, oldest first. It fails with
 // ErrNotFound for an unknown user.
 func (d *Directory) Factors(ctx context.Context, userID string) ([]Factor, error) {
+	if err := d.fresh(ctx); err != nil {
+		return nil, err
+	}
 	return view(ctx, d, func(r Reader) ([]Factor, error) {
 		if _, err := r.User(userID); err != nil {
 			return nil, err
@@ -583,6 +586,9 @@ func (d *Directory) RecoveryCodesLeft(ctx context.Context, userID string) (int, 
 // user at every interactive login (apps with RequireMFA require it too, but
 // only for themselves).
 func (d *Directory) MFARequired(ctx context.Context, userID string) (bool, error) {
+	if err := d.fresh(ctx); err != nil {
+		return false, err
+	}
 	return view(ctx, d, func(r Reader) (bool, error) { return d.mfaRequired(r, userID) })
 }
 

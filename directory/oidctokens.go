@@ -431,7 +431,6 @@ func (d *Directory) readStateExp(tx Tx, kind, key string, v any) (time.Time, err
 	return rec.Expires, json.Unmarshal(rec.Value, v)
 }
 
-
 // updateState is UpdateState for a record whose expiry fn may keep.
 func updateState[T any](ctx context.Context, d *Directory, kind, key string, fn func(*T, time.Time) (time.Time, error)) (T, error) {
 	var v T

@@ -37,7 +37,12 @@ func putState(tx Tx, kind, key string, v any, expires time.Time) error {
 }
 
 // State decodes the live record kind/key into v, or returns ErrNotFound.
+// On a shared store it first makes sure the record another node may have
+// written (a session, a login flow) is here.
 func (d *Directory) State(ctx context.Context, kind, key string, v any) error {
+	if err := d.fresh(ctx); err != nil {
+		return err
+	}
 	return d.store.View(ctx, func(tx Tx) error { return d.readState(tx, kind, key, v) })
 }
 
@@ -129,13 +134,15 @@ func (d *Directory) SweepState(ctx context.Context) (int, error) {
 	if err != nil || len(dead) == 0 {
 		return 0, err
 	}
-	return len(dead), d.store.Update(ctx, func(tx Tx) error {
-		for _, k := range dead {
-			if err := tx.Delete(bState, k); err != nil {
-				return err
+	return len(dead), inChunks(dead, d.writeLimit, func(keys []string) error {
+		return d.store.Update(ctx, func(tx Tx) error {
+			for _, k := range keys {
+				if err := tx.Delete(bState, k); err != nil {
+					return err
+				}
 			}
-		}
-		return nil
+			return nil
+		})
 	})
 }
 

@@ -45,6 +45,10 @@ var (
 	ErrInvalid       = errors.New("invalid")
 	ErrConflict      = errors.New("conflict")
 	ErrReadOnly      = errors.New("read-only transaction")
+	// ErrUnavailable means the store cannot take writes (or confirm that
+	// its copy is current) right now, such as an etcd cluster without
+	// quorum. Reads may still work; the caller should try again later.
+	ErrUnavailable = errors.New("the database is unavailable")
 	// ErrStop ends a Scan early; Scan returns nil.
 	ErrStop = errors.New("stop scan")
 )

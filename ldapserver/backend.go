@@ -140,6 +140,9 @@ func (b *Backend) errorResult(op string, err error) opResult {
 		return fail(ldap.LDAPResultConstraintViolation, plainError(err))
 	case errors.Is(err, directory.ErrConflict):
 		return fail(ldap.LDAPResultUnwillingToPerform, plainError(err))
+	case errors.Is(err, directory.ErrUnavailable):
+		b.log.Warn("ldap operation refused: store unavailable", "op", op, "err", logsafe.Clip(err.Error()))
+		return fail(ldap.LDAPResultUnavailable, "the directory cannot take changes right now; try again later")
 	case errors.Is(err, context.DeadlineExceeded):
 		return fail(ldap.LDAPResultTimeLimitExceeded, "time limit exceeded")
 	case errors.Is(err, context.Canceled):

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"embed"
 	"encoding/json"
+	"errors"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
+
+	"github.com/atrium-dir/atrium/directory"
 )
 
 //go:embed layout.html message.html
@@ -97,8 +100,15 @@ func (rd *Renderer) Message(w http.ResponseWriter, status int, title, message st
 	rd.Render(w, status, "message.html", Page{Title: title, Message: message})
 }
 
-// Fail logs err and tells the user, plainly, that the fault is Atrium's.
+// Fail logs err and tells the user, plainly, that the fault is Atrium's:
+// 503 while the store is unavailable (try again soon), 500 otherwise.
 func (rd *Renderer) Fail(w http.ResponseWriter, what string, err error) {
+	if errors.Is(err, directory.ErrUnavailable) {
+		rd.log.Warn(what, "err", err)
+		w.Header().Set("Retry-After", "5")
+		rd.Message(w, http.StatusServiceUnavailable, "Try again in a moment", "Atrium cannot reach its database right now. Try again in a moment.")
+		return
+	}
 	rd.log.Error(what, "err", err)
 	rd.Message(w, http.StatusInternalServerError, "Something went wrong", "Something went wrong on our side. Try again in a moment.")
 }

@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/web"
 )
 
@@ -78,5 +80,21 @@ func TestProtectPanicLogClipped(t *testing.T) {
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/"+strings.Repeat("p", 60<<10), nil))
 	if logged.Len() == 0 || logged.Len() >= 1024 {
 		t.Errorf("the panic logged %d bytes, want some and < 1 KB", logged.Len())
+	}
+}
+
+// A store without quorum is a passing state: the user is told to retry
+// (503 with Retry-After), while any other failure stays a 500.
+func TestFailUnavailableStoreIs503(t *testing.T) {
+	rd := web.NewRenderer(nil, pages, "*.html")
+	w := httptest.NewRecorder()
+	rd.Fail(w, "save", fmt.Errorf("update: %w", directory.ErrUnavailable))
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+		t.Errorf("unavailable store: status %d, Retry-After %q; want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"))
+	}
+	w = httptest.NewRecorder()
+	rd.Fail(w, "save", errors.New("disk on fire"))
+	if w.Code != http.StatusInternalServerError {
+		t.Errorf("other failure: status %d, want 500", w.Code)
 	}
 }

@@ -20,7 +20,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/atrium-dir/atrium/directory"
-	"github.com/atrium-dir/atrium/directory/boltstore"
 	"github.com/atrium-dir/atrium/directory/password"
 )
 
@@ -64,6 +63,9 @@ func execute(ctx context.Context, inv *invocation, stdout io.Writer) error {
 			return errors.New("restore: a server is running on this data directory; stop it first, then restore into it (or restore into a fresh directory)")
 		}
 		return forward(ctx, client, inv, stdout)
+	}
+	if inv.cmd.name == "restore" && cfg.Store.Kind == storeEtcd {
+		return restoreEtcd(ctx, cfg, inv, stdout)
 	}
 	if inv.cmd.name == "restore" {
 		return restore(cfg, inv, stdout)
@@ -183,7 +185,7 @@ func listenAdmin(dataDir string) (net.Listener, error) {
 }
 
 // openDirectory opens the store and the directory of cfg.
-func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log *slog.Logger, hooks ...func(*directory.Options)) (*directory.Directory, *boltstore.Store, error) {
+func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log *slog.Logger, hooks ...func(*directory.Options)) (*directory.Directory, directory.Store, error) {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -191,7 +193,7 @@ func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log 
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := boltstore.Open(filepath.Join(cfg.Data, "atrium.db"), lockWait)
+	s, beforeMigrate, err := openStore(ctx, cfg, lockWait, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -202,7 +204,8 @@ func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log 
 		MFA:       cfg.mfaPolicy(),
 		// Before an upgrade, not after: a failed migration leaves the
 		// store as it was, and the copy is of that.
-		BeforeMigrate: backupBeforeMigrate(s, log),
+		BeforeMigrate:      beforeMigrate,
+		RequireFreshLogins: cfg.Store.Etcd.RequireFreshLogins,
 		// New hashes use the configured cost; older ones are redone at the
 		// user's next login.
 		PasswordParams: cfg.passwordParams(),
@@ -220,6 +223,11 @@ func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log 
 		h(&opt)
 	}
 	d, err := directory.New(ctx, s, opt)
+	if err == nil {
+		if err = checkSharedKey(ctx, cfg, d); err != nil {
+			d.Close()
+		}
+	}
 	if err != nil {
 		s.Close()
 		return nil, nil, err

@@ -76,6 +76,7 @@ var commands = []*command{
 	{name: "import", usage: "import FILE.ldif", minArgs: 1, maxArgs: 1, fn: importLDIF},
 	{name: "export", usage: "export [--with-secrets] [--no-ssh-keys] FILE.ldif", flags: []string{"with-secrets!", "no-ssh-keys!"}, minArgs: 1, maxArgs: 1, fn: exportLDIF},
 	{name: "config check", usage: "config check"},
+	{name: "migrate", usage: "migrate --to etcd --etcd-endpoints URL,... [--force]", flags: []string{"to", "force!"}},
 	{name: "app add", usage: "app add NAME (--metadata FILE|URL | --entity-id ID --acs URL) [--preset cloudflare|generic] [--groups G1,G2] [--nameid email|persistent|uid] [--attribute NAME=SOURCE]... [--encrypt] [--verify-requests] [--idp-initiated] [--launch-url URL] [--require-mfa]\n" +
 		"       app add NAME --oidc (--redirect-uri URL... | --preset cloudflare|grafana|gitea|proxmox|portainer|nextcloud --app-url URL) [--post-logout-uri URL]... [--public] [--signing-alg RS256|ES256] [--access-ttl D] [--id-token-ttl D] [--refresh-ttl D] [--groups G1,G2] [--require-mfa] [--launch-url URL]",
 		flags: []string{"metadata", "entity-id", "acs", "preset", "groups", "nameid", "attribute*", "encrypt!", "verify-requests!", "idp-initiated!", "launch-url", "require-mfa!",

@@ -108,6 +108,7 @@ type Config struct {
 		AccountLock         time.Duration `yaml:"account_lock"`
 		Window              time.Duration `yaml:"window"`
 	} `yaml:"backoff"`
+	Store  StoreConfig `yaml:"store"`
 	Backup struct {
 		Dir   string        `yaml:"dir"` // scheduled backups go here; none when empty
 		Every time.Duration `yaml:"every"`
@@ -153,6 +154,7 @@ func defaultConfig() Config {
 	c.Backoff.AccountFailures = 20
 	c.Backoff.AccountLock = 30 * time.Second
 	c.Backoff.Window = 15 * time.Minute
+	c.Store = defaultStoreConfig()
 	c.Backup.Every = backup.DefaultEvery
 	c.Backup.Keep = backup.DefaultKeep
 	return c
@@ -202,6 +204,13 @@ var settings = []setting{
 	{"ATRIUM_HTTP_ADDR", "http-addr", str(func(c *Config) *string { return &c.HTTPAddr })},
 	{"ATRIUM_EXTERNAL_URL", "external-url", str(func(c *Config) *string { return &c.ExternalURL })},
 	{"ATRIUM_LOG_FORMAT", "log-format", str(func(c *Config) *string { return &c.LogFormat })},
+	{"ATRIUM_STORE", "store", str(func(c *Config) *string { return &c.Store.Kind })},
+	{"ATRIUM_ETCD_ENDPOINTS", "etcd-endpoints", list(func(c *Config) *[]string { return &c.Store.Etcd.Endpoints })},
+	{"ATRIUM_ETCD_CA", "etcd-ca", str(func(c *Config) *string { return &c.Store.Etcd.CA })},
+	{"ATRIUM_ETCD_CERT", "etcd-cert", str(func(c *Config) *string { return &c.Store.Etcd.Cert })},
+	{"ATRIUM_ETCD_KEY", "etcd-key", str(func(c *Config) *string { return &c.Store.Etcd.Key })},
+	{"ATRIUM_ETCD_PREFIX", "etcd-prefix", str(func(c *Config) *string { return &c.Store.Etcd.Prefix })},
+	{"ATRIUM_ETCD_REQUEST_TIMEOUT", "", duration(func(c *Config) *time.Duration { return &c.Store.Etcd.RequestTimeout })},
 	{"ATRIUM_TLS_CERT", "", str(func(c *Config) *string { return &c.TLS.Cert })},
 	{"ATRIUM_TLS_KEY", "", str(func(c *Config) *string { return &c.TLS.Key })},
 	{"ATRIUM_LDAP_ANONYMOUS", "", str(func(c *Config) *string { return &c.LDAP.Anonymous })},
@@ -387,6 +396,7 @@ func (c Config) Validate() []string {
 	if b.AddressFreeFailures < 1 || b.AccountFailures < 1 || b.AddressMaxBlock <= 0 || b.AccountLock <= 0 || b.Window <= 0 {
 		p = append(p, "backoff: every count and duration must be positive")
 	}
+	p = append(p, c.Store.problems()...)
 	if c.Backup.Every < time.Minute || c.Backup.Keep < 1 {
 		p = append(p, "backup: every must be at least 1m and keep at least 1")
 	}

@@ -65,7 +65,8 @@ func healthcheck(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64))
-	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != "ok" {
+	first, _, _ := strings.Cut(string(body), "\n") // an etcd node adds lines
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(first) != "ok" {
 		return fmt.Errorf("healthcheck: %s answered %s", url, resp.Status)
 	}
 	fmt.Fprintln(stdout, "ok")

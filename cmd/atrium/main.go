@@ -23,6 +23,8 @@ const (
 	exitInvalid  = 5
 	exitConflict = 6
 	exitLocked   = 7
+	// exitUnavailable: the shared store has no quorum; try again later.
+	exitUnavailable = 8
 )
 
 func main() {
@@ -55,6 +57,8 @@ func exitCode(err error) (int, string) {
 		return exitInvalid, err.Error()
 	case errors.Is(err, directory.ErrConflict):
 		return exitConflict, err.Error()
+	case errors.Is(err, directory.ErrUnavailable):
+		return exitUnavailable, "the etcd cluster cannot take changes right now (unreachable, or without quorum); nothing was changed. Try again once a majority of its members is up."
 	case errors.Is(err, boltstore.ErrLocked):
 		return exitLocked, err.Error() + " (is another atrium command running?)"
 	}
@@ -97,6 +101,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return configCheck(inv, stdout)
 	case "backup verify":
 		return backupVerify(ctx, inv, stdout)
+	case "migrate":
+		return migrateStore(ctx, inv, stdout)
 	}
 	if cmd.password != nil {
 		if err := resolvePassword(inv, stdin, stdout); err != nil {
@@ -130,7 +136,7 @@ func parseInvocation(cmd *command, args []string) (*invocation, error) {
 	fs.SetOutput(io.Discard)
 	strFlags := map[string]*string{}
 	boolFlags := map[string]*bool{}
-	for _, name := range []string{"data", "config", "base-dn"} {
+	for _, name := range append([]string{"data", "config", "base-dn"}, storeFlags...) {
 		strFlags[name] = fs.String(name, "", "")
 	}
 	boolFlags["json"] = fs.Bool("json", false, "")
@@ -156,7 +162,7 @@ func parseInvocation(cmd *command, args []string) (*invocation, error) {
 	}
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
-		case "data", "base-dn":
+		case "data", "base-dn", "store", "etcd-endpoints", "etcd-ca", "etcd-cert", "etcd-key", "etcd-prefix":
 			inv.global[f.Name] = f.Value.String()
 		case "config":
 			inv.configFile = f.Value.String()
@@ -195,9 +201,12 @@ Usage:
   atrium backup FILE | backup verify FILE | restore FILE [--force]
   atrium import FILE.ldif | export [--with-secrets] [--no-ssh-keys] FILE.ldif
   atrium config check
+  atrium migrate --to etcd --etcd-endpoints URL,... [--etcd-ca F --etcd-cert F --etcd-key F] [--etcd-prefix P] [--force]
   atrium version | healthcheck
 
 Every command takes --data DIR (default ./data, or ATRIUM_DATA), --config FILE and --json.
+On an etcd cluster, serve and every command take --store etcd --etcd-endpoints URL,URL,...
+[--etcd-ca F --etcd-cert F --etcd-key F] [--etcd-prefix /atrium] (see README, several nodes).
 Passwords are never arguments: --password-stdin reads one line; otherwise atrium asks on a
 terminal, or generates a strong password and prints it once.
 `

@@ -122,6 +122,8 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	web = withStoreHealth(web, store)
+	go logStoreHealth(ctx, store, log)
 	webConns := &connlimit.PerAddress{Max: cfg.Web.MaxConnsPerAddress, Allow: cfg.allowList()}
 	httpSrv := &http.Server{Handler: web, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)} // accept retries and TLS errors go to the one log
@@ -267,7 +269,12 @@ func firstStart(ctx context.Context, cfg Config, d *directory.Directory, log *sl
 	// Shown before it is stored: a start killed in between stores nothing,
 	// and the next one shows a new password, so the last one shown works.
 	log.Warn("first start: creating user admin in group admins; this password is shown once, change it with 'atrium user passwd admin'", "user", directory.AdminUID, "password", pw)
-	return d.Setup(ctx, p)
+	err = d.Setup(ctx, p)
+	if errors.Is(err, directory.ErrAlreadyExists) { // another node on the same etcd cluster (or a command) came first
+		log.Warn("first start: another node or command set up the directory at the same moment; the password above was not stored, use the one logged there")
+		return nil
+	}
+	return err
 }
 
 func loadTLS(cfg Config) (*tls.Config, error) {

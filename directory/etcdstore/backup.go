@@ -2,6 +2,7 @@ package etcdstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +19,14 @@ import (
 func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	if err := s.usable(ctx); err != nil {
 		return 0, err
+	}
+	// The mirror may trail the cluster by a watch delivery: take every
+	// commit made before the backup began, or, without a quorum, what
+	// this node has.
+	if err := s.Sync(ctx); errors.Is(err, ErrUnavailable) {
+		s.log.Warn("backup: etcd cluster unavailable; writing this node's copy", "rev", s.snap.Load().rev, "err", err)
+	} else if err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
 	}
 	dir, err := os.MkdirTemp("", "atrium-backup-")
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 
 func TestDial(t *testing.T) {
 	ctx := context.Background()
-	cli, err := Dial(ctx, ClientConfig{Endpoints: cluster.endpoints})
+	cli, err := Dial(ctx, ClientConfig{Endpoints: cluster.Endpoints})
 	must(t, err)
 	defer cli.Close()
 	s, err := Open(ctx, cli, Options{Prefix: freshPrefix()})
@@ -24,8 +24,8 @@ func TestDial(t *testing.T) {
 		want string
 	}{
 		{ClientConfig{}, "no endpoints"},
-		{ClientConfig{Endpoints: cluster.endpoints, Cert: "c.pem"}, "needs its key"},
-		{ClientConfig{Endpoints: cluster.endpoints, CA: missing}, "ca.pem"},
+		{ClientConfig{Endpoints: cluster.Endpoints, Cert: "c.pem"}, "needs its key"},
+		{ClientConfig{Endpoints: cluster.Endpoints, CA: missing}, "ca.pem"},
 		{ClientConfig{Endpoints: []string{dead}, DialTimeout: 300 * time.Millisecond}, "no member of " + dead + " answers"},
 	} {
 		cli, err := Dial(ctx, c.cfg)

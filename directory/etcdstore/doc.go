@@ -47,5 +47,13 @@
 // Limits. An Update writes at most MaxTxnOps-1 keys and about
 // MaxRequestBytes; a larger one fails with ErrTxnTooLarge before anything
 // is sent. Work that can exceed that (import, restore, large cascades) must
-// be split by its caller into idempotent chunks.
+// be split by its caller into idempotent chunks; MaxWrites tells a
+// directory the bound (directory.WriteLimiter). Replace copies a whole
+// store in such chunks (migration, restore), marking the keyspace
+// Incomplete until it ends, so a copy stopped partway is finished by
+// running it again.
+//
+// Health makes one linearizable read and reports the mirror's lag behind
+// the newest commit, for /healthz. The package etcdtest runs clusters for
+// tests: in-process (embed, optionally over TLS) and of Debian's binary.
 package etcdstore

@@ -1,10 +1,19 @@
 package etcdstore
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/atrium-dir/atrium/directory"
+)
 
 // Change names one record the mirror saw written or deleted, by this
 // node or another.
-type Change struct{ Bucket, Key string }
+type Change = directory.Change
+
+var (
+	_ directory.Syncer         = (*Store)(nil)
+	_ directory.ChangeNotifier = (*Store)(nil)
+)
 
 // Notify registers fn to hear of every change the mirror applies, from any
 // node: after each applied watch response with its revision and the
@@ -19,6 +28,12 @@ func (s *Store) Notify(fn func(rev int64, changes []Change)) {
 	s.notifyMu.Lock()
 	defer s.notifyMu.Unlock()
 	s.notify = append(s.notify, fn)
+}
+
+// NotifyChanges is Notify without the revision: directory.ChangeNotifier,
+// through which a Directory drops its caches.
+func (s *Store) NotifyChanges(fn func(changes []directory.Change)) {
+	s.Notify(func(_ int64, changes []Change) { fn(changes) })
 }
 
 func (s *Store) notifyAll(rev int64, changes []Change) {
@@ -37,5 +52,5 @@ func (s *Store) change(k []byte) (Change, bool) {
 		return Change{}, false
 	}
 	bucket, key, _ := strings.Cut(rest, "\x00")
-	return Change{bucket, key}, true
+	return Change{Bucket: bucket, Key: key}, true
 }

@@ -5,24 +5,26 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/atrium-dir/atrium/directory/etcdstore/etcdtest"
 )
 
 // TestQuorumLoss stops two of three members: Views go on from the mirror,
 // writes and Sync fail with ErrUnavailable instead of hanging, and once
 // the members are back, writes resume and the mirror follows again.
 func TestQuorumLoss(t *testing.T) {
-	c, err := startCluster(t.TempDir(), 3)
-	t.Cleanup(c.close)
+	c, err := etcdtest.Start(t.TempDir(), 3)
+	t.Cleanup(c.Close)
 	must(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := Open(ctx, c.client(t, 0), Options{RequestTimeout: time.Second})
+	s, err := Open(ctx, clientOf(t, c, 0), Options{RequestTimeout: time.Second})
 	must(t, err)
 	t.Cleanup(func() { s.Close() })
 	must(t, s.Update(ctx, put("kv", "k", "before")))
 
-	c.stop(1)
-	c.stop(2)
+	c.StopMember(1)
+	c.StopMember(2)
 	if v, err := getString(t, s, "kv", "k"); err != nil || v != "before" {
 		t.Fatalf("View without quorum = %q, %v", v, err)
 	}
@@ -32,12 +34,15 @@ func TestQuorumLoss(t *testing.T) {
 	if err := s.Sync(ctx); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Sync without quorum = %v, want ErrUnavailable", err)
 	}
+	if h := s.Health(ctx); !errors.Is(h.Err, ErrUnavailable) {
+		t.Fatalf("Health without quorum = %+v, want ErrUnavailable", h)
+	}
 
 	for _, i := range []int{1, 2} {
-		must(t, c.start(i))
+		must(t, c.StartMember(i))
 	}
 	for _, i := range []int{1, 2} {
-		must(t, c.ready(i))
+		must(t, c.Ready(i))
 	}
 	for {
 		err := s.Update(ctx, put("kv", "k", "after"))
@@ -51,5 +56,27 @@ func TestQuorumLoss(t *testing.T) {
 	}
 	if v, err := getString(t, s, "kv", "k"); err != nil || v != "after" {
 		t.Fatalf("View after quorum came back = %q, %v", v, err)
+	}
+}
+
+// TestHealth: with quorum the mirror is level with the newest commit; a
+// held-back mirror shows lag; without quorum Err says unavailable.
+func TestHealth(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoNodes(t)
+	must(t, a.Update(ctx, put("kv", "k", "1")))
+	must(t, b.Sync(ctx))
+	if h := b.Health(ctx); h.Err != nil || h.Lag != 0 || h.CommitRevision == 0 {
+		t.Fatalf("healthy node: %+v", h)
+	}
+	b.pauseWatch()
+	must(t, a.Update(ctx, put("kv", "k", "2")))
+	if h := b.Health(ctx); h.Err != nil || h.Lag == 0 {
+		t.Fatalf("held-back mirror: %+v, want lag", h)
+	}
+	b.startWatch()
+	must(t, b.Sync(ctx))
+	if h := b.Health(ctx); h.Lag != 0 {
+		t.Fatalf("caught-up mirror: %+v", h)
 	}
 }

@@ -39,12 +39,16 @@ var (
 	ErrTxnTooLarge = errors.New("transaction too large for one etcd transaction")
 	// ErrUnavailable means etcd could not be reached in time or has no
 	// leader (quorum lost). Writes fail with it; Views go on from the mirror.
-	ErrUnavailable = errors.New("etcd cluster unavailable")
+	// It wraps directory.ErrUnavailable, which the front ends map.
+	ErrUnavailable = fmt.Errorf("etcd cluster unreachable or without quorum: %w", directory.ErrUnavailable)
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("etcd store is closed")
 )
 
-var _ directory.Store = (*Store)(nil)
+var (
+	_ directory.Store        = (*Store)(nil)
+	_ directory.WriteLimiter = (*Store)(nil)
+)
 
 // Options tune a Store. The zero value is usable.
 type Options struct {
@@ -139,6 +143,9 @@ func (s *Store) Close() error {
 	s.pauseWatch()
 	return nil
 }
+
+// MaxWrites is the number of keys one Update may write (directory.WriteLimiter).
+func (s *Store) MaxWrites() int { return s.opts.MaxTxnOps - 1 }
 
 func (s *Store) View(ctx context.Context, fn func(directory.Tx) error) error {
 	if err := s.usable(ctx); err != nil {

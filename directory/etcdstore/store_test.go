@@ -261,7 +261,7 @@ func TestTxnLimit(t *testing.T) {
 // TestViewIsLocal reads with the etcd client closed: the mirror answers.
 func TestViewIsLocal(t *testing.T) {
 	ctx := context.Background()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: cluster.endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: cluster.Endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	must(t, err)
 	s := openStore(t, cli, freshPrefix())
 	must(t, s.Update(ctx, put("kv", "k", "v")))
