@@ -36,6 +36,15 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/bind-accounts/{name}/rotate", c.rotateBindAccount)
 	mux.HandleFunc("POST /admin/bind-accounts/{name}/delete", c.deleteBindAccount)
 
+	mux.HandleFunc("GET /admin/apps", c.apps)
+	mux.HandleFunc("GET /admin/apps/new", c.newApp)
+	mux.HandleFunc("POST /admin/apps", c.createApp)
+	mux.HandleFunc("GET /admin/apps/guide/cloudflare", c.cloudflareGuide)
+	mux.HandleFunc("GET /admin/apps/{name}", c.app)
+	mux.HandleFunc("GET /admin/apps/{name}/delete", c.confirmDeleteApp)
+	mux.HandleFunc("POST /admin/apps/{name}/delete", c.deleteApp)
+	mux.HandleFunc("POST /admin/saml/rotate", c.rotateCert)
+
 	mux.HandleFunc("GET /admin/sessions", c.sessions)
 	mux.HandleFunc("POST /admin/sessions/end", c.endSession)
 

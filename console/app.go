@@ -1,0 +1,119 @@
+package console
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strings"
+
+	"github.com/atrium-dir/atrium/clients"
+	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/samlidp"
+	"github.com/atrium-dir/atrium/signin"
+)
+
+// One app's page: its settings, and what to paste into the app (this
+// server's SSO URL, entity ID, certificate and metadata), with a guide
+// through Cloudflare's own screens for Cloudflare Access.
+
+// idpValues are this server's SAML values an app is given.
+type idpValues struct {
+	SSOURL, EntityID, MetadataURL, Certificate string
+}
+
+type appView struct {
+	App directory.App
+	IdP idpValues
+}
+
+func (c *Console) idpValues(r *http.Request) (idpValues, error) {
+	if err := samlidp.EnsureKey(r.Context(), c.dir); err != nil {
+		return idpValues{}, err
+	}
+	cert, err := samlidp.SigningCertificate(r.Context(), c.dir)
+	if err != nil {
+		return idpValues{}, err
+	}
+	md := c.signin.URL("/saml/metadata")
+	return idpValues{SSOURL: c.signin.URL("/saml/sso"), EntityID: md, MetadataURL: md, Certificate: certPEM(cert)}, nil
+}
+
+func (c *Console) app(w http.ResponseWriter, r *http.Request) {
+	a, ok := c.admin(w, r)
+	if !ok {
+		return
+	}
+	notice := map[string]string{"created": "The app is added. Give it the values below."}[r.URL.Query().Get("done")]
+	c.showApp(w, r, a, "app.html", notice)
+}
+
+func (c *Console) showApp(w http.ResponseWriter, r *http.Request, a signin.Account, page, notice string) {
+	app, err := c.dir.App(r.Context(), r.PathValue("name"))
+	if err != nil {
+		c.refuse(w, err, func(status int, message string) { c.pages.Message(w, status, "No such app", message) })
+		return
+	}
+	v := appView{App: app}
+	if v.IdP, err = c.idpValues(r); err != nil {
+		c.fail(w, "SAML values", err)
+		return
+	}
+	title := app.Name
+	if page == "app-delete.html" {
+		title = "Delete " + app.Name
+	}
+	c.show(w, http.StatusOK, page, title, view{Admin: a, Section: "apps", Notice: notice, Data: v})
+}
+
+func (c *Console) confirmDeleteApp(w http.ResponseWriter, r *http.Request) {
+	if a, ok := c.admin(w, r); ok {
+		c.showApp(w, r, a, "app-delete.html", "")
+	}
+}
+
+// deleteApp removes the app once the admin has typed its name.
+func (c *Console) deleteApp(w http.ResponseWriter, r *http.Request) {
+	a, ok := c.change(w, r)
+	if !ok {
+		return
+	}
+	name := r.PathValue("name")
+	err := error(&confirmError{uid: name})
+	if r.PostFormValue("confirm") == name {
+		err = c.dir.DeleteApp(r.Context(), name)
+	}
+	if err != nil {
+		c.refuse(w, err, func(status int, message string) {
+			c.showApps(w, r, a, status, "apps.html", appsView{}, "", message)
+		})
+		return
+	}
+	c.audit(r, a, name, "app delete")
+	http.Redirect(w, r, "/admin/apps?done=deleted", http.StatusSeeOther)
+}
+
+// cloudflareGuide walks through Cloudflare Access's screens with this
+// server's values, from the same data as docs/clients.
+func (c *Console) cloudflareGuide(w http.ResponseWriter, r *http.Request) {
+	a, ok := c.admin(w, r)
+	if !ok {
+		return
+	}
+	s := clients.DefaultSettings()
+	s.ExternalURL = strings.TrimSuffix(c.signin.URL("/"), "/")
+	if err := samlidp.EnsureKey(r.Context(), c.dir); err != nil {
+		c.fail(w, "SAML key", err)
+		return
+	}
+	cert, err := samlidp.SigningCertificate(r.Context(), c.dir)
+	if err != nil {
+		c.fail(w, "SAML certificate", err)
+		return
+	}
+	s.SigningCert = base64.StdEncoding.EncodeToString(cert.Raw)
+	guide, err := clients.Guide("cloudflare", s)
+	if err != nil {
+		c.fail(w, "cloudflare guide", err)
+		return
+	}
+	c.show(w, http.StatusOK, "app-guide.html", "Connect Cloudflare Access", view{Admin: a, Section: "apps", Data: guide})
+}
