@@ -1,0 +1,99 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/atrium-dir/atrium/directory"
+)
+
+// Each change on the Apps page goes through the same operations as
+// `atrium app add|delete` and `atrium saml rotate-cert`, and is audited
+// with the admin's name and address.
+func TestAppChangesAudited(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	admin := st.client()
+	admin.signIn("/admin/", "admin")
+	changes := []struct {
+		from, path string
+		form       url.Values
+		subject    string
+		detail     string
+	}{
+		{"/admin/apps/new", "/admin/apps", url.Values{"name": {"wiki"}, "preset": {"generic"}, "entity_id": {"https://wiki.example.com/sp"},
+			"acs": {"https://wiki.example.com/acs"}, "groups": {"ops"}, "nameid": {"persistent"}, "attributes": {"dept=sn"}, "require_mfa": {"on"}}, "wiki", "app add"},
+		{"/admin/apps", "/admin/saml/rotate", url.Values{"step": {"stage"}}, "saml", "saml rotate-cert stage"},
+		{"/admin/apps", "/admin/saml/rotate", url.Values{"step": {"switch"}}, "saml", "saml rotate-cert switch"},
+		{"/admin/apps", "/admin/saml/rotate", url.Values{"step": {"finish"}}, "saml", "saml rotate-cert finish"},
+		{"/admin/apps/wiki/delete", "/admin/apps/wiki/delete", url.Values{"confirm": {"wiki"}}, "wiki", "app delete"},
+	}
+	ctx := context.Background()
+	for _, c := range changes {
+		resp, body := admin.submit(c.from, c.path, c.form)
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%s: %d\n%.600s", c.detail, resp.StatusCode, body)
+		}
+		if c.detail == "app add" {
+			app, err := st.d.App(ctx, "wiki")
+			if err != nil || app.NameID != "persistent" || !app.RequireMFA || !slices.Equal(app.Groups, []string{"ops"}) ||
+				!slices.Contains(app.Attributes, directory.AppAttribute{Name: "dept", Source: "sn"}) {
+				t.Errorf("the app as stored: %+v, %v", app, err)
+			}
+		}
+	}
+	if _, err := st.d.App(ctx, "wiki"); err == nil {
+		t.Error("wiki is still there after the delete")
+	}
+	_, raw := admin.get("/admin/audit?service=console&format=json")
+	var events []directory.AuditEvent
+	if err := json.Unmarshal([]byte(raw), &events); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range changes {
+		i := slices.IndexFunc(events, func(e directory.AuditEvent) bool { return e.Detail == c.detail && e.Subject == c.subject })
+		if i < 0 {
+			t.Errorf("no audit event %q of %s", c.detail, c.subject)
+		} else if e := events[i]; e.Actor != "admin" || e.Remote != "127.0.0.1" {
+			t.Errorf("audit event %q: by %q from %q; want admin from 127.0.0.1", c.detail, e.Actor, e.Remote)
+		}
+	}
+}
+
+// A refused app keeps the form, says why, and shows markup in what the
+// admin typed as text; a rule of samlidp.Register (Cloudflare refuses
+// IdP-initiated logins) holds here as in the CLI; a delete needs the
+// app's name typed.
+func TestAppRefusals(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	st.addApp("wiki")
+	admin := st.client()
+	admin.signIn("/admin/", "admin")
+	evil := `<script>alert(1)</script>`
+	resp, body := admin.submit("/admin/apps/new", "/admin/apps", url.Values{"name": {evil}, "entity_id": {"https://x.example/sp"}, "acs": {"https://x.example/acs"}})
+	if resp.StatusCode != http.StatusBadRequest || strings.Contains(body, evil) || !strings.Contains(body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Errorf("an app named %s: %d, or not shown as text:\n%s", evil, resp.StatusCode, body)
+	}
+	resp, body = admin.submit("/admin/apps/new", "/admin/apps", url.Values{"name": {"cf"}, "preset": {"cloudflare"}, "idp_initiated": {"on"},
+		"entity_id": {"https://team.cloudflareaccess.com/cdn-cgi/access/callback"}, "acs": {"https://team.cloudflareaccess.com/cdn-cgi/access/callback"}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "IdP-initiated") || !strings.Contains(body, `value="cf"`) {
+		t.Errorf("Cloudflare with IdP-initiated login: %d\n%s", resp.StatusCode, body)
+	}
+	resp, body = admin.submit("/admin/apps/new", "/admin/apps", url.Values{"name": {"local"}, "metadata_url": {"/etc/passwd"}})
+	if resp.StatusCode != http.StatusBadRequest || strings.Contains(body, "root:") {
+		t.Errorf("a metadata URL naming a file on the server: %d\n%s", resp.StatusCode, body)
+	}
+	resp, _ = admin.submit("/admin/apps/wiki/delete", "/admin/apps/wiki/delete", url.Values{"confirm": {"wik"}})
+	if _, err := st.d.App(context.Background(), "wiki"); err != nil || resp.StatusCode == http.StatusSeeOther {
+		t.Errorf("a delete with the wrong name typed: %d, %v", resp.StatusCode, err)
+	}
+	for _, step := range []string{"switch", "bogus"} {
+		if resp, _ := admin.submit("/admin/apps", "/admin/saml/rotate", url.Values{"step": {step}}); resp.StatusCode != http.StatusConflict && resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("rotation step %s with nothing staged: %d", step, resp.StatusCode)
+		}
+	}
+}
