@@ -20,9 +20,9 @@ import (
 // through samlidp.Register as `atrium app add` does; the signing
 // certificate rotates in the steps of `atrium saml rotate-cert`.
 
-// metadataLimit caps an uploaded metadata file, as samlidp.ReadMetadata
-// caps a fetched one.
-const metadataLimit = 1 << 20
+// metadataLimit caps an uploaded metadata file; web.Protect caps the
+// whole request at the same size.
+const metadataLimit = 256 << 10
 
 type appsView struct {
 	Apps []directory.App
@@ -71,6 +71,12 @@ func (c *Console) showApps(w http.ResponseWriter, r *http.Request, a signin.Acco
 
 // createApp registers a SAML app from the form, as `atrium app add` does.
 func (c *Console) createApp(w http.ResponseWriter, r *http.Request) {
+	// The form uploads a file: read it as multipart before the CSRF check,
+	// which reads the token from the parsed form.
+	if err := r.ParseMultipartForm(metadataLimit); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		c.pages.Message(w, http.StatusRequestEntityTooLarge, "Form not read", "The form could not be read; a metadata file must be smaller than 256 KiB.")
+		return
+	}
 	a, ok := c.change(w, r)
 	if !ok {
 		return
@@ -135,7 +141,7 @@ func (c *Console) uploadedMetadata(r *http.Request) ([]byte, error) {
 	defer file.Close()
 	raw, err := io.ReadAll(io.LimitReader(file, metadataLimit+1))
 	if err != nil || len(raw) > metadataLimit {
-		return nil, fmt.Errorf("the metadata file must be at most 1 MiB: %w", directory.ErrInvalid)
+		return nil, fmt.Errorf("the metadata file must be smaller than 256 KiB: %w", directory.ErrInvalid)
 	}
 	if len(raw) == 0 {
 		return nil, nil
