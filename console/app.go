@@ -52,6 +52,10 @@ func (c *Console) showApp(w http.ResponseWriter, r *http.Request, a signin.Accou
 		c.refuse(w, err, func(status int, message string) { c.pages.Message(w, status, "No such app", message) })
 		return
 	}
+	if app.OIDC != nil && page == "app.html" {
+		c.showOIDCApp(w, r, a, app, "", notice)
+		return
+	}
 	v := appView{App: app}
 	if v.IdP, err = c.idpValues(r); err != nil {
 		c.fail(w, "SAML values", err)

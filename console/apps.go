@@ -106,11 +106,7 @@ func (c *Console) appSpec(r *http.Request) (samlidp.AppSpec, error) {
 		Encrypt: f("encrypt") != "", VerifyRequests: f("verify_requests") != "",
 		IdPInitiated: f("idp_initiated") != "", RequireMFA: f("require_mfa") != "",
 	}
-	for _, g := range strings.Split(f("groups"), ",") {
-		if g = strings.TrimSpace(g); g != "" {
-			spec.Groups = append(spec.Groups, g)
-		}
-	}
+	spec.Groups = splitComma(f("groups"))
 	for _, line := range strings.Split(f("attributes"), "\n") {
 		if line = strings.TrimSpace(line); line != "" {
 			spec.Attributes = append(spec.Attributes, line)

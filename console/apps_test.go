@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -95,5 +96,63 @@ func TestAppRefusals(t *testing.T) {
 		if resp, _ := admin.submit("/admin/apps", "/admin/saml/rotate", url.Values{"step": {step}}); resp.StatusCode != http.StatusConflict && resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("rotation step %s with nothing staged: %d", step, resp.StatusCode)
 		}
+	}
+}
+
+var secretRE = regexp.MustCompile(`id="client-secret">([^<]+)<`)
+
+// An OIDC app added with a preset gets the preset's redirect URI (as
+// `atrium app add --oidc --preset` gives it), and its secret is shown
+// once: it works, the app's page never shows it again, and a new one
+// replaces it. Each change is audited with the admin.
+func TestOIDCAppConsole(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	admin := st.client()
+	admin.signIn("/admin/", "admin")
+	ctx := context.Background()
+	resp, body := admin.submit("/admin/apps/new-oidc", "/admin/apps/oidc", url.Values{"name": {"grafana"}, "preset": {"grafana"},
+		"app_url": {"https://grafana.example"}, "groups": {"ops"}, "require_mfa": {"on"}})
+	m := secretRE.FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("add: %d, no secret shown\n%.600s", resp.StatusCode, body)
+	}
+	app, err := st.d.App(ctx, "grafana")
+	if err != nil || app.OIDC == nil || !slices.Equal(app.OIDC.RedirectURIs, []string{"https://grafana.example/login/generic_oauth"}) ||
+		!app.RequireMFA || !slices.Equal(app.Groups, []string{"ops"}) || app.LaunchURL != "https://grafana.example/" {
+		t.Fatalf("the app as stored: %+v, %v", app, err)
+	}
+	if err := st.d.CheckClientSecret(ctx, app.OIDC.ClientID, m[1]); err != nil {
+		t.Errorf("the secret shown does not work: %v", err)
+	}
+	if _, page := admin.get("/admin/apps/grafana"); strings.Contains(page, m[1]) || !strings.Contains(page, app.OIDC.ClientID) {
+		t.Error("the app's page shows the secret again, or not the client ID")
+	}
+	resp, body = admin.submit("/admin/apps/grafana", "/admin/apps/grafana/rotate-secret", nil)
+	n := secretRE.FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusOK || n == nil || n[1] == m[1] {
+		t.Fatalf("rotate: %d\n%.600s", resp.StatusCode, body)
+	}
+	if st.d.CheckClientSecret(ctx, app.OIDC.ClientID, m[1]) == nil || st.d.CheckClientSecret(ctx, app.OIDC.ClientID, n[1]) != nil {
+		t.Error("after the rotation the old secret works, or the new one does not")
+	}
+	resp, body = admin.submit("/admin/apps/new-oidc", "/admin/apps/oidc", url.Values{"name": {"spa"}, "redirect_uris": {"http://127.0.0.1:9/cb"}, "public": {"on"}})
+	if resp.StatusCode != http.StatusOK || secretRE.MatchString(body) {
+		t.Errorf("a public app: %d, or a secret shown\n%.600s", resp.StatusCode, body)
+	}
+	if resp, _ := admin.submit("/admin/apps/new-oidc", "/admin/apps/oidc", url.Values{"name": {"bad"}, "preset": {"grafana"}}); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a preset without the app's address: %d", resp.StatusCode)
+	}
+	_, raw := admin.get("/admin/audit?service=console&format=json")
+	var events []directory.AuditEvent
+	json.Unmarshal([]byte(raw), &events)
+	for _, want := range [][2]string{{"grafana", "app add --oidc"}, {"grafana", "app rotate-secret"}, {"spa", "app add --oidc"}} {
+		if !slices.ContainsFunc(events, func(e directory.AuditEvent) bool {
+			return e.Subject == want[0] && e.Detail == want[1] && e.Actor == "admin"
+		}) {
+			t.Errorf("no audit event %q of %s by admin", want[1], want[0])
+		}
+	}
+	if strings.Contains(raw, m[1]) || strings.Contains(raw, n[1]) {
+		t.Error("the audit log holds a client secret")
 	}
 }
