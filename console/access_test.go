@@ -27,7 +27,7 @@ var routes = []string{
 	"GET /admin/sessions", "POST /admin/sessions/end", "GET /admin/sign-in-again",
 	"GET /admin/apps", "GET /admin/apps/new", "GET /admin/apps/new?preset=cloudflare", "POST /admin/apps",
 	"GET /admin/apps/guide/cloudflare", "GET /admin/apps/wiki", "GET /admin/apps/wiki/delete", "POST /admin/apps/wiki/delete",
-	"POST /admin/saml/rotate", "GET /admin/apps/new-oidc", "POST /admin/apps/oidc", "POST /admin/apps/wiki/rotate-secret",
+	"POST /admin/saml/rotate", "GET /admin/apps/new-oidc", "POST /admin/apps/oidc", "POST /admin/apps/wiki/rotate-secret", "POST /admin/apps/wiki",
 }
 
 // A signed-in user outside the admin groups gets 403 on every console
@@ -50,7 +50,8 @@ func TestNonAdminForbidden(t *testing.T) {
 		var form url.Values
 		if method == "POST" {
 			form = url.Values{"csrf": {token}, "confirm": {"alice"}, "member": {"alice"}, "uid": {"mallory"}, "mail": {"m@example.com"}, "cn": {"evil"},
-				"name": {"evil"}, "entity_id": {"https://evil.example/sp"}, "acs": {"https://evil.example/acs"}, "step": {"stage"}}
+				"name": {"evil"}, "entity_id": {"https://evil.example/sp"}, "acs": {"https://evil.example/acs"}, "step": {"stage"},
+				"preset": {"cloudflare"}, "nameid": {"uid"}, "groups": {"ops"}}
 		}
 		resp, body := alice.do(method, path, form)
 		if resp.StatusCode != http.StatusForbidden {
@@ -67,8 +68,8 @@ func TestNonAdminForbidden(t *testing.T) {
 	if _, err := st.d.App(ctx, "evil"); err == nil {
 		t.Error("alice added an app through the console")
 	}
-	if _, err := st.d.App(ctx, "wiki"); err != nil {
-		t.Error("alice deleted an app through the console")
+	if app, err := st.d.App(ctx, "wiki"); err != nil || app.Preset != "generic" || app.NameID != "email" || len(app.Groups) != 0 {
+		t.Errorf("alice deleted or changed an app through the console: %+v, %v", app, err)
 	}
 	if err := samlidp.SwitchKey(ctx, st.d); err == nil {
 		t.Error("alice staged a new SAML certificate through the console")

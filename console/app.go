@@ -3,6 +3,7 @@ package console
 import (
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/atrium-dir/atrium/clients"
@@ -42,11 +43,30 @@ func (c *Console) app(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	notice := map[string]string{"created": "The app is added. Give it the values below."}[r.URL.Query().Get("done")]
-	c.showApp(w, r, a, "app.html", notice)
+	notice := map[string]string{"created": "The app is added. Give it the values below.", "saved": "The changes are saved."}[r.URL.Query().Get("done")]
+	c.showApp(w, r, a, http.StatusOK, "app.html", notice, "")
 }
 
-func (c *Console) showApp(w http.ResponseWriter, r *http.Request, a signin.Account, page, notice string) {
+// editApp changes a SAML app's settings through samlidp.Update, under
+// the rules the app was registered with.
+func (c *Console) editApp(w http.ResponseWriter, r *http.Request) {
+	a, ok := c.change(w, r)
+	if !ok {
+		return
+	}
+	name := r.PathValue("name")
+	spec := settingsSpec(r)
+	if _, err := samlidp.Update(r.Context(), c.dir, name, spec); err != nil {
+		c.refuse(w, err, func(status int, message string) {
+			c.showApp(w, r, a, status, "app.html", "", message)
+		})
+		return
+	}
+	c.audit(r, a, name, "app edit")
+	http.Redirect(w, r, "/admin/apps/"+url.PathEscape(name)+"?done=saved", http.StatusSeeOther)
+}
+
+func (c *Console) showApp(w http.ResponseWriter, r *http.Request, a signin.Account, status int, page, notice, problem string) {
 	app, err := c.dir.App(r.Context(), r.PathValue("name"))
 	if err != nil {
 		c.refuse(w, err, func(status int, message string) { c.pages.Message(w, status, "No such app", message) })
@@ -65,12 +85,12 @@ func (c *Console) showApp(w http.ResponseWriter, r *http.Request, a signin.Accou
 	if page == "app-delete.html" {
 		title = "Delete " + app.Name
 	}
-	c.show(w, http.StatusOK, page, title, view{Admin: a, Section: "apps", Notice: notice, Data: v})
+	c.show(w, status, page, title, view{Admin: a, Section: "apps", Notice: notice, Error: problem, Data: v})
 }
 
 func (c *Console) confirmDeleteApp(w http.ResponseWriter, r *http.Request) {
 	if a, ok := c.admin(w, r); ok {
-		c.showApp(w, r, a, "app-delete.html", "")
+		c.showApp(w, r, a, http.StatusOK, "app-delete.html", "", "")
 	}
 }
 

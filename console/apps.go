@@ -101,17 +101,8 @@ func (c *Console) createApp(w http.ResponseWriter, r *http.Request) {
 // file, else the URL, else the entity ID and ACS URL are used.
 func (c *Console) appSpec(r *http.Request) (samlidp.AppSpec, error) {
 	f := func(name string) string { return strings.TrimSpace(r.PostFormValue(name)) }
-	spec := samlidp.AppSpec{
-		Name: f("name"), Preset: f("preset"), NameID: f("nameid"), LaunchURL: f("launch_url"),
-		Encrypt: f("encrypt") != "", VerifyRequests: f("verify_requests") != "",
-		IdPInitiated: f("idp_initiated") != "", RequireMFA: f("require_mfa") != "",
-	}
-	spec.Groups = splitComma(f("groups"))
-	for _, line := range strings.Split(f("attributes"), "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			spec.Attributes = append(spec.Attributes, line)
-		}
-	}
+	spec := settingsSpec(r)
+	spec.Name = f("name")
 	md, err := c.uploadedMetadata(r)
 	switch {
 	case err != nil:
@@ -124,6 +115,23 @@ func (c *Console) appSpec(r *http.Request) (samlidp.AppSpec, error) {
 		spec.EntityID, spec.ACS = f("entity_id"), f("acs")
 	}
 	return spec, err
+}
+
+// settingsSpec reads the settings an app's forms share: preset, groups,
+// NameID, attributes and options.
+func settingsSpec(r *http.Request) samlidp.AppSpec {
+	f := func(name string) string { return strings.TrimSpace(r.PostFormValue(name)) }
+	spec := samlidp.AppSpec{
+		Preset: f("preset"), NameID: f("nameid"), LaunchURL: f("launch_url"), Groups: splitComma(f("groups")),
+		Encrypt: f("encrypt") != "", VerifyRequests: f("verify_requests") != "",
+		IdPInitiated: f("idp_initiated") != "", RequireMFA: f("require_mfa") != "",
+	}
+	for _, line := range strings.Split(f("attributes"), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			spec.Attributes = append(spec.Attributes, line)
+		}
+	}
+	return spec
 }
 
 func (c *Console) uploadedMetadata(r *http.Request) ([]byte, error) {

@@ -156,3 +156,44 @@ func TestOIDCAppConsole(t *testing.T) {
 		t.Error("the audit log holds a client secret")
 	}
 }
+
+// The app's page changes its settings through samlidp.Update: the same
+// rules as the add (a Cloudflare app refuses IdP-initiated logins, the
+// groups must exist), its entity ID and ACS URL stay, and the change is
+// audited with the admin.
+func TestAppEdit(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	st.addApp("wiki")
+	admin := st.client()
+	admin.signIn("/admin/", "admin")
+	ctx := context.Background()
+	before, _ := st.d.App(ctx, "wiki")
+	resp, body := admin.submit("/admin/apps/wiki", "/admin/apps/wiki", url.Values{"preset": {"cloudflare"}, "groups": {"ops, admins"},
+		"nameid": {"uid"}, "attributes": {"mail=email\nteam=groups"}, "require_mfa": {"on"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("edit: %d\n%.600s", resp.StatusCode, body)
+	}
+	app, _ := st.d.App(ctx, "wiki")
+	want := []directory.AppAttribute{{Name: "mail", Source: "mail"}, {Name: "team", Source: "groups"}}
+	if app.Preset != "cloudflare" || app.NameID != "uid" || !app.RequireMFA || app.IdPInitiated || !slices.Equal(app.Groups, []string{"ops", "admins"}) ||
+		!slices.Equal(app.Attributes, want) || app.EntityID != before.EntityID || !slices.Equal(app.ACS, before.ACS) {
+		t.Errorf("after the edit: %+v", app)
+	}
+	for _, form := range []url.Values{{"preset": {"cloudflare"}, "idp_initiated": {"on"}}, {"groups": {"nobody"}}, {"nameid": {"<b>x</b>"}}, {"encrypt": {"on"}}} {
+		resp, body := admin.submit("/admin/apps/wiki", "/admin/apps/wiki", form)
+		if resp.StatusCode != http.StatusBadRequest && resp.StatusCode != http.StatusNotFound || strings.Contains(body, "<b>x</b>") {
+			t.Errorf("edit %v: %d, want a refusal with markup as text\n%.600s", form, resp.StatusCode, body)
+		}
+	}
+	if after, _ := st.d.App(ctx, "wiki"); !slices.Equal(after.Attributes, want) || after.IdPInitiated {
+		t.Errorf("a refused edit changed the app: %+v", after)
+	}
+	_, raw := admin.get("/admin/audit?service=console&format=json")
+	var events []directory.AuditEvent
+	json.Unmarshal([]byte(raw), &events)
+	if !slices.ContainsFunc(events, func(e directory.AuditEvent) bool {
+		return e.Subject == "wiki" && e.Detail == "app edit" && e.Actor == "admin"
+	}) {
+		t.Error("no audit event of the edit by admin")
+	}
+}

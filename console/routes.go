@@ -43,6 +43,7 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/apps/oidc", c.createOIDCApp)
 	mux.HandleFunc("GET /admin/apps/guide/cloudflare", c.cloudflareGuide)
 	mux.HandleFunc("GET /admin/apps/{name}", c.app)
+	mux.HandleFunc("POST /admin/apps/{name}", c.editApp)
 	mux.HandleFunc("GET /admin/apps/{name}/delete", c.confirmDeleteApp)
 	mux.HandleFunc("POST /admin/apps/{name}/delete", c.deleteApp)
 	mux.HandleFunc("POST /admin/apps/{name}/rotate-secret", c.rotateSecret)
