@@ -43,7 +43,8 @@ func (c *Console) app(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	notice := map[string]string{"created": "The app is added. Give it the values below.", "saved": "The changes are saved."}[r.URL.Query().Get("done")]
+	notice := map[string]string{"created": "The app is added. Give it the values below.", "saved": "The changes are saved.",
+		"next-cert": "The app now signs with the staged certificate."}[r.URL.Query().Get("done")]
 	c.showApp(w, r, a, http.StatusOK, "app.html", notice, "")
 }
 

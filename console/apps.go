@@ -197,6 +197,22 @@ func (c *Console) rotateCert(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/admin/apps?done="+step, http.StatusSeeOther)
 }
 
+// useNextCert moves one app to the staged certificate ahead of the
+// switch, as `atrium saml rotate-cert --app NAME` does.
+func (c *Console) useNextCert(w http.ResponseWriter, r *http.Request) {
+	a, ok := c.change(w, r)
+	if !ok {
+		return
+	}
+	name := r.PathValue("name")
+	if err := samlidp.UseNextKey(r.Context(), c.dir, name); err != nil {
+		c.refuse(w, err, func(status int, message string) { c.showApp(w, r, a, status, "app.html", "", message) })
+		return
+	}
+	c.audit(r, a, name, "saml rotate-cert --app")
+	http.Redirect(w, r, "/admin/apps/"+url.PathEscape(name)+"?done=next-cert", http.StatusSeeOther)
+}
+
 // certPEM is the SAML signing certificate as PEM, for the app to paste.
 func certPEM(cert *x509.Certificate) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}))

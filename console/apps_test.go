@@ -29,6 +29,7 @@ func TestAppChangesAudited(t *testing.T) {
 		{"/admin/apps/new", "/admin/apps", url.Values{"name": {"wiki"}, "preset": {"generic"}, "entity_id": {"https://wiki.example.com/sp"},
 			"acs": {"https://wiki.example.com/acs"}, "groups": {"ops"}, "nameid": {"persistent"}, "attributes": {"dept=sn"}, "require_mfa": {"on"}}, "wiki", "app add"},
 		{"/admin/apps", "/admin/saml/rotate", url.Values{"step": {"stage"}}, "saml", "saml rotate-cert stage"},
+		{"/admin/apps/wiki", "/admin/apps/wiki/use-next-cert", nil, "wiki", "saml rotate-cert --app"},
 		{"/admin/apps", "/admin/saml/rotate", url.Values{"step": {"switch"}}, "saml", "saml rotate-cert switch"},
 		{"/admin/apps", "/admin/saml/rotate", url.Values{"step": {"finish"}}, "saml", "saml rotate-cert finish"},
 		{"/admin/apps/wiki/delete", "/admin/apps/wiki/delete", url.Values{"confirm": {"wiki"}}, "wiki", "app delete"},
@@ -38,6 +39,20 @@ func TestAppChangesAudited(t *testing.T) {
 		resp, body := admin.submit(c.from, c.path, c.form)
 		if resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("%s: %d\n%.600s", c.detail, resp.StatusCode, body)
+		}
+		switch _, md := admin.get("/saml/metadata"); c.detail {
+		case "saml rotate-cert stage", "saml rotate-cert switch":
+			if n := len(certEndRE.FindAllString(md, -1)); n != 2 {
+				t.Errorf("after %s the metadata lists %d certificates, want 2", c.detail, n)
+			}
+		case "saml rotate-cert finish":
+			if n := len(certEndRE.FindAllString(md, -1)); n != 1 {
+				t.Errorf("after the rotation the metadata lists %d certificates, want 1", n)
+			}
+		case "saml rotate-cert --app":
+			if app, _ := st.d.App(ctx, "wiki"); !app.NextCert {
+				t.Error("the app does not sign with the staged certificate")
+			}
 		}
 		if c.detail == "app add" {
 			app, err := st.d.App(ctx, "wiki")
@@ -98,6 +113,8 @@ func TestAppRefusals(t *testing.T) {
 		}
 	}
 }
+
+var certEndRE = regexp.MustCompile(`</(?:\w+:)?X509Certificate>`)
 
 var secretRE = regexp.MustCompile(`id="client-secret">([^<]+)<`)
 
