@@ -98,21 +98,22 @@ func (c *Console) createApp(w http.ResponseWriter, r *http.Request) {
 }
 
 // appSpec reads the new-app form: the metadata comes from the uploaded
-// file, else the URL, else the entity ID and ACS URL are used.
+// file or the URL; samlidp refuses it together with an entity ID.
 func (c *Console) appSpec(r *http.Request) (samlidp.AppSpec, error) {
 	f := func(name string) string { return strings.TrimSpace(r.PostFormValue(name)) }
 	spec := settingsSpec(r)
 	spec.Name = f("name")
+	spec.EntityID, spec.ACS = f("entity_id"), f("acs")
 	md, err := c.uploadedMetadata(r)
 	switch {
 	case err != nil:
 		return spec, err
+	case md != nil && f("metadata_url") != "":
+		err = fmt.Errorf("give the metadata as a file or as a URL, not both: %w", directory.ErrInvalid)
 	case md != nil:
 		spec.Metadata = md
 	case f("metadata_url") != "":
 		spec.Metadata, err = c.fetchMetadata(r, f("metadata_url"))
-	default:
-		spec.EntityID, spec.ACS = f("entity_id"), f("acs")
 	}
 	return spec, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/internal/samltest"
 )
 
 // Each change on the Apps page goes through the same operations as
@@ -212,5 +214,33 @@ func TestAppEdit(t *testing.T) {
 		return e.Subject == "wiki" && e.Detail == "app edit" && e.Actor == "admin"
 	}) {
 		t.Error("no audit event of the edit by admin")
+	}
+}
+
+// An app is added from its metadata URL: Atrium fetches it, as
+// `atrium app add --metadata URL` does, and takes the entity ID and ACS
+// from it.
+func TestAppFromMetadataURL(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	sp := samltest.New(t)
+	md, err := sp.Metadata()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(md) }))
+	t.Cleanup(srv.Close)
+	admin := st.client()
+	admin.signIn("/admin/", "admin")
+	resp, body := admin.submit("/admin/apps/new", "/admin/apps", url.Values{"name": {"wiki"}, "metadata_url": {srv.URL + "/metadata"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add from a URL: %d\n%.600s", resp.StatusCode, body)
+	}
+	app, err := st.d.App(context.Background(), "wiki")
+	if err != nil || app.EntityID != sp.URL || len(app.ACS) == 0 || app.ACS[0].URL != sp.URL+"/acs" {
+		t.Errorf("the app as stored: %+v, %v", app, err)
+	}
+	resp, body = admin.submit("/admin/apps/new", "/admin/apps", url.Values{"name": {"gone"}, "metadata_url": {srv.URL + "/x"}, "entity_id": {"https://a.example/sp"}, "acs": {"https://a.example/acs"}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "either metadata") {
+		t.Errorf("metadata and an entity ID together: %d\n%.600s", resp.StatusCode, body)
 	}
 }
