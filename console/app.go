@@ -125,6 +125,18 @@ func (c *Console) cloudflareGuide(w http.ResponseWriter, r *http.Request) {
 	}
 	s := clients.DefaultSettings()
 	s.ExternalURL = strings.TrimSuffix(c.signin.URL("/"), "/")
+	// The guide's group is that of a Cloudflare app already added.
+	apps, err := c.dir.ListApps(r.Context())
+	if err != nil {
+		c.fail(w, "apps", err)
+		return
+	}
+	for _, app := range apps {
+		if app.Preset == "cloudflare" && app.OIDC == nil && len(app.Groups) > 0 {
+			s.Group = app.Groups[0]
+			break
+		}
+	}
 	if err := samlidp.EnsureKey(r.Context(), c.dir); err != nil {
 		c.fail(w, "SAML key", err)
 		return

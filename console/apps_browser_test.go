@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,10 +70,25 @@ func TestCloudflareAppBrowser(t *testing.T) {
 		t.Errorf("the app saw %+v; want admin@example.com in admins", landing)
 	}
 	admin.shot("signed-in-to-app")
+	admin.do("the guide", chromedp.Navigate(st.srv.URL+"/admin/apps/guide/cloudflare"), chromedp.WaitVisible(chromedp.CSS("section.screen")))
+	if guide := admin.text("main"); !strings.Contains(guide, st.srv.URL+"/saml/sso") || !strings.Contains(guide, "admins") {
+		t.Errorf("the guide does not give this server's SSO URL and the app's group:\n%s", guide)
+	}
 	admin.do("the apps", chromedp.Navigate(st.srv.URL+"/admin/apps"), chromedp.WaitVisible(chromedp.CSS(`a[href="/admin/apps/cloudflare"]`)))
 	admin.shot("apps")
 	admin.do("the delete page", chromedp.Navigate(st.srv.URL+"/admin/apps/cloudflare/delete"), chromedp.WaitVisible(chromedp.ID("confirm")))
 	admin.shot("app-delete")
+
+	admin.do("add an OIDC app",
+		chromedp.Navigate(st.srv.URL+"/admin/apps/new-oidc"),
+		chromedp.WaitVisible(chromedp.ID("name")),
+		chromedp.SendKeys(chromedp.ID("name"), "grafana"),
+		chromedp.SetValue(chromedp.ID("preset"), "grafana"),
+		chromedp.SendKeys(chromedp.ID("app_url"), "https://grafana.example"),
+	)
+	admin.shot("oidc-new")
+	admin.do("submit", chromedp.Submit(chromedp.ID("name")), chromedp.WaitVisible(chromedp.ID("client-secret")))
+	admin.shot("oidc-app")
 }
 
 // download clicks the link sel in b and returns the file the browser
