@@ -13,6 +13,7 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/internal/samltest"
+	"github.com/atrium-dir/atrium/samlidp"
 )
 
 // Each change on the Apps page goes through the same operations as
@@ -242,5 +243,27 @@ func TestAppFromMetadataURL(t *testing.T) {
 	resp, body = admin.submit("/admin/apps/new", "/admin/apps", url.Values{"name": {"gone"}, "metadata_url": {srv.URL + "/x"}, "entity_id": {"https://a.example/sp"}, "acs": {"https://a.example/acs"}})
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "either metadata") {
 		t.Errorf("metadata and an entity ID together: %d\n%.600s", resp.StatusCode, body)
+	}
+}
+
+// An app's values come from its metadata, which anyone may write: an
+// entity ID holding markup shows as text on the Apps pages.
+func TestAppMarkupAsText(t *testing.T) {
+	const evil = `urn:"><script>alert(1)</script>`
+	st := newSite(t, directory.MFAPolicy{}, true)
+	spec := samlidp.AppSpec{Name: "wiki", EntityID: evil, ACS: "https://wiki.example.com/acs/<b>x</b>"}
+	if _, err := samlidp.Register(context.Background(), st.d, spec); err != nil {
+		t.Fatal(err)
+	}
+	admin := st.client()
+	admin.signIn("/admin/", "admin")
+	for _, path := range []string{"/admin/apps", "/admin/apps/wiki", "/admin/apps/wiki/delete"} {
+		_, body := admin.get(path)
+		if strings.Contains(body, "<script>alert") || strings.Contains(body, "<b>x</b>") {
+			t.Errorf("%s shows the metadata's markup as markup", path)
+		}
+	}
+	if _, body := admin.get("/admin/apps/wiki"); !strings.Contains(body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Error("the app's page does not show its entity ID as text")
 	}
 }
