@@ -1,8 +1,10 @@
 package console_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/internal/samltest"
@@ -265,5 +268,45 @@ func TestAppMarkupAsText(t *testing.T) {
 	}
 	if _, body := admin.get("/admin/apps/wiki"); !strings.Contains(body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
 		t.Error("the app's page does not show its entity ID as text")
+	}
+}
+
+// Adding an app needs a recent sign-in; an upload larger than the cap is
+// refused before anything is read into an app.
+func TestAppAddStaleAndOversized(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	admin := st.client()
+	admin.signIn("/admin/", "admin")
+	_, page := admin.get("/admin/apps/new")
+	token := csrfRE.FindStringSubmatch(page)[1]
+	post := func(size int) *http.Response {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		mw.WriteField("csrf", token)
+		mw.WriteField("name", "big")
+		fw, _ := mw.CreateFormFile("metadata", "sp.xml")
+		fw.Write(bytes.Repeat([]byte(" "), size))
+		mw.Close()
+		req, _ := http.NewRequest("POST", st.srv.URL+"/admin/apps", &buf)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		resp, err := admin.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := post(300 << 10); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 300 KiB upload: %d, want 413", resp.StatusCode)
+	}
+	if resp := post(100); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("an upload that is no metadata: %d, want 400", resp.StatusCode)
+	}
+	st.clock.Advance(16 * time.Minute)
+	if resp := post(100); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("an add with a stale sign-in: %d, want 403", resp.StatusCode)
+	}
+	if apps, _ := st.d.ListApps(context.Background()); len(apps) != 0 {
+		t.Errorf("apps were added: %v", apps)
 	}
 }
