@@ -310,3 +310,39 @@ func TestAppAddStaleAndOversized(t *testing.T) {
 		t.Errorf("apps were added: %v", apps)
 	}
 }
+
+// The Apps forms without the session's CSRF token are refused and change
+// nothing, an upload included.
+func TestAppPostsNeedCSRF(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	st.addApp("wiki")
+	admin := st.client()
+	admin.signIn("/admin/", "admin")
+	form := url.Values{"name": {"sneaky"}, "entity_id": {"https://s.example/sp"}, "acs": {"https://s.example/acs"}, "confirm": {"wiki"}, "step": {"stage"}, "preset": {"cloudflare"}}
+	for _, path := range []string{"/admin/apps", "/admin/apps/oidc", "/admin/apps/wiki", "/admin/apps/wiki/delete", "/admin/saml/rotate", "/admin/apps/wiki/use-next-cert"} {
+		if resp, body := admin.do("POST", path, form); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Form expired") {
+			t.Errorf("POST %s without the CSRF token: %d", path, resp.StatusCode)
+		}
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("name", "sneaky")
+	mw.WriteField("entity_id", "https://s.example/sp")
+	mw.WriteField("acs", "https://s.example/acs")
+	mw.Close()
+	req, _ := http.NewRequest("POST", st.srv.URL+"/admin/apps", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if resp, err := admin.c.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a multipart add without the CSRF token: %v, %v", resp, err)
+	}
+	ctx := context.Background()
+	if _, err := st.d.App(ctx, "sneaky"); err == nil {
+		t.Error("an app was added without the CSRF token")
+	}
+	if app, err := st.d.App(ctx, "wiki"); err != nil || app.Preset != "generic" || app.NextCert {
+		t.Errorf("wiki was deleted or changed without the CSRF token: %+v, %v", app, err)
+	}
+	if samlidp.SwitchKey(ctx, st.d) == nil {
+		t.Error("a certificate was staged without the CSRF token")
+	}
+}
