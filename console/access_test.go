@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/samlidp"
 )
 
 // routes is every console page and form, with example names.
@@ -24,6 +25,9 @@ var routes = []string{
 	"GET /admin/audit", "GET /admin/audit?format=csv", "GET /admin/audit?format=json",
 	"GET /admin/bind-accounts", "POST /admin/bind-accounts", "POST /admin/bind-accounts/nas/rotate", "POST /admin/bind-accounts/nas/delete",
 	"GET /admin/sessions", "POST /admin/sessions/end", "GET /admin/sign-in-again",
+	"GET /admin/apps", "GET /admin/apps/new", "GET /admin/apps/new?preset=cloudflare", "POST /admin/apps",
+	"GET /admin/apps/guide/cloudflare", "GET /admin/apps/wiki", "GET /admin/apps/wiki/delete", "POST /admin/apps/wiki/delete",
+	"POST /admin/saml/rotate", "GET /admin/apps/new-oidc", "POST /admin/apps/oidc", "POST /admin/apps/wiki/rotate-secret", "POST /admin/apps/wiki", "POST /admin/apps/wiki/use-next-cert",
 }
 
 // A signed-in user outside the admin groups gets 403 on every console
@@ -31,6 +35,7 @@ var routes = []string{
 // shows them no link to the console, and shows it to an admin.
 func TestNonAdminForbidden(t *testing.T) {
 	st := newSite(t, directory.MFAPolicy{}, true)
+	st.addApp("wiki")
 	alice := st.client()
 	if resp, _ := alice.signIn("/", "alice"); resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/" {
 		t.Fatalf("alice's sign-in ended with %d at %s", resp.StatusCode, resp.Request.URL)
@@ -44,7 +49,9 @@ func TestNonAdminForbidden(t *testing.T) {
 		method, path, _ := strings.Cut(route, " ")
 		var form url.Values
 		if method == "POST" {
-			form = url.Values{"csrf": {token}, "confirm": {"alice"}, "member": {"alice"}, "uid": {"mallory"}, "mail": {"m@example.com"}, "cn": {"evil"}}
+			form = url.Values{"csrf": {token}, "confirm": {"alice"}, "member": {"alice"}, "uid": {"mallory"}, "mail": {"m@example.com"}, "cn": {"evil"},
+				"name": {"evil"}, "entity_id": {"https://evil.example/sp"}, "acs": {"https://evil.example/acs"}, "step": {"stage"},
+				"preset": {"cloudflare"}, "nameid": {"uid"}, "groups": {"ops"}}
 		}
 		resp, body := alice.do(method, path, form)
 		if resp.StatusCode != http.StatusForbidden {
@@ -57,6 +64,15 @@ func TestNonAdminForbidden(t *testing.T) {
 	}
 	if _, err := st.d.Group(ctx, "evil"); err == nil {
 		t.Error("alice created a group through the console")
+	}
+	if _, err := st.d.App(ctx, "evil"); err == nil {
+		t.Error("alice added an app through the console")
+	}
+	if app, err := st.d.App(ctx, "wiki"); err != nil || app.Preset != "generic" || app.NameID != "email" || len(app.Groups) != 0 {
+		t.Errorf("alice deleted or changed an app through the console: %+v, %v", app, err)
+	}
+	if err := samlidp.SwitchKey(ctx, st.d); err == nil {
+		t.Error("alice staged a new SAML certificate through the console")
 	}
 
 	admin := st.client()

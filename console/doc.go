@@ -2,6 +2,11 @@
 // members of the admin groups manage users, groups and the audit log, and
 // the invite pages at /invite/ where a new user sets their password.
 //
+// The Apps pages add SAML apps through samlidp.Register and OIDC apps
+// through directory.CreateOIDCApp with oidc's presets, as `atrium app add`
+// does, and show what to paste into each app; the Cloudflare Access guide
+// is the clients package's, filled in with this server's values.
+//
 // Every change calls the same directory operations as the CLI, so no rule
 // lives only here; each is audited with the acting admin and their
 // address. Signing in is the signin package's: a console session must

@@ -138,6 +138,7 @@ func TestUserPageSignIns(t *testing.T) {
 // Atrium's own origin, none inline.
 func TestPagesKeepCSP(t *testing.T) {
 	st := newSite(t, directory.MFAPolicy{}, true)
+	st.addApp("wiki")
 	admin := st.client()
 	admin.signIn("/admin/", "admin")
 	inline := regexp.MustCompile(`<script(?:\s[^>]*)?>`)

@@ -36,6 +36,20 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/bind-accounts/{name}/rotate", c.rotateBindAccount)
 	mux.HandleFunc("POST /admin/bind-accounts/{name}/delete", c.deleteBindAccount)
 
+	mux.HandleFunc("GET /admin/apps", c.apps)
+	mux.HandleFunc("GET /admin/apps/new", c.newApp)
+	mux.HandleFunc("POST /admin/apps", c.createApp)
+	mux.HandleFunc("GET /admin/apps/new-oidc", c.newOIDCApp)
+	mux.HandleFunc("POST /admin/apps/oidc", c.createOIDCApp)
+	mux.HandleFunc("GET /admin/apps/guide/cloudflare", c.cloudflareGuide)
+	mux.HandleFunc("GET /admin/apps/{name}", c.app)
+	mux.HandleFunc("POST /admin/apps/{name}", c.editApp)
+	mux.HandleFunc("GET /admin/apps/{name}/delete", c.confirmDeleteApp)
+	mux.HandleFunc("POST /admin/apps/{name}/delete", c.deleteApp)
+	mux.HandleFunc("POST /admin/apps/{name}/rotate-secret", c.rotateSecret)
+	mux.HandleFunc("POST /admin/apps/{name}/use-next-cert", c.useNextCert)
+	mux.HandleFunc("POST /admin/saml/rotate", c.rotateCert)
+
 	mux.HandleFunc("GET /admin/sessions", c.sessions)
 	mux.HandleFunc("POST /admin/sessions/end", c.endSession)
 

@@ -22,6 +22,7 @@ import (
 	"github.com/atrium-dir/atrium/directory/password"
 	"github.com/atrium-dir/atrium/otp"
 	"github.com/atrium-dir/atrium/portal"
+	"github.com/atrium-dir/atrium/samlidp"
 	"github.com/atrium-dir/atrium/signin"
 	"github.com/atrium-dir/atrium/totp"
 )
@@ -86,12 +87,17 @@ func newSiteWith(t testing.TB, policy directory.MFAPolicy, factors bool, load fu
 	ext, _ := url.Parse("http://" + st.srv.Listener.Addr().String())
 	e := signin.New(d, signin.Options{ExternalURL: ext, Now: clock.Now})
 	otp.Register(e, d)
+	if err := samlidp.EnsureKey(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	idp := samlidp.New(d, e, samlidp.Options{Now: clock.Now})
 	opts.Now = clock.Now
 	c := console.New(d, e, opts)
 	p := portal.New(d, e, portal.Options{Now: clock.Now, IsAdmin: c.IsAdmin})
 	mux := http.NewServeMux()
 	e.Mount(mux)
 	c.Mount(mux)
+	mux.Handle("/saml/", idp.Handler())
 	mux.Handle("/", p.Handler())
 	st.srv.Config.Handler = mux
 	st.srv.Start()
@@ -213,4 +219,13 @@ func (b *client) submit(from, path string, form url.Values) (*http.Response, str
 	}
 	form.Set("csrf", m[1])
 	return b.do("POST", path, form)
+}
+
+// addApp registers a SAML app named name, as `atrium app add` does.
+func (st *site) addApp(name string) {
+	st.t.Helper()
+	spec := samlidp.AppSpec{Name: name, EntityID: "https://" + name + ".example.com/sp", ACS: "https://" + name + ".example.com/acs"}
+	if _, err := samlidp.Register(context.Background(), st.d, spec); err != nil {
+		st.t.Fatal(err)
+	}
 }

@@ -113,6 +113,24 @@ func (p Preset) RedirectURI(address string) (string, error) {
 	return strings.TrimSuffix(u.String(), "/") + p.Path, nil
 }
 
+// Apply makes app the preset's: its redirect URI comes from the app's
+// address unless one is given, and so does its launch URL, except for
+// Cloudflare Access, which people reach through the apps it guards.
+func (p Preset) Apply(app *directory.App, address string) error {
+	if len(app.OIDC.RedirectURIs) == 0 {
+		uri, err := p.RedirectURI(address)
+		if err != nil {
+			return err
+		}
+		app.OIDC.RedirectURIs = []string{uri}
+	}
+	if app.LaunchURL == "" && p.Name != "cloudflare" {
+		app.LaunchURL = strings.TrimSuffix(address, "/") + "/"
+	}
+	app.Preset = p.Name
+	return nil
+}
+
 // Guide is what to enter in the app. secret is the client secret, or ""
 // once it has been shown.
 func (p Preset) Guide(issuer string, app directory.App, secret string) string {

@@ -85,23 +85,7 @@ func NewApp(spec AppSpec) (directory.App, error) {
 	var problems []string
 	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
 
-	if spec.Preset == "" {
-		spec.Preset = "generic"
-	}
-	pre, ok := presets[spec.Preset]
-	if !ok {
-		bad("unknown preset %q (cloudflare or generic)", spec.Preset)
-	}
-	app := directory.App{
-		Name: spec.Name, Preset: spec.Preset, Groups: spec.Groups,
-		Encrypt: spec.Encrypt, VerifyRequests: spec.VerifyRequests, RequireMFA: spec.RequireMFA,
-		IdPInitiated: pre.idpInitiated || spec.IdPInitiated, LaunchURL: spec.LaunchURL,
-		Attributes: slices.Clone(pre.attributes),
-	}
-	if spec.Preset == "cloudflare" && spec.IdPInitiated {
-		bad("Cloudflare Access refuses IdP-initiated logins; drop --idp-initiated")
-	}
-
+	app := directory.App{Name: spec.Name}
 	switch {
 	case spec.Metadata != nil && (spec.EntityID != "" || spec.ACS != ""):
 		bad("give either metadata or --entity-id and --acs, not both")
@@ -120,12 +104,42 @@ func NewApp(spec AppSpec) (directory.App, error) {
 			bad("%v", err)
 		}
 	}
+	// Metadata asking for signed requests turns their check on.
+	spec.VerifyRequests = spec.VerifyRequests || app.VerifyRequests
+	applySettings(&app, spec, false, bad)
+	if len(problems) > 0 {
+		return directory.App{}, fmt.Errorf("app %s: %s: %w", spec.Name, strings.Join(problems, "; "), directory.ErrInvalid)
+	}
+	return app, nil
+}
+
+// applySettings sets everything of spec but the app's identity (entity
+// ID, ACS and certificates, which app already has): preset, NameID,
+// attributes, groups and options. The attributes of spec are added to the
+// preset's, or with replace they are the whole list (none: the preset's).
+func applySettings(app *directory.App, spec AppSpec, replace bool, bad func(string, ...any)) {
+	if spec.Preset == "" {
+		spec.Preset = "generic"
+	}
+	pre, ok := presets[spec.Preset]
+	if !ok {
+		bad("unknown preset %q (cloudflare or generic)", spec.Preset)
+	}
+	app.Preset, app.Groups = spec.Preset, spec.Groups
+	app.Encrypt, app.VerifyRequests, app.RequireMFA = spec.Encrypt, spec.VerifyRequests, spec.RequireMFA
+	app.IdPInitiated, app.LaunchURL = pre.idpInitiated || spec.IdPInitiated, spec.LaunchURL
+	app.Attributes = slices.Clone(pre.attributes)
+	if replace && len(spec.Attributes) > 0 {
+		app.Attributes = nil
+	}
+	if spec.Preset == "cloudflare" && spec.IdPInitiated {
+		bad("Cloudflare Access refuses IdP-initiated logins; drop --idp-initiated")
+	}
 	if spec.LaunchURL != "" {
 		if err := checkACS(spec.LaunchURL); err != nil {
 			bad("launch URL: %v", err)
 		}
 	}
-
 	app.NameID = pre.nameID
 	if spec.NameID != "" {
 		app.NameID = spec.NameID
@@ -153,10 +167,6 @@ func NewApp(spec AppSpec) (directory.App, error) {
 	if spec.VerifyRequests && len(app.SigningCerts) == 0 {
 		bad("--verify-requests needs the app's metadata with a signing certificate")
 	}
-	if len(problems) > 0 {
-		return directory.App{}, fmt.Errorf("app %s: %s: %w", spec.Name, strings.Join(problems, "; "), directory.ErrInvalid)
-	}
-	return app, nil
 }
 
 // Register checks spec, that its groups exist, and stores the app.
@@ -165,12 +175,40 @@ func Register(ctx context.Context, d *directory.Directory, spec AppSpec) (direct
 	if err != nil {
 		return directory.App{}, err
 	}
-	for _, g := range app.Groups {
-		if _, err := d.Group(ctx, g); err != nil {
-			return directory.App{}, fmt.Errorf("app %s: allowed group %q: %w", spec.Name, g, err)
-		}
+	if err := checkGroups(ctx, d, app); err != nil {
+		return directory.App{}, err
 	}
 	return d.CreateApp(ctx, app)
+}
+
+// Update changes the settings of the SAML app called name to those of
+// spec, under the rules Register applies; its entity ID, ACS URLs and
+// certificates stay. spec's attributes are the app's whole list.
+func Update(ctx context.Context, d *directory.Directory, name string, spec AppSpec) (directory.App, error) {
+	if err := checkGroups(ctx, d, directory.App{Name: name, Groups: spec.Groups}); err != nil {
+		return directory.App{}, err
+	}
+	return d.UpdateApp(ctx, name, func(app *directory.App) error {
+		if app.OIDC != nil {
+			return fmt.Errorf("app %s is an OIDC app: %w", name, directory.ErrInvalid)
+		}
+		var problems []string
+		applySettings(app, spec, true, func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) })
+		if len(problems) > 0 {
+			return fmt.Errorf("app %s: %s: %w", name, strings.Join(problems, "; "), directory.ErrInvalid)
+		}
+		return nil
+	})
+}
+
+// checkGroups refuses an app allowed to a group that does not exist.
+func checkGroups(ctx context.Context, d *directory.Directory, app directory.App) error {
+	for _, g := range app.Groups {
+		if _, err := d.Group(ctx, g); err != nil {
+			return fmt.Errorf("app %s: allowed group %q: %w", app.Name, g, err)
+		}
+	}
+	return nil
 }
 
 // checkACS allows https URLs, and http only on a loopback host (tests and

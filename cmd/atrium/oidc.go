@@ -91,17 +91,9 @@ func applyPreset(e *env, app *directory.App) (*oidc.Preset, error) {
 	if !ok {
 		return nil, usagef("app add --oidc --preset %s: give --app-url (%s)", name, p.AddressHint)
 	}
-	if len(app.OIDC.RedirectURIs) == 0 {
-		uri, err := p.RedirectURI(address)
-		if err != nil {
-			return nil, err
-		}
-		app.OIDC.RedirectURIs = []string{uri}
+	if err := p.Apply(app, address); err != nil {
+		return nil, err
 	}
-	if app.LaunchURL == "" && name != "cloudflare" {
-		app.LaunchURL = strings.TrimSuffix(address, "/") + "/"
-	}
-	app.Preset = name
 	return &p, nil
 }
 

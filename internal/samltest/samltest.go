@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"html/template"
 	"io"
 	"net/http"
@@ -35,25 +36,32 @@ type App struct {
 // registers the app with d as spec (its entity ID and ACS filled in).
 func Start(t testing.TB, d *directory.Directory, idpBase string, spec samlidp.AppSpec) *App {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	t.Cleanup(srv.Close)
-	app := &App{URL: "http://" + srv.Listener.Addr().String()}
+	app := New(t)
 	resp, err := http.Get(idpBase + "/saml/metadata")
 	if err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	var idp saml.EntityDescriptor
-	if err := xml.Unmarshal(raw, &idp); err != nil {
-		t.Fatalf("IdP metadata: %v", err)
+	if err := app.UseIdP(raw); err != nil {
+		t.Fatal(err)
 	}
-	acs, _ := url.Parse(app.URL + "/acs")
-	app.sp = &saml.ServiceProvider{EntityID: app.URL, AcsURL: *acs, IDPMetadata: &idp, AuthnNameIDFormat: saml.EmailAddressNameIDFormat}
-	spec.EntityID, spec.ACS = app.URL, acs.String()
+	spec.EntityID, spec.ACS = app.URL, app.URL+"/acs"
 	if _, err := samlidp.Register(context.Background(), d, spec); err != nil {
 		t.Fatal(err)
 	}
+	return app
+}
+
+// New serves an app that knows no IdP yet: a test registers it from
+// Metadata, as an admin would, and gives it the IdP's metadata with UseIdP.
+func New(t testing.TB) *App {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(srv.Close)
+	app := &App{URL: "http://" + srv.Listener.Addr().String()}
+	acs, _ := url.Parse(app.URL + "/acs")
+	app.sp = &saml.ServiceProvider{EntityID: app.URL, AcsURL: *acs, AuthnNameIDFormat: saml.EmailAddressNameIDFormat}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /start", app.start)
 	mux.HandleFunc("POST /acs", app.acs)
@@ -62,16 +70,43 @@ func Start(t testing.TB, d *directory.Directory, idpBase string, spec samlidp.Ap
 	return app
 }
 
+// Metadata is the app's SP metadata, as an admin uploads it to the IdP.
+func (a *App) Metadata() ([]byte, error) {
+	return xml.MarshalIndent(a.provider().Metadata(), "", "  ")
+}
+
+// UseIdP makes the app trust the IdP whose metadata is raw.
+func (a *App) UseIdP(raw []byte) error {
+	var idp saml.EntityDescriptor
+	if err := xml.Unmarshal(raw, &idp); err != nil {
+		return fmt.Errorf("IdP metadata: %w", err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	sp := *a.sp
+	sp.IDPMetadata = &idp
+	a.sp = &sp
+	return nil
+}
+
 // StartURL begins an SP-initiated sign-in.
 func (a *App) StartURL() string { return a.URL + "/start" }
 
+// provider is the app's ServiceProvider as UseIdP last set it.
+func (a *App) provider() *saml.ServiceProvider {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.sp
+}
+
 func (a *App) start(w http.ResponseWriter, r *http.Request) {
-	req, err := a.sp.MakeAuthenticationRequest(a.sp.GetSSOBindingLocation(saml.HTTPRedirectBinding), saml.HTTPRedirectBinding, saml.HTTPPostBinding)
+	sp := a.provider()
+	req, err := sp.MakeAuthenticationRequest(sp.GetSSOBindingLocation(saml.HTTPRedirectBinding), saml.HTTPRedirectBinding, saml.HTTPPostBinding)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	to, err := req.Redirect("", a.sp)
+	to, err := req.Redirect("", sp)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -88,6 +123,7 @@ var landingPage = template.Must(template.New("").Parse(`<!doctype html>
 <p>Refused: <span id="error">{{.Error}}</span></p>
 <p>Signed in as <span id="nameid">{{.NameID}}</span></p>
 <p>amr: <span id="amr">{{.AMR}}</span></p>
+<p>groups: <span id="groups">{{.Groups}}</span></p>
 <p>AuthnContextClassRef: <span id="class">{{.Class}}</span></p>
 </main></body></html>`))
 
@@ -95,11 +131,11 @@ func (a *App) acs(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	ids := slices.Clone(a.ids)
 	a.mu.Unlock()
-	var page struct{ Error, NameID, AMR, Class string }
+	var page struct{ Error, NameID, AMR, Class, Groups string }
 	err := r.ParseForm()
 	var assertion *saml.Assertion
 	if err == nil {
-		assertion, err = a.sp.ParseResponse(r, ids)
+		assertion, err = a.provider().ParseResponse(r, ids)
 	}
 	var invalid *saml.InvalidResponseError
 	switch {
@@ -108,18 +144,8 @@ func (a *App) acs(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		page.Error = err.Error()
 	default:
-		var amr []string
-		for _, st := range assertion.AttributeStatements {
-			for _, at := range st.Attributes {
-				if at.Name != "amr" {
-					continue
-				}
-				for _, v := range at.Values {
-					amr = append(amr, v.Value)
-				}
-			}
-		}
-		page.AMR = strings.Join(amr, ",")
+		page.AMR = strings.Join(values(assertion, "amr"), ",")
+		page.Groups = strings.Join(values(assertion, "groups"), ",")
 		if st := assertion.AuthnStatements; len(st) > 0 && st[0].AuthnContext.AuthnContextClassRef != nil {
 			page.Class = st[0].AuthnContext.AuthnContextClassRef.Value
 		}
@@ -131,10 +157,26 @@ func (a *App) acs(w http.ResponseWriter, r *http.Request) {
 	landingPage.Execute(w, page)
 }
 
+// values are the values of the assertion's attribute name.
+func values(assertion *saml.Assertion, name string) []string {
+	var out []string
+	for _, st := range assertion.AttributeStatements {
+		for _, at := range st.Attributes {
+			if at.Name != name {
+				continue
+			}
+			for _, v := range at.Values {
+				out = append(out, v.Value)
+			}
+		}
+	}
+	return out
+}
+
 // Landing is what the app's landing page says of the assertion.
 type Landing struct {
 	NameID, Class string
-	AMR           []string
+	AMR, Groups   []string
 }
 
 // ReadLanding reads the app's landing page in the browser ctx, failing the
@@ -152,5 +194,5 @@ func ReadLanding(t testing.TB, ctx context.Context) Landing {
 	if refused := text("error"); refused != "" {
 		t.Fatalf("the app refused the response: %s", refused)
 	}
-	return Landing{NameID: text("nameid"), Class: text("class"), AMR: strings.Split(text("amr"), ",")}
+	return Landing{NameID: text("nameid"), Class: text("class"), AMR: strings.Split(text("amr"), ","), Groups: strings.Split(text("groups"), ",")}
 }
