@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
 	"time"
 
@@ -21,7 +22,10 @@ var _ directory.Store = (*Store)(nil)
 
 // Store is a directory.Store on one bbolt file.
 type Store struct {
-	db *bolt.DB
+	db   *bolt.DB
+	path string
+	// sole is set by Sole: no one else uses the store while BulkUpdate runs.
+	sole bool
 }
 
 // Open opens or creates the file at path. If another process holds it, Open
@@ -30,21 +34,45 @@ func Open(path string, lockWait time.Duration) (*Store, error) {
 	if lockWait <= 0 {
 		lockWait = 100 * time.Millisecond
 	}
-	// A mapping larger than the file (address space only) spares a large
-	// commit, an import say, from remapping the file as it grows: each
-	// remap copies every key and value the transaction holds.
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockWait, FreelistType: bolt.FreelistMapType, InitialMmapSize: 1 << 30})
+	db, err := openFile(path, lockWait, false)
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
-			return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
-		}
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, path: path}, nil
+}
+
+// openFile opens the bbolt file at path. The file at path may be replaced
+// by a BulkUpdate while Open waits for the lock, leaving Open the lock of
+// a file no longer in the directory; then it opens the new one.
+func openFile(path string, lockWait time.Duration, noSync bool) (*bolt.DB, error) {
+	for {
+		before, statErr := os.Stat(path)
+		// A mapping larger than the file (address space only) spares a large
+		// commit, an import say, from remapping the file as it grows: each
+		// remap copies every key and value the transaction holds.
+		db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockWait, NoSync: noSync, FreelistType: bolt.FreelistMapType, InitialMmapSize: 1 << 30})
+		if err != nil {
+			if errors.Is(err, bolt.ErrTimeout) {
+				return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+			}
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+		after, err := os.Stat(path)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+		// The lock is on the file path named before and after it was taken
+		// (a replacement is always a new file).
+		if statErr != nil || os.SameFile(before, after) {
+			return db, nil
+		}
+		db.Close()
+	}
 }
 
 // Path is the file the store lives in.
-func (s *Store) Path() string { return s.db.Path() }
+func (s *Store) Path() string { return s.path }
 
 func (s *Store) View(ctx context.Context, fn func(directory.Tx) error) error {
 	if err := ctx.Err(); err != nil {
