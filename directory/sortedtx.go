@@ -84,13 +84,17 @@ func (b *writeBuffer) set(p pending) {
 // inOrder returns the entries in key order.
 func (b *writeBuffer) inOrder() []pending {
 	if !b.sorted {
-		slices.SortFunc(b.entries, func(x, y pending) int { return strings.Compare(x.key, y.key) })
+		b.sort()
 		for i, e := range b.entries {
 			b.at[e.key] = i
 		}
-		b.sorted = true
 	}
 	return b.entries
+}
+
+func (b *writeBuffer) sort() {
+	slices.SortFunc(b.entries, func(x, y pending) int { return strings.Compare(x.key, y.key) })
+	b.sorted = true
 }
 
 // Scan merges the buffered keys of bucket into the store's, in order.
@@ -175,8 +179,11 @@ func (s *sortedTx) flush() error {
 		if a, ok := s.tx.(appender); ok {
 			a.Appending(name)
 		}
-		entries := b.inOrder()
-		b.at = nil
+		b.at = nil // no reads from here on: sorted, without the index
+		if !b.sorted {
+			b.sort()
+		}
+		entries := b.entries
 		done := 0 // entries before done are in a checkpoint
 		for i, e := range entries {
 			if err := s.write(name, e); err != nil {
