@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -22,10 +24,12 @@ var _ directory.Store = (*Store)(nil)
 
 // Store is a directory.Store on one bbolt file.
 type Store struct {
+	// mu guards db, which a BulkUpdate replaces: transactions hold it for
+	// reading, BulkUpdate for writing.
+	mu   sync.RWMutex
 	db   *bolt.DB
 	path string
-	// sole is set by Sole: no one else uses the store while BulkUpdate runs.
-	sole bool
+	sole atomic.Bool // see Sole
 }
 
 // Open opens or creates the file at path. If another process holds it, Open
@@ -78,6 +82,8 @@ func (s *Store) View(ctx context.Context, fn func(directory.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.db.View(func(btx *bolt.Tx) error { return fn(tx{btx}) })
 }
 
@@ -85,6 +91,8 @@ func (s *Store) Update(ctx context.Context, fn func(directory.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.db.Update(func(btx *bolt.Tx) error { return fn(tx{btx}) })
 }
 
@@ -98,7 +106,11 @@ func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	return n, err
 }
 
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.db.Close()
+}
 
 // CopyFile writes a consistent copy of the store to path (mode 0600).
 func (s *Store) CopyFile(ctx context.Context, path string) error {
@@ -193,6 +205,8 @@ func (s *Store) Check() (err error) {
 			err = fmt.Errorf("damaged page: %v", p)
 		}
 	}()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.db.View(func(btx *bolt.Tx) error {
 		if err := btx.ForEach(func(name []byte, b *bolt.Bucket) error { return readAll(b) }); err != nil {
 			return fmt.Errorf("read every key: %w", err)

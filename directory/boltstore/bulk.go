@@ -12,30 +12,34 @@ import (
 	"github.com/atrium-dir/atrium/directory"
 )
 
-// Sole declares that nothing else in this process uses the store while a
-// BulkUpdate runs (a command working on the file itself, not a server), so
-// BulkUpdate may build the update in a copy of the file. Without it,
-// BulkUpdate is Update.
-func (s *Store) Sole() { s.sole = true }
+// Sole declares that no server works on the store (a command has the file
+// to itself), so BulkUpdate may build the update in a copy of the file,
+// holding off the process's other transactions until it ends; a server's
+// readers would wait for a whole import. Without it, BulkUpdate is Update.
+func (s *Store) Sole() { s.sole.Store(true) }
 
 // BulkUpdate runs fn as Update does, all or nothing, but for a store
 // declared Sole it writes into a copy of the file, in transactions that end
 // at each Checkpoint and are not synced, then syncs the copy and renames it
 // over the file. The memory is then one checkpoint's writes, not the whole
 // update's. A crash or an error before the rename leaves the file as it
-// was (and a copy, removed by the next BulkUpdate).
+// was (and a copy, removed by the next BulkUpdate). Other transactions of
+// the process (the audit log's) wait until it ends.
 func (s *Store) BulkUpdate(ctx context.Context, fn func(directory.Tx) error) error {
-	if !s.sole {
+	if !s.sole.Load() {
 		return s.Update(ctx, fn)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	tmp := s.path + ".bulk"
 	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("bulk update: %w", err)
 	}
-	if err := s.CopyFile(ctx, tmp); err != nil {
+	err := s.db.View(func(btx *bolt.Tx) error { return btx.CopyFile(tmp, 0o600) })
+	if err != nil {
 		return fmt.Errorf("bulk update: copy: %w", err)
 	}
 	if err := buildCopy(tmp, fn); err != nil {
@@ -69,7 +73,8 @@ func buildCopy(path string, fn func(directory.Tx) error) error {
 	return nil
 }
 
-// replaceWith renames the synced copy at tmp over the store's file. The
+// replaceWith renames the synced copy at tmp over the store's file (s.mu
+// held). The
 // copy is opened (and locked) first, so no other process finds the new
 // file unlocked between the rename and the switch.
 func (s *Store) replaceWith(tmp string) error {
