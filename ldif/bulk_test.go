@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,5 +93,29 @@ func TestImportInCheckpointsEqualsOneTransaction(t *testing.T) {
 	inOne, inCheckpoints := exportOf(false), exportOf(true)
 	if !bytes.Equal(inOne, inCheckpoints) {
 		t.Fatalf("the import in checkpoints exports %d bytes that differ from the one-transaction import's %d", len(inCheckpoints), len(inOne))
+	}
+}
+
+// TestPlainDNKeyAsParsed: the key of a DN taken without parsing equals the
+// parsed one, and DNs that need parsing are left to it.
+func TestPlainDNKeyAsParsed(t *testing.T) {
+	for _, dn := range []string{
+		"uid=user000001,ou=people,dc=example,dc=com", "CN=Group One,OU=Groups,DC=Example,DC=com",
+		"cn=a b-c.d_e@f,dc=x", "cn=x-y(z)!,dc=x",
+		"cn=a\\,b,dc=x", "cn=a+uid=b,dc=x", "cn= a,dc=x", "cn=a ,dc=x", "cn=#a,dc=x", "cn = a,dc=x", "cn=a, dc=x",
+		"2.5.4.3=a,dc=x", "cn=\"a\",dc=x", "cn=é,dc=x", "cn=,dc=x", "cn=a,", "", "cn=a=b,dc=x",
+	} {
+		c, err := CanonicalDN(dn)
+		want := strings.ToLower(c)
+		if plainDN(dn) && (err != nil || strings.ToLower(dn) != want) {
+			t.Errorf("%q taken as plain, but parsing gives %q, %v", dn, want, err)
+		}
+		got, gotErr := dnKey(dn)
+		if got != want || (gotErr == nil) != (err == nil) {
+			t.Errorf("dnKey(%q) = %q, %v; want %q, %v", dn, got, gotErr, want, err)
+		}
+	}
+	if !plainDN("uid=user000001,ou=people,dc=example,dc=com") {
+		t.Error("an export's DN is not taken as plain")
 	}
 }
