@@ -39,7 +39,11 @@ func (d *Directory) BulkBatch(ctx context.Context, fn func(*Batch) error) error 
 
 func (d *Directory) batch(ctx context.Context, sorted bool, fn func(*Batch) error) error {
 	var b *Batch
-	err := d.store.Update(ctx, func(tx Tx) error {
+	update := d.store.Update
+	if g, ok := d.store.(nestGuard); ok && sorted {
+		update = g.bulkUpdate
+	}
+	err := update(ctx, func(tx Tx) error {
 		var buf *sortedTx
 		if sorted {
 			buf = newSortedTx(tx)

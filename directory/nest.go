@@ -41,6 +41,17 @@ func (g nestGuard) Update(ctx context.Context, fn func(Tx) error) error {
 	return g.Store.Update(ctx, fn)
 }
 
+// bulkUpdate is BulkUpdate when the store has it, and Update otherwise.
+func (g nestGuard) bulkUpdate(ctx context.Context, fn func(Tx) error) error {
+	if err := refuseNested(ctx); err != nil {
+		return err
+	}
+	if b, ok := g.Store.(BulkUpdater); ok {
+		return b.BulkUpdate(ctx, fn)
+	}
+	return g.Store.Update(ctx, fn)
+}
+
 func (g nestGuard) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	if err := refuseNested(ctx); err != nil {
 		return 0, err

@@ -15,6 +15,7 @@ import (
 type sortedTx struct {
 	tx      Tx
 	buckets map[string]*writeBuffer
+	cp      Checkpointer // the Tx, when it can checkpoint
 }
 
 // writeBuffer is one bucket's pending writes: entries in the order first
@@ -33,7 +34,8 @@ type pending struct {
 }
 
 func newSortedTx(tx Tx) *sortedTx {
-	return &sortedTx{tx: tx, buckets: map[string]*writeBuffer{}}
+	cp, _ := tx.(Checkpointer)
+	return &sortedTx{tx: tx, buckets: map[string]*writeBuffer{}, cp: cp}
 }
 
 func (s *sortedTx) buffer(bucket string) *writeBuffer {
@@ -82,13 +84,17 @@ func (b *writeBuffer) set(p pending) {
 // inOrder returns the entries in key order.
 func (b *writeBuffer) inOrder() []pending {
 	if !b.sorted {
-		slices.SortFunc(b.entries, func(x, y pending) int { return strings.Compare(x.key, y.key) })
+		b.sort()
 		for i, e := range b.entries {
 			b.at[e.key] = i
 		}
-		b.sorted = true
 	}
 	return b.entries
+}
+
+func (b *writeBuffer) sort() {
+	slices.SortFunc(b.entries, func(x, y pending) int { return strings.Compare(x.key, y.key) })
+	b.sorted = true
 }
 
 // Scan merges the buffered keys of bucket into the store's, in order.
@@ -149,30 +155,56 @@ type appender interface {
 	Appending(bucket string)
 }
 
+// checkpointBytes is how many bytes of keys and values flush hands a
+// Checkpointer between checkpoints: enough for full pages and few commits,
+// little against a whole import.
+const checkpointBytes = 16 << 20
+
 // flush writes the buffered changes to the store, each bucket in key order.
+// When the Tx can checkpoint, flush does so every checkpointBytes and lets
+// go of what it wrote, so that neither the transaction nor the buffer holds
+// the whole batch at the end. (Checkpoints during the batch would write
+// keys such as UUIDs in many short runs, each rewriting most of the pages
+// of their bucket.)
 func (s *sortedTx) flush() error {
 	names := make([]string, 0, len(s.buckets))
 	for name := range s.buckets {
 		names = append(names, name)
 	}
 	slices.Sort(names)
+	size := 0
 	for _, name := range names {
 		b := s.buckets[name]
 		delete(s.buckets, name) // the store holds the values now
 		if a, ok := s.tx.(appender); ok {
 			a.Appending(name)
 		}
-		for _, e := range b.inOrder() {
-			var err error
-			if e.deleted {
-				err = s.tx.Delete(name, e.key)
-			} else {
-				err = s.tx.Put(name, e.key, e.value)
-			}
-			if err != nil {
+		b.at = nil // no reads from here on: sorted, without the index
+		if !b.sorted {
+			b.sort()
+		}
+		entries := b.entries
+		done := 0 // entries before done are in a checkpoint
+		for i, e := range entries {
+			if err := s.write(name, e); err != nil {
 				return err
 			}
+			if size += len(e.key) + len(e.value); s.cp == nil || size < checkpointBytes {
+				continue
+			}
+			if err := s.cp.Checkpoint(); err != nil {
+				return err
+			}
+			clear(entries[done : i+1])
+			done, size = i+1, 0
 		}
 	}
 	return nil
+}
+
+func (s *sortedTx) write(bucket string, e pending) error {
+	if e.deleted {
+		return s.tx.Delete(bucket, e.key)
+	}
+	return s.tx.Put(bucket, e.key, e.value)
 }

@@ -22,6 +22,22 @@ type Store interface {
 	Close() error
 }
 
+// BulkUpdater is a Store that can take one update too large to hold in a
+// single transaction's memory (an import of a whole directory). BulkUpdate
+// is Update, all or nothing, except that the Tx it hands fn may also be a
+// Checkpointer.
+type BulkUpdater interface {
+	BulkUpdate(ctx context.Context, fn func(Tx) error) error
+}
+
+// Checkpointer is a Tx that can hand what was written so far to the store
+// and free the memory it holds, without making it visible to anyone (the
+// update is still all or nothing). Values read before a Checkpoint must
+// not be used after it.
+type Checkpointer interface {
+	Checkpoint() error
+}
+
 // Tx is one transaction. Values passed to Scan callbacks and returned by Get
 // are only valid until the transaction ends; copy them to keep them.
 type Tx interface {

@@ -730,13 +730,13 @@ func (p *plan) apply(b *directory.Batch) error {
 		ig.hasUser = nil // members are all in; the sets would only hold memory
 	}
 	p.allocateGIDs(r)
+	p.report.Users, p.report.Groups = len(p.users), len(p.groups)
 	if err := p.create(b); err != nil {
 		return err
 	}
-	p.report.Users, p.report.Groups = len(p.users), len(p.groups)
 	// The batch holds the records now; the plan's copies can go before the
 	// store takes its share of memory for the write.
-	p.users, p.groups, p.byUID = nil, nil, nil
+	p.groups = nil
 	for _, t := range p.ignored {
 		p.report.IgnoredAttributes = append(p.report.IgnoredAttributes, t)
 	}
@@ -757,11 +757,14 @@ func (p *plan) create(b *directory.Batch) error {
 		}
 	}
 	// Users with numbers first, so that allocated numbers avoid them.
-	users := slices.Clone(p.users)
+	users := p.users
 	slices.SortStableFunc(users, func(a, b *importedUser) int {
 		return boolInt(a.u.UIDNumber == 0) - boolInt(b.u.UIDNumber == 0)
 	})
-	for _, iu := range users {
+	// Each user read goes once its record is in the batch.
+	p.users, p.byUID = nil, nil
+	for i, iu := range users {
+		users[i] = nil
 		if _, err := b.CreateUser(iu.u); err != nil {
 			p.problems = append(p.problems, fmt.Errorf("%s: %w", iu.dn, err))
 			continue

@@ -30,10 +30,11 @@ func (e *SyntaxError) Error() string { return fmt.Sprintf("line %d: %s", e.Line,
 // and never reads files named inside the data it imports.
 type Reader struct {
 	br      *bufio.Reader
-	line    int     // number of the last physical line read
-	ahead   *string // a physical line read but not yet used
-	started bool    // a record or version line has been read
-	err     error   // sticky
+	line    int       // number of the last physical line read
+	ahead   *string   // a physical line read but not yet used
+	started bool      // a record or version line has been read
+	err     error     // sticky
+	lines   []logical // the last paragraph's, reused for the next
 }
 
 // NewReader reads LDIF from r.
@@ -66,7 +67,7 @@ func (r *Reader) next() (Entry, error) {
 		if !seen {
 			return Entry{}, io.EOF
 		}
-		if block == nil {
+		if len(block) == 0 {
 			continue // a paragraph of comments only
 		}
 		if !r.started {
@@ -90,6 +91,8 @@ func (r *Reader) next() (Entry, error) {
 // of the input, with comments apart. seen is false when nothing but blank
 // lines was left.
 func (r *Reader) paragraph() (lines []logical, comments []string, seen bool, err error) {
+	lines = r.lines[:0]
+	defer func() { r.lines = lines }()
 	for {
 		l, ok, err := r.logicalLine()
 		if err != nil {
@@ -196,7 +199,7 @@ func (r *Reader) physical() (string, bool, error) {
 
 // parseRecord turns the lines of one paragraph into an Entry.
 func parseRecord(block []logical, comments []string) (Entry, error) {
-	e := Entry{Comments: comments, Line: block[0].line}
+	e := Entry{Comments: comments, Line: block[0].line, Attrs: make([]Attr, 0, len(block)-1)}
 	typ, val, err := parseLine(block[0])
 	if err != nil {
 		return Entry{}, err
@@ -255,6 +258,9 @@ func parseLine(l logical) (typ, val string, err error) {
 // validAttrDescription reports whether s is an attribute type with options,
 // such as "cn", "userCertificate;binary" or "2.5.4.3".
 func validAttrDescription(s string) bool {
+	if isKeyword(s) {
+		return true // the common case, checked without allocating
+	}
 	typ, opts, _ := strings.Cut(s, ";")
 	if !validAttrType(strings.ToLower(typ)) {
 		return false
@@ -268,6 +274,18 @@ func validAttrDescription(s string) bool {
 		}
 	}
 	return true
+}
+
+// isKeyword reports whether s is a name such as "cn" or "objectClass": a
+// letter, then letters, digits and hyphens.
+func isKeyword(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20 // lower case, for letters
+		if !('a' <= c && c <= 'z' || i > 0 && ('0' <= s[i] && s[i] <= '9' || s[i] == '-')) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // clip shortens text quoted in an error message.

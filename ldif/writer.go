@@ -15,10 +15,11 @@ const lineWidth = 76
 // Writer writes LDIF content records. It writes no "version: 1" line:
 // slapadd (OpenLDAP 2.5) reads one as an entry and fails.
 type Writer struct {
-	w     *bufio.Writer
-	wrote bool // something is already written, so the next paragraph needs a blank line first
-	err   error
-	names map[string]bool // attribute descriptions already checked: an export repeats a dozen
+	w       *bufio.Writer
+	wrote   bool // something is already written, so the next paragraph needs a blank line first
+	err     error
+	names   map[string]bool // attribute descriptions already checked: an export repeats a dozen
+	scratch []byte          // the line being written, reused
 }
 
 // NewWriter writes LDIF to w. Call Flush at the end.
@@ -28,7 +29,7 @@ func NewWriter(w io.Writer) *Writer { return &Writer{w: bufio.NewWriter(w)} }
 func (w *Writer) Comment(text string) error {
 	w.separate()
 	for _, line := range strings.Split(text, "\n") {
-		w.line("# " + line)
+		w.line([]byte("# " + line))
 	}
 	return w.err
 }
@@ -55,14 +56,20 @@ func (w *Writer) Write(e Entry) error {
 	w.separate()
 	for _, c := range e.Comments {
 		for _, line := range strings.Split(c, "\n") {
-			w.line("# " + line)
+			w.line([]byte("# " + line))
 		}
 	}
-	w.line(attrLine("dn", e.DN))
+	w.attr("dn", e.DN)
 	for _, a := range e.Attrs {
-		w.line(attrLine(a.Type, a.Value))
+		w.attr(a.Type, a.Value)
 	}
 	return w.err
+}
+
+// attr writes one attribute line, built in the writer's scratch buffer.
+func (w *Writer) attr(typ, value string) {
+	w.scratch = appendAttrLine(w.scratch[:0], typ, value)
+	w.line(w.scratch)
 }
 
 // Flush writes any buffered data to the underlying writer.
@@ -82,18 +89,20 @@ func (w *Writer) separate() {
 
 // line writes s folded at lineWidth: continuation lines start with a space.
 // Folds fall between UTF-8 characters so comments stay readable.
-func (w *Writer) line(s string) {
+func (w *Writer) line(s []byte) {
 	width := lineWidth
 	for len(s) > width {
 		cut := width
 		for cut > 1 && !utf8.RuneStart(s[cut]) {
 			cut--
 		}
-		w.write(s[:cut] + "\n ")
+		w.writeBytes(s[:cut])
+		w.write("\n ")
 		s = s[cut:]
 		width = lineWidth - 1
 	}
-	w.write(s + "\n")
+	w.writeBytes(s)
+	w.write("\n")
 }
 
 func (w *Writer) write(s string) {
@@ -102,14 +111,24 @@ func (w *Writer) write(s string) {
 	}
 }
 
-func attrLine(typ, value string) string {
-	if value == "" {
-		return typ + ":"
+func (w *Writer) writeBytes(b []byte) {
+	if w.err == nil {
+		_, w.err = w.w.Write(b)
 	}
-	if safeString(value) {
-		return typ + ": " + value
+}
+
+// appendAttrLine appends "typ: value", "typ:: base64" or "typ:" to b.
+func appendAttrLine(b []byte, typ, value string) []byte {
+	b = append(b, typ...)
+	switch {
+	case value == "":
+		return append(b, ':')
+	case safeString(value):
+		b = append(b, ": "...)
+		return append(b, value...)
 	}
-	return typ + ":: " + base64.StdEncoding.EncodeToString([]byte(value))
+	b = append(b, ":: "...)
+	return base64.StdEncoding.AppendEncode(b, []byte(value))
 }
 
 // safeString reports whether v can be written as it is: printable ASCII,

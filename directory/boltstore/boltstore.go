@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -21,7 +24,12 @@ var _ directory.Store = (*Store)(nil)
 
 // Store is a directory.Store on one bbolt file.
 type Store struct {
-	db *bolt.DB
+	// mu guards db, which a BulkUpdate replaces: transactions hold it for
+	// reading, BulkUpdate for writing.
+	mu   sync.RWMutex
+	db   *bolt.DB
+	path string
+	sole atomic.Bool // see Sole
 }
 
 // Open opens or creates the file at path. If another process holds it, Open
@@ -30,26 +38,52 @@ func Open(path string, lockWait time.Duration) (*Store, error) {
 	if lockWait <= 0 {
 		lockWait = 100 * time.Millisecond
 	}
-	// A mapping larger than the file (address space only) spares a large
-	// commit, an import say, from remapping the file as it grows: each
-	// remap copies every key and value the transaction holds.
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockWait, FreelistType: bolt.FreelistMapType, InitialMmapSize: 1 << 30})
+	db, err := openFile(path, lockWait, false)
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
-			return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
-		}
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, path: path}, nil
+}
+
+// openFile opens the bbolt file at path. The file at path may be replaced
+// by a BulkUpdate while Open waits for the lock, leaving Open the lock of
+// a file no longer in the directory; then it opens the new one.
+func openFile(path string, lockWait time.Duration, noSync bool) (*bolt.DB, error) {
+	for {
+		before, statErr := os.Stat(path)
+		// A mapping larger than the file (address space only) spares a large
+		// commit, an import say, from remapping the file as it grows: each
+		// remap copies every key and value the transaction holds.
+		db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockWait, NoSync: noSync, FreelistType: bolt.FreelistMapType, InitialMmapSize: 1 << 30})
+		if err != nil {
+			if errors.Is(err, bolt.ErrTimeout) {
+				return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+			}
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+		after, err := os.Stat(path)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+		// The lock is on the file path named before and after it was taken
+		// (a replacement is always a new file).
+		if statErr != nil || os.SameFile(before, after) {
+			return db, nil
+		}
+		db.Close()
+	}
 }
 
 // Path is the file the store lives in.
-func (s *Store) Path() string { return s.db.Path() }
+func (s *Store) Path() string { return s.path }
 
 func (s *Store) View(ctx context.Context, fn func(directory.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.db.View(func(btx *bolt.Tx) error { return fn(tx{btx}) })
 }
 
@@ -57,6 +91,8 @@ func (s *Store) Update(ctx context.Context, fn func(directory.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.db.Update(func(btx *bolt.Tx) error { return fn(tx{btx}) })
 }
 
@@ -70,7 +106,11 @@ func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	return n, err
 }
 
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.db.Close()
+}
 
 // CopyFile writes a consistent copy of the store to path (mode 0600).
 func (s *Store) CopyFile(ctx context.Context, path string) error {
@@ -165,6 +205,8 @@ func (s *Store) Check() (err error) {
 			err = fmt.Errorf("damaged page: %v", p)
 		}
 	}()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.db.View(func(btx *bolt.Tx) error {
 		if err := btx.ForEach(func(name []byte, b *bolt.Bucket) error { return readAll(b) }); err != nil {
 			return fmt.Errorf("read every key: %w", err)
