@@ -240,7 +240,9 @@ func withLocalDirectory(ctx context.Context, cfg Config, fn func(*directory.Dire
 	if err != nil {
 		return err
 	}
-	s.Sole() // no server: an import may build a new file and swap it in
+	if b, ok := s.(interface{ Sole() }); ok {
+		b.Sole() // no server: an import may build a new file and swap it in
+	}
 	defer s.Close()
 	defer d.Close()
 	return fn(d)
