@@ -24,6 +24,7 @@ import (
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/dirtest"
 	"github.com/atrium-dir/atrium/internal/sitetest"
+	"github.com/atrium-dir/atrium/internal/testenv"
 	"github.com/atrium-dir/atrium/samlidp"
 	"github.com/atrium-dir/atrium/web"
 )
@@ -56,25 +57,7 @@ type harness struct {
 	srv   *httptest.Server
 	clock *clock
 	idp   *samlidp.IdP
-	logs  syncBuffer // the IdP's log
-}
-
-// syncBuffer is a log destination that handlers may write concurrently.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs  testenv.Output // the IdP's log
 }
 
 func newHarness(t *testing.T) *harness {
