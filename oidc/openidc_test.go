@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"text/template"
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/internal/apachetest"
@@ -61,30 +60,9 @@ const openidcPageHTML = `<!doctype html>
 </body></html>
 `
 
-var openidcConf = template.Must(template.New("apache2.conf").Parse(`
-ServerRoot "{{.Dir}}"
-ServerName 127.0.0.1
-Listen 127.0.0.1:{{.Port}}
-LoadModule mpm_event_module {{.Modules}}/mod_mpm_event.so
-LoadModule authn_core_module {{.Modules}}/mod_authn_core.so
-LoadModule authz_core_module {{.Modules}}/mod_authz_core.so
-LoadModule authz_user_module {{.Modules}}/mod_authz_user.so
-LoadModule include_module {{.Modules}}/mod_include.so
+var openidcConf = apachetest.Config(`
 LoadModule auth_openidc_module {{.Modules}}/mod_auth_openidc.so
-{{with .User}}User {{.}}
-Group {{.}}
-{{end -}}
-PidFile "{{.Dir}}/apache2.pid"
-DefaultRuntimeDir "{{.Dir}}"
-ErrorLog "{{.Dir}}/error.log"
 LogLevel warn auth_openidc:info
-DocumentRoot "{{.Dir}}/htdocs"
-ServerLimit 1
-ThreadsPerChild 8
-MaxRequestWorkers 8
-<Directory />
-    Require all granted
-</Directory>
 OIDCProviderMetadataURL {{.Issuer}}/.well-known/openid-configuration
 OIDCClientID {{.ClientID}}
 OIDCClientSecret {{.Secret}}
@@ -101,7 +79,7 @@ OIDCClaimDelimiter ","
     ForceType "text/html; charset=utf-8"
     SetOutputFilter INCLUDES
 </Location>
-`))
+`)
 
 // openidcLogin opens the guarded page as user: mod_auth_openidc sends the
 // browser to Atrium, the form is posted, and the code goes back to apache,

@@ -19,7 +19,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"text/template"
 	"time"
 
 	"github.com/atrium-dir/atrium/directory"
@@ -145,32 +144,11 @@ const mellonPageHTML = `<!doctype html>
 // plain http, MELLON_DISABLE_SAMESITE leaves the attribute off (SetEnvIf,
 // as SetEnv runs after mellon reads it). Atrium and mellon share the site
 // 127.0.0.1, so the cookie comes back with the Response.
-var mellonConf = template.Must(template.New("apache2.conf").Parse(`
-ServerRoot "{{.Dir}}"
-ServerName 127.0.0.1
-Listen 127.0.0.1:{{.Port}}
-LoadModule mpm_event_module {{.Modules}}/mod_mpm_event.so
-LoadModule authn_core_module {{.Modules}}/mod_authn_core.so
-LoadModule authz_core_module {{.Modules}}/mod_authz_core.so
-LoadModule authz_user_module {{.Modules}}/mod_authz_user.so
-LoadModule include_module {{.Modules}}/mod_include.so
+var mellonConf = apachetest.Config(`
 LoadModule setenvif_module {{.Modules}}/mod_setenvif.so
 LoadModule auth_mellon_module {{.Modules}}/mod_auth_mellon.so
-{{with .User}}User {{.}}
-Group {{.}}
-{{end -}}
-PidFile "{{.Dir}}/apache2.pid"
-DefaultRuntimeDir "{{.Dir}}"
-ErrorLog "{{.Dir}}/error.log"
 LogLevel warn auth_mellon:info
-DocumentRoot "{{.Dir}}/htdocs"
-ServerLimit 1
-ThreadsPerChild 8
-MaxRequestWorkers 8
 SetEnvIf Request_URI . MELLON_DISABLE_SAMESITE=1
-<Directory />
-    Require all granted
-</Directory>
 <Location />
     MellonEndpointPath /mellon
     MellonSPPrivateKeyFile "{{.Dir}}/sp.key"
@@ -189,7 +167,7 @@ SetEnvIf Request_URI . MELLON_DISABLE_SAMESITE=1
     ForceType "text/html; charset=utf-8"
     SetOutputFilter INCLUDES
 </Location>
-`))
+`)
 
 // mellonLogin signs user in at sp's guarded page with a plain HTTP client:
 // the page redirects to Atrium's login, the form is posted, and the

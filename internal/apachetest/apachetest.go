@@ -24,6 +24,39 @@ import (
 // Modules is where Debian installs Apache's modules.
 const Modules = "/usr/lib/apache2/modules"
 
+// head is the part of apache2.conf every test shares: one small server on
+// Port that serves Dir/htdocs (server-side includes loaded, for pages that
+// show what the module accepted) and logs to Dir/error.log.
+const head = `ServerRoot "{{.Dir}}"
+ServerName 127.0.0.1
+Listen 127.0.0.1:{{.Port}}
+LoadModule mpm_event_module {{.Modules}}/mod_mpm_event.so
+LoadModule authn_core_module {{.Modules}}/mod_authn_core.so
+LoadModule authz_core_module {{.Modules}}/mod_authz_core.so
+LoadModule authz_user_module {{.Modules}}/mod_authz_user.so
+LoadModule include_module {{.Modules}}/mod_include.so
+{{with .User}}User {{.}}
+Group {{.}}
+{{end -}}
+PidFile "{{.Dir}}/apache2.pid"
+DefaultRuntimeDir "{{.Dir}}"
+ErrorLog "{{.Dir}}/error.log"
+DocumentRoot "{{.Dir}}/htdocs"
+ServerLimit 1
+ThreadsPerChild 8
+MaxRequestWorkers 8
+<Directory />
+    Require all granted
+</Directory>
+`
+
+// Config is an apache2.conf template: the shared server settings, then
+// body, which loads the test's module and configures it. It panics on a
+// template error, for use in a package variable.
+func Config(body string) *template.Template {
+	return template.Must(template.New("apache2.conf").Parse(head + body))
+}
+
 // Server is one apache2 for one test.
 type Server struct {
 	// Dir holds apache2.conf, htdocs and error.log. Apache drops root for
@@ -66,8 +99,8 @@ func New(t *testing.T, module, debianPackage string) *Server {
 	return s
 }
 
-// Start runs apache2 until the test ends, with conf executed into
-// Dir/apache2.conf. For each port it tries, it sets URL and calls vars (if
+// Start runs apache2 until the test ends, with conf (made by Config)
+// executed into Dir/apache2.conf. For each port it tries, it sets URL and calls vars (if
 // not nil) with Dir, Modules, Port and User (the account apache switches
 // to when run as root, or "") for the test to add to. It returns once
 // ready reports that URL is this apache serving (nil: Dir/htdocs/ping.txt
