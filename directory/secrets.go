@@ -137,7 +137,7 @@ func (d *Directory) PutSecret(ctx context.Context, name string, value []byte) er
 }
 
 // SecretsGeneration changes whenever this Directory writes a secret, so a
-// cache of parsed secrets (the SAML keyring) knows when to reload.
+// cache of parsed secrets (SecretsCache) knows when to reload.
 func (d *Directory) SecretsGeneration() uint64 { return d.secretsGen.Load() }
 
 // Secret returns a secret stored with PutSecret, or ErrNotFound.

@@ -2,7 +2,6 @@ package ldapserver
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -12,7 +11,6 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +18,7 @@ import (
 	ber "github.com/go-asn1-ber/asn1-ber"
 	ldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/atrium-dir/atrium/internal/testenv"
 	"github.com/atrium-dir/atrium/ldapserver/internal/lber"
 )
 
@@ -86,7 +85,7 @@ func TestDescriptorExhaustion(t *testing.T) {
 	}
 	child := exec.Command(os.Args[0], "-test.run=^TestDescriptorExhaustion$", "-test.timeout=2m")
 	child.Env = append(os.Environ(), "ATRIUM_TEST_FD_CHILD=1")
-	var logs syncBuffer
+	var logs testenv.Output
 	child.Stderr = &logs
 	out, err := child.StdoutPipe()
 	if err != nil {
@@ -148,25 +147,6 @@ func serveUnderLowLimit(t *testing.T) {
 	err := s.Serve(ln)
 	fmt.Fprintf(os.Stderr, "Serve returned: %v\n", err)
 	os.Exit(1)
-}
-
-// syncBuffer is a buffer a child process's output goes to while the test
-// reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // dialFrom connects to addr from the loopback address local.
@@ -268,7 +248,7 @@ func (l smallSendBuffers) Accept() (net.Conn, error) {
 // client's doing: it is logged at debug level, never as an error.
 func TestClientResetLoggedAtDebug(t *testing.T) {
 	f := newFixture(t, Access{})
-	var logs syncBuffer
+	var logs testenv.Output
 	s := &Server{Backend: f.b, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	f.b.log = s.Logger
 	ln := listenTCP(t)

@@ -15,7 +15,6 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,59 +33,22 @@ import (
 // stops there and reads the code from the URL.
 const redirectURI = "http://127.0.0.1:1/callback"
 
-// clock is real time plus an offset a test may move: ID tokens are dated
-// by the library with the real clock, codes by the directory's.
-type clock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
-}
-
+// The harness's clock is real time plus an offset: ID tokens are dated by
+// the library with the real clock, codes by the directory's.
 type harness struct {
 	t     *testing.T
 	dir   *directory.Directory
 	srv   *httptest.Server
-	clock *clock
+	clock *dirtest.OffsetClock
 	op    *oidc.Provider
 }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	ctx := context.Background()
-	h := &harness{t: t, clock: &clock{}}
+	h := &harness{t: t, clock: &dirtest.OffsetClock{}}
 	h.dir = dirtest.New(t, h.clock.Now)
-	for _, u := range []directory.User{
-		{UID: "alice", Mail: "alice@example.com", GivenName: "Alice", Surname: "Liddell"},
-		{UID: "bob", Mail: "bob@example.com", DisplayName: "Bob Builder"},
-		{UID: "carol", Mail: "carol@example.com"},
-	} {
-		_, err := h.dir.CreateUser(ctx, u)
-		must(t, err)
-		must(t, h.dir.SetPassword(ctx, u.UID, u.UID+"-password"))
-	}
-	for _, g := range []string{"staff", "everyone", "contractors"} {
-		_, err := h.dir.CreateGroup(ctx, directory.Group{CN: g})
-		must(t, err)
-	}
-	for cn, members := range map[string][]directory.MemberRef{
-		"staff":       {{Name: "alice"}, {Name: "carol"}},
-		"everyone":    {{Group: true, Name: "staff"}},
-		"contractors": {{Name: "bob"}},
-	} {
-		_, err := h.dir.ChangeMembers(ctx, cn, members, nil)
-		must(t, err)
-	}
+	dirtest.AddPeople(t, h.dir)
 	h.srv = httptest.NewUnstartedServer(nil)
 	t.Cleanup(h.srv.Close)
 	ext, _ := url.Parse("http://" + h.srv.Listener.Addr().String())

@@ -12,7 +12,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"sync"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -76,33 +75,19 @@ func (k keyring) published() []op.Key {
 	return out
 }
 
-// keyCache keeps the parsed keyring until the directory writes a secret,
-// so a rotation made through the admin socket takes effect at once.
-type keyCache struct {
-	dir    *directory.Directory
-	mu     sync.Mutex
-	loaded bool
-	gen    uint64
-	ring   keyring
-}
-
-func (c *keyCache) load(ctx context.Context) (keyring, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	gen := c.dir.SecretsGeneration()
-	if c.loaded && gen == c.gen {
-		return c.ring, nil
-	}
+// loadKeyring parses every signing key; a directory.SecretsCache keeps the
+// result until the next secret write.
+func loadKeyring(ctx context.Context, d *directory.Directory) (keyring, error) {
 	ring := keyring{current: map[jose.SignatureAlgorithm]signingKey{}}
 	for _, alg := range algorithms {
 		s := slots[alg]
-		cur, err := readKey(ctx, c.dir, s.current, alg)
+		cur, err := readKey(ctx, d, s.current, alg)
 		if err != nil {
 			return keyring{}, fmt.Errorf("OIDC %s signing key: %w", alg, err)
 		}
 		ring.current[alg] = *cur
 		for name, into := range map[string]*[]signingKey{s.next: &ring.next, s.previous: &ring.previous} {
-			k, err := readKey(ctx, c.dir, name, alg)
+			k, err := readKey(ctx, d, name, alg)
 			if errors.Is(err, directory.ErrNotFound) {
 				continue
 			} else if err != nil {
@@ -111,7 +96,6 @@ func (c *keyCache) load(ctx context.Context) (keyring, error) {
 			*into = append(*into, *k)
 		}
 	}
-	c.loaded, c.gen, c.ring = true, gen, ring
 	return ring, nil
 }
 

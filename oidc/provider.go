@@ -30,7 +30,7 @@ type Provider struct {
 	now    func() time.Time
 	log    *slog.Logger
 	pages  *web.Renderer
-	keys   *keyCache
+	keys   *directory.SecretsCache[keyring]
 	op     *op.Provider
 	issuer string
 }
@@ -53,7 +53,7 @@ type Options struct {
 // New returns the provider over dir, signing users in through e. It
 // creates the signing key on first start.
 func New(ctx context.Context, dir *directory.Directory, e *signin.Engine, opts Options) (*Provider, error) {
-	p := &Provider{dir: dir, signin: e, now: opts.Now, log: opts.Logger, keys: &keyCache{dir: dir}}
+	p := &Provider{dir: dir, signin: e, now: opts.Now, log: opts.Logger, keys: directory.NewSecretsCache(dir, loadKeyring)}
 	if p.now == nil {
 		p.now = time.Now
 	}

@@ -211,7 +211,7 @@ func (s *storage) TerminateSession(ctx context.Context, userID, clientID string)
 // SigningKey is the current key of the algorithm the client asked for
 // (see serveToken), RS256 by default.
 func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	ring, err := s.p.keys.load(ctx)
+	ring, err := s.p.keys.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +227,7 @@ func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorith
 }
 
 func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
-	ring, err := s.p.keys.load(ctx)
+	ring, err := s.p.keys.Load(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -142,7 +142,7 @@ func spDescriptor(app directory.App) (*saml.EntityDescriptor, error) {
 // Response for u and returns it with the names of the attributes
 // released.
 func (i *IdP) buildResponse(ctx context.Context, app directory.App, u directory.User, groups []string, s signin.Session, p parked) ([]byte, []string, error) {
-	ring, err := i.keys.load(ctx)
+	ring, err := i.keys.Load(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -223,7 +223,7 @@ func (i *IdP) sign(app directory.App, key signingKey, assertion *saml.Assertion,
 
 // errorResponse is a signed Response carrying status and no assertion.
 func (i *IdP) errorResponse(ctx context.Context, in *incoming, status string) ([]byte, error) {
-	ring, err := i.keys.load(ctx)
+	ring, err := i.keys.Load(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -82,7 +82,7 @@ func BenchmarkLoginWork(b *testing.B) {
 // BenchmarkTwoSignatures is the floor: the two RSA-2048 signatures alone.
 func BenchmarkTwoSignatures(b *testing.B) {
 	idp, _, _, _ := benchIdP(b)
-	ring, err := idp.keys.load(context.Background())
+	ring, err := idp.keys.Load(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/dirtest"
 	"github.com/atrium-dir/atrium/internal/sitetest"
+	"github.com/atrium-dir/atrium/internal/testenv"
 	"github.com/atrium-dir/atrium/samlidp"
 	"github.com/atrium-dir/atrium/web"
 )
@@ -32,82 +32,26 @@ import (
 // (contractors), carol (staff, disabled). Passwords are "<uid>-password".
 const cloudflareACS = "https://example-team.cloudflareaccess.com/cdn-cgi/access/callback"
 
-// clock is real time plus an offset a test may move.
-type clock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
-}
-
 type harness struct {
 	t     *testing.T
 	dir   *directory.Directory
 	srv   *httptest.Server
-	clock *clock
+	clock *dirtest.OffsetClock
 	idp   *samlidp.IdP
-	logs  syncBuffer // the IdP's log
-}
-
-// syncBuffer is a log destination that handlers may write concurrently.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs  testenv.Output // the IdP's log
 }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	ctx := context.Background()
-	h := &harness{t: t, clock: &clock{}}
+	h := &harness{t: t, clock: &dirtest.OffsetClock{}}
 	// crewjam's SP dates its requests and checks responses with
 	// saml.TimeNow; tie it to the IdP's clock for this test.
 	saml.TimeNow = h.clock.Now
 	t.Cleanup(func() { saml.TimeNow = time.Now })
 	h.dir = dirtest.New(t, h.clock.Now)
 	must(t, samlidp.EnsureKey(ctx, h.dir))
-	for _, u := range []directory.User{
-		{UID: "alice", Mail: "alice@example.com", GivenName: "Alice", Surname: "Liddell"},
-		{UID: "bob", Mail: "bob@example.com", DisplayName: "Bob Builder"},
-		{UID: "carol", Mail: "carol@example.com"},
-	} {
-		_, err := h.dir.CreateUser(ctx, u)
-		must(t, err)
-		must(t, h.dir.SetPassword(ctx, u.UID, u.UID+"-password"))
-	}
-	for _, g := range []string{"staff", "everyone", "contractors"} {
-		_, err := h.dir.CreateGroup(ctx, directory.Group{CN: g})
-		must(t, err)
-	}
-	for cn, members := range map[string][]directory.MemberRef{
-		"staff":       {{Name: "alice"}, {Name: "carol"}},
-		"everyone":    {{Group: true, Name: "staff"}},
-		"contractors": {{Name: "bob"}},
-	} {
-		_, err := h.dir.ChangeMembers(ctx, cn, members, nil)
-		must(t, err)
-	}
+	dirtest.AddPeople(t, h.dir)
 	_, err := h.dir.SetDisabled(ctx, "carol", true)
 	must(t, err)
 

@@ -22,7 +22,7 @@ type IdP struct {
 	signin  *signin.Engine
 	now     func() time.Time
 	log     *slog.Logger
-	keys    *keyCache
+	keys    *directory.SecretsCache[keyring]
 	replays *replayCache
 	pages   *web.Renderer
 }
@@ -44,7 +44,7 @@ func New(dir *directory.Directory, e *signin.Engine, opts Options) *IdP {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	i := &IdP{dir: dir, signin: e, now: now, log: log, keys: &keyCache{dir: dir}, replays: newReplayCache(), pages: web.NewRenderer(log, pages, "web/*.html")}
+	i := &IdP{dir: dir, signin: e, now: now, log: log, keys: directory.NewSecretsCache(dir, loadKeyring), replays: newReplayCache(), pages: web.NewRenderer(log, pages, "web/*.html")}
 	e.Resume(parkKind, i.resume)
 	return i
 }

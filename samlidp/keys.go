@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"sync"
 	"time"
 
 	"github.com/atrium-dir/atrium/directory"
@@ -64,26 +63,12 @@ func (k keyring) For(app directory.App) signingKey {
 	return k.Current
 }
 
-// keyCache keeps the parsed keyring until the directory writes a secret,
-// so a rotation made through the admin socket takes effect at once.
-type keyCache struct {
-	dir    *directory.Directory
-	mu     sync.Mutex
-	loaded bool
-	gen    uint64
-	ring   keyring
-}
-
-func (c *keyCache) load(ctx context.Context) (keyring, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	gen := c.dir.SecretsGeneration()
-	if c.loaded && gen == c.gen {
-		return c.ring, nil
-	}
+// loadKeyring parses the keyring; a directory.SecretsCache keeps the
+// result until the next secret write.
+func loadKeyring(ctx context.Context, d *directory.Directory) (keyring, error) {
 	pems := map[string][]byte{}
 	for _, name := range []string{secretKey, secretCert, secretNextKey, secretNextCert, secretPrevCert} {
-		v, err := c.dir.Secret(ctx, name)
+		v, err := d.Secret(ctx, name)
 		if err != nil && !errors.Is(err, directory.ErrNotFound) {
 			return keyring{}, err
 		}
@@ -107,7 +92,6 @@ func (c *keyCache) load(ctx context.Context) (keyring, error) {
 			return keyring{}, fmt.Errorf("previous SAML certificate: %w", err)
 		}
 	}
-	c.loaded, c.gen, c.ring = true, gen, ring
 	return ring, nil
 }
 

@@ -11,23 +11,18 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
-	"text/template"
 	"time"
 
 	"github.com/atrium-dir/atrium/directory"
-	"github.com/atrium-dir/atrium/internal/testenv"
+	"github.com/atrium-dir/atrium/internal/apachetest"
 	"github.com/atrium-dir/atrium/samlidp"
 )
 
@@ -35,17 +30,13 @@ import (
 // with MellonCond memberOf staff and signs its AuthnRequests, and the app
 // registered in Atrium from its metadata verifies them.
 
-const (
-	mellonModules = "/usr/lib/apache2/modules"
-	// mellonPage is the page mellon guards; SSI shows what mellon accepted.
-	mellonPage = "/protected/index.shtml"
-)
+// mellonPage is the page mellon guards; SSI shows what mellon accepted.
+const mellonPage = "/protected/index.shtml"
 
 // mellonSP is one running apache2 with mod_auth_mellon.
 type mellonSP struct {
-	URL      string // base URL, http://127.0.0.1:port
-	app      directory.App
-	errorLog string
+	*apachetest.Server
+	app directory.App
 }
 
 // PageURL is the guarded page.
@@ -59,103 +50,29 @@ func (sp *mellonSP) ACS() string { return sp.URL + "/mellon/postResponse" }
 // NameID, memberOf released).
 func mellonStart(t *testing.T, h *harness) *mellonSP {
 	t.Helper()
-	apache := testenv.Tool(t, "/usr/sbin/apache2", "apache2")
-	if _, err := os.Stat(filepath.Join(mellonModules, "mod_auth_mellon.so")); err != nil {
-		testenv.Missing(t, "mod_auth_mellon is not installed (apt-get install libapache2-mod-auth-mellon)")
-	}
-	// Apache drops root for www-data before it serves, so everything it
-	// reads at request time lives in a folder anyone can read, not in the
-	// private t.TempDir.
-	dir, err := os.MkdirTemp("", "atrium-mellon-")
-	must(t, err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	must(t, os.Chmod(dir, 0o755))
-
-	certB64 := mellonKeyPair(t, dir)
+	sp := &mellonSP{Server: apachetest.New(t, "mod_auth_mellon", "libapache2-mod-auth-mellon")}
+	certB64 := mellonKeyPair(t, sp.Dir)
 	resp, err := http.Get(h.srv.URL + "/saml/metadata")
 	must(t, err)
 	idpMetadata, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	must(t, err)
-	must(t, os.WriteFile(filepath.Join(dir, "idp-metadata.xml"), idpMetadata, 0o644))
-	must(t, os.MkdirAll(filepath.Join(dir, "htdocs", "protected"), 0o755))
-	must(t, os.WriteFile(filepath.Join(dir, "htdocs", mellonPage), []byte(mellonPageHTML), 0o644))
+	must(t, os.WriteFile(filepath.Join(sp.Dir, "idp-metadata.xml"), idpMetadata, 0o644))
+	must(t, os.MkdirAll(filepath.Join(sp.Dir, "htdocs", "protected"), 0o755))
+	must(t, os.WriteFile(filepath.Join(sp.Dir, "htdocs", mellonPage), []byte(mellonPageHTML), 0o644))
 
-	// The free port may be taken before apache binds it: try another.
-	for attempt := 1; ; attempt++ {
-		port := mellonFreePort(t)
-		sp := &mellonSP{URL: fmt.Sprintf("http://127.0.0.1:%d", port), errorLog: filepath.Join(dir, "error.log")}
-		metadata := mellonMetadata(sp, certB64)
-		must(t, os.WriteFile(filepath.Join(dir, "sp-metadata.xml"), metadata, 0o644))
-		conf := filepath.Join(dir, "apache2.conf")
-		f, err := os.Create(conf)
-		must(t, err)
-		must(t, mellonConf.Execute(f, map[string]any{
-			"Dir": dir, "Modules": mellonModules, "Port": port, "User": mellonRunAs(),
-		}))
-		must(t, f.Close())
-
-		err = mellonRun(t, apache, conf, sp)
-		if err == nil {
-			sp.app = h.addApp(samlidp.AppSpec{Name: "mellon", Metadata: metadata, NameID: "email", Attributes: []string{"memberOf=groups"}})
-			return sp
-		}
-		if !strings.Contains(err.Error(), "Address already in use") || attempt == 3 {
-			t.Fatal(err)
-		}
-	}
+	var metadata []byte
+	// The SP's metadata names its URL, so each port tried needs its own.
+	sp.Start(t, mellonConf, func(map[string]any) {
+		metadata = mellonMetadata(sp, certB64)
+		must(t, os.WriteFile(filepath.Join(sp.Dir, "sp-metadata.xml"), metadata, 0o644))
+	}, func() bool { return mellonServesMetadata(sp) })
+	sp.app = h.addApp(samlidp.AppSpec{Name: "mellon", Metadata: metadata, NameID: "email", Attributes: []string{"memberOf=groups"}})
+	return sp
 }
 
-// mellonRun starts apache2 with conf for sp and stops it when the test
-// ends. It returns once mellon serves sp's metadata (so the port is apache's,
-// not another program's), or with apache's own words if it exits first.
-func mellonRun(t *testing.T, apache, conf string, sp *mellonSP) error {
-	t.Helper()
-	// -X: one process, in the foreground; it dies with the test binary.
-	cmd := exec.Command(apache, "-f", conf, "-X")
-	cmd.Dir = filepath.Dir(conf)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	// One writer for both: exec then calls it from one goroutine at a time.
-	out := &strings.Builder{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start apache2: %w", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() {
-		// The whole process group, so nothing apache started outlives it.
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	}
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		select {
-		case err := <-exited:
-			log, _ := os.ReadFile(sp.errorLog)
-			return fmt.Errorf("apache2 exited at start (%v):\n%s\n%s", err, out, log)
-		default:
-		}
-		if mellonServesMetadata(sp) {
-			t.Cleanup(func() {
-				stop()
-				if t.Failed() {
-					log, _ := os.ReadFile(sp.errorLog)
-					t.Logf("apache2 output:\n%s\nerror.log:\n%s", out, log)
-				}
-			})
-			return nil
-		}
-	}
-	stop()
-	return fmt.Errorf("apache2 did not serve %s within 20s:\n%s", sp.URL, out)
-}
-
-// mellonServesMetadata reports whether sp.URL answers with sp's metadata.
+// mellonServesMetadata reports whether sp.URL answers with sp's metadata,
+// so the port is apache's, not another program's.
 func mellonServesMetadata(sp *mellonSP) bool {
 	client := &http.Client{Timeout: 2 * time.Second}
 	resp, err := client.Get(sp.URL + "/mellon/metadata")
@@ -165,30 +82,6 @@ func mellonServesMetadata(sp *mellonSP) bool {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	return err == nil && resp.StatusCode == http.StatusOK && bytes.Contains(body, []byte(`entityID="`+sp.URL+`/mellon/metadata"`))
-}
-
-// mellonFreePort picks a loopback port for apache, which cannot be handed a
-// listening socket.
-func mellonFreePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// mellonRunAs is the account apache switches to when started as root (it
-// refuses to serve as root), and "" otherwise.
-func mellonRunAs() string {
-	if os.Geteuid() != 0 {
-		return ""
-	}
-	for _, name := range []string{"www-data", "daemon", "nobody"} {
-		if _, err := user.Lookup(name); err == nil {
-			return name
-		}
-	}
-	return "nobody"
 }
 
 // mellonKeyPair writes a fresh SP key and self-signed certificate to dir and
@@ -251,32 +144,11 @@ const mellonPageHTML = `<!doctype html>
 // plain http, MELLON_DISABLE_SAMESITE leaves the attribute off (SetEnvIf,
 // as SetEnv runs after mellon reads it). Atrium and mellon share the site
 // 127.0.0.1, so the cookie comes back with the Response.
-var mellonConf = template.Must(template.New("apache2.conf").Parse(`
-ServerRoot "{{.Dir}}"
-ServerName 127.0.0.1
-Listen 127.0.0.1:{{.Port}}
-LoadModule mpm_event_module {{.Modules}}/mod_mpm_event.so
-LoadModule authn_core_module {{.Modules}}/mod_authn_core.so
-LoadModule authz_core_module {{.Modules}}/mod_authz_core.so
-LoadModule authz_user_module {{.Modules}}/mod_authz_user.so
-LoadModule include_module {{.Modules}}/mod_include.so
+var mellonConf = apachetest.Config(`
 LoadModule setenvif_module {{.Modules}}/mod_setenvif.so
 LoadModule auth_mellon_module {{.Modules}}/mod_auth_mellon.so
-{{with .User}}User {{.}}
-Group {{.}}
-{{end -}}
-PidFile "{{.Dir}}/apache2.pid"
-DefaultRuntimeDir "{{.Dir}}"
-ErrorLog "{{.Dir}}/error.log"
 LogLevel warn auth_mellon:info
-DocumentRoot "{{.Dir}}/htdocs"
-ServerLimit 1
-ThreadsPerChild 8
-MaxRequestWorkers 8
 SetEnvIf Request_URI . MELLON_DISABLE_SAMESITE=1
-<Directory />
-    Require all granted
-</Directory>
 <Location />
     MellonEndpointPath /mellon
     MellonSPPrivateKeyFile "{{.Dir}}/sp.key"
@@ -295,7 +167,7 @@ SetEnvIf Request_URI . MELLON_DISABLE_SAMESITE=1
     ForceType "text/html; charset=utf-8"
     SetOutputFilter INCLUDES
 </Location>
-`))
+`)
 
 // mellonLogin signs user in at sp's guarded page with a plain HTTP client:
 // the page redirects to Atrium's login, the form is posted, and the
@@ -383,7 +255,7 @@ func TestMellon(t *testing.T) {
 			t.Fatalf("got %d at %s, want 403 at %s:\n%s", p.status, p.url, sp.PageURL(), p.body)
 		}
 		// The refusal is mellon's, after it accepted the assertion.
-		log, err := os.ReadFile(sp.errorLog)
+		log, err := os.ReadFile(sp.ErrorLog)
 		must(t, err)
 		if !strings.Contains(string(log), "failed to match MellonCond memberOf staff") {
 			t.Errorf("apache's error.log does not say MellonCond refused bob:\n%s", log)

@@ -18,7 +18,7 @@ const metadataCacheDuration = 24 * time.Hour
 // during a rotation), the NameID formats Atrium issues and both SSO
 // bindings. It is valid until the earliest published certificate expires.
 func (i *IdP) Metadata(ctx context.Context) ([]byte, error) {
-	ring, err := i.keys.load(ctx)
+	ring, err := i.keys.Load(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -9,12 +9,15 @@ import (
 	"encoding/binary"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/atrium-dir/atrium/internal/atomicfile"
 )
 
 func serial() *big.Int {
@@ -74,29 +77,11 @@ func ensureSelfSignedTLS(dataDir, externalURL string, now time.Time) error {
 	return writePEM(certPath, "CERTIFICATE", der, 0o644)
 }
 
-// writePEM writes a whole file or none: it is written aside, synced, then
-// renamed into place.
+// writePEM writes a whole file or none (see atomicfile.Write).
 func writePEM(path, typ string, der []byte, mode os.FileMode) error {
-	tmp := path + ".new"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	err = pem.Encode(f, &pem.Block{Type: typ, Bytes: der})
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, mode, func(w io.Writer) error {
+		return pem.Encode(w, &pem.Block{Type: typ, Bytes: der})
+	})
 }
 
 // newDomainSID returns a random domain SID, S-1-5-21-a-b-c.

@@ -29,3 +29,25 @@ func (c *Clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
 }
+
+// OffsetClock is real time plus an offset a test may move, for tests where
+// a library dates things by the real clock and Atrium by the injected one.
+// The zero value is real time.
+type OffsetClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now is real time plus the offset.
+func (c *OffsetClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// Advance moves the clock on by d.
+func (c *OffsetClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
