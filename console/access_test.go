@@ -24,6 +24,7 @@ var routes = []string{
 	"GET /admin/audit", "GET /admin/audit?format=csv", "GET /admin/audit?format=json",
 	"GET /admin/bind-accounts", "POST /admin/bind-accounts", "POST /admin/bind-accounts/nas/rotate", "POST /admin/bind-accounts/nas/delete",
 	"GET /admin/sessions", "POST /admin/sessions/end", "GET /admin/sign-in-again",
+	"GET /admin/devices", "GET /admin/devices/nslcd", "POST /admin/devices/nslcd/bind-account", "POST /admin/devices/nslcd/test",
 }
 
 // A signed-in user outside the admin groups gets 403 on every console
@@ -79,6 +80,12 @@ func TestCSRFlessPostRefused(t *testing.T) {
 	}
 	if _, err := st.d.Group(context.Background(), "sneaky"); err == nil {
 		t.Error("a group was created without the CSRF token")
+	}
+	if resp, _ := admin.do("POST", "/admin/devices/nslcd/bind-account", url.Values{}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a device's bind account without the CSRF token: %d", resp.StatusCode)
+	}
+	if _, err := st.d.BindAccount(context.Background(), "nslcd"); err == nil {
+		t.Error("a device's bind account was created without the CSRF token")
 	}
 	resp, _ := admin.submit("/admin/groups/new", "/admin/groups", url.Values{"cn": {"web team"}})
 	if resp.StatusCode != http.StatusSeeOther {

@@ -23,7 +23,10 @@ type Options struct {
 	InviteTTL time.Duration
 	// Mail sends invite links to the user's mail address as well (nil:
 	// the admin passes the link on alone).
-	Mail   Mailer
+	Mail Mailer
+	// Server is this server's listeners, certificate, store and backups,
+	// for the device guides and the overview.
+	Server Server
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -35,6 +38,7 @@ type Console struct {
 	groups []string
 	ttl    time.Duration
 	mail   Mailer
+	server Server
 	now    func() time.Time
 	log    *slog.Logger
 	pages  *web.Renderer
@@ -57,6 +61,9 @@ func New(dir *directory.Directory, e *signin.Engine, opts Options) *Console {
 	if opts.InviteTTL <= 0 {
 		opts.InviteTTL = 72 * time.Hour
 	}
+	if opts.Server.BaseDN == "" {
+		opts.Server.BaseDN = DefaultBaseDN
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -64,7 +71,7 @@ func New(dir *directory.Directory, e *signin.Engine, opts Options) *Console {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Console{
-		dir: dir, signin: e, groups: opts.AdminGroups, ttl: opts.InviteTTL, mail: opts.Mail, now: opts.Now, log: opts.Logger,
+		dir: dir, signin: e, groups: opts.AdminGroups, ttl: opts.InviteTTL, mail: opts.Mail, server: opts.Server, now: opts.Now, log: opts.Logger,
 		pages: web.NewRenderer(opts.Logger, pages, "web/*.html"),
 	}
 	e.Resume(resumeKind, c.resume)

@@ -36,6 +36,11 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/bind-accounts/{name}/rotate", c.rotateBindAccount)
 	mux.HandleFunc("POST /admin/bind-accounts/{name}/delete", c.deleteBindAccount)
 
+	mux.HandleFunc("GET /admin/devices", c.devices)
+	mux.HandleFunc("GET /admin/devices/{name}", c.device)
+	mux.HandleFunc("POST /admin/devices/{name}/bind-account", c.createDeviceAccount)
+	mux.HandleFunc("POST /admin/devices/{name}/test", c.testDevice)
+
 	mux.HandleFunc("GET /admin/sessions", c.sessions)
 	mux.HandleFunc("POST /admin/sessions/end", c.endSession)
 
