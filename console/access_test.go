@@ -25,6 +25,7 @@ var routes = []string{
 	"GET /admin/bind-accounts", "POST /admin/bind-accounts", "POST /admin/bind-accounts/nas/rotate", "POST /admin/bind-accounts/nas/delete",
 	"GET /admin/sessions", "POST /admin/sessions/end", "GET /admin/sign-in-again",
 	"GET /admin/devices", "GET /admin/devices/nslcd", "POST /admin/devices/nslcd/bind-account", "POST /admin/devices/nslcd/test",
+	"GET /admin/policy", "POST /admin/policy/mfa",
 }
 
 // A signed-in user outside the admin groups gets 403 on every console

@@ -27,8 +27,15 @@ type Options struct {
 	// Server is this server's listeners, certificate, store and backups,
 	// for the device guides and the overview.
 	Server Server
-	Now    func() time.Time
-	Logger *slog.Logger
+	// Settings are the configuration values the policy page shows
+	// read-only.
+	Settings []Setting
+	// MFAFixed says where the configuration sets the MFA policy, such as
+	// "the configuration file (mfa.require)"; the console then shows it
+	// read-only. Empty: the console may change it.
+	MFAFixed string
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // Console serves the admin pages and the invite pages. Build it with New.
@@ -39,9 +46,12 @@ type Console struct {
 	ttl    time.Duration
 	mail   Mailer
 	server Server
-	now    func() time.Time
-	log    *slog.Logger
-	pages  *web.Renderer
+	// settingsShown and mfaFixed are Options.Settings and MFAFixed.
+	settingsShown []Setting
+	mfaFixed      string
+	now           func() time.Time
+	log           *slog.Logger
+	pages         *web.Renderer
 }
 
 //go:embed web
@@ -71,7 +81,7 @@ func New(dir *directory.Directory, e *signin.Engine, opts Options) *Console {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Console{
-		dir: dir, signin: e, groups: opts.AdminGroups, ttl: opts.InviteTTL, mail: opts.Mail, server: opts.Server, now: opts.Now, log: opts.Logger,
+		dir: dir, signin: e, groups: opts.AdminGroups, ttl: opts.InviteTTL, mail: opts.Mail, server: opts.Server, settingsShown: opts.Settings, mfaFixed: opts.MFAFixed, now: opts.Now, log: opts.Logger,
 		pages: web.NewRenderer(opts.Logger, pages, "web/*.html"),
 	}
 	e.Resume(resumeKind, c.resume)

@@ -41,6 +41,9 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/devices/{name}/bind-account", c.createDeviceAccount)
 	mux.HandleFunc("POST /admin/devices/{name}/test", c.testDevice)
 
+	mux.HandleFunc("GET /admin/policy", c.policy)
+	mux.HandleFunc("POST /admin/policy/mfa", c.setMFA)
+
 	mux.HandleFunc("GET /admin/sessions", c.sessions)
 	mux.HandleFunc("POST /admin/sessions/end", c.endSession)
 
