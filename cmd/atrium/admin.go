@@ -220,6 +220,12 @@ func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log 
 		h(&opt)
 	}
 	d, err := directory.New(ctx, s, opt)
+	if err == nil && cfg.mfaSource() == "" {
+		// Not set in the configuration: the admin console's choice, if any.
+		if err = d.LoadMFARequirement(ctx); err != nil {
+			d.Close()
+		}
+	}
 	if err != nil {
 		s.Close()
 		return nil, nil, err

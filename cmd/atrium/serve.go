@@ -187,7 +187,7 @@ func webHandler(cfg Config, d *directory.Directory, tlsConfig *tls.Config, log *
 	})
 	otp.Register(e, d)
 	consoleOpts := console.Options{AdminGroups: cfg.Web.AdminGroups, InviteTTL: cfg.Web.InviteTTL, Now: d.Now, Logger: log,
-		Server: consoleServer(cfg, d, tlsConfig)}
+		Server: consoleServer(cfg, d, tlsConfig), Settings: cfg.consoleSettings(), MFAFixed: cfg.mfaSource()}
 	if cfg.Mail.SMTPURL != "" {
 		if consoleOpts.Mail, err = console.SMTP(cfg.Mail.SMTPURL, cfg.Mail.From); err != nil {
 			return nil, err
