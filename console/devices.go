@@ -190,6 +190,17 @@ func (c *Console) testDevice(w http.ResponseWriter, r *http.Request) {
 		c.showDevice(w, r, a, http.StatusBadRequest, v, "", "Name a user to test with.")
 		return
 	}
+	// Only names that exist go into the client's filters and DNs.
+	if _, err := c.dir.User(r.Context(), v.User); err != nil {
+		c.refuse(w, err, func(status int, message string) { c.showDevice(w, r, a, status, v, "", message) })
+		return
+	}
+	if v.Group != "" {
+		if _, err := c.dir.Group(r.Context(), v.Group); err != nil {
+			c.refuse(w, err, func(status int, message string) { c.showDevice(w, r, a, status, v, "", message) })
+			return
+		}
+	}
 	t, err := c.runTest(name, v.User, v.Group, clients.Secrets{BindPassword: r.PostFormValue("bind_password"), UserPassword: r.PostFormValue("user_password")})
 	if err != nil {
 		c.fail(w, "device test", err)

@@ -151,6 +151,18 @@ func TestDeviceGuideBrowser(t *testing.T) {
 	if strings.Contains(admin.text("body"), pw) {
 		t.Error("the Test page shows the bind account's password again")
 	}
+	// A name that is no user is refused, and shown as text.
+	admin.do("test as a name with markup",
+		chromedp.SetValue(chromedp.ID("user"), "<b>x)(uid=*</b>"),
+		chromedp.Submit(chromedp.ID("user")),
+		chromedp.WaitVisible(chromedp.CSS("p.error")),
+	)
+	if msg := admin.text("p.error"); !strings.Contains(msg, "Not found") {
+		t.Errorf("a Test for a user that does not exist says %q", msg)
+	}
+	if n, err := chromedp.Run(admin.ctx, chromedp.Evaluate[int](`document.querySelectorAll("main b").length`)); err != nil || n != 0 {
+		t.Errorf("the markup in the name became %d elements (%v)", n, err)
+	}
 	events, err := st.d.AuditEvents(ctx, directory.AuditQuery{Kind: "admin"})
 	if err != nil {
 		t.Fatal(err)
