@@ -84,4 +84,9 @@ func TestPolicyFromFile(t *testing.T) {
 	if resp.StatusCode != http.StatusConflict || !st.d.MFAPolicy().All {
 		t.Errorf("a POST to the file's MFA policy: %d, policy now %+v", resp.StatusCode, st.d.MFAPolicy())
 	}
+	st.clock.Advance(30 * time.Second)
+	b := tab{t, browser.New(t)}
+	st.signInAdmin(b)
+	b.do("the policy page", chromedp.Navigate(st.srv.URL+"/admin/policy"), chromedp.WaitVisible(chromedp.ID("mfa-fixed")))
+	b.shot("policy-from-file")
 }
