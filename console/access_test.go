@@ -28,6 +28,8 @@ var routes = []string{
 	"GET /admin/apps", "GET /admin/apps/new", "GET /admin/apps/new?preset=cloudflare", "POST /admin/apps",
 	"GET /admin/apps/guide/cloudflare", "GET /admin/apps/wiki", "GET /admin/apps/wiki/delete", "POST /admin/apps/wiki/delete",
 	"POST /admin/saml/rotate", "GET /admin/apps/new-oidc", "POST /admin/apps/oidc", "POST /admin/apps/wiki/rotate-secret", "POST /admin/apps/wiki", "POST /admin/apps/wiki/use-next-cert",
+	"GET /admin/devices", "GET /admin/devices/nslcd", "POST /admin/devices/nslcd/bind-account", "POST /admin/devices/nslcd/test",
+	"GET /admin/policy", "POST /admin/policy/mfa",
 }
 
 // A signed-in user outside the admin groups gets 403 on every console
@@ -95,6 +97,12 @@ func TestCSRFlessPostRefused(t *testing.T) {
 	}
 	if _, err := st.d.Group(context.Background(), "sneaky"); err == nil {
 		t.Error("a group was created without the CSRF token")
+	}
+	if resp, _ := admin.do("POST", "/admin/devices/nslcd/bind-account", url.Values{}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a device's bind account without the CSRF token: %d", resp.StatusCode)
+	}
+	if _, err := st.d.BindAccount(context.Background(), "nslcd"); err == nil {
+		t.Error("a device's bind account was created without the CSRF token")
 	}
 	resp, _ := admin.submit("/admin/groups/new", "/admin/groups", url.Values{"cn": {"web team"}})
 	if resp.StatusCode != http.StatusSeeOther {

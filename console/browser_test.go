@@ -91,9 +91,19 @@ func TestInviteBrowser(t *testing.T) {
 	carol := tab{t, ctx}
 	carol.do("open the invite", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("new")))
 	carol.shot("invite")
-	carol.do("set a password",
+	// The password policy refuses a password holding carol's own name.
+	carol.do("choose a password with her name",
 		chromedp.SendKeys(chromedp.ID("new"), "carol-chosen-pw"),
 		chromedp.SendKeys(chromedp.ID("confirm"), "carol-chosen-pw"),
+		chromedp.Submit(chromedp.ID("new")),
+		chromedp.WaitVisible(chromedp.CSS("p.error")),
+	)
+	if msg := carol.text("p.error"); !strings.Contains(msg, "own name") {
+		t.Errorf("the invite page refuses carol's name with %q", msg)
+	}
+	carol.do("set a password",
+		chromedp.SetValue(chromedp.ID("new"), "down the rabbit hole"),
+		chromedp.SetValue(chromedp.ID("confirm"), "down the rabbit hole"),
 		chromedp.Submit(chromedp.ID("new")),
 		chromedp.WaitVisible(chromedp.CSS("img.qr")),
 	)

@@ -23,9 +23,19 @@ type Options struct {
 	InviteTTL time.Duration
 	// Mail sends invite links to the user's mail address as well (nil:
 	// the admin passes the link on alone).
-	Mail   Mailer
-	Now    func() time.Time
-	Logger *slog.Logger
+	Mail Mailer
+	// Server is this server's listeners, certificate, store and backups,
+	// for the device guides and the overview.
+	Server Server
+	// Settings are the configuration values the policy page shows
+	// read-only.
+	Settings []Setting
+	// MFAFixed says where the configuration sets the MFA policy, such as
+	// "the configuration file (mfa.require)"; the console then shows it
+	// read-only. Empty: the console may change it.
+	MFAFixed string
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // Console serves the admin pages and the invite pages. Build it with New.
@@ -35,9 +45,13 @@ type Console struct {
 	groups []string
 	ttl    time.Duration
 	mail   Mailer
-	now    func() time.Time
-	log    *slog.Logger
-	pages  *web.Renderer
+	server Server
+	// settingsShown and mfaFixed are Options.Settings and MFAFixed.
+	settingsShown []Setting
+	mfaFixed      string
+	now           func() time.Time
+	log           *slog.Logger
+	pages         *web.Renderer
 }
 
 //go:embed web
@@ -57,6 +71,9 @@ func New(dir *directory.Directory, e *signin.Engine, opts Options) *Console {
 	if opts.InviteTTL <= 0 {
 		opts.InviteTTL = 72 * time.Hour
 	}
+	if opts.Server.BaseDN == "" {
+		opts.Server.BaseDN = DefaultBaseDN
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -64,7 +81,7 @@ func New(dir *directory.Directory, e *signin.Engine, opts Options) *Console {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Console{
-		dir: dir, signin: e, groups: opts.AdminGroups, ttl: opts.InviteTTL, mail: opts.Mail, now: opts.Now, log: opts.Logger,
+		dir: dir, signin: e, groups: opts.AdminGroups, ttl: opts.InviteTTL, mail: opts.Mail, server: opts.Server, settingsShown: opts.Settings, mfaFixed: opts.MFAFixed, now: opts.Now, log: opts.Logger,
 		pages: web.NewRenderer(opts.Logger, pages, "web/*.html"),
 	}
 	e.Resume(resumeKind, c.resume)

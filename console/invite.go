@@ -57,7 +57,11 @@ func (c *Console) acceptInvite(w http.ResponseWriter, r *http.Request, token str
 		c.showInviteForm(w, http.StatusBadRequest, u, "The two passwords differ.")
 		return
 	}
-	p, err := c.dir.NewPassword(pw)
+	err := directory.CheckOwnPassword(pw, u)
+	var p directory.Password
+	if err == nil {
+		p, err = c.dir.NewPassword(pw)
+	}
 	if err != nil {
 		c.showInviteForm(w, http.StatusBadRequest, u, "Choose another password: "+plain(err))
 		return

@@ -50,6 +50,14 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/apps/{name}/use-next-cert", c.useNextCert)
 	mux.HandleFunc("POST /admin/saml/rotate", c.rotateCert)
 
+	mux.HandleFunc("GET /admin/devices", c.devices)
+	mux.HandleFunc("GET /admin/devices/{name}", c.device)
+	mux.HandleFunc("POST /admin/devices/{name}/bind-account", c.createDeviceAccount)
+	mux.HandleFunc("POST /admin/devices/{name}/test", c.testDevice)
+
+	mux.HandleFunc("GET /admin/policy", c.policy)
+	mux.HandleFunc("POST /admin/policy/mfa", c.setMFA)
+
 	mux.HandleFunc("GET /admin/sessions", c.sessions)
 	mux.HandleFunc("POST /admin/sessions/end", c.endSession)
 

@@ -146,8 +146,8 @@ func (d *Directory) authenticate(ctx context.Context, l Login) (p Principal, aud
 	if p.Kind == KindUser && p.User.Disabled {
 		return Principal{}, ResultDisabled, ErrBadCredentials
 	}
-	if method == MethodPassword && l.Service == "ldap" && p.Kind == KindUser && len(d.mfaPolicy.LDAPAppPasswordOnly) > 0 {
-		only, err := view(ctx, d, func(r Reader) (bool, error) { return memberOfAny(r, p.ID(), d.mfaPolicy.LDAPAppPasswordOnly) })
+	if appOnly := d.MFAPolicy().LDAPAppPasswordOnly; method == MethodPassword && l.Service == "ldap" && p.Kind == KindUser && len(appOnly) > 0 {
+		only, err := view(ctx, d, func(r Reader) (bool, error) { return memberOfAny(r, p.ID(), appOnly) })
 		if err != nil {
 			return Principal{}, "", fmt.Errorf("authenticate %s: %w", logsafe.Clip(l.Name), err)
 		}

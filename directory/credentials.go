@@ -14,17 +14,6 @@ import (
 	"github.com/atrium-dir/atrium/directory/password"
 )
 
-// MinPasswordLength is the shortest password Atrium sets.
-const MinPasswordLength = 8
-
-// CheckPasswordPolicy says why pw cannot be set, or returns nil.
-func CheckPasswordPolicy(pw string) error {
-	if utf8.RuneCountInString(pw) < MinPasswordLength {
-		return fmt.Errorf("a password needs at least %d characters: %w", MinPasswordLength, ErrInvalid)
-	}
-	return nil
-}
-
 // Password is a user's new password, checked and hashed before any
 // transaction starts, so that no write waits on argon2id. Make one with
 // Directory.NewPassword or HashedPassword.

@@ -154,7 +154,9 @@ type Directory struct {
 	audit     *auditWriter
 	binds     *bindCache
 	box       *secretBox
-	// mfaPolicy is fixed for the life of the Directory.
+	// mfaPolicy is Options.MFA, whose requirement an admin may change
+	// (SetMFARequirement); read it with MFAPolicy.
+	policyMu  sync.RWMutex
 	mfaPolicy MFAPolicy
 	onAudit   func(AuditEvent) // Options.OnAudit, or nil
 	// secretsGen counts secret writes (see SecretsGeneration).

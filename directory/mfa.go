@@ -593,17 +593,19 @@ func (d *Directory) MFARequired(ctx context.Context, userID string) (bool, error
 }
 
 func (d *Directory) mfaRequired(r Reader, userID string) (bool, error) {
-	if d.mfaPolicy.All {
+	policy := d.MFAPolicy()
+	if policy.All {
 		return true, nil
 	}
-	return memberOfAny(r, userID, d.mfaPolicy.Groups)
+	return memberOfAny(r, userID, policy.Groups)
 }
 
 // warnMissingPolicyGroups logs the policy's group names that match no
 // group: a typo there would silently require nothing of anyone.
 func (d *Directory) warnMissingPolicyGroups(ctx context.Context) {
 	_ = d.View(ctx, func(_ context.Context, r Reader) error {
-		for setting, cns := range map[string][]string{"MFA required": d.mfaPolicy.Groups, "LDAP app passwords only": d.mfaPolicy.LDAPAppPasswordOnly} {
+		policy := d.MFAPolicy()
+		for setting, cns := range map[string][]string{"MFA required": policy.Groups, "LDAP app passwords only": policy.LDAPAppPasswordOnly} {
 			for _, cn := range cns {
 				if _, err := r.GroupByCN(cn); errors.Is(err, ErrNotFound) {
 					d.log.Warn("policy names a group that does not exist; it applies to nobody until the group is created", "policy", setting, "group", cn)

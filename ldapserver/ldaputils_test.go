@@ -133,12 +133,19 @@ func TestLdapwhoamiPasswdCompare(t *testing.T) {
 		t.Errorf("ldapwhoami as bind account: %q", out)
 	}
 
-	l.ok("", "ldappasswd", "-x", "-H", l.url, "-D", aliceDN, "-w", "alice-password", "-s", "alice-new-password")
-	l.ok("", "ldapwhoami", "-x", "-H", l.url, "-D", aliceDN, "-w", "alice-new-password")
+	// The password policy: a common password, and one holding alice's own
+	// name, are refused with constraintViolation (19) and a reason.
+	for pw, why := range map[string]string{"password123": "most commonly used", "Alice-in-2024": "own name"} {
+		if out, code := l.run("", "ldappasswd", "-x", "-H", l.url, "-D", aliceDN, "-w", "alice-password", "-s", pw); code == 0 || !strings.Contains(out, "Constraint violation (19)") || !strings.Contains(out, why) {
+			t.Errorf("ldappasswd -s %s: exit %d, want constraintViolation saying %q:\n%s", pw, code, why, out)
+		}
+	}
+	l.ok("", "ldappasswd", "-x", "-H", l.url, "-D", aliceDN, "-w", "alice-password", "-s", "new rabbit hole")
+	l.ok("", "ldapwhoami", "-x", "-H", l.url, "-D", aliceDN, "-w", "new rabbit hole")
 	if _, code := l.run("", "ldapwhoami", "-x", "-H", l.url, "-D", aliceDN, "-w", "alice-password"); code != 49 {
 		t.Errorf("old password after ldappasswd: exit %d, want 49 (invalidCredentials)", code)
 	}
-	out := l.ok("", "ldappasswd", "-x", "-H", l.url, "-D", aliceDN, "-w", "alice-new-password")
+	out := l.ok("", "ldappasswd", "-x", "-H", l.url, "-D", aliceDN, "-w", "new rabbit hole")
 	m := regexp.MustCompile(`New password: (\S+)`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("ldappasswd without -s printed no generated password:\n%s", out)

@@ -21,10 +21,10 @@ func TestSambaNTPasswordFromSealedHash(t *testing.T) {
 		t.Errorf("sambaNTPassword = %q, want %q", got, want)
 	}
 	alice := connect(t, addr, aliceDN, "alice-password")
-	if _, err := alice.PasswordModify(ldap.NewPasswordModifyRequest("", "alice-password", "alice-new-password")); err != nil {
+	if _, err := alice.PasswordModify(ldap.NewPasswordModifyRequest("", "alice-password", "new rabbit hole")); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := read(), password.NTHashHex("alice-new-password"); got != want {
+	if got, want := read(), password.NTHashHex("new rabbit hole"); got != want {
 		t.Errorf("sambaNTPassword after a change = %q, want %q", got, want)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	ldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/directory/password"
 )
 
 // bind checks a simple bind. An empty name and password is an anonymous
@@ -172,6 +173,9 @@ func (b *Backend) modifyUser(ctx context.Context, w *who, e *entry, changes []ch
 		if p, res = b.newPassword(w, *pw); res.code != ldap.LDAPResultSuccess {
 			return res
 		}
+		if res = b.checkOwnPassword(ctx, w, e, *pw); res.code != ldap.LDAPResultSuccess {
+			return res
+		}
 	}
 	err := b.dir.Batch(ctx, func(batch *directory.Batch) error {
 		if len(changes) > 0 {
@@ -220,6 +224,22 @@ func (b *Backend) newPassword(w *who, c change) (directory.Password, opResult) {
 		return p, b.errorResult("modify", err)
 	}
 	return p, ok()
+}
+
+// checkOwnPassword applies the rule for a password users choose for
+// themselves when w changes its own userPassword in clear.
+func (b *Backend) checkOwnPassword(ctx context.Context, w *who, e *entry, c change) opResult {
+	if e.id != w.id || password.HasScheme(c.values[0]) {
+		return ok()
+	}
+	u, err := b.dir.User(ctx, e.get("uid")[0])
+	if err == nil {
+		err = directory.CheckOwnPassword(c.values[0], u)
+	}
+	if err != nil {
+		return b.errorResult("modify", err)
+	}
+	return ok()
 }
 
 // singleValue applies one change to a single-valued string attribute.

@@ -225,7 +225,11 @@ func (b *Backend) passwordModify(ctx context.Context, w *who, remote string, val
 		newPW = password.Generate(20)
 		hasNew = false
 	}
-	if err := b.dir.SetPassword(ctx, uid, newPW); err != nil {
+	set := b.dir.SetPassword
+	if e.id == w.id && hasNew {
+		set = b.dir.SetOwnPassword // chosen by the user: not their own names
+	}
+	if err := set(ctx, uid, newPW); err != nil {
 		return b.errorResult("passwd", err), nil
 	}
 	if hasNew {

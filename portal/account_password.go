@@ -3,7 +3,7 @@ package portal
 import (
 	"errors"
 	"net/http"
-	"strconv"
+	"strings"
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/signin"
@@ -31,7 +31,7 @@ func (p *Portal) accountChangePassword(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, "check password", err)
 		return
 	}
-	if err := p.dir.SetPassword(ctx, a.User.UID, next); err != nil {
+	if err := p.dir.SetOwnPassword(ctx, a.User.UID, next); err != nil {
 		p.fail(w, "set password", err)
 		return
 	}
@@ -62,8 +62,9 @@ func (p *Portal) accountCheckPassword(r *http.Request, a signin.Account, current
 	case next == current:
 		return &accountError{http.StatusBadRequest, "The new password is the same as the current one."}
 	}
-	if err := directory.CheckPasswordPolicy(next); err != nil {
-		return &accountError{http.StatusBadRequest, "A password needs at least " + strconv.Itoa(directory.MinPasswordLength) + " characters."}
+	if err := directory.CheckOwnPassword(next, a.User); err != nil {
+		msg := strings.TrimSuffix(err.Error(), ": "+directory.ErrInvalid.Error())
+		return &accountError{http.StatusBadRequest, strings.ToUpper(msg[:1]) + msg[1:] + "."}
 	}
 	_, err := p.dir.Authenticate(r.Context(), directory.Login{
 		Kind: directory.KindUser, Name: a.User.UID, Password: current,

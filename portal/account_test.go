@@ -215,6 +215,9 @@ func TestAccountPasswordChange(t *testing.T) {
 		{"", "new-password-1", "new-password-1", http.StatusBadRequest, "Enter your current password"},
 		{"alice-password", "new-password-1", "new-password-2", http.StatusBadRequest, "differ"},
 		{"alice-password", "short", "short", http.StatusBadRequest, "at least 8 characters"},
+		// The password policy: a common password, and alice's own name.
+		{"alice-password", "qwerty123!", "qwerty123!", http.StatusBadRequest, "most commonly used"},
+		{"alice-password", "Alice.Wonderland", "Alice.Wonderland", http.StatusBadRequest, "your own name"},
 		{"alice-password", "alice-password", "alice-password", http.StatusBadRequest, "same as the current one"},
 	}
 	for _, r := range refusals {

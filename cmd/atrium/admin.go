@@ -224,11 +224,16 @@ func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log 
 	}
 	d, err := directory.New(ctx, s, opt)
 	if err == nil {
-		if err = checkSharedKey(ctx, cfg, d); err != nil {
-			d.Close()
-		}
+		err = checkSharedKey(ctx, cfg, d)
+	}
+	if err == nil && cfg.mfaSource() == "" {
+		// Not set in the configuration: the admin console's choice, if any.
+		err = d.LoadMFARequirement(ctx)
 	}
 	if err != nil {
+		if d != nil {
+			d.Close()
+		}
 		s.Close()
 		return nil, nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/atrium-dir/atrium/backup"
+	"github.com/atrium-dir/atrium/console"
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/password"
 	"github.com/atrium-dir/atrium/internal/connlimit"
@@ -117,6 +118,9 @@ type Config struct {
 	Metrics struct {
 		Addr string `yaml:"addr"` // /metrics is served here; off when empty
 	} `yaml:"metrics"`
+	// set holds what the configuration sets rather than leaves at its
+	// default: file keys ("mfa.require") and environment variables.
+	set map[string]bool
 }
 
 func defaultConfig() Config {
@@ -255,10 +259,15 @@ func loadConfig(file string, flags map[string]string) (Config, error) {
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 			return c, fmt.Errorf("config file %s: %w", file, err)
 		}
+		c.set = fileKeys(raw)
+	}
+	if c.set == nil {
+		c.set = map[string]bool{}
 	}
 	var errs []error
 	for _, s := range settings {
 		if v, ok := os.LookupEnv(s.env); ok {
+			c.set[s.env] = true
 			if err := s.set(&c, v); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", s.env, err))
 			}
@@ -415,6 +424,66 @@ func (c Config) mfaPolicy() directory.MFAPolicy {
 		pol.Groups = c.MFA.Groups
 	}
 	return pol
+}
+
+// fileKeys lists the keys a YAML file sets, as "section.key" or "key".
+func fileKeys(raw []byte) map[string]bool {
+	var top map[string]any
+	out := map[string]bool{}
+	if yaml.Unmarshal(raw, &top) != nil {
+		return out
+	}
+	for k, v := range top {
+		out[k] = true
+		if section, ok := v.(map[string]any); ok {
+			for sub := range section {
+				out[k+"."+sub] = true
+			}
+		}
+	}
+	return out
+}
+
+// mfaSource says where the configuration sets the MFA requirement; empty
+// when it does not, and the one stored from the admin console applies.
+func (c Config) mfaSource() string {
+	switch {
+	case c.set["mfa.require"] || c.set["mfa.groups"]:
+		return "the configuration file (mfa.require, mfa.groups)"
+	case c.set["ATRIUM_MFA_REQUIRE"] || c.set["ATRIUM_MFA_GROUPS"]:
+		return "the environment (ATRIUM_MFA_REQUIRE, ATRIUM_MFA_GROUPS)"
+	}
+	return ""
+}
+
+// consoleSettings are the settings the admin console's policy page shows
+// read-only: they live in the configuration only.
+func (c Config) consoleSettings() []console.Setting {
+	list := func(v []string) string {
+		if len(v) == 0 {
+			return "(none)"
+		}
+		return strings.Join(v, ", ")
+	}
+	rows := []console.Setting{
+		{Key: "ldap.app_password_only_groups", Value: list(c.LDAP.AppPasswordOnlyGroups), About: "members bind over LDAP with app passwords only"},
+		{Key: "ldap.anonymous", Value: c.LDAP.Anonymous, About: "what a client sees before it binds: none, base or tree"},
+		{Key: "ldap.user_read", Value: c.LDAP.UserRead, About: "what a bound user may read: all or self"},
+		{Key: "samba.enabled", Value: strconv.FormatBool(c.Samba.Enabled), About: "serve NT hashes and Samba attributes to bind accounts with the samba right"},
+		{Key: "samba.domain", Value: c.Samba.Domain, About: "the Samba domain name"},
+		{Key: "web.session_idle", Value: c.Web.SessionIdle.String(), About: "a web session ends after this long unused"},
+		{Key: "web.session_max", Value: c.Web.SessionMax.String(), About: "a web session ends this long after its sign-in"},
+		{Key: "web.recent_sign_in", Value: c.Web.RecentSignIn.String(), About: "changes need a sign-in this recent"},
+		{Key: "web.admin_groups", Value: list(c.Web.AdminGroups), About: "who may use this console"},
+		{Key: "web.invite_ttl", Value: c.Web.InviteTTL.String(), About: "how long an invite link works"},
+	}
+	for i, r := range rows {
+		rows[i].Source = "default"
+		if c.set[r.Key] || c.set["ATRIUM_"+strings.ToUpper(strings.ReplaceAll(r.Key, ".", "_"))] {
+			rows[i].Source = "configuration"
+		}
+	}
+	return rows
 }
 
 // allowList is limits.allow parsed; Validate has refused bad entries.

@@ -196,7 +196,7 @@ func TestEtcdQuorumLoss(t *testing.T) {
 	if found, err := searchUID(conn, "alice"); err != nil || found != 1 {
 		t.Fatalf("search without quorum: %d entries, %v", found, err)
 	}
-	_, err := conn.PasswordModify(ldap.NewPasswordModifyRequest("", "alice password 1", "alice password 2"))
+	_, err := conn.PasswordModify(ldap.NewPasswordModifyRequest("", "alice password 1", "violet harbor 42"))
 	if !ldap.IsErrorWithCode(err, ldap.LDAPResultUnavailable) {
 		t.Fatalf("password change without quorum: %v, want unavailable (52)", err)
 	}

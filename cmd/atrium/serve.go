@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -118,7 +119,7 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 		MaxConnsPerAddress: cfg.LDAP.MaxConnsPerAddress, Uncapped: cfg.allowList(), WriteTimeout: cfg.LDAP.WriteTimeout, Metrics: m}
 	watchHealth(m, cfg, d, tlsConfig)
 
-	web, err := webHandler(cfg, d, log)
+	web, err := webHandler(cfg, d, tlsConfig, log)
 	if err != nil {
 		return err
 	}
@@ -177,7 +178,7 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 // webHandler serves the sign-in and self-service pages, the SAML IdP, the
 // OpenID Connect provider, passkeys, push approvals and /healthz.
-func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Handler, error) {
+func webHandler(cfg Config, d *directory.Directory, tlsConfig *tls.Config, log *slog.Logger) (http.Handler, error) {
 	ext, err := url.Parse(cfg.ExternalURL)
 	if err != nil {
 		return nil, err
@@ -187,7 +188,8 @@ func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Hand
 		FlowsPerMinute: cfg.Web.SignInsPerMinute, Now: d.Now, Logger: log,
 	})
 	otp.Register(e, d)
-	consoleOpts := console.Options{AdminGroups: cfg.Web.AdminGroups, InviteTTL: cfg.Web.InviteTTL, Now: d.Now, Logger: log}
+	consoleOpts := console.Options{AdminGroups: cfg.Web.AdminGroups, InviteTTL: cfg.Web.InviteTTL, Now: d.Now, Logger: log,
+		Server: consoleServer(cfg, d, tlsConfig), Settings: cfg.consoleSettings(), MFAFixed: cfg.mfaSource()}
 	if cfg.Mail.SMTPURL != "" {
 		if consoleOpts.Mail, err = console.SMTP(cfg.Mail.SMTPURL, cfg.Mail.From); err != nil {
 			return nil, err
@@ -217,6 +219,18 @@ func webHandler(cfg Config, d *directory.Directory, log *slog.Logger) (http.Hand
 	admin.Mount(mux)
 	mux.Handle("/", p.Handler())
 	return web.TrustProxies(mux, cfg.trustedProxies()), nil
+}
+
+// consoleServer is what the console's device guides and overview show of
+// this server.
+func consoleServer(cfg Config, d *directory.Directory, tlsConfig *tls.Config) console.Server {
+	s := console.Server{BaseDN: cfg.BaseDN, LDAPAddr: cfg.LDAPAddr, LDAPSAddr: cfg.LDAPSAddr, HTTPAddr: cfg.HTTPAddr,
+		StorePath: filepath.Join(cfg.Data, "atrium.db"), BackupDir: cfg.Backup.Dir,
+		SAMLCertificate: func(ctx context.Context) (*x509.Certificate, error) { return samlidp.SigningCertificate(ctx, d) }}
+	if len(tlsConfig.Certificates) > 0 {
+		s.Certificate = tlsConfig.Certificates[0].Leaf
+	}
+	return s
 }
 
 // sweepState removes expired sessions, flows and used request IDs.
