@@ -157,7 +157,11 @@ func userAdd(e *env) error {
 	if err != nil {
 		return err
 	}
+	given := u
 	err = e.dir.Batch(e.ctx, func(b *directory.Batch) error {
+		// On etcd fn may run again after a conflict: start from the user
+		// as given, not with the number or ID the run before was assigned.
+		u = given
 		if byGroup {
 			g, err := b.Reader().GroupByCN(group)
 			if err != nil {
