@@ -603,6 +603,9 @@ func takeBackup(e *env) error {
 }
 
 func importLDIF(e *env) error {
+	if done, err := finishImport(e); done || err != nil {
+		return err
+	}
 	f, err := os.Open(e.arg(0))
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
@@ -618,10 +621,12 @@ func importLDIF(e *env) error {
 	}
 	cr := &countingReader{r: f}
 	bar := progress.ForTerminal(e.progress, "import", "entries")
-	rep, err := ldif.ImportWith(e.ctx, e.dir, cr, layout, ldif.ImportOptions{Progress: func(n int) {
-		// Reading and checking take about half the time, the write the rest.
-		bar.Update(int64(n), 0.5*float64(cr.n)/float64(max(size, 1)))
-	}})
+	rep, err := importInto(e, func(d *directory.Directory) (ldif.Report, error) {
+		return ldif.ImportWith(e.ctx, d, cr, layout, ldif.ImportOptions{Progress: func(n int) {
+			// Reading and checking take about half the time, the write the rest.
+			bar.Update(int64(n), 0.5*float64(cr.n)/float64(max(size, 1)))
+		}})
+	})
 	if err == nil {
 		bar.Complete()
 	} else {
