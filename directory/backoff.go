@@ -89,6 +89,11 @@ func (f *failures) blockedFor(now time.Time) time.Duration {
 // few minutes, a person signs in daily.
 const trustedFor = 24 * time.Hour
 
+// trustShareEvery is how often, at most, a node tells the others of a
+// shared store that an account still signs in from an address, so that
+// they trust it there too without a write per bind.
+const trustShareEvery = time.Hour
+
 // maxEntries bounds the backoff's memory: beyond it, stale entries are
 // swept before another is added, and trust is forgotten if that is not
 // enough.
@@ -172,6 +177,7 @@ func (b *backoff) apply(ev backoffEvent) (hadFailures bool) {
 		hadFailures = b.accounts[account] != nil || b.pairs[k] != nil
 		delete(b.accounts, account)
 		delete(b.pairs, k)
+		b.trustLocked(k, now)
 	case ev.NoAddr:
 		b.failAccountLocked(account, now)
 	default:
@@ -213,16 +219,28 @@ func (b *backoff) slowLocked(f *failures, now time.Time) {
 }
 
 // succeed clears the account's failures, from addr and from everywhere,
-// and trusts the account at addr.
+// and trusts the account at addr. The other nodes of a shared store hear
+// of it when it cleared failures or brings trust they may lack.
 func (b *backoff) succeed(addr, account string) {
-	if b.apply(backoffEvent{Addr: addr, Account: account, OK: true}) {
-		b.publish(backoffEvent{Addr: addr, Account: account, OK: true})
+	ev := backoffEvent{Addr: addr, Account: account, OK: true}
+	stale := b.trustAge(addr, account) >= trustShareEvery
+	if b.apply(ev) || stale {
+		b.publish(ev)
 	}
-	addr, account = boundedKey(addr), boundedKey(account)
+}
+
+// trustAge is how long ago account last signed in from addr.
+func (b *backoff) trustAge(addr, account string) time.Duration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	now := b.now()
-	k := pairKey{addr, account}
+	at, ok := b.trusted[pairKey{boundedKey(addr), boundedKey(account)}]
+	if !ok {
+		return trustedFor
+	}
+	return b.now().Sub(at)
+}
+
+func (b *backoff) trustLocked(k pairKey, now time.Time) {
 	if _, known := b.trusted[k]; !known && len(b.accounts)+len(b.pairs)+len(b.trusted) > maxEntries {
 		b.sweepLocked(now)
 		if len(b.trusted) >= maxEntries {

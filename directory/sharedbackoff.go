@@ -16,7 +16,8 @@ import (
 // backoff window, then swept with the other expired state.
 const kindBackoff = "backoff"
 
-// backoffEvent is one failure, or a success that cleared failures.
+// backoffEvent is one failure, or a success (which clears failures and
+// brings trust).
 type backoffEvent struct {
 	Addr    string `json:"a,omitempty"`
 	Account string `json:"s"`
@@ -28,7 +29,8 @@ type backoffEvent struct {
 // together: it writes this node's backoff events to the store in batches,
 // off the login path, and applies other nodes' events as the store's
 // change feed brings them. A success is shared only when it cleared
-// failures, so devices that bind all day write nothing.
+// failures or is the first from its address in trustShareEvery, so
+// devices that bind all day write about once an hour.
 type sharedBackoff struct {
 	d       *Directory
 	prefix  string // stateKey prefix of this node's records

@@ -12,6 +12,15 @@ import (
 // as the two signatures. A restart forgets it; requests older than
 // maxRequestAge are refused anyway.
 //
+// On several nodes over etcd each node keeps its own cache, so a request
+// replayed to another node within maxRequestAge is served once more
+// there. That gives a replayer nothing a fresh request would not: the
+// request is only a question, the Response goes to the app's registered
+// ACS in the browser that signs in, and anyone can make a browser start
+// a new sign-in at the app. Sharing the cache would cost a Raft write
+// per sign-in for no gain; what must be once only across nodes (sessions,
+// login flows, TOTP steps, backoff counters) is in the store.
+//
 // Any registered app's request, signed in or not, adds an ID, so the cache
 // is bounded: at most maxSize IDs (each at most maxRequestID bytes), a few
 // MB. Every ID is kept for the same window, so the oldest claimed expires

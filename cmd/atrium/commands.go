@@ -158,7 +158,11 @@ func userAdd(e *env) error {
 	if err != nil {
 		return err
 	}
+	given := u
 	err = e.dir.Batch(e.ctx, func(b *directory.Batch) error {
+		// On etcd fn may run again after a conflict: start from the user
+		// as given, not with the number or ID the run before was assigned.
+		u = given
 		if byGroup {
 			g, err := b.Reader().GroupByCN(group)
 			if err != nil {
@@ -614,6 +618,9 @@ func limitImportHeap(size int64) func() {
 }
 
 func importLDIF(e *env) error {
+	if done, err := finishImport(e); done || err != nil {
+		return err
+	}
 	f, err := os.Open(e.arg(0))
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
@@ -632,10 +639,12 @@ func importLDIF(e *env) error {
 	}
 	cr := &countingReader{r: f}
 	bar := progress.ForTerminal(e.progress, "import", "entries")
-	rep, err := ldif.ImportWith(e.ctx, e.dir, cr, layout, ldif.ImportOptions{Progress: func(n int) {
-		// Reading and checking take about half the time, the write the rest.
-		bar.Update(int64(n), 0.5*float64(cr.n)/float64(max(size, 1)))
-	}})
+	rep, err := importInto(e, func(d *directory.Directory) (ldif.Report, error) {
+		return ldif.ImportWith(e.ctx, d, cr, layout, ldif.ImportOptions{Progress: func(n int) {
+			// Reading and checking take about half the time, the write the rest.
+			bar.Update(int64(n), 0.5*float64(cr.n)/float64(max(size, 1)))
+		}})
+	})
 	if err == nil {
 		bar.Complete()
 	} else {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/boltstore"
@@ -39,15 +38,7 @@ func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	}
 	defer b.Close()
 	sn := s.snap.Load()
-	err = b.Update(ctx, func(btx directory.Tx) error {
-		var err error
-		sn.tree.Scan(func(k string, v []byte) bool {
-			bucket, key, _ := strings.Cut(k, "\x00")
-			err = btx.Put(bucket, key, v)
-			return err == nil
-		})
-		return err
-	})
+	err = b.Update(ctx, func(btx directory.Tx) error { return copySnapshot(sn, btx) })
 	if err != nil {
 		return 0, fmt.Errorf("backup: copy revision %d: %w", sn.rev, err)
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,42 +22,112 @@ import (
 // ships (etcd-server, 3.4 in Debian 12), stopped with SIGKILL when the
 // test ends, and returns its client URLs once it takes writes. Without
 // the program the test is skipped (failed under CI).
-func StartDebian(t *testing.T) []string {
-	bin := testenv.Tool(t, "etcd", "etcd-server")
+func StartDebian(t *testing.T) []string { return StartProcesses(t).Endpoints }
+
+// Processes is a cluster whose members are child processes of Debian's
+// etcd, each of which can be killed with SIGKILL and started again.
+type Processes struct {
+	// Endpoints are the members' client URLs, by member.
+	Endpoints []string
+	t         *testing.T
+	mu        sync.Mutex
+	cmds      []*exec.Cmd
+	args      [][]string
+	bin       string
+}
+
+// StartProcesses is StartDebian returning the members' processes.
+func StartProcesses(t *testing.T) *Processes {
+	p := &Processes{t: t, bin: testenv.Tool(t, "etcd", "etcd-server")}
 	dir := t.TempDir()
-	var peers, clients, initial []string
+	var peers, initial []string
 	for i := range 3 {
 		peer, client := FreeURL(), FreeURL()
 		if peer == nil || client == nil {
 			t.Fatal("no free loopback port")
 		}
-		peers, clients = append(peers, peer.String()), append(clients, client.String())
+		peers, p.Endpoints = append(peers, peer.String()), append(p.Endpoints, client.String())
 		initial = append(initial, fmt.Sprintf("m%d=%s", i, peer))
 	}
 	for i := range 3 {
-		cmd := exec.Command(bin,
+		p.args = append(p.args, []string{
 			"--name", fmt.Sprintf("m%d", i), "--data-dir", filepath.Join(dir, strconv.Itoa(i)),
 			"--listen-peer-urls", peers[i], "--initial-advertise-peer-urls", peers[i],
-			"--listen-client-urls", clients[i], "--advertise-client-urls", clients[i],
+			"--listen-client-urls", p.Endpoints[i], "--advertise-client-urls", p.Endpoints[i],
 			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
-			"--initial-cluster-token", "debian-"+filepath.Base(dir),
+			"--initial-cluster-token", "debian-" + filepath.Base(dir),
 			"--heartbeat-interval", "10", "--election-timeout", "100",
-			"--logger", "zap", "--log-level", "error")
-		out := &testenv.Output{}
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			cmd.Process.Kill()
-			cmd.Wait()
-			if t.Failed() {
-				t.Logf("etcd m%d said:\n%s", i, out)
-			}
-		})
+			"--logger", "zap", "--log-level", "error"})
 	}
-	waitWritable(t, clients)
-	return clients
+	p.cmds = make([]*exec.Cmd, 3)
+	for i := range 3 {
+		p.Start(i)
+	}
+	waitWritable(t, p.Endpoints)
+	return p
+}
+
+// Start starts member i, anew or again on its data directory.
+func (p *Processes) Start(i int) {
+	cmd := exec.Command(p.bin, p.args[i]...)
+	out := &testenv.Output{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.cmds[i] = cmd
+	p.mu.Unlock()
+	p.t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if p.t.Failed() {
+			p.t.Logf("etcd m%d (pid %d) said:\n%s", i, cmd.Process.Pid, out)
+		}
+	})
+}
+
+// Kill sends SIGKILL to member i's process and waits for it to die.
+func (p *Processes) Kill(i int) {
+	p.mu.Lock()
+	cmd := p.cmds[i]
+	p.mu.Unlock()
+	if err := syscall.Kill(cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		p.t.Fatal(err)
+	}
+	cmd.Wait()
+}
+
+// Leader is the index of the member that leads the cluster, asked of
+// the members other than skip (-1 for none).
+func (p *Processes) Leader(ctx context.Context, skip int) int {
+	cli, err := clientv3.New(clientv3.Config{Endpoints: p.Endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer cli.Close()
+	for ctx.Err() == nil {
+		ids := map[uint64]int{}
+		var leader uint64
+		for i, ep := range p.Endpoints {
+			if i == skip {
+				continue
+			}
+			one, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+			st, err := cli.Status(one, ep)
+			cancel()
+			if err != nil {
+				continue
+			}
+			ids[st.Header.MemberId], leader = i, st.Leader
+		}
+		if i, ok := ids[leader]; ok && leader != 0 {
+			return i
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.t.Fatal("no leader among the etcd members")
+	return -1
 }
 
 func waitWritable(t *testing.T, clients []string) {
