@@ -61,6 +61,13 @@ func (r Reader) Users(afterUID string, fn func(User) error) error {
 	})
 }
 
+// UserIDs calls fn with the ID of every user in uid order, from the uid
+// index alone, without reading the records; fn returning ErrStop ends the
+// walk.
+func (r Reader) UserIDs(fn func(id string) error) error {
+	return r.tx.Scan(ixUID, "", "", func(_ string, id []byte) error { return fn(string(id)) })
+}
+
 // UsersByGIDNumber calls fn for every user whose primary group number is n.
 func (r Reader) UsersByGIDNumber(n int, fn func(User) error) error {
 	return r.tx.Scan(ixUserGID, numKey(n)+"/", "", func(k string, _ []byte) error {
