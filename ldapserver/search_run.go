@@ -130,6 +130,7 @@ type walk struct {
 func (b *Backend) searchBatch(ctx context.Context, w *who, q *searchQuery, sel selection, baseN string, st *walk) error {
 	return b.dir.View(ctx, func(ctx context.Context, r directory.Reader) error {
 		v, ev := b.newView(r, w)
+		v.only = sel.needs(q.filter)
 		base, found := b.resolveBase(v, q.base, baseN, &st.res)
 		if !found {
 			return v.err
@@ -288,6 +289,7 @@ func (b *Backend) pagedSearch(ctx context.Context, w *who, q *searchQuery, sel s
 		var res opResult
 		err := b.dir.View(ctx, func(ctx context.Context, r directory.Reader) error {
 			v, ev := b.newView(r, w)
+			v.only = sel.needs(q.filter)
 			if state == nil {
 				base, found := b.resolveBase(v, q.base, baseN, &res)
 				if !found {
@@ -463,6 +465,59 @@ func (s selection) pick(e *entry, typesOnly bool) []outAttr {
 		out = append(out, outAttr{name: name, values: values})
 	}
 	return out
+}
+
+// attrSet names attributes by their keys (attrType.key, the lower-cased
+// name for one not in the schema); nil stands for every attribute.
+type attrSet map[string]bool
+
+func (s attrSet) has(name string) bool {
+	return s == nil || s[attrKey(name)]
+}
+
+func attrKey(name string) string {
+	if at := theSchema.lookup(name); at != nil {
+		return at.key
+	}
+	return strings.ToLower(name)
+}
+
+// needs is the set of attributes a search with this selection and filter
+// must build: those it returns and those the filter tests. It is nil, for
+// all, when the search returns all user or all operational attributes or
+// the filter tests every attribute.
+func (s selection) needs(f *Filter) attrSet {
+	if s.allUser || s.allOp {
+		return nil
+	}
+	set := make(attrSet, len(s.named)+2)
+	for key := range s.named {
+		set[key] = true
+	}
+	if !filterAttrs(f, set) {
+		return nil
+	}
+	return set
+}
+
+// filterAttrs adds the attributes f tests to set; false when it tests
+// every attribute, as (:dn:=x) does.
+func filterAttrs(f *Filter, set attrSet) bool {
+	if f == nil {
+		return true
+	}
+	if f.Attr == "" && f.Kind == FilterExtensible {
+		return false
+	}
+	if f.Attr != "" {
+		set[attrKey(f.Attr)] = true
+	}
+	for i := range f.Children {
+		if !filterAttrs(&f.Children[i], set) {
+			return false
+		}
+	}
+	return true
 }
 
 // wants reports whether an attribute not named in the list is returned:
