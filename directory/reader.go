@@ -11,7 +11,7 @@ type Reader struct{ tx Tx }
 // User returns the user with this ID (entryUUID).
 func (r Reader) User(id string) (User, error) {
 	var u User
-	return u, getJSON(r.tx, bUsers, id, &u)
+	return u, getUser(r.tx, id, &u)
 }
 
 // UserByUID finds a user by login name, without regard to case.
