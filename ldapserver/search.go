@@ -93,14 +93,16 @@ func (v *view) groupDNs(ids []string) []string {
 // transaction ends.
 func (v *view) userEntry(u directory.User) *entry {
 	e := v.b.tree.userEntry(u, nil, v.only)
-	e.deferred = []string{"memberOf"}
-	e.fill = func(e *entry) {
-		parents, err := v.r.DirectGroupIDs(u.ID)
-		if err != nil {
-			v.failed(err)
-			return
+	if v.only.has("memberOf") {
+		e.deferred = []string{"memberOf"}
+		e.fill = func(e *entry) {
+			parents, err := v.r.DirectGroupIDs(u.ID)
+			if err != nil {
+				v.failed(err)
+				return
+			}
+			e.add("memberOf", v.groupDNs(parents)...)
 		}
-		e.add("memberOf", v.groupDNs(parents)...)
 	}
 	if v.ntHash && v.b.tree.samba != nil && v.only.has("sambaNTPassword") {
 		nt, err := v.r.NTHash(u.ID)

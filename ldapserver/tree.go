@@ -158,14 +158,25 @@ type tree struct {
 }
 
 func (t *tree) common(e *entry, id string, created, modified time.Time) {
-	t.commonVia(e.add, e.dn, id, created, modified)
+	t.commonOf(e, nil, id, created, modified)
 }
 
-func (t *tree) commonVia(add func(string, ...string), dn, id string, created, modified time.Time) {
+// commonOf adds the attributes common to all entries, those in only (nil
+// for all).
+func (t *tree) commonOf(e *entry, only attrSet, id string, created, modified time.Time) {
+	add := func(name, value string) {
+		if only.has(name) {
+			e.add(name, value)
+		}
+	}
 	add("entryUUID", id)
-	add("entryDN", dn)
-	add("createTimestamp", generalizedTime(created))
-	add("modifyTimestamp", generalizedTime(modified))
+	add("entryDN", e.dn)
+	if only.has("createTimestamp") {
+		e.add("createTimestamp", generalizedTime(created))
+	}
+	if only.has("modifyTimestamp") {
+		e.add("modifyTimestamp", generalizedTime(modified))
+	}
 	add("subschemaSubentry", subschemaDN)
 	add("hasSubordinates", "FALSE")
 }
@@ -216,7 +227,7 @@ func (t *tree) userEntry(u directory.User, groupDNs []string, only attrSet) *ent
 			add("sambaPwdLastSet", strconv.FormatInt(u.PasswordChanged.Unix(), 10))
 		}
 	}
-	t.commonVia(add, e.dn, u.ID, u.Created, u.Modified)
+	t.commonOf(e, only, u.ID, u.Created, u.Modified)
 	return e
 }
 
