@@ -11,7 +11,7 @@ type Reader struct{ tx Tx }
 // User returns the user with this ID (entryUUID).
 func (r Reader) User(id string) (User, error) {
 	var u User
-	return u, getJSON(r.tx, bUsers, id, &u)
+	return u, getUser(r.tx, id, &u)
 }
 
 // UserByUID finds a user by login name, without regard to case.
@@ -59,6 +59,13 @@ func (r Reader) Users(afterUID string, fn func(User) error) error {
 		}
 		return fn(u)
 	})
+}
+
+// UserIDs calls fn with the ID of every user in uid order, from the uid
+// index alone, without reading the records; fn returning ErrStop ends the
+// walk.
+func (r Reader) UserIDs(fn func(id string) error) error {
+	return r.tx.Scan(ixUID, "", "", func(_ string, id []byte) error { return fn(string(id)) })
 }
 
 // UsersByGIDNumber calls fn for every user whose primary group number is n.

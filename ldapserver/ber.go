@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 
@@ -29,6 +30,12 @@ const (
 
 // entryMessage encodes a whole SearchResultEntry message in one buffer.
 func entryMessage(id int64, dn string, attrs []outAttr) []byte {
+	return appendEntryMessage(nil, id, dn, attrs)
+}
+
+// appendEntryMessage is entryMessage appended to b, so that a connection
+// can encode every entry of a search in the same buffer.
+func appendEntryMessage(b []byte, id int64, dn string, attrs []outAttr) []byte {
 	attrsLen := 0
 	for _, a := range attrs {
 		attrsLen += lber.TLVLen(attrContentLen(a))
@@ -36,7 +43,7 @@ func entryMessage(id int64, dn string, attrs []outAttr) []byte {
 	opLen := lber.TLVLen(len(dn)) + lber.TLVLen(attrsLen)
 	idc := lber.IntContent(id)
 	msgLen := lber.TLVLen(len(idc)) + lber.TLVLen(opLen)
-	b := make([]byte, 0, lber.TLVLen(msgLen))
+	b = slices.Grow(b, lber.TLVLen(msgLen))
 	b = lber.AppendHeader(b, lber.TagSequence, msgLen)
 	b = append(lber.AppendHeader(b, lber.TagInteger, len(idc)), idc...)
 	b = lber.AppendHeader(b, tagSearchEntry, opLen)

@@ -33,6 +33,7 @@ type conn struct {
 
 	wmu          sync.Mutex
 	bw           *bufio.Writer // to socketWriter
+	entryBuf     []byte        // where sendEntry encodes, reused from entry to entry
 	pending      int           // operations whose final response is not yet written
 	writeTimeout time.Duration
 
@@ -352,15 +353,22 @@ func (c *conn) sendEntry(ctx context.Context, id int64, dn string, attrs []outAt
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	msg := entryMessage(id, dn, attrs)
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	msg := appendEntryMessage(c.entryBuf[:0], id, dn, attrs)
+	c.entryBuf = msg
+	if cap(msg) > maxEntryBuf {
+		c.entryBuf = nil // a rare large entry: not kept for the connection's life
+	}
 	if _, err := c.bw.Write(msg); err != nil {
 		c.close()
 		return fmt.Errorf("%w: %w", errClientGone, err)
 	}
 	return nil
 }
+
+// maxEntryBuf is the largest encoding buffer a connection keeps.
+const maxEntryBuf = 16 << 10
 
 // errClientGone is a failed write to a client that reset the connection
 // or stopped reading: the client's doing, not the server's.

@@ -64,7 +64,7 @@ func FuzzFilter(f *testing.F) {
 		f.Add(p.Bytes())
 	}
 	tr := tree{}
-	e := tr.userEntry(sampleUser(), []string{staffDN})
+	e := tr.userEntry(sampleUser(), []string{staffDN}, nil)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if _, err := checkNesting(b, maxNesting); err != nil {
 			return

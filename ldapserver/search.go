@@ -30,6 +30,9 @@ type view struct {
 	r      directory.Reader
 	who    *who
 	ntHash bool // add sambaNTPassword to user entries
+	// only, when not nil, are the attributes of users the search needs:
+	// the rest are not built.
+	only attrSet
 
 	names   map[string]string // DN cache: record ID -> DN
 	chain   map[string][]string
@@ -89,17 +92,19 @@ func (v *view) groupDNs(ids []string) []string {
 // entry.fill): the entry must be completed, or dropped, before the view's
 // transaction ends.
 func (v *view) userEntry(u directory.User) *entry {
-	e := v.b.tree.userEntry(u, nil)
-	e.deferred = []string{"memberOf"}
-	e.fill = func(e *entry) {
-		parents, err := v.r.DirectGroupIDs(u.ID)
-		if err != nil {
-			v.failed(err)
-			return
+	e := v.b.tree.userEntry(u, nil, v.only)
+	if v.only.has("memberOf") {
+		e.deferred = []string{"memberOf"}
+		e.fill = func(e *entry) {
+			parents, err := v.r.DirectGroupIDs(u.ID)
+			if err != nil {
+				v.failed(err)
+				return
+			}
+			e.add("memberOf", v.groupDNs(parents)...)
 		}
-		e.add("memberOf", v.groupDNs(parents)...)
 	}
-	if v.ntHash && v.b.tree.samba != nil {
+	if v.ntHash && v.b.tree.samba != nil && v.only.has("sambaNTPassword") {
 		nt, err := v.r.NTHash(u.ID)
 		if err != nil {
 			v.failed(err)

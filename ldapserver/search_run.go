@@ -130,6 +130,7 @@ type walk struct {
 func (b *Backend) searchBatch(ctx context.Context, w *who, q *searchQuery, sel selection, baseN string, st *walk) error {
 	return b.dir.View(ctx, func(ctx context.Context, r directory.Reader) error {
 		v, ev := b.newView(r, w)
+		v.only = sel.needs(q.filter)
 		base, found := b.resolveBase(v, q.base, baseN, &st.res)
 		if !found {
 			return v.err
@@ -256,9 +257,12 @@ func (b *Backend) nearestContainer(n string) string {
 	}
 }
 
-// pagedSearch answers one page of a paged search. The first page finds
-// every match and keeps references to them (pagedSearch state); each page
-// then loads its entries in batches, as search does.
+// pagedSearch answers one page of a paged search. The first page lists
+// the candidates of the search, the entries an index or a scan of the uid
+// index gives, without reading them (pagedSearch state); each page then
+// loads its candidates in batches, as search does, and sends those that
+// match the filter then. Each record is so read and decoded once for the
+// whole listing.
 func (b *Backend) pagedSearch(ctx context.Context, w *who, q *searchQuery, sel selection, baseN string, send sendFunc) opResult {
 	size := int(q.paging.PagingSize)
 	done := func(total int, cookie string) opResult {
@@ -285,30 +289,21 @@ func (b *Backend) pagedSearch(ctx context.Context, w *who, q *searchQuery, sel s
 		var res opResult
 		err := b.dir.View(ctx, func(ctx context.Context, r directory.Reader) error {
 			v, ev := b.newView(r, w)
+			v.only = sel.needs(q.filter)
 			if state == nil {
 				base, found := b.resolveBase(v, q.base, baseN, &res)
 				if !found {
 					return v.err
 				}
-				s, err := b.firstPage(ctx, v, ev, base, baseN, q)
+				s, err := b.firstPage(v, base, baseN, q)
 				if err != nil {
 					return err
 				}
 				state = s
 			}
-			for sent < size && len(state.refs) > 0 && out.size < batchBytes {
-				x := state.refs[0]
-				state.refs = state.refs[1:]
-				e, found, err := v.load(x)
-				if err != nil {
-					return err
-				}
-				if found && b.access.canRead(v.who, e, b.tree.layout.Base) { // else deleted or hidden since the first page
-					out.add(e.dn, sel.pick(e, q.typesOnly))
-					sent++
-				}
-			}
-			return v.err
+			var err error
+			sent, err = b.pageBatch(ctx, v, ev, q, sel, state, sent, size, &out)
+			return err
 		})
 		if err == nil && state != nil {
 			err = out.send(send)
@@ -331,24 +326,83 @@ func (b *Backend) pagedSearch(ctx context.Context, w *who, q *searchQuery, sel s
 	return done(state.total, next)
 }
 
-// firstPage finds every entry a paged search matches.
-func (b *Backend) firstPage(ctx context.Context, v *view, ev *evaluator, base ref, baseN string, q *searchQuery) (*pagedSearch, error) {
-	state := &pagedSearch{owner: q.owner, query: describe(q)}
-	err := v.walk(base, baseN, q.scope, q.filter, &cursor{}, func(e *entry) error {
+// pageRefs bounds the candidates one transaction of a page visits, so that
+// a filter few candidates match does not hold one transaction for the
+// whole listing.
+const pageRefs = 4096
+
+// pageBatch loads the next candidates of a page in v's transaction and
+// adds those that match to out, until the page or the batch is full; it
+// returns the count of entries the page has.
+func (b *Backend) pageBatch(ctx context.Context, v *view, ev *evaluator, q *searchQuery, sel selection, state *pagedSearch, sent, size int, out *batch) (int, error) {
+	for n := 0; sent < size && len(state.refs) > 0 && out.size < batchBytes && n < pageRefs; n++ {
 		if err := ctx.Err(); err != nil {
-			return err
+			return sent, err
 		}
-		if b.access.canRead(v.who, e, b.tree.layout.Base) && ev.eval(q.filter, e) == isTrue {
-			id := e.id
-			if e.kind == kindContainer {
-				id = e.dn
+		x := state.refs[0]
+		state.refs = state.refs[1:]
+		e, found, err := v.load(x)
+		if err != nil {
+			return sent, err
+		}
+		// Not found: deleted since the first page.
+		if found && b.access.canRead(v.who, e, b.tree.layout.Base) && ev.eval(q.filter, e) == isTrue {
+			out.add(e.dn, sel.pick(e, q.typesOnly))
+			sent++
+		}
+	}
+	return sent, v.err
+}
+
+// firstPage lists the candidates of a paged search: the entries in its
+// scope that an index says can match its filter, every user when none
+// does, in the order a search sends them. Their total is the estimate of
+// the result's size RFC 2696 asks for.
+func (b *Backend) firstPage(v *view, base ref, baseN string, q *searchQuery) (*pagedSearch, error) {
+	state := &pagedSearch{owner: q.owner, query: describe(q)}
+	keep := func(e *entry) error {
+		id := e.id
+		if e.kind == kindContainer {
+			id = e.dn
+		}
+		state.refs = append(state.refs, ref{e.kind, id})
+		return nil
+	}
+	if err := v.walkFixed(base, baseN, q.scope, &cursor{}, keep); err != nil {
+		return nil, err
+	}
+	if base.kind == kindContainer && q.scope != scopeBase {
+		for _, k := range walkKinds {
+			if !inScope(q.scope, baseN, k.parent(v.b)) {
+				continue
 			}
-			state.refs = append(state.refs, ref{e.kind, id})
+			if err := v.listKind(k.kind, q.filter, &state.refs, keep); err != nil {
+				return nil, err
+			}
+		}
+	}
+	state.total = len(state.refs)
+	return state, v.err
+}
+
+// listKind appends the candidates of one kind of record to refs: users by
+// ID alone, from an index or the uid index, the other kinds, far fewer,
+// through walkKind.
+func (v *view) listKind(kind entryKind, f *Filter, refs *[]ref, keep func(*entry) error) error {
+	if kind != kindUser {
+		return v.walkKind(kind, f, &cursor{}, keep)
+	}
+	ids, all := v.candidates(kind, f)
+	if !all {
+		for _, id := range ids {
+			*refs = append(*refs, ref{kindUser, id})
 		}
 		return nil
+	}
+	return v.r.UserIDs(func(id string) error {
+		*refs = append(*refs, ref{kindUser, id})
+		return nil
 	})
-	state.total = len(state.refs)
-	return state, err
 }
 
 // selection is the attribute list of a search (RFC 4511 4.5.1.8).
@@ -411,6 +465,59 @@ func (s selection) pick(e *entry, typesOnly bool) []outAttr {
 		out = append(out, outAttr{name: name, values: values})
 	}
 	return out
+}
+
+// attrSet names attributes by their keys (attrType.key, the lower-cased
+// name for one not in the schema); nil stands for every attribute.
+type attrSet map[string]bool
+
+func (s attrSet) has(name string) bool {
+	return s == nil || s[attrKey(name)]
+}
+
+func attrKey(name string) string {
+	if at := theSchema.lookup(name); at != nil {
+		return at.key
+	}
+	return strings.ToLower(name)
+}
+
+// needs is the set of attributes a search with this selection and filter
+// must build: those it returns and those the filter tests. It is nil, for
+// all, when the search returns all user or all operational attributes or
+// the filter tests every attribute.
+func (s selection) needs(f *Filter) attrSet {
+	if s.allUser || s.allOp {
+		return nil
+	}
+	set := make(attrSet, len(s.named)+2)
+	for key := range s.named {
+		set[key] = true
+	}
+	if !filterAttrs(f, set) {
+		return nil
+	}
+	return set
+}
+
+// filterAttrs adds the attributes f tests to set; false when it tests
+// every attribute, as (:dn:=x) does.
+func filterAttrs(f *Filter, set attrSet) bool {
+	if f == nil {
+		return true
+	}
+	if f.Attr == "" && f.Kind == FilterExtensible {
+		return false
+	}
+	if f.Attr != "" {
+		set[attrKey(f.Attr)] = true
+	}
+	for i := range f.Children {
+		if !filterAttrs(&f.Children[i], set) {
+			return false
+		}
+	}
+	return true
 }
 
 // wants reports whether an attribute not named in the list is returned:

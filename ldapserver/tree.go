@@ -158,48 +158,76 @@ type tree struct {
 }
 
 func (t *tree) common(e *entry, id string, created, modified time.Time) {
-	e.add("entryUUID", id)
-	e.add("entryDN", e.dn)
-	e.add("createTimestamp", generalizedTime(created))
-	e.add("modifyTimestamp", generalizedTime(modified))
-	e.add("subschemaSubentry", subschemaDN)
-	e.add("hasSubordinates", "FALSE")
+	t.commonOf(e, nil, id, created, modified)
+}
+
+// commonOf adds the attributes common to all entries, those in only (nil
+// for all).
+func (t *tree) commonOf(e *entry, only attrSet, id string, created, modified time.Time) {
+	add := func(name, value string) {
+		if only.has(name) {
+			e.add(name, value)
+		}
+	}
+	add("entryUUID", id)
+	add("entryDN", e.dn)
+	if only.has("createTimestamp") {
+		e.add("createTimestamp", generalizedTime(created))
+	}
+	if only.has("modifyTimestamp") {
+		e.add("modifyTimestamp", generalizedTime(modified))
+	}
+	add("subschemaSubentry", subschemaDN)
+	add("hasSubordinates", "FALSE")
 }
 
 // userEntry builds the entry of u. groupDNs are the DNs of its direct
-// groups (memberOf).
-func (t *tree) userEntry(u directory.User, groupDNs []string) *entry {
+// groups (memberOf). With only it builds only those attributes: a search
+// needs those it returns and those its filter tests.
+func (t *tree) userEntry(u directory.User, groupDNs []string, only attrSet) *entry {
 	// Room for every attribute below at once: growing the slice took five
 	// allocations and 2.3 KB per entry, 8% of a uid search's garbage more
 	// than one allocation of 1.1 KB.
-	e := &entry{dn: t.layout.UserDN(u.UID), kind: kindUser, id: u.ID, attrs: make([]attribute, 0, 30)}
+	room := 30
+	if only != nil {
+		room = len(only)
+	}
+	e := &entry{dn: t.layout.UserDN(u.UID), kind: kindUser, id: u.ID, attrs: make([]attribute, 0, room)}
+	add := e.add
+	if only != nil {
+		add = func(name string, values ...string) {
+			if only.has(name) {
+				e.add(name, values...)
+			}
+		}
+	}
 	var extra []string
 	if t.samba != nil {
 		extra = []string{"sambaSamAccount"}
 	}
-	ldif.UserAttributes(u, true, extra, e.add)
-	e.add("structuralObjectClass", "inetOrgPerson")
+	ldif.UserAttributes(u, true, extra, add)
+	add("structuralObjectClass", "inetOrgPerson")
 	if u.Disabled {
 		// ldif.UserAttributes gives shadowExpire 1, which SSSD
 		// (ldap_account_expire_policy = shadow) and pam_unix via nslcd read
 		// as expired; ppolicy clients read this operational attribute as
 		// locked for good.
-		e.add("pwdAccountLockedTime", "000001010000Z")
+		add("pwdAccountLockedTime", "000001010000Z")
 	}
-	e.add("memberOf", groupDNs...)
+	add("memberOf", groupDNs...)
 	if t.samba != nil {
-		e.add("sambaSID", t.samba.SID+"-"+strconv.Itoa(userRID(u.UIDNumber)))
-		e.add("sambaPrimaryGroupSID", t.samba.SID+"-"+strconv.Itoa(groupRID(u.GIDNumber)))
-		e.add("sambaAcctFlags", acctFlags(u))
+		add("sambaSID", t.samba.SID+"-"+strconv.Itoa(userRID(u.UIDNumber)))
+		add("sambaPrimaryGroupSID", t.samba.SID+"-"+strconv.Itoa(groupRID(u.GIDNumber)))
+		add("sambaAcctFlags", acctFlags(u))
 		if f := u.SMBFailures; f.Count > 0 {
-			e.add("sambaBadPasswordCount", strconv.Itoa(f.Count))
-			e.add("sambaBadPasswordTime", strconv.FormatInt(f.Last.Unix(), 10))
+			add("sambaBadPasswordCount", strconv.Itoa(f.Count))
+			add("sambaBadPasswordTime", strconv.FormatInt(f.Last.Unix(), 10))
 		}
 		if !u.PasswordChanged.IsZero() {
-			e.add("sambaPwdLastSet", strconv.FormatInt(u.PasswordChanged.Unix(), 10))
+			add("sambaPwdLastSet", strconv.FormatInt(u.PasswordChanged.Unix(), 10))
 		}
 	}
-	t.common(e, u.ID, u.Created, u.Modified)
+	t.commonOf(e, only, u.ID, u.Created, u.Modified)
 	return e
 }
 
@@ -266,7 +294,7 @@ func (t *tree) kindAttributes() map[entryKind]map[string]bool {
 	u := directory.User{ID: "x", UID: "x", Mail: "x", GivenName: "x", Surname: "x", DisplayName: "x", UIDNumber: 1, GIDNumber: 1,
 		HomeDirectory: "x", LoginShell: "x", SSHKeys: []string{"x"}, Disabled: true, PasswordChanged: now, Created: now, Modified: now,
 		SMBFailures: directory.SMBFailures{Count: 1, Last: now, Locked: true}}
-	user := t.userEntry(u, []string{"cn=x"})
+	user := t.userEntry(u, []string{"cn=x"}, nil)
 	user.add("sambaNTPassword", "x") // added per search, for samba accounts
 	group := t.groupEntry(directory.Group{ID: "x", CN: "x", Description: "x", GIDNumber: 1, Created: now, Modified: now},
 		[]string{"cn=x"}, []string{"x"}, []string{"cn=x"})

@@ -1,0 +1,203 @@
+package directory
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// getUser reads the user record with this ID.
+func getUser(tx Tx, id string, u *User) error {
+	raw, err := tx.Get(bUsers, id)
+	if err != nil {
+		return err
+	}
+	if err := decodeUser(raw, u); err != nil {
+		return fmt.Errorf("decode %s/%s: %w", bUsers, id, err)
+	}
+	return nil
+}
+
+// decodeUser reads a user record as putJSON writes it, without
+// encoding/json's reflection, which was most of the cost of listing every
+// user over LDAP. A record the fast path does not expect (an escaped
+// string, a field it does not know, SMB failures) goes to encoding/json
+// instead: for any record putJSON writes, the result is json.Unmarshal's.
+func decodeUser(raw []byte, u *User) error {
+	var fast User
+	if utf8.Valid(raw) && (&jsonScan{b: string(raw)}).user(&fast) {
+		*u = fast
+		return nil
+	}
+	return json.Unmarshal(raw, u)
+}
+
+// jsonScan reads the plain JSON of a user record; each method reports
+// false on anything it does not handle. The strings it returns share the
+// record's one copy.
+type jsonScan struct {
+	b string
+	i int
+}
+
+func (s *jsonScan) user(u *User) bool {
+	if !s.skip('{') {
+		return false
+	}
+	if s.skip('}') {
+		return s.end()
+	}
+	for {
+		key, ok := s.str()
+		if !ok || !s.skip(':') || !s.field(u, key) {
+			return false
+		}
+		if s.skip('}') {
+			return s.end()
+		}
+		if !s.skip(',') {
+			return false
+		}
+	}
+}
+
+func (s *jsonScan) field(u *User, key string) bool {
+	var ok bool
+	switch key {
+	case "id":
+		u.ID, ok = s.str()
+	case "uid":
+		u.UID, ok = s.str()
+	case "mail":
+		u.Mail, ok = s.str()
+	case "givenName":
+		u.GivenName, ok = s.str()
+	case "sn":
+		u.Surname, ok = s.str()
+	case "displayName":
+		u.DisplayName, ok = s.str()
+	case "homeDirectory":
+		u.HomeDirectory, ok = s.str()
+	case "loginShell":
+		u.LoginShell, ok = s.str()
+	case "uidNumber":
+		u.UIDNumber, ok = s.int()
+	case "gidNumber":
+		u.GIDNumber, ok = s.int()
+	case "sshKeys":
+		u.SSHKeys, ok = s.strings()
+	case "disabled":
+		u.Disabled, ok = s.bool()
+	case "created":
+		u.Created, ok = s.time()
+	case "modified":
+		u.Modified, ok = s.time()
+	case "passwordChanged":
+		u.PasswordChanged, ok = s.time()
+	}
+	return ok
+}
+
+func (s *jsonScan) ws() {
+	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
+		s.i++
+	}
+}
+
+// skip passes c, and the white space around it, when it comes next.
+func (s *jsonScan) skip(c byte) bool {
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		s.ws()
+		return true
+	}
+	return false
+}
+
+func (s *jsonScan) end() bool { s.ws(); return s.i == len(s.b) }
+
+// str reads a string with no escapes.
+func (s *jsonScan) str() (string, bool) {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return "", false
+	}
+	start := s.i + 1
+	for j := start; j < len(s.b); j++ {
+		switch c := s.b[j]; {
+		case c == '"':
+			s.i = j + 1
+			return s.b[start:j], true
+		case c == '\\' || c < 0x20:
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// int reads an integer: digits with an optional minus sign.
+func (s *jsonScan) int() (int, bool) {
+	start := s.i
+	if s.i < len(s.b) && s.b[s.i] == '-' {
+		s.i++
+	}
+	digits := s.i
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		s.i++
+	}
+	if s.i == digits || (s.b[digits] == '0' && s.i-digits > 1) {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s.b[start:s.i])
+	return n, err == nil
+}
+
+func (s *jsonScan) bool() (bool, bool) {
+	for _, lit := range []string{"false", "true"} {
+		if len(s.b)-s.i >= len(lit) && s.b[s.i:s.i+len(lit)] == lit {
+			s.i += len(lit)
+			return lit == "true", true
+		}
+	}
+	return false, false
+}
+
+// strings reads an array of strings, or null.
+func (s *jsonScan) strings() ([]string, bool) {
+	if len(s.b)-s.i >= 4 && s.b[s.i:s.i+4] == "null" {
+		s.i += 4
+		return nil, true
+	}
+	if !s.skip('[') {
+		return nil, false
+	}
+	out := []string{}
+	if s.skip(']') {
+		return out, true
+	}
+	for {
+		v, ok := s.str()
+		if !ok {
+			return nil, false
+		}
+		out = append(out, v)
+		if s.skip(']') {
+			return out, true
+		}
+		if !s.skip(',') {
+			return nil, false
+		}
+	}
+}
+
+// time reads a time as time.Time's MarshalJSON writes it.
+func (s *jsonScan) time() (time.Time, bool) {
+	v, ok := s.str()
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	return t, err == nil
+}
