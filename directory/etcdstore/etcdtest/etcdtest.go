@@ -6,6 +6,7 @@ package etcdtest
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"os"
@@ -116,11 +117,18 @@ func (c *Cluster) Close() {
 }
 
 // FreeURL is an http URL on a loopback port free at the time of the call.
+// The port is below Linux's ephemeral range (32768 and up), so a member
+// stopped and started again finds it still free: an outgoing connection,
+// such as a client redialing that member, never takes it meanwhile.
 func FreeURL() *url.URL {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil
+	for range 1000 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return &url.URL{Scheme: "http", Host: addr}
 	}
-	defer l.Close()
-	return &url.URL{Scheme: "http", Host: l.Addr().String()}
+	return nil
 }
