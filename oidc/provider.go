@@ -85,6 +85,10 @@ func New(ctx context.Context, dir *directory.Directory, e *signin.Engine, opts O
 	return p, nil
 }
 
+// supportedClaims are the claims discovery lists.
+var supportedClaims = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "azp",
+	"name", "given_name", "family_name", "preferred_username", "email", "email_verified", "groups"}
+
 func (p *Provider) config(tokenKey []byte, e *signin.Engine) *op.Config {
 	cfg := &op.Config{
 		CryptoKeyId:              "atrium-1",
@@ -93,8 +97,7 @@ func (p *Provider) config(tokenKey []byte, e *signin.Engine) *op.Config {
 		AuthMethodPost:           true,
 		GrantTypeRefreshToken:    true,
 		SupportedScopes:          []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, scopeGroups, oidc.ScopeOfflineAccess},
-		SupportedClaims: []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "azp",
-			"name", "given_name", "family_name", "preferred_username", "email", "email_verified", "groups"},
+		SupportedClaims:          supportedClaims,
 	}
 	copy(cfg.CryptoKey[:], tokenKey)
 	return cfg
