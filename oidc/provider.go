@@ -179,7 +179,8 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 type signingAlgKey struct{}
 
 // serveToken finds the client's signing algorithm before the library
-// issues its tokens. The library authenticates the client itself.
+// issues its tokens, and for a code exchange overlaps the tokens' write
+// with the signing (pendingWrite). The library authenticates the client.
 func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	id, _, ok := r.BasicAuth()
 	if ok {
@@ -191,7 +192,13 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	if err == nil && app.OIDC != nil && app.OIDC.SigningAlg == string(jose.ES256) {
 		r = r.WithContext(context.WithValue(r.Context(), signingAlgKey{}, jose.ES256))
 	}
-	p.op.ServeHTTP(w, r)
+	if r.PostFormValue("grant_type") != string(oidc.GrantTypeCode) {
+		p.op.ServeHTTP(w, r)
+		return
+	}
+	pw := &pendingWrite{}
+	p.op.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), pendingKey{}, pw)))
+	pw.wait() // when the library failed before DeleteAuthRequest waited
 }
 
 // serveAuthorize refuses request_uri, which the library would silently
