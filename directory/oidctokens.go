@@ -234,14 +234,29 @@ type OIDCIssue struct {
 	Rotate string
 	// AccessTTL and RefreshTTL are the client's lifetimes.
 	AccessTTL, RefreshTTL time.Duration
+	// AccessID and RefreshToken (from NewOIDCTokenIDs) and Now, when set,
+	// are the tokens and their issue time, made before the write so the
+	// caller can sign the ID token while the write becomes durable.
+	AccessID, RefreshToken string
+	Now                    time.Time
 }
+
+// NewOIDCTokenIDs makes an access token ID and a refresh token.
+func NewOIDCTokenIDs() (accessID, refresh string) { return randomSecret(18), randomSecret(32) }
 
 // IssueOIDCTokens stores an access token (and a refresh token when asked)
 // of in.Grant, in one transaction, and returns the access token's ID and
 // expiry and the refresh token. A code exchange creates the grant; a
 // refresh rotates in.Rotate, which must still be live.
 func (d *Directory) IssueOIDCTokens(ctx context.Context, in OIDCIssue) (accessID string, expires time.Time, refresh string, err error) {
-	now := d.now().UTC()
+	now := in.Now
+	if now.IsZero() {
+		now = d.now()
+	}
+	now = now.UTC()
+	if in.AccessID == "" {
+		in.AccessID, in.RefreshToken = NewOIDCTokenIDs()
+	}
 	err = d.updateRevoking(ctx, func(tx Tx) error {
 		g, gexp, err := d.issuingGrant(tx, in, now)
 		if err != nil {
@@ -252,7 +267,7 @@ func (d *Directory) IssueOIDCTokens(ctx context.Context, in OIDCIssue) (accessID
 				return err
 			}
 		}
-		accessID = randomSecret(18)
+		accessID = in.AccessID
 		expires = minTime(now.Add(in.AccessTTL), gexp)
 		tok := OIDCToken{GrantID: g.ID, ClientID: g.ClientID, UserID: g.UserID, Scopes: in.Grant.Scopes, Expires: expires}
 		if err := putState(tx, kindOIDCToken, accessID, tok, expires); err != nil {
@@ -261,7 +276,7 @@ func (d *Directory) IssueOIDCTokens(ctx context.Context, in OIDCIssue) (accessID
 		if !in.Refresh {
 			return nil
 		}
-		refresh = randomSecret(32)
+		refresh = in.RefreshToken
 		tok.Refresh, tok.Expires = true, minTime(now.Add(in.RefreshTTL), gexp)
 		return putState(tx, kindOIDCToken, secretHash(refresh), tok, tok.Expires)
 	})

@@ -85,6 +85,10 @@ func New(ctx context.Context, dir *directory.Directory, e *signin.Engine, opts O
 	return p, nil
 }
 
+// supportedClaims are the claims discovery lists.
+var supportedClaims = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "azp",
+	"name", "given_name", "family_name", "preferred_username", "email", "email_verified", "groups"}
+
 func (p *Provider) config(tokenKey []byte, e *signin.Engine) *op.Config {
 	cfg := &op.Config{
 		CryptoKeyId:              "atrium-1",
@@ -93,8 +97,7 @@ func (p *Provider) config(tokenKey []byte, e *signin.Engine) *op.Config {
 		AuthMethodPost:           true,
 		GrantTypeRefreshToken:    true,
 		SupportedScopes:          []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, scopeGroups, oidc.ScopeOfflineAccess},
-		SupportedClaims: []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "azp",
-			"name", "given_name", "family_name", "preferred_username", "email", "email_verified", "groups"},
+		SupportedClaims:          supportedClaims,
 	}
 	copy(cfg.CryptoKey[:], tokenKey)
 	return cfg
@@ -176,7 +179,8 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 type signingAlgKey struct{}
 
 // serveToken finds the client's signing algorithm before the library
-// issues its tokens. The library authenticates the client itself.
+// issues its tokens, and for a code exchange overlaps the tokens' write
+// with the signing (pendingWrite). The library authenticates the client.
 func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	id, _, ok := r.BasicAuth()
 	if ok {
@@ -188,7 +192,13 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	if err == nil && app.OIDC != nil && app.OIDC.SigningAlg == string(jose.ES256) {
 		r = r.WithContext(context.WithValue(r.Context(), signingAlgKey{}, jose.ES256))
 	}
-	p.op.ServeHTTP(w, r)
+	if r.PostFormValue("grant_type") != string(oidc.GrantTypeCode) {
+		p.op.ServeHTTP(w, r)
+		return
+	}
+	pw := &pendingWrite{}
+	p.op.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), pendingKey{}, pw)))
+	pw.wait() // when the library failed before DeleteAuthRequest waited
 }
 
 // serveAuthorize refuses request_uri, which the library would silently

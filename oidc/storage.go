@@ -87,6 +87,11 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 }
 
 func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error {
+	// After an exchange: the request is deleted only if the code was not
+	// redeemed, so the exchange's write must be in first.
+	if err := pendingFrom(ctx).wait(); err != nil {
+		return err
+	}
 	return s.p.dir.DeleteOIDCRequest(ctx, id)
 }
 
@@ -118,6 +123,25 @@ func (s *storage) issue(ctx context.Context, req op.TokenRequest, refresh bool, 
 		return "", time.Time{}, "", oidc.ErrInvalidClient().WithParent(err)
 	}
 	in.AccessTTL, _, in.RefreshTTL = app.OIDC.Lifetimes()
+	if _, ok := req.(*authRequest); ok {
+		if pw := pendingFrom(ctx); pw != nil && pw.done == nil {
+			// A new grant outlives its first access token: the expiry is
+			// known before the write.
+			in.Now = s.p.dir.Now()
+			in.AccessID, in.RefreshToken = directory.NewOIDCTokenIDs()
+			write := in
+			pw.start(func() error { _, _, _, err := s.record(ctx, app, write); return err })
+			if !refresh {
+				in.RefreshToken = ""
+			}
+			return in.AccessID, in.Now.UTC().Add(in.AccessTTL), in.RefreshToken, nil
+		}
+	}
+	return s.record(ctx, app, in)
+}
+
+// record stores the tokens and audits them.
+func (s *storage) record(ctx context.Context, app directory.App, in directory.OIDCIssue) (string, time.Time, string, error) {
 	id, exp, refreshToken, err := s.p.dir.IssueOIDCTokens(ctx, in)
 	if err != nil {
 		return "", time.Time{}, "", err
