@@ -292,6 +292,20 @@ var (
 // understands.
 func (c Config) Validate() []string {
 	var p []string
+	for _, step := range []func() []string{c.generalProblems, c.ldapProblems, c.sambaProblems, c.mfaProblems, c.webProblems} {
+		p = append(p, step()...)
+	}
+	p = append(p, c.Store.problems()...)
+	if c.Backup.Every < time.Minute || c.Backup.Keep < 1 {
+		p = append(p, "backup: every must be at least 1m and keep at least 1")
+	}
+	return p
+}
+
+// generalProblems checks the data directory, the base DN, the listeners,
+// the external URL, the log format and the TLS files.
+func (c Config) generalProblems() []string {
+	var p []string
 	if c.Data == "" {
 		p = append(p, "data: the data directory must be set")
 	}
@@ -324,6 +338,12 @@ func (c Config) Validate() []string {
 			}
 		}
 	}
+	return p
+}
+
+// ldapProblems checks the LDAP access rules and connection limits.
+func (c Config) ldapProblems() []string {
+	var p []string
 	switch c.LDAP.Anonymous {
 	case "none", "base", "tree":
 	default:
@@ -350,6 +370,12 @@ func (c Config) Validate() []string {
 			}
 		}
 	}
+	return p
+}
+
+// sambaProblems checks the Samba domain, NAS names and lockout policy.
+func (c Config) sambaProblems() []string {
+	var p []string
 	if c.Samba.Enabled && !netbiosRE.MatchString(c.Samba.Domain) {
 		p = append(p, fmt.Sprintf("samba.domain: %q must be a NetBIOS name (up to 15 letters, digits or '-')", c.Samba.Domain))
 	}
@@ -364,6 +390,12 @@ func (c Config) Validate() []string {
 	if c.Samba.SID != "" && !sidRE.MatchString(c.Samba.SID) {
 		p = append(p, fmt.Sprintf("samba.sid: %q must look like S-1-5-21-1111-2222-3333", c.Samba.SID))
 	}
+	return p
+}
+
+// mfaProblems checks the second-factor policy and the groups it names.
+func (c Config) mfaProblems() []string {
+	var p []string
 	switch c.MFA.Require {
 	case "none", "all":
 		if len(c.MFA.Groups) > 0 {
@@ -383,6 +415,13 @@ func (c Config) Validate() []string {
 			}
 		}
 	}
+	return p
+}
+
+// webProblems checks sessions, sign-ins, invites, mail, password hashing
+// and the backoff.
+func (c Config) webProblems() []string {
+	var p []string
 	if c.Web.SessionIdle <= 0 || c.Web.SessionMax <= 0 || c.Web.RecentSignIn <= 0 {
 		p = append(p, "web: session_idle, session_max and recent_sign_in must be positive")
 	}
@@ -404,10 +443,6 @@ func (c Config) Validate() []string {
 	b := c.Backoff
 	if b.AddressFreeFailures < 1 || b.AccountFailures < 1 || b.AddressMaxBlock <= 0 || b.AccountLock <= 0 || b.Window <= 0 {
 		p = append(p, "backoff: every count and duration must be positive")
-	}
-	p = append(p, c.Store.problems()...)
-	if c.Backup.Every < time.Minute || c.Backup.Keep < 1 {
-		p = append(p, "backup: every must be at least 1m and keep at least 1")
 	}
 	return p
 }
