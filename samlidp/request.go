@@ -64,55 +64,16 @@ func refuse(status int, message string, detail error) *refusal {
 // parseRequest reads and checks the AuthnRequest of an SSO request over
 // the HTTP-Redirect (GET) or HTTP-POST binding.
 func (i *IdP) parseRequest(r *http.Request) (*incoming, *refusal) {
-	var raw []byte
-	var relayState string
-	var redirectSig *redirectSignature
-	switch r.Method {
-	case http.MethodGet:
-		q := r.URL.Query()
-		b, err := base64.StdEncoding.DecodeString(q.Get("SAMLRequest"))
-		if err != nil || len(b) == 0 {
-			return nil, refuse(400, "The sign-in request is missing or unreadable.", err)
-		}
-		if raw, err = inflate(b); err != nil {
-			return nil, refuse(400, "The sign-in request is unreadable or too large.", err)
-		}
-		relayState = q.Get("RelayState")
-		redirectSig = parseRedirectSignature(r.URL.RawQuery)
-	case http.MethodPost:
-		if err := r.ParseForm(); err != nil {
-			return nil, refuse(400, "The sign-in request is too large or unreadable.", err)
-		}
-		b, err := base64.StdEncoding.DecodeString(r.PostForm.Get("SAMLRequest"))
-		if err != nil || len(b) == 0 || len(b) > maxRequestXML {
-			return nil, refuse(400, "The sign-in request is missing, unreadable or too large.", err)
-		}
-		raw, relayState = b, r.PostForm.Get("RelayState")
-		if !looksLikeXML(b) {
-			// node-saml (and passport-saml) deflate POST requests by default,
-			// against SAML Bindings 3.5.4; inflate them under the same cap.
-			if raw, err = inflate(b); err != nil {
-				return nil, refuse(400, "The sign-in request is unreadable or too large.", err)
-			}
-		}
-	default:
-		return nil, refuse(405, "Use GET or POST.", nil)
+	raw, relayState, redirectSig, bad := readBinding(r)
+	if bad != nil {
+		return nil, bad
 	}
 	if len(relayState) > maxRelayState {
 		return nil, refuse(400, "The sign-in request is malformed (RelayState too long).", fmt.Errorf("RelayState of %d bytes", len(relayState)))
 	}
-	if err := xrv.Validate(bytes.NewReader(raw)); err != nil {
-		return nil, refuse(400, "The sign-in request is not well-formed XML.", err)
-	}
-	if err := singleRoot(raw); err != nil {
-		return nil, refuse(400, "The sign-in request is not well-formed XML.", err)
-	}
-	var req saml.AuthnRequest
-	if err := xml.Unmarshal(raw, &req); err != nil {
-		return nil, refuse(400, "The sign-in request is not a SAML AuthnRequest.", err)
-	}
-	if req.Issuer == nil || strings.TrimSpace(req.Issuer.Value) == "" {
-		return nil, refuse(400, "The sign-in request does not say which application sent it.", errors.New("AuthnRequest without Issuer"))
+	req, bad := decodeRequest(raw)
+	if bad != nil {
+		return nil, bad
 	}
 	issuer := strings.TrimSpace(req.Issuer.Value)
 	app, err := i.dir.AppByEntityID(r.Context(), issuer)
@@ -126,42 +87,104 @@ func (i *IdP) parseRequest(r *http.Request) (*incoming, *refusal) {
 		return nil, refuse(400, "The application asked to be answered at an address it is not registered with.", err)
 	}
 	in := &incoming{app: app, req: req, acs: acs, relayState: relayState}
-	fail := func(status, message string, detail error) (*incoming, *refusal) {
+	if status, message, detail := i.checkRequest(in, raw, redirectSig); status != "" {
 		return nil, &refusal{httpStatus: 400, message: message, samlStatus: status, detail: detail, in: in}
 	}
+	return in, nil
+}
+
+// readBinding takes the request's XML, RelayState and (for the redirect
+// binding) detached signature out of the HTTP request.
+func readBinding(r *http.Request) (raw []byte, relayState string, sig *redirectSignature, bad *refusal) {
+	switch r.Method {
+	case http.MethodGet:
+		q := r.URL.Query()
+		b, err := base64.StdEncoding.DecodeString(q.Get("SAMLRequest"))
+		if err != nil || len(b) == 0 {
+			return nil, "", nil, refuse(400, "The sign-in request is missing or unreadable.", err)
+		}
+		if raw, err = inflate(b); err != nil {
+			return nil, "", nil, refuse(400, "The sign-in request is unreadable or too large.", err)
+		}
+		return raw, q.Get("RelayState"), parseRedirectSignature(r.URL.RawQuery), nil
+	case http.MethodPost:
+		if err := r.ParseForm(); err != nil {
+			return nil, "", nil, refuse(400, "The sign-in request is too large or unreadable.", err)
+		}
+		b, err := base64.StdEncoding.DecodeString(r.PostForm.Get("SAMLRequest"))
+		if err != nil || len(b) == 0 || len(b) > maxRequestXML {
+			return nil, "", nil, refuse(400, "The sign-in request is missing, unreadable or too large.", err)
+		}
+		raw = b
+		if !looksLikeXML(b) {
+			// node-saml (and passport-saml) deflate POST requests by default,
+			// against SAML Bindings 3.5.4; inflate them under the same cap.
+			if raw, err = inflate(b); err != nil {
+				return nil, "", nil, refuse(400, "The sign-in request is unreadable or too large.", err)
+			}
+		}
+		return raw, r.PostForm.Get("RelayState"), nil, nil
+	}
+	return nil, "", nil, refuse(405, "Use GET or POST.", nil)
+}
+
+// decodeRequest checks that raw is one well-formed AuthnRequest that names
+// its issuer.
+func decodeRequest(raw []byte) (saml.AuthnRequest, *refusal) {
+	var req saml.AuthnRequest
+	if err := xrv.Validate(bytes.NewReader(raw)); err != nil {
+		return req, refuse(400, "The sign-in request is not well-formed XML.", err)
+	}
+	if err := singleRoot(raw); err != nil {
+		return req, refuse(400, "The sign-in request is not well-formed XML.", err)
+	}
+	if err := xml.Unmarshal(raw, &req); err != nil {
+		return req, refuse(400, "The sign-in request is not a SAML AuthnRequest.", err)
+	}
+	if req.Issuer == nil || strings.TrimSpace(req.Issuer.Value) == "" {
+		return req, refuse(400, "The sign-in request does not say which application sent it.", errors.New("AuthnRequest without Issuer"))
+	}
+	return req, nil
+}
+
+// checkRequest applies the rules an app's request must meet, and claims
+// its ID against replays. A refusal gives the SAML status to answer the
+// app with, the user's message and the detail for the log.
+func (i *IdP) checkRequest(in *incoming, raw []byte, redirectSig *redirectSignature) (status, message string, detail error) {
+	req, app := in.req, in.app
 	if req.ProtocolBinding != "" && req.ProtocolBinding != saml.HTTPPostBinding {
-		return fail(saml.StatusRequester, "The application asked for a response binding Atrium does not support.", fmt.Errorf("ProtocolBinding %s", req.ProtocolBinding))
+		return saml.StatusRequester, "The application asked for a response binding Atrium does not support.", fmt.Errorf("ProtocolBinding %s", req.ProtocolBinding)
 	}
 	if app.VerifyRequests {
 		if err := verifyRequestSignature(app, raw, redirectSig); err != nil {
-			return fail(saml.StatusRequestDenied, "The sign-in request's signature is missing or wrong.", err)
+			return saml.StatusRequestDenied, "The sign-in request's signature is missing or wrong.", err
 		}
 	}
 	if req.Version != "2.0" {
-		return fail(saml.StatusVersionMismatch, "The sign-in request uses an unsupported SAML version.", fmt.Errorf("version %q", req.Version))
+		return saml.StatusVersionMismatch, "The sign-in request uses an unsupported SAML version.", fmt.Errorf("version %q", req.Version)
 	}
 	if req.Destination != "" && req.Destination != i.ssoURL() {
-		return fail(saml.StatusRequester, "The sign-in request was meant for another server.", fmt.Errorf("destination %q", req.Destination))
+		return saml.StatusRequester, "The sign-in request was meant for another server.", fmt.Errorf("destination %q", req.Destination)
 	}
 	if len(req.ID) > maxRequestID {
 		in.req.ID = "" // not echoed in the error Response either
-		return fail(saml.StatusRequester, "The sign-in request is malformed (ID too long).", fmt.Errorf("request ID of %d bytes", len(req.ID)))
+		return saml.StatusRequester, "The sign-in request is malformed (ID too long).", fmt.Errorf("request ID of %d bytes", len(req.ID))
 	}
 	now := i.now()
 	switch {
 	case req.ID == "":
-		return fail(saml.StatusRequester, "The sign-in request has no ID.", nil)
+		return saml.StatusRequester, "The sign-in request has no ID.", nil
 	case req.IssueInstant.IsZero():
-		return fail(saml.StatusRequester, "The sign-in request has no issue time.", nil)
+		return saml.StatusRequester, "The sign-in request has no issue time.", nil
 	case req.IssueInstant.After(now.Add(maxRequestSkew)):
-		return fail(saml.StatusRequester, "The sign-in request is dated in the future; check the clocks of the application and Atrium.", fmt.Errorf("IssueInstant %s", req.IssueInstant))
+		return saml.StatusRequester, "The sign-in request is dated in the future; check the clocks of the application and Atrium.", fmt.Errorf("IssueInstant %s", req.IssueInstant)
 	case req.IssueInstant.Before(now.Add(-maxRequestAge)):
-		return fail(saml.StatusRequester, "The sign-in request has expired. Go back to the application and start again.", fmt.Errorf("IssueInstant %s", req.IssueInstant))
+		return saml.StatusRequester, "The sign-in request has expired. Go back to the application and start again.", fmt.Errorf("IssueInstant %s", req.IssueInstant)
 	}
 	if !i.replays.claim(app.ID+"|"+req.ID, now, now.Add(replayWindow)) {
-		return fail(saml.StatusRequestDenied, "This sign-in request was already used. Go back to the application and start again.", fmt.Errorf("replayed request ID %q", req.ID))
+		return saml.StatusRequestDenied, "This sign-in request was already used. Go back to the application and start again.", fmt.Errorf("replayed request ID %q", req.ID)
 	}
-	return in, nil
+	return "", "", nil
 }
 
 // singleRoot checks that raw is one XML document: one root element, with
