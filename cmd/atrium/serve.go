@@ -28,6 +28,7 @@ import (
 	"github.com/atrium-dir/atrium/internal/logsafe"
 	"github.com/atrium-dir/atrium/ldapserver"
 	"github.com/atrium-dir/atrium/ldif"
+	"github.com/atrium-dir/atrium/metrics"
 	"github.com/atrium-dir/atrium/oidc"
 	"github.com/atrium-dir/atrium/otp"
 	"github.com/atrium-dir/atrium/portal"
@@ -109,14 +110,7 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	layout, _ := ldif.NewLayout(cfg.BaseDN)
-	backend := ldapserver.NewBackend(ldapserver.BackendConfig{
-		Directory: d, Layout: layout, Logger: log, Version: version, Now: d.Now,
-		Access: ldapserver.Access{Anonymous: ldapserver.AnonymousRead(cfg.LDAP.Anonymous), Users: ldapserver.UserRead(cfg.LDAP.UserRead)},
-		Samba:  samba,
-	})
-	ldapSrv := &ldapserver.Server{Backend: backend, Logger: log, TLSConfig: tlsConfig, MaxConns: cfg.LDAP.MaxConns, IdleTimeout: cfg.LDAP.IdleTimeout,
-		MaxConnsPerAddress: cfg.LDAP.MaxConnsPerAddress, Uncapped: cfg.allowList(), WriteTimeout: cfg.LDAP.WriteTimeout, Metrics: m}
+	ldapSrv := ldapServer(cfg, d, tlsConfig, samba, m, log)
 	watchHealth(m, cfg, d, tlsConfig)
 
 	web, err := webHandler(cfg, d, tlsConfig, log)
@@ -159,7 +153,7 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 		log.Info("listening", "service", l.name, "addr", ln.Addr().String())
 		go func() { errc <- ignoreClosed(l.serve(ln)) }()
 	}
-	log.Info("atrium ready", "version", version, "data", cfg.Data, "base_dn", layout.Base, "external_url", cfg.ExternalURL, "startup", time.Since(started).Round(time.Millisecond))
+	log.Info("atrium ready", "version", version, "data", cfg.Data, "base_dn", cfg.BaseDN, "external_url", cfg.ExternalURL, "startup", time.Since(started).Round(time.Millisecond))
 
 	select {
 	case <-ctx.Done():
@@ -174,6 +168,18 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	adminSrv.Shutdown(shutdown)
 	os.Remove(filepath.Join(cfg.Data, socketName))
 	return err
+}
+
+// ldapServer is the LDAP front end on d, with cfg's access rules and limits.
+func ldapServer(cfg Config, d *directory.Directory, tlsConfig *tls.Config, samba *ldapserver.SambaDomain, m *metrics.Metrics, log *slog.Logger) *ldapserver.Server {
+	layout, _ := ldif.NewLayout(cfg.BaseDN)
+	backend := ldapserver.NewBackend(ldapserver.BackendConfig{
+		Directory: d, Layout: layout, Logger: log, Version: version, Now: d.Now,
+		Access: ldapserver.Access{Anonymous: ldapserver.AnonymousRead(cfg.LDAP.Anonymous), Users: ldapserver.UserRead(cfg.LDAP.UserRead)},
+		Samba:  samba,
+	})
+	return &ldapserver.Server{Backend: backend, Logger: log, TLSConfig: tlsConfig, MaxConns: cfg.LDAP.MaxConns, IdleTimeout: cfg.LDAP.IdleTimeout,
+		MaxConnsPerAddress: cfg.LDAP.MaxConnsPerAddress, Uncapped: cfg.allowList(), WriteTimeout: cfg.LDAP.WriteTimeout, Metrics: m}
 }
 
 // webHandler serves the sign-in and self-service pages, the SAML IdP, the
