@@ -190,13 +190,18 @@ Usage:
   atrium user add UID --mail M [--given G] [--sn S] [--name "Display Name"] [--uid-number N] [--gid-number N]
                       [--shell SH] [--home DIR] [--password-stdin]
   atrium user list | show UID | passwd UID [--password-stdin] | disable UID | enable UID | delete UID
-  atrium user rename OLD NEW
+  atrium user rename OLD NEW | set-group UID [CN]
   atrium user mfa list UID | reset UID
   atrium group add CN [--description D] [--gid-number N]
-  atrium group list | show CN | delete CN
+  atrium group list [--private] | show CN | delete CN
   atrium group add-member CN MEMBER... | remove-member CN MEMBER...   (a member is a uid, or group:CN)
   atrium bind-account add NAME [--rights read,samba,admin] [--password-stdin] | list | delete NAME
   atrium app-password add UID NAME | list UID | revoke UID NAME
+  atrium app add NAME (--metadata FILE|URL | --entity-id ID --acs URL) [--preset cloudflare|generic] [--groups G1,G2] ...
+  atrium app add NAME --oidc (--redirect-uri URL... | --preset NAME --app-url URL) [--public] [--groups G1,G2] ...
+  atrium app list | show NAME | delete NAME | rotate-secret NAME
+  atrium saml metadata | rotate-cert [--switch | --finish | --app NAME]
+  atrium oidc rotate-key [--switch | --finish]
   atrium audit [--user UID] [--since DURATION]
   atrium backup FILE | backup verify FILE | restore FILE [--force]
   atrium import FILE.ldif | export [--with-secrets] [--no-ssh-keys] FILE.ldif
