@@ -27,7 +27,7 @@ var routes = []string{
 	"GET /admin/sessions", "POST /admin/sessions/end", "GET /admin/sign-in-again",
 	"GET /admin/apps", "GET /admin/apps/new", "GET /admin/apps/new?preset=cloudflare", "POST /admin/apps",
 	"GET /admin/apps/guide/cloudflare", "GET /admin/apps/wiki", "GET /admin/apps/wiki/delete", "POST /admin/apps/wiki/delete",
-	"POST /admin/saml/rotate", "GET /admin/apps/new-oidc", "POST /admin/apps/oidc", "POST /admin/apps/wiki/rotate-secret", "POST /admin/apps/wiki", "POST /admin/apps/wiki/use-next-cert",
+	"POST /admin/saml/rotate", "GET /admin/apps/new-oidc", "POST /admin/apps/oidc", "POST /admin/apps/wiki/rotate-secret", "POST /admin/apps/wiki/oidc", "POST /admin/apps/wiki", "POST /admin/apps/wiki/use-next-cert",
 	"GET /admin/devices", "GET /admin/devices/nslcd", "POST /admin/devices/nslcd/bind-account", "POST /admin/devices/nslcd/test",
 	"GET /admin/policy", "POST /admin/policy/mfa",
 }
