@@ -27,7 +27,7 @@ var routes = []string{
 	"GET /admin/sessions", "POST /admin/sessions/end", "GET /admin/sign-in-again",
 	"GET /admin/apps", "GET /admin/apps/new", "GET /admin/apps/new?preset=cloudflare", "POST /admin/apps",
 	"GET /admin/apps/guide/cloudflare", "GET /admin/apps/wiki", "GET /admin/apps/wiki/delete", "POST /admin/apps/wiki/delete",
-	"POST /admin/saml/rotate", "GET /admin/apps/new-oidc", "POST /admin/apps/oidc", "POST /admin/apps/wiki/rotate-secret", "POST /admin/apps/wiki", "POST /admin/apps/wiki/use-next-cert",
+	"POST /admin/saml/rotate", "GET /admin/apps/new-oidc", "POST /admin/apps/oidc", "POST /admin/apps/wiki/rotate-secret", "POST /admin/apps/wiki/oidc", "POST /admin/apps/wiki", "POST /admin/apps/wiki/use-next-cert",
 	"GET /admin/devices", "GET /admin/devices/nslcd", "POST /admin/devices/nslcd/bind-account", "POST /admin/devices/nslcd/test",
 	"GET /admin/policy", "POST /admin/policy/mfa",
 }
@@ -53,7 +53,8 @@ func TestNonAdminForbidden(t *testing.T) {
 		if method == "POST" {
 			form = url.Values{"csrf": {token}, "confirm": {"alice"}, "member": {"alice"}, "uid": {"mallory"}, "mail": {"m@example.com"}, "cn": {"evil"},
 				"name": {"evil"}, "entity_id": {"https://evil.example/sp"}, "acs": {"https://evil.example/acs"}, "step": {"stage"},
-				"preset": {"cloudflare"}, "nameid": {"uid"}, "groups": {"ops"}}
+				"preset": {"cloudflare"}, "nameid": {"uid"}, "groups": {"ops"}, "uidnumber": {"42000"}, "gidnumber": {"42000"},
+				"redirect_uris": {"https://evil.example/cb"}}
 		}
 		resp, body := alice.do(method, path, form)
 		if resp.StatusCode != http.StatusForbidden {
@@ -61,8 +62,8 @@ func TestNonAdminForbidden(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	if u, _ := st.d.User(ctx, "alice"); u.Disabled {
-		t.Error("alice disabled herself through the console")
+	if u, _ := st.d.User(ctx, "alice"); u.Disabled || u.UIDNumber == 42000 {
+		t.Errorf("alice disabled herself or changed her uidNumber through the console: %+v", u)
 	}
 	if _, err := st.d.Group(ctx, "evil"); err == nil {
 		t.Error("alice created a group through the console")

@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/atrium-dir/atrium/directory"
@@ -74,6 +75,10 @@ func (c *Console) createOIDCApp(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) showOIDCApp(w http.ResponseWriter, r *http.Request, a signin.Account, app directory.App, secret, notice string) {
+	c.showOIDCAppStatus(w, r, a, http.StatusOK, app, secret, notice, "")
+}
+
+func (c *Console) showOIDCAppStatus(w http.ResponseWriter, r *http.Request, a signin.Account, status int, app directory.App, secret, notice, problem string) {
 	issuer := oidc.Issuer(c.signin)
 	v := oidcAppView{App: app, Issuer: issuer, Endpoints: oidc.Endpoints(issuer), Secret: secret}
 	if app.Preset != "" {
@@ -81,7 +86,36 @@ func (c *Console) showOIDCApp(w http.ResponseWriter, r *http.Request, a signin.A
 			v.Guide = p.Guide(issuer, app, secret)
 		}
 	}
-	c.show(w, http.StatusOK, "app-oidc.html", app.Name, view{Admin: a, Section: "apps", Notice: notice, Data: v})
+	c.show(w, status, "app-oidc.html", app.Name, view{Admin: a, Section: "apps", Notice: notice, Error: problem, Data: v})
+}
+
+// editOIDCApp saves an OIDC app's settings form through
+// directory.UpdateOIDCApp, the rules of the add.
+func (c *Console) editOIDCApp(w http.ResponseWriter, r *http.Request) {
+	a, ok := c.change(w, r)
+	if !ok {
+		return
+	}
+	name := r.PathValue("name")
+	f := func(name string) string { return strings.TrimSpace(r.PostFormValue(name)) }
+	_, err := c.dir.UpdateOIDCApp(r.Context(), name, func(app *directory.App) error {
+		app.OIDC.RedirectURIs, app.OIDC.PostLogoutURIs = strings.Fields(f("redirect_uris")), strings.Fields(f("post_logout_uris"))
+		app.Groups, app.RequireMFA, app.LaunchURL = splitComma(f("groups")), f("require_mfa") != "", f("launch_url")
+		return nil
+	})
+	if err != nil {
+		c.refuse(w, err, func(status int, message string) {
+			app, err := c.dir.App(r.Context(), name)
+			if err != nil || app.OIDC == nil {
+				c.pages.Message(w, status, "Not done", message)
+				return
+			}
+			c.showOIDCAppStatus(w, r, a, status, app, "", "", message)
+		})
+		return
+	}
+	c.audit(r, a, name, "app edit --oidc")
+	http.Redirect(w, r, "/admin/apps/"+url.PathEscape(name)+"?done=saved", http.StatusSeeOther)
 }
 
 // rotateSecret gives a confidential OIDC app a new secret, shown once,

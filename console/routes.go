@@ -46,6 +46,7 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/apps/{name}", c.editApp)
 	mux.HandleFunc("GET /admin/apps/{name}/delete", c.confirmDeleteApp)
 	mux.HandleFunc("POST /admin/apps/{name}/delete", c.deleteApp)
+	mux.HandleFunc("POST /admin/apps/{name}/oidc", c.editOIDCApp)
 	mux.HandleFunc("POST /admin/apps/{name}/rotate-secret", c.rotateSecret)
 	mux.HandleFunc("POST /admin/apps/{name}/use-next-cert", c.useNextCert)
 	mux.HandleFunc("POST /admin/saml/rotate", c.rotateCert)

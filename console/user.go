@@ -2,9 +2,11 @@ package console
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/atrium-dir/atrium/directory"
@@ -87,8 +89,9 @@ func (c *Console) userView(ctx context.Context, uid string) (userView, error) {
 	return v, nil
 }
 
-// editUser saves the details form: names, mail, shell, home, SSH keys and
-// the primary group.
+// editUser saves the details form: names, mail, shell, home, SSH keys,
+// the numbers and the primary group. A changed gidNumber wins over the
+// group's name, which then still names the old group.
 func (c *Console) editUser(w http.ResponseWriter, r *http.Request) {
 	a, ok := c.change(w, r)
 	if !ok {
@@ -96,7 +99,16 @@ func (c *Console) editUser(w http.ResponseWriter, r *http.Request) {
 	}
 	uid := r.PathValue("uid")
 	form := func(name string) string { return strings.TrimSpace(r.PostFormValue(name)) }
+	gidChanged := false
 	_, err := c.dir.UpdateUser(r.Context(), uid, func(u *directory.User) error {
+		oldGID := u.GIDNumber
+		if err := formNumber(form("uidnumber"), "uidNumber", &u.UIDNumber); err != nil {
+			return err
+		}
+		if err := formNumber(form("gidnumber"), "gidNumber", &u.GIDNumber); err != nil {
+			return err
+		}
+		gidChanged = u.GIDNumber != oldGID
 		u.GivenName, u.Surname, u.DisplayName = form("given"), form("sn"), form("name")
 		u.Mail, u.LoginShell, u.HomeDirectory = form("mail"), form("shell"), form("home")
 		u.SSHKeys = nil
@@ -107,7 +119,7 @@ func (c *Console) editUser(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
-	if err == nil {
+	if err == nil && !gidChanged {
 		err = c.setPrimaryGroup(r.Context(), uid, form("group"))
 	}
 	if err != nil {
@@ -116,6 +128,19 @@ func (c *Console) editUser(w http.ResponseWriter, r *http.Request) {
 	}
 	c.audit(r, a, uid, "user edit")
 	http.Redirect(w, r, "/admin/users/"+uid+"?done=saved", http.StatusSeeOther)
+}
+
+// formNumber sets *n from a form field; an empty field keeps *n.
+func formNumber(field, what string, n *int) error {
+	if field == "" {
+		return nil
+	}
+	v, err := strconv.Atoi(field)
+	if err != nil || v <= 0 {
+		return fmt.Errorf("%s %q: give a positive whole number: %w", what, field, directory.ErrInvalid)
+	}
+	*n = v
+	return nil
 }
 
 // setPrimaryGroup changes the user's primary group only when the form asks

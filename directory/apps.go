@@ -164,6 +164,10 @@ func updateApp(tx Tx, now time.Time, name string, fn func(*App) error) (App, err
 		return a, err
 	}
 	before := a
+	if a.OIDC != nil { // fn must not reach the client ID kept below
+		c := *a.OIDC
+		before.OIDC = &c
+	}
 	if err := fn(&a); err != nil {
 		return a, err
 	}

@@ -135,6 +135,36 @@ func (d *Directory) CreateOIDCApp(ctx context.Context, a App) (App, string, erro
 	return a, secret, nil
 }
 
+// UpdateOIDCApp changes the OIDC app called name with fn, under the rules
+// of CreateOIDCApp: valid redirect and post-logout URIs, and allowed
+// groups that exist. The client ID, the secret and whether the client is
+// public do not change.
+func (d *Directory) UpdateOIDCApp(ctx context.Context, name string, fn func(*App) error) (App, error) {
+	var a App
+	err := d.store.Update(ctx, func(tx Tx) error {
+		var err error
+		a, err = updateApp(tx, d.now().UTC(), name, func(a *App) error {
+			if a.OIDC == nil {
+				return fmt.Errorf("app %s is a SAML app: %w", name, ErrInvalid)
+			}
+			if err := fn(a); err != nil {
+				return err
+			}
+			for _, g := range a.Groups {
+				if _, err := lookup(tx, ixCN, cnKey(g)); err != nil {
+					return fmt.Errorf("group %q: %w", g, err)
+				}
+			}
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return App{}, fmt.Errorf("update app %s: %w", name, err)
+	}
+	return a, nil
+}
+
 // AppByClientID returns the OIDC app with clientID.
 func (d *Directory) AppByClientID(ctx context.Context, clientID string) (App, error) {
 	return d.appVia(ctx, ixAppClient, clientID, "client "+clientID)
