@@ -41,6 +41,8 @@ func TestBindAccounts(t *testing.T) {
 	}
 	if _, page := admin.get("/admin/bind-accounts"); strings.Contains(page, first) {
 		t.Error("the password is shown again")
+	} else if !strings.Contains(page, "last used ") {
+		t.Errorf("the list does not show nas's last use after its bind:\n%.600s", page)
 	}
 	_, body = admin.submit("/admin/bind-accounts", "/admin/bind-accounts/nas/rotate", nil)
 	m = bindPasswordRE.FindStringSubmatch(body)

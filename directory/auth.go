@@ -158,6 +158,9 @@ func (d *Directory) authenticate(ctx context.Context, l Login) (p Principal, aud
 	}
 	d.backoff.succeed(l.Remote, subject)
 	p.Method = method
+	if p.Kind == KindBindAccount && d.now().Sub(p.Account.LastUsed) > useInterval {
+		d.touchBindAccount(ctx, p.Account.ID)
+	}
 	if cached {
 		// A device re-binding within the cache lifetime is not a new login:
 		// leave it out of the audit log, which would otherwise fill with it.
@@ -186,7 +189,7 @@ func (d *Directory) verify(ctx context.Context, p Principal, c credentials, l Lo
 	if l.AppPasswords && p.Kind == KindUser {
 		if i := matchAppPassword(c, l.Password); i >= 0 {
 			name := c.AppPasswords[i].Name
-			if d.now().Sub(c.AppPasswords[i].LastUsed) > appPasswordUseInterval {
+			if d.now().Sub(c.AppPasswords[i].LastUsed) > useInterval {
 				d.touchAppPassword(ctx, p.ID(), name)
 			}
 			return "app-password:" + name
@@ -221,6 +224,22 @@ func (d *Directory) upgradeHash(ctx context.Context, p Principal, pw string) {
 		return
 	}
 	d.log.Info("password hash upgraded to argon2id", "subject", p.Name())
+}
+
+// touchBindAccount records a bind account's use. A failure is logged; the
+// bind still succeeds.
+func (d *Directory) touchBindAccount(ctx context.Context, id string) {
+	err := d.store.Update(ctx, func(tx Tx) error {
+		var a BindAccount
+		if err := getJSON(tx, bAccounts, id, &a); err != nil {
+			return err
+		}
+		a.LastUsed = d.now().UTC().Truncate(time.Second)
+		return putJSON(tx, bAccounts, id, a)
+	})
+	if err != nil {
+		d.log.Warn("bind account last use not recorded", "err", err)
+	}
 }
 
 func (d *Directory) touchAppPassword(ctx context.Context, id, name string) {

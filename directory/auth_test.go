@@ -349,3 +349,42 @@ func TestDummyHashHasTheConfiguredCost(t *testing.T) {
 		t.Fatalf("the dummy hash %q is not of the configured cost", d.DummyHash())
 	}
 }
+
+// A bind account's last use is recorded, at most once an hour, so the
+// console and the CLI can show which devices still bind.
+func TestBindAccountLastUsed(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	d := newTestDir(t, c, directory.Options{})
+	_, err := d.CreateBindAccount(ctx, "nas", []directory.Right{directory.RightRead}, "nas-password")
+	must(t, err)
+	lastUsed := func() time.Time {
+		t.Helper()
+		accounts, err := d.ListBindAccounts(ctx)
+		must(t, err)
+		return accounts[0].LastUsed
+	}
+	if !lastUsed().IsZero() {
+		t.Fatal("a new account has a last use")
+	}
+	bind := func() {
+		t.Helper()
+		_, err := d.Authenticate(ctx, directory.Login{Kind: directory.KindBindAccount, Name: "nas", Password: "nas-password", Remote: "192.0.2.1", Service: "ldap"})
+		must(t, err)
+	}
+	bind()
+	first := lastUsed()
+	if !first.Equal(c.Now().UTC().Truncate(time.Second)) {
+		t.Fatalf("last use %v after a bind at %v", first, c.Now())
+	}
+	c.Advance(10 * time.Minute)
+	bind()
+	if got := lastUsed(); !got.Equal(first) {
+		t.Errorf("last use rewritten within the hour: %v", got)
+	}
+	c.Advance(time.Hour)
+	bind()
+	if got := lastUsed(); !got.After(first) {
+		t.Errorf("last use not recorded after an hour: %v", got)
+	}
+}

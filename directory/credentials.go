@@ -291,5 +291,6 @@ func matchAppPassword(c credentials, secret string) int {
 	return -1
 }
 
-// appPasswordUseInterval limits writes of LastUsed to one per interval.
-const appPasswordUseInterval = time.Hour
+// useInterval limits writes of an app password's or a bind account's
+// LastUsed to one per interval: a device binds every few minutes.
+const useInterval = time.Hour

@@ -74,6 +74,8 @@ type BindAccount struct {
 	Rights   []Right   `json:"rights"`
 	Created  time.Time `json:"created"`
 	Modified time.Time `json:"modified"`
+	// LastUsed is the last successful bind, to the hour (see useInterval).
+	LastUsed time.Time `json:"lastUsed,omitzero"`
 }
 
 // Has reports whether the account holds right r. Admin implies every right.

@@ -505,9 +505,13 @@ func accountList(e *env) error {
 		for _, r := range a.Rights {
 			rs = append(rs, string(r))
 		}
-		rows = append(rows, []string{a.Name, strings.Join(rs, ","), layout.BindAccountDN(a.Name)})
+		used := "never"
+		if !a.LastUsed.IsZero() {
+			used = a.LastUsed.Local().Format("2006-01-02 15:04")
+		}
+		rows = append(rows, []string{a.Name, strings.Join(rs, ","), layout.BindAccountDN(a.Name), used})
 	}
-	return printTable(e.out, []string{"NAME", "RIGHTS", "BIND DN"}, rows)
+	return printTable(e.out, []string{"NAME", "RIGHTS", "BIND DN", "LAST USED"}, rows)
 }
 
 func accountDelete(e *env) error {
