@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -77,31 +76,8 @@ func TestSSSDDisabledUser(t *testing.T) {
 		`mount --bind "$2" /etc/pam.d`,
 		`exec "$3" -i --logger=stderr -d 2`,
 	}, "\n")
-	cmd := exec.Command(unshare, "--mount", "--propagation", "private", "sh", "-c", script, "sh", etc, pamd, sssd)
-	var log testenv.Output
-	cmd.Stdout, cmd.Stderr = &log, &log
-	// sssd must not outlive a test binary that is killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		// SIGTERM lets the monitor stop its responders and back end.
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("sssd output:\n%s", log.String())
-		}
-	})
-	socket := fmt.Sprintf("/proc/%d/root/var/lib/sss/pipes/pam", cmd.Process.Pid)
-	waitFor(t, socket, exited, &log)
+	d := startPrivate(t, "sssd", unshare, script, etc, pamd, sssd)
+	d.waitFor(t, fmt.Sprintf("/proc/%d/root/var/lib/sss/pipes/pam", d.Pid))
 
 	// account runs pam_sss's account check, the one sshd runs for a key
 	// login; it returns pamtester's output and whether PAM accepted.
@@ -109,7 +85,7 @@ func TestSSSDDisabledUser(t *testing.T) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		out, err := exec.CommandContext(ctx, nsenter, fmt.Sprintf("--mount=/proc/%d/ns/mnt", cmd.Process.Pid), "--",
+		out, err := exec.CommandContext(ctx, nsenter, fmt.Sprintf("--mount=/proc/%d/ns/mnt", d.Pid), "--",
 			pamtester, "atrium", uid, "acct_mgmt").CombinedOutput()
 		if ctx.Err() != nil {
 			t.Fatalf("pamtester %s: %v\n%s", uid, ctx.Err(), out)
@@ -139,28 +115,6 @@ func TestSSSDDisabledUser(t *testing.T) {
 	}
 	expect("alice", false)
 	expect("carol", true)
-}
-
-// waitFor waits until path exists, failing if the program behind exited
-// first or never creates it.
-func waitFor(t *testing.T, path string, exited chan error, log *testenv.Output) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
-		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("the program exited: %v\n%s", err, log.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not appear\n%s", path, log.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestDisabledUserAttributes: a disabled user, and only that user, carries
@@ -224,30 +178,14 @@ func TestNslcdShadowExpire(t *testing.T) {
 		`mount --bind "$3" /etc/pam.d`,
 		`exec "$4" -d`,
 	}, "\n")
-	cmd := exec.Command(unshare, "--mount", "--propagation", "private", "sh", "-c", script, "sh", conf, nsswitch, pamd, nslcd)
-	var log testenv.Output
-	cmd.Stdout, cmd.Stderr = &log, &log
-	// nslcd must not outlive a test binary that is killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("nslcd output:\n%s", log.String())
-		}
-	})
-	waitFor(t, fmt.Sprintf("/proc/%d/root/run/nslcd/socket", cmd.Process.Pid), exited, &log)
+	d := startPrivate(t, "nslcd", unshare, script, conf, nsswitch, pamd, nslcd)
+	d.waitFor(t, fmt.Sprintf("/proc/%d/root/run/nslcd/socket", d.Pid))
 
 	account := func(uid string) (string, bool) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		out, err := exec.CommandContext(ctx, nsenter, fmt.Sprintf("--mount=/proc/%d/ns/mnt", cmd.Process.Pid), "--",
+		out, err := exec.CommandContext(ctx, nsenter, fmt.Sprintf("--mount=/proc/%d/ns/mnt", d.Pid), "--",
 			pamtester, "atrium", uid, "acct_mgmt").CombinedOutput()
 		return strings.TrimSpace(string(out)), err == nil
 	}

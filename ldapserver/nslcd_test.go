@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -82,49 +81,14 @@ func TestNslcd(t *testing.T) {
 		`mount --bind "$2" /etc/nsswitch.conf`,
 		`exec "$3" -d`,
 	}, "\n")
-	cmd := exec.Command(unshare, "--mount", "--propagation", "private", "sh", "-c", script, "sh", conf, nsswitch, nslcd)
-	var log testenv.Output
-	cmd.Stdout, cmd.Stderr = &log, &log
-	// nslcd must not outlive a test binary that is killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("nslcd output:\n%s", log.String())
-		}
-	})
-
-	// unshare and sh exec into nslcd, so the PID is nslcd's, and its
-	// /proc root shows the namespace's /run.
-	socket := fmt.Sprintf("/proc/%d/root/run/nslcd/socket", cmd.Process.Pid)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat(socket); err == nil {
-			break
-		}
-		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("nslcd exited: %v\n%s", err, log.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nslcd did not create its socket\n%s", log.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	d := startPrivate(t, "nslcd", unshare, script, conf, nsswitch, nslcd)
+	d.waitFor(t, fmt.Sprintf("/proc/%d/root/run/nslcd/socket", d.Pid))
 
 	inNS := func(args ...string) string {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
-		full := append([]string{fmt.Sprintf("--mount=/proc/%d/ns/mnt", cmd.Process.Pid), "--"}, args...)
+		full := append([]string{fmt.Sprintf("--mount=/proc/%d/ns/mnt", d.Pid), "--"}, args...)
 		out, err := exec.CommandContext(ctx, nsenter, full...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -37,7 +36,7 @@ type sambaServer struct {
 // smbpasswd -w and starts smbd in the foreground. Every directory Samba
 // writes is under the test's temporary directory.
 func startSamba(t *testing.T, addr, netbiosName string) *sambaServer {
-	s := &sambaServer{t: t, log: &testenv.Output{}}
+	s := &sambaServer{t: t}
 	smbd := testenv.Tool(t, "/usr/sbin/smbd", "samba")
 	smbpasswd := testenv.Tool(t, "smbpasswd", "samba-common-bin")
 	nslcd := testenv.Tool(t, "/usr/sbin/nslcd", "nslcd")
@@ -122,30 +121,11 @@ read only = yes
 		"i=0; until [ -S /run/nslcd/socket ]; do i=$((i+1)); [ $i -lt 400 ]; sleep 0.05; done",
 		`shift 3; exec "$@"`,
 	}, "\n")
-	cmd := exec.Command(unshare, "--mount", "--propagation", "private", "sh", "-c", script, "sh", nslcdConf, nsswitch, nslcd,
+	// smbd signals its whole process group when it stops, nslcd with it;
+	// startPrivate gives them a group of their own.
+	d := startPrivate(t, "smbd and nslcd", unshare, script, nslcdConf, nsswitch, nslcd,
 		smbd, "--foreground", "--no-process-group", "--debug-stdout", "-s", s.conf)
-	cmd.Stdout, cmd.Stderr = s.log, s.log
-	// smbd signals its whole process group when it stops, nslcd with it:
-	// a group of their own keeps that from reaching the test.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s.pid = cmd.Process.Pid
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("smbd and nslcd output:\n%s", s.log.String())
-		}
-	})
+	s.pid, s.log = d.Pid, d.Log
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		c, err := net.Dial("tcp", "127.0.0.1:"+s.port)
@@ -153,12 +133,7 @@ read only = yes
 			c.Close()
 			return s
 		}
-		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("smbd exited: %v\n%s", err, s.log.String())
-		default:
-		}
+		d.gone(t)
 		if time.Now().After(deadline) {
 			t.Fatalf("smbd does not listen on %s\n%s", s.port, s.log.String())
 		}
