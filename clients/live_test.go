@@ -54,7 +54,8 @@ func startServer(t *testing.T, name string) (*server, clients.Rendered) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	d, err := directory.New(ctx, st, directory.Options{PasswordParams: password.TestParams, Samba: guide.Needs.Samba, SecretKey: bytes.Repeat([]byte{7}, directory.SecretKeySize)})
+	d, err := directory.New(ctx, st, directory.Options{PasswordParams: password.TestParams, Samba: guide.Needs.Samba, SecretKey: bytes.Repeat([]byte{7}, directory.SecretKeySize),
+		Settings: directory.Settings{Anonymous: guide.Needs.Anonymous}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,8 +75,7 @@ func startServer(t *testing.T, name string) (*server, clients.Rendered) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := ldapserver.BackendConfig{Directory: d, Layout: layout,
-		Access: ldapserver.Access{Anonymous: ldapserver.AnonymousRead(guide.Needs.Anonymous), Users: ldapserver.UserReadAll}}
+	cfg := ldapserver.BackendConfig{Directory: d, Layout: layout}
 	if guide.Needs.Samba {
 		cfg.Samba = &ldapserver.SambaDomain{Name: "EXAMPLE", SID: "S-1-5-21-1-2-3", NetBIOSNames: []string{nasName}}
 	}

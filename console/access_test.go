@@ -29,7 +29,7 @@ var routes = []string{
 	"GET /admin/apps/guide/cloudflare", "GET /admin/apps/wiki", "GET /admin/apps/wiki/delete", "POST /admin/apps/wiki/delete",
 	"POST /admin/saml/rotate", "GET /admin/apps/new-oidc", "POST /admin/apps/oidc", "POST /admin/apps/wiki/rotate-secret", "POST /admin/apps/wiki/oidc", "POST /admin/apps/wiki", "POST /admin/apps/wiki/use-next-cert",
 	"GET /admin/devices", "GET /admin/devices/nslcd", "POST /admin/devices/nslcd/bind-account", "POST /admin/devices/nslcd/test",
-	"GET /admin/policy", "POST /admin/policy/mfa",
+	"GET /admin/policy", "POST /admin/policy/mfa", "POST /admin/policy/settings",
 }
 
 // A signed-in user outside the admin groups gets 403 on every console
@@ -54,7 +54,7 @@ func TestNonAdminForbidden(t *testing.T) {
 			form = url.Values{"csrf": {token}, "confirm": {"alice"}, "member": {"alice"}, "uid": {"mallory"}, "mail": {"m@example.com"}, "cn": {"evil"},
 				"name": {"evil"}, "entity_id": {"https://evil.example/sp"}, "acs": {"https://evil.example/acs"}, "step": {"stage"},
 				"preset": {"cloudflare"}, "nameid": {"uid"}, "groups": {"ops"}, "uidnumber": {"42000"}, "gidnumber": {"42000"},
-				"redirect_uris": {"https://evil.example/cb"}}
+				"redirect_uris": {"https://evil.example/cb"}, "ldap.anonymous": {"tree"}, "require": {"all"}}
 		}
 		resp, body := alice.do(method, path, form)
 		if resp.StatusCode != http.StatusForbidden {
@@ -76,6 +76,9 @@ func TestNonAdminForbidden(t *testing.T) {
 	}
 	if err := samlidp.SwitchKey(ctx, st.d); err == nil {
 		t.Error("alice staged a new SAML certificate through the console")
+	}
+	if s := st.d.Settings(); s.Anonymous != "none" || s.MFARequire != "none" {
+		t.Errorf("alice changed the settings through the console: %+v", s)
 	}
 
 	admin := st.client()
@@ -104,6 +107,11 @@ func TestCSRFlessPostRefused(t *testing.T) {
 	}
 	if _, err := st.d.BindAccount(context.Background(), "nslcd"); err == nil {
 		t.Error("a device's bind account was created without the CSRF token")
+	}
+	for _, form := range []url.Values{{"ldap.anonymous": {"tree"}}, {"ldap.anonymous": {"tree"}, "csrf": {"forged"}}} {
+		if resp, _ := admin.do("POST", "/admin/policy/settings", form); resp.StatusCode != http.StatusForbidden || st.d.Settings().Anonymous != "none" {
+			t.Errorf("a settings change without the CSRF token: %d, ldap.anonymous now %s", resp.StatusCode, st.d.Settings().Anonymous)
+		}
 	}
 	resp, _ := admin.submit("/admin/groups/new", "/admin/groups", url.Values{"cn": {"web team"}})
 	if resp.StatusCode != http.StatusSeeOther {

@@ -19,21 +19,16 @@ type Options struct {
 	// AdminGroups are the groups whose members, directly or through
 	// nesting, may use the console (default: admins).
 	AdminGroups []string
-	// InviteTTL is how long an invite link works (default 72 h).
-	InviteTTL time.Duration
 	// Mail sends invite links to the user's mail address as well (nil:
 	// the admin passes the link on alone).
 	Mail Mailer
 	// Server is this server's listeners, certificate, store and backups,
 	// for the device guides and the overview.
 	Server Server
-	// Settings are the configuration values the policy page shows
+	// Settings are the configuration-only settings (those that are not
+	// the directory's run-time settings), which the policy page shows
 	// read-only.
 	Settings []Setting
-	// MFAFixed says where the configuration sets the MFA policy, such as
-	// "the configuration file (mfa.require)"; the console then shows it
-	// read-only. Empty: the console may change it.
-	MFAFixed string
 	Now      func() time.Time
 	Logger   *slog.Logger
 }
@@ -43,12 +38,10 @@ type Console struct {
 	dir    *directory.Directory
 	signin *signin.Engine
 	groups []string
-	ttl    time.Duration
 	mail   Mailer
 	server Server
-	// settingsShown and mfaFixed are Options.Settings and MFAFixed.
+	// settingsShown is Options.Settings.
 	settingsShown []Setting
-	mfaFixed      string
 	now           func() time.Time
 	log           *slog.Logger
 	pages         *web.Renderer
@@ -68,9 +61,6 @@ func New(dir *directory.Directory, e *signin.Engine, opts Options) *Console {
 	if len(opts.AdminGroups) == 0 {
 		opts.AdminGroups = []string{directory.AdminsGroup}
 	}
-	if opts.InviteTTL <= 0 {
-		opts.InviteTTL = 72 * time.Hour
-	}
 	if opts.Server.BaseDN == "" {
 		opts.Server.BaseDN = DefaultBaseDN
 	}
@@ -81,7 +71,7 @@ func New(dir *directory.Directory, e *signin.Engine, opts Options) *Console {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Console{
-		dir: dir, signin: e, groups: opts.AdminGroups, ttl: opts.InviteTTL, mail: opts.Mail, server: opts.Server, settingsShown: opts.Settings, mfaFixed: opts.MFAFixed, now: opts.Now, log: opts.Logger,
+		dir: dir, signin: e, groups: opts.AdminGroups, mail: opts.Mail, server: opts.Server, settingsShown: opts.Settings, now: opts.Now, log: opts.Logger,
 		pages: web.NewRenderer(opts.Logger, pages, "web/*.html"),
 	}
 	e.Resume(resumeKind, c.resume)

@@ -61,7 +61,7 @@ func newLDAPSite(t *testing.T, adjust func(*console.Server)) *ldapSite {
 			return err
 		}
 		srv := &ldapserver.Server{TLSConfig: tlsConfig, Backend: ldapserver.NewBackend(ldapserver.BackendConfig{
-			Directory: d, Layout: layout, Access: ldapserver.Access{Users: ldapserver.UserReadAll}})}
+			Directory: d, Layout: layout})}
 		go srv.Serve(plain)
 		go srv.ServeTLS(secure)
 		t.Cleanup(func() {

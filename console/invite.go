@@ -57,7 +57,7 @@ func (c *Console) acceptInvite(w http.ResponseWriter, r *http.Request, token str
 		c.showInviteForm(w, http.StatusBadRequest, u, "The two passwords differ.")
 		return
 	}
-	err := directory.CheckOwnPassword(pw, u)
+	err := c.dir.CheckOwnPassword(pw, u)
 	var p directory.Password
 	if err == nil {
 		p, err = c.dir.NewPassword(pw)

@@ -6,19 +6,21 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/signin"
+	"github.com/atrium-dir/atrium/web"
 )
 
-// Policy and settings: the MFA requirement, which the console may change
-// unless the configuration sets it, the password policy, and the
-// settings that live only in the configuration, shown read-only with
-// where each value comes from.
+// Policy and settings: the directory's run-time settings, which the
+// console changes unless the configuration sets them (then it shows them
+// read-only, naming where), the password policy, and the settings that
+// live only in the configuration.
 
-// Setting is one configuration value the policy page shows read-only.
+// Setting is one configuration-only value the policy page shows
+// read-only.
 type Setting struct {
-	Key    string // as in the YAML file, such as ldap.anonymous
+	Key    string // as in the YAML file, such as samba.enabled
 	Value  string
 	Source string // "configuration" or "default"
-	About  string
+	About  string // what it does, and why it is configuration-only
 }
 
 type policyView struct {
@@ -27,8 +29,10 @@ type policyView struct {
 	// when the console may change it.
 	MFAFixed          string
 	Groups            string // the form's value
-	MinPasswordLength int
-	Settings          []Setting
+	MinPasswordLength string
+	// Runtime are the run-time settings but the MFA policy's two.
+	Runtime  []directory.SettingInfo
+	Settings []Setting
 }
 
 func (c *Console) policy(w http.ResponseWriter, r *http.Request) {
@@ -36,52 +40,83 @@ func (c *Console) policy(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	notice := map[string]string{"mfa": "The MFA policy is changed; it applies from the next sign-in."}[r.URL.Query().Get("done")]
+	notice := map[string]string{
+		"mfa":      "The MFA policy is changed; it applies from the next sign-in.",
+		"settings": "The settings are saved; they apply now.",
+	}[r.URL.Query().Get("done")]
 	c.showPolicy(w, a, http.StatusOK, notice, "")
 }
 
 func (c *Console) showPolicy(w http.ResponseWriter, a signin.Account, status int, notice, problem string) {
-	v := policyView{MFA: c.dir.MFAPolicy(), MFAFixed: c.mfaFixed, MinPasswordLength: directory.MinPasswordLength, Settings: c.settingsShown}
-	v.Groups = strings.Join(v.MFA.Groups, ", ")
+	v := policyView{MFA: c.dir.MFAPolicy(), Settings: c.settingsShown}
+	for _, s := range c.dir.SettingsInfo() {
+		switch s.Key {
+		case directory.KeyMFARequire:
+			v.MFAFixed = s.FixedBy
+		case directory.KeyMFAGroups:
+			v.Groups = strings.ReplaceAll(s.Value, ",", ", ")
+		default:
+			if s.Key == directory.KeyMinPasswordLength {
+				v.MinPasswordLength = s.Value
+			}
+			v.Runtime = append(v.Runtime, s)
+		}
+	}
 	c.show(w, status, "policy.html", "Policy and settings", view{Admin: a, Section: "policy", Notice: notice, Error: problem, Data: v})
 }
 
-// setMFA changes who must use a second factor, through the same
-// directory operation a restart with the stored setting applies.
+// by is the admin making a change, for the directory's audit log.
+func by(r *http.Request, a signin.Account) directory.Changer {
+	return directory.Changer{Actor: a.User.UID, Remote: web.RemoteAddr(r), Service: "console"}
+}
+
+// setMFA changes who must use a second factor, through the directory's
+// SetSettings as `atrium settings set mfa.require …` does.
 func (c *Console) setMFA(w http.ResponseWriter, r *http.Request) {
 	a, ok := c.change(w, r)
 	if !ok {
 		return
 	}
-	if c.mfaFixed != "" {
-		c.showPolicy(w, a, http.StatusConflict, "", "The MFA policy is set in "+c.mfaFixed+"; change it there.")
-		return
-	}
-	var req directory.MFARequirement
-	switch r.PostFormValue("require") {
-	case "all":
-		req.All = true
+	changes := map[string]string{directory.KeyMFARequire: r.PostFormValue("require")}
+	switch changes[directory.KeyMFARequire] {
 	case "groups":
-		req.Groups = strings.FieldsFunc(r.PostFormValue("groups"), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' })
-		if len(req.Groups) == 0 {
+		changes[directory.KeyMFAGroups] = r.PostFormValue("groups")
+		if strings.Trim(changes[directory.KeyMFAGroups], ", \r\n") == "" {
 			c.showPolicy(w, a, http.StatusBadRequest, "", "Name at least one group, or choose another setting.")
 			return
 		}
-	case "none":
+	case "all", "none":
 	default:
 		c.showPolicy(w, a, http.StatusBadRequest, "", "Choose who must use a second factor.")
 		return
 	}
-	if err := c.dir.SetMFARequirement(r.Context(), req); err != nil {
+	c.saveSettings(w, r, a, changes, "mfa")
+}
+
+// setSettings saves the settings form: every run-time setting the
+// configuration leaves to the console, but the MFA policy's. A value
+// left as it was is not stored; an emptied one returns to its default.
+func (c *Console) setSettings(w http.ResponseWriter, r *http.Request) {
+	a, ok := c.change(w, r)
+	if !ok {
+		return
+	}
+	changes := map[string]string{}
+	for _, s := range c.dir.SettingsInfo() {
+		if s.Key == directory.KeyMFARequire || s.Key == directory.KeyMFAGroups || s.FixedBy != "" {
+			continue
+		}
+		if v, ok := r.PostForm[s.Key]; ok && len(v) == 1 {
+			changes[s.Key] = v[0]
+		}
+	}
+	c.saveSettings(w, r, a, changes, "settings")
+}
+
+func (c *Console) saveSettings(w http.ResponseWriter, r *http.Request, a signin.Account, changes map[string]string, done string) {
+	if err := c.dir.SetSettings(r.Context(), changes, by(r, a)); err != nil {
 		c.refuse(w, err, func(status int, message string) { c.showPolicy(w, a, status, "", message) })
 		return
 	}
-	what := "mfa require none"
-	if req.All {
-		what = "mfa require all"
-	} else if len(req.Groups) > 0 {
-		what = "mfa require groups " + strings.Join(req.Groups, ",")
-	}
-	c.audit(r, a, "policy", what)
-	http.Redirect(w, r, "/admin/policy?done=mfa", http.StatusSeeOther)
+	http.Redirect(w, r, "/admin/policy?done="+done, http.StatusSeeOther)
 }

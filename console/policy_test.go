@@ -45,12 +45,18 @@ func TestPolicyMFAChange(t *testing.T) {
 	if req, err := st.d.MFARequired(ctx, alice.ID); !req || err != nil {
 		t.Errorf("after the change alice needs no second factor (%v)", err)
 	}
-	events, err := st.d.AuditEvents(ctx, directory.AuditQuery{Kind: "admin"})
+	events, err := st.d.AuditEvents(ctx, directory.AuditQuery{Kind: "admin", Subject: "settings"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(events); n == 0 || events[n-1].Actor != "admin" || events[n-1].Detail != "mfa require groups ops" {
-		t.Errorf("the audit log ends with %+v", events)
+	var details []string
+	for _, e := range events {
+		if e.Actor == "admin" && e.Remote != "" && e.Service == "console" {
+			details = append(details, e.Detail)
+		}
+	}
+	if strings.Join(details, "; ") != "set mfa.groups ops; set mfa.require groups" {
+		t.Errorf("the audit log holds %+v", events)
 	}
 	st.clock.Advance(30 * time.Second)
 	b := tab{t, browser.New(t)}
@@ -62,31 +68,83 @@ func TestPolicyMFAChange(t *testing.T) {
 	}
 }
 
-// TestPolicyFromFile: when the configuration sets the MFA policy the page
-// shows it read-only and says where it is set, a POST changes nothing, and
-// the configuration's settings are listed with their source.
+// TestPolicyFromFile: when the configuration sets the MFA policy and
+// ldap.anonymous the page shows them read-only and says where they are
+// set, a POST changes neither, and the configuration-only settings are
+// listed with their source.
 func TestPolicyFromFile(t *testing.T) {
-	opts := console.Options{MFAFixed: "the configuration file (mfa.require)",
-		Settings: []console.Setting{{Key: "ldap.anonymous", Value: "base", Source: "configuration", About: "what a client sees before it binds"}}}
-	st := newSiteWith(t, directory.MFAPolicy{All: true}, true, nil, opts)
+	opts := console.Options{Settings: []console.Setting{{Key: "samba.enabled", Value: "true", Source: "configuration", About: "Samba needs its SID when Atrium starts"}}}
+	fixed := map[string]directory.FixedSetting{
+		directory.KeyMFARequire: {Value: "all", Source: "the configuration file (mfa.require)"},
+		directory.KeyAnonymous:  {Value: "base", Source: "the environment (ATRIUM_LDAP_ANONYMOUS)"},
+	}
+	st := newSiteOn(t, directory.Options{Fixed: fixed}, true, nil, opts)
 	admin := st.client()
 	admin.signIn("/admin/policy", "admin")
 	_, page := admin.get("/admin/policy")
-	for _, want := range []string{`id="mfa-fixed"`, "the configuration file (mfa.require)", "every user", "ldap.anonymous", "what a client sees before it binds"} {
+	for _, want := range []string{`id="mfa-fixed"`, "the configuration file (mfa.require)", "every user", "samba.enabled", "Samba needs its SID when Atrium starts",
+		"set in the environment (ATRIUM_LDAP_ANONYMOUS): read-only", `name="ldap.user_read"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the policy page lacks %q", want)
 		}
 	}
-	if strings.Contains(page, `action="/admin/policy/mfa"`) {
-		t.Error("the policy page offers to change an MFA policy the file sets")
+	for _, unwanted := range []string{`action="/admin/policy/mfa"`, `name="ldap.anonymous"`} {
+		if strings.Contains(page, unwanted) {
+			t.Errorf("the policy page offers to change a setting the configuration sets: %s", unwanted)
+		}
 	}
 	resp, _ := admin.submit("/admin/groups/new", "/admin/policy/mfa", url.Values{"require": {"none"}})
 	if resp.StatusCode != http.StatusConflict || !st.d.MFAPolicy().All {
 		t.Errorf("a POST to the file's MFA policy: %d, policy now %+v", resp.StatusCode, st.d.MFAPolicy())
+	}
+	admin.submit("/admin/policy", "/admin/policy/settings", url.Values{"ldap.anonymous": {"tree"}, "ldap.user_read": {"self"}})
+	if s := st.d.Settings(); s.Anonymous != "base" || s.UserRead != "self" {
+		t.Errorf("after a POST of both: ldap.anonymous %s (want the file's base), ldap.user_read %s (want self)", s.Anonymous, s.UserRead)
 	}
 	st.clock.Advance(30 * time.Second)
 	b := tab{t, browser.New(t)}
 	st.signInAdmin(b)
 	b.do("the policy page", chromedp.Navigate(st.srv.URL+"/admin/policy"), chromedp.WaitVisible(chromedp.ID("mfa-fixed")))
 	b.shot("policy-from-file")
+}
+
+// TestPolicySettingsInBrowser: the admin raises the minimum password
+// length and lets anonymous clients read the base entry in the console,
+// in Chromium; both apply at once, and alice's self-service page then
+// refuses a password shorter than the new minimum. A bad value is
+// refused with its reason and changes nothing.
+func TestPolicySettingsInBrowser(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	b := tab{t, browser.New(t)}
+	st.signInAdmin(b)
+	b.do("change the settings",
+		chromedp.Navigate(st.srv.URL+"/admin/policy"),
+		chromedp.WaitVisible(chromedp.ID("runtime")),
+		chromedp.SetValue(chromedp.CSS(`select[name="ldap.anonymous"]`), "base"),
+		chromedp.SetValue(chromedp.CSS(`input[name="password.min_length"]`), "14"),
+		chromedp.Click(chromedp.CSS(`#runtime button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
+	)
+	if text := b.text("main"); !strings.Contains(text, "they apply now") || !strings.Contains(text, "At least 14 characters") {
+		t.Errorf("after saving the page says %.600q", text)
+	}
+	b.shot("policy-settings")
+	if s := st.d.Settings(); s.Anonymous != "base" || s.MinPasswordLength != 14 {
+		t.Errorf("the settings after the change: %+v", s)
+	}
+	b.do("a bad value",
+		chromedp.SetValue(chromedp.CSS(`input[name="web.session_idle"]`), "5s"),
+		chromedp.Click(chromedp.CSS(`#runtime button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.error`)),
+	)
+	if text := b.text("p.error"); !strings.Contains(text, "web.session_idle") || !strings.Contains(text, "from 1m to 168h") || st.d.Settings().SessionIdle != 30*time.Minute {
+		t.Errorf("a session_idle of 5s: %.400q, now %s", text, st.d.Settings().SessionIdle)
+	}
+
+	alice := st.client()
+	alice.signIn("/", "alice")
+	resp, body := alice.submit("/", "/account/password", url.Values{"current": {"alice-password"}, "new": {"violet teapot"}, "confirm": {"violet teapot"}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "at least 14 characters") {
+		t.Errorf("a 13-character password on the self-service page: %d\n%.400s", resp.StatusCode, body)
+	}
 }

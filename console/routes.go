@@ -58,6 +58,7 @@ func (c *Console) routes(mux *http.ServeMux) {
 
 	mux.HandleFunc("GET /admin/policy", c.policy)
 	mux.HandleFunc("POST /admin/policy/mfa", c.setMFA)
+	mux.HandleFunc("POST /admin/policy/settings", c.setSettings)
 
 	mux.HandleFunc("GET /admin/sessions", c.sessions)
 	mux.HandleFunc("POST /admin/sessions/end", c.endSession)

@@ -50,6 +50,13 @@ func newSite(t testing.TB, policy directory.MFAPolicy, factors bool) *site {
 // console built with opts.
 func newSiteWith(t testing.TB, policy directory.MFAPolicy, factors bool, load func(*directory.Directory) error, opts console.Options) *site {
 	t.Helper()
+	return newSiteOn(t, directory.Options{MFA: policy}, factors, load, opts)
+}
+
+// newSiteOn is newSiteWith over a directory opened with dopt (its clock,
+// hashing and secrets key are the site's).
+func newSiteOn(t testing.TB, dopt directory.Options, factors bool, load func(*directory.Directory) error, opts console.Options) *site {
+	t.Helper()
 	clock := dirtest.NewClock(time.Now().UTC().Truncate(time.Second))
 	s, err := boltstore.Open(filepath.Join(t.TempDir(), "atrium.db"), time.Second)
 	if err != nil {
@@ -58,7 +65,8 @@ func newSiteWith(t testing.TB, policy directory.MFAPolicy, factors bool, load fu
 	t.Cleanup(func() { s.Close() })
 	key := make([]byte, 32)
 	rand.Read(key)
-	d, err := directory.New(context.Background(), s, directory.Options{Now: clock.Now, PasswordParams: password.TestParams, SecretKey: key, MFA: policy})
+	dopt.Now, dopt.PasswordParams, dopt.SecretKey = clock.Now, password.TestParams, key
+	d, err := directory.New(context.Background(), s, dopt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,13 +110,14 @@ type inviteView struct {
 // showInvite issues an invite for u and shows its link to the admin, and
 // mails it to the user when SMTP is configured.
 func (c *Console) showInvite(w http.ResponseWriter, r *http.Request, a signin.Account, u directory.User, why string) {
-	token, err := c.dir.CreateInvite(r.Context(), u.UID, c.ttl)
+	ttl := c.dir.Settings().InviteTTL
+	token, err := c.dir.CreateInvite(r.Context(), u.UID, ttl)
 	if err != nil {
 		c.fail(w, "invite", err)
 		return
 	}
 	c.audit(r, a, u.UID, "invite ("+why+")")
-	v := inviteView{User: u, Link: c.signin.URL("/invite/" + token), Expires: c.now().Add(c.ttl).UTC().Format("2 Jan 2006 15:04 MST")}
+	v := inviteView{User: u, Link: c.signin.URL("/invite/" + token), Expires: c.now().Add(ttl).UTC().Format("2 Jan 2006 15:04 MST")}
 	if c.mail != nil && u.Mail != "" {
 		body := "Hello " + u.CommonName() + ",\n\nAn account " + u.UID + " is waiting for you. Open this link to choose your password:\n\n" +
 			v.Link + "\n\nThe link works once, until " + v.Expires + ".\n"

@@ -25,7 +25,7 @@ type Password struct {
 // NewPassword checks pw against the policy and hashes it with argon2id,
 // with the NT hash when Samba support is on.
 func (d *Directory) NewPassword(pw string) (Password, error) {
-	if err := CheckPasswordPolicy(pw); err != nil {
+	if err := d.CheckPasswordPolicy(pw); err != nil {
 		return Password{}, err
 	}
 	hash, err := d.hasher.Hash(pw)
@@ -127,7 +127,7 @@ func setPassword(tx Tx, box *secretBox, now time.Time, u User, p Password) error
 
 // SetBindAccountPassword replaces a bind account's password.
 func (d *Directory) SetBindAccountPassword(ctx context.Context, name, pw string) error {
-	if err := CheckPasswordPolicy(pw); err != nil {
+	if err := d.CheckPasswordPolicy(pw); err != nil {
 		return err
 	}
 	hash, err := d.hasher.Hash(pw)

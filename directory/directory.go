@@ -117,8 +117,18 @@ type Options struct {
 	SecretKey []byte
 	// AuditRetention is how long audit events are kept (default 90 days).
 	AuditRetention time.Duration
-	// MFA is the second-factor policy (see MFARequired).
+	// MFA is the second-factor policy (see MFARequired); when not zero it
+	// sets the MFA and app-password-only fields of Settings.
 	MFA MFAPolicy
+	// Settings are the run-time settings before the store's and Fixed's:
+	// zero fields take the defaults.
+	Settings Settings
+	// Fixed are the run-time settings the configuration sets, by key
+	// (see SettingKeys); they win over the ones an admin stored.
+	Fixed map[string]FixedSetting
+	// RefusedPasswords are refused as the shipped list of common passwords
+	// is (the configuration's password.refused_file).
+	RefusedPasswords []string
 	// BeforeMigrate, when set, is called before a store older than this
 	// release is upgraded, with the schema the store has, so that the
 	// caller can copy it aside. An error stops New before anything is
@@ -154,11 +164,17 @@ type Directory struct {
 	audit     *auditWriter
 	binds     *bindCache
 	box       *secretBox
-	// mfaPolicy is Options.MFA, whose requirement an admin may change
-	// (SetMFARequirement); read it with MFAPolicy.
-	policyMu  sync.RWMutex
-	mfaPolicy MFAPolicy
-	onAudit   func(AuditEvent) // Options.OnAudit, or nil
+	// settingsBase are the settings without the stored ones, fixed the
+	// keys the configuration sets (to where), settingsNow those in force
+	// (see Settings); settingsMu orders their reloads.
+	settingsBase Settings
+	fixed        map[string]string
+	settingsMu   sync.Mutex
+	settingsNow  atomic.Pointer[settingsState]
+	settingsGen  atomic.Uint64 // changes seen on a shared store
+	// refused is Options.RefusedPasswords, lowercase.
+	refused map[string]bool
+	onAudit func(AuditEvent) // Options.OnAudit, or nil
 	// secretsGen counts secret writes (see SecretsGeneration).
 	secretsGen atomic.Uint64
 	// syncer is a shared store's freshness check (nil for bbolt).
@@ -195,8 +211,8 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 		backoff: newBackoff(opt.Backoff.withDefaults(), opt.Now),
 		binds:   newBindCache(opt.Now),
 
-		mfaPolicy: opt.MFA,
-		onAudit:   opt.OnAudit,
+		refused: refusedSet(opt.RefusedPasswords),
+		onAudit: opt.OnAudit,
 
 		syncTimeout:  opt.SyncTimeout,
 		requireFresh: opt.RequireFreshLogins,
@@ -214,12 +230,18 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 	if d.samba && d.box == nil {
 		return nil, fmt.Errorf("samba support needs a secrets key, which seals the NT hashes: %w", ErrNoSecretKey)
 	}
+	if err := d.initSettings(opt); err != nil {
+		return nil, err
+	}
 	if err := upgrade(ctx, store, opt, d.box); err != nil {
 		return nil, fmt.Errorf("prepare store: %w", err)
 	}
 	d.writeLimit = writeLimit(store)
 	d.audit = newAuditWriter(d.store, opt.Logger, opt.Now, opt.AuditRetention, d.writeLimit)
 	d.watchShared(store)
+	if err := d.reloadSettings(ctx); err != nil {
+		return nil, err
+	}
 	d.warnMissingPolicyGroups(ctx)
 	return d, nil
 }

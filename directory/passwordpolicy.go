@@ -5,6 +5,10 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -16,33 +20,55 @@ import (
 // themselves, none of their own names. No composition rules and no
 // expiry: the guidance found both make passwords weaker.
 
-// MinPasswordLength is the shortest password Atrium sets.
-const MinPasswordLength = 8
-
 //go:embed common-passwords.txt
 var commonPasswordsFile string
 
 // commonPasswords is the shipped list, lowercase.
-var commonPasswords = func() map[string]bool {
+var commonPasswords = readPasswordList(strings.NewReader(commonPasswordsFile))
+
+// ReadPasswordList reads a list of passwords to refuse, one a line, such
+// as the configuration's password.refused_file. Blank lines and lines
+// starting with # are skipped; case is ignored.
+func ReadPasswordList(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("password list: %w", err)
+	}
+	defer f.Close()
+	set := readPasswordList(f)
+	return slices.Sorted(maps.Keys(set)), nil
+}
+
+func readPasswordList(r io.Reader) map[string]bool {
 	out := map[string]bool{}
-	sc := bufio.NewScanner(strings.NewReader(commonPasswordsFile))
+	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		if line := strings.TrimSpace(sc.Text()); line != "" && !strings.HasPrefix(line, "#") {
-			out[line] = true
+			out[strings.ToLower(line)] = true
 		}
 	}
 	return out
-}()
+}
 
-// CheckPasswordPolicy says why pw cannot be set, or returns nil: too
-// short, on the list of common passwords (also with digits or symbols
-// added at its end), or a run of repeated or sequential characters.
-func CheckPasswordPolicy(pw string) error {
-	if utf8.RuneCountInString(pw) < MinPasswordLength {
-		return fmt.Errorf("a password needs at least %d characters: %w", MinPasswordLength, ErrInvalid)
+func refusedSet(pws []string) map[string]bool {
+	out := make(map[string]bool, len(pws))
+	for _, pw := range pws {
+		out[strings.ToLower(pw)] = true
+	}
+	return out
+}
+
+// CheckPasswordPolicy says why pw cannot be set, or returns nil: shorter
+// than password.min_length, on the shipped list of common passwords or
+// the admin's own (also with digits or symbols added at its end), or a
+// run of repeated or sequential characters.
+func (d *Directory) CheckPasswordPolicy(pw string) error {
+	if minLen := d.current().MinPasswordLength; utf8.RuneCountInString(pw) < minLen {
+		return fmt.Errorf("a password needs at least %d characters: %w", minLen, ErrInvalid)
 	}
 	lower := strings.ToLower(pw)
-	if commonPasswords[lower] || commonPasswords[stem(lower)] {
+	st := stem(lower)
+	if commonPasswords[lower] || commonPasswords[st] || d.refused[lower] || d.refused[st] {
 		return fmt.Errorf("this password is one of the most commonly used, which attackers try first; choose another: %w", ErrInvalid)
 	}
 	if sequential(lower) {
@@ -54,8 +80,8 @@ func CheckPasswordPolicy(pw string) error {
 // CheckOwnPassword is CheckPasswordPolicy for a password u chooses for
 // themselves, which also may not contain their uid, given name, surname
 // or the local part of their mail address.
-func CheckOwnPassword(pw string, u User) error {
-	if err := CheckPasswordPolicy(pw); err != nil {
+func (d *Directory) CheckOwnPassword(pw string, u User) error {
+	if err := d.CheckPasswordPolicy(pw); err != nil {
 		return err
 	}
 	lower := strings.ToLower(pw)
@@ -79,7 +105,7 @@ func (d *Directory) SetOwnPassword(ctx context.Context, uid, pw string) error {
 	if err != nil {
 		return err
 	}
-	if err := CheckOwnPassword(pw, u); err != nil {
+	if err := d.CheckOwnPassword(pw, u); err != nil {
 		return err
 	}
 	return d.SetPassword(ctx, uid, pw)

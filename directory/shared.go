@@ -50,6 +50,7 @@ func (d *Directory) fresh(ctx context.Context) error {
 	err := d.syncer.Sync(sctx)
 	switch {
 	case err == nil:
+		d.freshSettings(ctx)
 		return nil
 	case ctx.Err() != nil:
 		return ctx.Err()
@@ -73,7 +74,8 @@ func (d *Directory) stale() error {
 // watchShared subscribes the in-memory caches to a shared store's
 // changes, so that a change made on any node drops them on every node:
 // verified binds of a principal whose credentials or record changed, and
-// the parsed secrets (SAML keys) when a secret changed. Backoff counters
+// the parsed secrets (SAML keys) when a secret changed, and the
+// run-time settings when their record changed. Backoff counters
 // are shared through the store (see sharedBackoff). The group decode
 // cache compares stored bytes on every use and needs nothing.
 func (d *Directory) watchShared(store Store) {
@@ -90,6 +92,7 @@ func (d *Directory) watchShared(store Store) {
 		if changes == nil {
 			d.binds.forgetAll()
 			d.secretsGen.Add(1)
+			d.reloadSettingsLater()
 			return
 		}
 		d.sharedBackoff.received(changes)
@@ -99,6 +102,10 @@ func (d *Directory) watchShared(store Store) {
 				d.binds.forget(c.Key)
 			case bSecrets:
 				d.secretsGen.Add(1)
+			case bMeta:
+				if c.Key == settingsKey {
+					d.reloadSettingsLater()
+				}
 			}
 		}
 	})

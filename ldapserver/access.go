@@ -5,27 +5,43 @@ import (
 )
 
 // AnonymousRead is what a client that has not bound may read besides the
-// root DSE and the schema.
+// root DSE and the schema (the setting ldap.anonymous).
 type AnonymousRead string
 
 const (
-	AnonymousNone AnonymousRead = "none"
-	AnonymousBase AnonymousRead = "base" // the base entry (Synology's check reads it)
-	AnonymousTree AnonymousRead = "tree" // every non-secret attribute of every entry
+	AnonymousNone AnonymousRead = directory.AnonymousNone
+	AnonymousBase AnonymousRead = directory.AnonymousBase // the base entry (Synology's check reads it)
+	AnonymousTree AnonymousRead = directory.AnonymousTree // every non-secret attribute of every entry
 )
 
-// UserRead is what a user bound as themself may read.
+// UserRead is what a user bound as themself may read (ldap.user_read).
 type UserRead string
 
 const (
-	UserReadAll  UserRead = "all"  // people and groups, non-secret attributes
-	UserReadSelf UserRead = "self" // their own entry only
+	UserReadAll  UserRead = directory.UserReadAll  // people and groups, non-secret attributes
+	UserReadSelf UserRead = directory.UserReadSelf // their own entry only
 )
 
-// Access is the access policy of the LDAP front end.
+// Access is the access policy of the LDAP front end at one moment.
 type Access struct {
 	Anonymous AnonymousRead
 	Users     UserRead
+}
+
+// accessRules decide with the directory's settings as they are at each
+// check, so that an admin's change applies at once, to connections
+// already bound too.
+type accessRules struct{ dir *directory.Directory }
+
+func (a accessRules) now() Access {
+	anon, users := a.dir.LDAPAccess()
+	return Access{Anonymous: AnonymousRead(anon), Users: UserRead(users)}
+}
+
+func (a accessRules) canSearch(w *who) bool { return a.now().canSearch(w) }
+
+func (a accessRules) canRead(w *who, e *entry, baseDN string) bool {
+	return a.now().canRead(w, e, baseDN)
 }
 
 // who is the identity a connection is bound as.

@@ -37,7 +37,6 @@ type BackendConfig struct {
 	Directory *directory.Directory
 	Layout    ldif.Layout
 	Samba     *SambaDomain // nil when Samba support is off
-	Access    Access
 	Logger    *slog.Logger
 	Now       func() time.Time
 	Version   string
@@ -48,7 +47,7 @@ type BackendConfig struct {
 type Backend struct {
 	dir    *directory.Directory
 	tree   tree
-	access Access
+	access accessRules
 	log    *slog.Logger
 	now    func() time.Time
 
@@ -71,16 +70,10 @@ func NewBackend(cfg BackendConfig) *Backend {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Access.Anonymous == "" {
-		cfg.Access.Anonymous = AnonymousNone
-	}
-	if cfg.Access.Users == "" {
-		cfg.Access.Users = UserReadAll
-	}
 	b := &Backend{
 		dir:    cfg.Directory,
 		tree:   tree{layout: cfg.Layout, samba: cfg.Samba},
-		access: cfg.Access,
+		access: accessRules{cfg.Directory},
 		log:    cfg.Logger,
 		now:    cfg.Now,
 		pages:  newPager(cfg.Now),

@@ -40,7 +40,8 @@ func newFixtureOn(t testing.TB, access Access, wrap func(directory.Store) direct
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	d, err := directory.New(ctx, wrap(s), directory.Options{PasswordParams: password.TestParams, Samba: true, SecretKey: bytes.Repeat([]byte{7}, directory.SecretKeySize)})
+	d, err := directory.New(ctx, wrap(s), directory.Options{PasswordParams: password.TestParams, Samba: true, SecretKey: bytes.Repeat([]byte{7}, directory.SecretKeySize),
+		Settings: directory.Settings{Anonymous: string(access.Anonymous), UserRead: string(access.Users)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func newFixtureOn(t testing.TB, access Access, wrap func(directory.Store) direct
 	must(err)
 	layout, err := ldif.NewLayout("dc=example,dc=com")
 	must(err)
-	b := NewBackend(BackendConfig{Directory: d, Layout: layout, Access: access, Samba: &SambaDomain{Name: "EXAMPLE", SID: "S-1-5-21-1-2-3"}})
+	b := NewBackend(BackendConfig{Directory: d, Layout: layout, Samba: &SambaDomain{Name: "EXAMPLE", SID: "S-1-5-21-1-2-3"}})
 	return &fixture{dir: d, b: b, path: path}
 }
 

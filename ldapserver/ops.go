@@ -234,7 +234,7 @@ func (b *Backend) checkOwnPassword(ctx context.Context, w *who, e *entry, c chan
 	}
 	u, err := b.dir.User(ctx, e.get("uid")[0])
 	if err == nil {
-		err = directory.CheckOwnPassword(c.values[0], u)
+		err = b.dir.CheckOwnPassword(c.values[0], u)
 	}
 	if err != nil {
 		return b.errorResult("modify", err)

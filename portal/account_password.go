@@ -62,7 +62,7 @@ func (p *Portal) accountCheckPassword(r *http.Request, a signin.Account, current
 	case next == current:
 		return &accountError{http.StatusBadRequest, "The new password is the same as the current one."}
 	}
-	if err := directory.CheckOwnPassword(next, a.User); err != nil {
+	if err := p.dir.CheckOwnPassword(next, a.User); err != nil {
 		msg := strings.TrimSuffix(err.Error(), ": "+directory.ErrInvalid.Error())
 		return &accountError{http.StatusBadRequest, strings.ToUpper(msg[:1]) + msg[1:] + "."}
 	}

@@ -69,7 +69,7 @@ func (e *Engine) Account(w http.ResponseWriter, r *http.Request) (Account, bool)
 		e.fail(w, "account user", err)
 		return Account{}, false
 	}
-	recent := e.now().Sub(s.AuthTime) <= e.cfg.RecentSignIn
+	recent := e.now().Sub(s.AuthTime) <= e.dir.Settings().RecentSignIn
 	return Account{User: u, Session: s, CSRF: s.CSRF, SecureContext: e.SecureContext(), Recent: recent}, true
 }
 

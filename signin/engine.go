@@ -14,21 +14,16 @@ import (
 	"github.com/atrium-dir/atrium/web"
 )
 
-// Options holds the engine's settings; zero values take defaults.
+// Options holds the engine's settings; zero values take defaults. The
+// session lifetimes and how recent a sign-in a change needs are the
+// directory's run-time settings (web.session_idle, web.session_max,
+// web.recent_sign_in), read at each use so that an admin's change
+// applies at once.
 type Options struct {
 	// ExternalURL is where users reach Atrium; https makes cookies Secure.
 	ExternalURL *url.URL
-	// SessionIdle ends a session unused for this long (default 30 min).
-	SessionIdle time.Duration
-	// SessionMax ends a session this long after sign-in (default 12 h).
-	SessionMax time.Duration
 	// FlowTTL is how long a sign-in may take (default 15 min).
 	FlowTTL time.Duration
-	// RecentSignIn is how long after signing in a user may change how they
-	// sign in (factors, recovery codes, app passwords) without signing in
-	// again (default 15 min), as GitHub's sudo mode or Keycloak's
-	// max_age do for sensitive actions.
-	RecentSignIn time.Duration
 	// FlowsPerMinute caps the sign-ins one client address may start
 	// before giving a password (default 120, with as many at once).
 	FlowsPerMinute int
@@ -41,17 +36,8 @@ func (o Options) withDefaults() Options {
 	if o.ExternalURL == nil {
 		o.ExternalURL = &url.URL{Scheme: "http", Host: "localhost:8080"}
 	}
-	if o.SessionIdle <= 0 {
-		o.SessionIdle = 30 * time.Minute
-	}
-	if o.SessionMax <= 0 {
-		o.SessionMax = 12 * time.Hour
-	}
 	if o.FlowTTL <= 0 {
 		o.FlowTTL = 15 * time.Minute
-	}
-	if o.RecentSignIn <= 0 {
-		o.RecentSignIn = 15 * time.Minute
 	}
 	if o.FlowsPerMinute <= 0 {
 		o.FlowsPerMinute = 120

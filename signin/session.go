@@ -72,8 +72,11 @@ const (
 	touchEvery = time.Minute
 )
 
+// expiry is when s ends under the session lifetimes in force, which an
+// admin may change while it lasts.
 func (e *Engine) expiry(s Session) time.Time {
-	idle, abs := s.LastSeen.Add(e.cfg.SessionIdle), s.Created.Add(e.cfg.SessionMax)
+	set := e.dir.Settings()
+	idle, abs := s.LastSeen.Add(set.SessionIdle), s.Created.Add(set.SessionMax)
 	if idle.Before(abs) {
 		return idle
 	}
@@ -92,7 +95,7 @@ func (e *Engine) startSession(w http.ResponseWriter, r *http.Request, f Flow) (S
 	if err := e.dir.PutState(r.Context(), kindSession, s.ID, s, e.expiry(s)); err != nil {
 		return Session{}, err
 	}
-	http.SetCookie(w, e.cookie(sessionCookie, token, e.cfg.SessionMax))
+	http.SetCookie(w, e.cookie(sessionCookie, token, e.dir.Settings().SessionMax))
 	return s, nil
 }
 
@@ -138,6 +141,10 @@ func (e *Engine) checkSession(ctx context.Context, id string) (Session, error) {
 		return Session{}, err
 	}
 	now := e.now().UTC()
+	if !now.Before(e.expiry(s)) { // the lifetimes were shortened since it was stored
+		_ = e.dir.DeleteState(ctx, kindSession, id)
+		return Session{}, errSessionEnded
+	}
 	if now.Sub(s.LastSeen) < touchEvery {
 		return s, nil
 	}
@@ -196,7 +203,7 @@ func (e *Engine) EndOtherSessions(w http.ResponseWriter, r *http.Request, s Sess
 	ctx := r.Context()
 	now := e.now().UTC()
 	// Every session older than the mark ends within SessionMax anyway.
-	if err := e.dir.PutState(ctx, kindSignOut, s.UserID, now, now.Add(e.cfg.SessionMax)); err != nil {
+	if err := e.dir.PutState(ctx, kindSignOut, s.UserID, now, now.Add(e.dir.Settings().SessionMax)); err != nil {
 		return fmt.Errorf("sign out other sessions: %w", err)
 	}
 	if err := e.dir.RevokeUserOIDC(ctx, s.UserID); err != nil {
@@ -211,7 +218,7 @@ func (e *Engine) EndOtherSessions(w http.ResponseWriter, r *http.Request, s Sess
 	if err := e.dir.DeleteState(ctx, kindSession, old); err != nil {
 		e.log.Error("signin: drop reissued session", "err", err) // it has ended anyway
 	}
-	http.SetCookie(w, e.cookie(sessionCookie, token, e.cfg.SessionMax))
+	http.SetCookie(w, e.cookie(sessionCookie, token, e.dir.Settings().SessionMax))
 	return nil
 }
 
@@ -220,7 +227,7 @@ func (e *Engine) EndOtherSessions(w http.ResponseWriter, r *http.Request, s Sess
 // next request (see checkSession).
 func (e *Engine) EndSessions(ctx context.Context, userID string) error {
 	now := e.now().UTC()
-	if err := e.dir.PutState(ctx, kindSignOut, userID, now, now.Add(e.cfg.SessionMax)); err != nil {
+	if err := e.dir.PutState(ctx, kindSignOut, userID, now, now.Add(e.dir.Settings().SessionMax)); err != nil {
 		return fmt.Errorf("sign out everywhere: %w", err)
 	}
 	return nil

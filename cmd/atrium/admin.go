@@ -201,7 +201,9 @@ func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log 
 		Logger:    log,
 		Samba:     cfg.Samba.Enabled,
 		SecretKey: key,
-		MFA:       cfg.mfaPolicy(),
+		// The run-time settings the configuration sets; the rest come
+		// from the store, where the console and `settings set` put them.
+		Fixed: cfg.fixedSettings(),
 		// Before an upgrade, not after: a failed migration leaves the
 		// store as it was, and the copy is of that.
 		BeforeMigrate:      beforeMigrate,
@@ -218,6 +220,12 @@ func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log 
 		// Test suites only: cheap argon2id so tests do not spend seconds hashing.
 		opt.PasswordParams = password.TestParams
 	}
+	if cfg.Password.RefusedFile != "" {
+		if opt.RefusedPasswords, err = directory.ReadPasswordList(cfg.Password.RefusedFile); err != nil {
+			s.Close()
+			return nil, nil, err
+		}
+	}
 	password.SetConcurrency(cfg.Password.Concurrency)
 	for _, h := range hooks {
 		h(&opt)
@@ -225,10 +233,6 @@ func openDirectory(ctx context.Context, cfg Config, lockWait time.Duration, log 
 	d, err := directory.New(ctx, s, opt)
 	if err == nil {
 		err = checkSharedKey(ctx, cfg, d)
-	}
-	if err == nil && cfg.mfaSource() == "" {
-		// Not set in the configuration: the admin console's choice, if any.
-		err = d.LoadMFARequirement(ctx)
 	}
 	if err != nil {
 		if d != nil {

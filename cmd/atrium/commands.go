@@ -77,6 +77,9 @@ var commands = []*command{
 	{name: "import", usage: "import FILE.ldif", minArgs: 1, maxArgs: 1, fn: importLDIF},
 	{name: "export", usage: "export [--with-secrets] [--no-ssh-keys] FILE.ldif", flags: []string{"with-secrets!", "no-ssh-keys!"}, minArgs: 1, maxArgs: 1, fn: exportLDIF},
 	{name: "config check", usage: "config check"},
+	{name: "settings show", usage: "settings show", fn: settingsShow},
+	{name: "settings set", usage: "settings set KEY VALUE [KEY VALUE]...", minArgs: 2, maxArgs: -1, fn: settingsSet},
+	{name: "settings reset", usage: "settings reset KEY...", minArgs: 1, maxArgs: -1, fn: settingsReset},
 	{name: "migrate", usage: "migrate --to etcd --etcd-endpoints URL,... [--force]", flags: []string{"to", "force!"}},
 	{name: "app add", usage: "app add NAME (--metadata FILE|URL | --entity-id ID --acs URL) [--preset cloudflare|generic] [--groups G1,G2] [--nameid email|persistent|uid] [--attribute NAME=SOURCE]... [--encrypt] [--verify-requests] [--idp-initiated] [--launch-url URL] [--require-mfa]\n" +
 		"       app add NAME --oidc (--redirect-uri URL... | --preset cloudflare|grafana|gitea|proxmox|portainer|nextcloud --app-url URL) [--post-logout-uri URL]... [--public] [--signing-alg RS256|ES256] [--access-ttl D] [--id-token-ttl D] [--refresh-ttl D] [--groups G1,G2] [--require-mfa] [--launch-url URL]",
@@ -470,7 +473,7 @@ func accountAdd(e *env) error {
 	if err != nil {
 		return err
 	}
-	if err := directory.CheckPasswordPolicy(e.inv.password); err != nil {
+	if err := e.dir.CheckPasswordPolicy(e.inv.password); err != nil {
 		return err
 	}
 	a, err := e.dir.CreateBindAccount(e.ctx, e.arg(0), rights, e.inv.password)

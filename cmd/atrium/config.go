@@ -16,7 +16,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/atrium-dir/atrium/backup"
-	"github.com/atrium-dir/atrium/console"
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/password"
 	"github.com/atrium-dir/atrium/internal/connlimit"
@@ -101,6 +100,9 @@ type Config struct {
 		Time        uint32 `yaml:"time"`
 		Threads     uint8  `yaml:"threads"`
 		Concurrency int    `yaml:"concurrency"` // 0: one per CPU (GOMAXPROCS)
+		MinLength   int    `yaml:"min_length"`  // the shortest password anyone may set
+		// RefusedFile: passwords refused besides the shipped list, one a line.
+		RefusedFile string `yaml:"refused_file"`
 	} `yaml:"password"`
 	Backoff struct {
 		AddressFreeFailures int           `yaml:"address_free_failures"`
@@ -151,6 +153,7 @@ func defaultConfig() Config {
 	c.Password.MemoryKiB = password.DefaultParams.Memory
 	c.Password.Time = password.DefaultParams.Time
 	c.Password.Threads = password.DefaultParams.Threads
+	c.Password.MinLength = directory.MinPasswordLengthFloor
 	c.Web.AdminGroups = []string{"admins"}
 	c.Web.InviteTTL = 72 * time.Hour
 	c.Backoff.AddressFreeFailures = 5
@@ -225,6 +228,8 @@ var settings = []setting{
 	{"ATRIUM_MFA_REQUIRE", "", str(func(c *Config) *string { return &c.MFA.Require })},
 	{"ATRIUM_MFA_GROUPS", "", list(func(c *Config) *[]string { return &c.MFA.Groups })},
 	{"ATRIUM_LDAP_APP_PASSWORD_ONLY_GROUPS", "", list(func(c *Config) *[]string { return &c.LDAP.AppPasswordOnlyGroups })},
+	{"ATRIUM_PASSWORD_MIN_LENGTH", "", integer(func(c *Config) *int { return &c.Password.MinLength })},
+	{"ATRIUM_PASSWORD_REFUSED_FILE", "", str(func(c *Config) *string { return &c.Password.RefusedFile })},
 	{"ATRIUM_BACKUP_DIR", "", str(func(c *Config) *string { return &c.Backup.Dir })},
 	{"ATRIUM_METRICS_ADDR", "metrics-addr", str(func(c *Config) *string { return &c.Metrics.Addr })},
 	{"ATRIUM_LDAP_MAX_CONNS_PER_ADDRESS", "", integer(func(c *Config) *int { return &c.LDAP.MaxConnsPerAddress })},
@@ -292,7 +297,7 @@ var (
 // understands.
 func (c Config) Validate() []string {
 	var p []string
-	for _, step := range []func() []string{c.generalProblems, c.ldapProblems, c.sambaProblems, c.mfaProblems, c.webProblems} {
+	for _, step := range []func() []string{c.generalProblems, c.ldapProblems, c.sambaProblems, c.mfaProblems, c.webProblems, c.runtimeProblems} {
 		p = append(p, step()...)
 	}
 	p = append(p, c.Store.problems()...)
@@ -341,19 +346,9 @@ func (c Config) generalProblems() []string {
 	return p
 }
 
-// ldapProblems checks the LDAP access rules and connection limits.
+// ldapProblems checks the LDAP connection limits.
 func (c Config) ldapProblems() []string {
 	var p []string
-	switch c.LDAP.Anonymous {
-	case "none", "base", "tree":
-	default:
-		p = append(p, fmt.Sprintf("ldap.anonymous: %q must be none, base or tree", c.LDAP.Anonymous))
-	}
-	switch c.LDAP.UserRead {
-	case "all", "self":
-	default:
-		p = append(p, fmt.Sprintf("ldap.user_read: %q must be all or self", c.LDAP.UserRead))
-	}
 	if c.LDAP.MaxConns < 1 || c.LDAP.IdleTimeout < time.Second {
 		p = append(p, "ldap: max_conns must be at least 1 and idle_timeout at least 1s")
 	}
@@ -393,7 +388,8 @@ func (c Config) sambaProblems() []string {
 	return p
 }
 
-// mfaProblems checks the second-factor policy and the groups it names.
+// mfaProblems checks that the second-factor policy's two keys agree;
+// runtimeProblems checks each.
 func (c Config) mfaProblems() []string {
 	var p []string
 	switch c.MFA.Require {
@@ -405,26 +401,14 @@ func (c Config) mfaProblems() []string {
 		if len(c.MFA.Groups) == 0 {
 			p = append(p, "mfa.groups: mfa.require is groups, so list at least one group")
 		}
-	default:
-		p = append(p, fmt.Sprintf("mfa.require: %q must be none, all or groups", c.MFA.Require))
-	}
-	for key, groups := range map[string][]string{"mfa.groups": c.MFA.Groups, "ldap.app_password_only_groups": c.LDAP.AppPasswordOnlyGroups} {
-		for _, g := range groups {
-			if !directory.ValidGroupName(g) {
-				p = append(p, fmt.Sprintf("%s: %q is not a group name", key, g))
-			}
-		}
 	}
 	return p
 }
 
-// webProblems checks sessions, sign-ins, invites, mail, password hashing
-// and the backoff.
+// webProblems checks sign-ins, mail, password hashing and lists, and the
+// backoff.
 func (c Config) webProblems() []string {
 	var p []string
-	if c.Web.SessionIdle <= 0 || c.Web.SessionMax <= 0 || c.Web.RecentSignIn <= 0 {
-		p = append(p, "web: session_idle, session_max and recent_sign_in must be positive")
-	}
 	if err := c.passwordParams().CheckStrength(); err != nil {
 		p = append(p, fmt.Sprintf("password: %v; raise memory_kib, time or threads", err))
 	}
@@ -434,8 +418,10 @@ func (c Config) webProblems() []string {
 	if c.Web.SignInsPerMinute < 1 {
 		p = append(p, "web.sign_ins_per_minute must be at least 1")
 	}
-	if c.Web.InviteTTL <= 0 {
-		p = append(p, "web: invite_ttl must be positive")
+	if c.Password.RefusedFile != "" {
+		if _, err := directory.ReadPasswordList(c.Password.RefusedFile); err != nil {
+			p = append(p, fmt.Sprintf("password.refused_file: cannot read %s", c.Password.RefusedFile))
+		}
 	}
 	if (c.Mail.SMTPURL == "") != (c.Mail.From == "") {
 		p = append(p, "mail: smtp_url and from go together")
@@ -450,15 +436,6 @@ func (c Config) webProblems() []string {
 // passwordParams are the argon2id parameters of c.
 func (c Config) passwordParams() password.Params {
 	return password.Params{Memory: c.Password.MemoryKiB, Time: c.Password.Time, Threads: c.Password.Threads}
-}
-
-// mfaPolicy is the directory's second-factor policy of c.
-func (c Config) mfaPolicy() directory.MFAPolicy {
-	pol := directory.MFAPolicy{All: c.MFA.Require == "all", LDAPAppPasswordOnly: c.LDAP.AppPasswordOnlyGroups}
-	if c.MFA.Require == "groups" {
-		pol.Groups = c.MFA.Groups
-	}
-	return pol
 }
 
 // fileKeys lists the keys a YAML file sets, as "section.key" or "key".
@@ -477,48 +454,6 @@ func fileKeys(raw []byte) map[string]bool {
 		}
 	}
 	return out
-}
-
-// mfaSource says where the configuration sets the MFA requirement; empty
-// when it does not, and the one stored from the admin console applies.
-func (c Config) mfaSource() string {
-	switch {
-	case c.set["mfa.require"] || c.set["mfa.groups"]:
-		return "the configuration file (mfa.require, mfa.groups)"
-	case c.set["ATRIUM_MFA_REQUIRE"] || c.set["ATRIUM_MFA_GROUPS"]:
-		return "the environment (ATRIUM_MFA_REQUIRE, ATRIUM_MFA_GROUPS)"
-	}
-	return ""
-}
-
-// consoleSettings are the settings the admin console's policy page shows
-// read-only: they live in the configuration only.
-func (c Config) consoleSettings() []console.Setting {
-	list := func(v []string) string {
-		if len(v) == 0 {
-			return "(none)"
-		}
-		return strings.Join(v, ", ")
-	}
-	rows := []console.Setting{
-		{Key: "ldap.app_password_only_groups", Value: list(c.LDAP.AppPasswordOnlyGroups), About: "members bind over LDAP with app passwords only"},
-		{Key: "ldap.anonymous", Value: c.LDAP.Anonymous, About: "what a client sees before it binds: none, base or tree"},
-		{Key: "ldap.user_read", Value: c.LDAP.UserRead, About: "what a bound user may read: all or self"},
-		{Key: "samba.enabled", Value: strconv.FormatBool(c.Samba.Enabled), About: "serve NT hashes and Samba attributes to bind accounts with the samba right"},
-		{Key: "samba.domain", Value: c.Samba.Domain, About: "the Samba domain name"},
-		{Key: "web.session_idle", Value: c.Web.SessionIdle.String(), About: "a web session ends after this long unused"},
-		{Key: "web.session_max", Value: c.Web.SessionMax.String(), About: "a web session ends this long after its sign-in"},
-		{Key: "web.recent_sign_in", Value: c.Web.RecentSignIn.String(), About: "changes need a sign-in this recent"},
-		{Key: "web.admin_groups", Value: list(c.Web.AdminGroups), About: "who may use this console"},
-		{Key: "web.invite_ttl", Value: c.Web.InviteTTL.String(), About: "how long an invite link works"},
-	}
-	for i, r := range rows {
-		rows[i].Source = "default"
-		if c.set[r.Key] || c.set["ATRIUM_"+strings.ToUpper(strings.ReplaceAll(r.Key, ".", "_"))] {
-			rows[i].Source = "configuration"
-		}
-	}
-	return rows
 }
 
 // allowList is limits.allow parsed; Validate has refused bad entries.

@@ -1230,7 +1230,7 @@ samba:
 			`problem: http_addr: port "99999" is not a number from 0 to 65535`,
 			`problem: external_url: "ftp://files.example.com" must be an http:// or https:// address`,
 			`problem: log_format: "xml" must be text or json`,
-			`problem: web: session_idle, session_max and recent_sign_in must be positive`,
+			`problem: web.recent_sign_in: "0s" must be a duration from 1m to 24h`,
 			`problem: samba.netbios_names: "not a name" must be a NetBIOS name`,
 			`problem: samba: lockout_threshold must be 0 or more, lockout_duration and lockout_window at least 1m`,
 		} {

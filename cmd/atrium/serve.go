@@ -175,8 +175,7 @@ func ldapServer(cfg Config, d *directory.Directory, tlsConfig *tls.Config, samba
 	layout, _ := ldif.NewLayout(cfg.BaseDN)
 	backend := ldapserver.NewBackend(ldapserver.BackendConfig{
 		Directory: d, Layout: layout, Logger: log, Version: version, Now: d.Now,
-		Access: ldapserver.Access{Anonymous: ldapserver.AnonymousRead(cfg.LDAP.Anonymous), Users: ldapserver.UserRead(cfg.LDAP.UserRead)},
-		Samba:  samba,
+		Samba: samba,
 	})
 	return &ldapserver.Server{Backend: backend, Logger: log, TLSConfig: tlsConfig, MaxConns: cfg.LDAP.MaxConns, IdleTimeout: cfg.LDAP.IdleTimeout,
 		MaxConnsPerAddress: cfg.LDAP.MaxConnsPerAddress, Uncapped: cfg.allowList(), WriteTimeout: cfg.LDAP.WriteTimeout, Metrics: m}
@@ -190,12 +189,11 @@ func webHandler(cfg Config, d *directory.Directory, tlsConfig *tls.Config, log *
 		return nil, err
 	}
 	e := signin.New(d, signin.Options{
-		ExternalURL: ext, SessionIdle: cfg.Web.SessionIdle, SessionMax: cfg.Web.SessionMax, RecentSignIn: cfg.Web.RecentSignIn,
-		FlowsPerMinute: cfg.Web.SignInsPerMinute, Now: d.Now, Logger: log,
+		ExternalURL: ext, FlowsPerMinute: cfg.Web.SignInsPerMinute, Now: d.Now, Logger: log,
 	})
 	otp.Register(e, d)
-	consoleOpts := console.Options{AdminGroups: cfg.Web.AdminGroups, InviteTTL: cfg.Web.InviteTTL, Now: d.Now, Logger: log,
-		Server: consoleServer(cfg, d, tlsConfig), Settings: cfg.consoleSettings(), MFAFixed: cfg.mfaSource()}
+	consoleOpts := console.Options{AdminGroups: cfg.Web.AdminGroups, Now: d.Now, Logger: log,
+		Server: consoleServer(cfg, d, tlsConfig), Settings: cfg.consoleSettings()}
 	if cfg.Mail.SMTPURL != "" {
 		if consoleOpts.Mail, err = console.SMTP(cfg.Mail.SMTPURL, cfg.Mail.From); err != nil {
 			return nil, err
