@@ -9,7 +9,8 @@
 // that requires them, backoff against guessing, the audit log, and the
 // apps users sign in to: SAML service providers and OpenID Connect
 // clients, with the clients' codes, tokens and their revocation
-// (oidctokens.go).
+// (oidctokens.go), and the run-time settings admins change while Atrium
+// runs, the configuration's winning (settings.go, settingstore.go).
 //
 // Front ends (LDAP, SAML, the portal) call a *Directory; none of them touch
 // the storage engine. Storage is a small transactional ordered key-value

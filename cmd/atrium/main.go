@@ -205,6 +205,7 @@ Usage:
   atrium audit [--user UID] [--since DURATION]
   atrium backup FILE | backup verify FILE | restore FILE [--force]
   atrium import FILE.ldif | export [--with-secrets] [--no-ssh-keys] FILE.ldif
+  atrium settings show | set KEY VALUE [KEY VALUE]... | reset KEY...   (see README, settings)
   atrium config check
   atrium migrate --to etcd --etcd-endpoints URL,... [--etcd-ca F --etcd-cert F --etcd-key F] [--etcd-prefix P] [--force]
   atrium version | healthcheck

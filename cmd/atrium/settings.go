@@ -93,7 +93,7 @@ func (c Config) consoleSettings() []console.Setting {
 	}
 	for i, r := range rows {
 		rows[i].Source = "default"
-		if c.source(r.Key) != "" {
+		if c.source(r.Key) != "" || r.Key == "samba.enabled" && c.set["ATRIUM_SAMBA"] {
 			rows[i].Source = "configuration"
 		}
 	}
