@@ -148,3 +148,29 @@ func TestPolicySettingsInBrowser(t *testing.T) {
 		t.Errorf("a 13-character password on the self-service page: %d\n%.400s", resp.StatusCode, body)
 	}
 }
+
+// Session lifetimes and the invite lifetime are read when they are used:
+// a shortened web.session_idle signs alice out at her next request, and
+// an invite made after web.invite_ttl changed lasts the new time.
+func TestLifetimesApplyAtOnce(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	ctx := context.Background()
+	alice := st.client()
+	if resp, _ := alice.signIn("/", "alice"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("alice's sign-in: %d", resp.StatusCode)
+	}
+	st.clock.Advance(12 * time.Minute)
+	by := directory.Changer{Actor: "admin", Service: "console"}
+	if err := st.d.SetSettings(ctx, map[string]string{directory.KeySessionIdle: "10m", directory.KeyInviteTTL: "2h"}, by); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := alice.get("/"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+		t.Errorf("alice, idle for 12 minutes under a 10-minute limit: %d to %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	admin := st.client()
+	admin.signIn("/admin/users/new", "admin")
+	_, page := admin.submit("/admin/users/new", "/admin/users", url.Values{"uid": {"dave"}, "mail": {"dave@example.com"}})
+	if want := st.clock.Now().Add(2 * time.Hour).UTC().Format("2 Jan 2006 15:04 MST"); !strings.Contains(page, "until "+want) {
+		t.Errorf("the invite does not last 2h (until %s):\n%.600s", want, page)
+	}
+}

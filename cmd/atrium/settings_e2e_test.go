@@ -2,6 +2,7 @@ package main
 
 import (
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -52,12 +53,17 @@ func TestSettingsApplyToTheRunningServer(t *testing.T) {
 		t.Fatalf("an anonymous search by default: %v", err)
 	}
 
-	c.ok(t, "settings", "set", "password.min_length", "16")
 	alice := dialLDAP(t, srv.ldapAddr)
 	if err := alice.Bind(userDN("alice"), "violet teapot"); err != nil {
 		t.Fatal(err)
 	}
-	_, err := alice.PasswordModify(ldap.NewPasswordModifyRequest("", "violet teapot", "violet teapots!"))
+	// On Openwall's list (password.lst), not on the one Atrium had before.
+	_, err := alice.PasswordModify(ldap.NewPasswordModifyRequest("", "violet teapot", "Flamingo2024!"))
+	if !ldap.IsErrorWithCode(err, ldap.LDAPResultConstraintViolation) || !strings.Contains(err.Error(), "most commonly used") {
+		t.Errorf("a password from the shipped list: %v", err)
+	}
+	c.ok(t, "settings", "set", "password.min_length", "16")
+	_, err = alice.PasswordModify(ldap.NewPasswordModifyRequest("", "violet teapot", "violet teapots!"))
 	if !ldap.IsErrorWithCode(err, ldap.LDAPResultConstraintViolation) || !strings.Contains(err.Error(), "at least 16 characters") {
 		t.Errorf("a 15-character password under a minimum of 16: %v", err)
 	}
@@ -93,4 +99,28 @@ func TestSettingsApplyToTheRunningServer(t *testing.T) {
 		t.Errorf("after settings reset ldap.anonymous: %v", err)
 	}
 	srv.stop(t)
+}
+
+// password.refused_file adds the admin's own passwords to those refused,
+// for every password set; config check names a file it cannot read.
+func TestRefusedPasswordsFile(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "refused.txt")
+	cfgFile := filepath.Join(dir, "atrium.yaml")
+	if err := os.WriteFile(list, []byte("# our own\nAcme Widgets\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgFile, []byte("password:\n  refused_file: "+list+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := &cli{data: filepath.Join(dir, "data"), env: testEnv("ATRIUM_CONFIG=" + cfgFile), tr: &transcript{}}
+	r := c.failsIn(t, "acme widgets 2024\n", exitInvalid, "user", "add", "bob", "--mail", "bob@example.com", "--password-stdin")
+	if !strings.Contains(r.stderr, "most commonly used") {
+		t.Errorf("a password from the refused file: %s", r.stderr)
+	}
+	c.okIn(t, "acme gadgets 2024\n", "user", "add", "bob", "--mail", "bob@example.com", "--password-stdin")
+	os.Remove(list)
+	if r := c.fails(t, exitError, "config", "check"); !strings.Contains(r.stdout, "password.refused_file: cannot read") {
+		t.Errorf("config check with the list gone: %s", r.stdout)
+	}
 }
