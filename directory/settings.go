@@ -205,12 +205,12 @@ func duration(key, about string, field func(*Settings) *time.Duration, lo, hi ti
 		parse: func(s *Settings, v string) error {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < lo || d > hi {
-				return fmt.Errorf("%s: %q must be a duration from %s to %s (such as 30m or 12h): %w", key, v, ShowDuration(lo), ShowDuration(hi), ErrInvalid)
+				return fmt.Errorf("%s: %q must be a duration from %s to %s (such as 30m or 12h): %w", key, v, showDuration(lo), showDuration(hi), ErrInvalid)
 			}
 			*field(s) = d
 			return nil
 		},
-		show: func(s Settings) string { return ShowDuration(*field(&s)) },
+		show: func(s Settings) string { return showDuration(*field(&s)) },
 		take: func(dst *Settings, src Settings) { *field(dst) = *field(&src) },
 	}
 }
@@ -230,8 +230,8 @@ func number(key, about string, field func(*Settings) *int, lo, hi int) settingDe
 	}
 }
 
-// ShowDuration spells d without the zero units Go adds ("12h", "1h30m").
-func ShowDuration(d time.Duration) string {
+// showDuration spells d without the zero units Go adds ("12h", "1h30m").
+func showDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")

@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -92,7 +93,7 @@ func (d *Directory) initSettings(opt Options) error {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", f.Source, err))
 		}
-		d.fixed[key] = f.Source
+		d.fixed[key] = cmp.Or(f.Source, "the configuration")
 	}
 	// Who must use a second factor is one choice: the configuration sets
 	// both halves or neither.
