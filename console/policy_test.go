@@ -174,3 +174,15 @@ func TestLifetimesApplyAtOnce(t *testing.T) {
 		t.Errorf("the invite does not last 2h (until %s):\n%.600s", want, page)
 	}
 }
+
+// A settings change needs a recent sign-in, as every console change does.
+func TestSettingsNeedRecentSignIn(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	admin := st.client()
+	admin.signIn("/admin/policy", "admin")
+	st.clock.Advance(16 * time.Minute)
+	resp, body := admin.submit("/admin/policy", "/admin/policy/settings", url.Values{"ldap.anonymous": {"tree"}})
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Sign in again") || st.d.Settings().Anonymous != "none" {
+		t.Errorf("a stale sign-in changing ldap.anonymous: %d, now %s\n%.300s", resp.StatusCode, st.d.Settings().Anonymous, body)
+	}
+}
