@@ -76,17 +76,26 @@ func (s *Server) Memory() (rss, peak int64) {
 // child processes (Atrium's password workers) have used, those it has
 // reaped included.
 func (s *Server) CPUTime() time.Duration {
+	total := procCPU(s.cmd.Process.Pid, true)
+	for _, child := range s.Children() {
+		total += procCPU(child, false)
+	}
+	return total
+}
+
+// Children are the server's child processes running now.
+func (s *Server) Children() []int {
+	var pids []int
 	pid := s.cmd.Process.Pid
-	total := procCPU(pid, true)
 	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	for _, t := range tasks {
 		raw, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, t.Name()))
 		for _, c := range strings.Fields(string(raw)) {
 			child, _ := strconv.Atoi(c)
-			total += procCPU(child, false)
+			pids = append(pids, child)
 		}
 	}
-	return total
+	return pids
 }
 
 // procCPU is pid's processor time from /proc/PID/stat, with its reaped
