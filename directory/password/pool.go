@@ -49,6 +49,9 @@ var workers atomic.Pointer[Workers]
 // worker processes, until Close. A server calls it once at start-up;
 // short commands do not need it. Workers start when the first task comes.
 func StartWorkers(log *slog.Logger) *Workers {
+	if log == nil {
+		log = slog.Default()
+	}
 	w := &Workers{log: log, now: time.Now, live: map[*worker]struct{}{}}
 	w.exe, _ = selfExe()
 	workers.Store(w)
