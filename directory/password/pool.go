@@ -58,16 +58,17 @@ func StartWorkers(log *slog.Logger) *Workers {
 	return w
 }
 
-// Close ends every worker; tasks running in one finish in this process.
+// Close ends the idle workers, and each busy one when its task is done;
+// later tasks run in this process.
 func (w *Workers) Close() {
 	workers.CompareAndSwap(w, nil)
 	w.mu.Lock()
 	w.closed = true
-	live := w.live
-	w.live, w.idle = nil, nil
+	idle := w.idle
+	w.idle = nil
 	w.mu.Unlock()
-	for c := range live {
-		c.stop()
+	for _, c := range idle {
+		w.drop(c)
 	}
 }
 
