@@ -99,6 +99,9 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer store.Close()
 	defer d.Close()
+	// Hashes run in idle-priority child processes, so that first logins
+	// cannot starve the other requests of a busy server.
+	defer password.StartWorkers(log).Close()
 	if err := firstStart(ctx, cfg, d, log); err != nil {
 		return err
 	}

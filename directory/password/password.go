@@ -15,9 +15,6 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/GehirnInc/crypt"
-	_ "github.com/GehirnInc/crypt/sha256_crypt" // registers $5$
-	_ "github.com/GehirnInc/crypt/sha512_crypt" // registers $6$
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -67,16 +64,17 @@ const (
 	keyLen  = 32
 )
 
-// limit bounds how many argon2 computations run at once. Each holds its
-// parameters' memory (64 MiB by default) until it ends, so the bound on
-// hashes is the bound on hashing memory, and hashes waiting for a slot
-// leave the other cores to the requests that need no hash.
+// limit bounds how many argon2 computations and {CRYPT} checks run at
+// once. Each argon2 holds its parameters' memory (64 MiB by default) until
+// it ends, so the bound on hashes is the bound on hashing memory, and
+// hashes waiting for a slot leave the other cores to the requests that
+// need no hash. With Workers, it is also the bound on busy workers.
 var limit atomic.Pointer[chan struct{}]
 
 func init() { SetConcurrency(0) }
 
-// SetConcurrency sets how many argon2 hashes may run at once: n, or
-// GOMAXPROCS when n <= 0. Hashes already running finish in their slots.
+// SetConcurrency sets how many argon2 hashes and {CRYPT} checks may run at
+// once: n, or GOMAXPROCS when n <= 0. Those running finish in their slots.
 func SetConcurrency(n int) {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
@@ -97,10 +95,19 @@ var computeArgon2 = func(variant string, pw, salt []byte, p Params, n uint32) []
 // collection: a collection per hash, over a heap of a large directory,
 // cost more than the hash and stopped every other request meanwhile.
 func argon2Key(variant string, pw, salt []byte, p Params, n uint32) []byte {
+	return compute(&task{Kind: taskArgon2, Password: pw, Variant: variant, Salt: salt, Params: p, KeyLen: n}).Key
+}
+
+// compute runs t in one of the limited slots, in a worker process when
+// StartWorkers was called.
+func compute(t *task) outcome {
 	slots := *limit.Load()
 	slots <- struct{}{}
 	defer func() { <-slots }()
-	return computeArgon2(variant, pw, salt, p, n)
+	if w := workers.Load(); w != nil {
+		return w.do(t)
+	}
+	return t.run()
 }
 
 // Hasher makes new hashes.
@@ -225,24 +232,11 @@ func verifyCrypt(c, pw string) (bool, error) {
 	if err := checkCrypt(c); err != nil {
 		return false, err
 	}
-	if isBcrypt(c) {
-		err := bcrypt.CompareHashAndPassword([]byte(c), []byte(pw))
-		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
-			return false, nil
-		}
-		if err != nil {
-			return false, fmt.Errorf("%w: %v", ErrMalformed, err)
-		}
-		return true, nil
+	o := compute(&task{Kind: taskCrypt, Password: []byte(pw), Hash: c})
+	if o.Err != "" {
+		return false, fmt.Errorf("%w: %s", ErrMalformed, o.Err)
 	}
-	err := crypt.NewFromHash(c).Verify(c, []byte(pw))
-	if errors.Is(err, crypt.ErrKeyMismatch) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	return true, nil
+	return o.Match, nil
 }
 
 func isBcrypt(c string) bool {

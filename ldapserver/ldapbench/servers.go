@@ -23,6 +23,7 @@ import (
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/directory/boltstore"
+	"github.com/atrium-dir/atrium/directory/password"
 	"github.com/atrium-dir/atrium/ldapserver"
 	"github.com/atrium-dir/atrium/ldif"
 )
@@ -71,22 +72,57 @@ func (s *Server) Memory() (rss, peak int64) {
 	return rss, peak
 }
 
-// CPUTime is the processor time (user and system) the server has used.
+// CPUTime is the processor time (user and system) the server and its
+// child processes (Atrium's password workers) have used, those it has
+// reaped included.
 func (s *Server) CPUTime() time.Duration {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	total := procCPU(s.cmd.Process.Pid, true)
+	for _, child := range s.Children() {
+		total += procCPU(child, false)
+	}
+	return total
+}
+
+// Children are the server's child processes running now.
+func (s *Server) Children() []int {
+	var pids []int
+	pid := s.cmd.Process.Pid
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, t := range tasks {
+		raw, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, t.Name()))
+		for _, c := range strings.Fields(string(raw)) {
+			child, _ := strconv.Atoi(c)
+			pids = append(pids, child)
+		}
+	}
+	return pids
+}
+
+// procCPU is pid's processor time from /proc/PID/stat, with its reaped
+// children's when reaped is set.
+func procCPU(pid int, reaped bool) time.Duration {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}
-	// The fields after the parenthesised command name; utime and stime
-	// are the 14th and 15th of the whole line, in clock ticks.
+	// The fields after the parenthesised command name; utime, stime,
+	// cutime and cstime are the 14th to 17th of the whole line, in clock
+	// ticks.
 	_, rest, _ := strings.Cut(string(raw), ") ")
 	f := strings.Fields(rest)
-	if len(f) < 13 {
+	if len(f) < 15 {
 		return 0
 	}
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / clockTicks
+	n := 2
+	if reaped {
+		n = 4
+	}
+	var ticks int64
+	for _, v := range f[11 : 11+n] {
+		t, _ := strconv.ParseInt(v, 10, 64)
+		ticks += t
+	}
+	return time.Duration(ticks) * time.Second / clockTicks
 }
 
 // clockTicks is USER_HZ, the unit of /proc/PID/stat times: 100 on every
@@ -295,6 +331,9 @@ func Serve() error {
 			}
 		}()
 	}
+	// As atrium serve: hashes in idle-priority workers, which inherit
+	// the server's CPU affinity.
+	defer password.StartWorkers(slog.New(slog.NewTextHandler(os.Stderr, nil))).Close()
 	store, err := boltstore.Open(os.Getenv(ServeEnv), 5*time.Second)
 	if err != nil {
 		return err

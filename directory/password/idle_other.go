@@ -1,0 +1,13 @@
+//go:build !linux
+
+package password
+
+import (
+	"os"
+	"syscall"
+)
+
+func selfExe() (string, error) { return os.Executable() }
+
+// runIdle lowers this process to nice 19, the lowest ordinary priority.
+func runIdle() error { return syscall.Setpriority(syscall.PRIO_PROCESS, 0, 19) }
