@@ -18,6 +18,10 @@ type Syncer interface {
 // process or another.
 type Change struct{ Bucket, Key string }
 
+// Shared reports whether the store is shared by several processes (etcd
+// nodes), so that what one front end keeps in memory the others miss.
+func (d *Directory) Shared() bool { return d.syncer != nil }
+
 // ChangeNotifier is a shared store that reports every change it applies,
 // whoever made it. nil changes mean anything may have changed (the local
 // copy was reloaded). fn runs on the store's apply loop: it must be quick.
