@@ -158,6 +158,9 @@ type Directory struct {
 	// (SetMFARequirement); read it with MFAPolicy.
 	policyMu  sync.RWMutex
 	mfaPolicy MFAPolicy
+	// mfaStored: the requirement follows the store's (LoadMFARequirement),
+	// also when another node changes it.
+	mfaStored atomic.Bool
 	onAudit   func(AuditEvent) // Options.OnAudit, or nil
 	// secretsGen counts secret writes (see SecretsGeneration).
 	secretsGen atomic.Uint64

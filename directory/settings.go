@@ -66,6 +66,7 @@ func (d *Directory) SetMFARequirement(ctx context.Context, req MFARequirement) e
 // LoadMFARequirement applies the stored MFA requirement, if an admin set
 // one; callers skip it when the configuration file sets the policy.
 func (d *Directory) LoadMFARequirement(ctx context.Context) error {
+	d.mfaStored.Store(true)
 	raw, err := d.Secret(ctx, settingMFA)
 	if errors.Is(err, ErrNotFound) {
 		return nil

@@ -78,7 +78,8 @@ func (d *Directory) stale() error {
 // changes, so that a change made on any node drops them on every node:
 // verified binds of a principal whose credentials or record changed, and
 // the parsed secrets (SAML keys) when a secret changed. Backoff counters
-// are shared through the store (see sharedBackoff). The group decode
+// are shared through the store (see sharedBackoff), and the MFA
+// requirement an admin sets follows the store's. The group decode
 // cache compares stored bytes on every use and needs nothing.
 func (d *Directory) watchShared(store Store) {
 	if s, ok := store.(Syncer); ok {
@@ -94,6 +95,7 @@ func (d *Directory) watchShared(store Store) {
 		if changes == nil {
 			d.binds.forgetAll()
 			d.secretsGen.Add(1)
+			d.followMFARequirement()
 			return
 		}
 		d.sharedBackoff.received(changes)
@@ -103,9 +105,24 @@ func (d *Directory) watchShared(store Store) {
 				d.binds.forget(c.Key)
 			case bSecrets:
 				d.secretsGen.Add(1)
+				if c.Key == settingMFA {
+					d.followMFARequirement()
+				}
 			}
 		}
 	})
+}
+
+// followMFARequirement applies the MFA requirement as the store now has
+// it (an admin changed it in another node's console), when this node
+// follows the stored one. It reads the local copy only, so it is quick.
+func (d *Directory) followMFARequirement() {
+	if !d.mfaStored.Load() {
+		return
+	}
+	if err := d.LoadMFARequirement(context.Background()); err != nil {
+		d.log.Warn("apply the MFA requirement changed on another node", "err", err)
+	}
 }
 
 // ErrWrongSecretKey means the secrets key cannot open the secrets the
