@@ -3,6 +3,7 @@ package samlidp_test
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"net/url"
@@ -86,4 +87,28 @@ func TestRequestAnsweredOnOneNodeIsRefusedOnAnother(t *testing.T) {
 
 	fresh := authnXML("id-only-on-b", cloudflareACS, "", time.Now(), "")
 	samlResponse(t, b.get(redirectRequest(baseB, fresh, "")), cloudflareACS)
+
+	// Requests nobody signs in for still write nothing to the cluster.
+	before := stateRecords(t, c.Endpoints[2], "/corp")
+	for i := range 50 {
+		anonymous := authnXML(fmt.Sprintf("id-anonymous-%d", i), cloudflareACS, "", time.Now(), "")
+		if p := newBrowser(t).get(redirectRequest(baseB, anonymous, "")); !strings.Contains(p.body, `name="password"`) {
+			t.Fatalf("an anonymous request got %d, not the login page:\n%s", p.status, p.body)
+		}
+	}
+	if after := stateRecords(t, c.Endpoints[2], "/corp"); after != before {
+		t.Errorf("50 anonymous AuthnRequests changed the cluster's state records from %d to %d", before, after)
+	}
+}
+
+// stateRecords counts the records of the state bucket (sessions, flows,
+// claims) under prefix, read from the cluster at endpoint.
+func stateRecords(t *testing.T, endpoint, prefix string) int64 {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	must(t, err)
+	defer cli.Close()
+	resp, err := cli.Get(context.Background(), prefix+"/d/state\x00", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	must(t, err)
+	return resp.Count
 }
