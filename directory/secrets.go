@@ -136,6 +136,31 @@ func (d *Directory) PutSecret(ctx context.Context, name string, value []byte) er
 	return d.store.Update(ctx, func(tx Tx) error { return tx.Put(bSecrets, name, sealed) })
 }
 
+// EnsureSecret stores value as the secret name unless one is stored, and
+// returns the secret stored: value, or the one already there. Nodes of a
+// shared store that start together each make a value and agree on one.
+func (d *Directory) EnsureSecret(ctx context.Context, name string, value []byte) ([]byte, error) {
+	sealed, err := d.Seal(value, "secret:"+name)
+	if err != nil {
+		return nil, err
+	}
+	var stored []byte
+	err = d.store.Update(ctx, func(tx Tx) error {
+		v, err := tx.Get(bSecrets, name)
+		if errors.Is(err, ErrNotFound) {
+			stored = sealed
+			return tx.Put(bSecrets, name, sealed)
+		}
+		stored = bytes.Clone(v)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: %w", name, err)
+	}
+	d.secretsGen.Add(1)
+	return d.Unseal(stored, "secret:"+name)
+}
+
 // SecretsGeneration changes whenever this Directory writes a secret, so a
 // cache of parsed secrets (SecretsCache) knows when to reload.
 func (d *Directory) SecretsGeneration() uint64 { return d.secretsGen.Load() }

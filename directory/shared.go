@@ -14,6 +14,9 @@ type Syncer interface {
 	Sync(ctx context.Context) error
 }
 
+// Shared reports whether the store is shared with other nodes (etcd).
+func (d *Directory) Shared() bool { return d.syncer != nil }
+
 // Change names one record a shared store saw written or deleted, by this
 // process or another.
 type Change struct{ Bucket, Key string }

@@ -172,10 +172,15 @@ func EnsureKeys(ctx context.Context, d *directory.Directory) error {
 	} else if err != nil {
 		return err
 	}
-	if len(missing) == 0 {
-		return nil
+	// Each only if still missing when written, so that nodes of a shared
+	// store starting together agree on every key: New keeps the token key
+	// in memory for good.
+	for name, v := range missing {
+		if _, err := d.EnsureSecret(ctx, name, v); err != nil {
+			return err
+		}
 	}
-	return d.PutSecrets(ctx, missing)
+	return nil
 }
 
 // Rotation steps, in order: StageKey, SwitchKey, FinishRotation.

@@ -32,6 +32,8 @@ func (v VAPID) privateKey() string {
 }
 
 // EnsureVAPID returns the stored VAPID keys, creating them on first start.
+// Nodes of a shared store starting together agree on one key: each keeps
+// it in memory, and a subscription made with another would not be sent.
 func EnsureVAPID(ctx context.Context, d *directory.Directory) (VAPID, error) {
 	raw, err := d.Secret(ctx, secretVAPID)
 	if errors.Is(err, directory.ErrNotFound) {
@@ -39,12 +41,10 @@ func EnsureVAPID(ctx context.Context, d *directory.Directory) (VAPID, error) {
 		if err != nil {
 			return VAPID{}, err
 		}
-		if err := d.PutSecret(ctx, secretVAPID, key.Bytes()); err != nil {
+		if raw, err = d.EnsureSecret(ctx, secretVAPID, key.Bytes()); err != nil {
 			return VAPID{}, fmt.Errorf("store VAPID key: %w", err)
 		}
-		return VAPID{key: key}, nil
-	}
-	if err != nil {
+	} else if err != nil {
 		return VAPID{}, err
 	}
 	key, err := ecdh.P256().NewPrivateKey(raw)

@@ -169,6 +169,10 @@ func (i *IdP) answer(w http.ResponseWriter, r *http.Request, s signin.Session, p
 		i.refuse(w, r, &refusal{httpStatus: 403, message: app.Name + " requires a second factor, and this sign-in used only a password.", samlStatus: saml.StatusNoAuthnContext, in: in, detail: errors.New("MFA required")})
 		return
 	}
+	if err := i.claimAnswered(ctx, p); err != nil {
+		i.refuseAnswered(w, r, in, err)
+		return
+	}
 	resp, released, err := i.buildResponse(ctx, app, u, groups, s, p)
 	if err != nil {
 		i.refuse(w, r, &refusal{httpStatus: 500, message: "Something went wrong on our side.", detail: err})
@@ -177,6 +181,16 @@ func (i *IdP) answer(w http.ResponseWriter, r *http.Request, s signin.Session, p
 	i.dir.Audit(directory.AuditEvent{Kind: "assertion", Subject: u.UID, Remote: web.RemoteAddr(r), Service: "saml:" + app.Name, Result: directory.ResultOK,
 		Detail: "attributes=" + join(released) + " amr=" + join(signin.AMR(s.Methods))})
 	i.postForm(w, http.StatusOK, app, p.ACS, resp, p.RelayState, "", true)
+}
+
+// refuseAnswered refuses a request another Response already answered
+// (see claimAnswered), or says the claim could not be made.
+func (i *IdP) refuseAnswered(w http.ResponseWriter, r *http.Request, in *incoming, err error) {
+	if errors.Is(err, directory.ErrUsed) {
+		i.refuse(w, r, &refusal{httpStatus: 400, message: usedMessage, samlStatus: saml.StatusRequestDenied, in: in, detail: err})
+		return
+	}
+	i.pages.Fail(w, "saml response", err)
 }
 
 // refuse shows why a request is refused and, when the app's ACS is known,

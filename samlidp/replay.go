@@ -1,32 +1,34 @@
 package samlidp
 
 import (
+	"context"
+	"fmt"
 	"sync"
 	"time"
 )
 
+// kindAnswered is the store's record of a request ID answered on a shared
+// store.
+const kindAnswered = "saml-answered"
+
 // replayCache remembers the AuthnRequest IDs seen within the replay window.
-// It is kept in memory on purpose: a replayed request can at worst lead a
-// user to the login page again (the answer goes only to the registered
-// ACS), while a durable record would cost a disk sync per login, as much
-// as the two signatures. A restart forgets it; requests older than
-// maxRequestAge are refused anyway.
+// It is the first filter, at a request's arrival, and kept in memory on
+// purpose: any registered app's request, signed in or not, adds an ID, so
+// a durable record would let anonymous requests grow the database, and
+// would cost a disk sync per request. A restart forgets it; requests older
+// than maxRequestAge are refused anyway.
 //
-// On several nodes over etcd each node keeps its own cache, so a request
-// replayed to another node within maxRequestAge is served once more
-// there. That gives a replayer nothing a fresh request would not: the
-// request is only a question, the Response goes to the app's registered
-// ACS in the browser that signs in, and anyone can make a browser start
-// a new sign-in at the app. Sharing the cache would cost a Raft write
-// per sign-in for no gain; what must be once only across nodes (sessions,
-// login flows, TOTP steps, backoff counters) is in the store.
+// On a store shared by several nodes (etcd), a request replayed to
+// another node passes that node's cache, so the ID is also claimed in the
+// store when a Response is issued for it (claimAnswered): only then, for
+// a signed-in user, so anonymous requests still write nothing, and no
+// request ID is answered twice across nodes.
 //
-// Any registered app's request, signed in or not, adds an ID, so the cache
-// is bounded: at most maxSize IDs (each at most maxRequestID bytes), a few
-// MB. Every ID is kept for the same window, so the oldest claimed expires
-// first: a queue in claim order drops expired IDs from its front and, when
-// a flood fills it, forgets the oldest, which can at worst let that
-// request show the login page a second time.
+// The cache is bounded: at most maxSize IDs (each at most maxRequestID
+// bytes), a few MB. Every ID is kept for the same window, so the oldest
+// claimed expires first: a queue in claim order drops expired IDs from its
+// front and, when a flood fills it, forgets the oldest, which can at worst
+// let that request show the login page a second time.
 type replayCache struct {
 	mu      sync.Mutex
 	seen    map[string]time.Time // key -> expiry
@@ -63,4 +65,20 @@ func (c *replayCache) claim(key string, now, expires time.Time) bool {
 type claimed struct {
 	key     string
 	expires time.Time
+}
+
+// claimAnswered records, on a shared store, that a Response is issued for
+// the request p answers; directory.ErrUsed means another node (or this
+// one) already issued one. The claim outlives the last moment any node
+// can still answer the request: accepted within replayWindow, it may wait
+// in a sign-in and then a step-up for the second factor, each a flow.
+func (i *IdP) claimAnswered(ctx context.Context, p parked) error {
+	if p.RequestID == "" || !i.dir.Shared() {
+		return nil
+	}
+	expires := i.now().Add(replayWindow + 2*i.signin.FlowTTL())
+	if err := i.dir.ClaimOnce(ctx, kindAnswered, p.AppID+"|"+p.RequestID, expires); err != nil {
+		return fmt.Errorf("claim request ID %q: %w", p.RequestID, err)
+	}
+	return nil
 }

@@ -37,6 +37,9 @@ const (
 	replayWindow = maxRequestAge + maxRequestSkew + time.Minute
 )
 
+// usedMessage tells the user a request was used before.
+const usedMessage = "This sign-in request was already used. Go back to the application and start again."
+
 // incoming is a checked AuthnRequest.
 type incoming struct {
 	app        directory.App
@@ -182,7 +185,7 @@ func (i *IdP) checkRequest(in *incoming, raw []byte, redirectSig *redirectSignat
 		return saml.StatusRequester, "The sign-in request has expired. Go back to the application and start again.", fmt.Errorf("IssueInstant %s", req.IssueInstant)
 	}
 	if !i.replays.claim(app.ID+"|"+req.ID, now, now.Add(replayWindow)) {
-		return saml.StatusRequestDenied, "This sign-in request was already used. Go back to the application and start again.", fmt.Errorf("replayed request ID %q", req.ID)
+		return saml.StatusRequestDenied, usedMessage, fmt.Errorf("replayed request ID %q", req.ID)
 	}
 	return "", "", nil
 }

@@ -101,6 +101,10 @@ func (e *Engine) AddStep(s Step) {
 	e.steps = append(e.steps, s)
 }
 
+// FlowTTL is how long a sign-in may take, and so how long a request
+// parked in one may wait for its answer.
+func (e *Engine) FlowTTL() time.Duration { return e.cfg.FlowTTL }
+
 // Secure reports whether cookies are marked Secure (an https external URL).
 func (e *Engine) Secure() bool { return e.cfg.ExternalURL.Scheme == "https" }
 

@@ -230,30 +230,61 @@ func TestEtcdQuorumLoss(t *testing.T) {
 }
 
 // TestEtcdOverTLS: a node reaches a cluster that serves clients over TLS
-// and asks for a client certificate, with --etcd-ca, --etcd-cert and
-// --etcd-key; without its certificate it is refused with a plain message.
+// and asks for a client certificate (--client-cert-auth with
+// --trusted-ca-file), with --etcd-ca, --etcd-cert and --etcd-key, both
+// for commands and for serve; without a client certificate, or with one
+// from another CA, it is refused with a plain message. On a cluster in
+// this process and on one of Debian's etcd (TLS between members too).
 func TestEtcdOverTLS(t *testing.T) {
+	t.Run("Embedded", func(t *testing.T) {
+		files := tlsFiles(t)
+		c, err := etcdtest.StartTLS(t.TempDir(), 3, files)
+		t.Cleanup(c.Close)
+		if err != nil {
+			t.Fatal(err)
+		}
+		etcdOverTLS(t, c.Endpoints, files)
+	})
+	t.Run("Debian", func(t *testing.T) {
+		files := tlsFiles(t)
+		etcdOverTLS(t, etcdtest.StartDebianTLS(t, files).Endpoints, files)
+	})
+}
+
+func tlsFiles(t *testing.T) etcdtest.TLSFiles {
+	t.Helper()
 	files, err := etcdtest.WriteTLSFiles(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := etcdtest.StartTLS(t.TempDir(), 3, files)
-	t.Cleanup(c.Close)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := nodesOn(c.Endpoints)
+	return files
+}
+
+func etcdOverTLS(t *testing.T, endpoints []string, files etcdtest.TLSFiles) {
+	n := nodesOn(endpoints)
 	a := n.node(t, nil)
-	withCert := []string{"user", "add", "alice", "--mail", "alice@example.com", "--password-stdin", "--etcd-ca", files.CA, "--etcd-cert", files.ClientCert, "--etcd-key", files.ClientKey}
-	n.ok(t, a, "alice password 1\n", withCert...)
-	r := a.run(t, "", append([]string{"user", "list", "--etcd-ca", files.CA}, n.flags...)...)
-	if r.code == exitOK || !strings.Contains(r.stderr, "etcd: no member of https://127.0.0.1") {
-		t.Errorf("without a client certificate: exit %d, stderr %q; want a refusal naming the cluster", r.code, r.stderr)
+	stranger := tlsFiles(t) // certificates from another CA
+	refusedCert := "refuses this node's client certificate"
+	for name, c := range map[string]struct {
+		flags []string
+		want  string
+	}{
+		"without a client certificate":            {[]string{"--etcd-ca", files.CA}, refusedCert},
+		"with a client certificate of another CA": {[]string{"--etcd-ca", files.CA, "--etcd-cert", stranger.ClientCert, "--etcd-key", stranger.ClientKey}, refusedCert},
+		"trusting another CA":                     {[]string{"--etcd-ca", stranger.CA, "--etcd-cert", files.ClientCert, "--etcd-key", files.ClientKey}, "is not trusted"},
+	} {
+		r := a.run(t, "", append(append([]string{"user", "list"}, c.flags...), n.flags...)...)
+		if r.code == exitOK || !strings.Contains(r.stderr, "etcd: no member of https://127.0.0.1") || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%s: exit %d, stderr %q; want a plain refusal naming the cluster and saying %q", name, r.code, r.stderr, c.want)
+		}
 	}
-	out := n.ok(t, a, "", "user", "list", "--etcd-ca", files.CA, "--etcd-cert", files.ClientCert, "--etcd-key", files.ClientKey)
-	if !strings.Contains(out, "alice") {
+	n.flags = append(n.flags, "--etcd-ca", files.CA, "--etcd-cert", files.ClientCert, "--etcd-key", files.ClientKey)
+	n.ok(t, a, "alice password 1\n", "user", "add", "alice", "--mail", "alice@example.com", "--password-stdin")
+	if out := n.ok(t, a, "", "user", "list"); !strings.Contains(out, "alice") {
 		t.Errorf("user list over TLS: %q", out)
 	}
+	srv := n.serve(t, n.node(t, a))
+	mustBind(t, srv.ldapAddr, userDN("alice"), "alice password 1")
 }
 
 // startLogin opens a new browser-like client and submits uid's password

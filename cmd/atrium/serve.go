@@ -325,10 +325,12 @@ func sambaDomain(ctx context.Context, cfg Config, d *directory.Directory) (*ldap
 		case err == nil:
 			sid = string(stored)
 		case errors.Is(err, directory.ErrNotFound):
-			sid = newDomainSID()
-			if err := d.PutSecret(ctx, secretSambaSID, []byte(sid)); err != nil {
+			// Nodes of a shared store starting together agree on one.
+			stored, err := d.EnsureSecret(ctx, secretSambaSID, []byte(newDomainSID()))
+			if err != nil {
 				return nil, fmt.Errorf("samba: store the new domain SID: %w", err)
 			}
+			sid = string(stored)
 		default:
 			return nil, fmt.Errorf("samba: cannot read the stored domain SID, so Atrium stops rather than change every Samba identity; "+
 				"check that secret.key is the one this database was created with: %w", err)

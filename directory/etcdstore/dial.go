@@ -2,8 +2,12 @@ package etcdstore
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -51,9 +55,43 @@ func Dial(ctx context.Context, cfg ClientConfig) (*clientv3.Client, error) {
 	defer cancel()
 	if _, err := cli.Get(ctx, "/", clientv3.WithSerializable(), clientv3.WithCountOnly()); err != nil {
 		cli.Close()
-		return nil, fmt.Errorf("etcd: no member of %s answers: %w", strings.Join(cfg.Endpoints, ","), err)
+		err = fmt.Errorf("etcd: no member of %s answers: %w", strings.Join(cfg.Endpoints, ","), err)
+		if c.TLS != nil {
+			err = withTLSRefusal(err, cfg.Endpoints[0], c.TLS)
+		}
+		return nil, err
 	}
 	return cli, nil
+}
+
+// withTLSRefusal adds to err why endpoint refuses TLS, if it does. The
+// etcd client retries a refused handshake until its time-out, so a client
+// certificate the cluster does not accept would otherwise show only as
+// "context deadline exceeded".
+func withTLSRefusal(err error, endpoint string, cfg *tls.Config) error {
+	u, perr := url.Parse(endpoint)
+	if perr != nil || u.Scheme != "https" {
+		return err
+	}
+	conn, herr := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", u.Host, cfg.Clone())
+	var unknown x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	if errors.As(herr, &unknown) || errors.As(herr, &invalid) {
+		return fmt.Errorf("%w: the certificate of %s is not trusted (%v); give the CA that signed the members' certificates", err, u.Host, herr)
+	}
+	if herr != nil {
+		return err
+	}
+	defer conn.Close()
+	// TLS 1.3 finishes the client's side of the handshake before the
+	// member checks its certificate, so a refusal comes as an alert.
+	conn.SetReadDeadline(time.Now().Add(time.Second))
+	_, rerr := conn.Read(make([]byte, 1))
+	var op *net.OpError
+	if errors.As(rerr, &op) && op.Op == "remote error" {
+		return fmt.Errorf("%w: %s refuses this node's client certificate (%v); the cluster accepts only one signed by the CA it trusts (etcd's --trusted-ca-file), given with its key", err, u.Host, op.Err)
+	}
+	return err
 }
 
 func usesTLS(endpoints []string) bool {

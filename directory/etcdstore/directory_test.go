@@ -195,3 +195,25 @@ func TestBackoffCountsFailuresOnBothNodes(t *testing.T) {
 		t.Fatalf("the right password on the locked account: %v, want ErrThrottled", err)
 	}
 }
+
+// TestMFARequirementFollowsOtherNode: an admin requires a second factor
+// of everyone in node A's console; node B, which also follows the stored
+// requirement, applies it without a restart.
+func TestMFARequirementFollowsOtherNode(t *testing.T) {
+	ctx := context.Background()
+	sa, sb := twoNodes(t)
+	key := make([]byte, directory.SecretKeySize)
+	var dirs []*directory.Directory
+	for _, s := range []*Store{sa, sb} {
+		d, err := directory.New(ctx, s, directory.Options{PasswordParams: password.TestParams, SecretKey: key})
+		must(t, err)
+		t.Cleanup(func() { d.Close() })
+		dirs = append(dirs, d)
+	}
+	a, b := dirs[0], dirs[1]
+	must(t, a.SetSettings(ctx, map[string]string{directory.KeyMFARequire: "all"}, directory.Changer{Actor: "ada", Service: "console"}))
+	must(t, sb.Sync(ctx))
+	if !b.MFAPolicy().All {
+		t.Fatal("node B still applies the MFA requirement from before node A's change")
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
@@ -34,11 +35,20 @@ type Processes struct {
 	cmds      []*exec.Cmd
 	args      [][]string
 	bin       string
+	tls       *TLSFiles
 }
 
 // StartProcesses is StartDebian returning the members' processes.
-func StartProcesses(t *testing.T) *Processes {
-	p := &Processes{t: t, bin: testenv.Tool(t, "etcd", "etcd-server")}
+func StartProcesses(t *testing.T) *Processes { return startProcesses(t, nil) }
+
+// StartDebianTLS is StartProcesses with TLS between the members and to
+// their clients, as a production cluster runs: each member has the server
+// certificate of files and asks peers and clients for a certificate from
+// its CA (--client-cert-auth, --trusted-ca-file and the --peer- ones).
+func StartDebianTLS(t *testing.T, files TLSFiles) *Processes { return startProcesses(t, &files) }
+
+func startProcesses(t *testing.T, files *TLSFiles) *Processes {
+	p := &Processes{t: t, bin: testenv.Tool(t, "etcd", "etcd-server"), tls: files}
 	dir := t.TempDir()
 	var peers, initial []string
 	for i := range 3 {
@@ -46,25 +56,38 @@ func StartProcesses(t *testing.T) *Processes {
 		if peer == nil || client == nil {
 			t.Fatal("no free loopback port")
 		}
+		if files != nil {
+			peer.Scheme, client.Scheme = "https", "https"
+		}
 		peers, p.Endpoints = append(peers, peer.String()), append(p.Endpoints, client.String())
 		initial = append(initial, fmt.Sprintf("m%d=%s", i, peer))
 	}
 	for i := range 3 {
-		p.args = append(p.args, []string{
+		p.args = append(p.args, append([]string{
 			"--name", fmt.Sprintf("m%d", i), "--data-dir", filepath.Join(dir, strconv.Itoa(i)),
 			"--listen-peer-urls", peers[i], "--initial-advertise-peer-urls", peers[i],
 			"--listen-client-urls", p.Endpoints[i], "--advertise-client-urls", p.Endpoints[i],
 			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
 			"--initial-cluster-token", "debian-" + filepath.Base(dir),
 			"--heartbeat-interval", "10", "--election-timeout", "100",
-			"--logger", "zap", "--log-level", "error"})
+			"--logger", "zap", "--log-level", "error"}, tlsFlags(files)...))
 	}
 	p.cmds = make([]*exec.Cmd, 3)
 	for i := range 3 {
 		p.Start(i)
 	}
-	waitWritable(t, p.Endpoints)
+	waitWritable(t, p.Endpoints, files)
 	return p
+}
+
+func tlsFlags(f *TLSFiles) []string {
+	if f == nil {
+		return nil
+	}
+	return []string{
+		"--cert-file", f.ServerCert, "--key-file", f.ServerKey, "--client-cert-auth", "--trusted-ca-file", f.CA,
+		"--peer-cert-file", f.ServerCert, "--peer-key-file", f.ServerKey, "--peer-client-cert-auth", "--peer-trusted-ca-file", f.CA,
+	}
 }
 
 // Start starts member i, anew or again on its data directory.
@@ -101,10 +124,7 @@ func (p *Processes) Kill(i int) {
 // Leader is the index of the member that leads the cluster, asked of
 // the members other than skip (-1 for none).
 func (p *Processes) Leader(ctx context.Context, skip int) int {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: p.Endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
-	if err != nil {
-		p.t.Fatal(err)
-	}
+	cli := client(p.t, p.Endpoints, p.tls)
 	defer cli.Close()
 	for ctx.Err() == nil {
 		ids := map[uint64]int{}
@@ -130,11 +150,26 @@ func (p *Processes) Leader(ctx context.Context, skip int) int {
 	return -1
 }
 
-func waitWritable(t *testing.T, clients []string) {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: clients, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+// client connects to the members, with the client certificate of files
+// when they serve TLS.
+func client(t *testing.T, endpoints []string, files *TLSFiles) *clientv3.Client {
+	cfg := clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()}
+	if files != nil {
+		tlsCfg, err := transport.TLSInfo{TrustedCAFile: files.CA, CertFile: files.ClientCert, KeyFile: files.ClientKey}.ClientConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.TLS = tlsCfg
+	}
+	cli, err := clientv3.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cli
+}
+
+func waitWritable(t *testing.T, clients []string, files *TLSFiles) {
+	cli := client(t, clients, files)
 	defer cli.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
