@@ -89,16 +89,35 @@ func TestRequestAnsweredOnOneNodeIsRefusedOnAnother(t *testing.T) {
 	samlResponse(t, b.get(redirectRequest(baseB, fresh, "")), cloudflareACS)
 
 	// Requests nobody signs in for still write nothing to the cluster.
-	before := stateRecords(t, c.Endpoints[2], "/corp")
+	// The sign-ins' backoff records are written in the background: wait
+	// until they are in.
+	before := settledStateRecords(t, c.Endpoints[2], "/corp")
 	for i := range 50 {
 		anonymous := authnXML(fmt.Sprintf("id-anonymous-%d", i), cloudflareACS, "", time.Now(), "")
 		if p := newBrowser(t).get(redirectRequest(baseB, anonymous, "")); !strings.Contains(p.body, `name="password"`) {
 			t.Fatalf("an anonymous request got %d, not the login page:\n%s", p.status, p.body)
 		}
 	}
-	if after := stateRecords(t, c.Endpoints[2], "/corp"); after != before {
+	if after := settledStateRecords(t, c.Endpoints[2], "/corp"); after != before {
 		t.Errorf("50 anonymous AuthnRequests changed the cluster's state records from %d to %d", before, after)
 	}
+}
+
+// settledStateRecords is stateRecords once it has not changed for half a
+// second.
+func settledStateRecords(t *testing.T, endpoint, prefix string) int64 {
+	t.Helper()
+	n := stateRecords(t, endpoint, prefix)
+	for range 20 {
+		time.Sleep(500 * time.Millisecond)
+		m := stateRecords(t, endpoint, prefix)
+		if m == n {
+			return n
+		}
+		n = m
+	}
+	t.Fatalf("the cluster's state records kept changing (%d)", n)
+	return n
 }
 
 // stateRecords counts the records of the state bucket (sessions, flows,
