@@ -271,6 +271,9 @@ func (s *sortedTx) flush() error {
 		names = append(names, name)
 	}
 	slices.Sort(names)
+	for _, b := range s.buckets {
+		b.at = nil // no reads from here on: the indexes go before bbolt takes its share
+	}
 	size := 0
 	for _, name := range names {
 		b := s.buckets[name]
@@ -278,7 +281,6 @@ func (s *sortedTx) flush() error {
 		if a, ok := s.tx.(appender); ok {
 			a.Appending(name)
 		}
-		b.at = nil // no reads from here on: sorted, without the index
 		if !b.sorted {
 			b.sort()
 		}

@@ -102,20 +102,19 @@ func ImportWith(ctx context.Context, d *directory.Directory, r io.Reader, l Layo
 	if err != nil {
 		return Report{}, err
 	}
-	lr := NewReader(r)
 	read := 0
-	for {
-		e, err := lr.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	// The file is parsed on another core while the plan takes each entry.
+	batches, readErr := readBatches(NewReader(r))
+	for batch := range batches {
+		for _, e := range batch {
+			p.add(e)
+			if read++; opt.Progress != nil {
+				opt.Progress(read)
+			}
 		}
-		if err != nil {
-			return Report{}, fmt.Errorf("read LDIF: %w", err)
-		}
-		p.add(e)
-		if read++; opt.Progress != nil {
-			opt.Progress(read)
-		}
+	}
+	if err := <-readErr; err != nil {
+		return Report{}, fmt.Errorf("read LDIF: %w", err)
 	}
 	p.link()
 	// Only the users by uid are looked up from here on; a big file's DNs
@@ -133,6 +132,35 @@ func ImportWith(ctx context.Context, d *directory.Directory, r io.Reader, l Layo
 		return Report{}, &ImportError{Problems: []error{err}}
 	}
 	return p.report, nil
+}
+
+// readBatches reads lr's entries in a goroutine of their own and sends
+// them in batches, then the error that ended the reading (nil at the end
+// of the file) once the batches are closed.
+func readBatches(lr *Reader) (<-chan []Entry, <-chan error) {
+	const batchLen = 256
+	batches, done := make(chan []Entry, 4), make(chan error, 1)
+	go func() {
+		defer close(batches)
+		batch := make([]Entry, 0, batchLen)
+		for {
+			e, err := lr.Next()
+			if err != nil || len(batch) == batchLen {
+				batches <- batch
+				batch = make([]Entry, 0, batchLen)
+			}
+			if errors.Is(err, io.EOF) {
+				done <- nil
+				return
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+			batch = append(batch, e)
+		}
+	}()
+	return batches, done
 }
 
 // importedUser is a user read from the file, with what is needed to create it.
