@@ -2,6 +2,8 @@ package directory
 
 import (
 	"bytes"
+	"cmp"
+	"encoding/binary"
 	"errors"
 	"hash/maphash"
 	"slices"
@@ -159,10 +161,29 @@ func (b *writeBuffer) set(key string, value []byte, deleted bool) {
 // sort puts the entries in key order, and indexes them again unless the
 // index is gone (the buffer is being written out).
 func (b *writeBuffer) sort() {
-	slices.SortFunc(b.entries, func(x, y pending) int {
-		return bytes.Compare(b.bytes(x.k, int(x.klen)), b.bytes(y.k, int(y.klen)))
+	// Most comparisons are settled by the first eight bytes of the keys,
+	// kept next to each other rather than read from the chunks.
+	type keyed struct {
+		prefix uint64
+		i      int32
+	}
+	order := make([]keyed, len(b.entries))
+	for i := range b.entries {
+		var p [8]byte
+		copy(p[:], b.key(int32(i)))
+		order[i] = keyed{binary.BigEndian.Uint64(p[:]), int32(i)}
+	}
+	slices.SortFunc(order, func(x, y keyed) int {
+		if c := cmp.Compare(x.prefix, y.prefix); c != 0 {
+			return c
+		}
+		return bytes.Compare(b.key(x.i), b.key(y.i))
 	})
-	b.sorted = true
+	sorted := make([]pending, len(b.entries))
+	for i, o := range order {
+		sorted[i] = b.entries[o.i]
+	}
+	b.entries, b.sorted = sorted, true
 	if b.at == nil {
 		return
 	}

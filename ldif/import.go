@@ -695,9 +695,13 @@ func splitScheme(v string) (scheme, hash string) {
 // link resolves the members that are entries of the file, and checks that
 // nested groups form no cycle. Members it cannot resolve stay for apply.
 func (p *plan) link() {
-	// Each member DN is written many times, as it was in its own entry.
+	// Each member DN is written many times, as it was in its own entry:
+	// those that need parsing are parsed once.
 	keys := map[string]string{}
 	memberKey := func(m string) (string, error) {
+		if plainDN(m) {
+			return strings.ToLower(m), nil // cheaper than the map
+		}
 		if k, ok := keys[m]; ok {
 			return k, nil
 		}
