@@ -237,11 +237,17 @@ func memberNames(l Layout, users []directory.User, groups []directory.Group) mem
 	// came from are far apart in memory.
 	var b strings.Builder
 	ends := make([]int, 0, 3*len(users))
+	people := l.PeopleDN()
 	for _, u := range users {
-		for _, v := range [3]string{u.ID, u.UID, l.UserDN(u.UID)} {
-			b.WriteString(v)
-			ends = append(ends, b.Len())
-		}
+		b.WriteString(u.ID)
+		ends = append(ends, b.Len())
+		b.WriteString(u.UID)
+		ends = append(ends, b.Len())
+		b.WriteString("uid=") // l.UserDN(u.UID), without a string of its own
+		b.WriteString(EscapeDNValue(u.UID))
+		b.WriteString(",")
+		b.WriteString(people)
+		ends = append(ends, b.Len())
 	}
 	all, start := b.String(), 0
 	for i := range users {
