@@ -292,39 +292,61 @@ func (s *sortedTx) flush() error {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	for _, b := range s.buckets {
-		b.at = nil // no reads from here on: the indexes go before bbolt takes its share
+	buffers := make([]*writeBuffer, len(names))
+	for i, name := range names {
+		buffers[i] = s.buckets[name]
+		buffers[i].at = nil // no reads from here on: the indexes go before bbolt takes its share
 	}
+	clear(s.buckets) // the store holds the values now
+	// The buckets are sorted on another core, each ahead of its write.
+	sorted := make(chan struct{}, len(buffers))
+	go func() {
+		for _, b := range buffers {
+			if !b.sorted {
+				b.sort()
+			}
+			sorted <- struct{}{}
+		}
+	}()
 	size := 0
-	for _, name := range names {
-		b := s.buckets[name]
-		delete(s.buckets, name) // the store holds the values now
+	for i, b := range buffers {
+		<-sorted
+		buffers[i] = nil
 		if a, ok := s.tx.(appender); ok {
-			a.Appending(name)
+			a.Appending(names[i])
 		}
-		if !b.sorted {
-			b.sort()
+		if err := s.writeOut(names[i], b, &size); err != nil {
+			for range len(buffers) - i - 1 {
+				<-sorted // the sorting ends before the buffers are dropped
+			}
+			return err
 		}
-		for i := range int32(len(b.entries)) {
-			key := string(b.key(i))
-			v, ok := b.value(i)
-			var err error
-			if ok {
-				err = s.tx.Put(name, key, v)
-			} else {
-				err = s.tx.Delete(name, key)
-			}
-			if err != nil {
-				return err
-			}
-			if size += len(key) + len(v); s.cp == nil || size < checkpointBytes {
-				continue
-			}
-			if err := s.cp.Checkpoint(); err != nil {
-				return err
-			}
-			size = 0
+	}
+	return nil
+}
+
+// writeOut writes a sorted buffer into the store, checkpointing each time
+// size reaches checkpointBytes.
+func (s *sortedTx) writeOut(bucket string, b *writeBuffer, size *int) error {
+	for i := range int32(len(b.entries)) {
+		key := string(b.key(i))
+		v, ok := b.value(i)
+		var err error
+		if ok {
+			err = s.tx.Put(bucket, key, v)
+		} else {
+			err = s.tx.Delete(bucket, key)
 		}
+		if err != nil {
+			return err
+		}
+		if *size += len(key) + len(v); s.cp == nil || *size < checkpointBytes {
+			continue
+		}
+		if err := s.cp.Checkpoint(); err != nil {
+			return err
+		}
+		*size = 0
 	}
 	return nil
 }
