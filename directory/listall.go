@@ -10,8 +10,9 @@ import (
 
 // AllUsers returns every user in uid order, as Users would call them, read
 // in one pass over the records and then sorted: for a whole listing (an
-// export) that is several times faster than one lookup per user.
-func (r Reader) AllUsers() ([]User, error) {
+// export) that is several times faster than one lookup per user. The
+// users are not copied again to be sorted, hence the pointers.
+func (r Reader) AllUsers() ([]*User, error) {
 	var users blocks[User]
 	err := r.tx.Scan(bUsers, "", "", func(id string, raw []byte) error {
 		if err := decodeUser(raw, users.next()); err != nil {
@@ -28,7 +29,7 @@ func (r Reader) AllUsers() ([]User, error) {
 
 // AllGroups returns every stored group in cn order, as Groups would call
 // them, read in one pass over the records and then sorted.
-func (r Reader) AllGroups() ([]Group, error) {
+func (r Reader) AllGroups() ([]*Group, error) {
 	var groups blocks[Group]
 	err := r.tx.Scan(bGroups, "", "", func(id string, raw []byte) error {
 		if err := decodeGroup(raw, groups.next()); err != nil {
@@ -60,9 +61,8 @@ func (b *blocks[T]) next() *T {
 	return &b.all[(b.n-1)/blockLen][(b.n-1)%blockLen]
 }
 
-// sorted returns the records sorted by key, computing each key once and
-// moving each record once.
-func (b *blocks[T]) sorted(key func(*T) string) []T {
+// sorted returns the records sorted by key, computing each key once.
+func (b *blocks[T]) sorted(key func(*T) string) []*T {
 	type keyed struct {
 		key string
 		rec *T
@@ -73,9 +73,9 @@ func (b *blocks[T]) sorted(key func(*T) string) []T {
 		keys = append(keys, keyed{key(rec), rec})
 	}
 	slices.SortFunc(keys, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
-	out := make([]T, len(keys))
+	out := make([]*T, len(keys))
 	for i, k := range keys {
-		out[i] = *k.rec
+		out[i] = k.rec
 	}
 	return out
 }

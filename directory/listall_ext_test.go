@@ -42,14 +42,22 @@ func TestAllUsersAndGroupsInIndexOrder(t *testing.T) {
 		}))
 		all, err := r.AllUsers()
 		must(t, err)
-		if !reflect.DeepEqual(all, users) {
+		if !reflect.DeepEqual(values(all), users) {
 			t.Errorf("AllUsers:\n%+v\nUsers:\n%+v", all, users)
 		}
 		allGroups, err := r.AllGroups()
 		must(t, err)
-		if !reflect.DeepEqual(allGroups, groups) {
+		if !reflect.DeepEqual(values(allGroups), groups) {
 			t.Errorf("AllGroups:\n%+v\nGroups:\n%+v", allGroups, groups)
 		}
 		return nil
 	}))
+}
+
+func values[T any](ptrs []*T) []T {
+	out := make([]T, len(ptrs))
+	for i, p := range ptrs {
+		out[i] = *p
+	}
+	return out
 }
