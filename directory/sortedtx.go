@@ -155,6 +155,11 @@ func (b *writeBuffer) set(key string, value []byte, deleted bool) {
 		prev = -1
 	}
 	b.at[h] = int32(len(b.entries))
+	if len(b.entries) == cap(b.entries) {
+		// Doubling, not append's quarter for large slices: each growth
+		// copies every entry into freshly faulted memory.
+		b.entries = slices.Grow(b.entries, max(len(b.entries), 256))
+	}
 	b.entries = append(b.entries, pending{k: k, v: v, klen: uint32(len(key)), vlen: vlen, prev: prev})
 }
 
@@ -275,6 +280,12 @@ type appender interface {
 	Appending(bucket string)
 }
 
+// bytesPutter is a Tx that takes keys as bytes, which spares flush a
+// string of each key it writes.
+type bytesPutter interface {
+	PutBytes(bucket string, key, value []byte) error
+}
+
 // checkpointBytes is how many bytes of keys and values flush hands a
 // Checkpointer between checkpoints: enough for full pages and few commits,
 // little against a whole import.
@@ -328,14 +339,18 @@ func (s *sortedTx) flush() error {
 // writeOut writes a sorted buffer into the store, checkpointing each time
 // size reaches checkpointBytes.
 func (s *sortedTx) writeOut(bucket string, b *writeBuffer, size *int) error {
+	bp, _ := s.tx.(bytesPutter)
 	for i := range int32(len(b.entries)) {
-		key := string(b.key(i))
+		key := b.key(i)
 		v, ok := b.value(i)
 		var err error
-		if ok {
-			err = s.tx.Put(bucket, key, v)
-		} else {
-			err = s.tx.Delete(bucket, key)
+		switch {
+		case !ok:
+			err = s.tx.Delete(bucket, string(key))
+		case bp != nil:
+			err = bp.PutBytes(bucket, key, v)
+		default:
+			err = s.tx.Put(bucket, string(key), v)
 		}
 		if err != nil {
 			return err
