@@ -241,6 +241,11 @@ func memberNames(l Layout, users []*directory.User, groups []*directory.Group) m
 	var b strings.Builder
 	ends := make([]int, 0, 3*len(users))
 	people := l.PeopleDN()
+	size := 0
+	for _, u := range users {
+		size += len(u.ID) + 2*len(u.UID) + len("uid=,") + len(people)
+	}
+	b.Grow(size) // rarely more: a uid to escape
 	for _, u := range users {
 		b.WriteString(u.ID)
 		ends = append(ends, b.Len())
