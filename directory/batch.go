@@ -105,8 +105,22 @@ func (b *Batch) AddUsers(g Group) error {
 	if err != nil {
 		return fmt.Errorf("add users to %s: %w", g.CN, err)
 	}
+	// As addMember for each, with the members in a set: a list search per
+	// member was quadratic in the size of the group.
+	in := make(map[string]bool, len(stored.Users)+len(g.Users))
+	for _, id := range stored.Users {
+		in[id] = true
+	}
 	for _, id := range g.Users {
-		if err := addMember(b.tx, &stored, id, false); err != nil {
+		if in[id] {
+			continue
+		}
+		if _, err := b.tx.Get(bUsers, id); err != nil {
+			return fmt.Errorf("add users to %s: member user %s: %w", g.CN, id, err)
+		}
+		in[id] = true
+		stored.Users = append(stored.Users, id)
+		if err := b.tx.Put(ixMemberOf, id+"/"+g.ID, nil); err != nil {
 			return fmt.Errorf("add users to %s: %w", g.CN, err)
 		}
 	}

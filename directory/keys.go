@@ -68,6 +68,11 @@ func getJSON(tx Tx, bucket, key string, v any) error {
 }
 
 func putJSON(tx Tx, bucket, key string, v any) error {
+	if u, ok := v.(User); ok {
+		if raw, ok := appendUserJSON(nil, &u); ok {
+			return tx.Put(bucket, key, raw)
+		}
+	}
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode %s/%s: %w", bucket, key, err)

@@ -1,9 +1,12 @@
 package directory
 
 import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
 	"errors"
+	"hash/maphash"
 	"slices"
-	"strings"
 )
 
 // sortedTx holds the writes of a bulk batch in memory and hands them to the
@@ -18,19 +21,81 @@ type sortedTx struct {
 	cp      Checkpointer // the Tx, when it can checkpoint
 }
 
-// writeBuffer is one bucket's pending writes: entries in the order first
-// written, or in key order when sorted is true, and at[key] the index of
-// each in entries.
+// writeBuffer is one bucket's pending writes. Keys and values are copied
+// into chunks of memory that hold no pointers, and the entries and the
+// index refer to them by position: a buffer of a million writes then
+// leaves the garbage collector next to nothing to scan, and costs no
+// allocation per write. Entries are in the order first written, or in key
+// order when sorted is true.
 type writeBuffer struct {
-	at      map[string]int
+	chunks  [][]byte
 	entries []pending
+	at      map[uint64]int32 // hash(key) -> the newest entry with that hash
+	hash    func(string) uint64
 	sorted  bool
 }
 
+// pending is one write: key and value at positions in the chunks (chunk
+// index << 32 | offset), vlen -1 for a delete, and prev the entry of an
+// older key with the same hash, or -1.
 type pending struct {
-	key     string
-	value   []byte
-	deleted bool
+	k, v uint64
+	klen uint32
+	vlen int32
+	prev int32
+}
+
+var keySeed = maphash.MakeSeed()
+
+func hashKey(key string) uint64 { return maphash.String(keySeed, key) }
+
+// chunkSize is the size of the chunks; a longer value gets its own.
+const chunkSize = 1 << 20
+
+func newWriteBuffer() *writeBuffer {
+	return &writeBuffer{at: map[uint64]int32{}, hash: hashKey, sorted: true}
+}
+
+// room returns the position of n free bytes at the end of the chunks.
+func (b *writeBuffer) room(n int) uint64 {
+	last := len(b.chunks) - 1
+	if last < 0 || cap(b.chunks[last])-len(b.chunks[last]) < n {
+		b.chunks = append(b.chunks, make([]byte, 0, max(chunkSize, n)))
+		last++
+	}
+	pos := uint64(last)<<32 | uint64(len(b.chunks[last]))
+	b.chunks[last] = b.chunks[last][:len(b.chunks[last])+n]
+	return pos
+}
+
+func (b *writeBuffer) bytes(pos uint64, n int) []byte {
+	off := int(uint32(pos))
+	return b.chunks[pos>>32][off : off+n : off+n]
+}
+
+func (b *writeBuffer) key(i int32) []byte {
+	return b.bytes(b.entries[i].k, int(b.entries[i].klen))
+}
+
+// value returns the value of entry i, and false for a delete.
+func (b *writeBuffer) value(i int32) ([]byte, bool) {
+	e := b.entries[i]
+	if e.vlen < 0 {
+		return nil, false
+	}
+	return b.bytes(e.v, int(e.vlen)), true
+}
+
+// find returns the entry of key, or -1.
+func (b *writeBuffer) find(key string) int32 {
+	i, ok := b.at[b.hash(key)]
+	for ok && i >= 0 {
+		if string(b.key(i)) == key {
+			return i
+		}
+		i = b.entries[i].prev
+	}
+	return -1
 }
 
 func newSortedTx(tx Tx) *sortedTx {
@@ -41,7 +106,7 @@ func newSortedTx(tx Tx) *sortedTx {
 func (s *sortedTx) buffer(bucket string) *writeBuffer {
 	b := s.buckets[bucket]
 	if b == nil {
-		b = &writeBuffer{at: map[string]int{}, sorted: true}
+		b = newWriteBuffer()
 		s.buckets[bucket] = b
 	}
 	return b
@@ -49,52 +114,104 @@ func (s *sortedTx) buffer(bucket string) *writeBuffer {
 
 func (s *sortedTx) Get(bucket, key string) ([]byte, error) {
 	if b := s.buckets[bucket]; b != nil {
-		if i, ok := b.at[key]; ok {
-			if b.entries[i].deleted {
-				return nil, ErrNotFound
+		if i := b.find(key); i >= 0 {
+			if v, ok := b.value(i); ok {
+				return v, nil
 			}
-			return b.entries[i].value, nil
+			return nil, ErrNotFound
 		}
 	}
 	return s.tx.Get(bucket, key)
 }
 
 func (s *sortedTx) Put(bucket, key string, value []byte) error {
-	s.buffer(bucket).set(pending{key: key, value: value})
+	s.buffer(bucket).set(key, value, false)
 	return nil
 }
 
 func (s *sortedTx) Delete(bucket, key string) error {
-	s.buffer(bucket).set(pending{key: key, deleted: true})
+	s.buffer(bucket).set(key, nil, true)
 	return nil
 }
 
-func (b *writeBuffer) set(p pending) {
-	if i, ok := b.at[p.key]; ok {
-		b.entries[i] = p
+func (b *writeBuffer) set(key string, value []byte, deleted bool) {
+	v, vlen := uint64(0), int32(-1)
+	if !deleted {
+		v, vlen = b.room(len(value)), int32(len(value))
+		copy(b.bytes(v, len(value)), value)
+	}
+	if i := b.find(key); i >= 0 {
+		b.entries[i].v, b.entries[i].vlen = v, vlen
 		return
 	}
-	if n := len(b.entries); n > 0 && b.entries[n-1].key >= p.key {
+	if n := int32(len(b.entries)); n > 0 && string(b.key(n-1)) >= key {
 		b.sorted = false
 	}
-	b.at[p.key] = len(b.entries)
-	b.entries = append(b.entries, p)
-}
-
-// inOrder returns the entries in key order.
-func (b *writeBuffer) inOrder() []pending {
-	if !b.sorted {
-		b.sort()
-		for i, e := range b.entries {
-			b.at[e.key] = i
-		}
+	k := b.room(len(key))
+	copy(b.bytes(k, len(key)), key)
+	h := b.hash(key)
+	prev, ok := b.at[h]
+	if !ok {
+		prev = -1
 	}
-	return b.entries
+	b.at[h] = int32(len(b.entries))
+	if len(b.entries) == cap(b.entries) {
+		// Doubling, not append's quarter for large slices: each growth
+		// copies every entry into freshly faulted memory.
+		b.entries = slices.Grow(b.entries, max(len(b.entries), 256))
+	}
+	b.entries = append(b.entries, pending{k: k, v: v, klen: uint32(len(key)), vlen: vlen, prev: prev})
 }
 
+// sort puts the entries in key order, and indexes them again unless the
+// index is gone (the buffer is being written out).
 func (b *writeBuffer) sort() {
-	slices.SortFunc(b.entries, func(x, y pending) int { return strings.Compare(x.key, y.key) })
-	b.sorted = true
+	// Most comparisons are settled by the first eight bytes of the keys,
+	// kept next to each other rather than read from the chunks.
+	type keyed struct {
+		prefix uint64
+		i      int32
+	}
+	order := make([]keyed, len(b.entries))
+	for i := range b.entries {
+		var p [8]byte
+		copy(p[:], b.key(int32(i)))
+		order[i] = keyed{binary.BigEndian.Uint64(p[:]), int32(i)}
+	}
+	slices.SortFunc(order, func(x, y keyed) int {
+		if c := cmp.Compare(x.prefix, y.prefix); c != 0 {
+			return c
+		}
+		return bytes.Compare(b.key(x.i), b.key(y.i))
+	})
+	sorted := make([]pending, len(b.entries))
+	for i, o := range order {
+		sorted[i] = b.entries[o.i]
+	}
+	b.entries, b.sorted = sorted, true
+	if b.at == nil {
+		return
+	}
+	clear(b.at)
+	for i := range b.entries {
+		h := b.hash(string(b.key(int32(i))))
+		prev, ok := b.at[h]
+		if !ok {
+			prev = -1
+		}
+		b.entries[i].prev, b.at[h] = prev, int32(i)
+	}
+}
+
+// cmpKey compares a buffered key with k without copying it.
+func cmpKey(key []byte, k string) int {
+	switch {
+	case string(key) < k:
+		return -1
+	case string(key) > k:
+		return 1
+	}
+	return 0
 }
 
 // Scan merges the buffered keys of bucket into the store's, in order.
@@ -103,10 +220,18 @@ func (s *sortedTx) Scan(bucket, prefix, after string, fn func(string, []byte) er
 	if b == nil {
 		return s.tx.Scan(bucket, prefix, after, fn)
 	}
-	entries := b.inOrder()
-	start := max(prefix, after)
-	i, _ := slices.BinarySearchFunc(entries, start, func(e pending, k string) int { return strings.Compare(e.key, k) })
-	if i < len(entries) && entries[i].key == after {
+	if !b.sorted {
+		b.sort()
+	}
+	n := int32(len(b.entries))
+	i := int32(0)
+	if start := max(prefix, after); start != "" {
+		at, _ := slices.BinarySearchFunc(b.entries, start, func(e pending, k string) int {
+			return cmpKey(b.bytes(e.k, int(e.klen)), k)
+		})
+		i = int32(at)
+	}
+	if i < n && string(b.key(i)) == after {
 		i++
 	}
 	stopped := false
@@ -117,9 +242,9 @@ func (s *sortedTx) Scan(bucket, prefix, after string, fn func(string, []byte) er
 	}
 	// emit passes on the buffered entries before limit ("" for all).
 	emit := func(limit string) error {
-		for ; i < len(entries) && strings.HasPrefix(entries[i].key, prefix) && (limit == "" || entries[i].key < limit); i++ {
-			if e := entries[i]; !e.deleted {
-				if err := call(e.key, e.value); err != nil {
+		for ; i < n && bytes.HasPrefix(b.key(i), []byte(prefix)) && (limit == "" || string(b.key(i)) < limit); i++ {
+			if v, ok := b.value(i); ok {
+				if err := call(string(b.key(i)), v); err != nil {
 					return err
 				}
 			}
@@ -130,12 +255,12 @@ func (s *sortedTx) Scan(bucket, prefix, after string, fn func(string, []byte) er
 		if err := emit(k); err != nil {
 			return err
 		}
-		if j, ok := b.at[k]; ok {
+		if j := b.find(k); j >= 0 {
 			i++
-			if entries[j].deleted {
+			var ok bool
+			if v, ok = b.value(j); !ok {
 				return nil
 			}
-			v = entries[j].value
 		}
 		return call(k, v)
 	})
@@ -155,56 +280,88 @@ type appender interface {
 	Appending(bucket string)
 }
 
+// bytesPutter is a Tx that takes keys as bytes, which spares flush a
+// string of each key it writes.
+type bytesPutter interface {
+	PutBytes(bucket string, key, value []byte) error
+}
+
 // checkpointBytes is how many bytes of keys and values flush hands a
 // Checkpointer between checkpoints: enough for full pages and few commits,
 // little against a whole import.
 const checkpointBytes = 16 << 20
 
 // flush writes the buffered changes to the store, each bucket in key order.
-// When the Tx can checkpoint, flush does so every checkpointBytes and lets
-// go of what it wrote, so that neither the transaction nor the buffer holds
-// the whole batch at the end. (Checkpoints during the batch would write
-// keys such as UUIDs in many short runs, each rewriting most of the pages
-// of their bucket.)
+// When the Tx can checkpoint, flush does so every checkpointBytes, so that
+// the transaction does not hold the whole batch at the end; each bucket's
+// buffer goes once it is written. (Checkpoints during the batch would
+// write keys such as UUIDs in many short runs, each rewriting most of the
+// pages of their bucket.)
 func (s *sortedTx) flush() error {
 	names := make([]string, 0, len(s.buckets))
 	for name := range s.buckets {
 		names = append(names, name)
 	}
 	slices.Sort(names)
+	buffers := make([]*writeBuffer, len(names))
+	for i, name := range names {
+		buffers[i] = s.buckets[name]
+		buffers[i].at = nil // no reads from here on: the indexes go before bbolt takes its share
+	}
+	clear(s.buckets) // the store holds the values now
+	// The buckets are sorted on another core, each ahead of its write.
+	sorted := make(chan struct{}, len(buffers))
+	go func() {
+		for _, b := range buffers {
+			if !b.sorted {
+				b.sort()
+			}
+			sorted <- struct{}{}
+		}
+	}()
 	size := 0
-	for _, name := range names {
-		b := s.buckets[name]
-		delete(s.buckets, name) // the store holds the values now
+	for i, b := range buffers {
+		<-sorted
+		buffers[i] = nil
 		if a, ok := s.tx.(appender); ok {
-			a.Appending(name)
+			a.Appending(names[i])
 		}
-		b.at = nil // no reads from here on: sorted, without the index
-		if !b.sorted {
-			b.sort()
-		}
-		entries := b.entries
-		done := 0 // entries before done are in a checkpoint
-		for i, e := range entries {
-			if err := s.write(name, e); err != nil {
-				return err
+		if err := s.writeOut(names[i], b, &size); err != nil {
+			for range len(buffers) - i - 1 {
+				<-sorted // the sorting ends before the buffers are dropped
 			}
-			if size += len(e.key) + len(e.value); s.cp == nil || size < checkpointBytes {
-				continue
-			}
-			if err := s.cp.Checkpoint(); err != nil {
-				return err
-			}
-			clear(entries[done : i+1])
-			done, size = i+1, 0
+			return err
 		}
 	}
 	return nil
 }
 
-func (s *sortedTx) write(bucket string, e pending) error {
-	if e.deleted {
-		return s.tx.Delete(bucket, e.key)
+// writeOut writes a sorted buffer into the store, checkpointing each time
+// size reaches checkpointBytes.
+func (s *sortedTx) writeOut(bucket string, b *writeBuffer, size *int) error {
+	bp, _ := s.tx.(bytesPutter)
+	for i := range int32(len(b.entries)) {
+		key := b.key(i)
+		v, ok := b.value(i)
+		var err error
+		switch {
+		case !ok:
+			err = s.tx.Delete(bucket, string(key))
+		case bp != nil:
+			err = bp.PutBytes(bucket, key, v)
+		default:
+			err = s.tx.Put(bucket, string(key), v)
+		}
+		if err != nil {
+			return err
+		}
+		if *size += len(key) + len(v); s.cp == nil || *size < checkpointBytes {
+			continue
+		}
+		if err := s.cp.Checkpoint(); err != nil {
+			return err
+		}
+		*size = 0
 	}
-	return s.tx.Put(bucket, e.key, e.value)
+	return nil
 }

@@ -1,6 +1,7 @@
 package ldif
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -70,21 +71,6 @@ func Export(ctx context.Context, d *directory.Directory, w io.Writer, l Layout, 
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	uidOf := make(map[string]string, len(users))
-	for _, u := range users {
-		uidOf[u.ID] = u.UID
-	}
-	cnOf := make(map[string]string, len(groups))
-	for _, g := range groups {
-		cnOf[g.ID] = g.CN
-	}
-
-	total, done := len(users)+len(groups)+len(private), 0
-	step := func() {
-		if done++; opt.Progress != nil {
-			opt.Progress(done, total)
-		}
-	}
 	lw := NewWriter(w)
 	header := fmt.Sprintf("Atrium export of %s, %s.\nRead it back with atrium import, or load it into OpenLDAP with slapadd.", l.Base, d.Now().UTC().Format("2006-01-02 15:04:05 MST"))
 	if opt.Secrets {
@@ -98,59 +84,221 @@ func Export(ctx context.Context, d *directory.Directory, w io.Writer, l Layout, 
 			return err
 		}
 	}
-	for _, u := range users {
-		e := userEntry(l, u, opt)
-		if opt.Secrets {
-			s, err := d.UserSecrets(ctx, u.ID)
-			if err != nil {
-				return fmt.Errorf("export %s: %w", u.UID, err)
-			}
-			if s.PasswordHash != "" {
-				e.Add("userPassword", s.PasswordHash)
-			}
-		}
-		if err := lw.Write(e); err != nil {
+	x := exporter{w: lw, l: l, opt: opt, members: memberNames(l, users, groups)}
+	x.total = len(users) + len(groups) + len(private)
+	// The stored groups are written to memory on another core meanwhile.
+	grouped := make(chan *groupsOut, 1)
+	go func() { grouped <- x.groups(groups) }()
+	for i := range users {
+		if err := x.user(ctx, d, users[i], x.members.userDN[i]); err != nil {
+			<-grouped
 			return err
 		}
-		step()
 	}
-	for _, g := range groups {
-		if err := lw.Write(groupEntry(l, g, uidOf, cnOf)); err != nil {
-			return err
+	g := <-grouped
+	start := 0
+	for _, end := range g.ends {
+		for _, piece := range g.pieces[start:end] {
+			x.w.writeBytes(piece)
 		}
-		step()
+		if start = end; x.w.err != nil {
+			return x.w.err
+		}
+		x.step()
 	}
-	for _, g := range private {
-		e := groupEntry(l, g, uidOf, cnOf)
-		e.Comments = append(e.Comments, "atrium: the private group of user "+g.CN+", derived from the user; Import leaves it out")
-		if err := lw.Write(e); err != nil {
+	for i := range private {
+		comment := []string{"atrium: the private group of user " + private[i].CN + ", derived from the user; Import leaves it out"}
+		if err := x.group(&private[i], l.GroupDN(private[i].CN), comment); err != nil {
 			return err
 		}
-		step()
+		x.step()
 	}
 	return lw.Flush()
 }
 
+// groupsOut is the LDIF of the stored groups, in pieces: group i ends
+// with piece ends[i].
+type groupsOut struct {
+	pieces [][]byte
+	ends   []int
+}
+
+// Write keeps a copy of p: unlike a bytes.Buffer, it never copies what it
+// holds to grow (20 MB for 1,000 groups of 300).
+func (g *groupsOut) Write(p []byte) (int, error) {
+	g.pieces = append(g.pieces, bytes.Clone(p))
+	return len(p), nil
+}
+
+// groups writes the stored groups to memory, as they follow the users.
+func (x *exporter) groups(groups []*directory.Group) *groupsOut {
+	out := &groupsOut{ends: make([]int, len(groups))}
+	gx := exporter{w: NewWriter(out), l: x.l, opt: x.opt, members: x.members}
+	gx.w.wrote = true // after the users
+	for i := range groups {
+		gx.group(groups[i], x.members.groupDN[i], nil)
+		gx.w.w.Flush()
+		out.ends[i] = len(out.pieces)
+	}
+	return out
+}
+
+// exporter writes the users and groups of an export straight to the
+// Writer, without building an Entry for each.
+type exporter struct {
+	w           *Writer
+	l           Layout
+	opt         ExportOptions
+	members     memberDNs
+	comments    []string // the next user's, reused
+	at          []int    // the indexes of a group's users, reused
+	done, total int
+}
+
+func (x *exporter) step() {
+	if x.done++; x.opt.Progress != nil {
+		x.opt.Progress(x.done, x.total)
+	}
+}
+
+func (x *exporter) user(ctx context.Context, d *directory.Directory, u *directory.User, dn string) error {
+	x.comments = x.comments[:0]
+	if u.Surname == "" {
+		x.comments = append(x.comments, noSurname)
+	}
+	if u.DisplayName == "" {
+		x.comments = append(x.comments, noDisplayName)
+	}
+	if err := x.w.begin(dn, x.comments); err != nil {
+		return err
+	}
+	UserAttributes(*u, !x.opt.OmitSSHKeys, nil, x.w.add)
+	x.times(u.ID, u.Created, u.Modified)
+	defer x.step()
+	if x.opt.Secrets {
+		s, err := d.UserSecrets(ctx, u.ID)
+		if err != nil {
+			return fmt.Errorf("export %s: %w", u.UID, err)
+		}
+		if s.PasswordHash != "" {
+			x.w.attr("userPassword", s.PasswordHash)
+		}
+	}
+	return x.w.err
+}
+
+// group writes a stored or a private group.
+func (x *exporter) group(g *directory.Group, dn string, comments []string) error {
+	if err := x.w.begin(dn, comments); err != nil {
+		return err
+	}
+	x.w.add("objectClass", "top", "posixGroup", "extensibleObject")
+	x.w.attr("cn", g.CN)
+	x.w.attr("gidNumber", strconv.Itoa(g.GIDNumber))
+	if g.Description != "" {
+		x.w.attr("description", g.Description)
+	}
+	m := &x.members
+	x.at = x.at[:0]
+	for _, id := range g.Users {
+		x.at = append(x.at, m.userAt(id))
+		x.w.attr("member", m.userDN[x.at[len(x.at)-1]])
+	}
+	for _, id := range g.Groups {
+		x.w.attr("member", m.groupDN[m.groupAt(id)])
+	}
+	for _, i := range x.at {
+		x.w.attr("memberUid", m.uid[i])
+	}
+	x.times(g.ID, g.Created, g.Modified)
+	return x.w.err
+}
+
+func (x *exporter) times(id string, created, modified time.Time) {
+	x.w.attr("entryUUID", id)
+	x.w.timeAttr("createTimestamp", created)
+	x.w.timeAttr("modifyTimestamp", modified)
+}
+
+// memberDNs names the members of groups: the DN (and uid) of each user and
+// group, worked out once rather than once per membership. The last of each
+// slice names a member that is not there, with an empty name.
+type memberDNs struct {
+	user, group map[string]int // ID -> index in the slices below
+	userDN, uid []string
+	groupDN     []string
+}
+
+func memberNames(l Layout, users []*directory.User, groups []*directory.Group) memberDNs {
+	m := memberDNs{
+		user: make(map[string]int, len(users)), group: make(map[string]int, len(groups)),
+		userDN: make([]string, len(users)+1), uid: make([]string, len(users)+1),
+		groupDN: make([]string, len(groups)+1),
+	}
+	// The IDs, uids and DNs are copied next to each other: a group's
+	// members are looked up in random order, and the user records they
+	// came from are far apart in memory.
+	var b strings.Builder
+	ends := make([]int, 0, 3*len(users))
+	people := l.PeopleDN()
+	size := 0
+	for _, u := range users {
+		size += len(u.ID) + 2*len(u.UID) + len("uid=,") + len(people)
+	}
+	b.Grow(size) // rarely more: a uid to escape
+	for _, u := range users {
+		b.WriteString(u.ID)
+		ends = append(ends, b.Len())
+		b.WriteString(u.UID)
+		ends = append(ends, b.Len())
+		b.WriteString("uid=") // l.UserDN(u.UID), without a string of its own
+		b.WriteString(EscapeDNValue(u.UID))
+		b.WriteString(",")
+		b.WriteString(people)
+		ends = append(ends, b.Len())
+	}
+	all, start := b.String(), 0
+	for i := range users {
+		e := ends[3*i : 3*i+3]
+		m.user[all[start:e[0]]], m.uid[i], m.userDN[i] = i, all[e[0]:e[1]], all[e[1]:e[2]]
+		start = e[2]
+	}
+	m.userDN[len(users)] = l.UserDN("")
+	for i, g := range groups {
+		m.group[g.ID], m.groupDN[i] = i, l.GroupDN(g.CN)
+	}
+	m.groupDN[len(groups)] = l.GroupDN("")
+	return m
+}
+
+func (m *memberDNs) userAt(id string) int {
+	if i, ok := m.user[id]; ok {
+		return i
+	}
+	return len(m.uid) - 1
+}
+
+func (m *memberDNs) groupAt(id string) int {
+	if i, ok := m.group[id]; ok {
+		return i
+	}
+	return len(m.groupDN) - 1
+}
+
 // records reads the users, the stored groups and the private groups from
 // one snapshot.
-func records(ctx context.Context, d *directory.Directory) (users []directory.User, groups, private []directory.Group, err error) {
+func records(ctx context.Context, d *directory.Directory) (users []*directory.User, groups []*directory.Group, private []directory.Group, err error) {
 	err = d.View(ctx, func(ctx context.Context, r directory.Reader) error {
-		if err := r.Users("", func(u directory.User) error {
-			users = append(users, u)
-			return nil
-		}); err != nil {
+		if users, err = r.AllUsers(); err != nil {
 			return err
 		}
-		if err := r.Groups("", func(g directory.Group) error {
-			groups = append(groups, g)
-			return nil
-		}); err != nil {
+		if groups, err = r.AllGroups(); err != nil {
 			return err
 		}
 		// The private groups of the users just read, without decoding
 		// every user again.
 		for _, u := range users {
-			g, ok, err := r.PrivateGroup(u)
+			g, ok, err := r.PrivateGroup(*u)
 			if err != nil {
 				return err
 			}
@@ -185,48 +333,4 @@ func container(dn, ou string) Entry {
 	e.Add("objectClass", "top", "organizationalUnit")
 	e.Add("ou", ou)
 	return e
-}
-
-func userEntry(l Layout, u directory.User, opt ExportOptions) Entry {
-	e := Entry{DN: l.UserDN(u.UID)}
-	if u.Surname == "" {
-		e.Comments = append(e.Comments, noSurname)
-	}
-	if u.DisplayName == "" {
-		e.Comments = append(e.Comments, noDisplayName)
-	}
-	UserAttributes(u, !opt.OmitSSHKeys, nil, e.Add)
-	addTimes(&e, u.ID, u.Created, u.Modified)
-	return e
-}
-
-func groupEntry(l Layout, g directory.Group, uidOf, cnOf map[string]string) Entry {
-	e := Entry{DN: l.GroupDN(g.CN)}
-	e.Add("objectClass", "top", "posixGroup", "extensibleObject")
-	e.Add("cn", g.CN)
-	e.Add("gidNumber", strconv.Itoa(g.GIDNumber))
-	addIf(&e, "description", g.Description)
-	for _, id := range g.Users {
-		e.Add("member", l.UserDN(uidOf[id]))
-	}
-	for _, id := range g.Groups {
-		e.Add("member", l.GroupDN(cnOf[id]))
-	}
-	for _, id := range g.Users {
-		e.Add("memberUid", uidOf[id])
-	}
-	addTimes(&e, g.ID, g.Created, g.Modified)
-	return e
-}
-
-func addIf(e *Entry, typ, value string) {
-	if value != "" {
-		e.Add(typ, value)
-	}
-}
-
-func addTimes(e *Entry, id string, created, modified time.Time) {
-	e.Add("entryUUID", id)
-	e.Add("createTimestamp", generalizedTime(created))
-	e.Add("modifyTimestamp", generalizedTime(modified))
 }

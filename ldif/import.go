@@ -102,20 +102,19 @@ func ImportWith(ctx context.Context, d *directory.Directory, r io.Reader, l Layo
 	if err != nil {
 		return Report{}, err
 	}
-	lr := NewReader(r)
 	read := 0
-	for {
-		e, err := lr.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	// The file is parsed on another core while the plan takes each entry.
+	batches, readErr := readBatches(NewReader(r))
+	for batch := range batches {
+		for _, e := range batch {
+			p.add(e)
+			if read++; opt.Progress != nil {
+				opt.Progress(read)
+			}
 		}
-		if err != nil {
-			return Report{}, fmt.Errorf("read LDIF: %w", err)
-		}
-		p.add(e)
-		if read++; opt.Progress != nil {
-			opt.Progress(read)
-		}
+	}
+	if err := <-readErr; err != nil {
+		return Report{}, fmt.Errorf("read LDIF: %w", err)
 	}
 	p.link()
 	// Only the users by uid are looked up from here on; a big file's DNs
@@ -133,6 +132,35 @@ func ImportWith(ctx context.Context, d *directory.Directory, r io.Reader, l Layo
 		return Report{}, &ImportError{Problems: []error{err}}
 	}
 	return p.report, nil
+}
+
+// readBatches reads lr's entries in a goroutine of their own and sends
+// them in batches, then the error that ended the reading (nil at the end
+// of the file) once the batches are closed.
+func readBatches(lr *Reader) (<-chan []Entry, <-chan error) {
+	const batchLen = 256
+	batches, done := make(chan []Entry, 4), make(chan error, 1)
+	go func() {
+		defer close(batches)
+		batch := make([]Entry, 0, batchLen)
+		for {
+			e, err := lr.Next()
+			if err != nil || len(batch) == batchLen {
+				batches <- batch
+				batch = make([]Entry, 0, batchLen)
+			}
+			if errors.Is(err, io.EOF) {
+				done <- nil
+				return
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+			batch = append(batch, e)
+		}
+	}()
+	return batches, done
 }
 
 // importedUser is a user read from the file, with what is needed to create it.
@@ -179,8 +207,10 @@ type plan struct {
 	byDN     map[string]any           // dnKey -> *importedUser or *importedGroup
 	byUID    map[string]*importedUser // folded uid (every uid value) -> user
 	skipped  map[string]string        // dnKey of a skipped entry -> its DN
-	claimed  map[string]string        // "uid:alice" and the like -> DN holding it
+	claimed  map[claimKey]string      // {"uid", "alice"} and the like -> DN holding it
 	ignored  map[string]string        // lower-cased type -> the first spelling met
+	names    map[string]string        // attribute type as spelt -> attrName
+	classes  map[string]string        // object class as spelt -> lower case
 	problems []error
 	report   Report
 }
@@ -194,7 +224,8 @@ func newPlan(l Layout, now time.Time) (*plan, error) {
 	return &plan{
 		now: now, people: people, groupsOU: groups,
 		byDN: map[string]any{}, byUID: map[string]*importedUser{},
-		skipped: map[string]string{}, claimed: map[string]string{}, ignored: map[string]string{},
+		skipped: map[string]string{}, claimed: map[claimKey]string{}, ignored: map[string]string{},
+		names: map[string]string{}, classes: map[string]string{},
 	}, nil
 }
 
@@ -208,13 +239,17 @@ func (p *plan) skip(dn, reason string) {
 
 // claim records that dn holds a value that must be unique in the file.
 func (p *plan) claim(dn, what, value string) {
-	k := what + ":" + strings.ToLower(value)
+	k := claimKey{what, strings.ToLower(value)}
 	if other, ok := p.claimed[k]; ok {
 		p.problem(dn, "%s %q is also held by %s", what, value, other)
 		return
 	}
 	p.claimed[k] = dn
 }
+
+// claimKey is a value that must be unique in the file: what it is, and
+// the value in lower case.
+type claimKey struct{ what, value string }
 
 // Attribute names as Import compares them: lower case, aliases to the name
 // slapcat writes.
@@ -249,10 +284,9 @@ func set(names ...string) map[string]bool {
 // to case and with aliases (surname for sn). A description with options
 // ("cn;lang-de") is another attribute.
 func values(e *Entry, name string) []string {
-	name = strings.ToLower(name)
 	var out []string
 	for i, n := range attrNames(e) {
-		if n == name {
+		if sameName(n, name) {
 			out = append(out, e.Attrs[i].Value)
 		}
 	}
@@ -272,10 +306,18 @@ func attrNames(e *Entry) []string {
 }
 
 func first(e *Entry, name string) string {
-	if v := values(e, name); len(v) > 0 {
-		return v[0]
+	for i, n := range attrNames(e) {
+		if sameName(n, name) {
+			return e.Attrs[i].Value
+		}
 	}
 	return ""
+}
+
+// sameName reports whether n, an attrName, names the attribute name (as
+// spelt in the code, "uidNumber"), without lower-casing name each time.
+func sameName(n, name string) bool {
+	return len(n) == len(name) && strings.EqualFold(n, name)
 }
 
 func attrName(typ string) string {
@@ -300,9 +342,12 @@ func (p *plan) add(e Entry) {
 		p.problem(e.DN, "line %d: a second entry with this DN", e.Line)
 		return
 	}
+	p.nameAttrs(&e)
 	classes := map[string]bool{}
-	for _, c := range values(&e, "objectClass") {
-		classes[strings.ToLower(c)] = true
+	for i, n := range e.names {
+		if n == "objectclass" {
+			classes[p.class(e.Attrs[i].Value)] = true
+		}
 	}
 	isUser := classes["inetorgperson"] || classes["posixaccount"]
 	isGroup := classes["groupofnames"] || classes["groupofuniquenames"] || classes["posixgroup"]
@@ -341,16 +386,56 @@ func (p *plan) skipEntry(key, dn, reason string) {
 }
 
 func (p *plan) noteIgnored(e *Entry, known map[string]bool) {
-	for _, a := range e.Attrs {
-		n := attrName(a.Type)
+	for i, n := range attrNames(e) {
 		if _, seen := p.ignored[n]; !seen && !known[n] && !derivedAttrs[n] {
-			p.ignored[n] = a.Type
+			p.ignored[n] = e.Attrs[i].Type
 		}
 	}
 }
 
+// nameAttrs works out attrNames of e through the plan's cache: a file
+// spells its few attribute types and object classes the same way in every
+// entry, and lower-casing each anew was a tenth of the import's
+// allocations.
+func (p *plan) nameAttrs(e *Entry) {
+	e.names = make([]string, len(e.Attrs))
+	for i, a := range e.Attrs {
+		n, ok := p.names[a.Type]
+		if !ok {
+			n = attrName(a.Type)
+			if len(p.names) < maxCachedNames {
+				p.names[a.Type] = n
+			}
+		}
+		e.names[i] = n
+	}
+}
+
+// class is an object class in lower case, through a cache likewise.
+func (p *plan) class(v string) string {
+	l, ok := p.classes[v]
+	if !ok {
+		l = strings.ToLower(v)
+		if len(p.classes) < maxCachedNames {
+			p.classes[v] = l
+		}
+	}
+	return l
+}
+
+// maxCachedNames bounds the cache of spellings, for a file with ever new ones.
+const maxCachedNames = 1000
+
 // rdnValue returns the value of the entry's RDN when its type is typ.
 func rdnValue(dn, typ string) string {
+	if plainDN(dn) { // the common case, without parsing
+		rdn, _, _ := strings.Cut(dn, ",")
+		t, v, _ := strings.Cut(rdn, "=")
+		if attrName(t) == typ {
+			return v
+		}
+		return ""
+	}
 	parsed, err := ldap.ParseDN(dn)
 	if err != nil || len(parsed.RDNs) == 0 {
 		return ""
@@ -610,9 +695,13 @@ func splitScheme(v string) (scheme, hash string) {
 // link resolves the members that are entries of the file, and checks that
 // nested groups form no cycle. Members it cannot resolve stay for apply.
 func (p *plan) link() {
-	// Each member DN is written many times, as it was in its own entry.
+	// Each member DN is written many times, as it was in its own entry:
+	// those that need parsing are parsed once.
 	keys := map[string]string{}
 	memberKey := func(m string) (string, error) {
+		if plainDN(m) {
+			return strings.ToLower(m), nil // cheaper than the map
+		}
 		if k, ok := keys[m]; ok {
 			return k, nil
 		}

@@ -126,6 +126,9 @@ func plainDN(dn string) bool {
 // trailing space; control characters and invalid UTF-8 are written as \XX
 // so a DN is always one printable line.
 func EscapeDNValue(v string) string {
+	if !needsEscape(v) {
+		return v
+	}
 	var b strings.Builder
 	for i := 0; i < len(v); {
 		r, size := utf8.DecodeRuneInString(v[i:])
@@ -144,6 +147,22 @@ func EscapeDNValue(v string) string {
 		i += size
 	}
 	return b.String()
+}
+
+// needsEscape reports whether EscapeDNValue would change v.
+func needsEscape(v string) bool {
+	if v == "" {
+		return false
+	}
+	if v[0] == ' ' || v[0] == '#' || v[len(v)-1] == ' ' {
+		return true
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c >= 0x7f || strings.IndexByte(`"+,;<>\`, c) >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // validAttrType reports whether s is a descr (keystring) or numeric OID

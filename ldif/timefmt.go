@@ -12,8 +12,36 @@ import (
 // fractional digits as it needs, so nanoseconds survive a round trip
 // (slapadd keeps the fraction as given).
 func generalizedTime(t time.Time) string {
-	return t.UTC().Format("20060102150405.999999999Z")
+	return string(appendGeneralizedTime(nil, t))
 }
+
+// appendGeneralizedTime appends generalizedTime(t) to b, for an export's
+// two times per entry without time.Format's generality.
+func appendGeneralizedTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, "20060102150405.999999999Z")
+	}
+	hour, minute, sec := t.Clock()
+	b = append(b, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10))
+	for _, n := range [5]int{int(month), day, hour, minute, sec} {
+		b = append(b, byte('0'+n/10), byte('0'+n%10))
+	}
+	if ns := t.Nanosecond(); ns != 0 {
+		b = append(b, '.')
+		digits := 9
+		for ; ns%10 == 0; ns /= 10 {
+			digits--
+		}
+		for i := digits - 1; i >= 0; i-- {
+			b = append(b, byte('0'+ns/pow10[i]%10))
+		}
+	}
+	return append(b, 'Z')
+}
+
+var pow10 = [9]int{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
 
 // ParseGeneralizedTime reads LDAP GeneralizedTime (RFC 4517 section
 // 3.3.13), for LDIF import and for the LDAP server's filters alike:

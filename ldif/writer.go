@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -23,7 +24,7 @@ type Writer struct {
 }
 
 // NewWriter writes LDIF to w. Call Flush at the end.
-func NewWriter(w io.Writer) *Writer { return &Writer{w: bufio.NewWriter(w)} }
+func NewWriter(w io.Writer) *Writer { return &Writer{w: bufio.NewWriterSize(w, 64<<10)} }
 
 // Comment writes a paragraph of comment lines.
 func (w *Writer) Comment(text string) error {
@@ -53,23 +54,62 @@ func (w *Writer) Write(e Entry) error {
 		}
 		w.names[a.Type] = true
 	}
-	w.separate()
-	for _, c := range e.Comments {
-		for _, line := range strings.Split(c, "\n") {
-			w.line([]byte("# " + line))
-		}
+	if err := w.begin(e.DN, e.Comments); err != nil {
+		return err
 	}
-	w.attr("dn", e.DN)
 	for _, a := range e.Attrs {
 		w.attr(a.Type, a.Value)
 	}
 	return w.err
 }
 
-// attr writes one attribute line, built in the writer's scratch buffer.
+// begin starts a record: its comments and its dn line. The attribute
+// lines follow with attr or add.
+func (w *Writer) begin(dn string, comments []string) error {
+	if !utf8.ValidString(dn) {
+		return fmt.Errorf("write entry: DN %q is not valid UTF-8", dn)
+	}
+	w.separate()
+	for _, c := range comments {
+		for _, line := range strings.Split(c, "\n") {
+			w.scratch = append(append(w.scratch[:0], "# "...), line...)
+			w.line(w.scratch)
+		}
+	}
+	w.attr("dn", dn)
+	return w.err
+}
+
+// add writes one attribute line per value: the shape of UserAttributes'
+// callback, so that a user is written without an Entry being built.
+func (w *Writer) add(typ string, values ...string) {
+	for _, v := range values {
+		w.attr(typ, v)
+	}
+}
+
+// attr writes one attribute line.
 func (w *Writer) attr(typ, value string) {
+	if w.err != nil {
+		return
+	}
+	// Most lines fit: built in the buffer's free space, they are not copied.
+	if b := appendAttrLine(w.w.AvailableBuffer(), typ, value); len(b) <= lineWidth {
+		_, w.err = w.w.Write(append(b, '\n'))
+		return
+	}
 	w.scratch = appendAttrLine(w.scratch[:0], typ, value)
 	w.line(w.scratch)
+}
+
+// timeAttr writes an attribute line of a time as GeneralizedTime, which
+// is short and safe as it is.
+func (w *Writer) timeAttr(typ string, t time.Time) {
+	if w.err == nil {
+		b := append(w.w.AvailableBuffer(), typ...)
+		b = appendGeneralizedTime(append(b, ": "...), t)
+		_, w.err = w.w.Write(append(b, '\n'))
+	}
 }
 
 // Flush writes any buffered data to the underlying writer.

@@ -147,6 +147,22 @@ func (t tx) Put(bucket, key string, value []byte) error {
 	return b.Put([]byte(key), value)
 }
 
+// PutBytes is Put with the key as bytes (bbolt copies it): a bulk write
+// passes the keys it buffered without a string of each.
+func (t tx) PutBytes(bucket string, key, value []byte) error {
+	if !t.b.Writable() {
+		return directory.ErrReadOnly
+	}
+	b, err := t.b.CreateBucketIfNotExists([]byte(bucket))
+	if err != nil {
+		return fmt.Errorf("bucket %s: %w", bucket, err)
+	}
+	if value == nil {
+		value = []byte{}
+	}
+	return b.Put(key, value)
+}
+
 // Appending packs the pages of bucket full for the rest of the
 // transaction: the caller puts its keys in order.
 func (t tx) Appending(bucket string) {
