@@ -356,6 +356,8 @@ func (v *view) candidates(kind entryKind, f *Filter) (ids []string, all bool) {
 		return slices.Compact(union), false
 	case FilterEqual:
 		return v.equalityCandidates(kind, f)
+	case FilterSubstrings:
+		return v.substringCandidates(kind, f)
 	case FilterExtensible:
 		if f.Rule != inChainRule {
 			return nil, true
@@ -637,6 +639,7 @@ func (v *view) visit(x ref, fn func(*entry) error) error {
 func (v *view) walkKind(kind entryKind, f *Filter, at *cursor, fn func(*entry) error) error {
 	if !at.listed {
 		at.ids, at.all = v.candidates(kind, f)
+		at.ids = v.inNameOrder(kind, at.ids)
 		at.listed = true
 	}
 	if !at.all {

@@ -394,7 +394,7 @@ func (v *view) listKind(kind entryKind, f *Filter, refs *[]ref, keep func(*entry
 	}
 	ids, all := v.candidates(kind, f)
 	if !all {
-		for _, id := range ids {
+		for _, id := range v.inNameOrder(kind, ids) {
 			*refs = append(*refs, ref{kindUser, id})
 		}
 		return nil
