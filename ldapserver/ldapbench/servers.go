@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,7 +33,7 @@ type Server struct {
 	Name string
 	Addr string
 	// Startup is the time from starting the process to its first answered
-	// bind and search; StartRSS its resident memory then.
+	// bind; StartRSS its resident memory once it has answered a search too.
 	Startup  time.Duration
 	StartRSS int64
 	// Store is the database file or directory, for its size.
@@ -155,9 +156,11 @@ func KeepOffServerCPU() error {
 	return nil
 }
 
-// ready waits until addr answers a bind of the reader and a search.
-func ready(addr string, d Dataset, exited <-chan struct{}) error {
+// ready waits until addr answers a bind of the reader and a search, and
+// returns when the bind was first answered.
+func ready(addr string, d Dataset, exited <-chan struct{}) (time.Time, error) {
 	deadline := time.Now().Add(60 * time.Second)
+	var bound time.Time
 	for {
 		err := func() error {
 			c, err := dial(addr)
@@ -168,21 +171,24 @@ func ready(addr string, d Dataset, exited <-chan struct{}) error {
 			if err := expect(c.do(bindRequest(d.ReaderDN(), ReaderPassword))); err != nil {
 				return err
 			}
+			if bound.IsZero() {
+				bound = time.Now()
+			}
 			req, _ := searchRequest(d.Base, 2, "(uid="+d.UID(0)+")", "uid")
 			return expect(c.do(req))
 		}()
 		if err == nil {
-			return nil
+			return bound, nil
 		}
 		select {
 		case <-exited:
-			return fmt.Errorf("server exited: %v", err)
+			return bound, fmt.Errorf("server exited: %v", err)
 		default:
 		}
 		if time.Now().After(deadline) {
-			return err
+			return bound, err
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -228,13 +234,73 @@ func startGo(name, exe string, d Dataset, env ...string) (*Server, error) {
 		return nil, fmt.Errorf("%s did not start: %w", name, err)
 	}
 	s.Addr = strings.TrimSpace(line)
-	if err := ready(s.Addr, d, s.exited); err != nil {
+	bound, err := ready(s.Addr, d, s.exited)
+	if err != nil {
 		s.Stop()
 		return nil, err
 	}
-	s.Startup = time.Since(began)
+	s.Startup = bound.Sub(began)
 	s.StartRSS, _ = s.Memory()
 	return s, nil
+}
+
+// StartServe starts `atrium serve` (the command at exe) on a copy of the
+// store at path, in a new data directory under dir, on ServerCPU with
+// GOMAXPROCS 1, and waits until it answers: its Startup is the start-up
+// an admin sees, with everything serve opens besides LDAP.
+func StartServe(exe, dir, path string, d Dataset) (*Server, error) {
+	data := filepath.Join(dir, "serve")
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return nil, err
+	}
+	if err := copyFile(filepath.Join(data, "atrium.db"), path); err != nil {
+		return nil, err
+	}
+	var addrs [3]string
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		addrs[i] = ln.Addr().String()
+		ln.Close()
+	}
+	cmd := pinned(exe, "serve", "--data", data, "--base-dn", d.Base, "--ldap-addr", addrs[0], "--ldaps-addr", addrs[1],
+		"--http-addr", addrs[2], "--external-url", "http://"+addrs[2])
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	var log strings.Builder
+	cmd.Stdout, cmd.Stderr = &log, &log
+	began := time.Now()
+	s, err := start("atrium serve", cmd)
+	if err != nil {
+		return nil, err
+	}
+	s.Addr, s.Store = addrs[0], filepath.Join(data, "atrium.db")
+	bound, err := ready(s.Addr, d, s.exited)
+	if err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("atrium serve: %w\n%s", err, log.String())
+	}
+	s.Startup = bound.Sub(began)
+	s.StartRSS, _ = s.Memory()
+	return s, nil
+}
+
+func copyFile(dst, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // StoreSize is the disk space the server's database takes: allocated
@@ -311,6 +377,9 @@ func Serve() error {
 	}
 	srv := &ldapserver.Server{
 		Backend: ldapserver.NewBackend(ldapserver.BackendConfig{Directory: dir, Layout: layout, Logger: slog.New(slog.DiscardHandler)}),
+		// The load generator is every client at once, from one address;
+		// connect-bind-unbind leaves more than the default 64 closing.
+		Uncapped: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -377,11 +446,12 @@ func StartSlapd(dir string, d Dataset) (*Server, error) {
 		return nil, err
 	}
 	s.Addr = addr
-	if err := ready(addr, d, s.exited); err != nil {
+	bound, err := ready(addr, d, s.exited)
+	if err != nil {
 		s.Stop()
 		return nil, fmt.Errorf("slapd: %w\n%s", err, log.String())
 	}
-	s.Startup = time.Since(began)
+	s.Startup = bound.Sub(began)
 	s.StartRSS, _ = s.Memory()
 	s.Store = db
 	return s, nil
