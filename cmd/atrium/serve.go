@@ -91,6 +91,7 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 // runServer serves until ctx ends, then shuts down gracefully.
 func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	started := time.Now()
+	ldapserver.SetGCDefault(os.Getenv)
 	fileLimit(cfg, log)
 	m := newMetrics(cfg)
 	d, store, err := openDirectory(ctx, cfg, 2*time.Second, log, m.Directory)
@@ -101,6 +102,11 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer d.Close()
 	if err := firstStart(ctx, cfg, d, log); err != nil {
 		return err
+	}
+	// Before the listeners open, so that the first requests cost what later
+	// ones do.
+	if err := d.Warm(ctx); err != nil {
+		log.Warn("store not warmed: the first requests will be slower", "err", err)
 	}
 	tlsConfig, err := loadTLS(cfg)
 	if err != nil {

@@ -86,13 +86,14 @@ func closedTarget(name string, cpu []float64, speed float64) string {
 
 // paced measures latency of the two searches at 32 connections when the
 // servers are not saturated: at half the rate the slower one reached in
-// the closed loop, in pacedRounds windows of three seconds each, taking
-// turns. One stall of the machine (tens of milliseconds, which a shared
-// virtual machine has every few seconds whatever it runs) sets the p99 of
-// the window it falls in, so Atrium's p99 is compared with slapd's window
-// by window, and the median ratio is judged, with the range. The null
-// server takes its turns too: its p99 is the floor the machine sets in
-// the same windows, which no server can beat.
+// the closed loop, in pacedRounds windows of a second each, the servers
+// taking turns. One stall of the machine (tens of milliseconds, which a
+// shared virtual machine has every few seconds whatever it runs) sets the
+// p99 of the window it falls in, so Atrium's p99 is compared with slapd's
+// window by window (the windows next to each other saw about the same
+// weather), and the median ratio is judged. The null server takes its
+// turns too: its p99 is the floor the machine sets in the same windows,
+// which no server can beat.
 func paced(workloads []Workload, servers []*Server, null *Server, samples map[string][]sample) string {
 	var b strings.Builder
 	for _, w := range workloads {
@@ -130,7 +131,7 @@ func paced(workloads []Workload, servers []*Server, null *Server, samples map[st
 	return b.String()
 }
 
-const pacedRounds = 3
+const pacedRounds = 9
 
 // pacedWindows runs pacedRounds windows of w at rate on each server in
 // turn, and returns them by server name, in order.
@@ -138,7 +139,7 @@ func pacedWindows(w Workload, turns []*Server, rate float64) (map[string][]Resul
 	windows := map[string][]Result{}
 	for range pacedRounds {
 		for _, s := range turns {
-			r, err := RunPaced(s.Addr, w, int(3*rate), rate)
+			r, err := RunPaced(s.Addr, w, int(rate), rate)
 			if err != nil {
 				return nil, fmt.Errorf("on %s: %w", s.Name, err)
 			}

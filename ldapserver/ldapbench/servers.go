@@ -322,7 +322,8 @@ func (s *Server) StoreSize() int64 {
 
 // Serve is the Atrium side of the benchmark: it serves the store named by
 // ServeEnv on a loopback port, prints the address, and stops when stdin
-// closes. It is what `atrium serve` does for LDAP, without the rest.
+// closes, with a line about its collections on stderr. It is what `atrium
+// serve` does for LDAP, without the rest.
 //
 // With ATRIUM_LDAPBENCH_CPUPROFILE set it writes a CPU profile of the whole
 // run there, for `go tool pprof`; with ATRIUM_LDAPBENCH_TRACE an execution
@@ -331,6 +332,7 @@ func (s *Server) StoreSize() int64 {
 // stops (`go tool pprof -sample_index=alloc_space`).
 func Serve() error {
 	ctx := context.Background()
+	ldapserver.SetGCDefault(os.Getenv)
 	if path := os.Getenv("ATRIUM_LDAPBENCH_CPUPROFILE"); path != "" {
 		f, err := os.Create(path)
 		if err != nil {
@@ -371,6 +373,11 @@ func Serve() error {
 		return err
 	}
 	defer dir.Close()
+	warming := time.Now()
+	if err := dir.Warm(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "atrium benchmark server: store warmed in %s\n", time.Since(warming).Round(time.Millisecond))
 	layout, err := ldif.NewLayout(os.Getenv("ATRIUM_LDAPBENCH_BASE"))
 	if err != nil {
 		return err
@@ -388,6 +395,10 @@ func Serve() error {
 	go srv.Serve(ln)
 	fmt.Println(ln.Addr().String())
 	io.Copy(io.Discard, os.Stdin)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(os.Stderr, "atrium benchmark server: %d collections, %s of pauses, %d MiB allocated in all, heap %d MiB at the end\n",
+		ms.NumGC, time.Duration(ms.PauseTotalNs), ms.TotalAlloc>>20, ms.HeapAlloc>>20)
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(ctx)
