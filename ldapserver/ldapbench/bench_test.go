@@ -50,7 +50,7 @@ const (
 	targetStartup   = 2 * time.Second
 	benchConns      = 32
 	// roundTime is how long each server runs each workload in a round.
-	roundTime = 2 * time.Second
+	roundTime = 3 * time.Second
 )
 
 // BenchmarkAtriumVsSlapd builds 100,000 users in 1,000 groups in Atrium and

@@ -53,11 +53,13 @@ func start(name string, cmd *exec.Cmd) (*Server, error) {
 	return s, nil
 }
 
-// Memory returns the server's resident set size now and at its peak.
-func (s *Server) Memory() (rss, peak int64) {
+// Memory returns the server's resident set size now and at its peak, and
+// how much of it now is its own (anonymous) memory rather than pages of
+// files it maps, such as the store.
+func (s *Server) Memory() (rss, peak, anon int64) {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
-		return 0, 0
+		return 0, 0, 0
 	}
 	for line := range strings.Lines(string(raw)) {
 		name, value, _ := strings.Cut(line, ":")
@@ -67,9 +69,11 @@ func (s *Server) Memory() (rss, peak int64) {
 			rss = kb << 10
 		case "VmHWM":
 			peak = kb << 10
+		case "RssAnon":
+			anon = kb << 10
 		}
 	}
-	return rss, peak
+	return rss, peak, anon
 }
 
 // CPUTime is the processor time (user and system) the server has used.
@@ -240,7 +244,7 @@ func startGo(name, exe string, d Dataset, env ...string) (*Server, error) {
 		return nil, err
 	}
 	s.Startup = bound.Sub(began)
-	s.StartRSS, _ = s.Memory()
+	s.StartRSS, _, _ = s.Memory()
 	return s, nil
 }
 
@@ -282,7 +286,7 @@ func StartServe(exe, dir, path string, d Dataset) (*Server, error) {
 		return nil, fmt.Errorf("atrium serve: %w\n%s", err, log.String())
 	}
 	s.Startup = bound.Sub(began)
-	s.StartRSS, _ = s.Memory()
+	s.StartRSS, _, _ = s.Memory()
 	return s, nil
 }
 
@@ -463,7 +467,7 @@ func StartSlapd(dir string, d Dataset) (*Server, error) {
 		return nil, fmt.Errorf("slapd: %w\n%s", err, log.String())
 	}
 	s.Startup = bound.Sub(began)
-	s.StartRSS, _ = s.Memory()
+	s.StartRSS, _, _ = s.Memory()
 	s.Store = db
 	return s, nil
 }
