@@ -204,3 +204,22 @@ func pagedDNs(c *client, dn string, scope int, filter string) []string {
 	}
 	return inOrder(res.Entries)
 }
+
+// nslcd's membership search names its user twice (memberUid and member),
+// and each is looked up among groups and private groups; the user's
+// record is read once for all of them.
+func TestMembershipSearchReadsItsUserOnce(t *testing.T) {
+	store := &recordReads{}
+	f := newFixtureOn(t, Access{}, func(s directory.Store) directory.Store { store.Store = s; return store })
+	_, addr := startServer(t, f)
+	c := connect(t, addr, readerDN, "reader-password")
+	store.users.Store(0)
+	got := c.find(base, ldap.ScopeWholeSubtree, "(&(objectClass=posixGroup)(|(memberUid=alice)(member="+aliceDN+")))", "cn", "gidNumber")
+	// staff, and alice's private group.
+	if len(got) != 2 {
+		t.Fatalf("groups: %v", entryDNs(got))
+	}
+	if n := store.users.Load(); n != 1 {
+		t.Fatalf("the user's record was read %d times", n)
+	}
+}

@@ -216,7 +216,7 @@ func (v *view) load(x ref) (*entry, bool, error) {
 		u, ok := v.found[x.id]
 		var err error
 		if !ok {
-			u, err = v.r.User(x.id)
+			u, err = v.r.User(x.id) // not remembered: a listing loads thousands
 		}
 		if errors.Is(err, directory.ErrNotFound) {
 			return nil, false, nil
@@ -466,6 +466,20 @@ func (v *view) foundUser(u directory.User, err error) ([]string, bool) {
 	}
 	v.remember(u)
 	return []string{u.ID}, false
+}
+
+// user reads the user with this ID once per view: nslcd's membership
+// search names the same user as memberUid and as member, and each is
+// looked up among private groups too.
+func (v *view) user(id string) (directory.User, error) {
+	if u, ok := v.found[id]; ok {
+		return u, nil
+	}
+	u, err := v.r.User(id)
+	if err == nil {
+		v.remember(u)
+	}
+	return u, err
 }
 
 func (v *view) remember(u directory.User) {
