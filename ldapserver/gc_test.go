@@ -1,20 +1,22 @@
 package ldapserver
 
 import (
+	"math"
 	"runtime/debug"
 	"testing"
 )
 
-// A server runs the collector at GCPercent unless the admin set GOGC.
+// A server runs the collector at GCPercent and GCMemoryLimit unless the
+// admin set GOGC or GOMEMLIMIT.
 func TestSetGCDefault(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	if got := SetGCDefault(func(string) string { return "" }); got != GCPercent || debug.SetGCPercent(100) != GCPercent {
-		t.Fatalf("without GOGC: %d, want %d", got, GCPercent)
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	SetGCDefault(func(string) string { return "" })
+	if p, l := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64); p != GCPercent || l != GCMemoryLimit {
+		t.Fatalf("without GOGC and GOMEMLIMIT: GOGC %d, limit %d", p, l)
 	}
-	if got := SetGCDefault(func(string) string { return "50" }); got != 50 || debug.SetGCPercent(100) != 100 {
-		t.Fatalf("with GOGC=50 the setting changed: %d", got)
-	}
-	if got := SetGCDefault(func(string) string { return "off" }); got != -1 {
-		t.Fatalf("with GOGC=off: %d", got)
+	SetGCDefault(func(name string) string { return map[string]string{"GOGC": "50", "GOMEMLIMIT": "1GiB"}[name] })
+	if p, l := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64); p != 100 || l != math.MaxInt64 {
+		t.Fatalf("the admin's settings were changed: GOGC %d, limit %d", p, l)
 	}
 }
