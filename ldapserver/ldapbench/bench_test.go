@@ -114,7 +114,7 @@ func BenchmarkAtriumVsSlapd(b *testing.B) {
 	// Printed rather than logged: a benchmark's log is shown only with -v.
 	fmt.Print(report(workloads, samples, slapd != nil))
 	fmt.Print(paced(workloads, servers, null, samples))
-	fmt.Print(footprint(servers, serveStartup))
+	fmt.Print(footprint(servers, serveStartup, workloads, samples))
 }
 
 // selected is the workloads whose names match ATRIUM_LDAPBENCH_ONLY (a
@@ -176,7 +176,8 @@ func closedLoop(workloads []Workload, servers []*Server) (map[string][]sample, e
 // sample is one closed-loop run of a workload on one server.
 type sample struct {
 	Result
-	cpu time.Duration // the server's CPU time per operation
+	cpu  time.Duration // the server's CPU time per operation
+	peak int64         // the server's peak resident memory so far
 }
 
 // measure runs w on s for one round.
@@ -186,7 +187,8 @@ func measure(s *Server, w Workload) (sample, error) {
 	if err != nil {
 		return sample{}, err
 	}
-	return sample{Result: r, cpu: (s.CPUTime() - before) / time.Duration(max(1, r.Ops))}, nil
+	_, peak, _ := s.Memory()
+	return sample{Result: r, cpu: (s.CPUTime() - before) / time.Duration(max(1, r.Ops)), peak: peak}, nil
 }
 
 // typical is the round with the median throughput.

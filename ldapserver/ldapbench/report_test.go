@@ -164,8 +164,10 @@ func medianLatency(rs []Result) (p50, p99 time.Duration) {
 
 // footprint is start-up and memory. Start-up is from exec to the first
 // answered bind, of `atrium serve` (everything it opens besides LDAP) and
-// of the benchmark's own LDAP-only server.
-func footprint(servers []*Server, serveStartup time.Duration) string {
+// of the benchmark's own LDAP-only server. The peak resident memory is
+// shown as it stood after each workload's first round too, to say which
+// workload set it.
+func footprint(servers []*Server, serveStartup time.Duration, workloads []Workload, samples map[string][]sample) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "start-up of atrium serve %s: %.2fx of the %s budget: %s\n", ms(serveStartup),
 		float64(serveStartup)/float64(targetStartup), targetStartup, verdict(serveStartup < targetStartup))
@@ -176,7 +178,13 @@ func footprint(servers []*Server, serveStartup time.Duration) string {
 		fmt.Fprintf(&b, "%s: start-up %s; resident %d MiB after start-up, %d MiB at the end (%d MiB of it not the mapped store), %d MiB at peak; store %d MiB on disk\n",
 			s.Name, ms(s.Startup), s.StartRSS>>20, rss>>20, anon>>20, peak>>20, s.StoreSize()>>20)
 	}
-	fmt.Fprintf(&b, "atrium peak resident %d MiB, target < %d MiB: %s", peaks["atrium"]>>20, targetRSS>>20, verdict(peaks["atrium"] < targetRSS))
+	b.WriteString("atrium peak resident after the first round of")
+	for _, w := range workloads {
+		if rounds := samples[w.Name+"/atrium"]; len(rounds) > 0 {
+			fmt.Fprintf(&b, " %s %d MiB,", w.Name, rounds[0].peak>>20)
+		}
+	}
+	fmt.Fprintf(&b, " at the end %d MiB, target < %d MiB: %s", peaks["atrium"]>>20, targetRSS>>20, verdict(peaks["atrium"] < targetRSS))
 	if p := peaks["slapd"]; p > 0 {
 		fmt.Fprintf(&b, " (%.2fx slapd's)", float64(peaks["atrium"])/float64(p))
 	}
