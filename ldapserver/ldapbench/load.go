@@ -71,17 +71,8 @@ func run(addr string, w Workload, n int, rate float64, d time.Duration, started 
 			}
 		}
 	}()
-	if w.Setup != nil {
-		for k := range conns {
-			c, err := dial(addr)
-			if err != nil {
-				return Result{}, err
-			}
-			conns[k] = c
-			if err := w.Setup(c, k); err != nil {
-				return Result{}, fmt.Errorf("%s: set up connection %d: %w", w.Name, k, err)
-			}
-		}
+	if err := setUp(addr, w, conns); err != nil {
+		return Result{}, err
 	}
 	var next atomic.Int64
 	lat := make([][]time.Duration, w.Conns)
@@ -139,14 +130,36 @@ func run(addr string, w Workload, n int, rate float64, d time.Duration, started 
 	if err := errors.Join(errs...); err != nil {
 		return Result{}, fmt.Errorf("%s: %w", w.Name, err)
 	}
-	all := slices.Concat(lat...)
+	return summarise(slices.Concat(lat...), elapsed), nil
+}
+
+// setUp dials the connections of w that need it and prepares them.
+func setUp(addr string, w Workload, conns []*conn) error {
+	if w.Setup == nil {
+		return nil
+	}
+	for k := range conns {
+		c, err := dial(addr)
+		if err != nil {
+			return err
+		}
+		conns[k] = c
+		if err := w.Setup(c, k); err != nil {
+			return fmt.Errorf("%s: set up connection %d: %w", w.Name, k, err)
+		}
+	}
+	return nil
+}
+
+// summarise is the result of operations with these latencies.
+func summarise(all []time.Duration, elapsed time.Duration) Result {
 	slices.Sort(all)
 	r := Result{Ops: len(all), Elapsed: elapsed}
 	if len(all) > 0 {
 		r.P50 = all[len(all)*50/100]
 		r.P99 = all[min(len(all)-1, len(all)*99/100)]
 	}
-	return r, nil
+	return r
 }
 
 // Workloads are the operations compared, on dataset d: conns connections
@@ -216,31 +229,35 @@ func Workloads(d Dataset, conns int) []Workload {
 			Name: "paged-listing", Conns: 1, Setup: reader, Ops: 1,
 			// Every user in pages of 1000, as Proxmox, Nextcloud or a Duo
 			// sync lists them.
-			Op: func(_ string, c *conn, k int, _ *rand.Rand) error {
-				req, err := searchRequest("ou=people,"+d.Base, 1, "(objectClass=inetOrgPerson)", "uid", "mail")
-				if err != nil {
-					return err
-				}
-				var cookie []byte
-				total := 0
-				for {
-					r, err := c.do(req, pagingControl(1000, cookie))
-					if err := expect(r, err); err != nil {
-						return err
-					}
-					total += r.entries
-					if len(r.cookie) == 0 {
-						break
-					}
-					cookie = r.cookie
-				}
-				if total != d.Users {
-					return fmt.Errorf("paged listing: %d entries, want %d", total, d.Users)
-				}
-				return nil
-			},
+			Op: func(_ string, c *conn, _ int, _ *rand.Rand) error { return pagedListing(c, d) },
 		},
 	}
+}
+
+// pagedListing lists every user of d on c in pages of 1000, with uid and
+// mail.
+func pagedListing(c *conn, d Dataset) error {
+	req, err := searchRequest("ou=people,"+d.Base, 1, "(objectClass=inetOrgPerson)", "uid", "mail")
+	if err != nil {
+		return err
+	}
+	var cookie []byte
+	total := 0
+	for {
+		r, err := c.do(req, pagingControl(1000, cookie))
+		if err := expect(r, err); err != nil {
+			return err
+		}
+		total += r.entries
+		if len(r.cookie) == 0 {
+			break
+		}
+		cookie = r.cookie
+	}
+	if total != d.Users {
+		return fmt.Errorf("paged listing: %d entries, want %d", total, d.Users)
+	}
+	return nil
 }
 
 func expect(r response, err error) error {
