@@ -34,6 +34,7 @@ type view struct {
 	// the rest are not built.
 	only attrSet
 
+	// Made when first written: most searches need neither.
 	names   map[string]string // DN cache: record ID -> DN
 	chain   map[string][]string
 	members map[string]ref // hasMember's resolved assertions
@@ -73,6 +74,9 @@ func (v *view) nameDN(id string, group bool) (string, bool) {
 	dn := v.b.tree.layout.UserDN(name)
 	if group {
 		dn = v.b.tree.layout.GroupDN(name)
+	}
+	if v.names == nil {
+		v.names = map[string]string{}
 	}
 	v.names[id] = dn
 	return dn, true
@@ -260,6 +264,11 @@ func (v *view) resolve(dn string) (ref, bool) {
 	if !ok {
 		return ref{}, false
 	}
+	return v.resolveNormal(n)
+}
+
+// resolveNormal is resolve for a DN already normalised (normaliseDN).
+func (v *view) resolveNormal(n string) (ref, bool) {
 	rdn, parent, _ := strings.Cut(n, ",")
 	typ, val, _ := strings.Cut(rdn, "=")
 	val = unescapeDNValue(val)
@@ -313,6 +322,9 @@ func (v *view) effectiveGroups(id string) []string {
 	}
 	gs, err := v.r.EffectiveGroupIDs(id)
 	v.exists(err)
+	if v.chain == nil {
+		v.chain = map[string][]string{}
+	}
 	v.chain[id] = gs
 	return gs
 }

@@ -131,7 +131,7 @@ func (b *Backend) searchBatch(ctx context.Context, w *who, q *searchQuery, sel s
 	return b.dir.View(ctx, func(ctx context.Context, r directory.Reader) error {
 		v, ev := b.newView(r, w)
 		v.only = sel.needs(q.filter)
-		base, found := b.resolveBase(v, q.base, baseN, &st.res)
+		base, found := b.resolveBase(v, baseN, &st.res)
 		if !found {
 			return v.err
 		}
@@ -169,14 +169,14 @@ func (b *Backend) searchBatch(ctx context.Context, w *who, q *searchQuery, sel s
 // newView starts one search's look at the directory through r, and the
 // evaluator of its filters.
 func (b *Backend) newView(r directory.Reader, w *who) (*view, *evaluator) {
-	v := &view{b: b, r: r, who: w, ntHash: canReadNTHash(w), names: map[string]string{}, chain: map[string][]string{}}
+	v := &view{b: b, r: r, who: w, ntHash: canReadNTHash(w)}
 	return v, &evaluator{chain: v.inChain, member: v.hasMember}
 }
 
-// resolveBase finds a search's base entry; when it is missing, res says
-// so, unless a read failed (v.err).
-func (b *Backend) resolveBase(v *view, dn, baseN string, res *opResult) (ref, bool) {
-	base, found := v.resolve(dn)
+// resolveBase finds a search's base entry from its normalised DN; when it
+// is missing, res says so, unless a read failed (v.err).
+func (b *Backend) resolveBase(v *view, baseN string, res *opResult) (ref, bool) {
+	base, found := v.resolveNormal(baseN)
 	if !found && v.err == nil {
 		*res = fail(ldap.LDAPResultNoSuchObject, "no such entry")
 		res.matched = b.nearestContainer(baseN)
@@ -291,7 +291,7 @@ func (b *Backend) pagedSearch(ctx context.Context, w *who, q *searchQuery, sel s
 			v, ev := b.newView(r, w)
 			v.only = sel.needs(q.filter)
 			if state == nil {
-				base, found := b.resolveBase(v, q.base, baseN, &res)
+				base, found := b.resolveBase(v, baseN, &res)
 				if !found {
 					return v.err
 				}
