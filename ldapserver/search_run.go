@@ -3,6 +3,7 @@ package ldapserver
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 
@@ -71,7 +72,7 @@ var errSizeLimit = errors.New("size limit")
 // entry is sent at most once, because the walk goes on after the key of
 // the last entry it visited (see cursor).
 func (b *Backend) search(ctx context.Context, w *who, q *searchQuery, send sendFunc) opResult {
-	sel := newSelection(q.attrs)
+	sel := b.selections.get(q.attrs)
 	if q.base == "" {
 		if q.scope != scopeBase {
 			return fail(ldap.LDAPResultNoSuchObject, "no such entry")
@@ -409,6 +410,7 @@ func (v *view) listKind(kind entryKind, f *Filter, refs *[]ref, keep func(*entry
 type selection struct {
 	allUser, allOp bool
 	named          map[string]string // lower-case canonical name -> client's spelling
+	keys           attrSet           // the keys of named
 }
 
 func newSelection(attrs []string) selection {
@@ -434,6 +436,10 @@ func newSelection(attrs []string) selection {
 				s.named[key] = a
 			}
 		}
+	}
+	s.keys = make(attrSet, len(s.named))
+	for key := range s.named {
+		s.keys[key] = true
 	}
 	return s
 }
@@ -490,10 +496,10 @@ func (s selection) needs(f *Filter) attrSet {
 	if s.allUser || s.allOp {
 		return nil
 	}
-	set := make(attrSet, len(s.named)+2)
-	for key := range s.named {
-		set[key] = true
+	if covers(s.keys, f) {
+		return s.keys // shared: never written
 	}
+	set := maps.Clone(s.keys)
 	if !filterAttrs(f, set) {
 		return nil
 	}
