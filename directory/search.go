@@ -69,17 +69,39 @@ func (r Reader) uidRange(after string, n int) ([]string, error) {
 // matchingUIDs lists the IDs of up to n users after uid after whose uid,
 // mail or common name starts with query, in uid order.
 func (r Reader) matchingUIDs(query, after string, n int) ([]string, error) {
+	q := []string{query}
+	return r.UserIDsWithPrefixes(UserPrefixes{UID: q, Mail: q, CommonName: q}, after, n)
+}
+
+// UserPrefixes are the starts of uids, mails and common names a search
+// for users looks for.
+type UserPrefixes struct {
+	UID, Mail, CommonName []string
+}
+
+// UserIDsWithPrefixes returns the IDs of the users after the uid after
+// whose uid, mail or common name starts with one of the prefixes given for
+// it, without regard to case (nor, for common names, to spaces, as cnKey
+// folds them), in uid order: at most n of them, or all when n is 0. It
+// reads the uid, mail and common-name indexes and no user record, so it
+// costs what the matches' index entries cost. An empty prefix matches
+// every user that has the attribute.
+func (r Reader) UserIDsWithPrefixes(p UserPrefixes, after string, n int) ([]string, error) {
+	after = fold(after)
 	uids := map[string]string{} // ID -> folded uid
-	// Past the first n uid matches after `after` none can be on the page.
-	err := r.tx.Scan(ixUID, fold(query), after, func(k string, id []byte) error {
-		uids[string(id)] = k
-		if len(uids) == n {
-			return ErrStop
+	for _, q := range p.UID {
+		// Past the first n uid matches after `after` none can be listed.
+		found := 0
+		err := r.tx.Scan(ixUID, fold(q), after, func(k string, id []byte) error {
+			uids[string(id)] = k
+			if found++; found == n {
+				return ErrStop
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	byID := func(id string) error {
 		if _, seen := uids[id]; seen {
@@ -92,14 +114,18 @@ func (r Reader) matchingUIDs(query, after string, n int) ([]string, error) {
 		uids[id] = fold(uid)
 		return err
 	}
-	if err := r.tx.Scan(ixMail, fold(query), "", func(_ string, id []byte) error { return byID(string(id)) }); err != nil {
-		return nil, err
+	for _, q := range p.Mail {
+		if err := r.tx.Scan(ixMail, fold(q), "", func(_ string, id []byte) error { return byID(string(id)) }); err != nil {
+			return nil, err
+		}
 	}
-	err = r.tx.Scan(ixUserCN, cnKey(query), "", func(k string, _ []byte) error {
-		return byID(k[strings.LastIndexByte(k, '/')+1:])
-	})
-	if err != nil {
-		return nil, err
+	for _, q := range p.CommonName {
+		err := r.tx.Scan(ixUserCN, cnKey(q), "", func(k string, _ []byte) error {
+			return byID(k[strings.LastIndexByte(k, '/')+1:])
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	ids := make([]string, 0, len(uids))
 	for id, uid := range uids {
@@ -108,7 +134,18 @@ func (r Reader) matchingUIDs(query, after string, n int) ([]string, error) {
 		}
 	}
 	slices.SortFunc(ids, func(a, b string) int { return strings.Compare(uids[a], uids[b]) })
-	return ids[:min(len(ids), n)], nil
+	if n > 0 {
+		ids = ids[:min(len(ids), n)]
+	}
+	return ids, nil
+}
+
+// GroupIDsWithPrefix calls fn, in name order, with the ID of every group
+// whose name starts with prefix, without regard to case or to spaces (as
+// cnKey folds them), from the name index; fn returning ErrStop ends the
+// walk.
+func (r Reader) GroupIDsWithPrefix(prefix string, fn func(id string) error) error {
+	return r.tx.Scan(ixCN, cnKey(prefix), "", func(_ string, id []byte) error { return fn(string(id)) })
 }
 
 // SearchGroups returns up to limit groups whose name starts with query
@@ -118,8 +155,8 @@ func (d *Directory) SearchGroups(ctx context.Context, query string, limit int) (
 	var out []Group
 	err := d.store.View(ctx, func(tx Tx) error {
 		r := Reader{tx}
-		return tx.Scan(ixCN, cnKey(query), "", func(_ string, id []byte) error {
-			g, err := r.Group(string(id))
+		return r.GroupIDsWithPrefix(query, func(id string) error {
+			g, err := r.Group(id)
 			if err != nil {
 				return err
 			}

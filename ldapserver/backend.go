@@ -57,6 +57,7 @@ type Backend struct {
 
 	nBase, nPeople, nGroups, nServices string // normalised DNs
 	pages                              *pager
+	selections                         selectionCache
 	// kindAttrs are the attributes each kind of record can have, so that
 	// an assertion on any other attribute rules the kind out of a search.
 	kindAttrs map[entryKind]map[string]bool

@@ -22,7 +22,7 @@ func (t *tree) privateGroupEntry(g directory.Group, u directory.User) *entry {
 // loadPrivateGroup builds the private group of the user with this ID; ok
 // is false when the user is gone or has a chosen primary group.
 func (v *view) loadPrivateGroup(userID string) (*entry, bool, error) {
-	u, err := v.r.User(userID)
+	u, err := v.user(userID)
 	if errors.Is(err, directory.ErrNotFound) {
 		return nil, false, nil
 	} else if err != nil {
@@ -50,7 +50,7 @@ func (v *view) privateGroups(at *cursor, fn func(*entry) error) error {
 // privateGroupOf returns the user ID that names the private group of the
 // user with this ID, if the user has one.
 func (v *view) privateGroupOf(userID string) []string {
-	u, err := v.r.User(userID)
+	u, err := v.user(userID)
 	if !v.exists(err) {
 		return nil
 	}

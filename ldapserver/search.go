@@ -34,6 +34,7 @@ type view struct {
 	// the rest are not built.
 	only attrSet
 
+	// Made when first written: most searches need neither.
 	names   map[string]string // DN cache: record ID -> DN
 	chain   map[string][]string
 	members map[string]ref // hasMember's resolved assertions
@@ -73,6 +74,9 @@ func (v *view) nameDN(id string, group bool) (string, bool) {
 	dn := v.b.tree.layout.UserDN(name)
 	if group {
 		dn = v.b.tree.layout.GroupDN(name)
+	}
+	if v.names == nil {
+		v.names = map[string]string{}
 	}
 	v.names[id] = dn
 	return dn, true
@@ -216,7 +220,7 @@ func (v *view) load(x ref) (*entry, bool, error) {
 		u, ok := v.found[x.id]
 		var err error
 		if !ok {
-			u, err = v.r.User(x.id)
+			u, err = v.r.User(x.id) // not remembered: a listing loads thousands
 		}
 		if errors.Is(err, directory.ErrNotFound) {
 			return nil, false, nil
@@ -260,6 +264,11 @@ func (v *view) resolve(dn string) (ref, bool) {
 	if !ok {
 		return ref{}, false
 	}
+	return v.resolveNormal(n)
+}
+
+// resolveNormal is resolve for a DN already normalised (normaliseDN).
+func (v *view) resolveNormal(n string) (ref, bool) {
 	rdn, parent, _ := strings.Cut(n, ",")
 	typ, val, _ := strings.Cut(rdn, "=")
 	val = unescapeDNValue(val)
@@ -313,6 +322,9 @@ func (v *view) effectiveGroups(id string) []string {
 	}
 	gs, err := v.r.EffectiveGroupIDs(id)
 	v.exists(err)
+	if v.chain == nil {
+		v.chain = map[string][]string{}
+	}
 	v.chain[id] = gs
 	return gs
 }
@@ -356,6 +368,8 @@ func (v *view) candidates(kind entryKind, f *Filter) (ids []string, all bool) {
 		return slices.Compact(union), false
 	case FilterEqual:
 		return v.equalityCandidates(kind, f)
+	case FilterSubstrings:
+		return v.substringCandidates(kind, f)
 	case FilterExtensible:
 		if f.Rule != inChainRule {
 			return nil, true
@@ -464,6 +478,20 @@ func (v *view) foundUser(u directory.User, err error) ([]string, bool) {
 	}
 	v.remember(u)
 	return []string{u.ID}, false
+}
+
+// user reads the user with this ID once per view: nslcd's membership
+// search names the same user as memberUid and as member, and each is
+// looked up among private groups too.
+func (v *view) user(id string) (directory.User, error) {
+	if u, ok := v.found[id]; ok {
+		return u, nil
+	}
+	u, err := v.r.User(id)
+	if err == nil {
+		v.remember(u)
+	}
+	return u, err
 }
 
 func (v *view) remember(u directory.User) {
@@ -637,6 +665,7 @@ func (v *view) visit(x ref, fn func(*entry) error) error {
 func (v *view) walkKind(kind entryKind, f *Filter, at *cursor, fn func(*entry) error) error {
 	if !at.listed {
 		at.ids, at.all = v.candidates(kind, f)
+		at.ids = v.inNameOrder(kind, at.ids)
 		at.listed = true
 	}
 	if !at.all {

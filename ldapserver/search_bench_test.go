@@ -15,7 +15,11 @@ import (
 // benchSearch runs one search over and over as the reader account, each
 // entry encoded as the wire would send it.
 func benchSearch(b *testing.B, filter string, attrs []string) {
-	f := newFixture(b, Access{})
+	benchSearchOn(b, newFixture(b, Access{}), filter, attrs)
+}
+
+// benchSearchOn is benchSearch on the directory of f.
+func benchSearchOn(b *testing.B, f *fixture, filter string, attrs []string) {
 	w, res := f.b.bind(context.Background(), "127.0.0.1", readerDN, []byte("reader-password"))
 	if res.code != 0 {
 		b.Fatalf("bind: %d %s", res.code, res.msg)
@@ -120,4 +124,23 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkPrefixSearch is a search-as-you-type among 10,000 users: one
+// full uid as the prefix of uid, mail and cn, from the base of the tree.
+func BenchmarkPrefixSearch(b *testing.B) {
+	f := newFixture(b, Access{})
+	err := f.dir.Batch(context.Background(), func(bt *directory.Batch) error {
+		for i := range 10_000 {
+			uid := fmt.Sprintf("user%05d", i)
+			if _, err := bt.CreateUser(directory.User{UID: uid, Mail: uid + "@example.com", GivenName: "User", Surname: uid}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchSearchOn(b, f, "(|(uid=user01234*)(mail=user01234*)(cn=user01234*))", []string{"uid", "mail", "cn"})
 }

@@ -3,6 +3,7 @@ package ldapserver
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 
@@ -71,7 +72,7 @@ var errSizeLimit = errors.New("size limit")
 // entry is sent at most once, because the walk goes on after the key of
 // the last entry it visited (see cursor).
 func (b *Backend) search(ctx context.Context, w *who, q *searchQuery, send sendFunc) opResult {
-	sel := newSelection(q.attrs)
+	sel := b.selections.get(q.attrs)
 	if q.base == "" {
 		if q.scope != scopeBase {
 			return fail(ldap.LDAPResultNoSuchObject, "no such entry")
@@ -131,7 +132,7 @@ func (b *Backend) searchBatch(ctx context.Context, w *who, q *searchQuery, sel s
 	return b.dir.View(ctx, func(ctx context.Context, r directory.Reader) error {
 		v, ev := b.newView(r, w)
 		v.only = sel.needs(q.filter)
-		base, found := b.resolveBase(v, q.base, baseN, &st.res)
+		base, found := b.resolveBase(v, baseN, &st.res)
 		if !found {
 			return v.err
 		}
@@ -169,14 +170,14 @@ func (b *Backend) searchBatch(ctx context.Context, w *who, q *searchQuery, sel s
 // newView starts one search's look at the directory through r, and the
 // evaluator of its filters.
 func (b *Backend) newView(r directory.Reader, w *who) (*view, *evaluator) {
-	v := &view{b: b, r: r, who: w, ntHash: canReadNTHash(w), names: map[string]string{}, chain: map[string][]string{}}
+	v := &view{b: b, r: r, who: w, ntHash: canReadNTHash(w)}
 	return v, &evaluator{chain: v.inChain, member: v.hasMember}
 }
 
-// resolveBase finds a search's base entry; when it is missing, res says
-// so, unless a read failed (v.err).
-func (b *Backend) resolveBase(v *view, dn, baseN string, res *opResult) (ref, bool) {
-	base, found := v.resolve(dn)
+// resolveBase finds a search's base entry from its normalised DN; when it
+// is missing, res says so, unless a read failed (v.err).
+func (b *Backend) resolveBase(v *view, baseN string, res *opResult) (ref, bool) {
+	base, found := v.resolveNormal(baseN)
 	if !found && v.err == nil {
 		*res = fail(ldap.LDAPResultNoSuchObject, "no such entry")
 		res.matched = b.nearestContainer(baseN)
@@ -291,7 +292,7 @@ func (b *Backend) pagedSearch(ctx context.Context, w *who, q *searchQuery, sel s
 			v, ev := b.newView(r, w)
 			v.only = sel.needs(q.filter)
 			if state == nil {
-				base, found := b.resolveBase(v, q.base, baseN, &res)
+				base, found := b.resolveBase(v, baseN, &res)
 				if !found {
 					return v.err
 				}
@@ -394,7 +395,7 @@ func (v *view) listKind(kind entryKind, f *Filter, refs *[]ref, keep func(*entry
 	}
 	ids, all := v.candidates(kind, f)
 	if !all {
-		for _, id := range ids {
+		for _, id := range v.inNameOrder(kind, ids) {
 			*refs = append(*refs, ref{kindUser, id})
 		}
 		return nil
@@ -409,6 +410,7 @@ func (v *view) listKind(kind entryKind, f *Filter, refs *[]ref, keep func(*entry
 type selection struct {
 	allUser, allOp bool
 	named          map[string]string // lower-case canonical name -> client's spelling
+	keys           attrSet           // the keys of named
 }
 
 func newSelection(attrs []string) selection {
@@ -434,6 +436,10 @@ func newSelection(attrs []string) selection {
 				s.named[key] = a
 			}
 		}
+	}
+	s.keys = make(attrSet, len(s.named))
+	for key := range s.named {
+		s.keys[key] = true
 	}
 	return s
 }
@@ -490,10 +496,10 @@ func (s selection) needs(f *Filter) attrSet {
 	if s.allUser || s.allOp {
 		return nil
 	}
-	set := make(attrSet, len(s.named)+2)
-	for key := range s.named {
-		set[key] = true
+	if covers(s.keys, f) {
+		return s.keys // shared: never written
 	}
+	set := maps.Clone(s.keys)
 	if !filterAttrs(f, set) {
 		return nil
 	}

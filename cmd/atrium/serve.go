@@ -105,6 +105,11 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := firstStart(ctx, cfg, d, log); err != nil {
 		return err
 	}
+	// Before the listeners open, so that the first requests cost what later
+	// ones do.
+	if err := d.Warm(ctx); err != nil {
+		log.Warn("store not warmed: the first requests will be slower", "err", err)
+	}
 	tlsConfig, err := loadTLS(cfg)
 	if err != nil {
 		return err

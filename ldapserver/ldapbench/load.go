@@ -3,6 +3,7 @@ package ldapbench
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -20,6 +21,9 @@ type Workload struct {
 	Setup func(c *conn, k int) error
 	// Op runs one operation on c (nil when Setup is nil) for worker k.
 	Op func(addr string, c *conn, k int, rnd *rand.Rand) error
+	// Ops, when set, is how many operations a round runs, for an operation
+	// that takes seconds; otherwise a round runs for a fixed time.
+	Ops int
 }
 
 // Result is what one run of a workload measured.
@@ -36,7 +40,16 @@ func (r Result) OpsPerSec() float64 { return float64(r.Ops) / r.Elapsed.Seconds(
 // throughput and latency. started is called once every connection is set
 // up, just before the clock starts.
 func Run(addr string, w Workload, n int, started func()) (Result, error) {
-	return run(addr, w, n, 0, started)
+	return run(addr, w, n, 0, 0, started)
+}
+
+// RunFor is Run for d instead of for a number of operations (w.Ops, when
+// set, still bounds it).
+func RunFor(addr string, w Workload, d time.Duration, started func()) (Result, error) {
+	if w.Ops > 0 {
+		return run(addr, w, w.Ops, 0, 0, started)
+	}
+	return run(addr, w, math.MaxInt, 0, d, started)
 }
 
 // RunPaced is Run at a fixed total rate (operations per second) instead of
@@ -44,10 +57,12 @@ func Run(addr string, w Workload, n int, started func()) (Result, error) {
 // Latency counts from when an operation was due, so a server that falls
 // behind is not flattered by the load generator waiting for it.
 func RunPaced(addr string, w Workload, n int, rate float64) (Result, error) {
-	return run(addr, w, n, rate, nil)
+	return run(addr, w, n, rate, 0, nil)
 }
 
-func run(addr string, w Workload, n int, rate float64, started func()) (Result, error) {
+// run drives addr with w until n operations are done or, when d is set,
+// for d once every connection is set up.
+func run(addr string, w Workload, n int, rate float64, d time.Duration, started func()) (Result, error) {
 	conns := make([]*conn, w.Conns)
 	defer func() {
 		for _, c := range conns {
@@ -56,17 +71,8 @@ func run(addr string, w Workload, n int, rate float64, started func()) (Result, 
 			}
 		}
 	}()
-	if w.Setup != nil {
-		for k := range conns {
-			c, err := dial(addr)
-			if err != nil {
-				return Result{}, err
-			}
-			conns[k] = c
-			if err := w.Setup(c, k); err != nil {
-				return Result{}, fmt.Errorf("%s: set up connection %d: %w", w.Name, k, err)
-			}
-		}
+	if err := setUp(addr, w, conns); err != nil {
+		return Result{}, err
 	}
 	var next atomic.Int64
 	lat := make([][]time.Duration, w.Conns)
@@ -76,6 +82,10 @@ func run(addr string, w Workload, n int, rate float64, started func()) (Result, 
 		started()
 	}
 	start := time.Now()
+	var until time.Time
+	if d > 0 {
+		until = start.Add(d)
+	}
 	for k := range conns {
 		wg.Add(1)
 		go func() {
@@ -87,6 +97,9 @@ func run(addr string, w Workload, n int, rate float64, started func()) (Result, 
 					return
 				}
 				t := time.Now()
+				if !until.IsZero() && t.After(until) {
+					return
+				}
 				if rate > 0 {
 					// An operation claimed after it was due waited for a
 					// connection the server had not answered yet: its
@@ -117,14 +130,36 @@ func run(addr string, w Workload, n int, rate float64, started func()) (Result, 
 	if err := errors.Join(errs...); err != nil {
 		return Result{}, fmt.Errorf("%s: %w", w.Name, err)
 	}
-	all := slices.Concat(lat...)
+	return summarise(slices.Concat(lat...), elapsed), nil
+}
+
+// setUp dials the connections of w that need it and prepares them.
+func setUp(addr string, w Workload, conns []*conn) error {
+	if w.Setup == nil {
+		return nil
+	}
+	for k := range conns {
+		c, err := dial(addr)
+		if err != nil {
+			return err
+		}
+		conns[k] = c
+		if err := w.Setup(c, k); err != nil {
+			return fmt.Errorf("%s: set up connection %d: %w", w.Name, k, err)
+		}
+	}
+	return nil
+}
+
+// summarise is the result of operations with these latencies.
+func summarise(all []time.Duration, elapsed time.Duration) Result {
 	slices.Sort(all)
 	r := Result{Ops: len(all), Elapsed: elapsed}
 	if len(all) > 0 {
 		r.P50 = all[len(all)*50/100]
 		r.P99 = all[min(len(all)-1, len(all)*99/100)]
 	}
-	return r, nil
+	return r
 }
 
 // Workloads are the operations compared, on dataset d: conns connections
@@ -191,33 +226,38 @@ func Workloads(d Dataset, conns int) []Workload {
 			},
 		},
 		{
-			Name: "paged-listing", Conns: 1, Setup: reader,
-			// Every user in pages of 1000, as a NAS or Duo sync lists them.
-			Op: func(_ string, c *conn, k int, _ *rand.Rand) error {
-				req, err := searchRequest("ou=people,"+d.Base, 1, "(objectClass=inetOrgPerson)", "uid", "cn", "mail", "uidNumber")
-				if err != nil {
-					return err
-				}
-				var cookie []byte
-				total := 0
-				for {
-					r, err := c.do(req, pagingControl(1000, cookie))
-					if err := expect(r, err); err != nil {
-						return err
-					}
-					total += r.entries
-					if len(r.cookie) == 0 {
-						break
-					}
-					cookie = r.cookie
-				}
-				if total != d.Users {
-					return fmt.Errorf("paged listing: %d entries, want %d", total, d.Users)
-				}
-				return nil
-			},
+			Name: "paged-listing", Conns: 1, Setup: reader, Ops: 1,
+			// Every user in pages of 1000, as Proxmox, Nextcloud or a Duo
+			// sync lists them.
+			Op: func(_ string, c *conn, _ int, _ *rand.Rand) error { return pagedListing(c, d) },
 		},
 	}
+}
+
+// pagedListing lists every user of d on c in pages of 1000, with uid and
+// mail.
+func pagedListing(c *conn, d Dataset) error {
+	req, err := searchRequest("ou=people,"+d.Base, 1, "(objectClass=inetOrgPerson)", "uid", "mail")
+	if err != nil {
+		return err
+	}
+	var cookie []byte
+	total := 0
+	for {
+		r, err := c.do(req, pagingControl(1000, cookie))
+		if err := expect(r, err); err != nil {
+			return err
+		}
+		total += r.entries
+		if len(r.cookie) == 0 {
+			break
+		}
+		cookie = r.cookie
+	}
+	if total != d.Users {
+		return fmt.Errorf("paged listing: %d entries, want %d", total, d.Users)
+	}
+	return nil
 }
 
 func expect(r response, err error) error {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,7 +34,7 @@ type Server struct {
 	Name string
 	Addr string
 	// Startup is the time from starting the process to its first answered
-	// bind and search; StartRSS its resident memory then.
+	// bind; StartRSS its resident memory once it has answered a search too.
 	Startup  time.Duration
 	StartRSS int64
 	// Store is the database file or directory, for its size.
@@ -53,11 +54,13 @@ func start(name string, cmd *exec.Cmd) (*Server, error) {
 	return s, nil
 }
 
-// Memory returns the server's resident set size now and at its peak.
-func (s *Server) Memory() (rss, peak int64) {
+// Memory returns the server's resident set size now and at its peak, and
+// how much of it now is its own (anonymous) memory rather than pages of
+// files it maps, such as the store.
+func (s *Server) Memory() (rss, peak, anon int64) {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
-		return 0, 0
+		return 0, 0, 0
 	}
 	for line := range strings.Lines(string(raw)) {
 		name, value, _ := strings.Cut(line, ":")
@@ -67,9 +70,11 @@ func (s *Server) Memory() (rss, peak int64) {
 			rss = kb << 10
 		case "VmHWM":
 			peak = kb << 10
+		case "RssAnon":
+			anon = kb << 10
 		}
 	}
-	return rss, peak
+	return rss, peak, anon
 }
 
 // CPUTime is the processor time (user and system) the server and its
@@ -191,9 +196,11 @@ func KeepOffServerCPU() error {
 	return nil
 }
 
-// ready waits until addr answers a bind of the reader and a search.
-func ready(addr string, d Dataset, exited <-chan struct{}) error {
+// ready waits until addr answers a bind of the reader and a search, and
+// returns when the bind was first answered.
+func ready(addr string, d Dataset, exited <-chan struct{}) (time.Time, error) {
 	deadline := time.Now().Add(60 * time.Second)
+	var bound time.Time
 	for {
 		err := func() error {
 			c, err := dial(addr)
@@ -204,21 +211,24 @@ func ready(addr string, d Dataset, exited <-chan struct{}) error {
 			if err := expect(c.do(bindRequest(d.ReaderDN(), ReaderPassword))); err != nil {
 				return err
 			}
+			if bound.IsZero() {
+				bound = time.Now()
+			}
 			req, _ := searchRequest(d.Base, 2, "(uid="+d.UID(0)+")", "uid")
 			return expect(c.do(req))
 		}()
 		if err == nil {
-			return nil
+			return bound, nil
 		}
 		select {
 		case <-exited:
-			return fmt.Errorf("server exited: %v", err)
+			return bound, fmt.Errorf("server exited: %v", err)
 		default:
 		}
 		if time.Now().After(deadline) {
-			return err
+			return bound, err
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -264,13 +274,73 @@ func startGo(name, exe string, d Dataset, env ...string) (*Server, error) {
 		return nil, fmt.Errorf("%s did not start: %w", name, err)
 	}
 	s.Addr = strings.TrimSpace(line)
-	if err := ready(s.Addr, d, s.exited); err != nil {
+	bound, err := ready(s.Addr, d, s.exited)
+	if err != nil {
 		s.Stop()
 		return nil, err
 	}
-	s.Startup = time.Since(began)
-	s.StartRSS, _ = s.Memory()
+	s.Startup = bound.Sub(began)
+	s.StartRSS, _, _ = s.Memory()
 	return s, nil
+}
+
+// StartServe starts `atrium serve` (the command at exe) on a copy of the
+// store at path, in a new data directory under dir, on ServerCPU with
+// GOMAXPROCS 1, and waits until it answers: its Startup is the start-up
+// an admin sees, with everything serve opens besides LDAP.
+func StartServe(exe, dir, path string, d Dataset) (*Server, error) {
+	data := filepath.Join(dir, "serve")
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return nil, err
+	}
+	if err := copyFile(filepath.Join(data, "atrium.db"), path); err != nil {
+		return nil, err
+	}
+	var addrs [3]string
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		addrs[i] = ln.Addr().String()
+		ln.Close()
+	}
+	cmd := pinned(exe, "serve", "--data", data, "--base-dn", d.Base, "--ldap-addr", addrs[0], "--ldaps-addr", addrs[1],
+		"--http-addr", addrs[2], "--external-url", "http://"+addrs[2])
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	var log strings.Builder
+	cmd.Stdout, cmd.Stderr = &log, &log
+	began := time.Now()
+	s, err := start("atrium serve", cmd)
+	if err != nil {
+		return nil, err
+	}
+	s.Addr, s.Store = addrs[0], filepath.Join(data, "atrium.db")
+	bound, err := ready(s.Addr, d, s.exited)
+	if err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("atrium serve: %w\n%s", err, log.String())
+	}
+	s.Startup = bound.Sub(began)
+	s.StartRSS, _, _ = s.Memory()
+	return s, nil
+}
+
+func copyFile(dst, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // StoreSize is the disk space the server's database takes: allocated
@@ -292,7 +362,8 @@ func (s *Server) StoreSize() int64 {
 
 // Serve is the Atrium side of the benchmark: it serves the store named by
 // ServeEnv on a loopback port, prints the address, and stops when stdin
-// closes. It is what `atrium serve` does for LDAP, without the rest.
+// closes, with a line about its collections on stderr. It is what `atrium
+// serve` does for LDAP, without the rest.
 //
 // With ATRIUM_LDAPBENCH_CPUPROFILE set it writes a CPU profile of the whole
 // run there, for `go tool pprof`; with ATRIUM_LDAPBENCH_TRACE an execution
@@ -344,12 +415,20 @@ func Serve() error {
 		return err
 	}
 	defer dir.Close()
+	warming := time.Now()
+	if err := dir.Warm(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "atrium benchmark server: store warmed in %s\n", time.Since(warming).Round(time.Millisecond))
 	layout, err := ldif.NewLayout(os.Getenv("ATRIUM_LDAPBENCH_BASE"))
 	if err != nil {
 		return err
 	}
 	srv := &ldapserver.Server{
 		Backend: ldapserver.NewBackend(ldapserver.BackendConfig{Directory: dir, Layout: layout, Logger: slog.New(slog.DiscardHandler)}),
+		// The load generator is every client at once, from one address;
+		// connect-bind-unbind leaves more than the default 64 closing.
+		Uncapped: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -358,6 +437,10 @@ func Serve() error {
 	go srv.Serve(ln)
 	fmt.Println(ln.Addr().String())
 	io.Copy(io.Discard, os.Stdin)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(os.Stderr, "atrium benchmark server: %d collections, %s of pauses, %d MiB allocated in all, heap %d MiB at the end\n",
+		ms.NumGC, time.Duration(ms.PauseTotalNs), ms.TotalAlloc>>20, ms.HeapAlloc>>20)
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(ctx)
@@ -374,8 +457,8 @@ const (
 )
 
 // StartSlapd loads d into a new mdb database under dir with slapadd and
-// starts Debian's slapd on it, on ServerCPU, with the indexes the issue
-// names.
+// starts Debian's slapd on it, on ServerCPU, with the indexes and the
+// thread count the issue names.
 func StartSlapd(dir string, d Dataset) (*Server, error) {
 	for _, p := range []string{slapdPath, slapaddPath, filepath.Join(schemaDir, "nis.schema")} {
 		if _, err := os.Stat(p); err != nil {
@@ -416,12 +499,13 @@ func StartSlapd(dir string, d Dataset) (*Server, error) {
 		return nil, err
 	}
 	s.Addr = addr
-	if err := ready(addr, d, s.exited); err != nil {
+	bound, err := ready(addr, d, s.exited)
+	if err != nil {
 		s.Stop()
 		return nil, fmt.Errorf("slapd: %w\n%s", err, log.String())
 	}
-	s.Startup = time.Since(began)
-	s.StartRSS, _ = s.Memory()
+	s.Startup = bound.Sub(began)
+	s.StartRSS, _, _ = s.Memory()
 	s.Store = db
 	return s, nil
 }
@@ -438,8 +522,9 @@ func writeSlapdConf(dir string, d Dataset) (conf, db string, err error) {
 	for _, s := range []string{"core", "cosine", "nis", "inetorgperson"} {
 		fmt.Fprintf(&c, "include %s/%s.schema\n", schemaDir, s)
 	}
-	// Unlimited, as Atrium: the paged listing reads every user.
-	c.WriteString("sizelimit unlimited\n")
+	// Unlimited, as Atrium: the paged listing reads every user. Four
+	// threads, as the issue's comparison ran it.
+	c.WriteString("sizelimit unlimited\nthreads 4\n")
 	fmt.Fprintf(&c, "modulepath %s\nmoduleload back_mdb\npidfile %s/slapd.pid\nargsfile %s/slapd.args\n", moduleDir, dir, dir)
 	fmt.Fprintf(&c, "database mdb\nmaxsize 4294967296\nsuffix %q\nrootdn %q\ndirectory %s\n", d.Base, "cn=admin,"+d.Base, db)
 	c.WriteString("index objectClass eq\nindex uid eq\nindex member eq\nindex memberUid eq\n")
