@@ -2,7 +2,6 @@ package ldapbench
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -12,9 +11,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/atrium-dir/atrium/directory"
-	"github.com/atrium-dir/atrium/directory/boltstore"
 )
 
 func TestMain(m *testing.M) {
@@ -64,13 +60,11 @@ func BenchmarkAtriumVsSlapd(b *testing.B) {
 		d.Users, d.Groups = 10_000, 100
 	}
 	dir := b.TempDir()
-	path := filepath.Join(dir, "atrium.db")
+	cli := buildCLI(b, dir)
 	began := time.Now()
-	if err := buildAtrium(context.Background(), path, d); err != nil {
-		b.Fatal(err)
-	}
-	fmt.Printf("built Atrium's store of %d users and %d groups in %s\n", d.Users, d.Groups, time.Since(began).Round(time.Millisecond))
-	serveStartup := measureServeStartup(b, dir, path, d)
+	path := importWithCLI(b, cli, dir, d)
+	fmt.Printf("built Atrium's store of %d users and %d groups with atrium import in %s\n", d.Users, d.Groups, time.Since(began).Round(time.Millisecond))
+	serveStartup := measureServeStartup(b, cli, dir, path, d)
 
 	exe, err := os.Executable()
 	if err != nil {
@@ -133,8 +127,8 @@ func selected(b *testing.B, ws []Workload) []Workload {
 
 // measureServeStartup starts `atrium serve` on a copy of the store and
 // returns its start-up, from exec to the first answered bind.
-func measureServeStartup(b *testing.B, dir, path string, d Dataset) time.Duration {
-	srv, err := StartServe(buildCLI(b, dir), dir, path, d)
+func measureServeStartup(b *testing.B, cli, dir, path string, d Dataset) time.Duration {
+	srv, err := StartServe(cli, dir, path, d)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -202,18 +196,4 @@ func typical(rounds []sample) sample {
 func medianRange(xs []float64) (mid, lo, hi float64) {
 	xs = slices.Sorted(slices.Values(xs))
 	return xs[len(xs)/2], xs[0], xs[len(xs)-1]
-}
-
-func buildAtrium(ctx context.Context, path string, d Dataset) error {
-	store, err := boltstore.Open(path, time.Second)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	dir, err := directory.New(ctx, store, directory.Options{})
-	if err != nil {
-		return err
-	}
-	defer dir.Close()
-	return d.LoadAtrium(ctx, dir)
 }

@@ -1,12 +1,9 @@
 package ldapbench
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -17,10 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/atrium-dir/atrium/directory"
-	"github.com/atrium-dir/atrium/directory/boltstore"
 	"github.com/atrium-dir/atrium/directory/password"
-	"github.com/atrium-dir/atrium/ldif"
 )
 
 // The issue's cold-bind targets: uid searches during a storm of first
@@ -46,10 +40,8 @@ func BenchmarkColdBinds(b *testing.B) {
 		d.Users, d.Groups = 2_000, 20
 	}
 	d.BindUsers = d.Users
-	path := filepath.Join(b.TempDir(), "atrium.db")
-	if err := importDataset(path, d); err != nil {
-		b.Fatal(err)
-	}
+	dir := b.TempDir()
+	path := importWithCLI(b, buildCLI(b, dir), dir, d)
 	exe, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)
@@ -164,36 +156,6 @@ func describeWorkers(srv *Server) string {
 		return "none"
 	}
 	return strings.Join(out, "; ")
-}
-
-// importDataset writes d as an OpenLDAP export and imports it into a new
-// store at path, as `atrium import` does, with the reader's bind account.
-func importDataset(path string, d Dataset) error {
-	var file bytes.Buffer
-	if err := d.WriteLDIF(&file); err != nil {
-		return err
-	}
-	ctx := context.Background()
-	store, err := boltstore.Open(path, time.Second)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	dir, err := directory.New(ctx, store, directory.Options{})
-	if err != nil {
-		return err
-	}
-	defer dir.Close()
-	layout, err := ldif.NewLayout(d.Base)
-	if err != nil {
-		return err
-	}
-	if _, err = ldif.Import(ctx, dir, &file, layout); err != nil {
-		return err
-	}
-	// An import leaves service accounts out; the searches bind as this one.
-	_, err = dir.CreateBindAccount(ctx, ReaderName, []directory.Right{directory.RightRead}, ReaderPassword)
-	return err
 }
 
 // bindStorm is coldBindConns connections binding users never bound before.

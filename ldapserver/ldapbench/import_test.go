@@ -1,6 +1,7 @@
 package ldapbench
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/directory/boltstore"
 	"github.com/atrium-dir/atrium/internal/testenv"
 )
 
@@ -117,6 +120,43 @@ func buildCLI(b *testing.B, dir string) string {
 		b.Fatalf("build atrium: %v\n%s", err, out)
 	}
 	return exe
+}
+
+// importWithCLI writes d as an OpenLDAP export and builds a store from it
+// with `atrium import` (the command at cli), the path a migrating admin
+// takes, in a data directory under dir; then it adds the bind account the
+// searches use (an import leaves service accounts out). It returns the
+// store's path; the data directory's secret.key is beside it.
+func importWithCLI(b *testing.B, cli, dir string, d Dataset) string {
+	b.Helper()
+	file := filepath.Join(dir, "export.ldif")
+	f, err := os.Create(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := d.WriteLDIF(f); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	data := filepath.Join(dir, "imported")
+	if out, err := exec.Command(cli, "import", "--data", data, "--base-dn", d.Base, file).CombinedOutput(); err != nil {
+		b.Fatalf("atrium import: %v\n%s", err, out)
+	}
+	ctx := context.Background()
+	store, err := boltstore.Open(filepath.Join(data, "atrium.db"), time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	dir2, err := directory.New(ctx, store, directory.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer dir2.Close()
+	if _, err := dir2.CreateBindAccount(ctx, ReaderName, []directory.Right{directory.RightRead}, ReaderPassword); err != nil {
+		b.Fatal(err)
+	}
+	return filepath.Join(data, "atrium.db")
 }
 
 // medianCost is the cost of median wall time, with the median processor time

@@ -296,6 +296,13 @@ func StartServe(exe, dir, path string, d Dataset) (*Server, error) {
 	if err := copyFile(filepath.Join(data, "atrium.db"), path); err != nil {
 		return nil, err
 	}
+	// The key that sealed the store's secrets, when a command made it.
+	key := filepath.Join(filepath.Dir(path), "secret.key")
+	if _, err := os.Stat(key); err == nil {
+		if err := copyFile(filepath.Join(data, "secret.key"), key); err != nil {
+			return nil, err
+		}
+	}
 	var addrs [3]string
 	for i := range addrs {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
