@@ -112,7 +112,9 @@ func mustUser(t *testing.T, d *directory.Directory, uid string) directory.User {
 }
 
 // Names that hold markup are shown as text on every console page where
-// names appear, and in the JSON the scripts read.
+// names appear (the overview's failed sign-ins, the users, a user, the
+// groups, a group, the sessions, the audit log), and in the JSON the
+// scripts read.
 func TestMarkupNamesAreText(t *testing.T) {
 	const evil = "<script>alert(1)</script>"
 	const escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -127,11 +129,22 @@ func TestMarkupNamesAreText(t *testing.T) {
 	if _, err := st.d.ChangeMembers(ctx, "ops", []directory.MemberRef{{Name: "mallory"}, {Name: "evil", Group: true}}, nil); err != nil {
 		t.Fatal(err)
 	}
+	// mallory is signed in (the sessions page names her), and someone
+	// typed the markup as a name at the sign-in (the overview's failed
+	// sign-ins and the audit log show what was typed).
+	if err := st.d.SetPassword(ctx, "mallory", "mallory-password"); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := st.client().signIn("/", "mallory"); resp.Request.URL.Path != "/" {
+		t.Fatalf("mallory's sign-in ended at %s", resp.Request.URL)
+	}
+	st.client().signIn("/", evil)
 	admin := st.client()
 	admin.signIn("/admin/", "admin")
 	_, invite := admin.submit("/admin/users/mallory", "/admin/users/mallory/invite", nil)
 	pages := map[string]string{"invite link": invite}
-	for _, path := range []string{"/admin/users", "/admin/users?q=mal", "/admin/users/mallory", "/admin/users/mallory/delete", "/admin/groups", "/admin/groups/ops", "/admin/groups/evil"} {
+	for _, path := range []string{"/admin/", "/admin/users", "/admin/users?q=mal", "/admin/users/mallory", "/admin/users/mallory/delete",
+		"/admin/groups", "/admin/groups/ops", "/admin/groups/evil", "/admin/sessions", "/admin/audit?service=web"} {
 		resp, body := admin.get(path)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: %d", path, resp.StatusCode)
