@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/atrium-dir/atrium/directory"
 )
@@ -201,3 +202,53 @@ var (
 	subjectRE = regexp.MustCompile(`<td>(user\d{3})</td>`)
 	nextRE    = regexp.MustCompile(`<a href="([^"]+)">Older events</a>`)
 )
+
+// The audit log filters by app (its SAML or OIDC sign-ins, and no other
+// app whose name it starts), by the OIDC front end and by time, on the
+// page and in its exports.
+func TestAuditFilters(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	start := st.clock.Now()
+	for _, e := range []directory.AuditEvent{
+		{Kind: "login", Subject: "alice", Service: "web", Result: directory.ResultOK},
+		{Kind: "assertion", Subject: "alice", Service: "saml:wiki", Result: directory.ResultOK},
+		{Kind: "assertion", Subject: "alice", Service: "saml:wikipedia", Result: directory.ResultOK},
+		{Kind: "token", Subject: "alice", Service: "oidc:grafana", Result: directory.ResultOK},
+		{Kind: "assertion", Subject: "alice", Service: "saml:wiki", Result: "denied"},
+	} {
+		st.clock.Advance(time.Hour)
+		st.d.Audit(e)
+	}
+	admin := st.client()
+	admin.signIn("/admin/", "admin")
+	at := func(h time.Duration) string { return start.Add(h*time.Hour + 30*time.Minute).UTC().Format("2006-01-02T15:04") }
+	for _, c := range []struct {
+		query string
+		want  []string
+	}{
+		{"app=wiki", []string{"saml:wiki ok", "saml:wiki denied"}},
+		{"app=grafana", []string{"oidc:grafana ok"}},
+		{"service=oidc%3A", []string{"oidc:grafana ok"}},
+		{"app=wiki&result=denied", []string{"saml:wiki denied"}},
+		{"since=" + at(1) + "&until=" + at(3), []string{"saml:wiki ok", "saml:wikipedia ok"}},
+	} {
+		_, raw := admin.get("/admin/audit?format=json&user=alice&" + c.query)
+		var events []directory.AuditEvent
+		if err := json.Unmarshal([]byte(raw), &events); err != nil {
+			t.Fatalf("%s: %v\n%.300s", c.query, err, raw)
+		}
+		var got []string
+		for _, e := range events {
+			got = append(got, e.Service+" "+e.Result)
+		}
+		slices.Sort(got)
+		slices.Sort(c.want)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: %q, want %q", c.query, got, c.want)
+		}
+	}
+	_, page := admin.get("/admin/audit?app=wiki")
+	if !strings.Contains(page, `id="app" name="app" value="wiki"`) || !strings.Contains(page, "app=wiki&amp;format=csv") || strings.Contains(page, "saml:wikipedia") {
+		t.Errorf("the page filtered to wiki does not keep the filter in the form and exports, or shows wikipedia:\n%s", page)
+	}
+}
