@@ -27,8 +27,8 @@ const (
 
 type auditView struct {
 	User, App, Service, Result, Since, Until string
-	Events                              []directory.AuditEvent
-	NextURL, CSVURL, JSONURL            string
+	Events                                   []directory.AuditEvent
+	NextURL, CSVURL, JSONURL                 string
 }
 
 func (c *Console) auditLog(w http.ResponseWriter, r *http.Request) {

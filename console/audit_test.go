@@ -221,7 +221,9 @@ func TestAuditFilters(t *testing.T) {
 	}
 	admin := st.client()
 	admin.signIn("/admin/", "admin")
-	at := func(h time.Duration) string { return start.Add(h*time.Hour + 30*time.Minute).UTC().Format("2006-01-02T15:04") }
+	at := func(h time.Duration) string {
+		return start.Add(h*time.Hour + 30*time.Minute).UTC().Format("2006-01-02T15:04")
+	}
 	for _, c := range []struct {
 		query string
 		want  []string
