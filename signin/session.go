@@ -224,11 +224,15 @@ func (e *Engine) EndOtherSessions(w http.ResponseWriter, r *http.Request, s Sess
 
 // EndSessions signs the user with this ID out everywhere, as an admin
 // does for them: every session of theirs issued before now ends at its
-// next request (see checkSession).
+// next request (see checkSession), and every OpenID Connect token of
+// theirs now, as when they sign out their other sessions themselves.
 func (e *Engine) EndSessions(ctx context.Context, userID string) error {
 	now := e.now().UTC()
 	if err := e.dir.PutState(ctx, kindSignOut, userID, now, now.Add(e.dir.Settings().SessionMax)); err != nil {
 		return fmt.Errorf("sign out everywhere: %w", err)
+	}
+	if err := e.dir.RevokeUserOIDC(ctx, userID); err != nil {
+		return fmt.Errorf("revoke OpenID Connect tokens: %w", err)
 	}
 	return nil
 }
