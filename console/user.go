@@ -119,14 +119,19 @@ func (c *Console) editUser(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
-	if err == nil && !gidChanged {
-		err = c.setPrimaryGroup(r.Context(), uid, form("group"))
-	}
 	if err != nil {
 		c.refuse(w, err, func(status int, message string) { c.showUser(w, r, a, status, "", message) })
 		return
 	}
 	c.audit(r, a, uid, "user edit")
+	if !gidChanged {
+		if err := c.setPrimaryGroup(r.Context(), uid, form("group")); err != nil {
+			c.refuse(w, err, func(status int, message string) {
+				c.showUser(w, r, a, status, "", "The other changes are saved; the primary group is not. "+message)
+			})
+			return
+		}
+	}
 	http.Redirect(w, r, "/admin/users/"+uid+"?done=saved", http.StatusSeeOther)
 }
 

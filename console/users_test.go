@@ -183,3 +183,67 @@ func (st *site) oidcTokens(uid string) (access, refresh string) {
 	}
 	return at, rt
 }
+
+// The user page saves names, mail, shell, home and SSH keys (one a line)
+// through directory.UpdateUser and shows them again; it shows the user's
+// direct and effective groups, and an app password's last use. A refused
+// primary group after the rest was saved says so, and the saved part is
+// audited.
+func TestUserEdit(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	ctx := context.Background()
+	if _, err := st.d.CreateGroup(ctx, directory.Group{CN: "dev"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.d.ChangeMembers(ctx, "dev", []directory.MemberRef{{Name: "alice"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.d.ChangeMembers(ctx, "ops", []directory.MemberRef{{Name: "dev", Group: true}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	pw, err := st.d.AddAppPassword(ctx, "alice", "NAS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.d.Authenticate(ctx, directory.Login{Kind: directory.KindUser, Name: "alice", Password: pw, Remote: "192.0.2.9", Service: "ldap", AppPasswords: true}); err != nil {
+		t.Fatal(err)
+	}
+	admin := st.client()
+	admin.signIn("/admin/", "admin")
+	form := url.Values{"given": {"Alicia"}, "sn": {"Liddell-Hart"}, "name": {"Alicia L."}, "mail": {"alicia@example.com"},
+		"shell": {"/bin/zsh"}, "home": {"/srv/home/alice"}, "ssh": {"ssh-ed25519 AAAAone alice@a\r\n\r\n  ssh-ed25519 AAAAtwo alice@b  \n"}}
+	if resp, body := admin.submit("/admin/users/alice", "/admin/users/alice", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the edit: %d\n%.500s", resp.StatusCode, body)
+	}
+	u := mustUser(t, st.d, "alice")
+	if u.GivenName != "Alicia" || u.Surname != "Liddell-Hart" || u.DisplayName != "Alicia L." || u.Mail != "alicia@example.com" ||
+		u.LoginShell != "/bin/zsh" || u.HomeDirectory != "/srv/home/alice" || strings.Join(u.SSHKeys, "|") != "ssh-ed25519 AAAAone alice@a|ssh-ed25519 AAAAtwo alice@b" {
+		t.Errorf("alice after the edit: %+v", u)
+	}
+	_, page := admin.get("/admin/users/alice")
+	for _, want := range []string{`value="/srv/home/alice"`, "ssh-ed25519 AAAAtwo alice@b", `Direct: <a href="/admin/groups/dev">dev</a>`, "ops", "last used "} {
+		if !strings.Contains(page, want) {
+			t.Errorf("alice's page does not show %q", want)
+		}
+	}
+	if eff := page[strings.Index(page, "Effective"):]; !strings.Contains(eff[:strings.Index(eff, "</p>")], "ops") {
+		t.Errorf("alice's effective groups lack ops (through dev): %s", eff[:strings.Index(eff, "</p>")])
+	}
+	form.Set("name", "Alicia Liddell")
+	form.Set("group", "nosuch")
+	resp, body := admin.submit("/admin/users/alice", "/admin/users/alice", form)
+	if resp.StatusCode == http.StatusSeeOther || !strings.Contains(body, "nosuch") {
+		t.Errorf("a primary group that does not exist: %d\n%.500s", resp.StatusCode, body)
+	}
+	if u := mustUser(t, st.d, "alice"); u.DisplayName == "Alicia Liddell" {
+		edits := 0
+		for _, e := range adminEvents(t, st.d) {
+			if e.Subject == "alice" && e.Detail == "user edit" {
+				edits++
+			}
+		}
+		if edits != 2 || !strings.Contains(body, "The other changes are saved; the primary group is not.") {
+			t.Errorf("the name was saved with the group refused, but %d edits are audited and the page says:\n%s", edits, body)
+		}
+	}
+}
