@@ -247,3 +247,25 @@ func TestUserEdit(t *testing.T) {
 		}
 	}
 }
+
+// The users search finds a user by the start of their uid, their mail
+// or their name, on the page and in the JSON the script reads.
+func TestUserSearchFields(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	if _, err := st.d.CreateUser(context.Background(), directory.User{UID: "bob", Mail: "robert@example.com", DisplayName: "Bobby Tables"}); err != nil {
+		t.Fatal(err)
+	}
+	admin := st.client()
+	admin.signIn("/admin/", "admin")
+	for q, want := range map[string]string{"bo": "bob", "robert": "bob", "Bobby": "bob", "ada": "admin", "ALI": "alice"} {
+		_, page := admin.get("/admin/users?q=" + url.QueryEscape(q))
+		found := regexp.MustCompile(`<a href="/admin/users/([^"]+)">`).FindAllStringSubmatch(page, -1)
+		if len(found) != 1 || found[0][1] != want {
+			t.Errorf("a search for %q finds %q, want %s alone", q, found, want)
+		}
+		_, raw := admin.get("/admin/users?format=json&q=" + url.QueryEscape(q))
+		if !strings.Contains(raw, `"uid":"`+want+`"`) {
+			t.Errorf("the JSON search for %q: %s", q, raw)
+		}
+	}
+}
