@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/samlidp"
@@ -198,4 +199,31 @@ func (st *site) inviteRefusesOtherOrigin(t *testing.T, admin *client) {
 	if resp, _ := st.client().get(link); resp.StatusCode != http.StatusOK {
 		t.Errorf("the invite link after the refused post: %d, want it still open", resp.StatusCode)
 	}
+}
+
+// Every console form that changes something is refused to an admin whose
+// sign-in is older than the recent-sign-in window, valid CSRF token and
+// all, with a way to sign in again, and changes nothing. (The device Test
+// only reads, and is left out.)
+func TestEveryChangeNeedsRecentSignIn(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	st.addApp("wiki")
+	admin := st.client()
+	admin.signIn("/admin/", "admin")
+	st.clock.Advance(16 * time.Minute)
+	_, page := admin.get("/admin/users/alice")
+	token := csrfRE.FindStringSubmatch(page)[1]
+	for _, route := range routes {
+		method, path, _ := strings.Cut(route, " ")
+		if method != "POST" || strings.HasSuffix(path, "/test") {
+			continue
+		}
+		form := changeForm()
+		form.Set("csrf", token)
+		resp, body := admin.do(method, path, form)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "/admin/sign-in-again") {
+			t.Errorf("%s with a stale sign-in: %d, want 403 with a link to sign in again\n%.300s", route, resp.StatusCode, body)
+		}
+	}
+	st.unchanged(t)
 }
