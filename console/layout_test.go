@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"cmp"
 	"context"
 	"strings"
 	"testing"
@@ -21,10 +22,14 @@ const unlabelled = `[...document.querySelectorAll("input, select, textarea")]
 // scrolls sideways when it is above zero.
 const sideScroll = `document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth`
 
+// phoneWidth is a 375-pixel phone, the narrowest in common use.
+var phoneWidth = chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulateScale(2))
+
 // TestPhoneWidthAndLabels: in headless Chromium at a 375-pixel phone
 // width every console page fits the window (no sideways scrolling of the
 // page; wide tables scroll in their own box), long values included, and
-// every form field on every page has a label.
+// every form field on every page has a label. Each page is also saved as
+// screenshots at desktop and phone widths.
 func TestPhoneWidthAndLabels(t *testing.T) {
 	st := newLDAPSite(t, nil)
 	st.addApp("wiki")
@@ -38,7 +43,6 @@ func TestPhoneWidthAndLabels(t *testing.T) {
 	}
 	admin := tab{t, browser.New(t)}
 	st.signInAdmin(admin)
-	admin.do("phone width", chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulateScale(2)))
 	var pages []string
 	for _, route := range routes {
 		method, path, _ := strings.Cut(route, " ")
@@ -48,10 +52,11 @@ func TestPhoneWidthAndLabels(t *testing.T) {
 	}
 	pages = append(pages, "/admin/users/longname", "/admin/groups/ops", "/admin/users?q=verylong")
 	for _, path := range pages {
-		admin.do("open "+path, chromedp.Navigate(st.srv.URL+path), chromedp.WaitReady(chromedp.CSS("main")))
+		admin.do("open "+path, phoneWidth, chromedp.Navigate(st.srv.URL+path), chromedp.WaitReady(chromedp.CSS("main")))
 		admin.checkLayout(path)
+		admin.shot(cmp.Or(strings.TrimPrefix(path, "/admin/"), "overview"))
 	}
-	admin.do("a device Test",
+	admin.do("a device Test", phoneWidth,
 		chromedp.Navigate(st.srv.URL+"/admin/devices/sssd"),
 		chromedp.WaitVisible(chromedp.ID("user")),
 		chromedp.SetValue(chromedp.ID("user"), "alice"),
