@@ -3,7 +3,9 @@ package console_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/pem"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -55,5 +57,42 @@ func TestAppOptions(t *testing.T) {
 	}
 	if app, _ := st.d.App(ctx, "crm"); app.Encrypt || app.VerifyRequests || app.LaunchURL != "" || !app.IdPInitiated {
 		t.Errorf("after turning the options off: %+v", app)
+	}
+}
+
+// The app's page gives what to paste into the app: the SSO URL, the
+// entity ID, the metadata URL, and the signing certificate the metadata
+// carries, with a download of the metadata; the Cloudflare guide gives
+// the same values.
+func TestAppPasteValues(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	st.addApp("wiki")
+	admin := st.client()
+	admin.signIn("/admin/", "admin")
+	cert, err := samlidp.SigningCertificate(context.Background(), st.d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemCert := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}))
+	_, md := admin.get("/saml/metadata")
+	if !strings.Contains(md, base64.StdEncoding.EncodeToString(cert.Raw)) {
+		t.Fatal("the metadata does not carry the signing certificate")
+	}
+	want := []string{`<code id="sso-url">` + st.srv.URL + `/saml/sso</code>`, `<code id="idp-entity-id">` + st.srv.URL + `/saml/metadata</code>`,
+		`<code id="metadata-url">` + st.srv.URL + `/saml/metadata</code>`, `href="/saml/metadata" download=`}
+	_, page := admin.get("/admin/apps/wiki")
+	for _, w := range want {
+		if !strings.Contains(page, w) {
+			t.Errorf("the app's page lacks %s", w)
+		}
+	}
+	if !strings.Contains(html.UnescapeString(page), strings.TrimSpace(pemCert)) {
+		t.Error("the app's page does not show the signing certificate")
+	}
+	_, guide := admin.get("/admin/apps/guide/cloudflare")
+	for _, v := range []string{st.srv.URL + "/saml/sso", st.srv.URL + "/saml/metadata"} {
+		if !strings.Contains(guide, v) {
+			t.Errorf("the Cloudflare guide lacks %s", v)
+		}
 	}
 }
