@@ -178,8 +178,9 @@ func (c *Console) userAction(w http.ResponseWriter, r *http.Request) {
 	case done == "invite":
 		c.showInvite(w, r, a, u, "password reset")
 	case done == "renamed":
-		c.audit(r, a, u.UID, "user rename to "+r.PostFormValue("new"))
-		http.Redirect(w, r, "/admin/users/"+url.PathEscape(r.PostFormValue("new"))+"?done=saved", http.StatusSeeOther)
+		renamed := strings.TrimSpace(r.PostFormValue("new"))
+		c.audit(r, a, u.UID, "user rename to "+renamed)
+		http.Redirect(w, r, "/admin/users/"+url.PathEscape(renamed)+"?done=saved", http.StatusSeeOther)
 	case done == "deleted":
 		c.audit(r, a, uid, "user delete")
 		http.Redirect(w, r, "/admin/users?done=deleted", http.StatusSeeOther)

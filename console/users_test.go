@@ -269,3 +269,22 @@ func TestUserSearchFields(t *testing.T) {
 		}
 	}
 }
+
+// A rename typed with spaces around the new name goes to the renamed
+// user's page and is audited with the name as saved.
+func TestRenameTrimmed(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	admin := st.client()
+	admin.signIn("/admin/", "admin")
+	resp, _ := admin.submit("/admin/users/alice", "/admin/users/alice/rename", url.Values{"new": {"  alys "}})
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/admin/users/alys?done=saved" {
+		t.Fatalf("the rename: %d to %q", resp.StatusCode, loc)
+	}
+	if resp, _ := admin.get(resp.Header.Get("Location")); resp.StatusCode != http.StatusOK {
+		t.Errorf("the renamed user's page: %d", resp.StatusCode)
+	}
+	events := adminEvents(t, st.d)
+	if e := events[len(events)-1]; e.Detail != "user rename to alys" {
+		t.Errorf("the rename is audited as %q", e.Detail)
+	}
+}
