@@ -139,7 +139,8 @@ func TestUserActionsTakeEffect(t *testing.T) {
 	}
 }
 
-// The groups page searches by the start of the name.
+// The groups page searches by the start of the name; a group's delete
+// needs its name typed.
 func TestGroupSearch(t *testing.T) {
 	st := newSite(t, directory.MFAPolicy{}, true)
 	admin := st.client()
@@ -147,6 +148,14 @@ func TestGroupSearch(t *testing.T) {
 	_, page := admin.get("/admin/groups?q=op")
 	if !strings.Contains(page, `href="/admin/groups/ops"`) || strings.Contains(page, `href="/admin/groups/admins"`) {
 		t.Errorf("the groups starting with op:\n%.800s", page)
+	}
+	for _, confirm := range []string{"", "admins", "OPS"} {
+		if resp, _ := admin.submit("/admin/groups/ops/delete", "/admin/groups/ops/delete", url.Values{"confirm": {confirm}}); resp.StatusCode == http.StatusSeeOther {
+			t.Errorf("ops deleted with %q typed", confirm)
+		}
+	}
+	if _, err := st.d.Group(context.Background(), "ops"); err != nil {
+		t.Errorf("ops after the refused deletes: %v", err)
 	}
 }
 
