@@ -92,7 +92,8 @@ func TestUsersPaged(t *testing.T) {
 }
 
 // Signing a user out everywhere and disabling them end their web sessions
-// and their apps' OpenID Connect tokens at once; a delete needs the user's uid typed, and an admin cannot delete
+// (the sessions page no longer lists them) and their apps' OpenID Connect
+// tokens at once; a delete needs the user's uid typed, and an admin cannot delete
 // themselves.
 func TestUserActionsTakeEffect(t *testing.T) {
 	st := newSite(t, directory.MFAPolicy{}, true)
@@ -108,6 +109,9 @@ func TestUserActionsTakeEffect(t *testing.T) {
 		st.clock.Advance(time.Second)
 		if resp, _ := admin.submit("/admin/users/alice", "/admin/users/alice/"+action, nil); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("%s: %d", action, resp.StatusCode)
+		}
+		if _, page := admin.get("/admin/sessions"); strings.Contains(page, `href="/admin/users/alice"`) {
+			t.Errorf("after %s the sessions page still lists alice as signed in", action)
 		}
 		if resp, _ := alice.get("/"); resp.StatusCode == http.StatusOK {
 			t.Errorf("after %s alice's session still opens her page", action)
