@@ -33,9 +33,9 @@ func TestEveryDeviceGuide(t *testing.T) {
 	ldapsearch := testenv.Tool(t, "ldapsearch", "ldap-utils")
 	// The server is set up as the guides ask: Samba on with the NAS's
 	// NetBIOS name, the base entry readable anonymously (Synology's
-	// schema check). The Test looks up the admin (the one member of
-	// admins, as Gitea's and Jellyfin's admin checks want), in ops, with
-	// a given name, a surname and an SSH key. The directory holds two
+	// schema check). The Test looks up the admin (in admins, as Gitea's
+	// and Jellyfin's admin checks want, and not its only member), in ops,
+	// with a given name, a surname and an SSH key. The directory holds two
 	// users, fewer than the guides' own test directory.
 	dopt := directory.Options{Samba: true, Settings: directory.Settings{Anonymous: "base"}}
 	st := newLDAPSiteOn(t, nil, dopt, &ldapserver.SambaDomain{Name: "EXAMPLE", SID: "S-1-5-21-1-2-3", NetBIOSNames: []string{"DISKSTATION"}})
@@ -48,6 +48,9 @@ func TestEveryDeviceGuide(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := st.d.ChangeMembers(ctx, "ops", []directory.MemberRef{{Name: "admin"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.d.ChangeMembers(ctx, "admins", []directory.MemberRef{{Name: "alice"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	admin := st.client()
