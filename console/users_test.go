@@ -301,3 +301,38 @@ func TestRenameTrimmed(t *testing.T) {
 		t.Errorf("the rename is audited as %q", e.Detail)
 	}
 }
+
+var userPasswordRE = regexp.MustCompile(`<code class="secret" id="user-password">([^<]+)</code>`)
+
+// A user can be created with a generated password instead of an invite
+// link, as `atrium user add` does: the password is shown once and signs
+// the user in, the creation is audited, and no invite is made.
+func TestCreateUserWithPassword(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	admin := st.client()
+	admin.signIn("/admin/", "admin")
+	if _, page := admin.get("/admin/users/new"); !strings.Contains(page, `name="start" value="invite" checked`) {
+		t.Error("the invite link is not the default")
+	}
+	resp, body := admin.submit("/admin/users/new", "/admin/users", url.Values{"uid": {"bob"}, "mail": {"bob@example.com"}, "start": {"password"}})
+	m := userPasswordRE.FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusOK || m == nil || len(m[1]) < 20 {
+		t.Fatalf("the create: %d, no password shown\n%.600s", resp.StatusCode, body)
+	}
+	ctx := context.Background()
+	if _, err := st.d.Authenticate(ctx, directory.Login{Kind: directory.KindUser, Name: "bob", Password: html.UnescapeString(m[1]), Remote: "192.0.2.9", Service: "web"}); err != nil {
+		t.Errorf("the password shown does not sign bob in: %v", err)
+	}
+	if _, page := admin.get("/admin/users/bob"); strings.Contains(page, m[1]) {
+		t.Error("bob's page shows the password again")
+	}
+	var details []string
+	for _, e := range adminEvents(t, st.d) {
+		if e.Subject == "bob" {
+			details = append(details, e.Detail)
+		}
+	}
+	if strings.Join(details, ",") != "user add" {
+		t.Errorf("bob's audit events: %q, want the add alone", details)
+	}
+}
