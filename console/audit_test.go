@@ -254,3 +254,30 @@ func TestAuditFilters(t *testing.T) {
 		t.Errorf("the page filtered to wiki does not keep the filter in the form and exports, or shows wikipedia:\n%s", page)
 	}
 }
+
+// A name typed at a sign-in that a spreadsheet would read as a formula is
+// exported in the CSV as text.
+func TestAuditCSVFormulaAsText(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	const formula = `=HYPERLINK("https://evil.example","x")`
+	st.client().signIn("/", formula)
+	admin := st.client()
+	admin.signIn("/admin/", "admin")
+	_, raw := admin.get("/admin/audit?format=csv&service=web")
+	rows, err := csv.NewReader(strings.NewReader(raw)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range rows {
+		if strings.Contains(r[2], "HYPERLINK") {
+			found = true
+			if r[2] != "'"+formula {
+				t.Errorf("the CSV holds the typed name as %q", r[2])
+			}
+		}
+	}
+	if !found {
+		t.Errorf("the failed sign-in is not in the CSV:\n%s", raw)
+	}
+}
