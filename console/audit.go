@@ -14,7 +14,7 @@ import (
 	"github.com/atrium-dir/atrium/directory"
 )
 
-// The audit log page: filters by user, front end, result and time, the
+// The audit log page: filters by user, app, front end, result and time, the
 // newest events first, paged backwards in time; and the same selection as
 // CSV or JSON.
 
@@ -26,9 +26,9 @@ const (
 )
 
 type auditView struct {
-	User, Service, Result, Since, Until string
-	Events                              []directory.AuditEvent
-	NextURL, CSVURL, JSONURL            string
+	User, App, Service, Result, Since, Until string
+	Events                                   []directory.AuditEvent
+	NextURL, CSVURL, JSONURL                 string
 }
 
 func (c *Console) auditLog(w http.ResponseWriter, r *http.Request) {
@@ -37,8 +37,8 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := r.URL.Query()
-	v := auditView{User: in.Get("user"), Service: in.Get("service"), Result: in.Get("result"), Since: in.Get("since"), Until: in.Get("until")}
-	q := directory.AuditQuery{Subject: strings.TrimSpace(v.User), Service: v.Service, Result: v.Result, Limit: auditPerPage}
+	v := auditView{User: in.Get("user"), App: in.Get("app"), Service: in.Get("service"), Result: in.Get("result"), Since: in.Get("since"), Until: in.Get("until")}
+	q := directory.AuditQuery{Subject: strings.TrimSpace(v.User), App: strings.TrimSpace(v.App), Service: v.Service, Result: v.Result, Limit: auditPerPage}
 	var problem string
 	var err error
 	if q.Since, err = parseTime(v.Since); err != nil {
@@ -74,7 +74,7 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Events = events
-	filters := url.Values{"user": {v.User}, "service": {v.Service}, "result": {v.Result}, "since": {v.Since}, "until": {v.Until}}
+	filters := url.Values{"user": {v.User}, "app": {v.App}, "service": {v.Service}, "result": {v.Result}, "since": {v.Since}, "until": {v.Until}}
 	if len(events) == auditPerPage {
 		v.NextURL = nextAuditPage(filters, events, q)
 	}

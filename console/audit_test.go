@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/atrium-dir/atrium/directory"
 )
@@ -112,7 +113,9 @@ func mustUser(t *testing.T, d *directory.Directory, uid string) directory.User {
 }
 
 // Names that hold markup are shown as text on every console page where
-// names appear, and in the JSON the scripts read.
+// names appear (the overview's failed sign-ins, the users, a user, the
+// groups, a group, the sessions, the audit log), and in the JSON the
+// scripts read.
 func TestMarkupNamesAreText(t *testing.T) {
 	const evil = "<script>alert(1)</script>"
 	const escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -127,11 +130,22 @@ func TestMarkupNamesAreText(t *testing.T) {
 	if _, err := st.d.ChangeMembers(ctx, "ops", []directory.MemberRef{{Name: "mallory"}, {Name: "evil", Group: true}}, nil); err != nil {
 		t.Fatal(err)
 	}
+	// mallory is signed in (the sessions page names her), and someone
+	// typed the markup as a name at the sign-in (the overview's failed
+	// sign-ins and the audit log show what was typed).
+	if err := st.d.SetPassword(ctx, "mallory", "mallory-password"); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := st.client().signIn("/", "mallory"); resp.Request.URL.Path != "/" {
+		t.Fatalf("mallory's sign-in ended at %s", resp.Request.URL)
+	}
+	st.client().signIn("/", evil)
 	admin := st.client()
 	admin.signIn("/admin/", "admin")
 	_, invite := admin.submit("/admin/users/mallory", "/admin/users/mallory/invite", nil)
 	pages := map[string]string{"invite link": invite}
-	for _, path := range []string{"/admin/users", "/admin/users?q=mal", "/admin/users/mallory", "/admin/users/mallory/delete", "/admin/groups", "/admin/groups/ops", "/admin/groups/evil"} {
+	for _, path := range []string{"/admin/", "/admin/users", "/admin/users?q=mal", "/admin/users/mallory", "/admin/users/mallory/delete",
+		"/admin/groups", "/admin/groups/ops", "/admin/groups/evil", "/admin/sessions", "/admin/audit?service=web"} {
 		resp, body := admin.get(path)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: %d", path, resp.StatusCode)
@@ -188,3 +202,82 @@ var (
 	subjectRE = regexp.MustCompile(`<td>(user\d{3})</td>`)
 	nextRE    = regexp.MustCompile(`<a href="([^"]+)">Older events</a>`)
 )
+
+// The audit log filters by app (its SAML or OIDC sign-ins, and no other
+// app whose name it starts), by the OIDC front end and by time, on the
+// page and in its exports.
+func TestAuditFilters(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	start := st.clock.Now()
+	for _, e := range []directory.AuditEvent{
+		{Kind: "login", Subject: "alice", Service: "web", Result: directory.ResultOK},
+		{Kind: "assertion", Subject: "alice", Service: "saml:wiki", Result: directory.ResultOK},
+		{Kind: "assertion", Subject: "alice", Service: "saml:wikipedia", Result: directory.ResultOK},
+		{Kind: "token", Subject: "alice", Service: "oidc:grafana", Result: directory.ResultOK},
+		{Kind: "assertion", Subject: "alice", Service: "saml:wiki", Result: "denied"},
+	} {
+		st.clock.Advance(time.Hour)
+		st.d.Audit(e)
+	}
+	admin := st.client()
+	admin.signIn("/admin/", "admin")
+	at := func(h time.Duration) string {
+		return start.Add(h*time.Hour + 30*time.Minute).UTC().Format("2006-01-02T15:04")
+	}
+	for _, c := range []struct {
+		query string
+		want  []string
+	}{
+		{"app=wiki", []string{"saml:wiki ok", "saml:wiki denied"}},
+		{"app=grafana", []string{"oidc:grafana ok"}},
+		{"service=oidc%3A", []string{"oidc:grafana ok"}},
+		{"app=wiki&result=denied", []string{"saml:wiki denied"}},
+		{"since=" + at(1) + "&until=" + at(3), []string{"saml:wiki ok", "saml:wikipedia ok"}},
+	} {
+		_, raw := admin.get("/admin/audit?format=json&user=alice&" + c.query)
+		var events []directory.AuditEvent
+		if err := json.Unmarshal([]byte(raw), &events); err != nil {
+			t.Fatalf("%s: %v\n%.300s", c.query, err, raw)
+		}
+		var got []string
+		for _, e := range events {
+			got = append(got, e.Service+" "+e.Result)
+		}
+		slices.Sort(got)
+		slices.Sort(c.want)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: %q, want %q", c.query, got, c.want)
+		}
+	}
+	_, page := admin.get("/admin/audit?app=wiki")
+	if !strings.Contains(page, `id="app" name="app" value="wiki"`) || !strings.Contains(page, "app=wiki&amp;format=csv") || strings.Contains(page, "saml:wikipedia") {
+		t.Errorf("the page filtered to wiki does not keep the filter in the form and exports, or shows wikipedia:\n%s", page)
+	}
+}
+
+// A name typed at a sign-in that a spreadsheet would read as a formula is
+// exported in the CSV as text.
+func TestAuditCSVFormulaAsText(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	const formula = `=HYPERLINK("https://evil.example","x")`
+	st.client().signIn("/", formula)
+	admin := st.client()
+	admin.signIn("/admin/", "admin")
+	_, raw := admin.get("/admin/audit?format=csv&service=web")
+	rows, err := csv.NewReader(strings.NewReader(raw)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range rows {
+		if strings.Contains(r[2], "HYPERLINK") {
+			found = true
+			if r[2] != "'"+formula {
+				t.Errorf("the CSV holds the typed name as %q", r[2])
+			}
+		}
+	}
+	if !found {
+		t.Errorf("the failed sign-in is not in the CSV:\n%s", raw)
+	}
+}

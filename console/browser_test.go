@@ -253,8 +253,33 @@ func TestMarkupNamesBrowser(t *testing.T) {
 	if m := admin.text("#members"); !strings.Contains(m, evil) {
 		t.Errorf("the members list shows %q", m)
 	}
+	st.markupOnEveryPage(admin, evil)
 	if n := dialogs.Load(); n != 0 {
 		t.Errorf("%d dialogs opened: the name ran as a script", n)
+	}
+}
+
+// markupOnEveryPage opens the other pages that show mallory's name (the
+// overview's failed sign-ins, the sessions, the audit log, her delete
+// confirmation, the users list) with mallory signed in and the name typed
+// at a failed sign-in, and checks each shows it as text and holds no
+// script element but the console's own.
+func (st *site) markupOnEveryPage(admin tab, evil string) {
+	t := admin.t
+	t.Helper()
+	if err := st.d.SetPassword(context.Background(), "mallory", "mallory-password"); err != nil {
+		t.Fatal(err)
+	}
+	st.client().signIn("/", "mallory")
+	st.client().signIn("/", evil)
+	for _, path := range []string{"/admin/", "/admin/sessions", "/admin/audit?service=web", "/admin/users/mallory/delete", "/admin/users"} {
+		admin.do("open "+path, chromedp.Navigate(st.srv.URL+path), chromedp.WaitReady(chromedp.CSS("main")))
+		if !strings.Contains(admin.text("main"), evil) {
+			t.Errorf("%s does not show the name as text", path)
+		}
+		if n, err := chromedp.Run(admin.ctx, chromedp.Evaluate[int](`document.querySelectorAll('script:not([src="/admin/assets/console.js"])').length`)); err != nil || n != 0 {
+			t.Errorf("%s holds %d script elements besides the console's (%v)", path, n, err)
+		}
 	}
 }
 

@@ -232,6 +232,7 @@ func (c *Console) runTest(name, user, group string, sec clients.Secrets) (*devic
 	}
 	t := &deviceTest{AllOK: true}
 	g.Searches, t.Skipped = runnable(g.Searches, sec.UserPassword != "")
+	relaxCounts(g.Searches)
 	for _, res := range clients.Run(g, sec) {
 		tr := testResult{Search: res.Search, Entries: res.Entries}
 		if res.Err != nil {
@@ -265,6 +266,15 @@ func runnable(all []clients.Search, userPassword bool) (keep []clients.Search, s
 		keep = append(keep, q)
 	}
 	return keep, skipped
+}
+
+// relaxCounts asks each request for one entry at least where its guide
+// asks for more: a guide's counts are those of the clients package's test
+// directory, and a smaller directory answers the client just as well.
+func relaxCounts(qs []clients.Search) {
+	for i := range qs {
+		qs[i].Expect.Min = min(qs[i].Expect.Min, 1)
+	}
 }
 
 // appendUnder adds the DNs directly under parent that list lacks.

@@ -45,6 +45,13 @@ type ldapSite struct {
 
 func newLDAPSite(t *testing.T, adjust func(*console.Server)) *ldapSite {
 	t.Helper()
+	return newLDAPSiteOn(t, adjust, directory.Options{}, nil)
+}
+
+// newLDAPSiteOn is newLDAPSite over a directory opened with dopt, and
+// with samba (when not nil) as the LDAP front end's Samba domain.
+func newLDAPSiteOn(t *testing.T, adjust func(*console.Server), dopt directory.Options, samba *ldapserver.SambaDomain) *ldapSite {
+	t.Helper()
 	plain, secure := listenLoopback(t), listenLoopback(t)
 	cert, tlsConfig := testCertificate(t)
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
@@ -61,7 +68,7 @@ func newLDAPSite(t *testing.T, adjust func(*console.Server)) *ldapSite {
 			return err
 		}
 		srv := &ldapserver.Server{TLSConfig: tlsConfig, Backend: ldapserver.NewBackend(ldapserver.BackendConfig{
-			Directory: d, Layout: layout})}
+			Directory: d, Layout: layout, Samba: samba})}
 		go srv.Serve(plain)
 		go srv.ServeTLS(secure)
 		t.Cleanup(func() {
@@ -71,7 +78,7 @@ func newLDAPSite(t *testing.T, adjust func(*console.Server)) *ldapSite {
 		})
 		return nil
 	}
-	st := newSiteWith(t, directory.MFAPolicy{}, true, serve, console.Options{Server: server})
+	st := newSiteOn(t, dopt, true, serve, console.Options{Server: server})
 	return &ldapSite{site: st, server: server, caFile: caFile}
 }
 

@@ -136,8 +136,10 @@ func TestUserPageSignIns(t *testing.T) {
 	}
 }
 
-// Every console page keeps the Content-Security-Policy: scripts only from
-// Atrium's own origin, none inline.
+var inlineRE = regexp.MustCompile(`(?i)\s(on[a-z]+|style)="[^"]*"|javascript:`)
+
+// Every console page keeps the Content-Security-Policy: scripts and styles
+// only from Atrium's own origin, none inline.
 func TestPagesKeepCSP(t *testing.T) {
 	st := newSite(t, directory.MFAPolicy{}, true)
 	st.addApp("wiki")
@@ -161,6 +163,11 @@ func TestPagesKeepCSP(t *testing.T) {
 			if !strings.Contains(tag, ` src="/admin/assets/`) {
 				t.Errorf("%s: inline script %s", path, tag)
 			}
+		}
+		// The policy refuses inline handlers, javascript: links and
+		// inline styles too, so a page relying on them would break.
+		for _, bad := range inlineRE.FindAllString(body, -1) {
+			t.Errorf("%s: %s, which the policy refuses", path, bad)
 		}
 	}
 }

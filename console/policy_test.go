@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -184,5 +185,48 @@ func TestSettingsNeedRecentSignIn(t *testing.T) {
 	resp, body := admin.submit("/admin/policy", "/admin/policy/settings", url.Values{"ldap.anonymous": {"tree"}})
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Sign in again") || st.d.Settings().Anonymous != "none" {
 		t.Errorf("a stale sign-in changing ldap.anonymous: %d, now %s\n%.300s", resp.StatusCode, st.d.Settings().Anonymous, body)
+	}
+}
+
+// Every run-time setting the policy page lists is saved from it: after
+// one post the LDAP app-password-only groups, user read scope, session
+// lifetimes and recent-sign-in window are the new values, the page shows
+// them, and alice (in ops) can no longer bind over LDAP with her password
+// but can with an app password.
+func TestPolicyEverySetting(t *testing.T) {
+	st := newSite(t, directory.MFAPolicy{}, true)
+	ctx := context.Background()
+	if _, err := st.d.ChangeMembers(ctx, "ops", []directory.MemberRef{{Name: "alice"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	admin := st.client()
+	admin.signIn("/admin/", "admin")
+	form := url.Values{"ldap.app_password_only_groups": {"ops"}, "ldap.user_read": {"self"}, "web.session_idle": {"20m"},
+		"web.session_max": {"8h"}, "web.recent_sign_in": {"10m"}, "web.invite_ttl": {"48h"}}
+	if resp, body := admin.submit("/admin/policy", "/admin/policy/settings", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("saving: %d\n%.600s", resp.StatusCode, body)
+	}
+	s := st.d.Settings()
+	if !slices.Equal(s.AppPasswordOnlyGroups, []string{"ops"}) || s.UserRead != "self" || s.SessionIdle != 20*time.Minute ||
+		s.SessionMax != 8*time.Hour || s.RecentSignIn != 10*time.Minute || s.InviteTTL != 48*time.Hour {
+		t.Errorf("the settings after saving: %+v", s)
+	}
+	_, page := admin.get("/admin/policy")
+	for _, want := range []string{`name="ldap.app_password_only_groups" value="ops"`, `<option selected>self</option>`, `value="20m"`, `value="8h"`, `value="10m"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the policy page does not show %s", want)
+		}
+	}
+	login := directory.Login{Kind: directory.KindUser, Name: "alice", Password: "alice-password", Remote: "192.0.2.9", Service: "ldap", AppPasswords: true}
+	if _, err := st.d.Authenticate(ctx, login); err == nil {
+		t.Error("alice, in an app-password-only group, binds over LDAP with her password")
+	}
+	pw, err := st.d.AddAppPassword(ctx, "alice", "NAS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	login.Password = pw
+	if _, err := st.d.Authenticate(ctx, login); err != nil {
+		t.Errorf("alice's app password: %v", err)
 	}
 }

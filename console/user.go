@@ -119,14 +119,19 @@ func (c *Console) editUser(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
-	if err == nil && !gidChanged {
-		err = c.setPrimaryGroup(r.Context(), uid, form("group"))
-	}
 	if err != nil {
 		c.refuse(w, err, func(status int, message string) { c.showUser(w, r, a, status, "", message) })
 		return
 	}
 	c.audit(r, a, uid, "user edit")
+	if !gidChanged {
+		if err := c.setPrimaryGroup(r.Context(), uid, form("group")); err != nil {
+			c.refuse(w, err, func(status int, message string) {
+				c.showUser(w, r, a, status, "", "The other changes are saved; the primary group is not. "+message)
+			})
+			return
+		}
+	}
 	http.Redirect(w, r, "/admin/users/"+uid+"?done=saved", http.StatusSeeOther)
 }
 
@@ -173,8 +178,9 @@ func (c *Console) userAction(w http.ResponseWriter, r *http.Request) {
 	case done == "invite":
 		c.showInvite(w, r, a, u, "password reset")
 	case done == "renamed":
-		c.audit(r, a, u.UID, "user rename to "+r.PostFormValue("new"))
-		http.Redirect(w, r, "/admin/users/"+url.PathEscape(r.PostFormValue("new"))+"?done=saved", http.StatusSeeOther)
+		renamed := strings.TrimSpace(r.PostFormValue("new"))
+		c.audit(r, a, u.UID, "user rename to "+renamed)
+		http.Redirect(w, r, "/admin/users/"+url.PathEscape(renamed)+"?done=saved", http.StatusSeeOther)
 	case done == "deleted":
 		c.audit(r, a, uid, "user delete")
 		http.Redirect(w, r, "/admin/users?done=deleted", http.StatusSeeOther)

@@ -1,11 +1,13 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/atrium-dir/atrium/directory"
+	"github.com/atrium-dir/atrium/directory/password"
 	"github.com/atrium-dir/atrium/signin"
 	"github.com/atrium-dir/atrium/web"
 )
@@ -86,7 +88,15 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request) {
 		UID: strings.TrimSpace(r.PostFormValue("uid")), Mail: strings.TrimSpace(r.PostFormValue("mail")),
 		GivenName: r.PostFormValue("given"), Surname: r.PostFormValue("sn"), DisplayName: r.PostFormValue("name"),
 	}
-	u, err := c.dir.CreateUser(r.Context(), directory.User{UID: f.UID, Mail: f.Mail, GivenName: f.GivenName, Surname: f.Surname, DisplayName: f.DisplayName})
+	u := directory.User{UID: f.UID, Mail: f.Mail, GivenName: f.GivenName, Surname: f.Surname, DisplayName: f.DisplayName}
+	var pw string
+	var err error
+	if r.PostFormValue("start") == "password" {
+		pw = password.Generate(userPasswordLength)
+		u, err = c.createWithPassword(r.Context(), u, pw)
+	} else {
+		u, err = c.dir.CreateUser(r.Context(), u)
+	}
 	if err != nil {
 		c.refuse(w, err, func(status int, message string) {
 			c.show(w, status, "user-new.html", "New user", view{Admin: a, Section: "users", Error: message, Data: f})
@@ -94,7 +104,42 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.audit(r, a, u.UID, "user add")
-	c.showInvite(w, r, a, u, "user created")
+	if pw == "" {
+		c.showInvite(w, r, a, u, "user created")
+		return
+	}
+	c.show(w, http.StatusOK, "user-password.html", "Password of "+u.UID, view{Admin: a, Section: "users", Data: userPassword{User: u, Password: pw}})
+}
+
+// userPasswordLength is the length of a generated user password, as
+// `atrium user add` makes one.
+const userPasswordLength = 24
+
+// userPassword is the page that shows a new user's generated password
+// once.
+type userPassword struct {
+	User     directory.User
+	Password string
+}
+
+// createWithPassword adds u with the password pw in one transaction, as
+// `atrium user add` does, so a user never exists without it.
+func (c *Console) createWithPassword(ctx context.Context, u directory.User, pw string) (directory.User, error) {
+	p, err := c.dir.NewPassword(pw)
+	if err != nil {
+		return u, err
+	}
+	given := u
+	err = c.dir.Batch(ctx, func(b *directory.Batch) error {
+		// On etcd fn may run again after a conflict: start from u as given.
+		created, err := b.CreateUser(given)
+		if err != nil {
+			return err
+		}
+		u = created
+		return b.SetPassword(created.ID, p)
+	})
+	return u, err
 }
 
 // inviteView is the page that shows a new invite link once.

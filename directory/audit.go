@@ -62,10 +62,13 @@ type AuditQuery struct {
 	Subject string
 	Kind    string
 	Service string // a front end: ldap, web, cli, or a prefix ending in ":" (saml:)
-	Result  string
-	Since   time.Time
-	Until   time.Time // events before this time only
-	Limit   int       // the newest Limit events
+	// App keeps the events of the app of this name, SAML (saml:<name>) or
+	// OIDC (oidc:<name>), even one deleted since.
+	App    string
+	Result string
+	Since  time.Time
+	Until  time.Time // events before this time only
+	Limit  int       // the newest Limit events
 	// Skip leaves out the newest Skip matching events first: a page further
 	// back.
 	Skip int
@@ -76,6 +79,7 @@ func (q AuditQuery) matches(e AuditEvent) bool {
 	case q.Subject != "" && fold(q.Subject) != fold(e.Subject),
 		q.Kind != "" && q.Kind != e.Kind,
 		q.Result != "" && q.Result != e.Result,
+		q.App != "" && e.Service != "saml:"+q.App && e.Service != "oidc:"+q.App,
 		!q.Until.IsZero() && !e.Time.Before(q.Until):
 		return false
 	case q.Service == "", q.Service == e.Service:

@@ -127,24 +127,14 @@ func (e *Engine) checkSession(ctx context.Context, id string) (Session, error) {
 		return Session{}, err
 	}
 	s.ID = id
-	u, err := e.dir.UserByID(ctx, s.UserID)
-	if err != nil || u.Disabled || u.PasswordChanged.After(s.AuthTime) {
-		_ = e.dir.DeleteState(ctx, kindSession, id)
-		return Session{}, errSessionEnded
-	}
-	var signedOut time.Time
-	switch err := e.dir.State(ctx, kindSignOut, u.ID, &signedOut); {
-	case err == nil && signedOut.After(cmp.Or(s.Issued, s.Created)):
-		_ = e.dir.DeleteState(ctx, kindSession, id)
-		return Session{}, errSessionEnded
-	case err != nil && !errors.Is(err, directory.ErrNotFound):
+	switch ended, err := e.ended(ctx, s); {
+	case err != nil:
 		return Session{}, err
+	case ended:
+		_ = e.dir.DeleteState(ctx, kindSession, id)
+		return Session{}, errSessionEnded
 	}
 	now := e.now().UTC()
-	if !now.Before(e.expiry(s)) { // the lifetimes were shortened since it was stored
-		_ = e.dir.DeleteState(ctx, kindSession, id)
-		return Session{}, errSessionEnded
-	}
 	if now.Sub(s.LastSeen) < touchEvery {
 		return s, nil
 	}
@@ -152,6 +142,24 @@ func (e *Engine) checkSession(ctx context.Context, id string) (Session, error) {
 		stored.LastSeen = now
 		return e.expiry(*stored), nil
 	})
+}
+
+// ended reports whether stored session s has ended all the same: its user
+// is gone or disabled, changed their password or was signed out everywhere
+// since, or the lifetimes were shortened since it was stored.
+func (e *Engine) ended(ctx context.Context, s Session) (bool, error) {
+	u, err := e.dir.UserByID(ctx, s.UserID)
+	if err != nil || u.Disabled || u.PasswordChanged.After(s.AuthTime) {
+		return true, nil
+	}
+	var signedOut time.Time
+	switch err := e.dir.State(ctx, kindSignOut, u.ID, &signedOut); {
+	case err == nil && signedOut.After(cmp.Or(s.Issued, s.Created)):
+		return true, nil
+	case err != nil && !errors.Is(err, directory.ErrNotFound):
+		return false, err
+	}
+	return !e.now().UTC().Before(e.expiry(s)), nil
 }
 
 func (e *Engine) logout(w http.ResponseWriter, r *http.Request) {
@@ -224,31 +232,48 @@ func (e *Engine) EndOtherSessions(w http.ResponseWriter, r *http.Request, s Sess
 
 // EndSessions signs the user with this ID out everywhere, as an admin
 // does for them: every session of theirs issued before now ends at its
-// next request (see checkSession).
+// next request (see checkSession), and every OpenID Connect token of
+// theirs now, as when they sign out their other sessions themselves.
 func (e *Engine) EndSessions(ctx context.Context, userID string) error {
 	now := e.now().UTC()
 	if err := e.dir.PutState(ctx, kindSignOut, userID, now, now.Add(e.dir.Settings().SessionMax)); err != nil {
 		return fmt.Errorf("sign out everywhere: %w", err)
 	}
+	if err := e.dir.RevokeUserOIDC(ctx, userID); err != nil {
+		return fmt.Errorf("revoke OpenID Connect tokens: %w", err)
+	}
 	return nil
 }
 
-// Sessions lists the stored sessions that have not expired, newest
-// sign-in first, for the admin console. A session whose user has since
-// signed out everywhere may still be listed until its next request ends it.
+// Sessions lists the sessions that have not ended, newest sign-in first,
+// for the admin console: one whose user was since disabled or signed out
+// everywhere is left out, though stored until its next request.
 func (e *Engine) Sessions(ctx context.Context) ([]Session, error) {
-	var out []Session
+	var stored []Session
 	err := e.dir.States(ctx, kindSession, func(id string, raw json.RawMessage) error {
 		var s Session
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return fmt.Errorf("decode session: %w", err)
 		}
 		s.ID = id
-		out = append(out, s)
+		stored = append(stored, s)
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	out := stored[:0]
+	for _, s := range stored {
+		ended, err := e.ended(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		if !ended {
+			out = append(out, s)
+		}
+	}
 	slices.SortFunc(out, func(a, b Session) int { return b.AuthTime.Compare(a.AuthTime) })
-	return out, err
+	return out, nil
 }
 
 // EndSession ends the session with this ID (Session.ID) at once.
