@@ -169,7 +169,7 @@ func TestGroupPickerBrowser(t *testing.T) {
 	)
 	admin.do("pick alice",
 		chromedp.SendKeys(chromedp.ID("member"), "ali"),
-		chromedp.WaitVisible(chromedp.CSS(`#picker-results button[data-ref="alice"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#picker-results[data-query="ali"] button[data-ref="alice"]`)),
 	)
 	admin.shot("picker")
 	admin.do("add alice",
@@ -178,8 +178,8 @@ func TestGroupPickerBrowser(t *testing.T) {
 	)
 	admin.do("nest ops",
 		chromedp.SendKeys(chromedp.ID("member"), "op"),
-		chromedp.WaitVisible(chromedp.CSS(`#picker-results button[data-ref="group:ops"]`)),
-		chromedp.Click(chromedp.CSS(`#picker-results button[data-ref="group:ops"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#picker-results[data-query="op"] button[data-ref="group:ops"]`)),
+		chromedp.Click(chromedp.CSS(`#picker-results[data-query="op"] button[data-ref="group:ops"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#members a[href="/admin/groups/ops"]`)),
 	)
 	admin.shot("group")

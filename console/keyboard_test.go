@@ -23,7 +23,7 @@ func TestPickerByKeyboard(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("member")),
 		chromedp.Focus(chromedp.ID("member")),
 		chromedp.KeyEvent("ali"),
-		chromedp.WaitVisible(chromedp.CSS(`#picker-results button[data-ref="alice"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#picker-results[data-query="ali"] button[data-ref="alice"]`)),
 		chromedp.KeyEvent(kb.Tab),
 	)
 	focused, err := chromedp.Run(admin.ctx, chromedp.Evaluate[string](`document.activeElement.dataset.ref || document.activeElement.id`))

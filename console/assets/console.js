@@ -68,7 +68,9 @@
       fetch("/admin/members?q=" + encodeURIComponent(q), { credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
         .then(function (data) {
+          if (picker.value.replace(/^group:/, "") !== q) return;
           list.textContent = "";
+          list.dataset.query = q;
           data.members.forEach(function (m) {
             var li = document.createElement("li");
             var b = document.createElement("button");
