@@ -70,7 +70,7 @@ var commands = []*command{
 	{name: "app-password add", usage: "app-password add UID NAME", minArgs: 2, maxArgs: 2, fn: appPasswordAdd},
 	{name: "app-password list", usage: "app-password list UID", minArgs: 1, maxArgs: 1, fn: appPasswordList},
 	{name: "app-password revoke", usage: "app-password revoke UID NAME", minArgs: 2, maxArgs: 2, fn: appPasswordRevoke},
-	{name: "audit", usage: "audit [--user UID] [--since DURATION]", flags: []string{"user", "since"}, fn: audit},
+	{name: "audit", usage: "audit [--user UID] [--app NAME] [--service FRONTEND] [--kind KIND] [--result RESULT] [--since DURATION]", flags: []string{"user", "app", "service", "kind", "result", "since"}, fn: audit},
 	{name: "backup", usage: "backup FILE", minArgs: 1, maxArgs: 1, fn: takeBackup},
 	{name: "backup verify", usage: "backup verify FILE", minArgs: 1, maxArgs: 1},
 	{name: "restore", usage: "restore FILE [--force]", flags: []string{"force!"}, minArgs: 1, maxArgs: 1},
@@ -570,6 +570,10 @@ func appPasswordRevoke(e *env) error {
 func audit(e *env) error {
 	q := directory.AuditQuery{}
 	q.Subject, _ = e.flag("user")
+	q.App, _ = e.flag("app")
+	q.Service, _ = e.flag("service")
+	q.Kind, _ = e.flag("kind")
+	q.Result, _ = e.flag("result")
 	if v, ok := e.flag("since"); ok {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {

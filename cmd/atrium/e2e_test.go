@@ -799,6 +799,19 @@ func auditCommands(t *testing.T, c *cli, s *suiteState) {
 			t.Errorf("audit table:\n%s", table)
 		}
 		c.fails(t, exitUsage, "audit", "--since", "yesterday")
+		// The console's filters: front end, kind and result.
+		cliAdmin := decodeJSON[[]auditRecord](t, c.ok(t, "audit", "--service", "cli", "--kind", "admin", "--result", "ok", "--json"))
+		if len(cliAdmin) == 0 {
+			t.Errorf("audit --service cli --kind admin --result ok found nothing")
+		}
+		for _, e := range cliAdmin {
+			if e.Service != "cli" || e.Kind != "admin" || e.Result != "ok" {
+				t.Errorf("audit --service cli --kind admin --result ok returned %+v", e)
+			}
+		}
+		if none := c.ok(t, "audit", "--app", "no-such-app", "--json"); strings.TrimSpace(none) != "[]" {
+			t.Errorf("audit --app no-such-app: %s", none)
+		}
 	})
 }
 
