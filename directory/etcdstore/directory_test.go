@@ -17,14 +17,25 @@ import (
 func twoDirectories(t *testing.T) (a, b *directory.Directory, sa, sb *Store) {
 	t.Helper()
 	sa, sb = twoNodes(t)
+	a, b = directoriesOn(t, sa, sb)
+	return a, b, sa, sb
+}
+
+// directoriesOn opens a Directory on each of the stores, with opts.
+func directoriesOn(t *testing.T, sa, sb *Store, opts ...directory.Options) (a, b *directory.Directory) {
+	t.Helper()
+	o := directory.Options{PasswordParams: password.TestParams}
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	dirs := make([]*directory.Directory, 2)
 	for i, s := range []*Store{sa, sb} {
-		d, err := directory.New(context.Background(), s, directory.Options{PasswordParams: password.TestParams})
+		d, err := directory.New(context.Background(), s, o)
 		must(t, err)
 		t.Cleanup(func() { d.Close() })
 		dirs[i] = d
 	}
-	return dirs[0], dirs[1], sa, sb
+	return dirs[0], dirs[1]
 }
 
 func login(d *directory.Directory, service, pw string) error {
@@ -159,16 +170,16 @@ func TestLoginsWithoutQuorum(t *testing.T) {
 // from its own address. Node A then refuses even the right password from
 // a new address: it counted B's failures too.
 func TestBackoffCountsFailuresOnBothNodes(t *testing.T) {
-	ctx := context.Background()
 	sa, sb := twoNodes(t)
-	opts := directory.Options{PasswordParams: password.TestParams,
-		Backoff: directory.BackoffConfig{AccountFailures: 4, AccountLock: time.Minute, AddressFreeFailures: 10}}
-	a, err := directory.New(ctx, sa, opts)
-	must(t, err)
-	defer a.Close()
-	b, err := directory.New(ctx, sb, opts)
-	must(t, err)
-	defer b.Close()
+	backoffOnBothNodes(t, sa, sb)
+}
+
+// backoffOnBothNodes is TestBackoffCountsFailuresOnBothNodes on the
+// nodes' stores sa and sb.
+func backoffOnBothNodes(t *testing.T, sa, sb *Store) {
+	ctx := context.Background()
+	a, b := directoriesOn(t, sa, sb, directory.Options{PasswordParams: password.TestParams,
+		Backoff: directory.BackoffConfig{AccountFailures: 4, AccountLock: time.Minute, AddressFreeFailures: 10}})
 	alice, err := a.CreateUser(ctx, directory.User{UID: "alice", Mail: "alice@example.com"})
 	must(t, err)
 	must(t, a.SetPassword(ctx, "alice", "alice password 1"))
