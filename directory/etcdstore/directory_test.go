@@ -228,3 +228,25 @@ func TestMFARequirementFollowsOtherNode(t *testing.T) {
 		t.Fatal("node B still applies the MFA requirement from before node A's change")
 	}
 }
+
+// TestRecoveryCodeSpentOnOneNode: a recovery code used on node A is
+// refused on node B at once, and B counts the codes left as A does.
+func TestRecoveryCodeSpentOnOneNode(t *testing.T) {
+	ctx := context.Background()
+	a, b, _, _ := twoDirectories(t)
+	alice, err := a.CreateUser(ctx, directory.User{UID: "alice", Mail: "alice@example.com"})
+	must(t, err)
+	codes, err := a.NewRecoveryCodes(ctx, alice.ID)
+	must(t, err)
+	if _, err := a.UseRecoveryCode(ctx, alice.ID, codes[0], "10.0.0.1", "web"); err != nil {
+		t.Fatalf("a fresh code on A: %v", err)
+	}
+	if _, err := b.UseRecoveryCode(ctx, alice.ID, codes[0], "10.0.0.2", "web"); !errors.Is(err, directory.ErrBadCode) {
+		t.Fatalf("the code spent on A, on B: %v, want ErrBadCode", err)
+	}
+	left, err := b.UseRecoveryCode(ctx, alice.ID, codes[1], "10.0.0.2", "web")
+	must(t, err)
+	if left != len(codes)-2 {
+		t.Fatalf("B counts %d codes left of %d after two were used", left, len(codes))
+	}
+}
