@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,6 +61,17 @@ func duration(p func(*Config) *time.Duration) func(*Config, string) error {
 			return fmt.Errorf("%q is not a duration (example: 10s)", v)
 		}
 		*p(c) = d
+		return nil
+	}
+}
+
+func boolean(p func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		*p(c) = b
 		return nil
 	}
 }

@@ -25,8 +25,9 @@ func TestStoreConfig(t *testing.T) {
 		t.Errorf("a good etcd configuration: %q", p)
 	}
 	t.Setenv("ATRIUM_ETCD_ENDPOINTS", "https://a:2379, https://b:2379")
+	t.Setenv("ATRIUM_ETCD_REQUIRE_FRESH_LOGINS", "true")
 	c, err = loadConfig(file, map[string]string{"etcd-prefix": "/flag"})
-	if err != nil || !slices.Equal(c.Store.Etcd.Endpoints, []string{"https://a:2379", "https://b:2379"}) || c.Store.Etcd.Prefix != "/flag" {
+	if err != nil || !slices.Equal(c.Store.Etcd.Endpoints, []string{"https://a:2379", "https://b:2379"}) || c.Store.Etcd.Prefix != "/flag" || !c.Store.Etcd.RequireFreshLogins {
 		t.Fatalf("environment and flag over YAML: %+v, %v", c.Store, err)
 	}
 
