@@ -218,19 +218,23 @@ const healthEvery = 5 * time.Second
 // logStoreHealth says in the log when this node loses the cluster's
 // quorum or its copy falls behind, and when it is back, once each.
 func logStoreHealth(ctx context.Context, s directory.Store, log *slog.Logger) {
-	node, ok := s.(etcdNode)
-	if !ok {
-		return
+	if node, ok := s.(etcdNode); ok {
+		logHealth(ctx, node.Health, healthEvery, log)
 	}
+}
+
+// logHealth asks health every interval until ctx ends and logs the
+// changes logStoreHealth describes.
+func logHealth(ctx context.Context, health func(context.Context) etcdstore.Health, every time.Duration, log *slog.Logger) {
 	var lost, behind bool
 	lastLag := int64(0)
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(healthEvery):
+		case <-time.After(every):
 		}
-		h := node.Health(ctx)
+		h := health(ctx)
 		switch {
 		case h.Err != nil && !lost:
 			log.Warn("etcd cluster lost: no quorum reachable; searches and binds go on from this node's copy, writes are refused", "mirror_revision", h.MirrorRevision, "err", h.Err)
