@@ -193,16 +193,21 @@ func twoNodesOnEtcd(t *testing.T, n *etcdNodes) {
 }
 
 // TestEtcdNodeWithOtherKeyRefusesToStart: a node whose secret.key is not
-// the cluster's says so and does not start.
+// the cluster's says so: a command does nothing, and serve does not start.
 func TestEtcdNodeWithOtherKeyRefusesToStart(t *testing.T) {
 	n := startEtcdNodes(t)
 	a := n.node(t, nil)
 	srv := n.serve(t, a) // first start: seals the SAML signing key
 	srv.stop(t)
 	stranger := n.node(t, nil) // a fresh secret.key of its own
-	r := stranger.run(t, "", append([]string{"user", "list"}, n.flags...)...)
-	if r.code == exitOK || !strings.Contains(r.stderr, "secret.key") || !strings.Contains(r.stderr, "same key") {
-		t.Fatalf("a node with another secret.key: exit %d, stderr %q; want a refusal naming secret.key", r.code, r.stderr)
+	for _, args := range [][]string{
+		{"user", "list"},
+		{"serve", "--ldap-addr", freeAddr(t), "--ldaps-addr", freeAddr(t), "--http-addr", freeAddr(t)},
+	} {
+		r := stranger.run(t, "", append(args, n.flags...)...)
+		if r.code == exitOK || !strings.Contains(r.stderr, "secret.key") || !strings.Contains(r.stderr, "same key") {
+			t.Fatalf("atrium %s with another secret.key: exit %d, stderr %q; want a refusal naming secret.key", args[0], r.code, r.stderr)
+		}
 	}
 }
 
