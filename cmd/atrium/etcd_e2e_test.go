@@ -57,10 +57,11 @@ func startDebianNodes(t *testing.T) *etcdNodes {
 }
 
 // onBothClusters runs test on a cluster in this process and on one of
-// Debian's etcd, as subtests Embedded and Debian.
+// Debian's etcd, as subtests Embedded and Debian, side by side: most of
+// their time is spent waiting out time-outs and elections.
 func onBothClusters(t *testing.T, test func(*testing.T, *etcdNodes)) {
-	t.Run("Embedded", func(t *testing.T) { test(t, startEtcdNodes(t)) })
-	t.Run("Debian", func(t *testing.T) { test(t, startDebianNodes(t)) })
+	t.Run("Embedded", func(t *testing.T) { t.Parallel(); test(t, startEtcdNodes(t)) })
+	t.Run("Debian", func(t *testing.T) { t.Parallel(); test(t, startDebianNodes(t)) })
 }
 
 // nodesOn puts nodes on the cluster at endpoints.
