@@ -270,6 +270,7 @@ func etcdQuorumLoss(t *testing.T, n *etcdNodes) {
 // this process and on one of Debian's etcd (TLS between members too).
 func TestEtcdOverTLS(t *testing.T) {
 	t.Run("Embedded", func(t *testing.T) {
+		t.Parallel()
 		files := tlsFiles(t)
 		c, err := etcdtest.StartTLS(t.TempDir(), 3, files)
 		t.Cleanup(c.Close)
@@ -279,6 +280,7 @@ func TestEtcdOverTLS(t *testing.T) {
 		etcdOverTLS(t, c.Endpoints, files)
 	})
 	t.Run("Debian", func(t *testing.T) {
+		t.Parallel()
 		files := tlsFiles(t)
 		etcdOverTLS(t, etcdtest.StartDebianTLS(t, files).Endpoints, files)
 	})
