@@ -250,3 +250,29 @@ func TestRecoveryCodeSpentOnOneNode(t *testing.T) {
 		t.Fatalf("B counts %d codes left of %d after two were used", left, len(codes))
 	}
 }
+
+// TestMFAResetOnOtherNodeCountsAtOnce: an admin resets alice's second
+// factors on node A while node B's mirror lags; B's next look at her
+// factors (a login's second step) waits for the reset instead of
+// offering the removed passkey.
+func TestMFAResetOnOtherNodeCountsAtOnce(t *testing.T) {
+	ctx := context.Background()
+	sa, sb := twoNodes(t)
+	a, b := directoriesOn(t, sa, sb, directory.Options{PasswordParams: password.TestParams, SecretKey: make([]byte, directory.SecretKeySize)})
+	alice, err := a.CreateUser(ctx, directory.User{UID: "alice", Mail: "alice@example.com"})
+	must(t, err)
+	_, err = a.AddFactor(ctx, alice.ID, directory.Factor{Kind: directory.FactorPasskey, Name: "Key"}, []byte("credential"))
+	must(t, err)
+	if fs, err := b.Factors(ctx, alice.ID); err != nil || len(fs) != 1 {
+		t.Fatalf("B before the reset: %v, %v", fs, err)
+	}
+	sb.pauseWatch()
+	must(t, a.ResetMFA(ctx, alice.ID))
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		sb.startWatch()
+	}()
+	if fs, err := b.Factors(ctx, alice.ID); err != nil || len(fs) != 0 {
+		t.Fatalf("B right after the reset on A: %v, %v; want none", fs, err)
+	}
+}
