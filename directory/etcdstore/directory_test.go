@@ -276,3 +276,31 @@ func TestMFAResetOnOtherNodeCountsAtOnce(t *testing.T) {
 		t.Fatalf("B right after the reset on A: %v, %v; want none", fs, err)
 	}
 }
+
+// TestKeyRotationReachesOtherNode: node B keeps a key parsed from the
+// secrets (as the SAML and OIDC signing keyrings are kept); a rotation
+// written on node A replaces it on B without a restart.
+func TestKeyRotationReachesOtherNode(t *testing.T) {
+	ctx := context.Background()
+	sa, sb := twoNodes(t)
+	a, b := directoriesOn(t, sa, sb, directory.Options{PasswordParams: password.TestParams, SecretKey: make([]byte, directory.SecretKeySize)})
+	must(t, a.PutSecret(ctx, "signing-key", []byte("key 1")))
+	must(t, sb.Sync(ctx))
+	keys := directory.NewSecretsCache(b, func(ctx context.Context, d *directory.Directory) ([]byte, error) {
+		return d.Secret(ctx, "signing-key")
+	})
+	if k, err := keys.Load(ctx); err != nil || string(k) != "key 1" {
+		t.Fatalf("B's key: %q, %v", k, err)
+	}
+	must(t, a.PutSecret(ctx, "signing-key", []byte("key 2")))
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		k, err := keys.Load(ctx)
+		must(t, err)
+		if string(k) == "key 2" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("B still uses %q after A rotated the key", k)
+		}
+	}
+}
