@@ -32,8 +32,8 @@ func (a *acked) n() int         { a.mu.Lock(); defer a.mu.Unlock(); return len(a
 // cluster of the etcd this module embeds, each member a child process
 // (Embedded), and on one of Debian's etcd.
 func TestKillEtcdMembersWhileNodesWrite(t *testing.T) {
-	t.Run("Embedded", func(t *testing.T) { killMembersWhileNodesWrite(t, etcdtest.StartChildren(t)) })
-	t.Run("Debian", func(t *testing.T) { killMembersWhileNodesWrite(t, etcdtest.StartProcesses(t)) })
+	t.Run("Embedded", func(t *testing.T) { t.Parallel(); killMembersWhileNodesWrite(t, etcdtest.StartChildren(t)) })
+	t.Run("Debian", func(t *testing.T) { t.Parallel(); killMembersWhileNodesWrite(t, etcdtest.StartProcesses(t)) })
 }
 
 func killMembersWhileNodesWrite(t *testing.T, p *etcdtest.Processes) {
