@@ -246,7 +246,12 @@ func (d *Directory) UpdateGroup(ctx context.Context, cn string, fn func(*Group) 
 }
 
 // DeleteGroup removes a group and every membership that names it.
+// On a store that bounds the writes of one Update (etcd), the members of
+// a large group are first taken out in chunks (see emptyLargeGroup).
 func (d *Directory) DeleteGroup(ctx context.Context, cn string) error {
+	if err := d.emptyLargeGroup(ctx, cn); err != nil {
+		return fmt.Errorf("delete group %s: %w", cn, err)
+	}
 	err := d.store.Update(ctx, func(tx Tx) error {
 		g, err := Reader{tx}.GroupByCN(cn)
 		if err != nil {
@@ -274,6 +279,44 @@ func (d *Directory) DeleteGroup(ctx context.Context, cn string) error {
 		return fmt.Errorf("delete group %s: %w", cn, err)
 	}
 	d.log.Info("group deleted", "cn", cn)
+	return nil
+}
+
+// emptyLargeGroup takes members out of group cn, one Update of at most
+// half the store's write limit each, until the rest fit in the Update
+// that deletes the group with its memberships. Each Update removes
+// members still in the group, so a delete stopped partway leaves a
+// consistent, smaller group, and running it again finishes it.
+func (d *Directory) emptyLargeGroup(ctx context.Context, cn string) error {
+	chunk := d.writeLimit / 2
+	if chunk == 0 {
+		return nil
+	}
+	for more := true; more; {
+		err := d.store.Update(ctx, func(tx Tx) error {
+			g, err := Reader{tx}.GroupByCN(cn)
+			if err != nil {
+				return err
+			}
+			members := slices.Concat(g.Users, g.Groups)
+			if more = len(members) > chunk; !more {
+				return nil
+			}
+			if err := checkNoPrimaryUsers(tx, g, "delete"); err != nil {
+				return err
+			}
+			for _, id := range members[:chunk] {
+				if err := removeMember(tx, &g, id); err != nil {
+					return err
+				}
+			}
+			g.Modified = d.now().UTC()
+			return putJSON(tx, bGroups, g.ID, g)
+		})
+		if err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -72,3 +72,46 @@ func etcdDirectory(t *testing.T, endpoint, prefix string, key []byte) *directory
 	t.Cleanup(func() { d.Close() })
 	return d
 }
+
+// TestPushAnsweredThroughOtherNode: a push approval started on node A,
+// where the sign-in page waits, is answered by the phone through node B:
+// B finds it pending, and A then sees it denied. Kept in one node's
+// memory, B would find no such request and A would wait until it expired.
+func TestPushAnsweredThroughOtherNode(t *testing.T) {
+	c, err := etcdtest.Start(t.TempDir(), 3)
+	t.Cleanup(c.Close)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	key := make([]byte, directory.SecretKeySize)
+	a, b := etcdDirectory(t, c.Endpoints[0], "/push", key), etcdDirectory(t, c.Endpoints[1], "/push", key)
+	keys, err := push.EnsureVAPID(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, err := a.CreateUser(ctx, directory.User{UID: "alice", Mail: "alice@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := newPushService(t, keys.PublicKey())
+	if _, err := a.AddFactor(ctx, alice.ID, directory.Factor{Kind: directory.FactorPush, Name: "phone"}, svc.add(newPushDevice(t, "phone"))); err != nil {
+		t.Fatal(err)
+	}
+	notifier := &push.WebPush{Keys: keys, Subscriber: push.Subscriber("https://sso.example.com"), Client: svc.srv.Client()}
+	onA := push.NewApprovals(a, notifier, &fakeConfirmer{ceremonies: map[string]string{}}, nil)
+	onB := push.NewApprovals(b, notifier, &fakeConfirmer{ceremonies: map[string]string{}}, nil)
+	tx, err := onA.Start(ctx, push.Request{UserID: alice.ID, App: "Grafana", IP: "192.0.2.7", UserAgent: firefoxLinux})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := onB.Status(ctx, tx.ID); s != push.Pending {
+		t.Fatalf("the push started on A, on B: %s, want pending", s)
+	}
+	if err := onB.Deny(ctx, tx.ID, alice.ID); err != nil {
+		t.Fatalf("deny through B: %v", err)
+	}
+	if s := onA.Status(ctx, tx.ID); s != push.Denied {
+		t.Fatalf("the push denied through B, on A: %s, want denied", s)
+	}
+}

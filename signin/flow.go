@@ -246,6 +246,10 @@ func (e *Engine) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, err := e.saveFlow(r.Context(), f)
+	if errors.Is(err, directory.ErrUnavailable) {
+		e.fail(w, "save flow", err) // 503: the store takes no writes now
+		return
+	}
 	if err != nil {
 		e.expired(w)
 		return
@@ -322,7 +326,15 @@ func (e *Engine) pendingStep(ctx context.Context, f *Flow) (Step, error) {
 // work.
 func (e *Engine) finish(w http.ResponseWriter, r *http.Request, f *Flow) {
 	var done Flow
-	if isPending(f.ID) || e.dir.TakeState(r.Context(), kindFlow, f.ID, &done) != nil {
+	err := directory.ErrNotFound
+	if !isPending(f.ID) {
+		err = e.dir.TakeState(r.Context(), kindFlow, f.ID, &done)
+	}
+	if errors.Is(err, directory.ErrUnavailable) {
+		e.fail(w, "take flow", err)
+		return
+	}
+	if err != nil {
 		e.expired(w)
 		return
 	}

@@ -218,6 +218,7 @@ var settings = []setting{
 	{"ATRIUM_ETCD_KEY", "etcd-key", str(func(c *Config) *string { return &c.Store.Etcd.Key })},
 	{"ATRIUM_ETCD_PREFIX", "etcd-prefix", str(func(c *Config) *string { return &c.Store.Etcd.Prefix })},
 	{"ATRIUM_ETCD_REQUEST_TIMEOUT", "", duration(func(c *Config) *time.Duration { return &c.Store.Etcd.RequestTimeout })},
+	{"ATRIUM_ETCD_REQUIRE_FRESH_LOGINS", "", boolean(func(c *Config) *bool { return &c.Store.Etcd.RequireFreshLogins })},
 	{"ATRIUM_TLS_CERT", "", str(func(c *Config) *string { return &c.TLS.Cert })},
 	{"ATRIUM_TLS_KEY", "", str(func(c *Config) *string { return &c.TLS.Key })},
 	{"ATRIUM_LDAP_ANONYMOUS", "", str(func(c *Config) *string { return &c.LDAP.Anonymous })},

@@ -21,14 +21,16 @@ import (
 
 // The tests in this file run Atrium nodes, each the real binary with its
 // own data directory (the same secret.key), on one etcd cluster of three
-// members run in this process.
+// members: run in this process (embed), or of Debian's etcd 3.4.
 
 // etcdNodes is a cluster and the flags that put a command on it.
 type etcdNodes struct {
-	cluster *etcdtest.Cluster // nil for Debian's etcd
-	flags   []string
-	env     []string
-	tr      *transcript
+	cluster   *etcdtest.Cluster // nil for Debian's etcd
+	endpoints []string          // the members' client URLs
+	stop      func(member int)  // stops a member: gracefully in this process, SIGKILL for Debian's
+	flags     []string
+	env       []string
+	tr        *transcript
 }
 
 // startEtcdNodes starts a cluster in this process.
@@ -40,16 +42,35 @@ func startEtcdNodes(t *testing.T) *etcdNodes {
 		t.Fatal(err)
 	}
 	n := nodesOn(c.Endpoints)
-	n.cluster = c
+	n.cluster, n.stop = c, c.StopMember
 	return n
+}
+
+// startDebianNodes starts a cluster of Debian's etcd (failing under CI
+// when it is missing).
+func startDebianNodes(t *testing.T) *etcdNodes {
+	t.Helper()
+	p := etcdtest.StartProcesses(t)
+	n := nodesOn(p.Endpoints)
+	n.stop = p.Kill
+	return n
+}
+
+// onBothClusters runs test on a cluster in this process and on one of
+// Debian's etcd, as subtests Embedded and Debian, side by side: most of
+// their time is spent waiting out time-outs and elections.
+func onBothClusters(t *testing.T, test func(*testing.T, *etcdNodes)) {
+	t.Run("Embedded", func(t *testing.T) { t.Parallel(); test(t, startEtcdNodes(t)) })
+	t.Run("Debian", func(t *testing.T) { t.Parallel(); test(t, startDebianNodes(t)) })
 }
 
 // nodesOn puts nodes on the cluster at endpoints.
 func nodesOn(endpoints []string) *etcdNodes {
 	return &etcdNodes{
-		flags: []string{"--store", "etcd", "--etcd-endpoints", strings.Join(endpoints, ","), "--etcd-prefix", "/corp"},
-		env:   testEnv("ATRIUM_ETCD_REQUEST_TIMEOUT=1s"),
-		tr:    &transcript{},
+		endpoints: endpoints,
+		flags:     []string{"--store", "etcd", "--etcd-endpoints", strings.Join(endpoints, ","), "--etcd-prefix", "/corp"},
+		env:       testEnv("ATRIUM_ETCD_REQUEST_TIMEOUT=1s"),
+		tr:        &transcript{},
 	}
 }
 
@@ -114,8 +135,7 @@ func searchUID(conn *ldap.Conn, uid string) (int, error) {
 // had verified and cached it. On a cluster in this process and on one of
 // Debian's etcd 3.4.
 func TestTwoNodesOnEtcd(t *testing.T) {
-	t.Run("Embedded", func(t *testing.T) { twoNodesOnEtcd(t, startEtcdNodes(t)) })
-	t.Run("Debian", func(t *testing.T) { twoNodesOnEtcd(t, nodesOn(etcdtest.StartDebian(t))) })
+	onBothClusters(t, twoNodesOnEtcd)
 }
 
 func twoNodesOnEtcd(t *testing.T, n *etcdNodes) {
@@ -174,32 +194,40 @@ func twoNodesOnEtcd(t *testing.T, n *etcdNodes) {
 }
 
 // TestEtcdNodeWithOtherKeyRefusesToStart: a node whose secret.key is not
-// the cluster's says so and does not start.
+// the cluster's says so: a command does nothing, and serve does not start.
 func TestEtcdNodeWithOtherKeyRefusesToStart(t *testing.T) {
 	n := startEtcdNodes(t)
 	a := n.node(t, nil)
 	srv := n.serve(t, a) // first start: seals the SAML signing key
 	srv.stop(t)
 	stranger := n.node(t, nil) // a fresh secret.key of its own
-	r := stranger.run(t, "", append([]string{"user", "list"}, n.flags...)...)
-	if r.code == exitOK || !strings.Contains(r.stderr, "secret.key") || !strings.Contains(r.stderr, "same key") {
-		t.Fatalf("a node with another secret.key: exit %d, stderr %q; want a refusal naming secret.key", r.code, r.stderr)
+	for _, args := range [][]string{
+		{"user", "list"},
+		{"serve", "--ldap-addr", freeAddr(t), "--ldaps-addr", freeAddr(t), "--http-addr", freeAddr(t)},
+	} {
+		r := stranger.run(t, "", append(args, n.flags...)...)
+		if r.code == exitOK || !strings.Contains(r.stderr, "secret.key") || !strings.Contains(r.stderr, "same key") {
+			t.Fatalf("atrium %s with another secret.key: exit %d, stderr %q; want a refusal naming secret.key", args[0], r.code, r.stderr)
+		}
 	}
 }
 
 // TestEtcdQuorumLoss: with two of three members down, node B goes on
 // answering searches and binds from its copy, refuses an LDAP write with
-// unavailable (52) and reports itself degraded, and the CLI says plainly
-// that nothing was changed.
-func TestEtcdQuorumLoss(t *testing.T) {
-	n := startEtcdNodes(t)
+// unavailable (52), a web sign-in (which stores its session) with 503,
+// reports itself degraded, and the CLI says plainly that nothing was
+// changed. On a cluster in this process (members stopped) and on one of
+// Debian's etcd (members killed with SIGKILL).
+func TestEtcdQuorumLoss(t *testing.T) { onBothClusters(t, etcdQuorumLoss) }
+
+func etcdQuorumLoss(t *testing.T, n *etcdNodes) {
 	a := n.node(t, nil)
 	n.ok(t, a, "alice password 1\n", "user", "add", "alice", "--mail", "alice@example.com", "--password-stdin")
 	b := n.node(t, a)
 	nodeB := n.serve(t, b)
 
-	n.cluster.StopMember(1)
-	n.cluster.StopMember(2)
+	n.stop(1)
+	n.stop(2)
 	conn := ldapConn(t, nodeB.ldapAddr, userDN("alice"), "alice password 1")
 	if found, err := searchUID(conn, "alice"); err != nil || found != 1 {
 		t.Fatalf("search without quorum: %d entries, %v", found, err)
@@ -207,6 +235,11 @@ func TestEtcdQuorumLoss(t *testing.T) {
 	_, err := conn.PasswordModify(ldap.NewPasswordModifyRequest("", "alice password 1", "violet harbor 42"))
 	if !ldap.IsErrorWithCode(err, ldap.LDAPResultUnavailable) {
 		t.Fatalf("password change without quorum: %v, want unavailable (52)", err)
+	}
+	// A web sign-in writes its session into the cluster: the password is
+	// checked against B's copy, and the sign-in is refused with 503.
+	if status, page := trySignIn(t, "http://"+nodeB.httpAddr, "alice", "alice password 1"); status != http.StatusServiceUnavailable {
+		t.Errorf("web sign-in without quorum: %d, want 503:\n%s", status, page)
 	}
 	resp, err := http.Get("http://" + nodeB.httpAddr + "/healthz")
 	if err != nil {
@@ -237,6 +270,7 @@ func TestEtcdQuorumLoss(t *testing.T) {
 // this process and on one of Debian's etcd (TLS between members too).
 func TestEtcdOverTLS(t *testing.T) {
 	t.Run("Embedded", func(t *testing.T) {
+		t.Parallel()
 		files := tlsFiles(t)
 		c, err := etcdtest.StartTLS(t.TempDir(), 3, files)
 		t.Cleanup(c.Close)
@@ -246,6 +280,7 @@ func TestEtcdOverTLS(t *testing.T) {
 		etcdOverTLS(t, c.Endpoints, files)
 	})
 	t.Run("Debian", func(t *testing.T) {
+		t.Parallel()
 		files := tlsFiles(t)
 		etcdOverTLS(t, etcdtest.StartDebianTLS(t, files).Endpoints, files)
 	})
@@ -287,6 +322,24 @@ func etcdOverTLS(t *testing.T, endpoints []string, files etcdtest.TLSFiles) {
 	mustBind(t, srv.ldapAddr, userDN("alice"), "alice password 1")
 }
 
+// trySignIn submits uid's password on base's login page from a new
+// client and returns the answer.
+func trySignIn(t *testing.T, base, uid, pw string) (int, string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 20 * time.Second}
+	resp, err := c.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode, string(body)
+	}
+	return mfaSubmit(t, c, base, string(body), url.Values{"username": {uid}, "password": {pw}})
+}
+
 // startLogin opens a new browser-like client and submits uid's password
 // on base's login page; it returns the client and the page that asks
 // for the second factor.
@@ -309,10 +362,12 @@ func startLogin(t *testing.T, base, uid, pw string) (*http.Client, string) {
 
 // TestWebLoginAcrossNodes: a web login whose password step was made on
 // node B is finished on node A, and the session works on B; the TOTP
-// code used for it on A is refused when offered again on B.
-func TestWebLoginAcrossNodes(t *testing.T) {
+// code used for it on A is refused when offered again on B. On both
+// clusters.
+func TestWebLoginAcrossNodes(t *testing.T) { onBothClusters(t, webLoginAcrossNodes) }
+
+func webLoginAcrossNodes(t *testing.T, n *etcdNodes) {
 	oathtool := testenv.Tool(t, "oathtool", "oathtool")
-	n := startEtcdNodes(t)
 	n.env = append(n.env, "ATRIUM_MFA_REQUIRE=all")
 	a := n.node(t, nil)
 	n.ok(t, a, "alice password 1\n", "user", "add", "alice", "--mail", "alice@example.com", "--password-stdin")

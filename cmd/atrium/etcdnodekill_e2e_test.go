@@ -23,9 +23,10 @@ import (
 // one of its writes succeeds, before and after, and it still answers
 // binds. Afterwards every user either node acknowledged is in the
 // cluster and the invariant check over the whole store passes, so no
-// transaction A had under way was half applied.
-func TestKillAtriumNodeWhileItWrites(t *testing.T) {
-	n := startEtcdNodes(t)
+// transaction A had under way was half applied. On both clusters.
+func TestKillAtriumNodeWhileItWrites(t *testing.T) { onBothClusters(t, killAtriumNodeWhileItWrites) }
+
+func killAtriumNodeWhileItWrites(t *testing.T, n *etcdNodes) {
 	a := n.node(t, nil)
 	n.ok(t, a, "alice password 1\n", "user", "add", "alice", "--mail", "alice@example.com", "--password-stdin")
 	b := n.node(t, a)
@@ -106,7 +107,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func checkCluster(t *testing.T, n *etcdNodes, want []string) {
 	t.Helper()
 	ctx := context.Background()
-	kv, err := clientv3.New(clientv3.Config{Endpoints: n.cluster.Endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	kv, err := clientv3.New(clientv3.Config{Endpoints: n.endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}

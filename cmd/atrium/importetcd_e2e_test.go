@@ -46,13 +46,15 @@ func writeUsersLDIF(t *testing.T, n int) (string, []string) {
 // SIGKILL while it writes into the cluster; run again, it finishes the
 // import it had begun. The cluster then holds every user once and passes
 // the invariant check, and a third run is refused, as the users exist.
-func TestImportIntoEtcdKilledAndRerun(t *testing.T) {
-	n := startEtcdNodes(t)
+// On both clusters.
+func TestImportIntoEtcdKilledAndRerun(t *testing.T) { onBothClusters(t, importIntoEtcdKilledAndRerun) }
+
+func importIntoEtcdKilledAndRerun(t *testing.T, n *etcdNodes) {
 	a := n.node(t, nil)
 	n.ok(t, a, "reader password 1\n", "bind-account", "add", "reader", "--password-stdin")
 	file, uids := writeUsersLDIF(t, 10000)
 
-	kv, err := clientv3.New(clientv3.Config{Endpoints: n.cluster.Endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	kv, err := clientv3.New(clientv3.Config{Endpoints: n.endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,6 +61,17 @@ func duration(p func(*Config) *time.Duration) func(*Config, string) error {
 			return fmt.Errorf("%q is not a duration (example: 10s)", v)
 		}
 		*p(c) = d
+		return nil
+	}
+}
+
+func boolean(p func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		*p(c) = b
 		return nil
 	}
 }
@@ -206,19 +218,23 @@ const healthEvery = 5 * time.Second
 // logStoreHealth says in the log when this node loses the cluster's
 // quorum or its copy falls behind, and when it is back, once each.
 func logStoreHealth(ctx context.Context, s directory.Store, log *slog.Logger) {
-	node, ok := s.(etcdNode)
-	if !ok {
-		return
+	if node, ok := s.(etcdNode); ok {
+		logHealth(ctx, node.Health, healthEvery, log)
 	}
+}
+
+// logHealth asks health every interval until ctx ends and logs the
+// changes logStoreHealth describes.
+func logHealth(ctx context.Context, health func(context.Context) etcdstore.Health, every time.Duration, log *slog.Logger) {
 	var lost, behind bool
 	lastLag := int64(0)
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(healthEvery):
+		case <-time.After(every):
 		}
-		h := node.Health(ctx)
+		h := health(ctx)
 		switch {
 		case h.Err != nil && !lost:
 			log.Warn("etcd cluster lost: no quorum reachable; searches and binds go on from this node's copy, writes are refused", "mirror_revision", h.MirrorRevision, "err", h.Err)

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/atrium-dir/atrium/directory/etcdstore"
 )
 
 // The store is chosen the same way from YAML, ATRIUM_* and flags, and
@@ -25,8 +30,9 @@ func TestStoreConfig(t *testing.T) {
 		t.Errorf("a good etcd configuration: %q", p)
 	}
 	t.Setenv("ATRIUM_ETCD_ENDPOINTS", "https://a:2379, https://b:2379")
+	t.Setenv("ATRIUM_ETCD_REQUIRE_FRESH_LOGINS", "true")
 	c, err = loadConfig(file, map[string]string{"etcd-prefix": "/flag"})
-	if err != nil || !slices.Equal(c.Store.Etcd.Endpoints, []string{"https://a:2379", "https://b:2379"}) || c.Store.Etcd.Prefix != "/flag" {
+	if err != nil || !slices.Equal(c.Store.Etcd.Endpoints, []string{"https://a:2379", "https://b:2379"}) || c.Store.Etcd.Prefix != "/flag" || !c.Store.Etcd.RequireFreshLogins {
 		t.Fatalf("environment and flag over YAML: %+v, %v", c.Store, err)
 	}
 
@@ -56,5 +62,37 @@ func TestStoreConfig(t *testing.T) {
 	c.Store.Kind = "etcd"
 	if got := strings.Join(c.Validate(), "\n"); !strings.Contains(got, "store.etcd.endpoints: list the client URLs") {
 		t.Errorf("etcd without endpoints: %q", got)
+	}
+}
+
+// TestLogHealth: the log says once when the cluster is lost and when it
+// is back, and when the node's copy lags at two checks in a row and when
+// it has caught up; a lag seen at one check only (a commit in flight)
+// says nothing.
+func TestLogHealth(t *testing.T) {
+	unavailable := etcdstore.Health{Err: etcdstore.ErrUnavailable}
+	lag := func(n int64) etcdstore.Health { return etcdstore.Health{Lag: n} }
+	seq := []etcdstore.Health{lag(0), unavailable, unavailable, lag(0), lag(2), lag(0), lag(3), lag(5), lag(4), lag(0), lag(0)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	i := 0
+	health := func(context.Context) etcdstore.Health {
+		h := seq[i]
+		if i++; i == len(seq) {
+			cancel()
+		}
+		return h
+	}
+	var out bytes.Buffer
+	logHealth(ctx, health, time.Millisecond, slog.New(slog.NewTextHandler(&out, nil)))
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		_, msg, _ := strings.Cut(line, `msg="`)
+		msg, _, _ = strings.Cut(msg, `"`)
+		got = append(got, msg[:min(len(msg), 30)])
+	}
+	want := []string{"etcd cluster lost: no quorum r", "etcd cluster reachable again", "this node's copy falls behind ", "this node's copy has caught up"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("logged %q, want %q:\n%s", got, want, out.String())
 	}
 }

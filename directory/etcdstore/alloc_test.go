@@ -14,15 +14,13 @@ import (
 // range they share. An Update fn that kept the number an earlier, losing
 // run allocated would fail here with "is taken".
 func TestUIDNumbersAcrossNodes(t *testing.T) {
-	ctx := context.Background()
-	a, b := twoNodes(t)
-	var dirs []*directory.Directory
-	for _, s := range []*Store{a, b} {
-		d, err := directory.New(ctx, s, directory.Options{})
-		must(t, err)
-		t.Cleanup(func() { d.Close() })
-		dirs = append(dirs, d)
-	}
+	a, b, _, _ := twoDirectories(t)
+	distinctNumbers(t, a, b)
+}
+
+// distinctNumbers is TestUIDNumbersAcrossNodes on the directories a and b.
+func distinctNumbers(t *testing.T, a, b *directory.Directory) {
+	dirs := []*directory.Directory{a, b}
 	const users, workers = 1000, 16
 	var mu sync.Mutex
 	owner := map[int]string{}

@@ -19,6 +19,7 @@ import (
 var cluster *etcdtest.Cluster
 
 func TestMain(m *testing.M) {
+	etcdtest.RunChildMember() // for TestKillEtcdMembersWhileNodesWrite
 	dir, err := os.MkdirTemp("", "etcdstore-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -2,10 +2,7 @@ package etcdstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,8 +13,12 @@ import (
 	"github.com/atrium-dir/atrium/directory/storetest"
 )
 
-// TestDebianEtcd runs the conformance suite, racing creates on two nodes
-// and a compaction past a paused watch against Debian's etcd.
+// TestDebianEtcd runs against Debian's etcd what the other tests of the
+// package run on the embedded cluster: the conformance suite, the same
+// uid created on two nodes 100 times (TestSameUIDOnTwoNodes), 1,000
+// numbers allocated across nodes (TestUIDNumbersAcrossNodes), backoff
+// counting both nodes' failures (TestBackoffCountsFailuresOnBothNodes)
+// and a compaction past a paused watch.
 func TestDebianEtcd(t *testing.T) {
 	clients := etcdtest.StartDebian(t)
 	dial := func(t *testing.T, endpoints ...string) *clientv3.Client {
@@ -31,37 +32,24 @@ func TestDebianEtcd(t *testing.T) {
 			return openStore(t, dial(t, clients...), freshPrefix())
 		})
 	})
-	t.Run("RacingCreates", func(t *testing.T) {
-		ctx := context.Background()
+	// Two nodes, each through its own member, as in the embedded tests.
+	nodes := func(t *testing.T) (*Store, *Store) {
 		prefix := freshPrefix()
-		a, b := openStore(t, dial(t, clients[0]), prefix), openStore(t, dial(t, clients[1]), prefix)
-		for i := range 20 {
-			key := "same" + strconv.Itoa(i)
-			wins := 0
-			var mu sync.Mutex
-			var wg sync.WaitGroup
-			for _, s := range []*Store{a, b} {
-				wg.Go(func() {
-					err := s.Update(ctx, func(tx directory.Tx) error {
-						if _, err := tx.Get("kv", key); err == nil {
-							return directory.ErrAlreadyExists
-						}
-						return tx.Put("kv", key, nil)
-					})
-					mu.Lock()
-					defer mu.Unlock()
-					if err == nil {
-						wins++
-					} else if !errors.Is(err, directory.ErrAlreadyExists) {
-						t.Error(err)
-					}
-				})
-			}
-			wg.Wait()
-			if wins != 1 {
-				t.Fatalf("round %d: %d nodes created the same key", i, wins)
-			}
-		}
+		return openStore(t, dial(t, clients[0]), prefix), openStore(t, dial(t, clients[1]), prefix)
+	}
+	t.Run("SameUID", func(t *testing.T) {
+		sa, sb := nodes(t)
+		a, b := directoriesOn(t, sa, sb)
+		sameUIDRaces(t, a, b)
+	})
+	t.Run("UIDNumbers", func(t *testing.T) {
+		sa, sb := nodes(t)
+		a, b := directoriesOn(t, sa, sb)
+		distinctNumbers(t, a, b)
+	})
+	t.Run("Backoff", func(t *testing.T) {
+		sa, sb := nodes(t)
+		backoffOnBothNodes(t, sa, sb)
 	})
 	t.Run("CompactionPastPausedWatch", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -17,14 +17,25 @@ import (
 func twoDirectories(t *testing.T) (a, b *directory.Directory, sa, sb *Store) {
 	t.Helper()
 	sa, sb = twoNodes(t)
+	a, b = directoriesOn(t, sa, sb)
+	return a, b, sa, sb
+}
+
+// directoriesOn opens a Directory on each of the stores, with opts.
+func directoriesOn(t *testing.T, sa, sb *Store, opts ...directory.Options) (a, b *directory.Directory) {
+	t.Helper()
+	o := directory.Options{PasswordParams: password.TestParams}
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	dirs := make([]*directory.Directory, 2)
 	for i, s := range []*Store{sa, sb} {
-		d, err := directory.New(context.Background(), s, directory.Options{PasswordParams: password.TestParams})
+		d, err := directory.New(context.Background(), s, o)
 		must(t, err)
 		t.Cleanup(func() { d.Close() })
 		dirs[i] = d
 	}
-	return dirs[0], dirs[1], sa, sb
+	return dirs[0], dirs[1]
 }
 
 func login(d *directory.Directory, service, pw string) error {
@@ -159,16 +170,16 @@ func TestLoginsWithoutQuorum(t *testing.T) {
 // from its own address. Node A then refuses even the right password from
 // a new address: it counted B's failures too.
 func TestBackoffCountsFailuresOnBothNodes(t *testing.T) {
-	ctx := context.Background()
 	sa, sb := twoNodes(t)
-	opts := directory.Options{PasswordParams: password.TestParams,
-		Backoff: directory.BackoffConfig{AccountFailures: 4, AccountLock: time.Minute, AddressFreeFailures: 10}}
-	a, err := directory.New(ctx, sa, opts)
-	must(t, err)
-	defer a.Close()
-	b, err := directory.New(ctx, sb, opts)
-	must(t, err)
-	defer b.Close()
+	backoffOnBothNodes(t, sa, sb)
+}
+
+// backoffOnBothNodes is TestBackoffCountsFailuresOnBothNodes on the
+// nodes' stores sa and sb.
+func backoffOnBothNodes(t *testing.T, sa, sb *Store) {
+	ctx := context.Background()
+	a, b := directoriesOn(t, sa, sb, directory.Options{PasswordParams: password.TestParams,
+		Backoff: directory.BackoffConfig{AccountFailures: 4, AccountLock: time.Minute, AddressFreeFailures: 10}})
 	alice, err := a.CreateUser(ctx, directory.User{UID: "alice", Mail: "alice@example.com"})
 	must(t, err)
 	must(t, a.SetPassword(ctx, "alice", "alice password 1"))
@@ -215,5 +226,81 @@ func TestMFARequirementFollowsOtherNode(t *testing.T) {
 	must(t, sb.Sync(ctx))
 	if !b.MFAPolicy().All {
 		t.Fatal("node B still applies the MFA requirement from before node A's change")
+	}
+}
+
+// TestRecoveryCodeSpentOnOneNode: a recovery code used on node A is
+// refused on node B at once, and B counts the codes left as A does.
+func TestRecoveryCodeSpentOnOneNode(t *testing.T) {
+	ctx := context.Background()
+	a, b, _, _ := twoDirectories(t)
+	alice, err := a.CreateUser(ctx, directory.User{UID: "alice", Mail: "alice@example.com"})
+	must(t, err)
+	codes, err := a.NewRecoveryCodes(ctx, alice.ID)
+	must(t, err)
+	if _, err := a.UseRecoveryCode(ctx, alice.ID, codes[0], "10.0.0.1", "web"); err != nil {
+		t.Fatalf("a fresh code on A: %v", err)
+	}
+	if _, err := b.UseRecoveryCode(ctx, alice.ID, codes[0], "10.0.0.2", "web"); !errors.Is(err, directory.ErrBadCode) {
+		t.Fatalf("the code spent on A, on B: %v, want ErrBadCode", err)
+	}
+	left, err := b.UseRecoveryCode(ctx, alice.ID, codes[1], "10.0.0.2", "web")
+	must(t, err)
+	if left != len(codes)-2 {
+		t.Fatalf("B counts %d codes left of %d after two were used", left, len(codes))
+	}
+}
+
+// TestMFAResetOnOtherNodeCountsAtOnce: an admin resets alice's second
+// factors on node A while node B's mirror lags; B's next look at her
+// factors (a login's second step) waits for the reset instead of
+// offering the removed passkey.
+func TestMFAResetOnOtherNodeCountsAtOnce(t *testing.T) {
+	ctx := context.Background()
+	sa, sb := twoNodes(t)
+	a, b := directoriesOn(t, sa, sb, directory.Options{PasswordParams: password.TestParams, SecretKey: make([]byte, directory.SecretKeySize)})
+	alice, err := a.CreateUser(ctx, directory.User{UID: "alice", Mail: "alice@example.com"})
+	must(t, err)
+	_, err = a.AddFactor(ctx, alice.ID, directory.Factor{Kind: directory.FactorPasskey, Name: "Key"}, []byte("credential"))
+	must(t, err)
+	if fs, err := b.Factors(ctx, alice.ID); err != nil || len(fs) != 1 {
+		t.Fatalf("B before the reset: %v, %v", fs, err)
+	}
+	sb.pauseWatch()
+	must(t, a.ResetMFA(ctx, alice.ID))
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		sb.startWatch()
+	}()
+	if fs, err := b.Factors(ctx, alice.ID); err != nil || len(fs) != 0 {
+		t.Fatalf("B right after the reset on A: %v, %v; want none", fs, err)
+	}
+}
+
+// TestKeyRotationReachesOtherNode: node B keeps a key parsed from the
+// secrets (as the SAML and OIDC signing keyrings are kept); a rotation
+// written on node A replaces it on B without a restart.
+func TestKeyRotationReachesOtherNode(t *testing.T) {
+	ctx := context.Background()
+	sa, sb := twoNodes(t)
+	a, b := directoriesOn(t, sa, sb, directory.Options{PasswordParams: password.TestParams, SecretKey: make([]byte, directory.SecretKeySize)})
+	must(t, a.PutSecret(ctx, "signing-key", []byte("key 1")))
+	must(t, sb.Sync(ctx))
+	keys := directory.NewSecretsCache(b, func(ctx context.Context, d *directory.Directory) ([]byte, error) {
+		return d.Secret(ctx, "signing-key")
+	})
+	if k, err := keys.Load(ctx); err != nil || string(k) != "key 1" {
+		t.Fatalf("B's key: %q, %v", k, err)
+	}
+	must(t, a.PutSecret(ctx, "signing-key", []byte("key 2")))
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		k, err := keys.Load(ctx)
+		must(t, err)
+		if string(k) == "key 2" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("B still uses %q after A rotated the key", k)
+		}
 	}
 }

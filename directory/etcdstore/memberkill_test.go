@@ -25,13 +25,18 @@ func (a *acked) add(uid string) { a.mu.Lock(); a.uids = append(a.uids, uid); a.m
 func (a *acked) n() int         { a.mu.Lock(); defer a.mu.Unlock(); return len(a.uids) }
 
 // TestKillEtcdMembersWhileNodesWrite: two directories create users
-// without pause on a cluster of Debian's etcd, each through a client of
-// every member. The leader is killed with SIGKILL, then, once it is back,
-// a follower. After each kill writes resume on both nodes; at the end
-// every acknowledged user is in the store and the invariant check over
-// the whole store passes.
+// without pause, each through a client of every member. The leader is
+// killed with SIGKILL, then, once it is back, a follower. After each kill
+// writes resume on both nodes; at the end every acknowledged user is in
+// the store and the invariant check over the whole store passes. On a
+// cluster of the etcd this module embeds, each member a child process
+// (Embedded), and on one of Debian's etcd.
 func TestKillEtcdMembersWhileNodesWrite(t *testing.T) {
-	p := etcdtest.StartProcesses(t)
+	t.Run("Embedded", func(t *testing.T) { t.Parallel(); killMembersWhileNodesWrite(t, etcdtest.StartChildren(t)) })
+	t.Run("Debian", func(t *testing.T) { t.Parallel(); killMembersWhileNodesWrite(t, etcdtest.StartProcesses(t)) })
+}
+
+func killMembersWhileNodesWrite(t *testing.T, p *etcdtest.Processes) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	prefix := freshPrefix()

@@ -3,22 +3,29 @@ package etcdstore
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/atrium-dir/atrium/directory/etcdstore/etcdtest"
+	"github.com/atrium-dir/atrium/internal/testenv"
 )
 
 // TestQuorumLoss stops two of three members: Views go on from the mirror,
-// writes and Sync fail with ErrUnavailable instead of hanging, and once
-// the members are back, writes resume and the mirror follows again.
+// writes and Sync fail with ErrUnavailable instead of hanging, the watch
+// on the member left without a leader ends (WithRequireLeader; without
+// it the member would keep the stream open and silent) and says so in
+// the log, and once the members are back, writes resume and the mirror
+// follows again.
 func TestQuorumLoss(t *testing.T) {
 	c, err := etcdtest.Start(t.TempDir(), 3)
 	t.Cleanup(c.Close)
 	must(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := Open(ctx, clientOf(t, c, 0), Options{RequestTimeout: time.Second})
+	log := &testenv.Output{}
+	s, err := Open(ctx, clientOf(t, c, 0), Options{RequestTimeout: time.Second, Logger: slog.New(slog.NewTextHandler(log, nil))})
 	must(t, err)
 	t.Cleanup(func() { s.Close() })
 	must(t, s.Update(ctx, put("kv", "k", "before")))
@@ -36,6 +43,12 @@ func TestQuorumLoss(t *testing.T) {
 	}
 	if h := s.Health(ctx); !errors.Is(h.Err, ErrUnavailable) {
 		t.Fatalf("Health without quorum = %+v, want ErrUnavailable", h)
+	}
+	for !strings.Contains(log.String(), "etcd watch interrupted") {
+		if ctx.Err() != nil {
+			t.Fatalf("the watch on a member without a leader goes on; log:\n%s", log)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 
 	for _, i := range []int{1, 2} {

@@ -17,8 +17,13 @@ import (
 // guard the keys a create read would let both win, leaving two records
 // behind one uid index entry.
 func TestSameUIDOnTwoNodes(t *testing.T) {
-	ctx := context.Background()
 	a, b, _, _ := twoDirectories(t)
+	sameUIDRaces(t, a, b)
+}
+
+// sameUIDRaces is TestSameUIDOnTwoNodes on the directories a and b.
+func sameUIDRaces(t *testing.T, a, b *directory.Directory) {
+	ctx := context.Background()
 	for i := range 100 {
 		uid := fmt.Sprintf("same%03d", i)
 		var mu sync.Mutex

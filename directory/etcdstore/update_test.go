@@ -110,3 +110,25 @@ func TestLostCommitReplyIsSettled(t *testing.T) {
 		})
 	}
 }
+
+// TestUpdateWaitsForItsOwnCommit: with the node's watch held back, an
+// Update that has committed does not return until the mirror holds the
+// commit, so a View right after it reads the write (read-your-writes).
+func TestUpdateWaitsForItsOwnCommit(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s := openStore(t, newClient(t), freshPrefix())
+	s.pauseWatch()
+	done := make(chan error, 1)
+	go func() { done <- s.Update(ctx, put("kv", "k", "v")) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Update returned (%v) before the mirror held its commit", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	s.startWatch()
+	must(t, <-done)
+	if v, err := getString(t, s, "kv", "k"); err != nil || v != "v" {
+		t.Fatalf("View right after the Update = %q, %v", v, err)
+	}
+}

@@ -3,6 +3,7 @@ package etcdtest
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -35,6 +36,7 @@ type Processes struct {
 	cmds      []*exec.Cmd
 	args      [][]string
 	bin       string
+	env       []string // added to the environment of each member
 	tls       *TLSFiles
 }
 
@@ -48,7 +50,12 @@ func StartProcesses(t *testing.T) *Processes { return startProcesses(t, nil) }
 func StartDebianTLS(t *testing.T, files TLSFiles) *Processes { return startProcesses(t, &files) }
 
 func startProcesses(t *testing.T, files *TLSFiles) *Processes {
-	p := &Processes{t: t, bin: testenv.Tool(t, "etcd", "etcd-server"), tls: files}
+	return startMembers(&Processes{t: t, bin: testenv.Tool(t, "etcd", "etcd-server"), tls: files})
+}
+
+// startMembers starts three members of p.bin, given etcd's flags.
+func startMembers(p *Processes) *Processes {
+	t, files := p.t, p.tls
 	dir := t.TempDir()
 	var peers, initial []string
 	for i := range 3 {
@@ -93,6 +100,9 @@ func tlsFlags(f *TLSFiles) []string {
 // Start starts member i, anew or again on its data directory.
 func (p *Processes) Start(i int) {
 	cmd := exec.Command(p.bin, p.args[i]...)
+	if p.env != nil {
+		cmd.Env = append(os.Environ(), p.env...)
+	}
 	out := &testenv.Output{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
