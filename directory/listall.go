@@ -122,9 +122,10 @@ func (s *jsonScan) groupField(g *Group, key string) bool {
 
 // UserRecords are the user records of one snapshot in uid order, as Users
 // calls them, read in one pass and then sorted (several times faster than
-// a lookup per user), and left undecoded: a whole listing (an export) decodes each as it
-// goes instead of holding every user at once. They are valid only inside
-// the View that read them, and may be decoded from several goroutines.
+// a lookup per user), and left undecoded: a whole listing (an export)
+// decodes each as it goes instead of holding every user at once. They are
+// valid only inside the View that read them, and may be decoded from
+// several goroutines.
 type UserRecords struct {
 	recs  blocks[userRecord]
 	order []int32 // the records in uid order
@@ -154,8 +155,8 @@ func (r Reader) UserRecords() (UserRecords, error) {
 	if err != nil {
 		return UserRecords{}, err
 	}
-	// Sorted by the keys' first 8 bytes first: most comparisons then
-	// touch no key.
+	// The uid index is ordered by fold(uid), which is unique. Sorted by
+	// the keys' first 8 bytes first: most comparisons then touch no key.
 	type ordered struct {
 		prefix uint64
 		at     int32
