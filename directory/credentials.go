@@ -182,14 +182,17 @@ type Secrets struct {
 
 // UserSecrets returns the stored hashes of the user with this ID.
 func (d *Directory) UserSecrets(ctx context.Context, id string) (Secrets, error) {
-	return view(ctx, d, func(r Reader) (Secrets, error) {
-		c, err := r.creds(id)
-		if err != nil {
-			return Secrets{}, err
-		}
-		nt, err := r.NTHash(id)
-		return Secrets{PasswordHash: c.Password, NTHash: nt}, err
-	})
+	return view(ctx, d, func(r Reader) (Secrets, error) { return r.UserSecrets(id) })
+}
+
+// UserSecrets returns the stored hashes of the user with this ID.
+func (r Reader) UserSecrets(id string) (Secrets, error) {
+	c, err := r.creds(id)
+	if err != nil {
+		return Secrets{}, err
+	}
+	nt, err := r.NTHash(id)
+	return Secrets{PasswordHash: c.Password, NTHash: nt}, err
 }
 
 // appPasswordLength gives ~119 bits of randomness. App passwords are

@@ -1,31 +1,15 @@
 package directory
 
 import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf8"
 )
-
-// AllUsers returns every user in uid order, as Users would call them, read
-// in one pass over the records and then sorted: for a whole listing (an
-// export) that is several times faster than one lookup per user. The
-// users are not copied again to be sorted, hence the pointers.
-func (r Reader) AllUsers() ([]*User, error) {
-	var users blocks[User]
-	err := r.tx.Scan(bUsers, "", "", func(id string, raw []byte) error {
-		if err := decodeUser(raw, users.next()); err != nil {
-			return fmt.Errorf("decode %s/%s: %w", bUsers, id, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	// The uid index is ordered by fold(uid), which is unique.
-	return users.sorted(func(u *User) string { return fold(u.UID) }), nil
-}
 
 // AllGroups returns every stored group in cn order, as Groups would call
 // them, read in one pass over the records and then sorted.
@@ -134,4 +118,120 @@ func (s *jsonScan) groupField(g *Group, key string) bool {
 		g.Modified, ok = s.time()
 	}
 	return ok
+}
+
+// UserRecords are the user records of one snapshot in uid order, as Users
+// calls them, read in one pass and then sorted (several times faster than
+// a lookup per user), and left undecoded: a whole listing (an export)
+// decodes each as it goes instead of holding every user at once. They are
+// valid only inside the View that read them, and may be decoded from
+// several goroutines.
+type UserRecords struct {
+	recs  blocks[userRecord]
+	order []int32 // the records in uid order
+}
+
+type userRecord struct {
+	key, id string
+	raw     []byte
+}
+
+// UserRecords reads every user record and sorts them by uid, reading
+// only the uid of each when the record starts as the store writes it.
+func (r Reader) UserRecords() (UserRecords, error) {
+	var l UserRecords
+	var u User
+	err := r.tx.Scan(bUsers, "", "", func(id string, raw []byte) error {
+		uid, ok := leadingUID(raw)
+		if !ok {
+			if err := decodeUser(raw, &u); err != nil {
+				return fmt.Errorf("decode %s/%s: %w", bUsers, id, err)
+			}
+			uid = u.UID
+		}
+		*l.recs.next() = userRecord{fold(uid), id, raw}
+		return nil
+	})
+	if err != nil {
+		return UserRecords{}, err
+	}
+	// The uid index is ordered by fold(uid), which is unique. Sorted by
+	// the keys' first 8 bytes first: most comparisons then touch no key.
+	type ordered struct {
+		prefix uint64
+		at     int32
+	}
+	order := make([]ordered, l.recs.n)
+	for i := range order {
+		var p [8]byte
+		copy(p[:], l.rec(int32(i)).key)
+		order[i] = ordered{binary.BigEndian.Uint64(p[:]), int32(i)}
+	}
+	slices.SortFunc(order, func(a, b ordered) int {
+		if c := cmp.Compare(a.prefix, b.prefix); c != 0 {
+			return c
+		}
+		return strings.Compare(l.rec(a.at).key, l.rec(b.at).key)
+	})
+	l.order = make([]int32, len(order))
+	for i, o := range order {
+		l.order[i] = o.at
+	}
+	return l, nil
+}
+
+func (l *UserRecords) rec(i int32) *userRecord {
+	return &l.recs.all[i/blockLen][i%blockLen]
+}
+
+// Len is the number of users.
+func (l *UserRecords) Len() int { return len(l.order) }
+
+// ID is the ID of user i, without decoding the record.
+func (l *UserRecords) ID(i int) string { return l.rec(l.order[i]).id }
+
+// Decode reads user i into u.
+func (l *UserRecords) Decode(i int, u *User) error {
+	rec := l.rec(l.order[i])
+	if err := decodeUser(rec.raw, u); err != nil {
+		return fmt.Errorf("decode %s/%s: %w", bUsers, rec.id, err)
+	}
+	return nil
+}
+
+// leadingUID reads the uid of a record that begins as appendUserJSON
+// writes it, {"id":"…","uid":"…", with plain strings; anything else is
+// left to decodeUser. (A record with a second "uid" would decode to that
+// one; the store writes one.)
+func leadingUID(raw []byte) (string, bool) {
+	rest, ok := bytes.CutPrefix(raw, []byte(`{"id":"`))
+	if !ok {
+		return "", false
+	}
+	_, rest, ok = plainString(rest)
+	if !ok {
+		return "", false
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(`,"uid":"`)); !ok {
+		return "", false
+	}
+	uid, _, ok := plainString(rest)
+	if !ok || !utf8.Valid(uid) {
+		return "", false
+	}
+	return string(uid), true
+}
+
+// plainString reads a JSON string's content up to its closing quote, when
+// it has no escape or control character.
+func plainString(b []byte) (s, rest []byte, ok bool) {
+	for i, c := range b {
+		switch {
+		case c == '"':
+			return b[:i], b[i+1:], true
+		case c == '\\' || c < 0x20:
+			return nil, nil, false
+		}
+	}
+	return nil, nil, false
 }

@@ -8,13 +8,13 @@ import (
 	"github.com/atrium-dir/atrium/directory"
 )
 
-// TestAllUsersAndGroupsInIndexOrder: AllUsers and AllGroups, which read
-// the records in one pass and sort them, list what Users and Groups list,
-// in the same order.
-func TestAllUsersAndGroupsInIndexOrder(t *testing.T) {
+// TestUserRecordsAndAllGroupsInIndexOrder: UserRecords and AllGroups,
+// which read the records in one pass and sort them, list what Users and
+// Groups list, in the same order (uids that share their first 8 bytes too).
+func TestUserRecordsAndAllGroupsInIndexOrder(t *testing.T) {
 	ctx := context.Background()
 	d := newTestDir(t, newClock(), directory.Options{})
-	for _, uid := range []string{"zed", "Alice", "bob", "alice2", "Bob_", "carol.x"} {
+	for _, uid := range []string{"zed", "Alice", "bob", "alice2", "Bob_", "carol.x", "operator10", "Operator9", "operator1", "operator", "op"} {
 		_, err := d.CreateUser(ctx, directory.User{UID: uid, Mail: uid + "@example.com", SSHKeys: []string{"ssh-ed25519 AAAA " + uid}})
 		must(t, err)
 	}
@@ -40,10 +40,17 @@ func TestAllUsersAndGroupsInIndexOrder(t *testing.T) {
 			groups = append(groups, g)
 			return nil
 		}))
-		all, err := r.AllUsers()
+		recs, err := r.UserRecords()
 		must(t, err)
-		if !reflect.DeepEqual(values(all), users) {
-			t.Errorf("AllUsers:\n%+v\nUsers:\n%+v", all, users)
+		all := make([]directory.User, recs.Len())
+		for i := range all {
+			must(t, recs.Decode(i, &all[i]))
+			if recs.ID(i) != all[i].ID {
+				t.Errorf("user %d: ID %s, decoded %s", i, recs.ID(i), all[i].ID)
+			}
+		}
+		if !reflect.DeepEqual(all, users) {
+			t.Errorf("UserRecords:\n%+v\nUsers:\n%+v", all, users)
 		}
 		allGroups, err := r.AllGroups()
 		must(t, err)

@@ -61,3 +61,42 @@ func TestDecodeGroupAsEncodingJSON(t *testing.T) {
 		t.Errorf("a group's record took the slow path: %s", raws[1])
 	}
 }
+
+// TestLeadingUIDAsDecodeUser: the uid UserRecords sorts by, read from the
+// start of a record, is the one decodeUser reads, or is left to it.
+func TestLeadingUIDAsDecodeUser(t *testing.T) {
+	at := time.Date(2026, 12, 4, 22, 31, 5, 0, time.UTC)
+	var raws []string
+	for _, u := range []User{
+		{ID: "0b3c", UID: "alice", Mail: "a@example.com", Created: at, Modified: at},
+		{ID: "0b3d", UID: "zoë", Created: at},
+		{ID: "0b3e", UID: "bob", SMBFailures: SMBFailures{Count: 2}}, // json.Marshal writes it
+	} {
+		raw, ok := appendUserJSON(nil, &u)
+		if !ok {
+			var err error
+			raw, err = json.Marshal(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		raws = append(raws, string(raw))
+	}
+	raws = append(raws, `{"id":"x","uid":"a\"b"}`, `{"uid":"a","id":"x"}`, `{"id":"x\u0041","uid":"a"}`,
+		"{\"id\":\"x\",\"uid\":\"\xff\"}", `{"id":"x","uid":"a\tb"}`, `{"id":"x"}`)
+	fast := 0
+	for _, raw := range raws {
+		uid, ok := leadingUID([]byte(raw))
+		var u User
+		err := decodeUser([]byte(raw), &u)
+		if ok {
+			fast++
+			if err != nil || u.UID != uid {
+				t.Errorf("%s: leadingUID %q, decodeUser %q, %v", raw, uid, u.UID, err)
+			}
+		}
+	}
+	if fast != 3 {
+		t.Errorf("%d records took the fast path, want the 3 the store writes", fast)
+	}
+}

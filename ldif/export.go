@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -26,12 +27,13 @@ type ExportOptions struct {
 	// export loses nothing on its way back into Atrium.
 	OmitSSHKeys bool
 	// Progress, when set, is called as entries are written with how many
-	// are done out of how many.
+	// are done out of how many (a count that grows as the users' private
+	// groups are found).
 	Progress func(done, total int)
 }
 
 // Export writes every user and group of d as LDIF under l, from one
-// consistent snapshot (password hashes are read afterwards, user by user).
+// consistent snapshot.
 // Import reads it back into an identical directory: same entryUUIDs,
 // numbers, members (nested groups too), times, and password hashes when
 // opt.Secrets is set. Bind accounts, app passwords, NT hashes and the audit
@@ -63,161 +65,316 @@ type ExportOptions struct {
 //   - entryUUID, createTimestamp and modifyTimestamp are written as the
 //     operational attributes they are; slapadd keeps them.
 func Export(ctx context.Context, d *directory.Directory, w io.Writer, l Layout, opt ExportOptions) error {
-	users, groups, private, err := records(ctx, d)
-	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
 	base, err := baseEntry(l)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	lw := NewWriter(w)
 	header := fmt.Sprintf("Atrium export of %s, %s.\nRead it back with atrium import, or load it into OpenLDAP with slapadd.", l.Base, d.Now().UTC().Format("2006-01-02 15:04:05 MST"))
 	if opt.Secrets {
 		header += "\nIt holds password hashes: keep it as safe as the database."
 	}
-	if err := lw.Comment(header); err != nil {
+	lw := NewWriter(w)
+	// One read transaction for the whole export, as a backup takes: the
+	// users are decoded and written as they go rather than all held first.
+	err = d.View(ctx, func(ctx context.Context, r directory.Reader) error {
+		x, err := newExport(r, lw, l, opt)
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		if err := lw.Comment(header); err != nil {
+			return err
+		}
+		for _, e := range []Entry{base, container(l.PeopleDN(), "people"), container(l.GroupsDN(), "groups")} {
+			if err := lw.Write(e); err != nil {
+				return err
+			}
+		}
+		return x.run(ctx)
+	})
+	if err != nil {
 		return err
-	}
-	for _, e := range []Entry{base, container(l.PeopleDN(), "people"), container(l.GroupsDN(), "groups")} {
-		if err := lw.Write(e); err != nil {
-			return err
-		}
-	}
-	x := exporter{w: lw, l: l, opt: opt, members: memberNames(l, users, groups)}
-	x.total = len(users) + len(groups) + len(private)
-	// The stored groups are written to memory on another core meanwhile.
-	grouped := make(chan *groupsOut, 1)
-	go func() { grouped <- x.groups(groups) }()
-	for i := range users {
-		if err := x.user(ctx, d, users[i], x.members.userDN[i]); err != nil {
-			<-grouped
-			return err
-		}
-	}
-	g := <-grouped
-	start := 0
-	for _, end := range g.ends {
-		for _, piece := range g.pieces[start:end] {
-			x.w.writeBytes(piece)
-		}
-		if start = end; x.w.err != nil {
-			return x.w.err
-		}
-		x.step()
-	}
-	for i := range private {
-		comment := []string{"atrium: the private group of user " + private[i].CN + ", derived from the user; Import leaves it out"}
-		if err := x.group(&private[i], l.GroupDN(private[i].CN), comment); err != nil {
-			return err
-		}
-		x.step()
 	}
 	return lw.Flush()
 }
 
-// groupsOut is the LDIF of the stored groups, in pieces: group i ends
-// with piece ends[i].
-type groupsOut struct {
-	pieces [][]byte
-	ends   []int
-}
-
-// Write keeps a copy of p: unlike a bytes.Buffer, it never copies what it
-// holds to grow (20 MB for 1,000 groups of 300).
-func (g *groupsOut) Write(p []byte) (int, error) {
-	g.pieces = append(g.pieces, bytes.Clone(p))
-	return len(p), nil
-}
-
-// groups writes the stored groups to memory, as they follow the users.
-func (x *exporter) groups(groups []*directory.Group) *groupsOut {
-	out := &groupsOut{ends: make([]int, len(groups))}
-	gx := exporter{w: NewWriter(out), l: x.l, opt: x.opt, members: x.members}
-	gx.w.wrote = true // after the users
-	for i := range groups {
-		gx.group(groups[i], x.members.groupDN[i], nil)
-		gx.w.w.Flush()
-		out.ends[i] = len(out.pieces)
-	}
-	return out
-}
-
-// exporter writes the users and groups of an export straight to the
-// Writer, without building an Entry for each.
-type exporter struct {
-	w           *Writer
-	l           Layout
-	opt         ExportOptions
-	members     memberDNs
-	comments    []string // the next user's, reused
-	at          []int    // the indexes of a group's users, reused
+// exportRun is one export under way: the snapshot's records, and what is
+// written so far.
+type exportRun struct {
+	r       directory.Reader
+	w       *Writer
+	l       Layout
+	opt     ExportOptions
+	users   directory.UserRecords
+	hashes  []string // the users' password hashes, with opt.Secrets
+	groups  []*directory.Group
+	private []directory.Group
+	members memberDNs
+	// workers format the entries, each into a buffer of its own.
+	workers     []*exporter
 	done, total int
 }
 
-func (x *exporter) step() {
-	if x.done++; x.opt.Progress != nil {
-		x.opt.Progress(x.done, x.total)
+func newExport(r directory.Reader, w *Writer, l Layout, opt ExportOptions) (*exportRun, error) {
+	x := &exportRun{r: r, w: w, l: l, opt: opt}
+	var err error
+	if x.users, err = r.UserRecords(); err != nil {
+		return nil, err
 	}
+	if x.groups, err = r.AllGroups(); err != nil {
+		return nil, err
+	}
+	if opt.Secrets {
+		x.hashes = make([]string, x.users.Len())
+		for i := range x.hashes {
+			s, err := r.UserSecrets(x.users.ID(i))
+			if err != nil {
+				return nil, fmt.Errorf("export user %s: %w", x.users.ID(i), err)
+			}
+			x.hashes[i] = s.PasswordHash
+		}
+	}
+	x.total = x.users.Len() + len(x.groups)
+	for range max(1, min(runtime.GOMAXPROCS(0), 4)) {
+		wx := &exporter{out: &sink{}, l: l, opt: opt}
+		wx.w = NewWriter(wx.out)
+		wx.w.wrote = true // after the header
+		x.workers = append(x.workers, wx)
+	}
+	return x, nil
 }
 
-func (x *exporter) user(ctx context.Context, d *directory.Directory, u *directory.User, dn string) error {
-	x.comments = x.comments[:0]
-	if u.Surname == "" {
-		x.comments = append(x.comments, noSurname)
-	}
-	if u.DisplayName == "" {
-		x.comments = append(x.comments, noDisplayName)
-	}
-	if err := x.w.begin(dn, x.comments); err != nil {
+// Entries are formatted in chunks, on every core, and written in order.
+const (
+	usersPerChunk  = 512
+	groupsPerChunk = 8
+)
+
+func (x *exportRun) run(ctx context.Context) error {
+	n := x.users.Len()
+	chunks := make([]userChunk, (n+usersPerChunk-1)/usersPerChunk)
+	x.members = newMemberDNs(n, len(x.groups))
+	err := inOrder(len(x.workers), len(chunks), func(w, c int, out *bytes.Buffer) error {
+		return x.workers[w].users(x, c*usersPerChunk, min(n, (c+1)*usersPerChunk), &chunks[c], out)
+	}, func(c int, out *bytes.Buffer) error {
+		return x.emitUsers(ctx, &chunks[c], out)
+	})
+	if err != nil {
 		return err
 	}
-	UserAttributes(*u, !x.opt.OmitSSHKeys, nil, x.w.add)
-	x.times(u.ID, u.Created, u.Modified)
-	defer x.step()
-	if x.opt.Secrets {
-		s, err := d.UserSecrets(ctx, u.ID)
-		if err != nil {
-			return fmt.Errorf("export %s: %w", u.UID, err)
+	x.members.addGroups(x.l, x.groups)
+	for _, wx := range x.workers {
+		wx.members = x.members
+	}
+	g, p := (len(x.groups)+groupsPerChunk-1)/groupsPerChunk, (len(x.private)+usersPerChunk-1)/usersPerChunk
+	return inOrder(len(x.workers), g+p, func(w, c int, out *bytes.Buffer) error {
+		if c < g {
+			return x.workers[w].storedGroups(x.groups[c*groupsPerChunk:min(len(x.groups), (c+1)*groupsPerChunk)], c*groupsPerChunk, out)
 		}
-		if s.PasswordHash != "" {
-			x.w.attr("userPassword", s.PasswordHash)
+		c -= g
+		return x.workers[w].privateGroups(x.private[c*usersPerChunk:min(len(x.private), (c+1)*usersPerChunk)], out)
+	}, func(c int, out *bytes.Buffer) error {
+		if c < g {
+			return x.emit(ctx, out, min(groupsPerChunk, len(x.groups)-c*groupsPerChunk))
+		}
+		c -= g
+		return x.emit(ctx, out, min(usersPerChunk, len(x.private)-c*usersPerChunk))
+	})
+}
+
+// emitUsers writes a chunk of users, and learns their names and which of
+// them have a private group.
+func (x *exportRun) emitUsers(ctx context.Context, c *userChunk, out *bytes.Buffer) error {
+	x.members.addUsers(c)
+	for _, u := range c.private {
+		g, ok, err := x.r.PrivateGroup(u)
+		if err != nil {
+			return err
+		}
+		if ok {
+			x.private = append(x.private, g)
+			x.total++
 		}
 	}
-	return x.w.err
+	n := len(c.ids)
+	*c = userChunk{} // the names are in x.members now
+	return x.emit(ctx, out, n)
+}
+
+// emit writes a chunk of entries.
+func (x *exportRun) emit(ctx context.Context, out *bytes.Buffer, entries int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	x.w.writeBytes(out.Bytes())
+	if x.w.err != nil {
+		return x.w.err
+	}
+	if x.done += entries; x.opt.Progress != nil {
+		x.opt.Progress(x.done, x.total)
+	}
+	return nil
+}
+
+// sink is where a worker's Writer writes: the buffer of its chunk.
+type sink struct{ b *bytes.Buffer }
+
+func (s *sink) Write(p []byte) (int, error) { return s.b.Write(p) }
+
+// exporter writes users and groups to a chunk's buffer, without building
+// an Entry for each.
+type exporter struct {
+	w        *Writer
+	out      *sink
+	l        Layout
+	opt      ExportOptions
+	members  memberDNs
+	comments []string // the next user's, reused
+	at       []int    // the indexes of a group's users, reused
+	u        directory.User
+}
+
+// users writes users [from, to) of x into out.
+func (wx *exporter) users(x *exportRun, from, to int, c *userChunk, out *bytes.Buffer) error {
+	wx.out.b = out
+	c.names.Grow((to - from) * (len(x.l.PeopleDN()) + 64))
+	c.ends = make([]int, 0, 3*(to-from))
+	var private []int
+	for i := from; i < to; i++ {
+		u := &wx.u
+		if err := x.users.Decode(i, u); err != nil {
+			return err
+		}
+		dn := c.add(u, x.l.PeopleDN())
+		hash := ""
+		if x.hashes != nil {
+			hash = x.hashes[i]
+		}
+		if err := wx.user(u, dn, hash); err != nil {
+			return err
+		}
+		if u.HasPrivateGroup() {
+			private = append(private, i-from)
+			c.private = append(c.private, directory.User{UIDNumber: u.UIDNumber, GIDNumber: u.GIDNumber, Created: u.Created, Modified: u.Modified})
+		}
+	}
+	c.split()
+	for k, i := range private {
+		c.private[k].ID, c.private[k].UID = c.ids[i], c.uids[i]
+	}
+	return wx.w.w.Flush()
+}
+
+// userChunk is what formatting a chunk of users learnt: their IDs, uids
+// and DNs, copied next to each other (a group's members are looked up in
+// random order, and the records they came from are far apart), and the
+// users who may have a private group.
+type userChunk struct {
+	names          strings.Builder
+	ends           []int
+	ids, uids, dns []string
+	private        []directory.User
+}
+
+// add notes u's ID, uid and DN, and returns the DN (valid until split).
+func (c *userChunk) add(u *directory.User, people string) string {
+	b := &c.names
+	b.WriteString(u.ID)
+	c.ends = append(c.ends, b.Len())
+	b.WriteString(u.UID)
+	c.ends = append(c.ends, b.Len())
+	b.WriteString("uid=") // l.UserDN(u.UID), without a string of its own
+	b.WriteString(EscapeDNValue(u.UID))
+	b.WriteString(",")
+	b.WriteString(people)
+	c.ends = append(c.ends, b.Len())
+	return b.String()[c.ends[len(c.ends)-2]:]
+}
+
+func (c *userChunk) split() {
+	all, start := c.names.String(), 0
+	n := len(c.ends) / 3
+	c.ids, c.uids, c.dns = make([]string, n), make([]string, n), make([]string, n)
+	for i := range n {
+		e := c.ends[3*i : 3*i+3]
+		c.ids[i], c.uids[i], c.dns[i] = all[start:e[0]], all[e[0]:e[1]], all[e[1]:e[2]]
+		start = e[2]
+	}
+	c.ends = nil
+}
+
+func (wx *exporter) user(u *directory.User, dn, hash string) error {
+	wx.comments = wx.comments[:0]
+	if u.Surname == "" {
+		wx.comments = append(wx.comments, noSurname)
+	}
+	if u.DisplayName == "" {
+		wx.comments = append(wx.comments, noDisplayName)
+	}
+	if err := wx.w.begin(dn, wx.comments); err != nil {
+		return err
+	}
+	UserAttributes(*u, !wx.opt.OmitSSHKeys, nil, wx.w.add)
+	wx.times(u.ID, u.Created, u.Modified)
+	if hash != "" {
+		wx.w.attr("userPassword", hash)
+	}
+	return wx.w.err
+}
+
+// storedGroups writes the stored groups from first on into out.
+func (wx *exporter) storedGroups(groups []*directory.Group, first int, out *bytes.Buffer) error {
+	wx.out.b = out
+	for i, g := range groups {
+		if err := wx.group(g, wx.members.groupDN[first+i], nil); err != nil {
+			return err
+		}
+	}
+	return wx.w.w.Flush()
+}
+
+// privateGroups writes users' private groups into out.
+func (wx *exporter) privateGroups(groups []directory.Group, out *bytes.Buffer) error {
+	wx.out.b = out
+	for i := range groups {
+		comment := []string{"atrium: the private group of user " + groups[i].CN + ", derived from the user; Import leaves it out"}
+		if err := wx.group(&groups[i], wx.l.GroupDN(groups[i].CN), comment); err != nil {
+			return err
+		}
+	}
+	return wx.w.w.Flush()
 }
 
 // group writes a stored or a private group.
-func (x *exporter) group(g *directory.Group, dn string, comments []string) error {
-	if err := x.w.begin(dn, comments); err != nil {
+func (wx *exporter) group(g *directory.Group, dn string, comments []string) error {
+	if err := wx.w.begin(dn, comments); err != nil {
 		return err
 	}
-	x.w.add("objectClass", "top", "posixGroup", "extensibleObject")
-	x.w.attr("cn", g.CN)
-	x.w.attr("gidNumber", strconv.Itoa(g.GIDNumber))
+	wx.w.add("objectClass", "top", "posixGroup", "extensibleObject")
+	wx.w.attr("cn", g.CN)
+	wx.w.attr("gidNumber", strconv.Itoa(g.GIDNumber))
 	if g.Description != "" {
-		x.w.attr("description", g.Description)
+		wx.w.attr("description", g.Description)
 	}
-	m := &x.members
-	x.at = x.at[:0]
+	m := &wx.members
+	wx.at = wx.at[:0]
 	for _, id := range g.Users {
-		x.at = append(x.at, m.userAt(id))
-		x.w.attr("member", m.userDN[x.at[len(x.at)-1]])
+		wx.at = append(wx.at, m.userAt(id))
+		wx.w.attr("member", m.userDN[wx.at[len(wx.at)-1]])
 	}
 	for _, id := range g.Groups {
-		x.w.attr("member", m.groupDN[m.groupAt(id)])
+		wx.w.attr("member", m.groupDN[m.groupAt(id)])
 	}
-	for _, i := range x.at {
-		x.w.attr("memberUid", m.uid[i])
+	for _, i := range wx.at {
+		wx.w.attr("memberUid", m.uid[i])
 	}
-	x.times(g.ID, g.Created, g.Modified)
-	return x.w.err
+	wx.times(g.ID, g.Created, g.Modified)
+	return wx.w.err
 }
 
-func (x *exporter) times(id string, created, modified time.Time) {
-	x.w.attr("entryUUID", id)
-	x.w.timeAttr("createTimestamp", created)
-	x.w.timeAttr("modifyTimestamp", modified)
+func (wx *exporter) times(id string, created, modified time.Time) {
+	wx.w.attr("entryUUID", id)
+	wx.w.timeAttr("createTimestamp", created)
+	wx.w.timeAttr("modifyTimestamp", modified)
 }
 
 // memberDNs names the members of groups: the DN (and uid) of each user and
@@ -229,46 +386,30 @@ type memberDNs struct {
 	groupDN     []string
 }
 
-func memberNames(l Layout, users []*directory.User, groups []*directory.Group) memberDNs {
-	m := memberDNs{
-		user: make(map[string]int, len(users)), group: make(map[string]int, len(groups)),
-		userDN: make([]string, len(users)+1), uid: make([]string, len(users)+1),
-		groupDN: make([]string, len(groups)+1),
+func newMemberDNs(users, groups int) memberDNs {
+	return memberDNs{
+		user: make(map[string]int, users), group: make(map[string]int, groups),
+		userDN: make([]string, 0, users+1), uid: make([]string, 0, users+1),
+		groupDN: make([]string, 0, groups+1),
 	}
-	// The IDs, uids and DNs are copied next to each other: a group's
-	// members are looked up in random order, and the user records they
-	// came from are far apart in memory.
-	var b strings.Builder
-	ends := make([]int, 0, 3*len(users))
-	people := l.PeopleDN()
-	size := 0
-	for _, u := range users {
-		size += len(u.ID) + 2*len(u.UID) + len("uid=,") + len(people)
+}
+
+// addUsers adds the next users, in order.
+func (m *memberDNs) addUsers(c *userChunk) {
+	for i, id := range c.ids {
+		m.user[id] = len(m.uid) + i
 	}
-	b.Grow(size) // rarely more: a uid to escape
-	for _, u := range users {
-		b.WriteString(u.ID)
-		ends = append(ends, b.Len())
-		b.WriteString(u.UID)
-		ends = append(ends, b.Len())
-		b.WriteString("uid=") // l.UserDN(u.UID), without a string of its own
-		b.WriteString(EscapeDNValue(u.UID))
-		b.WriteString(",")
-		b.WriteString(people)
-		ends = append(ends, b.Len())
-	}
-	all, start := b.String(), 0
-	for i := range users {
-		e := ends[3*i : 3*i+3]
-		m.user[all[start:e[0]]], m.uid[i], m.userDN[i] = i, all[e[0]:e[1]], all[e[1]:e[2]]
-		start = e[2]
-	}
-	m.userDN[len(users)] = l.UserDN("")
+	m.uid, m.userDN = append(m.uid, c.uids...), append(m.userDN, c.dns...)
+}
+
+// addGroups adds the groups, once every user is in.
+func (m *memberDNs) addGroups(l Layout, groups []*directory.Group) {
+	m.userDN, m.uid = append(m.userDN, l.UserDN("")), append(m.uid, "")
 	for i, g := range groups {
-		m.group[g.ID], m.groupDN[i] = i, l.GroupDN(g.CN)
+		m.group[g.ID] = i
+		m.groupDN = append(m.groupDN, l.GroupDN(g.CN))
 	}
-	m.groupDN[len(groups)] = l.GroupDN("")
-	return m
+	m.groupDN = append(m.groupDN, l.GroupDN(""))
 }
 
 func (m *memberDNs) userAt(id string) int {
@@ -283,32 +424,6 @@ func (m *memberDNs) groupAt(id string) int {
 		return i
 	}
 	return len(m.groupDN) - 1
-}
-
-// records reads the users, the stored groups and the private groups from
-// one snapshot.
-func records(ctx context.Context, d *directory.Directory) (users []*directory.User, groups []*directory.Group, private []directory.Group, err error) {
-	err = d.View(ctx, func(ctx context.Context, r directory.Reader) error {
-		if users, err = r.AllUsers(); err != nil {
-			return err
-		}
-		if groups, err = r.AllGroups(); err != nil {
-			return err
-		}
-		// The private groups of the users just read, without decoding
-		// every user again.
-		for _, u := range users {
-			g, ok, err := r.PrivateGroup(*u)
-			if err != nil {
-				return err
-			}
-			if ok {
-				private = append(private, g)
-			}
-		}
-		return nil
-	})
-	return users, groups, private, err
 }
 
 // baseEntry is the entry for l.Base, of a class that its RDN type names.

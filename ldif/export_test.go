@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -141,5 +143,94 @@ func TestExportGolden(t *testing.T) {
 	must(t, err)
 	if !bytes.Equal(got, want) {
 		t.Errorf("export differs from %s (run go test -update to accept):\n%s", golden, got)
+	}
+}
+
+// TestExportAcrossChunks: users are decoded and written in chunks on
+// several goroutines; with more users than fit in a few chunks, every
+// user, stored group and private group is written once, in order, a
+// group's members are named right wherever their chunk, the progress ends
+// at the number of entries, and the file reads back to the same export.
+func TestExportAcrossChunks(t *testing.T) {
+	ctx := context.Background()
+	d := newDir(t)
+	n := 2*usersPerChunk + 77
+	var members []string
+	var uids []string
+	must(t, d.BulkBatch(ctx, func(b *directory.Batch) error {
+		staff, err := b.CreateGroup(directory.Group{CN: "staff"})
+		if err != nil {
+			return err
+		}
+		for i := range n {
+			u := directory.User{UID: fmt.Sprintf("user%05d", (i*7919)%n), Mail: fmt.Sprintf("u%d@example.com", i)}
+			if i%3 == 0 {
+				u.GIDNumber = staff.GIDNumber // the others get a private group
+			}
+			if u, err = b.CreateUser(u); err != nil {
+				return err
+			}
+			uids = append(uids, u.UID)
+			if i%5 == 0 {
+				members = append(members, u.ID)
+			}
+		}
+		staff.Users = members
+		return b.AddUsers(staff)
+	}))
+	var last [2]int
+	out := export(t, d, ExportOptions{Progress: func(done, total int) { last = [2]int{done, total} }})
+
+	slices.Sort(uids)
+	var want []string
+	for _, uid := range uids {
+		want = append(want, "uid="+uid+",ou=people,dc=example,dc=com")
+	}
+	want = append(want, "cn=staff,ou=groups,dc=example,dc=com")
+	private, err := d.ListPrivateGroups(ctx)
+	must(t, err)
+	has := map[string]bool{}
+	for _, g := range private {
+		has[g.CN] = true
+	}
+	for _, uid := range uids {
+		if has[uid] {
+			want = append(want, "cn="+uid+",ou=groups,dc=example,dc=com")
+		}
+	}
+	var got []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if dn, ok := strings.CutPrefix(line, "dn: "); ok && strings.Contains(dn, ",ou=") {
+			got = append(got, dn)
+		}
+	}
+	if len(private) != n-(n+2)/3 || len(got) != len(want) {
+		t.Fatalf("%d entries, want %d (%d private groups)", len(got), len(want), len(private))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("entry %d is %s, want %s", i, got[i], want[i])
+		}
+	}
+	if entries := len(want); last != [2]int{entries, entries} {
+		t.Errorf("last progress %v, want %d of %d", last, entries, entries)
+	}
+	staff, err := d.Group(ctx, "staff")
+	must(t, err)
+	var memberLines []string
+	for _, id := range staff.Users {
+		u, err := d.UserByID(ctx, id)
+		must(t, err)
+		memberLines = append(memberLines, "member: uid="+u.UID+",ou=people,dc=example,dc=com")
+	}
+	if !bytes.Contains(out, []byte(strings.Join(memberLines, "\n")+"\nmemberUid: ")) {
+		t.Error("the group's members are not named in its order")
+	}
+
+	d2 := newDir(t)
+	_, err = Import(ctx, d2, bytes.NewReader(out), testLayout(t))
+	must(t, err)
+	if again := export(t, d2, ExportOptions{}); !bytes.Equal(again, out) {
+		t.Error("export of the re-imported directory differs")
 	}
 }
