@@ -157,9 +157,9 @@ func (c *Cluster) cut(i int, cut bool) {
 	}
 }
 
-// Leader is the index of the member that member i takes for the leader,
-// or -1 when it knows none.
-func (c *Cluster) Leader(i int) int {
+// LeaderOf is the index of the member that member i takes for the
+// leader, or -1 when it knows none.
+func (c *Cluster) LeaderOf(i int) int {
 	lead := c.members[i].Server.Leader()
 	for j, m := range c.members {
 		if m != nil && lead != 0 && m.Server.MemberID() == lead {
