@@ -84,7 +84,7 @@ func (s *Store) commit(ctx context.Context, sn *snapshot, ops []clientv3.Op) (do
 	switch {
 	case errors.Is(err, rpctypes.ErrTooManyOps) || errors.Is(err, rpctypes.ErrRequestTooLarge):
 		return true, fmt.Errorf("etcd: %w: %w", ErrTxnTooLarge, err)
-	case isNoLeader(err):
+	case isNoLeader(err): // refused unproposed: no outcome to settle
 		return true, fmt.Errorf("etcd: %w", unavailable(err))
 	case err != nil:
 		return s.settle(ctx, sn, id, err)
