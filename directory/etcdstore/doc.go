@@ -6,8 +6,7 @@
 // P/d/<bucket>\x00<key>, and every committed Update also puts P/meta/commit.
 //
 // Reads. Open loads the keyspace at one revision with paged range reads,
-// then follows it with a Watch from the next revision (WithRequireLeader,
-// so a member cut off from the leader is left). Each watch response is
+// then follows it with a Watch from the next revision. Each watch response is
 // applied as one step and published as an immutable copy-on-write B-tree;
 // View reads one such snapshot and makes no network call. A compacted
 // watch reloads the whole keyspace and swaps it in; it never skips ahead.
@@ -39,6 +38,13 @@
 // call; callers use it before checking credentials that another node may
 // just have changed. Notify tells in-memory caches of every record the
 // mirror changes, whichever node wrote it.
+//
+// A member cut off. Every request and the watch ask for a leader
+// (WithRequireLeader), so a member without one refuses at once instead of
+// holding writes and linearizable reads until they time out or keeping a
+// silent watch. On such a refusal the Store sets the client's endpoints to
+// the members that have a leader and re-opens the watch from the mirror's
+// revision; it follows all again once the member has a leader (leave.go).
 //
 // Lost quorum. Views go on from the mirror. Writes and Sync fail with
 // ErrUnavailable after Options.RequestTimeout instead of waiting; the

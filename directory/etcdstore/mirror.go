@@ -135,6 +135,9 @@ func (s *Store) follow(ctx context.Context, done chan struct{}) {
 		if ctx.Err() != nil {
 			return
 		}
+		if isNoLeader(err) {
+			s.leaveLeaderless()
+		}
 		if errors.Is(err, rpctypes.ErrCompacted) {
 			s.log.Warn("etcd watch compacted past the mirror; reloading the keyspace", "rev", s.mirror.rev)
 			err = s.reload(ctx)

@@ -83,6 +83,7 @@ type Store struct {
 	closed  chan struct{}
 	reloads atomic.Int64
 	history history
+	steer   steering
 
 	syncs    syncRounds
 	notifyMu sync.Mutex
@@ -95,7 +96,9 @@ type Store struct {
 }
 
 // Open loads Atrium's keyspace from etcd and starts following it. The
-// client stays the caller's: Close does not close it.
+// client stays the caller's: Close does not close it. While a member has
+// no leader the Store leaves it out of the client's endpoints (leave.go),
+// and puts it back by Close at the latest.
 func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
@@ -121,6 +124,7 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, erro
 		log:    opts.Logger.With("store", "etcd", "prefix", opts.Prefix),
 		writer: make(chan struct{}, 1),
 		closed: make(chan struct{}),
+		steer:  steering{all: cli.Endpoints()},
 	}
 	m, err := s.load(ctx)
 	if err != nil {
@@ -178,7 +182,7 @@ func (s *Store) Sync(ctx context.Context) error {
 func (s *Store) readCommitRevision() (int64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.RequestTimeout)
 	defer cancel()
-	resp, err := s.kv.Get(ctx, s.commitKey)
+	resp, err := s.kv.Get(clientv3.WithRequireLeader(ctx), s.commitKey)
 	if err != nil || len(resp.Kvs) == 0 {
 		return 0, err
 	}

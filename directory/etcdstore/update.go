@@ -67,7 +67,7 @@ func (s *Store) attempt(ctx context.Context, fn func(directory.Tx) error) (done 
 func (s *Store) behind(ctx context.Context, sn *snapshot) bool {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
 	defer cancel()
-	resp, err := s.kv.Get(ctx, s.commitKey)
+	resp, err := s.kv.Get(clientv3.WithRequireLeader(ctx), s.commitKey)
 	if err != nil || len(resp.Kvs) == 0 || resp.Kvs[0].ModRevision == sn.commitRev {
 		return false
 	}
@@ -80,14 +80,12 @@ func (s *Store) commit(ctx context.Context, sn *snapshot, ops []clientv3.Op) (do
 	id := newTxnID()
 	tctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
 	defer cancel()
-	resp, err := s.kv.Txn(tctx).
-		If(s.unchangedSince(sn)).
-		Then(append(ops, clientv3.OpPut(s.commitKey, id))...).
-		Else(clientv3.OpGet(s.commitKey)).
-		Commit()
+	resp, err := s.guarded(tctx, sn, append(ops, clientv3.OpPut(s.commitKey, id)))
 	switch {
 	case errors.Is(err, rpctypes.ErrTooManyOps) || errors.Is(err, rpctypes.ErrRequestTooLarge):
 		return true, fmt.Errorf("etcd: %w: %w", ErrTxnTooLarge, err)
+	case isNoLeader(err): // refused unproposed: no outcome to settle
+		return true, fmt.Errorf("etcd: %w", unavailable(err))
 	case err != nil:
 		return s.settle(ctx, sn, id, err)
 	case resp.Succeeded:
@@ -107,11 +105,7 @@ func (s *Store) commit(ctx context.Context, sn *snapshot, ops []clientv3.Op) (do
 func (s *Store) settle(ctx context.Context, sn *snapshot, id string, cause error) (done bool, err error) {
 	tctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
 	defer cancel()
-	resp, err := s.kv.Txn(tctx).
-		If(s.unchangedSince(sn)).
-		Then(clientv3.OpPut(s.commitKey, "fence-"+id)).
-		Else(clientv3.OpGet(s.commitKey)).
-		Commit()
+	resp, err := s.guarded(tctx, sn, []clientv3.Op{clientv3.OpPut(s.commitKey, "fence-"+id)})
 	if err != nil {
 		return true, fmt.Errorf("etcd: commit outcome unknown: %w (settling it: %w)", unavailable(cause), unavailable(err))
 	}
@@ -128,6 +122,25 @@ func (s *Store) settle(ctx context.Context, sn *snapshot, id string, cause error
 	}
 	s.log.Warn("etcd commit reply lost; settled from the mirror", "txn", id, "committed", rev != 0, "err", cause)
 	return rev != 0, nil
+}
+
+// guarded sends ops as one transaction that applies only if no commit
+// came after sn. A member without a leader refuses it before proposing it
+// (WithRequireLeader), so after such a refusal it is sent once more if the
+// client has left that member (see leave.go).
+func (s *Store) guarded(ctx context.Context, sn *snapshot, ops []clientv3.Op) (*clientv3.TxnResponse, error) {
+	send := func() (*clientv3.TxnResponse, error) {
+		return s.kv.Txn(clientv3.WithRequireLeader(ctx)).
+			If(s.unchangedSince(sn)).
+			Then(ops...).
+			Else(clientv3.OpGet(s.commitKey)).
+			Commit()
+	}
+	resp, err := send()
+	if isNoLeader(err) && s.leaveLeaderless() {
+		resp, err = send()
+	}
+	return resp, err
 }
 
 func (s *Store) unchangedSince(sn *snapshot) clientv3.Cmp {

@@ -38,6 +38,7 @@ type Processes struct {
 	bin       string
 	env       []string // added to the environment of each member
 	tls       *TLSFiles
+	split     *split // peer proxies; nil when peers talk directly
 }
 
 // StartProcesses is StartDebian returning the members' processes.
@@ -50,8 +51,10 @@ func StartProcesses(t *testing.T) *Processes { return startProcesses(t, nil) }
 func StartDebianTLS(t *testing.T, files TLSFiles) *Processes { return startProcesses(t, &files) }
 
 func startProcesses(t *testing.T, files *TLSFiles) *Processes {
-	return startMembers(&Processes{t: t, bin: testenv.Tool(t, "etcd", "etcd-server"), tls: files})
+	return startMembers(&Processes{t: t, bin: debianEtcd(t), tls: files})
 }
+
+func debianEtcd(t *testing.T) string { return testenv.Tool(t, "etcd", "etcd-server") }
 
 // startMembers starts three members of p.bin, given etcd's flags.
 func startMembers(p *Processes) *Processes {
@@ -69,10 +72,17 @@ func startMembers(p *Processes) *Processes {
 		peers, p.Endpoints = append(peers, peer.String()), append(p.Endpoints, client.String())
 		initial = append(initial, fmt.Sprintf("m%d=%s", i, peer))
 	}
+	advertise := peers
+	if p.split != nil {
+		advertise, initial = p.split.listen(t, peers), nil
+		for i, u := range advertise {
+			initial = append(initial, fmt.Sprintf("m%d=%s", i, u))
+		}
+	}
 	for i := range 3 {
 		p.args = append(p.args, append([]string{
 			"--name", fmt.Sprintf("m%d", i), "--data-dir", filepath.Join(dir, strconv.Itoa(i)),
-			"--listen-peer-urls", peers[i], "--initial-advertise-peer-urls", peers[i],
+			"--listen-peer-urls", peers[i], "--initial-advertise-peer-urls", advertise[i],
 			"--listen-client-urls", p.Endpoints[i], "--advertise-client-urls", p.Endpoints[i],
 			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
 			"--initial-cluster-token", "debian-" + filepath.Base(dir),
@@ -84,6 +94,9 @@ func startMembers(p *Processes) *Processes {
 		p.Start(i)
 	}
 	waitWritable(t, p.Endpoints, files)
+	if p.split != nil {
+		p.learnIDs()
+	}
 	return p
 }
 

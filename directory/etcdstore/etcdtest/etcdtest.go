@@ -132,3 +132,39 @@ func FreeURL() *url.URL {
 	}
 	return nil
 }
+
+// Partition cuts member i off from the other members: the Raft messages
+// between them are dropped both ways (etcd's CutPeer), as a network split
+// would, while clients still reach every member. Heal ends it.
+func (c *Cluster) Partition(i int) { c.cut(i, true) }
+
+// Heal lets member i reach the other members again after Partition.
+func (c *Cluster) Heal(i int) { c.cut(i, false) }
+
+func (c *Cluster) cut(i int, cut bool) {
+	for j, other := range c.members {
+		if j == i || other == nil {
+			continue
+		}
+		a, b := c.members[i].Server, other.Server
+		if cut {
+			a.CutPeer(b.MemberID())
+			b.CutPeer(a.MemberID())
+		} else {
+			a.MendPeer(b.MemberID())
+			b.MendPeer(a.MemberID())
+		}
+	}
+}
+
+// LeaderOf is the index of the member that member i takes for the
+// leader, or -1 when it knows none.
+func (c *Cluster) LeaderOf(i int) int {
+	lead := c.members[i].Server.Leader()
+	for j, m := range c.members {
+		if m != nil && lead != 0 && m.Server.MemberID() == lead {
+			return j
+		}
+	}
+	return -1
+}
