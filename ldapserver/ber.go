@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 
@@ -131,7 +132,12 @@ func checkNesting(b []byte, max int) (int, error) {
 // Packets' allocation (0: one allocation per element). The Packets share
 // raw's memory.
 func parseBER(raw []byte, elements int) (*ber.Packet, error) {
-	ps := berParser{boxes: make([]packetBox, elements), kids: make([]*ber.Packet, max(0, elements-1))}
+	return parseInto(raw, newSlab(elements))
+}
+
+// parseInto is parseBER into the Packets of s.
+func parseInto(raw []byte, s *slab) (*ber.Packet, error) {
+	ps := berParser{boxes: s.boxes, kids: s.kids}
 	p, n, err := ps.element(raw)
 	if err != nil {
 		return nil, err
@@ -140,6 +146,44 @@ func parseBER(raw []byte, elements int) (*ber.Packet, error) {
 		return nil, fmt.Errorf("%d bytes after the element", len(raw)-n)
 	}
 	return p, nil
+}
+
+// slab is the memory one message's Packets are decoded into.
+type slab struct {
+	boxes []packetBox
+	kids  []*ber.Packet
+}
+
+func newSlab(elements int) *slab {
+	return &slab{boxes: make([]packetBox, elements), kids: make([]*ber.Packet, max(0, elements-1))}
+}
+
+// slabs keeps the slabs of answered requests (message.release) for the
+// next ones: a search's Packets were about half of what it left for the
+// collector, and each collection delays the requests it meets.
+var slabs sync.Pool
+
+// maxPooledSlab bounds the slabs kept: larger requests are rare.
+const maxPooledSlab = 256
+
+// pooledSlab returns a slab of at least elements Packets, reused when one
+// is free.
+func pooledSlab(elements int) *slab {
+	if s, _ := slabs.Get().(*slab); s != nil && len(s.boxes) >= elements {
+		return s
+	}
+	return newSlab(max(elements, 32))
+}
+
+// release clears s, so that it keeps no request alive, and keeps it for
+// reuse.
+func (s *slab) release() {
+	if len(s.boxes) > maxPooledSlab {
+		return
+	}
+	clear(s.boxes)
+	clear(s.kids)
+	slabs.Put(s)
 }
 
 // berParser hands out one message's Packets, and their Children slices,

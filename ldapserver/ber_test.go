@@ -3,6 +3,7 @@ package ldapserver
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"testing"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
@@ -161,5 +162,43 @@ func BenchmarkDecodeSearch(b *testing.B) {
 		if _, err := decodeMessage(raw); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A request's Packets are reused once it is answered: decoding a uid
+// search allocated about 4 KB of them, half of what a search leaves for
+// the collector. A released message holds no Packets, and the next
+// message decoded into the same memory reads as it should.
+func TestAnsweredRequestsLeaveTheirPacketsForTheNext(t *testing.T) {
+	first := lber.Envelope(1, gapSearch(t, base, scopeSub, "(&(objectClass=posixAccount)(uid=alice))", "uid", "cn", "uidNumber", "gidNumber").Bytes(), nil)
+	second := lber.Envelope(2, gapSearch(t, base, scopeSub, "(uid=bob)", "mail").Bytes(), nil)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const n = 1000
+	for range n {
+		m, err := decodeMessage(first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.release()
+		if m.op != nil {
+			t.Fatal("a released message still holds its Packets")
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if perMessage := (after.TotalAlloc - before.TotalAlloc) / n; perMessage > 1024 {
+		t.Errorf("decoding a uid search allocates %d bytes, want at most 1 KB", perMessage)
+	}
+	m, err := decodeMessage(second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.release()
+	q, err := decodeSearch(m.op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.id != 2 || q.filter.String() != "(uid=bob)" || len(q.attrs) != 1 || q.attrs[0] != "mail" {
+		t.Errorf("the next message reads as id %d, filter %s, attributes %v", m.id, q.filter, q.attrs)
 	}
 }

@@ -131,6 +131,7 @@ func (c *conn) serve(useTLS bool) {
 				return
 			}
 			c.reply(m, fail(ldap.LDAPResultProtocolError, err.Error()), nil)
+			m.release()
 			continue
 		}
 		if !c.dispatch(m) {
@@ -155,21 +156,16 @@ func (c *conn) busy() bool {
 }
 
 // dispatch starts one request; it returns false when the connection ends.
+// A request that becomes an operation is released by runOp, any other
+// here.
 func (c *conn) dispatch(m *message) bool {
 	switch m.tag {
 	case opUnbind:
+		m.release()
 		return false
 	case opAbandon:
-		id, _ := m.op.Value.(int64)
-		if len(m.op.Data.Bytes()) > 0 && id == 0 {
-			id = decodeInt(m.op.Data.Bytes())
-		}
-		c.mu.Lock()
-		if op, ok := c.running[id]; ok {
-			op.abandoned.Store(true)
-			op.cancel()
-		}
-		c.mu.Unlock()
+		c.abandon(m)
+		m.release()
 		return true
 	case opBind:
 		// RFC 4511 4.2.1: finish outstanding operations before a bind, and
@@ -179,16 +175,19 @@ func (c *conn) dispatch(m *message) bool {
 		return true
 	case opExtended:
 		if len(m.op.Children) > 0 && str(m.op.Children[0]) == oidStartTLS {
+			defer m.release()
 			return c.handleStartTLS(m)
 		}
 	}
 	if _, known := responseTag[m.tag]; !known {
 		c.reply(m, fail(ldap.LDAPResultProtocolError, fmt.Sprintf("unknown operation %d", m.tag)), nil)
+		m.release()
 		return true
 	}
 	select {
 	case c.slots <- struct{}{}:
 	case <-c.ctx.Done():
+		m.release()
 		return false
 	}
 	ctx, op := c.track(m)
@@ -210,6 +209,20 @@ func (c *conn) dispatch(m *message) bool {
 		<-c.slots
 	}
 	return true
+}
+
+// abandon cancels the operation an Abandon request names.
+func (c *conn) abandon(m *message) {
+	id, _ := m.op.Value.(int64)
+	if len(m.op.Data.Bytes()) > 0 && id == 0 {
+		id = decodeInt(m.op.Data.Bytes())
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if op, ok := c.running[id]; ok {
+		op.abandoned.Store(true)
+		op.cancel()
+	}
 }
 
 // job is one operation handed to a worker.
@@ -263,6 +276,7 @@ func (c *conn) run(m *message) {
 
 func (c *conn) runOp(ctx context.Context, m *message, op *operation) {
 	defer c.ops.Done()
+	defer m.release()
 	defer func() {
 		op.cancel()
 		c.mu.Lock()

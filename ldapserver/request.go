@@ -44,6 +44,16 @@ type message struct {
 	op       *ber.Packet
 	tag      int
 	controls []control
+	slab     *slab // op's memory, until release
+}
+
+// release gives m's Packets back for reuse once m is answered or dropped;
+// m.op must not be read after.
+func (m *message) release() {
+	if m.slab != nil {
+		m.slab.release()
+		m.slab, m.op = nil, nil
+	}
 }
 
 var errMalformed = errors.New("malformed request")
@@ -55,19 +65,23 @@ func decodeMessage(raw []byte) (*message, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := parseBER(raw, elements)
+	s := pooledSlab(elements)
+	p, err := parseInto(raw, s)
 	if err != nil {
+		s.release()
 		return nil, fmt.Errorf("%w: %v", errMalformed, err)
 	}
 	if len(p.Children) < 2 || p.Children[0].Tag != ber.TagInteger || p.Children[0].ClassType != ber.ClassUniversal {
+		s.release()
 		return nil, malformed("envelope")
 	}
 	id, ok := p.Children[0].Value.(int64)
 	if !ok || id <= 0 {
 		// RFC 4511 4.1.1.1: ID 0 is the server's, for unsolicited notices.
+		s.release()
 		return nil, malformed("message ID")
 	}
-	m := &message{id: id, op: p.Children[1], tag: int(p.Children[1].Tag)}
+	m := &message{id: id, op: p.Children[1], tag: int(p.Children[1].Tag), slab: s}
 	if m.op.ClassType != ber.ClassApplication {
 		return m, malformed("protocol op")
 	}
