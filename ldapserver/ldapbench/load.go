@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	ber "github.com/go-asn1-ber/asn1-ber"
 )
 
 // Workload is one kind of operation the load generator repeats.
@@ -31,6 +33,8 @@ type Result struct {
 	Ops      int
 	Elapsed  time.Duration
 	P50, P99 time.Duration
+	// CPUPerOp is the server's, when the caller measured it.
+	CPUPerOp time.Duration
 }
 
 // OpsPerSec is the throughput of the run.
@@ -169,24 +173,27 @@ func Workloads(d Dataset, conns int) []Workload {
 		return func(c *conn, k int) error { return expect(c.do(bindRequest(dn, pw))) }
 	}
 	reader := bindAs(d.ReaderDN(), ReaderPassword)
-	search := func(c *conn, base string, scope, want int, filter string, attrs ...string) error {
-		req, err := searchRequest(base, scope, filter, attrs...)
+	// search sends user i's search from cache, built by filter the first
+	// time, and expects want entries.
+	search := func(c *conn, cache requestCache, i, want int, filter func() string, attrs ...string) error {
+		msg, err := cache.get(i, func() (*ber.Packet, error) { return searchRequest(d.Base, 2, filter(), attrs...) })
 		if err != nil {
 			return err
 		}
-		r, err := c.do(req)
+		r, err := c.exchange(msg, false)
 		if err == nil && r.code == 0 && r.entries != want {
-			return fmt.Errorf("%s: %d entries, want %d", filter, r.entries, want)
+			return fmt.Errorf("search of user %d: %d entries, want %d", i, r.entries, want)
 		}
 		return expect(r, err)
 	}
+	uidSearches, membershipSearches := make(requestCache, d.Users), make(requestCache, d.Users)
 	return []Workload{
 		{
 			Name: "uid-search", Conns: conns, Setup: reader,
 			// What nslcd and SSSD send to look up a login name.
 			Op: func(_ string, c *conn, k int, rnd *rand.Rand) error {
 				i := rnd.IntN(d.Users)
-				return search(c, d.Base, 2, 1, "(&(objectClass=posixAccount)(uid="+d.UID(i)+"))",
+				return search(c, uidSearches, i, 1, func() string { return "(&(objectClass=posixAccount)(uid=" + d.UID(i) + "))" },
 					"uid", "userPassword", "uidNumber", "gidNumber", "cn", "homeDirectory", "loginShell", "gecos", "objectClass")
 			},
 		},
@@ -195,7 +202,9 @@ func Workloads(d Dataset, conns int) []Workload {
 			// nslcd's initgroups query: the groups a user is directly in.
 			Op: func(_ string, c *conn, k int, rnd *rand.Rand) error {
 				i := rnd.IntN(d.Users)
-				return search(c, d.Base, 2, 3, "(&(objectClass=posixGroup)(|(memberUid="+d.UID(i)+")(member="+d.UserDN(i)+")))", "gidNumber", "cn")
+				return search(c, membershipSearches, i, 3, func() string {
+					return "(&(objectClass=posixGroup)(|(memberUid=" + d.UID(i) + ")(member=" + d.UserDN(i) + ")))"
+				}, "gidNumber", "cn")
 			},
 		},
 		{

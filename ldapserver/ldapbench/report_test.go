@@ -115,7 +115,7 @@ func paced(workloads []Workload, servers []*Server, null *Server, samples map[st
 		fmt.Fprintf(&b, "%s p99 at %.0f op/s over %d connections, %d windows:", w.Name, rate, benchConns, pacedRounds)
 		for _, s := range append(slices.Clone(servers), null) {
 			p50, p99 := medianLatency(windows[s.Name])
-			fmt.Fprintf(&b, "  %s p50 %s, p99 %s;", s.Name, ms(p50), ms(p99))
+			fmt.Fprintf(&b, "  %s p50 %s, p99 %s, CPU %s per op;", s.Name, ms(p50), ms(p99), windows[s.Name][0].CPUPerOp.Round(100*time.Nanosecond))
 		}
 		a, s := windows["atrium"], windows["slapd"]
 		if len(s) == 0 {
@@ -137,16 +137,25 @@ func paced(workloads []Workload, servers []*Server, null *Server, samples map[st
 const pacedRounds = 9
 
 // pacedWindows runs pacedRounds windows of w at rate on each server in
-// turn, and returns them by server name, in order.
+// turn, and returns them by server name, in order, each with the server's
+// CPU per operation over all its windows.
 func pacedWindows(w Workload, turns []*Server, rate float64) (map[string][]Result, error) {
 	windows := map[string][]Result{}
+	cpu := map[string]time.Duration{}
 	for range pacedRounds {
 		for _, s := range turns {
+			before := s.CPUTime()
 			r, err := RunPaced(s.Addr, w, int(rate), rate)
 			if err != nil {
 				return nil, fmt.Errorf("on %s: %w", s.Name, err)
 			}
+			cpu[s.Name] += s.CPUTime() - before
 			windows[s.Name] = append(windows[s.Name], r)
+		}
+	}
+	for _, s := range turns {
+		for i := range windows[s.Name] {
+			windows[s.Name][i].CPUPerOp = cpu[s.Name] / time.Duration(pacedRounds*int(rate))
 		}
 	}
 	return windows, nil

@@ -250,9 +250,12 @@ func StartAtrium(exe, path string, d Dataset) (*Server, error) {
 
 // startGo starts exe, the benchmark's binary, as the server its env
 // selects, on ServerCPU with GOMAXPROCS 1, and waits until it answers.
+// ATRIUM_LDAPBENCH_SERVER_ENV adds variables to the Go servers' own
+// (GOGC=200 GODEBUG=gctrace=1, say), to try a runtime setting.
 func startGo(name, exe string, d Dataset, env ...string) (*Server, error) {
 	cmd := pinned(exe, "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), env...), "GOMAXPROCS=1")
+	cmd.Env = append(cmd.Env, strings.Fields(os.Getenv("ATRIUM_LDAPBENCH_SERVER_ENV"))...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

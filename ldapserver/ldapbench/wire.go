@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync/atomic"
 	"time"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
@@ -58,7 +59,13 @@ func (c *conn) do(op *ber.Packet, controls ...*ber.Packet) (response, error) {
 	for _, ctl := range controls {
 		cs = append(cs, ctl.Bytes()...)
 	}
-	if _, err := c.bw.Write(lber.Envelope(1, op.Bytes(), cs)); err != nil {
+	return c.exchange(lber.Envelope(1, op.Bytes(), cs), op.Tag == 3 && len(controls) > 0)
+}
+
+// exchange sends msg, a whole LDAPMessage, and reads until its final
+// response; paged says to keep the cookie of a paged results control.
+func (c *conn) exchange(msg []byte, paged bool) (response, error) {
+	if _, err := c.bw.Write(msg); err != nil {
 		return response{}, err
 	}
 	if err := c.bw.Flush(); err != nil {
@@ -85,7 +92,7 @@ func (c *conn) do(op *ber.Packet, controls ...*ber.Packet) (response, error) {
 			return r, fmt.Errorf("response %#x without a result code", tag)
 		}
 		r.code = int64(body[2])
-		if tag == 0x65 && op.Tag == 3 && len(controls) > 0 {
+		if tag == 0x65 && paged {
 			r.cookie = pagingCookie(raw)
 		}
 		return r, nil
@@ -156,4 +163,25 @@ func pagingControl(size uint32, cookie []byte) *ber.Packet {
 	c := ldap.NewControlPaging(size)
 	c.SetCookie(cookie)
 	return c.Encode()
+}
+
+// requestCache holds each user's request of one workload once encoded:
+// building a search (compiling its filter, encoding it) costs the load
+// generator as much CPU as a server spends answering it, and time spent
+// there is counted in the latency it measures.
+type requestCache []atomic.Pointer[[]byte]
+
+// get returns the request of user i, encoding it with build the first
+// time.
+func (rc requestCache) get(i int, build func() (*ber.Packet, error)) ([]byte, error) {
+	if msg := rc[i].Load(); msg != nil {
+		return *msg, nil
+	}
+	op, err := build()
+	if err != nil {
+		return nil, err
+	}
+	msg := lber.Envelope(1, op.Bytes(), nil)
+	rc[i].Store(&msg)
+	return msg, nil
 }
