@@ -42,16 +42,23 @@ type Filter struct {
 const maxFilterDepth = 64
 
 // decodeFilter turns the BER of a filter into a Filter.
-func decodeFilter(p *ber.Packet) (*Filter, error) { return decodeFilterDepth(p, 0) }
+func decodeFilter(p *ber.Packet) (*Filter, error) {
+	f := &Filter{}
+	if err := decodeFilterInto(f, p, 0); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
 
-func decodeFilterDepth(p *ber.Packet, depth int) (*Filter, error) {
+// decodeFilterInto decodes p into f, and its children into f.Children
+// in place.
+func decodeFilterInto(f *Filter, p *ber.Packet, depth int) error {
 	if depth > maxFilterDepth {
-		return nil, fmt.Errorf("filter nested deeper than %d", maxFilterDepth)
+		return fmt.Errorf("filter nested deeper than %d", maxFilterDepth)
 	}
 	if p.ClassType != ber.ClassContext {
-		return nil, fmt.Errorf("filter: unexpected class %d", p.ClassType)
+		return fmt.Errorf("filter: unexpected class %d", p.ClassType)
 	}
-	f := &Filter{}
 	str := func(q *ber.Packet) string { return string(q.Data.Bytes()) }
 	ava := func() error {
 		if len(p.Children) != 2 {
@@ -66,47 +73,44 @@ func decodeFilterDepth(p *ber.Packet, depth int) (*Filter, error) {
 		if p.Tag == ldap.FilterOr {
 			f.Kind = FilterOr
 		}
-		f.Children = make([]Filter, 0, len(p.Children))
-		for _, c := range p.Children {
-			cf, err := decodeFilterDepth(c, depth+1)
-			if err != nil {
-				return nil, err
+		f.Children = make([]Filter, len(p.Children))
+		for i, c := range p.Children {
+			if err := decodeFilterInto(&f.Children[i], c, depth+1); err != nil {
+				return err
 			}
-			f.Children = append(f.Children, *cf)
 		}
 	case ldap.FilterNot:
 		if len(p.Children) != 1 {
-			return nil, fmt.Errorf("filter: not needs one filter")
+			return fmt.Errorf("filter: not needs one filter")
 		}
-		cf, err := decodeFilterDepth(p.Children[0], depth+1)
-		if err != nil {
-			return nil, err
+		f.Kind, f.Children = FilterNot, make([]Filter, 1)
+		if err := decodeFilterInto(&f.Children[0], p.Children[0], depth+1); err != nil {
+			return err
 		}
-		f.Kind, f.Children = FilterNot, []Filter{*cf}
 	case ldap.FilterEqualityMatch:
 		f.Kind = FilterEqual
-		return f, ava()
+		return ava()
 	case ldap.FilterGreaterOrEqual:
 		f.Kind = FilterGreaterOrEqual
-		return f, ava()
+		return ava()
 	case ldap.FilterLessOrEqual:
 		f.Kind = FilterLessOrEqual
-		return f, ava()
+		return ava()
 	case ldap.FilterApproxMatch:
 		f.Kind = FilterApprox
-		return f, ava()
+		return ava()
 	case ldap.FilterPresent:
 		f.Kind, f.Attr = FilterPresent, str(p)
 	case ldap.FilterSubstrings:
 		if len(p.Children) != 2 || len(p.Children[1].Children) == 0 {
-			return nil, fmt.Errorf("filter: malformed substrings")
+			return fmt.Errorf("filter: malformed substrings")
 		}
 		f.Kind, f.Attr = FilterSubstrings, str(p.Children[0])
 		for i, c := range p.Children[1].Children {
 			switch c.Tag {
 			case ldap.FilterSubstringsInitial:
 				if i != 0 {
-					return nil, fmt.Errorf("filter: initial substring not first")
+					return fmt.Errorf("filter: initial substring not first")
 				}
 				f.Initial = str(c)
 			case ldap.FilterSubstringsAny:
@@ -114,7 +118,7 @@ func decodeFilterDepth(p *ber.Packet, depth int) (*Filter, error) {
 			case ldap.FilterSubstringsFinal:
 				f.Final = str(c)
 			default:
-				return nil, fmt.Errorf("filter: unknown substring tag %d", c.Tag)
+				return fmt.Errorf("filter: unknown substring tag %d", c.Tag)
 			}
 		}
 	case ldap.FilterExtensibleMatch:
@@ -132,9 +136,9 @@ func decodeFilterDepth(p *ber.Packet, depth int) (*Filter, error) {
 			}
 		}
 	default:
-		return nil, fmt.Errorf("filter: unknown choice %d", p.Tag)
+		return fmt.Errorf("filter: unknown choice %d", p.Tag)
 	}
-	return f, nil
+	return nil
 }
 
 // String spells f in RFC 4515 form, for logs and paging state.
