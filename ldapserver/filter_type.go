@@ -59,7 +59,6 @@ func decodeFilterInto(f *Filter, p *ber.Packet, depth int) error {
 	if p.ClassType != ber.ClassContext {
 		return fmt.Errorf("filter: unexpected class %d", p.ClassType)
 	}
-	str := func(q *ber.Packet) string { return string(q.Data.Bytes()) }
 	ava := func() error {
 		if len(p.Children) != 2 {
 			return fmt.Errorf("filter: attribute value assertion needs two parts")
@@ -102,39 +101,9 @@ func decodeFilterInto(f *Filter, p *ber.Packet, depth int) error {
 	case ldap.FilterPresent:
 		f.Kind, f.Attr = FilterPresent, str(p)
 	case ldap.FilterSubstrings:
-		if len(p.Children) != 2 || len(p.Children[1].Children) == 0 {
-			return fmt.Errorf("filter: malformed substrings")
-		}
-		f.Kind, f.Attr = FilterSubstrings, str(p.Children[0])
-		for i, c := range p.Children[1].Children {
-			switch c.Tag {
-			case ldap.FilterSubstringsInitial:
-				if i != 0 {
-					return fmt.Errorf("filter: initial substring not first")
-				}
-				f.Initial = str(c)
-			case ldap.FilterSubstringsAny:
-				f.Any = append(f.Any, str(c))
-			case ldap.FilterSubstringsFinal:
-				f.Final = str(c)
-			default:
-				return fmt.Errorf("filter: unknown substring tag %d", c.Tag)
-			}
-		}
+		return decodeSubstrings(f, p)
 	case ldap.FilterExtensibleMatch:
-		f.Kind = FilterExtensible
-		for _, c := range p.Children {
-			switch c.Tag {
-			case 1:
-				f.Rule = str(c)
-			case 2:
-				f.Attr = str(c)
-			case 3:
-				f.Value = str(c)
-			case 4:
-				f.DNAttributes = len(c.Data.Bytes()) > 0 && c.Data.Bytes()[0] != 0
-			}
-		}
+		decodeExtensible(f, p)
 	default:
 		return fmt.Errorf("filter: unknown choice %d", p.Tag)
 	}
@@ -184,4 +153,44 @@ func (f *Filter) write(b *strings.Builder) {
 		b.WriteString(":=" + esc(f.Value))
 	}
 	b.WriteByte(')')
+}
+
+func decodeSubstrings(f *Filter, p *ber.Packet) error {
+	if len(p.Children) != 2 || len(p.Children[1].Children) == 0 {
+		return fmt.Errorf("filter: malformed substrings")
+	}
+	f.Kind, f.Attr = FilterSubstrings, str(p.Children[0])
+	for i, c := range p.Children[1].Children {
+		switch c.Tag {
+		case ldap.FilterSubstringsInitial:
+			if i != 0 {
+				return fmt.Errorf("filter: initial substring not first")
+			}
+			f.Initial = str(c)
+		case ldap.FilterSubstringsAny:
+			f.Any = append(f.Any, str(c))
+		case ldap.FilterSubstringsFinal:
+			f.Final = str(c)
+		default:
+			return fmt.Errorf("filter: unknown substring tag %d", c.Tag)
+		}
+	}
+	return nil
+}
+
+func decodeExtensible(f *Filter, p *ber.Packet) {
+	f.Kind = FilterExtensible
+	for _, c := range p.Children {
+		switch c.Tag {
+		case 1:
+			f.Rule = str(c)
+		case 2:
+			f.Attr = str(c)
+		case 3:
+			f.Value = str(c)
+		case 4:
+			v := c.Data.Bytes()
+			f.DNAttributes = len(v) > 0 && v[0] != 0
+		}
+	}
 }
