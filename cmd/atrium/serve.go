@@ -134,32 +134,14 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	go scheduledBackups(ctx, cfg, d, log)
 	adminSrv := &http.Server{Handler: adminHandler(cfg, d, log), ReadHeaderTimeout: 10 * time.Second}
 
-	type listener struct {
-		name, addr string
-		serve      func(net.Listener) error
-	}
-	listeners := []listener{
+	errc, err := listenAll(cfg, adminSrv, []namedListener{
 		{"ldap", cfg.LDAPAddr, ldapSrv.Serve},
 		{"ldaps", cfg.LDAPSAddr, ldapSrv.ServeTLS},
 		{"http", cfg.HTTPAddr, func(ln net.Listener) error { return httpSrv.Serve(webConns.Listener(ln)) }},
 		{"metrics", cfg.Metrics.Addr, serveMetrics(ctx, m, log)},
-	}
-	errc := make(chan error, len(listeners)+1)
-	adminLn, err := listenAdmin(cfg.Data)
+	}, log)
 	if err != nil {
 		return err
-	}
-	go func() { errc <- ignoreClosed(adminSrv.Serve(adminLn)) }()
-	for _, l := range listeners {
-		if l.addr == "" {
-			continue
-		}
-		ln, err := net.Listen("tcp", l.addr)
-		if err != nil {
-			return fmt.Errorf("%s listener: %w", l.name, err)
-		}
-		log.Info("listening", "service", l.name, "addr", ln.Addr().String())
-		go func() { errc <- ignoreClosed(l.serve(ln)) }()
 	}
 	log.Info("atrium ready", "version", version, "data", cfg.Data, "base_dn", cfg.BaseDN, "external_url", cfg.ExternalURL, "startup", time.Since(started).Round(time.Millisecond))
 
@@ -176,6 +158,37 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	adminSrv.Shutdown(shutdown)
 	os.Remove(filepath.Join(cfg.Data, socketName))
 	return err
+}
+
+// namedListener is one of the server's TCP listeners; an empty addr
+// leaves it off.
+type namedListener struct {
+	name, addr string
+	serve      func(net.Listener) error
+}
+
+// listenAll opens the admin socket and every listener with an address,
+// and serves each in a goroutine of its own; the channel carries the
+// first error any of them stops with.
+func listenAll(cfg Config, admin *http.Server, listeners []namedListener, log *slog.Logger) (<-chan error, error) {
+	errc := make(chan error, len(listeners)+1)
+	adminLn, err := listenAdmin(cfg.Data)
+	if err != nil {
+		return nil, err
+	}
+	go func() { errc <- ignoreClosed(admin.Serve(adminLn)) }()
+	for _, l := range listeners {
+		if l.addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			return nil, fmt.Errorf("%s listener: %w", l.name, err)
+		}
+		log.Info("listening", "service", l.name, "addr", ln.Addr().String())
+		go func() { errc <- ignoreClosed(l.serve(ln)) }()
+	}
+	return errc, nil
 }
 
 // ldapServer is the LDAP front end on d, with cfg's access rules and limits.
