@@ -107,7 +107,16 @@ func BenchmarkAtriumVsSlapd(b *testing.B) {
 	}
 	// Printed rather than logged: a benchmark's log is shown only with -v.
 	fmt.Print(report(workloads, samples, slapd != nil))
-	fmt.Print(paced(workloads, servers, null, samples))
+	others := []*Server{null}
+	if env := os.Getenv("ATRIUM_LDAPBENCH_VARIANT_ENV"); env != "" {
+		variant, err := StartVariant(exe, dir, path, d, env)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer variant.Stop()
+		others = append(others, variant)
+	}
+	fmt.Print(paced(workloads, servers, others, samples))
 	fmt.Print(footprint(servers, serveStartup, workloads, samples))
 }
 

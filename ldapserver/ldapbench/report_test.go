@@ -92,10 +92,11 @@ func closedTarget(name string, cpu []float64, speed float64) string {
 // p99 of the window it falls in, so each server's median window is
 // compared, and the window-by-window ratios are shown beside it (on a
 // busy machine the weather changes between two windows next to each
-// other, so those move by 10x). The null server takes its turns too: its
-// p99 is the floor the machine sets in the same windows, which no server
-// can beat.
-func paced(workloads []Workload, servers []*Server, null *Server, samples map[string][]sample) string {
+// other, so those move by 10x). The others take their turns too: the null
+// server, whose p99 is the floor the machine sets in the same windows,
+// which no server can beat, and any variant of Atrium's runtime settings
+// being tried (ATRIUM_LDAPBENCH_VARIANT_ENV).
+func paced(workloads []Workload, servers, others []*Server, samples map[string][]sample) string {
 	var b strings.Builder
 	for _, w := range workloads {
 		if w.Name != "uid-search" && w.Name != "membership-search" {
@@ -107,13 +108,14 @@ func paced(workloads []Workload, servers []*Server, null *Server, samples map[st
 				rate = ops / 2
 			}
 		}
-		windows, err := pacedWindows(w, append(slices.Clone(servers), null), rate)
+		turns := slices.Concat(servers, others)
+		windows, err := pacedWindows(w, turns, rate)
 		if err != nil {
 			fmt.Fprintf(&b, "%s paced: %v\n", w.Name, err)
 			continue
 		}
 		fmt.Fprintf(&b, "%s p99 at %.0f op/s over %d connections, %d windows:", w.Name, rate, benchConns, pacedRounds)
-		for _, s := range append(slices.Clone(servers), null) {
+		for _, s := range turns {
 			p50, p99 := medianLatency(windows[s.Name])
 			fmt.Fprintf(&b, "  %s p50 %s, p99 %s, CPU %s per op;", s.Name, ms(p50), ms(p99), windows[s.Name][0].CPUPerOp.Round(100*time.Nanosecond))
 		}

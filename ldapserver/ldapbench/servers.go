@@ -254,7 +254,7 @@ func StartAtrium(exe, path string, d Dataset) (*Server, error) {
 // (GOGC=200 GODEBUG=gctrace=1, say), to try a runtime setting.
 func startGo(name, exe string, d Dataset, env ...string) (*Server, error) {
 	cmd := pinned(exe, "-test.run=^$")
-	cmd.Env = append(append(os.Environ(), env...), "GOMAXPROCS=1")
+	cmd.Env = append(append(os.Environ(), "GOMAXPROCS=1"), env...)
 	cmd.Env = append(cmd.Env, strings.Fields(os.Getenv("ATRIUM_LDAPBENCH_SERVER_ENV"))...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
@@ -284,6 +284,22 @@ func startGo(name, exe string, d Dataset, env ...string) (*Server, error) {
 	}
 	s.Startup = bound.Sub(began)
 	s.StartRSS, _, _ = s.Memory()
+	return s, nil
+}
+
+// StartVariant starts a second Atrium benchmark server on a copy of the
+// store at path, with the variables in env added to its own (GOGC=200,
+// say), to compare a runtime setting with Atrium's own in the same run.
+func StartVariant(exe, dir, path string, d Dataset, env string) (*Server, error) {
+	copied := filepath.Join(dir, "variant.db")
+	if err := copyFile(copied, path); err != nil {
+		return nil, err
+	}
+	s, err := startGo("atrium "+env, exe, d, append([]string{ServeEnv + "=" + copied, "ATRIUM_LDAPBENCH_BASE=" + d.Base}, strings.Fields(env)...)...)
+	if err != nil {
+		return nil, err
+	}
+	s.Store = copied
 	return s, nil
 }
 
