@@ -89,11 +89,16 @@ func removeMember(tx Tx, g *Group, memberID string) error {
 
 // removeFromAllGroups takes memberID out of every group it is directly in.
 func removeFromAllGroups(tx Tx, memberID string, now time.Time) error {
-	r := Reader{tx}
-	parents, err := r.DirectGroupIDs(memberID)
+	parents, err := Reader{tx}.DirectGroupIDs(memberID)
 	if err != nil {
 		return err
 	}
+	return removeFromGroups(tx, memberID, parents, now)
+}
+
+// removeFromGroups takes memberID out of each group in parents.
+func removeFromGroups(tx Tx, memberID string, parents []string, now time.Time) error {
+	r := Reader{tx}
 	for _, pid := range parents {
 		p, err := r.Group(pid)
 		if err != nil {
@@ -252,6 +257,16 @@ func (d *Directory) DeleteGroup(ctx context.Context, cn string) error {
 	if err := d.emptyLargeGroup(ctx, cn); err != nil {
 		return fmt.Errorf("delete group %s: %w", cn, err)
 	}
+	groupID := func(r Reader) (string, error) {
+		g, err := r.GroupByCN(cn)
+		if err != nil {
+			return "", err
+		}
+		return g.ID, checkNoPrimaryUsers(r.tx, g, "delete")
+	}
+	if err := d.leaveManyGroups(ctx, groupID); err != nil {
+		return fmt.Errorf("delete group %s: %w", cn, err)
+	}
 	err := d.store.Update(ctx, func(tx Tx) error {
 		g, err := Reader{tx}.GroupByCN(cn)
 		if err != nil {
@@ -312,6 +327,39 @@ func (d *Directory) emptyLargeGroup(ctx context.Context, cn string) error {
 			}
 			g.Modified = d.now().UTC()
 			return putJSON(tx, bGroups, g.ID, g)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// leaveManyGroups takes a member out of its groups, one Update of at most
+// half the store's write limit each (a group's record and the membership
+// index entry for each), until the groups left fit in the Update that
+// deletes the member. Each Update removes it from groups it is still in,
+// so a delete stopped partway leaves it in fewer groups, and running it
+// again finishes it. memberID finds the member in each Update.
+func (d *Directory) leaveManyGroups(ctx context.Context, memberID func(Reader) (string, error)) error {
+	chunk := d.writeLimit / 4
+	if chunk == 0 {
+		return nil
+	}
+	for more := true; more; {
+		err := d.store.Update(ctx, func(tx Tx) error {
+			id, err := memberID(Reader{tx})
+			if err != nil {
+				return err
+			}
+			parents, err := Reader{tx}.DirectGroupIDs(id)
+			if err != nil {
+				return err
+			}
+			if more = len(parents) > chunk; !more {
+				return nil
+			}
+			return removeFromGroups(tx, id, parents[:chunk], d.now().UTC())
 		})
 		if err != nil {
 			return err

@@ -261,6 +261,10 @@ func (d *Directory) SetDisabled(ctx context.Context, uid string, disabled bool) 
 // DeleteUser removes a user, its credentials, second factors and
 // memberships, in one transaction.
 func (d *Directory) DeleteUser(ctx context.Context, uid string) error {
+	userID := func(r Reader) (string, error) { return r.UserIDByUID(uid) }
+	if err := d.leaveManyGroups(ctx, userID); err != nil {
+		return fmt.Errorf("delete user %s: %w", uid, err)
+	}
 	var id string
 	err := d.store.Update(ctx, func(tx Tx) error {
 		u, err := Reader{tx}.UserByUID(uid)

@@ -77,3 +77,56 @@ func TestDeleteLargeGroup(t *testing.T) {
 	}
 	check("after the delete")
 }
+
+// TestDeleteUserInManyGroups deletes a user who is in 120 groups, more
+// memberships than one etcd transaction can remove: stopped after its
+// first chunk the delete leaves the user in fewer groups, consistent, and
+// run again it deletes the user and every membership. Done in one
+// transaction the delete fails with ErrTxnTooLarge.
+func TestDeleteUserInManyGroups(t *testing.T) {
+	ctx := context.Background()
+	s := &stoppingStore{Store: openStore(t, newClient(t), freshPrefix())}
+	s.left.Store(-1 << 40)
+	d, err := directory.New(ctx, s, directory.Options{})
+	must(t, err)
+	defer d.Close()
+	_, err = d.CreateUser(ctx, directory.User{UID: "carol"})
+	must(t, err)
+	const groups = 120
+	for i := range groups {
+		cn := fmt.Sprintf("g%03d", i)
+		_, err := d.CreateGroup(ctx, directory.Group{CN: cn})
+		must(t, err)
+		_, err = d.ChangeMembers(ctx, cn, []directory.MemberRef{{Name: "carol"}}, nil)
+		must(t, err)
+	}
+	check := func(when string) {
+		t.Helper()
+		if problems, err := d.Check(ctx); err != nil || len(problems) > 0 {
+			t.Fatalf("check %s: %v %v", when, err, problems)
+		}
+	}
+
+	s.left.Store(1)
+	if err := d.DeleteUser(ctx, "carol"); !errors.Is(err, errStopped) {
+		t.Fatalf("delete stopped after one chunk: %v", err)
+	}
+	in, err := d.EffectiveGroups(ctx, "carol")
+	must(t, err)
+	if n := len(in); n == 0 || n >= groups {
+		t.Fatalf("after one chunk carol is in %d groups", n)
+	}
+	check("after the stopped delete")
+
+	s.left.Store(-1 << 40)
+	must(t, d.DeleteUser(ctx, "carol"))
+	if _, err := d.User(ctx, "carol"); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("the deleted user: %v", err)
+	}
+	g, err := d.Group(ctx, "g000")
+	must(t, err)
+	if len(g.Users) != 0 {
+		t.Fatalf("g000 still has members %v", g.Users)
+	}
+	check("after the delete")
+}
