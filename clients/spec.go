@@ -99,6 +99,10 @@ type Expect struct {
 	// Spelling: the client matches attribute names case-sensitively (Go's
 	// go-ldap), so Present and Values must come back spelled as asked.
 	Spelling bool `yaml:"spelling"`
+	// Membership: DNs say whether the test directory's user is in a group
+	// (admins, say). Another user, in other groups, is answered as well;
+	// the console's Test shows the outcome instead of judging it.
+	Membership bool `yaml:"membership"`
 }
 
 // Rendered is a guide with every value filled in for one server.

@@ -73,6 +73,7 @@ type testResult struct {
 	clients.Search
 	Entries []string
 	Problem string
+	Matches bool // a membership check found the user
 }
 
 func (c *Console) devices(w http.ResponseWriter, r *http.Request) {
@@ -235,6 +236,7 @@ func (c *Console) runTest(name, user, group string, sec clients.Secrets) (*devic
 	relaxCounts(g.Searches)
 	for _, res := range clients.Run(g, sec) {
 		tr := testResult{Search: res.Search, Entries: res.Entries}
+		tr.Matches = slices.ContainsFunc(res.Entries, func(dn string) bool { return strings.EqualFold(dn, g.UserDN) })
 		if res.Err != nil {
 			tr.Problem, t.AllOK = res.Err.Error(), false
 		}
@@ -268,14 +270,29 @@ func runnable(all []clients.Search, userPassword bool) (keep []clients.Search, s
 	return keep, skipped
 }
 
-// relaxCounts asks each request for one entry at least where its guide
-// asks for more: a guide's counts are those of the clients package's test
-// directory, and a smaller directory answers the client just as well.
+// relaxCounts asks each request for what the client needs from the
+// server, not for what the clients package's test directory holds: one
+// entry at least where a guide asks for more (a smaller directory answers
+// the client just as well); nothing of the user's memberships (memberOf
+// values, and the entries of a membership check), which the Test shows
+// instead of judging, since a user outside admins is answered as correctly
+// as one inside; and none of the attributes a user fills in (names, mail,
+// SSH keys), whose absence the client takes in its stride.
 func relaxCounts(qs []clients.Search) {
 	for i := range qs {
-		qs[i].Expect.Min = min(qs[i].Expect.Min, 1)
+		e := &qs[i].Expect
+		e.Min = min(e.Min, 1)
+		delete(e.Values, "memberOf")
+		if e.Membership {
+			e.DNs, e.Exact = nil, false
+		}
+		e.Present = slices.DeleteFunc(slices.Clone(e.Present), func(a string) bool { return userFilled[strings.ToLower(a)] })
 	}
 }
+
+// userFilled are the attributes a user's own data provides, if anyone
+// filled them in.
+var userFilled = map[string]bool{"givenname": true, "sn": true, "mail": true, "displayname": true, "sshpublickey": true}
 
 // appendUnder adds the DNs directly under parent that list lacks.
 func appendUnder(list, dns []string, parent string) []string {

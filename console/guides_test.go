@@ -187,3 +187,42 @@ func (st *ldapSite) ldapsearchDNs(t *testing.T, ldapsearch string, g clients.Ren
 	slices.Sort(dns)
 	return dns
 }
+
+// TestDeviceTestForAnOrdinaryUser: a guide's Test for a user of the app's
+// group who is not in admins, and has no given name, surname or SSH key,
+// passes, as the app would serve them (as an ordinary user), and shows
+// each membership check's outcome instead of failing on it; for the
+// admin, the same checks show a match.
+func TestDeviceTestForAnOrdinaryUser(t *testing.T) {
+	st := newLDAPSiteOn(t, nil, directory.Options{}, nil)
+	st.addUser("bob", "Bob Builder", false) // no given name, surname or SSH key
+	if _, err := st.d.ChangeMembers(t.Context(), "ops", []directory.MemberRef{{Name: "bob"}, {Name: "admin"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	admin := st.client()
+	admin.signIn("/admin/", "admin")
+	s, err := clients.ServerSettings(testBaseDN, st.server.LDAPAddr, st.server.LDAPSAddr, st.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	passwords := map[string]string{}
+	for _, name := range []string{"gitea", "grafana", "jellyfin"} {
+		g, err := clients.Guide(name, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw := st.guideAccount(t, admin, g, passwords)
+		for _, who := range []struct{ uid, match string }{{"bob", "the user does not match"}, {"admin", "the user matches"}} {
+			form := url.Values{"user": {who.uid}, "group": {"ops"}, "bind_password": {pw}, "user_password": {who.uid + "-password"}}
+			_, page := admin.submit("/admin/devices/"+name, "/admin/devices/"+name+"/test", form)
+			page = page[max(0, strings.Index(page, `id="test-result"`)):]
+			if !strings.Contains(page, "Every request got what the client needs.") {
+				t.Errorf("%s, Test for %s:\n%s", name, who.uid, page)
+				continue
+			}
+			if name != "grafana" && !strings.Contains(page, "(membership check: "+who.match+")") {
+				t.Errorf("%s, Test for %s does not say %q", name, who.uid, who.match)
+			}
+		}
+	}
+}
