@@ -45,6 +45,9 @@ func (b *blocks[T]) next() *T {
 	return &b.all[(b.n-1)/blockLen][(b.n-1)%blockLen]
 }
 
+// at returns record i.
+func (b *blocks[T]) at(i int) *T { return &b.all[i/blockLen][i%blockLen] }
+
 // sorted returns the records sorted by key, computing each key once.
 func (b *blocks[T]) sorted(key func(*T) string) []*T {
 	type keyed struct {
@@ -53,7 +56,7 @@ func (b *blocks[T]) sorted(key func(*T) string) []*T {
 	}
 	keys := make([]keyed, 0, b.n)
 	for i := range b.n {
-		rec := &b.all[i/blockLen][i%blockLen]
+		rec := b.at(i)
 		keys = append(keys, keyed{key(rec), rec})
 	}
 	slices.SortFunc(keys, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
