@@ -15,15 +15,49 @@ import (
 // AllGroups returns every stored group in cn order, as Groups would call
 // them, read in one pass over the records and then sorted.
 func (r Reader) AllGroups() ([]*Group, error) {
-	var groups blocks[Group]
-	err := r.tx.Scan(bGroups, "", "", func(id string, raw []byte) error {
-		if err := decodeGroup(raw, groups.next()); err != nil {
-			return fmt.Errorf("decode %s/%s: %w", bGroups, id, err)
-		}
-		return nil
-	})
+	l, err := r.GroupRecords()
 	if err != nil {
 		return nil, err
+	}
+	return l.decode(func(raw []byte) string { return string(raw) })
+}
+
+// GroupRecords are the group records of one snapshot, read in one pass and
+// left undecoded: an export decodes them on another core while it reads
+// the users. They are valid only inside the View that read them.
+type GroupRecords struct {
+	ids  []string
+	raws [][]byte
+}
+
+// GroupRecords reads every group record.
+func (r Reader) GroupRecords() (GroupRecords, error) {
+	var l GroupRecords
+	err := r.tx.Scan(bGroups, "", "", func(id string, raw []byte) error {
+		l.ids, l.raws = append(l.ids, id), append(l.raws, raw)
+		return nil
+	})
+	return l, err
+}
+
+// Len is the number of groups.
+func (l GroupRecords) Len() int { return len(l.ids) }
+
+// Decode returns the groups in cn order, as AllGroups does, from any
+// goroutine. Their strings share the records' bytes: like the records,
+// they are valid only inside the View.
+func (l GroupRecords) Decode() ([]*Group, error) {
+	return l.decode(func(raw []byte) string { return unsafe.String(unsafe.SliceData(raw), len(raw)) })
+}
+
+// decode decodes the records, each from text(raw), which the strings of
+// its group share.
+func (l GroupRecords) decode(text func([]byte) string) ([]*Group, error) {
+	var groups blocks[Group]
+	for i, raw := range l.raws {
+		if err := decodeGroupText(raw, text(raw), groups.next()); err != nil {
+			return nil, fmt.Errorf("decode %s/%s: %w", bGroups, l.ids[i], err)
+		}
 	}
 	return groups.sorted(func(g *Group) string { return cnKey(g.CN) }), nil
 }
@@ -68,12 +102,12 @@ func (b *blocks[T]) sorted(key func(*T) string) []*T {
 	return out
 }
 
-// decodeGroup reads a group record as putJSON writes it, as decodeUser
-// reads a user's: anything the fast path does not expect goes to
-// encoding/json.
-func decodeGroup(raw []byte, g *Group) error {
+// decodeGroupText reads a group record, given also as text, which the
+// strings of g share, as putJSON writes it, as decodeUser reads a user's:
+// anything the fast path does not expect goes to encoding/json.
+func decodeGroupText(raw []byte, text string, g *Group) error {
 	var fast Group
-	if utf8.Valid(raw) && (&jsonScan{b: string(raw)}).group(&fast) {
+	if utf8.ValidString(text) && (&jsonScan{b: text}).group(&fast) {
 		*g = fast
 		return nil
 	}
