@@ -32,10 +32,12 @@ type sortedTx struct {
 type writeBuffer struct {
 	chunks  [][]byte
 	entries blocks[pending]
-	// slots is an open-addressed hash index: entry number + 1 in the slot
-	// of its key's hash or a later one, 0 for none. It is kept under half
-	// full; nil once the buffer is being written out.
-	slots  []int32
+	// slots is an open-addressed hash index: in the slot of its key's hash
+	// or a later one, the hash << 32 | entry number + 1, 0 for none. With
+	// the hash beside it, a probe reads an entry only when the hashes
+	// match. It is kept under half full; nil once the buffer is being
+	// written out.
+	slots  []uint64
 	hash   func(string) uint64
 	sorted bool
 }
@@ -58,7 +60,7 @@ func hashKey(key string) uint64 { return maphash.String(keySeed, key) }
 const chunkSize = 1 << 20
 
 func newWriteBuffer() *writeBuffer {
-	return &writeBuffer{slots: make([]int32, 64), hash: hashKey, sorted: true}
+	return &writeBuffer{slots: make([]uint64, 64), hash: hashKey, sorted: true}
 }
 
 // room returns the position of n free bytes at the end of the chunks.
@@ -102,8 +104,10 @@ func (b *writeBuffer) find(key string) int32 {
 	h := uint32(b.hash(key))
 	mask := uint32(len(b.slots) - 1)
 	for s := h & mask; b.slots[s] != 0; s = (s + 1) & mask {
-		i := b.slots[s] - 1
-		if b.entry(i).h == h && string(b.key(i)) == key {
+		if uint32(b.slots[s]>>32) != h {
+			continue
+		}
+		if i := int32(uint32(b.slots[s])) - 1; string(b.key(i)) == key {
 			return i
 		}
 	}
@@ -113,11 +117,12 @@ func (b *writeBuffer) find(key string) int32 {
 // index puts entry i in the first free slot from its hash on.
 func (b *writeBuffer) index(i int32) {
 	mask := uint32(len(b.slots) - 1)
-	s := b.entry(i).h & mask
+	h := b.entry(i).h
+	s := h & mask
 	for b.slots[s] != 0 {
 		s = (s + 1) & mask
 	}
-	b.slots[s] = i + 1
+	b.slots[s] = uint64(h)<<32 | uint64(i+1)
 }
 
 // reindex builds the hash index afresh, with room for twice the entries.
@@ -129,7 +134,7 @@ func (b *writeBuffer) reindex() {
 	if size == len(b.slots) {
 		clear(b.slots)
 	} else {
-		b.slots = make([]int32, size)
+		b.slots = make([]uint64, size)
 	}
 	for i := range b.len() {
 		b.index(i)
