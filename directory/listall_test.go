@@ -52,7 +52,7 @@ func TestDecodeGroupAsEncodingJSON(t *testing.T) {
 	for _, raw := range raws {
 		var want, got Group
 		wantErr := json.Unmarshal([]byte(raw), &want)
-		gotErr := decodeGroup([]byte(raw), &got)
+		gotErr := decodeGroupText([]byte(raw), raw, &got)
 		if (wantErr == nil) != (gotErr == nil) || (wantErr == nil && !reflect.DeepEqual(got, want)) {
 			t.Errorf("%s:\n got %+v, %v\nwant %+v, %v", raw, got, gotErr, want, wantErr)
 		}

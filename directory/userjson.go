@@ -25,9 +25,13 @@ func getUser(tx Tx, id string, u *User) error {
 // user over LDAP. A record the fast path does not expect (an escaped
 // string, a field it does not know, SMB failures) goes to encoding/json
 // instead: for any record putJSON writes, the result is json.Unmarshal's.
-func decodeUser(raw []byte, u *User) error {
+func decodeUser(raw []byte, u *User) error { return decodeUserText(raw, string(raw), u) }
+
+// decodeUserText is decodeUser of a record given also as text, which the
+// strings of u share.
+func decodeUserText(raw []byte, text string, u *User) error {
 	var fast User
-	if utf8.Valid(raw) && (&jsonScan{b: string(raw)}).user(&fast) {
+	if utf8.ValidString(text) && (&jsonScan{b: text}).user(&fast) {
 		*u = fast
 		return nil
 	}

@@ -48,7 +48,7 @@ func TestWriteBufferWithCollidingHashes(t *testing.T) {
 	}
 	b.sort()
 	var keys []string
-	for i := range int32(len(b.entries)) {
+	for i := range b.len() {
 		keys = append(keys, string(b.key(i)))
 	}
 	if !slices.IsSorted(keys) || len(keys) != len(want) {

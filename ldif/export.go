@@ -81,6 +81,7 @@ func Export(ctx context.Context, d *directory.Directory, w io.Writer, l Layout, 
 		if err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
+		defer x.decodedGroups() // the decoding reads the View's records
 		if err := lw.Comment(header); err != nil {
 			return err
 		}
@@ -100,15 +101,20 @@ func Export(ctx context.Context, d *directory.Directory, w io.Writer, l Layout, 
 // exportRun is one export under way: the snapshot's records, and what is
 // written so far.
 type exportRun struct {
-	r       directory.Reader
-	w       *Writer
-	l       Layout
-	opt     ExportOptions
-	users   directory.UserRecords
-	hashes  []string // the users' password hashes, with opt.Secrets
-	groups  []*directory.Group
-	private []directory.Group
-	members memberDNs
+	r      directory.Reader
+	w      *Writer
+	l      Layout
+	opt    ExportOptions
+	users  directory.UserRecords
+	hashes []string           // the users' password hashes, with opt.Secrets
+	groups []*directory.Group // once decodedGroups has returned
+	// nGroups is how many there are; decoding gives the error of their
+	// decoding, then is nil.
+	nGroups   int
+	decoding  chan error
+	decodeErr error
+	private   []directory.Group
+	members   memberDNs
 	// workers format the entries, each into a buffer of its own.
 	workers     []*exporter
 	done, total int
@@ -116,24 +122,23 @@ type exportRun struct {
 
 func newExport(r directory.Reader, w *Writer, l Layout, opt ExportOptions) (*exportRun, error) {
 	x := &exportRun{r: r, w: w, l: l, opt: opt}
-	var err error
-	if x.users, err = r.UserRecords(); err != nil {
+	groups, err := r.GroupRecords()
+	if err != nil {
 		return nil, err
 	}
-	if x.groups, err = r.AllGroups(); err != nil {
+	// The groups are decoded on another core while the users are read.
+	x.decoding = make(chan error, 1)
+	go func() {
+		var err error
+		x.groups, err = groups.Decode()
+		x.decoding <- err
+	}()
+	if err := x.readUsers(); err != nil {
+		x.decodedGroups()
 		return nil, err
 	}
-	if opt.Secrets {
-		x.hashes = make([]string, x.users.Len())
-		for i := range x.hashes {
-			s, err := r.UserSecrets(x.users.ID(i))
-			if err != nil {
-				return nil, fmt.Errorf("export user %s: %w", x.users.ID(i), err)
-			}
-			x.hashes[i] = s.PasswordHash
-		}
-	}
-	x.total = x.users.Len() + len(x.groups)
+	x.nGroups = groups.Len()
+	x.total = x.users.Len() + x.nGroups
 	for range max(1, min(runtime.GOMAXPROCS(0), 4)) {
 		wx := &exporter{out: &sink{}, l: l, opt: opt}
 		wx.w = NewWriter(wx.out)
@@ -141,6 +146,37 @@ func newExport(r directory.Reader, w *Writer, l Layout, opt ExportOptions) (*exp
 		x.workers = append(x.workers, wx)
 	}
 	return x, nil
+}
+
+// decodedGroups waits for the groups' decoding to end, and returns its
+// error.
+func (x *exportRun) decodedGroups() error {
+	if x.decoding != nil {
+		x.decodeErr = <-x.decoding
+		x.decoding = nil
+	}
+	return x.decodeErr
+}
+
+// readUsers reads the users' records, and their password hashes with
+// opt.Secrets.
+func (x *exportRun) readUsers() error {
+	r, opt := x.r, x.opt
+	var err error
+	if x.users, err = r.UserRecords(); err != nil {
+		return err
+	}
+	if opt.Secrets {
+		x.hashes = make([]string, x.users.Len())
+		for i := range x.hashes {
+			s, err := r.UserSecrets(x.users.ID(i))
+			if err != nil {
+				return fmt.Errorf("export user %s: %w", x.users.ID(i), err)
+			}
+			x.hashes[i] = s.PasswordHash
+		}
+	}
+	return nil
 }
 
 // Entries are formatted in chunks, on every core, and written in order.
@@ -152,13 +188,16 @@ const (
 func (x *exportRun) run(ctx context.Context) error {
 	n := x.users.Len()
 	chunks := make([]userChunk, (n+usersPerChunk-1)/usersPerChunk)
-	x.members = newMemberDNs(n, len(x.groups))
+	x.members = newMemberDNs(n, x.nGroups)
 	err := inOrder(len(x.workers), len(chunks), func(w, c int, out *bytes.Buffer) error {
 		return x.workers[w].users(x, c*usersPerChunk, min(n, (c+1)*usersPerChunk), &chunks[c], out)
 	}, func(c int, out *bytes.Buffer) error {
 		return x.emitUsers(ctx, &chunks[c], out)
 	})
 	if err != nil {
+		return err
+	}
+	if err := x.decodedGroups(); err != nil {
 		return err
 	}
 	x.members.addGroups(x.l, x.groups)

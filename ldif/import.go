@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -94,11 +97,19 @@ type ImportOptions struct {
 	// have been read. The entries are written, in one transaction, once
 	// all are read and checked.
 	Progress func(entries int)
+	// Size is the file's size in bytes, when known: the import then sizes
+	// its tables for the entries to come at once, rather than growing them
+	// (and copying what they hold) again and again.
+	Size int64
 }
+
+// bytesPerEntry is what an entry of an export takes, about: slapcat writes
+// 600 to 1,000 bytes for a user.
+const bytesPerEntry = 700
 
 // ImportWith is Import with options.
 func ImportWith(ctx context.Context, d *directory.Directory, r io.Reader, l Layout, opt ImportOptions) (Report, error) {
-	p, err := newPlan(l, d.Now())
+	p, err := newPlan(l, d.Now(), int(opt.Size/bytesPerEntry))
 	if err != nil {
 		return Report{}, err
 	}
@@ -215,7 +226,8 @@ type plan struct {
 	report   Report
 }
 
-func newPlan(l Layout, now time.Time) (*plan, error) {
+// newPlan makes a plan for about entries entries.
+func newPlan(l Layout, now time.Time, entries int) (*plan, error) {
 	people, err := dnKey(l.PeopleDN())
 	if err != nil {
 		return nil, fmt.Errorf("layout: %w", err)
@@ -223,8 +235,11 @@ func newPlan(l Layout, now time.Time) (*plan, error) {
 	groups, _ := dnKey(l.GroupsDN())
 	return &plan{
 		now: now, people: people, groupsOU: groups,
-		byDN: map[string]any{}, byUID: map[string]*importedUser{},
-		skipped: map[string]string{}, claimed: map[claimKey]string{}, ignored: map[string]string{},
+		users: make([]*importedUser, 0, entries),
+		byDN:  make(map[string]any, entries), byUID: make(map[string]*importedUser, entries),
+		// A user claims a uid, a mail address, a number and an entryUUID.
+		claimed: make(map[claimKey]string, 4*entries),
+		skipped: map[string]string{}, ignored: map[string]string{},
 		names: map[string]string{}, classes: map[string]string{},
 	}, nil
 }
@@ -694,65 +709,94 @@ func splitScheme(v string) (scheme, hash string) {
 
 // link resolves the members that are entries of the file, and checks that
 // nested groups form no cycle. Members it cannot resolve stay for apply.
+// The groups are linked on every core: linking one changes only that one.
 func (p *plan) link() {
+	skips := make([][]Skip, len(p.groups))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, min(runtime.GOMAXPROCS(0), 4)) {
+		wg.Go(func() {
+			l := linker{p: p, keys: map[string]string{}}
+			for g := int(next.Add(1)) - 1; g < len(p.groups); g = int(next.Add(1)) - 1 {
+				skips[g] = l.link(p.groups[g])
+			}
+		})
+	}
+	wg.Wait()
+	for _, s := range skips {
+		p.report.Skipped = append(p.report.Skipped, s...)
+	}
+	p.order()
+}
+
+// linker links groups on one goroutine.
+type linker struct {
+	p *plan
 	// Each member DN is written many times, as it was in its own entry:
 	// those that need parsing are parsed once.
-	keys := map[string]string{}
-	memberKey := func(m string) (string, error) {
-		if plainDN(m) {
-			return strings.ToLower(m), nil // cheaper than the map
-		}
-		if k, ok := keys[m]; ok {
-			return k, nil
-		}
-		k, err := dnKey(m)
-		if err == nil {
-			keys[m] = k
-		}
-		return k, err
+	keys map[string]string
+}
+
+func (l *linker) memberKey(m string) (string, error) {
+	if plainDN(m) {
+		return strings.ToLower(m), nil // cheaper than the map
 	}
-	for _, ig := range p.groups {
-		self, _ := dnKey(ig.dn)
-		var rest []string
-		for _, m := range ig.members {
-			key, err := memberKey(m)
-			switch {
-			case strings.TrimSpace(m) == "":
-				p.skip(ig.dn, "an empty member value (a placeholder) dropped")
-			case err != nil:
-				p.skip(ig.dn, fmt.Sprintf("member %q dropped: %v", m, err))
-			case key == self:
-				p.skip(ig.dn, "the group names itself as a member (a placeholder, as groupOfNames needs one member); dropped")
+	if k, ok := l.keys[m]; ok {
+		return k, nil
+	}
+	k, err := dnKey(m)
+	if err == nil {
+		l.keys[m] = k
+	}
+	return k, err
+}
+
+// link resolves ig's members among the file's entries, and returns what
+// it dropped.
+func (l *linker) link(ig *importedGroup) []Skip {
+	p := l.p
+	var skips []Skip
+	skip := func(reason string) { skips = append(skips, Skip{DN: ig.dn, Reason: reason}) }
+	self, _ := dnKey(ig.dn)
+	var rest []string
+	for _, m := range ig.members {
+		key, err := l.memberKey(m)
+		switch {
+		case strings.TrimSpace(m) == "":
+			skip("an empty member value (a placeholder) dropped")
+		case err != nil:
+			skip(fmt.Sprintf("member %q dropped: %v", m, err))
+		case key == self:
+			skip("the group names itself as a member (a placeholder, as groupOfNames needs one member); dropped")
+		default:
+			switch target := p.byDN[key].(type) {
+			case *importedUser:
+				ig.addUser(target.u.ID)
+			case *importedGroup:
+				if !slices.Contains(ig.nested, target) {
+					ig.nested = append(ig.nested, target)
+					ig.g.Groups = append(ig.g.Groups, target.g.ID)
+				}
 			default:
-				switch target := p.byDN[key].(type) {
-				case *importedUser:
-					ig.addUser(target.u.ID)
-				case *importedGroup:
-					if !slices.Contains(ig.nested, target) {
-						ig.nested = append(ig.nested, target)
-						ig.g.Groups = append(ig.g.Groups, target.g.ID)
-					}
-				default:
-					if dn, skipped := p.skipped[key]; skipped {
-						p.skip(ig.dn, fmt.Sprintf("member %s dropped: that entry is not imported", dn))
-					} else {
-						rest = append(rest, m)
-					}
+				if dn, skipped := p.skipped[key]; skipped {
+					skip(fmt.Sprintf("member %s dropped: that entry is not imported", dn))
+				} else {
+					rest = append(rest, m)
 				}
 			}
 		}
-		ig.members = rest
-		var restUIDs []string
-		for _, uid := range ig.uids {
-			if iu, ok := p.byUID[strings.ToLower(uid)]; ok {
-				ig.addUser(iu.u.ID)
-			} else {
-				restUIDs = append(restUIDs, uid)
-			}
-		}
-		ig.uids = restUIDs
 	}
-	p.order()
+	ig.members = rest
+	var restUIDs []string
+	for _, uid := range ig.uids {
+		if iu, ok := p.byUID[strings.ToLower(uid)]; ok {
+			ig.addUser(iu.u.ID)
+		} else {
+			restUIDs = append(restUIDs, uid)
+		}
+	}
+	ig.uids = restUIDs
+	return skips
 }
 
 func appendNew(list []string, id string) []string {

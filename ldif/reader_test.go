@@ -165,7 +165,7 @@ func FuzzRead(f *testing.F) {
 		if err != nil {
 			return
 		}
-		p, err := newPlan(l, testNow)
+		p, err := newPlan(l, testNow, 0)
 		must(t, err)
 		for _, e := range entries {
 			p.add(e)

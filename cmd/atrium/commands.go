@@ -655,7 +655,7 @@ func importLDIF(e *env) error {
 		return ldif.ImportWith(e.ctx, d, cr, layout, ldif.ImportOptions{Progress: func(n int) {
 			// Reading and checking take about half the time, the write the rest.
 			bar.Update(int64(n), 0.5*float64(cr.n)/float64(max(size, 1)))
-		}})
+		}, Size: size})
 	})
 	if err == nil {
 		bar.Complete()
