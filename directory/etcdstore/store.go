@@ -22,9 +22,10 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultPrefix      = "/atrium"
-	DefaultMaxTxnOps   = 128
-	DefaultMaxAttempts = 100
+	DefaultPrefix          = "/atrium"
+	DefaultMaxTxnOps       = 128
+	DefaultMaxAttempts     = 100
+	DefaultConflictTimeout = 30 * time.Second
 	// DefaultRequestTimeout bounds each request to etcd that a write or a
 	// Sync makes.
 	DefaultRequestTimeout = 10 * time.Second
@@ -58,9 +59,13 @@ type Options struct {
 	MaxTxnOps int
 	// MaxRequestBytes bounds the keys and values one Update may write.
 	MaxRequestBytes int
-	// MaxAttempts bounds how often Update runs fn when other nodes keep
-	// committing first (default 100).
-	MaxAttempts int
+	// MaxAttempts and ConflictTimeout bound how long Update runs fn again
+	// while other nodes keep committing first: it gives up once both are
+	// spent (defaults 100 and 30s). A node in a burst of writes (an
+	// import, a script) can win many races in a row; the others' writes
+	// wait for the burst to ease rather than fail.
+	MaxAttempts     int
+	ConflictTimeout time.Duration
 	// RequestTimeout bounds each request to etcd that a write or a Sync
 	// makes (default 10s), so that they fail without quorum instead of
 	// waiting for it.
@@ -111,6 +116,9 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, erro
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = DefaultMaxAttempts
+	}
+	if opts.ConflictTimeout <= 0 {
+		opts.ConflictTimeout = DefaultConflictTimeout
 	}
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = DefaultRequestTimeout

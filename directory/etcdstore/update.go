@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tidwall/btree"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -29,13 +30,16 @@ func (s *Store) Update(ctx context.Context, fn func(directory.Tx) error) error {
 	case <-s.closed:
 		return ErrClosed
 	}
-	for range s.opts.MaxAttempts {
+	giveUp := time.Now().Add(s.opts.ConflictTimeout)
+	for attempts := 1; ; attempts++ {
 		done, err := s.attempt(ctx, fn)
 		if done || err != nil {
 			return err
 		}
+		if attempts >= s.opts.MaxAttempts && time.Now().After(giveUp) {
+			return fmt.Errorf("etcd: %d attempts over %s lost to other nodes' commits: %w", attempts, s.opts.ConflictTimeout, directory.ErrConflict)
+		}
 	}
-	return fmt.Errorf("etcd: %d attempts lost to other nodes' commits: %w", s.opts.MaxAttempts, directory.ErrConflict)
 }
 
 // attempt runs fn once and tries to commit it. done is false when fn must

@@ -3,6 +3,7 @@ package etcdstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -130,5 +131,48 @@ func TestUpdateWaitsForItsOwnCommit(t *testing.T) {
 	must(t, <-done)
 	if v, err := getString(t, s, "kv", "k"); err != nil || v != "v" {
 		t.Fatalf("View right after the Update = %q, %v", v, err)
+	}
+}
+
+// TestUpdateOutlastsABurstOfOtherCommits: an Update whose commits keep
+// losing to another node (here six times, each time the other node
+// commits while fn runs) runs fn again past MaxAttempts until
+// ConflictTimeout is spent, and then commits; a node in a burst of writes
+// made another node's 1,000 concurrent creations fail after 100 attempts.
+func TestUpdateOutlastsABurstOfOtherCommits(t *testing.T) {
+	cli, prefix := newClient(t), freshPrefix()
+	other := openStore(t, cli, prefix)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := Open(ctx, cli, Options{Prefix: prefix, MaxAttempts: 3, ConflictTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	runs := 0
+	err = s.Update(ctx, func(tx directory.Tx) error {
+		if runs++; runs <= 6 {
+			must(t, other.Update(ctx, func(tx directory.Tx) error {
+				return tx.Put("burst", fmt.Sprint(runs), []byte("x"))
+			}))
+		}
+		return tx.Put("mine", "key", []byte("v"))
+	})
+	if err != nil {
+		t.Fatalf("the Update after %d runs: %v", runs, err)
+	}
+	if runs != 7 {
+		t.Errorf("fn ran %d times, want 7", runs)
+	}
+
+	s.opts.ConflictTimeout = time.Millisecond
+	runs = 0
+	err = s.Update(ctx, func(tx directory.Tx) error {
+		runs++
+		must(t, other.Update(ctx, func(tx directory.Tx) error { return tx.Put("burst", "again", []byte(fmt.Sprint(runs))) }))
+		return tx.Put("mine", "key", []byte("w"))
+	})
+	if !errors.Is(err, directory.ErrConflict) || runs != 3 {
+		t.Errorf("with the time spent, the Update gave up after %d runs: %v", runs, err)
 	}
 }
