@@ -115,24 +115,7 @@ func decodeGroupText(raw []byte, text string, g *Group) error {
 }
 
 func (s *jsonScan) group(g *Group) bool {
-	if !s.skip('{') {
-		return false
-	}
-	if s.skip('}') {
-		return s.end()
-	}
-	for {
-		key, ok := s.str()
-		if !ok || !s.skip(':') || !s.groupField(g, key) {
-			return false
-		}
-		if s.skip('}') {
-			return s.end()
-		}
-		if !s.skip(',') {
-			return false
-		}
-	}
+	return s.object(func(key string) bool { return s.groupField(g, key) })
 }
 
 func (s *jsonScan) groupField(g *Group, key string) bool {

@@ -47,6 +47,12 @@ type jsonScan struct {
 }
 
 func (s *jsonScan) user(u *User) bool {
+	return s.object(func(key string) bool { return s.field(u, key) })
+}
+
+// object reads one JSON object, which must be all of the text, handing
+// each key to field to read its value.
+func (s *jsonScan) object(field func(key string) bool) bool {
 	if !s.skip('{') {
 		return false
 	}
@@ -55,7 +61,7 @@ func (s *jsonScan) user(u *User) bool {
 	}
 	for {
 		key, ok := s.str()
-		if !ok || !s.skip(':') || !s.field(u, key) {
+		if !ok || !s.skip(':') || !field(key) {
 			return false
 		}
 		if s.skip('}') {
