@@ -99,7 +99,7 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer store.Close()
 	defer d.Close()
-	// Hashes run in idle-priority child processes, so that first logins
+	// Hashes run in low-priority (nice 10) child processes, so that first logins
 	// cannot starve the other requests of a busy server.
 	defer password.StartWorkers(log).Close()
 	if err := firstStart(ctx, cfg, d, log); err != nil {

@@ -9,5 +9,5 @@ import (
 
 func selfExe() (string, error) { return os.Executable() }
 
-// runIdle lowers this process to nice 19, the lowest ordinary priority.
-func runIdle() error { return syscall.Setpriority(syscall.PRIO_PROCESS, 0, 19) }
+// runIdle lowers this process to nice 10, as on Linux.
+func runIdle() error { return syscall.Setpriority(syscall.PRIO_PROCESS, 0, 10) }

@@ -96,13 +96,13 @@ func init() {
 	os.Exit(0)
 }
 
-// serveWorker lowers the process to idle CPU priority and runs the tasks it
+// serveWorker lowers the process to a low CPU priority and runs the tasks it
 // reads from in, one at a time, writing each outcome to out, until in
 // closes (the server ended or dropped this worker).
 func serveWorker(in io.Reader, out io.Writer) error {
 	if err := runIdle(); err != nil {
 		// Still correct, only no longer out of the server's way.
-		fmt.Fprintln(os.Stderr, "password worker: idle priority refused:", err)
+		fmt.Fprintln(os.Stderr, "password worker: low priority refused:", err)
 	}
 	dec, enc := gob.NewDecoder(in), gob.NewEncoder(out)
 	release := time.AfterFunc(workerReleaseAfter, debug.FreeOSMemory)

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/atrium-dir/atrium/directory/password"
 )
 
@@ -144,11 +142,9 @@ func describeWorkers(srv *Server) string {
 				cpus = strings.TrimSpace(v)
 			}
 		}
-		policy := "scheduling policy unknown"
-		if a, err := unix.SchedGetAttr(pid, 0); err == nil && a.Policy == unix.SCHED_IDLE {
-			policy = "SCHED_IDLE"
-		} else if err == nil {
-			policy = fmt.Sprintf("scheduling policy %d, not SCHED_IDLE", a.Policy)
+		policy := fmt.Sprintf("nice %d", password.Nice)
+		if !password.AtWorkerPriority(pid) {
+			policy = fmt.Sprintf("not at nice %d", password.Nice)
 		}
 		out = append(out, fmt.Sprintf("pid %d on CPU %s, %s", pid, cpus, policy))
 	}

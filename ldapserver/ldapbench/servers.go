@@ -428,7 +428,7 @@ func Serve() error {
 			}
 		}()
 	}
-	// As atrium serve: hashes in idle-priority workers, which inherit
+	// As atrium serve: hashes in low-priority workers, which inherit
 	// the server's CPU affinity.
 	defer password.StartWorkers(slog.New(slog.NewTextHandler(os.Stderr, nil))).Close()
 	store, err := boltstore.Open(os.Getenv(ServeEnv), 5*time.Second)
