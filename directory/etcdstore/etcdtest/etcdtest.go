@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
@@ -35,7 +36,23 @@ func Start(dir string, n int) (*Cluster, error) { return start(dir, n, nil) }
 // certificate of files, each asked for a certificate from its CA.
 func StartTLS(dir string, n int, files TLSFiles) (*Cluster, error) { return start(dir, n, &files) }
 
+// start starts the cluster, again on fresh ports if one of those picked
+// was taken before its member listened on it.
 func start(dir string, n int, files *TLSFiles) (*Cluster, error) {
+	for attempt := 0; ; attempt++ {
+		try := dir
+		if attempt > 0 {
+			try = filepath.Join(dir, fmt.Sprintf("retry%d", attempt))
+		}
+		c, err := startOnce(try, n, files)
+		if err == nil || attempt == 4 || !strings.Contains(err.Error(), "address already in use") {
+			return c, err
+		}
+		c.Close()
+	}
+}
+
+func startOnce(dir string, n int, files *TLSFiles) (*Cluster, error) {
 	c := &Cluster{}
 	var initial []string
 	for i := range n {
@@ -119,10 +136,22 @@ func (c *Cluster) Close() {
 // FreeURL is an http URL on a loopback port free at the time of the call.
 // The port is below Linux's ephemeral range (32768 and up), so a member
 // stopped and started again finds it still free: an outgoing connection,
-// such as a client redialing that member, never takes it meanwhile.
+// such as a client redialing that member, never takes it meanwhile. A
+// process never gets the same port twice, and each process draws from
+// its own slice of the range first, so that clusters started side by side
+// (by parallel tests, and by test binaries of several packages) do not
+// pick each other's ports between picking and listening.
 func FreeURL() *url.URL {
-	for range 1000 {
-		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+	slice := 20000 + os.Getpid()%12*1000
+	for try := range 2000 {
+		port := slice + rand.IntN(1000)
+		if try >= 1000 {
+			port = 20000 + rand.IntN(12000)
+		}
+		if _, taken := handedOut.LoadOrStore(port, true); taken {
+			continue
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			continue
@@ -132,6 +161,9 @@ func FreeURL() *url.URL {
 	}
 	return nil
 }
+
+// handedOut are the ports FreeURL has given this process.
+var handedOut sync.Map
 
 // Partition cuts member i off from the other members: the Raft messages
 // between them are dropped both ways (etcd's CutPeer), as a network split
