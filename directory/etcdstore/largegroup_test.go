@@ -27,6 +27,26 @@ func (s *stoppingStore) Update(ctx context.Context, fn func(directory.Tx) error)
 	return s.Store.Update(ctx, fn)
 }
 
+// stoppingDirectory is a directory on a fresh prefix whose store runs
+// every Update until the test sets how many more it may run.
+func stoppingDirectory(t *testing.T) (*stoppingStore, *directory.Directory) {
+	t.Helper()
+	s := &stoppingStore{Store: openStore(t, newClient(t), freshPrefix())}
+	s.left.Store(-1 << 40)
+	d, err := directory.New(context.Background(), s, directory.Options{})
+	must(t, err)
+	t.Cleanup(func() { d.Close() })
+	return s, d
+}
+
+// checkConsistent fails the test when Directory.Check finds a problem.
+func checkConsistent(t *testing.T, d *directory.Directory, when string) {
+	t.Helper()
+	if problems, err := d.Check(context.Background()); err != nil || len(problems) > 0 {
+		t.Fatalf("check %s: %v %v", when, err, problems)
+	}
+}
+
 // TestDeleteLargeGroup deletes a group of 300 users, far more
 // memberships than one etcd transaction can delete: the delete is stopped
 // after its first chunk, which leaves a smaller, consistent group, and
@@ -34,11 +54,8 @@ func (s *stoppingStore) Update(ctx context.Context, fn func(directory.Tx) error)
 // transaction the delete fails with ErrTxnTooLarge.
 func TestDeleteLargeGroup(t *testing.T) {
 	ctx := context.Background()
-	s := &stoppingStore{Store: openStore(t, newClient(t), freshPrefix())}
-	s.left.Store(-1 << 40)
-	d, err := directory.New(ctx, s, directory.Options{})
-	must(t, err)
-	defer d.Close()
+	s, d := stoppingDirectory(t)
+	var err error
 	_, err = d.CreateGroup(ctx, directory.Group{CN: "everyone"})
 	must(t, err)
 	var add []directory.MemberRef
@@ -52,12 +69,7 @@ func TestDeleteLargeGroup(t *testing.T) {
 			add = nil
 		}
 	}
-	check := func(when string) {
-		t.Helper()
-		if problems, err := d.Check(ctx); err != nil || len(problems) > 0 {
-			t.Fatalf("check %s: %v %v", when, err, problems)
-		}
-	}
+	check := func(when string) { t.Helper(); checkConsistent(t, d, when) }
 
 	s.left.Store(1)
 	if err := d.DeleteGroup(ctx, "everyone"); !errors.Is(err, errStopped) {
@@ -85,11 +97,8 @@ func TestDeleteLargeGroup(t *testing.T) {
 // transaction the delete fails with ErrTxnTooLarge.
 func TestDeleteUserInManyGroups(t *testing.T) {
 	ctx := context.Background()
-	s := &stoppingStore{Store: openStore(t, newClient(t), freshPrefix())}
-	s.left.Store(-1 << 40)
-	d, err := directory.New(ctx, s, directory.Options{})
-	must(t, err)
-	defer d.Close()
+	s, d := stoppingDirectory(t)
+	var err error
 	_, err = d.CreateUser(ctx, directory.User{UID: "carol"})
 	must(t, err)
 	const groups = 120
@@ -100,12 +109,7 @@ func TestDeleteUserInManyGroups(t *testing.T) {
 		_, err = d.ChangeMembers(ctx, cn, []directory.MemberRef{{Name: "carol"}}, nil)
 		must(t, err)
 	}
-	check := func(when string) {
-		t.Helper()
-		if problems, err := d.Check(ctx); err != nil || len(problems) > 0 {
-			t.Fatalf("check %s: %v %v", when, err, problems)
-		}
-	}
+	check := func(when string) { t.Helper(); checkConsistent(t, d, when) }
 
 	s.left.Store(1)
 	if err := d.DeleteUser(ctx, "carol"); !errors.Is(err, errStopped) {
