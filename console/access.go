@@ -21,7 +21,11 @@ import (
 // otherwise.
 func (c *Console) admin(w http.ResponseWriter, r *http.Request) (signin.Account, bool) {
 	page := r.Method == http.MethodGet || r.Method == http.MethodHead
-	s, ok := c.signin.Session(w, r)
+	var isAdmin bool
+	a, ok := c.signin.SignedIn(w, r, func(r directory.Reader, u directory.User) error {
+		isAdmin = c.isAdmin(r, u.ID)
+		return nil
+	})
 	if !ok {
 		if page {
 			// Who is an admin is known only after the sign-in, so it asks for
@@ -33,19 +37,19 @@ func (c *Console) admin(w http.ResponseWriter, r *http.Request) (signin.Account,
 		}
 		return signin.Account{}, false
 	}
-	if !c.IsAdmin(r.Context(), s.UserID) {
+	if !isAdmin {
 		c.forbid(w)
 		return signin.Account{}, false
 	}
-	if !signin.UsedMFA(s.Methods) {
+	if !signin.UsedMFA(a.Session.Methods) {
 		if page {
-			c.signin.StepUp(w, r, s, c.parked(r.URL.RequestURI(), true))
+			c.signin.StepUp(w, r, a.Session, c.parked(r.URL.RequestURI(), true))
 		} else {
 			c.pages.Message(w, http.StatusForbidden, "Second factor needed", "The admin console needs a sign-in with a second factor. Open the console again to add one.")
 		}
 		return signin.Account{}, false
 	}
-	return c.signin.Account(w, r)
+	return a, c.signin.CheckCSRF(w, r, a.Session)
 }
 
 // change is admin for a change to the directory, which also needs a

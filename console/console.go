@@ -90,7 +90,20 @@ func (c *Console) Mount(mux *http.ServeMux) {
 // IsAdmin reports whether the user with this ID may use the console; the
 // portal shows its link only to them.
 func (c *Console) IsAdmin(ctx context.Context, userID string) bool {
-	ok, err := c.dir.MemberOfAny(ctx, userID, c.groups)
+	var ok bool
+	err := c.dir.View(ctx, func(_ context.Context, r directory.Reader) error {
+		ok = c.isAdmin(r, userID)
+		return nil
+	})
+	if err != nil {
+		c.log.Error("console: admin check", "err", err)
+	}
+	return ok && err == nil
+}
+
+// isAdmin is IsAdmin inside a snapshot; a failed read is no.
+func (c *Console) isAdmin(r directory.Reader, userID string) bool {
+	ok, err := r.MemberOfAny(userID, c.groups)
 	if err != nil {
 		c.log.Error("console: admin check", "err", err)
 	}

@@ -76,7 +76,7 @@ func (d *Directory) ListBindAccounts(ctx context.Context) ([]BindAccount, error)
 func (d *Directory) DeleteBindAccount(ctx context.Context, name string) error {
 	var id string
 	err := d.store.Update(ctx, func(tx Tx) error {
-		a, err := Reader{tx}.BindAccount(name)
+		a, err := Reader{tx: tx}.BindAccount(name)
 		if err != nil {
 			return err
 		}

@@ -207,7 +207,7 @@ func (d *Directory) upgradeHash(ctx context.Context, p Principal, pw string) {
 		return
 	}
 	err = d.store.Update(ctx, func(tx Tx) error {
-		c, err := Reader{tx}.creds(p.ID())
+		c, err := Reader{tx: tx}.creds(p.ID())
 		if err != nil {
 			return err
 		}
@@ -244,7 +244,7 @@ func (d *Directory) touchBindAccount(ctx context.Context, id string) {
 
 func (d *Directory) touchAppPassword(ctx context.Context, id, name string) {
 	err := d.store.Update(ctx, func(tx Tx) error {
-		c, err := Reader{tx}.creds(id)
+		c, err := Reader{tx: tx}.creds(id)
 		if err != nil {
 			return err
 		}

@@ -72,7 +72,7 @@ func (d *Directory) batch(ctx context.Context, sorted bool, fn func(*Batch) erro
 }
 
 // Reader sees the directory as the batch has changed it so far.
-func (b *Batch) Reader() Reader { return Reader{b.tx} }
+func (b *Batch) Reader() Reader { return Reader{b.tx, b.d.now} }
 
 // CreateUser adds a user as Directory.CreateUser does, except that the user
 // joins a chosen primary group when the batch ends, with the other users of
@@ -144,7 +144,7 @@ func (b *Batch) UpdateUser(uid string, fn func(*User) error) (User, error) {
 // SetPassword stores p for the user with this ID as Directory.SetPassword
 // does, stamping the change on the user.
 func (b *Batch) SetPassword(id string, p Password) error {
-	u, err := Reader{b.tx}.User(id)
+	u, err := Reader{tx: b.tx}.User(id)
 	if err == nil {
 		err = setPassword(b.tx, b.d.box, b.now, u, p)
 	}
@@ -186,7 +186,7 @@ func (b *Batch) SetPasswordHash(id, hash string) error {
 	if _, err := b.tx.Get(bUsers, id); err != nil {
 		return fmt.Errorf("set password of %s: %w", id, err)
 	}
-	c, err := Reader{b.tx}.creds(id)
+	c, err := Reader{tx: b.tx}.creds(id)
 	if err != nil {
 		return err
 	}

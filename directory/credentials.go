@@ -91,7 +91,7 @@ func (d *Directory) SetPasswordHash(ctx context.Context, uid, hash string) error
 func (d *Directory) storeUserPassword(ctx context.Context, uid string, p Password) error {
 	var id string
 	err := d.store.Update(ctx, func(tx Tx) error {
-		u, err := Reader{tx}.UserByUID(uid)
+		u, err := Reader{tx: tx}.UserByUID(uid)
 		if err != nil {
 			return err
 		}
@@ -108,7 +108,7 @@ func (d *Directory) storeUserPassword(ctx context.Context, uid string, p Passwor
 // setPassword stores p as u's password, its NT hash sealed with box, and
 // stamps the change on u.
 func setPassword(tx Tx, box *secretBox, now time.Time, u User, p Password) error {
-	c, err := Reader{tx}.creds(u.ID)
+	c, err := Reader{tx: tx}.creds(u.ID)
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func (d *Directory) SetBindAccountPassword(ctx context.Context, name, pw string)
 	}
 	var id string
 	err = d.store.Update(ctx, func(tx Tx) error {
-		a, err := Reader{tx}.BindAccount(name)
+		a, err := Reader{tx: tx}.BindAccount(name)
 		if err != nil {
 			return err
 		}
@@ -213,7 +213,7 @@ func (d *Directory) AddAppPassword(ctx context.Context, uid, name string) (strin
 	}
 	secret := password.Generate(appPasswordLength)
 	err := d.store.Update(ctx, func(tx Tx) error {
-		r := Reader{tx}
+		r := Reader{tx: tx}
 		u, err := r.UserByUID(uid)
 		if err != nil {
 			return err
@@ -259,7 +259,7 @@ func (d *Directory) AppPasswords(ctx context.Context, uid string) ([]AppPassword
 func (d *Directory) RevokeAppPassword(ctx context.Context, uid, name string) error {
 	var id string
 	err := d.store.Update(ctx, func(tx Tx) error {
-		r := Reader{tx}
+		r := Reader{tx: tx}
 		u, err := r.UserByUID(uid)
 		if err != nil {
 			return err

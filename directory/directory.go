@@ -353,8 +353,18 @@ func (d *Directory) Backup(ctx context.Context, w io.Writer) (int64, error) {
 // nestGuard).
 func (d *Directory) View(ctx context.Context, fn func(ctx context.Context, r Reader) error) error {
 	return d.store.View(ctx, func(tx Tx) error {
-		return fn(context.WithValue(ctx, inViewKey{}, true), Reader{boxTx{tx, d.box}})
+		return fn(context.WithValue(ctx, inViewKey{}, true), Reader{boxTx{tx, d.box}, d.now})
 	})
+}
+
+// FreshView is View for reads that decide who gets in (a session and its
+// user): on a shared store it first catches up with the other nodes'
+// writes, as State does.
+func (d *Directory) FreshView(ctx context.Context, fn func(ctx context.Context, r Reader) error) error {
+	if err := d.fresh(ctx); err != nil {
+		return err
+	}
+	return d.View(ctx, fn)
 }
 
 func view[T any](ctx context.Context, d *Directory, fn func(Reader) (T, error)) (T, error) {

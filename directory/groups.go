@@ -61,7 +61,7 @@ func addMember(tx Tx, g *Group, memberID string, isGroup bool) error {
 		if memberID == g.ID {
 			return fmt.Errorf("group %s cannot contain itself: %w", g.CN, ErrConflict)
 		}
-		ancestors, err := Reader{tx}.EffectiveGroupIDs(g.ID)
+		ancestors, err := Reader{tx: tx}.EffectiveGroupIDs(g.ID)
 		if err != nil {
 			return err
 		}
@@ -89,7 +89,7 @@ func removeMember(tx Tx, g *Group, memberID string) error {
 
 // removeFromAllGroups takes memberID out of every group it is directly in.
 func removeFromAllGroups(tx Tx, memberID string, now time.Time) error {
-	parents, err := Reader{tx}.DirectGroupIDs(memberID)
+	parents, err := Reader{tx: tx}.DirectGroupIDs(memberID)
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func removeFromAllGroups(tx Tx, memberID string, now time.Time) error {
 
 // removeFromGroups takes memberID out of each group in parents.
 func removeFromGroups(tx Tx, memberID string, parents []string, now time.Time) error {
-	r := Reader{tx}
+	r := Reader{tx: tx}
 	for _, pid := range parents {
 		p, err := r.Group(pid)
 		if err != nil {
@@ -135,7 +135,7 @@ func resolveMember(r Reader, m MemberRef) (id string, err error) {
 func (d *Directory) ChangeMembers(ctx context.Context, cn string, add, remove []MemberRef) (Group, error) {
 	var out Group
 	err := d.store.Update(ctx, func(tx Tx) error {
-		r := Reader{tx}
+		r := Reader{tx: tx}
 		g, err := r.GroupByCN(cn)
 		if err != nil {
 			return err
@@ -176,7 +176,7 @@ func (d *Directory) ChangeMembers(ctx context.Context, cn string, add, remove []
 func (d *Directory) UpdateGroup(ctx context.Context, cn string, fn func(*Group) error) (Group, error) {
 	var out Group
 	err := d.store.Update(ctx, func(tx Tx) error {
-		old, err := Reader{tx}.GroupByCN(cn)
+		old, err := Reader{tx: tx}.GroupByCN(cn)
 		if err != nil {
 			return err
 		}
@@ -268,7 +268,7 @@ func (d *Directory) DeleteGroup(ctx context.Context, cn string) error {
 		return fmt.Errorf("delete group %s: %w", cn, err)
 	}
 	err := d.store.Update(ctx, func(tx Tx) error {
-		g, err := Reader{tx}.GroupByCN(cn)
+		g, err := Reader{tx: tx}.GroupByCN(cn)
 		if err != nil {
 			return err
 		}
@@ -309,7 +309,7 @@ func (d *Directory) emptyLargeGroup(ctx context.Context, cn string) error {
 	}
 	for more := true; more; {
 		err := d.store.Update(ctx, func(tx Tx) error {
-			g, err := Reader{tx}.GroupByCN(cn)
+			g, err := Reader{tx: tx}.GroupByCN(cn)
 			if err != nil {
 				return err
 			}
@@ -348,11 +348,11 @@ func (d *Directory) leaveManyGroups(ctx context.Context, memberID func(Reader) (
 	}
 	for more := true; more; {
 		err := d.store.Update(ctx, func(tx Tx) error {
-			id, err := memberID(Reader{tx})
+			id, err := memberID(Reader{tx: tx})
 			if err != nil {
 				return err
 			}
-			parents, err := Reader{tx}.DirectGroupIDs(id)
+			parents, err := Reader{tx: tx}.DirectGroupIDs(id)
 			if err != nil {
 				return err
 			}

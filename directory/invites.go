@@ -43,7 +43,7 @@ func (d *Directory) CreateInvite(ctx context.Context, uid string, ttl time.Durat
 	key := inviteKey(token)
 	expires := d.now().Add(ttl).UTC()
 	err := d.store.Update(ctx, func(tx Tx) error {
-		u, err := Reader{tx}.UserByUID(uid)
+		u, err := Reader{tx: tx}.UserByUID(uid)
 		if err != nil {
 			return err
 		}
@@ -84,7 +84,7 @@ func (d *Directory) inviteUser(tx Tx, token string) (User, error) {
 	if err := d.readState(tx, kindInvite, inviteKey(token), &rec); err != nil {
 		return User{}, err
 	}
-	u, err := Reader{tx}.User(rec.UserID)
+	u, err := Reader{tx: tx}.User(rec.UserID)
 	if err == nil && u.Disabled {
 		return User{}, ErrNotFound
 	}

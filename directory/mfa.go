@@ -202,7 +202,7 @@ func (d *Directory) AddFactor(ctx context.Context, userID string, f Factor, secr
 // putNewFactor checks the user and the factor limit and stores rec; it
 // returns the user's uid for the audit log.
 func (d *Directory) putNewFactor(tx Tx, userID string, rec factorRecord) (string, error) {
-	r := Reader{tx}
+	r := Reader{tx: tx}
 	u, err := r.User(userID)
 	if err != nil {
 		return "", err
@@ -275,7 +275,7 @@ func (d *Directory) UpdateFactorSecret(ctx context.Context, userID, factorID str
 func (d *Directory) RemoveFactor(ctx context.Context, userID, factorID string) error {
 	var uid, what string
 	err := d.store.Update(ctx, func(tx Tx) error {
-		r := Reader{tx}
+		r := Reader{tx: tx}
 		u, err := r.User(userID)
 		if err != nil {
 			return err
@@ -319,7 +319,7 @@ func (d *Directory) ResetMFA(ctx context.Context, userID string) error {
 	var uid string
 	n, suspended := 0, false
 	err := d.store.Update(ctx, func(tx Tx) error {
-		r := Reader{tx}
+		r := Reader{tx: tx}
 		u, err := r.User(userID)
 		if err != nil {
 			return err
@@ -377,7 +377,7 @@ func (d *Directory) BeginTOTP(ctx context.Context, userID string) ([]byte, error
 		return nil, err
 	}
 	err = d.store.Update(ctx, func(tx Tx) error {
-		r := Reader{tx}
+		r := Reader{tx: tx}
 		if _, err := r.User(userID); err != nil {
 			return err
 		}
@@ -408,7 +408,7 @@ func (d *Directory) ConfirmTOTP(ctx context.Context, userID, name, code, remote 
 	}
 	f := Factor{ID: randomID(), Kind: FactorTOTP, Name: name}
 	err := d.checkCode(ctx, userID, remote, "web", "totp-enroll", func(tx Tx) (bool, error) {
-		r := Reader{tx}
+		r := Reader{tx: tx}
 		m, err := r.mfa(userID)
 		if err != nil || m.PendingTOTP == nil || !d.now().Before(m.PendingExpires) {
 			return false, err
@@ -448,7 +448,7 @@ func (d *Directory) ConfirmTOTP(ctx context.Context, userID, name, code, remote 
 // and every attempt is audited with service.
 func (d *Directory) VerifyTOTP(ctx context.Context, userID, code, remote, service string) error {
 	return d.checkCode(ctx, userID, remote, service, "totp", func(tx Tx) (bool, error) {
-		recs, err := Reader{tx}.factorRecords(userID)
+		recs, err := Reader{tx: tx}.factorRecords(userID)
 		if err != nil {
 			return false, err
 		}
@@ -482,7 +482,7 @@ func (d *Directory) NewRecoveryCodes(ctx context.Context, userID string) ([]stri
 	}
 	var uid string
 	err := d.store.Update(ctx, func(tx Tx) error {
-		r := Reader{tx}
+		r := Reader{tx: tx}
 		u, err := r.User(userID)
 		if err != nil {
 			return err
@@ -509,7 +509,7 @@ func (d *Directory) NewRecoveryCodes(ctx context.Context, userID string) ([]stri
 func (d *Directory) UseRecoveryCode(ctx context.Context, userID, code, remote, service string) (int, error) {
 	left := 0
 	err := d.checkCode(ctx, userID, remote, service, "recovery", func(tx Tx) (bool, error) {
-		m, err := Reader{tx}.mfa(userID)
+		m, err := Reader{tx: tx}.mfa(userID)
 		if err != nil {
 			return false, err
 		}
@@ -531,7 +531,7 @@ func (d *Directory) UseRecoveryCode(ctx context.Context, userID, code, remote, s
 // clears every second-factor record of theirs). Package push audits it.
 func (d *Directory) SuspendPush(ctx context.Context, userID string) error {
 	err := d.store.Update(ctx, func(tx Tx) error {
-		r := Reader{tx}
+		r := Reader{tx: tx}
 		if _, err := r.User(userID); err != nil {
 			return err
 		}
@@ -561,7 +561,7 @@ func (d *Directory) PushSuspended(ctx context.Context, userID string) (bool, err
 func (d *Directory) ResumePush(ctx context.Context, userID string) (bool, error) {
 	was := false
 	err := d.store.Update(ctx, func(tx Tx) error {
-		m, err := Reader{tx}.mfa(userID)
+		m, err := Reader{tx: tx}.mfa(userID)
 		if err != nil || m.PushSuspended.IsZero() {
 			return err
 		}
@@ -618,6 +618,12 @@ func (d *Directory) warnMissingPolicyGroups(ctx context.Context) {
 
 // memberOfAny reports whether the user is a member, direct or nested, of a
 // group named in cns.
+// MemberOfAny reports whether the user with this ID is a member, directly
+// or through nested groups, of any of the groups named cns.
+func (r Reader) MemberOfAny(userID string, cns []string) (bool, error) {
+	return memberOfAny(r, userID, cns)
+}
+
 func memberOfAny(r Reader, userID string, cns []string) (bool, error) {
 	if len(cns) == 0 {
 		return false, nil
@@ -627,14 +633,14 @@ func memberOfAny(r Reader, userID string, cns []string) (bool, error) {
 		return false, err
 	}
 	for _, cn := range cns {
-		g, err := r.GroupByCN(cn)
+		id, err := r.GroupIDByCN(cn)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
 		if err != nil {
 			return false, err
 		}
-		if slices.Contains(ids, g.ID) {
+		if slices.Contains(ids, id) {
 			return true, nil
 		}
 	}
@@ -657,7 +663,7 @@ func (d *Directory) checkCode(ctx context.Context, userID, remote, service, deta
 	}
 	ok := false
 	err := d.store.Update(ctx, func(tx Tx) error {
-		if _, err := (Reader{tx}).User(userID); err != nil {
+		if _, err := (Reader{tx: tx}).User(userID); err != nil {
 			return err
 		}
 		var err error

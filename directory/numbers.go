@@ -57,7 +57,7 @@ func checkUIDNumber(tx Tx, n int) error {
 	} else if err != nil {
 		return err
 	}
-	name, _ := Reader{tx}.Name(id)
+	name, _ := Reader{tx: tx}.Name(id)
 	return fmt.Errorf("uidNumber %d is the gidNumber of group %s (users and groups share one range of numbers): %w", n, name, ErrAlreadyExists)
 }
 
@@ -70,7 +70,7 @@ func checkGIDNumber(tx Tx, n int) error {
 	} else if err != nil {
 		return err
 	}
-	name, _ := Reader{tx}.Name(id)
+	name, _ := Reader{tx: tx}.Name(id)
 	return fmt.Errorf("gidNumber %d is the uidNumber of user %s, and so the number of their private group: %w", n, name, ErrAlreadyExists)
 }
 
@@ -86,7 +86,7 @@ func choosePrimaryGroup(tx Tx, old, u *User) (string, error) {
 	}
 	if u.GIDNumber == u.UIDNumber {
 		if gid, err := lookup(tx, ixCN, cnKey(u.UID)); err == nil {
-			name, _ := Reader{tx}.Name(gid)
+			name, _ := Reader{tx: tx}.Name(gid)
 			return "", fmt.Errorf("group %s has the name of user %s's private group; rename the group, or choose a primary group for the user: %w", name, u.UID, ErrAlreadyExists)
 		} else if !errors.Is(err, ErrNotFound) {
 			return "", err
@@ -176,7 +176,7 @@ func checkPrivateGroupName(tx Tx, cn string) error {
 	if strings.Contains(cnKey(cn), " ") {
 		return nil // uids have no spaces
 	}
-	u, err := Reader{tx}.UserByUID(cnKey(cn))
+	u, err := Reader{tx: tx}.UserByUID(cnKey(cn))
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	} else if err != nil {
@@ -196,7 +196,7 @@ func checkNotPrimary(tx Tx, g Group, userID string) error {
 	} else if err != nil {
 		return err
 	}
-	name, _ := Reader{tx}.Name(userID)
+	name, _ := Reader{tx: tx}.Name(userID)
 	return fmt.Errorf("group %s is the primary group of %s; choose another primary group for them first (atrium user set-group): %w", g.CN, name, ErrConflict)
 }
 
@@ -205,7 +205,7 @@ func checkNotPrimary(tx Tx, g Group, userID string) error {
 func primaryUsers(tx Tx, n, limit int) ([]string, error) {
 	var out []string
 	err := tx.Scan(ixUserGID, numKey(n)+"/", "", func(k string, _ []byte) error {
-		name, _ := Reader{tx}.Name(k[strings.IndexByte(k, '/')+1:])
+		name, _ := Reader{tx: tx}.Name(k[strings.IndexByte(k, '/')+1:])
 		out = append(out, name)
 		if len(out) == limit {
 			return ErrStop

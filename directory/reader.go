@@ -3,10 +3,16 @@ package directory
 import (
 	"errors"
 	"strings"
+	"time"
 )
 
 // Reader answers questions about the directory inside one snapshot.
-type Reader struct{ tx Tx }
+type Reader struct {
+	tx Tx
+	// now is the directory's clock, which decides whether state has
+	// expired; Readers made inside the package without one read no state.
+	now func() time.Time
+}
 
 // User returns the user with this ID (entryUUID).
 func (r Reader) User(id string) (User, error) {

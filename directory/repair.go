@@ -85,7 +85,7 @@ func renumberCollidingGroups(tx Tx, log *slog.Logger) error {
 		if err := putJSON(tx, bGroups, g.ID, g); err != nil {
 			return err
 		}
-		uid, _ := Reader{tx}.Name(owner)
+		uid, _ := Reader{tx: tx}.Name(owner)
 		log.Warn("group renumbered: its gidNumber was a user's uidNumber, the number of that user's private group",
 			"cn", g.CN, "old_gid", oldNumber, "new_gid", n, "user", uid)
 		if !slices.Contains(g.Users, owner) {
@@ -140,7 +140,7 @@ func repairUserPrimaryGroups(tx Tx, log *slog.Logger) error {
 			}
 		}
 		if gid, err := lookup(tx, ixCN, cnKey(u.UID)); err == nil {
-			name, _ := Reader{tx}.Name(gid)
+			name, _ := Reader{tx: tx}.Name(gid)
 			log.Warn("private group not served: a group has its name; rename the group or choose a primary group for the user",
 				"uid", u.UID, "group", name)
 		}

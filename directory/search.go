@@ -26,7 +26,7 @@ func (d *Directory) SearchUsers(ctx context.Context, query, after string, limit 
 	limit = min(max(limit, 1), maxSearchLimit)
 	var page UserPage
 	err := d.store.View(ctx, func(tx Tx) error {
-		r := Reader{tx}
+		r := Reader{tx: tx}
 		var ids []string
 		var err error
 		if strings.TrimSpace(query) == "" {
@@ -154,7 +154,7 @@ func (d *Directory) SearchGroups(ctx context.Context, query string, limit int) (
 	limit = min(max(limit, 1), maxSearchLimit)
 	var out []Group
 	err := d.store.View(ctx, func(tx Tx) error {
-		r := Reader{tx}
+		r := Reader{tx: tx}
 		return r.GroupIDsWithPrefix(query, func(id string) error {
 			g, err := r.Group(id)
 			if err != nil {
@@ -177,7 +177,7 @@ func (d *Directory) MemberOfAny(ctx context.Context, userID string, cns []string
 	var in bool
 	err := d.View(ctx, func(ctx context.Context, r Reader) error {
 		var err error
-		in, err = memberOfAny(r, userID, cns)
+		in, err = r.MemberOfAny(userID, cns)
 		return err
 	})
 	return in, err

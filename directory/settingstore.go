@@ -240,7 +240,7 @@ func (d *Directory) SetSettings(ctx context.Context, changes map[string]string, 
 	}
 	var done []string
 	err := d.store.Update(ctx, func(tx Tx) error {
-		r := Reader{boxTx{tx, d.box}}
+		r := Reader{boxTx{tx, d.box}, d.now}
 		st, err := readStoredSettings(r)
 		if err != nil {
 			return err

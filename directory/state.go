@@ -1,10 +1,12 @@
 package directory
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -21,6 +23,24 @@ type stateRecord struct {
 }
 
 func stateKey(kind, key string) string { return kind + "/" + key }
+
+// decodeStateRecord reads a stored record. The one putState writes,
+// {"exp":"<RFC 3339>","v":<value>}, is split without a pass of
+// encoding/json over the value, which its reader makes anyway; anything
+// else goes to encoding/json. The value shares raw's bytes.
+func decodeStateRecord(raw []byte) (stateRecord, error) {
+	const head, mid = `{"exp":"`, `","v":`
+	if rest, ok := bytes.CutPrefix(raw, []byte(head)); ok && bytes.HasSuffix(rest, []byte("}")) {
+		if i := bytes.IndexByte(rest, '"'); i > 0 && bytes.HasPrefix(rest[i:], []byte(mid)) {
+			if exp, err := time.Parse(time.RFC3339Nano, string(rest[:i])); err == nil {
+				return stateRecord{Expires: exp, Value: rest[i+len(mid) : len(rest)-1]}, nil
+			}
+		}
+	}
+	var rec stateRecord
+	err := json.Unmarshal(raw, &rec)
+	return rec, err
+}
 
 // PutState stores v (encoded as JSON) under kind/key until expires.
 func (d *Directory) PutState(ctx context.Context, kind, key string, v any, expires time.Time) error {
@@ -47,11 +67,27 @@ func (d *Directory) State(ctx context.Context, kind, key string, v any) error {
 }
 
 func (d *Directory) readState(tx Tx, kind, key string, v any) error {
-	var rec stateRecord
-	if err := getJSON(tx, bState, stateKey(kind, key), &rec); err != nil {
+	return readState(tx, d.now(), kind, key, v)
+}
+
+// State is Directory.State inside the Reader's snapshot.
+func (r Reader) State(kind, key string, v any) error {
+	if r.now == nil {
+		return errors.New("directory: state read through a Reader without a clock")
+	}
+	return readState(r.tx, r.now(), kind, key, v)
+}
+
+func readState(tx Tx, now time.Time, kind, key string, v any) error {
+	raw, err := tx.Get(bState, stateKey(kind, key))
+	if err != nil {
 		return err
 	}
-	if !d.now().Before(rec.Expires) {
+	rec, err := decodeStateRecord(raw)
+	if err != nil {
+		return fmt.Errorf("decode %s state: %w", kind, err)
+	}
+	if !now.Before(rec.Expires) {
 		return ErrNotFound
 	}
 	return json.Unmarshal(rec.Value, v)
@@ -149,18 +185,24 @@ func (d *Directory) SweepState(ctx context.Context) (int, error) {
 // States calls fn with the key and value of every live record of kind, in
 // key order.
 func (d *Directory) States(ctx context.Context, kind string, fn func(key string, value json.RawMessage) error) error {
-	now := d.now()
+	return d.View(ctx, func(_ context.Context, r Reader) error { return r.States(kind, fn) })
+}
+
+// States is Directory.States inside the Reader's snapshot.
+func (r Reader) States(kind string, fn func(key string, value json.RawMessage) error) error {
+	if r.now == nil {
+		return errors.New("directory: state read through a Reader without a clock")
+	}
+	now := r.now()
 	prefix := stateKey(kind, "")
-	return d.store.View(ctx, func(tx Tx) error {
-		return tx.Scan(bState, prefix, "", func(k string, raw []byte) error {
-			var rec stateRecord
-			if err := json.Unmarshal(raw, &rec); err != nil {
-				return fmt.Errorf("decode %s state: %w", kind, err)
-			}
-			if !now.Before(rec.Expires) {
-				return nil
-			}
-			return fn(k[len(prefix):], rec.Value)
-		})
+	return r.tx.Scan(bState, prefix, "", func(k string, raw []byte) error {
+		rec, err := decodeStateRecord(raw)
+		if err != nil {
+			return fmt.Errorf("decode %s state: %w", kind, err)
+		}
+		if !now.Before(rec.Expires) {
+			return nil
+		}
+		return fn(k[len(prefix):], slices.Clone(rec.Value))
 	})
 }

@@ -192,7 +192,7 @@ func (d *Directory) UpdateUser(ctx context.Context, uid string, fn func(*User) e
 func (d *Directory) SetPrimaryGroup(ctx context.Context, uid, cn string) (User, error) {
 	var out User
 	err := d.store.Update(ctx, func(tx Tx) error {
-		r := Reader{tx}
+		r := Reader{tx: tx}
 		old, err := r.UserByUID(uid)
 		if err != nil {
 			return err
@@ -219,7 +219,7 @@ func (d *Directory) SetPrimaryGroup(ctx context.Context, uid, cn string) (User, 
 
 // updateUser is UpdateUser inside a transaction.
 func updateUser(tx Tx, now time.Time, uid string, fn func(*User) error) (User, error) {
-	old, err := Reader{tx}.UserByUID(uid)
+	old, err := Reader{tx: tx}.UserByUID(uid)
 	if err != nil {
 		return User{}, err
 	}
@@ -267,7 +267,7 @@ func (d *Directory) DeleteUser(ctx context.Context, uid string) error {
 	}
 	var id string
 	err := d.store.Update(ctx, func(tx Tx) error {
-		u, err := Reader{tx}.UserByUID(uid)
+		u, err := Reader{tx: tx}.UserByUID(uid)
 		if err != nil {
 			return err
 		}

@@ -43,7 +43,7 @@ func (e *Engine) SecureContext() bool {
 // and HEAD it also checks the CSRF token. When it returns false it has
 // answered the request: a sign-in for a page, a refusal for a form.
 func (e *Engine) Account(w http.ResponseWriter, r *http.Request) (Account, bool) {
-	s, ok := e.Session(w, r)
+	a, ok := e.SignedIn(w, r, nil)
 	if !ok {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			e.Begin(w, r, nil, false)
@@ -52,25 +52,39 @@ func (e *Engine) Account(w http.ResponseWriter, r *http.Request) (Account, bool)
 		}
 		return Account{}, false
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		if r.Header.Get("X-CSRF-Token") == "" {
-			if err := r.ParseForm(); err != nil {
-				e.showMessage(w, http.StatusBadRequest, "Bad request", "The form could not be read.")
-				return Account{}, false
-			}
-		}
-		if !s.ValidCSRF(r) {
-			e.showMessage(w, http.StatusForbidden, "Form expired", "This form has expired. Go back, reload the page and try again.")
-			return Account{}, false
-		}
-	}
-	u, err := e.dir.UserByID(r.Context(), s.UserID)
-	if err != nil {
-		e.fail(w, "account user", err)
+	return a, e.CheckCSRF(w, r, a.Session)
+}
+
+// SignedIn returns the account of the request's live session, read in one
+// snapshot with what also (if set) reads. Unlike Account it answers nothing
+// when there is none (it only clears a dead session's cookie), and it checks
+// no CSRF token (CheckCSRF).
+func (e *Engine) SignedIn(w http.ResponseWriter, r *http.Request, also Also) (Account, bool) {
+	s, u, ok := e.liveSession(w, r, also)
+	if !ok {
 		return Account{}, false
 	}
 	recent := e.now().Sub(s.AuthTime) <= e.dir.Settings().RecentSignIn
 	return Account{User: u, Session: s, CSRF: s.CSRF, SecureContext: e.SecureContext(), Recent: recent}, true
+}
+
+// CheckCSRF checks that a request other than GET and HEAD carries session
+// s's CSRF token. When it returns false it has answered the request.
+func (e *Engine) CheckCSRF(w http.ResponseWriter, r *http.Request, s Session) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	if r.Header.Get("X-CSRF-Token") == "" {
+		if err := r.ParseForm(); err != nil {
+			e.showMessage(w, http.StatusBadRequest, "Bad request", "The form could not be read.")
+			return false
+		}
+	}
+	if !s.ValidCSRF(r) {
+		e.showMessage(w, http.StatusForbidden, "Form expired", "This form has expired. Go back, reload the page and try again.")
+		return false
+	}
+	return true
 }
 
 // signInAgainReason is why a change waits for a fresh sign-in.

@@ -103,63 +103,103 @@ func (e *Engine) startSession(w http.ResponseWriter, r *http.Request, f Flow) (S
 // idle or old, when its user is gone or disabled, or when the user's
 // password changed after it began.
 func (e *Engine) Session(w http.ResponseWriter, r *http.Request) (Session, bool) {
+	s, _, ok := e.liveSession(w, r, nil)
+	return s, ok
+}
+
+// Also reads more about a session's user in the snapshot the session is
+// checked in: whether they are an admin, say.
+type Also func(r directory.Reader, u directory.User) error
+
+// liveSession is Session with the session's user, read with it, and what
+// also (if set) reads.
+func (e *Engine) liveSession(w http.ResponseWriter, r *http.Request, also Also) (Session, directory.User, bool) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" {
-		return Session{}, false
+		return Session{}, directory.User{}, false
 	}
-	id := hashToken(c.Value)
-	s, err := e.checkSession(r.Context(), id)
+	s, u, err := e.checkSession(r.Context(), hashToken(c.Value), also)
 	if err != nil {
 		if !errors.Is(err, directory.ErrNotFound) && !errors.Is(err, errSessionEnded) {
 			e.log.Error("read session", "err", err)
 		}
 		http.SetCookie(w, e.cookie(sessionCookie, "", -time.Second))
-		return Session{}, false
+		return Session{}, directory.User{}, false
 	}
-	return s, true
+	return s, u, true
 }
 
 var errSessionEnded = errors.New("session ended")
 
-func (e *Engine) checkSession(ctx context.Context, id string) (Session, error) {
-	var s Session
-	if err := e.dir.State(ctx, kindSession, id, &s); err != nil {
-		return Session{}, err
+// checkSession reads session id with what decides whether it still lives
+// (sessionFacts), ends it if not, and notes a busy session's last use.
+func (e *Engine) checkSession(ctx context.Context, id string, also Also) (Session, directory.User, error) {
+	var f sessionFacts
+	err := e.dir.FreshView(ctx, func(_ context.Context, r directory.Reader) error {
+		if err := r.State(kindSession, id, &f.Session); err != nil {
+			return err
+		}
+		if err := f.read(r); err != nil || f.gone || also == nil {
+			return err
+		}
+		return also(r, f.user)
+	})
+	if err != nil {
+		return Session{}, directory.User{}, err
 	}
-	s.ID = id
-	switch ended, err := e.ended(ctx, s); {
-	case err != nil:
-		return Session{}, err
-	case ended:
+	f.ID = id
+	if e.ended(f) {
 		_ = e.dir.DeleteState(ctx, kindSession, id)
-		return Session{}, errSessionEnded
+		return Session{}, directory.User{}, errSessionEnded
 	}
 	now := e.now().UTC()
-	if now.Sub(s.LastSeen) < touchEvery {
-		return s, nil
+	if now.Sub(f.LastSeen) < touchEvery {
+		return f.Session, f.user, nil
 	}
-	return directory.UpdateState(ctx, e.dir, kindSession, id, func(stored *Session) (time.Time, error) {
+	s, err := directory.UpdateState(ctx, e.dir, kindSession, id, func(stored *Session) (time.Time, error) {
 		stored.LastSeen = now
 		return e.expiry(*stored), nil
 	})
+	return s, f.user, err
 }
 
-// ended reports whether stored session s has ended all the same: its user
+// sessionFacts is a stored session with what decides whether it has ended
+// all the same: its user, and when they last signed out everywhere else.
+type sessionFacts struct {
+	Session
+	user      directory.User
+	gone      bool // the user is no more
+	signedOut time.Time
+}
+
+// read fills in the facts about f.Session from r.
+func (f *sessionFacts) read(r directory.Reader) error {
+	u, err := r.User(f.UserID)
+	switch {
+	case errors.Is(err, directory.ErrNotFound):
+		f.gone = true
+		return nil
+	case err != nil:
+		return err
+	}
+	f.user = u
+	if err := r.State(kindSignOut, u.ID, &f.signedOut); err != nil && !errors.Is(err, directory.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// ended reports whether a stored session has ended all the same: its user
 // is gone or disabled, changed their password or was signed out everywhere
 // since, or the lifetimes were shortened since it was stored.
-func (e *Engine) ended(ctx context.Context, s Session) (bool, error) {
-	u, err := e.dir.UserByID(ctx, s.UserID)
-	if err != nil || u.Disabled || u.PasswordChanged.After(s.AuthTime) {
-		return true, nil
+func (e *Engine) ended(f sessionFacts) bool {
+	switch {
+	case f.gone || f.user.Disabled || f.user.PasswordChanged.After(f.AuthTime):
+		return true
+	case f.signedOut.After(cmp.Or(f.Issued, f.Created)):
+		return true
 	}
-	var signedOut time.Time
-	switch err := e.dir.State(ctx, kindSignOut, u.ID, &signedOut); {
-	case err == nil && signedOut.After(cmp.Or(s.Issued, s.Created)):
-		return true, nil
-	case err != nil && !errors.Is(err, directory.ErrNotFound):
-		return false, err
-	}
-	return !e.now().UTC().Before(e.expiry(s)), nil
+	return !e.now().UTC().Before(e.expiry(f.Session))
 }
 
 func (e *Engine) logout(w http.ResponseWriter, r *http.Request) {
@@ -249,31 +289,28 @@ func (e *Engine) EndSessions(ctx context.Context, userID string) error {
 // for the admin console: one whose user was since disabled or signed out
 // everywhere is left out, though stored until its next request.
 func (e *Engine) Sessions(ctx context.Context) ([]Session, error) {
-	var stored []Session
-	err := e.dir.States(ctx, kindSession, func(id string, raw json.RawMessage) error {
-		var s Session
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return fmt.Errorf("decode session: %w", err)
-		}
-		s.ID = id
-		stored = append(stored, s)
-		return nil
+	var live []Session
+	err := e.dir.View(ctx, func(_ context.Context, r directory.Reader) error {
+		return r.States(kindSession, func(id string, raw json.RawMessage) error {
+			f := sessionFacts{}
+			if err := json.Unmarshal(raw, &f.Session); err != nil {
+				return fmt.Errorf("decode session: %w", err)
+			}
+			f.ID = id
+			if err := f.read(r); err != nil {
+				return err
+			}
+			if !e.ended(f) {
+				live = append(live, f.Session)
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := stored[:0]
-	for _, s := range stored {
-		ended, err := e.ended(ctx, s)
-		if err != nil {
-			return nil, err
-		}
-		if !ended {
-			out = append(out, s)
-		}
-	}
-	slices.SortFunc(out, func(a, b Session) int { return b.AuthTime.Compare(a.AuthTime) })
-	return out, nil
+	slices.SortFunc(live, func(a, b Session) int { return b.AuthTime.Compare(a.AuthTime) })
+	return live, nil
 }
 
 // EndSession ends the session with this ID (Session.ID) at once.
