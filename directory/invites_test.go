@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,5 +103,50 @@ func pageThrough(t *testing.T, d *directory.Directory, query string) {
 	}
 	if len(all) != 25 || all[0] != "user00" || all[24] != "user24" {
 		t.Errorf("paging every user matching %q gave %v", query, all)
+	}
+}
+
+// A limited prefix search lists the first users in uid order whichever
+// index found them: users found by mail or name whose uids sort before
+// the uid matches come first, and none is lost to the limit.
+func TestPrefixSearchLimitKeepsTheFirstUIDs(t *testing.T) {
+	ctx := context.Background()
+	d := dirtest.New(t, nil)
+	type person struct{ uid, mail, name string }
+	var people []person
+	for i := range 40 {
+		p := person{uid: fmt.Sprintf("m%02d", i), mail: fmt.Sprintf("x%02d@example.com", i), name: fmt.Sprintf("Person %02d", i)}
+		switch i % 4 {
+		case 0:
+			p.uid = fmt.Sprintf("a%02d", i) // found by mail only, sorts first
+			p.mail = fmt.Sprintf("m%02d@example.com", i)
+		case 1:
+			p.uid = fmt.Sprintf("z%02d", i) // found by name only, sorts last
+			p.name = fmt.Sprintf("M %02d", i)
+		}
+		people = append(people, p)
+		if _, err := d.CreateUser(ctx, directory.User{UID: p.uid, Mail: p.mail, DisplayName: p.name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var want []string
+	for _, p := range people {
+		if strings.HasPrefix(p.uid, "m") || strings.HasPrefix(p.mail, "m") || strings.HasPrefix(p.name, "M") {
+			want = append(want, p.uid)
+		}
+	}
+	slices.Sort(want)
+	for _, limit := range []int{1, 3, 10, 25, 100} {
+		page, err := d.SearchUsers(ctx, "m", "", limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, u := range page.Users {
+			got = append(got, u.UID)
+		}
+		if w := want[:min(limit, len(want))]; !slices.Equal(got, w) {
+			t.Errorf("limit %d: %v, want %v", limit, got, w)
+		}
 	}
 }

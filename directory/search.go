@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -73,6 +74,16 @@ func (r Reader) matchingUIDs(query, after string, n int) ([]string, error) {
 	return r.UserIDsWithPrefixes(UserPrefixes{UID: q, Mail: q, CommonName: q}, after, n)
 }
 
+// nthSmallest is the nth smallest of the uids (ID -> uid), or "" when
+// there are fewer or n is 0: no uid past it can be among the first n.
+func nthSmallest(uids map[string]string, n int) string {
+	if n == 0 || len(uids) < n {
+		return ""
+	}
+	sorted := slices.Sorted(maps.Values(uids))
+	return sorted[n-1]
+}
+
 // UserPrefixes are the starts of uids, mails and common names a search
 // for users looks for.
 type UserPrefixes struct {
@@ -103,6 +114,7 @@ func (r Reader) UserIDsWithPrefixes(p UserPrefixes, after string, n int) ([]stri
 			return nil, err
 		}
 	}
+	cutoff := nthSmallest(uids, n)
 	byID := func(id string) error {
 		if _, seen := uids[id]; seen {
 			return nil
@@ -111,7 +123,9 @@ func (r Reader) UserIDsWithPrefixes(p UserPrefixes, after string, n int) ([]stri
 		if errors.Is(err, ErrNotFound) {
 			return nil
 		}
-		uids[id] = fold(uid)
+		if uid = fold(uid); cutoff == "" || uid < cutoff {
+			uids[id] = uid
+		}
 		return err
 	}
 	for _, q := range p.Mail {
