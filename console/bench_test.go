@@ -1,9 +1,20 @@
 package console_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -15,15 +26,18 @@ import (
 	"github.com/atrium-dir/atrium/ldapserver"
 	"github.com/atrium-dir/atrium/ldapserver/ldapbench"
 	"github.com/atrium-dir/atrium/ldif"
+	"github.com/atrium-dir/atrium/web"
 )
 
 // BenchmarkUserSearch compares, at 100,000 users, a search on the
 // console's users page (the JSON page of 50 the search-as-you-type script
-// asks for, over HTTP) with the LDAP search a client sends for the same
-// users ((|(uid=Q*)(mail=Q*)(cn=Q*)) under ou=people, at most 50 entries,
-// over TCP), both answered in this process. Besides time per search it
-// reports the process CPU time per search (cpu-ns/op), client included in
-// both.
+// asks for, over HTTP with the admin's session) with the LDAP search a
+// client sends for the same users ((|(uid=Q*)(mail=Q*)(cn=Q*)) under
+// ou=people, at most 50 entries, over TCP on a bound connection). Both
+// servers run in this process and the clients in a process of their own
+// (TestUserSearchClientProcess), so cpu-ns/op is the servers' CPU time per
+// search alone: this process's user and system time, which leaves out its
+// children's.
 func BenchmarkUserSearch(b *testing.B) {
 	ds := ldapbench.Dataset{Base: "dc=example,dc=com", Users: 100_000, Groups: 1000}
 	st := newSiteWith(b, directory.MFAPolicy{}, true, func(d *directory.Directory) error { return ds.LoadAtrium(context.Background(), d) }, console.Options{})
@@ -38,38 +52,179 @@ func BenchmarkUserSearch(b *testing.B) {
 	}
 	go srv.Serve(ln)
 	b.Cleanup(func() { srv.Shutdown(context.Background()) })
-	conn, err := ldap.DialURL("ldap://" + ln.Addr().String())
+
+	base, _ := url.Parse(st.srv.URL)
+	var cookies []string
+	for _, c := range admin.c.Jar.Cookies(base) {
+		cookies = append(cookies, c.Name+"="+c.Value)
+	}
+	_, page := admin.get("/admin/users?format=json&q=user012345")
+	floor := httptest.NewServer(web.Protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, page)
+	}), nil))
+	b.Cleanup(floor.Close)
+	clients := startSearchClients(b, searchTarget{
+		ConsoleURL: st.srv.URL, FloorURL: floor.URL, Cookie: strings.Join(cookies, "; "),
+		LDAPAddr: ln.Addr().String(), BindDN: ds.ReaderDN(), BindPassword: ldapbench.ReaderPassword, Base: "ou=people," + ds.Base,
+	})
+
+	for _, q := range []string{"user012345", "user0123", "user01"} {
+		kinds := []string{"console", "ldap"}
+		if q == "user012345" {
+			kinds = append(kinds, "http")
+		}
+		for _, kind := range kinds {
+			b.Run(kind+"/"+q, func(b *testing.B) {
+				stop := profileCPU(b, kind+"-"+q)
+				cpu := cpuClock()
+				b.ResetTimer()
+				if err := clients.run(kind, q, b.N); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				stop()
+				b.ReportMetric(float64(cpuClock()-cpu)/float64(b.N), "cpu-ns/op")
+			})
+		}
+	}
+}
+
+// searchTarget is what the client process needs to reach both servers.
+type searchTarget struct {
+	ConsoleURL, FloorURL, Cookie         string
+	LDAPAddr, BindDN, BindPassword, Base string
+}
+
+// searchClients is the client process: it reads "kind query n" lines and
+// answers each with a line once it has made the n searches.
+type searchClients struct {
+	in  io.WriteCloser
+	out *bufio.Reader
+}
+
+const searchTargetEnv = "ATRIUM_BENCH_SEARCH_TARGET"
+
+func startSearchClients(b *testing.B, target searchTarget) *searchClients {
+	raw, _ := json.Marshal(target)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestUserSearchClientProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), searchTargetEnv+"="+string(raw))
+	cmd.Stderr = os.Stderr
+	in, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		in.Close()
+		cmd.Wait()
+	})
+	return &searchClients{in: in, out: bufio.NewReader(out)}
+}
+
+func (c *searchClients) run(kind, q string, n int) error {
+	if _, err := fmt.Fprintf(c.in, "%s %s %d\n", kind, q, n); err != nil {
+		return err
+	}
+	for {
+		line, err := c.out.ReadString('\n')
+		if err != nil {
+			return fmt.Errorf("client process: %w", err)
+		}
+		switch {
+		case line == "done\n":
+			return nil
+		case strings.HasPrefix(line, "error "):
+			return fmt.Errorf("client process: %s", strings.TrimSpace(line))
+		}
+	}
+}
+
+// TestUserSearchClientProcess is the client side of BenchmarkUserSearch,
+// run by it as a process of its own; on its own it does nothing.
+func TestUserSearchClientProcess(t *testing.T) {
+	raw := os.Getenv(searchTargetEnv)
+	if raw == "" {
+		t.Skip("the client process of BenchmarkUserSearch")
+	}
+	var target searchTarget
+	if err := json.Unmarshal([]byte(raw), &target); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := ldap.DialURL("ldap://" + target.LDAPAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.Bind(target.BindDN, target.BindPassword); err != nil {
+		t.Fatal(err)
+	}
+	search := map[string]func(string) error{
+		"console": func(q string) error { return consoleSearch(target.ConsoleURL, target.Cookie, q) },
+		"http":    func(q string) error { return consoleSearch(target.FloorURL, "", q) },
+		"ldap":    func(q string) error { return ldapSearch(conn, target.Base, q) },
+	}
+	lines := bufio.NewScanner(os.Stdin)
+	for lines.Scan() {
+		var kind, q string
+		var n int
+		if _, err := fmt.Sscan(lines.Text(), &kind, &q, &n); err != nil {
+			t.Fatal(err)
+		}
+		err := error(nil)
+		for i := 0; i < n && err == nil; i++ {
+			err = search[kind](q)
+		}
+		if err != nil {
+			fmt.Printf("error %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+		} else {
+			fmt.Println("done")
+		}
+	}
+}
+
+func consoleSearch(base, cookie, q string) error {
+	req, _ := http.NewRequest("GET", base+"/admin/users?format=json&q="+q, nil)
+	req.Header.Set("Cookie", cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var page struct{ Users []json.RawMessage }
+	if err := json.NewDecoder(resp.Body).Decode(&page); resp.StatusCode != 200 || err != nil || len(page.Users) == 0 {
+		return fmt.Errorf("console search %s: %d %v, %d users", q, resp.StatusCode, err, len(page.Users))
+	}
+	return nil
+}
+
+func ldapSearch(conn *ldap.Conn, base, q string) error {
+	filter := "(|(uid=" + q + "*)(mail=" + q + "*)(cn=" + q + "*))"
+	res, err := conn.Search(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 50, 0, false, filter, []string{"uid", "cn", "mail"}, nil))
+	if (err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded)) || res == nil || len(res.Entries) == 0 {
+		return fmt.Errorf("ldap search %s: %v", q, err)
+	}
+	return nil
+}
+
+// profileCPU profiles the CPU until the returned stop into the folder
+// ATRIUM_BENCH_CPUPROFILES names (if it does), one file per name: unlike
+// -cpuprofile, without the 30 s of loading the users.
+func profileCPU(b *testing.B, name string) (stop func()) {
+	dir := os.Getenv("ATRIUM_BENCH_CPUPROFILES")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, name+".prof"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer conn.Close()
-	if err := conn.Bind(ds.ReaderDN(), ldapbench.ReaderPassword); err != nil {
+	if err := pprof.StartCPUProfile(f); err != nil {
 		b.Fatal(err)
 	}
-
-	for _, q := range []string{"user012345", "user0123", "user01"} {
-		b.Run("console/"+q, func(b *testing.B) {
-			cpu := cpuClock()
-			for b.Loop() {
-				resp, body := admin.get("/admin/users?format=json&q=" + q)
-				var page struct{ Users []json.RawMessage }
-				if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &page) != nil || len(page.Users) == 0 {
-					b.Fatalf("console search %s: %d %.200s", q, resp.StatusCode, body)
-				}
-			}
-			b.ReportMetric(float64(cpuClock()-cpu)/float64(b.N), "cpu-ns/op")
-		})
-		b.Run("ldap/"+q, func(b *testing.B) {
-			filter := "(|(uid=" + q + "*)(mail=" + q + "*)(cn=" + q + "*))"
-			cpu := cpuClock()
-			for b.Loop() {
-				res, err := conn.Search(ldap.NewSearchRequest("ou=people,"+ds.Base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 50, 0, false, filter, []string{"uid", "cn", "mail"}, nil))
-				if (err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded)) || res == nil || len(res.Entries) == 0 {
-					b.Fatalf("ldap search %s: %v", q, err)
-				}
-			}
-			b.ReportMetric(float64(cpuClock()-cpu)/float64(b.N), "cpu-ns/op")
-		})
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}
 }
 
