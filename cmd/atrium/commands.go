@@ -646,7 +646,10 @@ func importLDIF(e *env) error {
 	if info, err := f.Stat(); err == nil {
 		size = info.Size()
 	}
-	if e.progress != nil { // the command's own process, not a server's
+	if e.progress != nil && size > 0 { // the command's own process, not a server's
+		// The heap spans more addresses than it holds at its peak (the
+		// limit below): freed spans leave gaps it grows past.
+		growHeapInHugePages(5 * size)
 		defer limitImportHeap(size)()
 	}
 	cr := &countingReader{r: f}
