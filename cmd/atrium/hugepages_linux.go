@@ -21,15 +21,15 @@ const maxHugeReserve = 1 << 30
 // the kernel in 2 MiB pages rather than 4 KiB ones, where the kernel gives
 // them on request (transparent huge pages "madvise", the default of many
 // distributions; "always" needs nothing, "never" ignores it). An import
-// builds a heap of a few times its file at once, and a fault costs a few
-// microseconds per 4 KiB page, ten on some virtual machines: 100,000 users
+// or export builds its heap at once, and a fault costs a few microseconds
+// per 4 KiB page, ten on some virtual machines: importing 100,000 users
 // took 115,000 faults, a fifth of the command's CPU. It allocates n bytes
 // the process has not touched, asks for huge pages on them and frees them,
 // so that the runtime hands the same addresses out next. It must run
 // before the heap grows. n is capped at maxHugeReserve, and the request
 // left out where addresses are scarce (32-bit).
 func growHeapInHugePages(n int64) {
-	if strconv.IntSize < 64 {
+	if strconv.IntSize < 64 || n <= 0 {
 		return
 	}
 	adviseHugePages(make([]byte, min(n, maxHugeReserve)))
