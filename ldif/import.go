@@ -999,8 +999,13 @@ func boolInt(b bool) int {
 }
 
 // checkExisting reports every name, number and entryUUID of the plan that
-// the directory already holds.
+// the directory already holds. A directory without users or groups (a
+// migration's first import) holds none, and is not asked four times per
+// user.
 func (p *plan) checkExisting(r directory.Reader) {
+	if empty, err := holdsNoUsersOrGroups(r); err == nil && empty {
+		return
+	}
 	taken := func(dn, what string, err error) {
 		if err == nil {
 			p.problems = append(p.problems, fmt.Errorf("%s: %s is already in the directory: %w", dn, what, directory.ErrAlreadyExists))
@@ -1034,6 +1039,16 @@ func (p *plan) checkExisting(r directory.Reader) {
 		_, err = r.Group(g.ID)
 		taken(ig.dn, "entryUUID "+g.ID, err)
 	}
+}
+
+func holdsNoUsersOrGroups(r directory.Reader) (bool, error) {
+	found := false
+	stop := func(string) error { found = true; return directory.ErrStop }
+	if err := r.UserIDs(stop); err != nil || found {
+		return false, err
+	}
+	err := r.GroupIDsWithPrefix("", stop)
+	return !found, err
 }
 
 // resolveExisting finds the members the file does not hold among the

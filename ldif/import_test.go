@@ -350,3 +350,22 @@ func TestImportRefusesMalformedHash(t *testing.T) {
 		t.Errorf("a refused import created a user: %v", err)
 	}
 }
+
+// TestImportReportsEveryClashWithOnlyGroups: a directory with groups but no
+// users is still checked up front, so every clash is reported at once
+// (creating the groups would stop at the first).
+func TestImportReportsEveryClashWithOnlyGroups(t *testing.T) {
+	ctx := context.Background()
+	d := newDir(t)
+	for _, cn := range []string{"ops", "dev"} {
+		_, err := d.CreateGroup(ctx, directory.Group{CN: cn})
+		must(t, err)
+	}
+	file := "dn: cn=ops,ou=groups,dc=example,dc=com\nobjectClass: posixGroup\ncn: ops\ngidNumber: 7001\n\n" +
+		"dn: cn=dev,ou=groups,dc=example,dc=com\nobjectClass: posixGroup\ncn: dev\ngidNumber: 7002\n"
+	_, err := Import(ctx, d, strings.NewReader(file), testLayout(t))
+	var ie *ImportError
+	if !errors.As(err, &ie) || len(ie.Problems) != 2 || !errors.Is(err, directory.ErrAlreadyExists) {
+		t.Fatalf("import: %v; want both groups reported as already in the directory", err)
+	}
+}

@@ -646,7 +646,10 @@ func importLDIF(e *env) error {
 	if info, err := f.Stat(); err == nil {
 		size = info.Size()
 	}
-	if e.progress != nil { // the command's own process, not a server's
+	if e.progress != nil && size > 0 { // the command's own process, not a server's
+		// The heap spans more addresses than it holds at its peak (the
+		// limit below): freed spans leave gaps it grows past.
+		growHeapInHugePages(5 * size)
 		defer limitImportHeap(size)()
 	}
 	cr := &countingReader{r: f}
@@ -694,6 +697,10 @@ func exportLDIF(e *env) error {
 	}
 	_, secrets := e.flag("with-secrets")
 	_, noKeys := e.flag("no-ssh-keys")
+	if info, err := os.Stat(filepath.Join(e.cfg.Data, "atrium.db")); err == nil && e.progress != nil {
+		// The command's own process: what it decodes is about the file's size.
+		growHeapInHugePages(info.Size())
+	}
 	bar := progress.ForTerminal(e.progress, "export", "entries")
 	err = ldif.Export(e.ctx, e.dir, f, layout, ldif.ExportOptions{Secrets: secrets, OmitSSHKeys: noKeys,
 		Progress: func(done, total int) { bar.Update(int64(done), float64(done)/float64(total)) }})

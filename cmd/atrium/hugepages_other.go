@@ -1,0 +1,5 @@
+//go:build !linux
+
+package main
+
+func growHeapInHugePages(n int64) {}
