@@ -128,11 +128,12 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	web = withStoreHealth(web, store)
 	go logStoreHealth(ctx, store, log)
 	webConns := &connlimit.PerAddress{Max: cfg.Web.MaxConnsPerAddress, Allow: cfg.allowList()}
-	httpSrv := &http.Server{Handler: web, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)} // accept retries and TLS errors go to the one log
+	var webSpare, adminSpare spareConns
+	httpSrv := webSpare.serving(&http.Server{Handler: web, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}) // accept retries and TLS errors go to the one log
 	go sweepState(ctx, d, log)
 	go scheduledBackups(ctx, cfg, d, log)
-	adminSrv := &http.Server{Handler: adminHandler(cfg, d, log), ReadHeaderTimeout: 10 * time.Second}
+	adminSrv := adminSpare.serving(&http.Server{Handler: adminHandler(cfg, d, log), ReadHeaderTimeout: 10 * time.Second})
 
 	errc, err := listenAll(cfg, adminSrv, []namedListener{
 		{"ldap", cfg.LDAPAddr, ldapSrv.Serve},
@@ -154,8 +155,8 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	ldapSrv.Shutdown(shutdown)
-	httpSrv.Shutdown(shutdown)
-	adminSrv.Shutdown(shutdown)
+	shutdownHTTP(shutdown, httpSrv, &webSpare)
+	shutdownHTTP(shutdown, adminSrv, &adminSpare)
 	os.Remove(filepath.Join(cfg.Data, socketName))
 	return err
 }
