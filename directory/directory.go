@@ -175,6 +175,8 @@ type Directory struct {
 	// refused is Options.RefusedPasswords, lowercase.
 	refused map[string]bool
 	onAudit func(AuditEvent) // Options.OnAudit, or nil
+	// writes counts the transactions that may have written (see Memo).
+	writes atomic.Uint64
 	// secretsGen counts secret writes (see SecretsGeneration).
 	secretsGen atomic.Uint64
 	// syncer is a shared store's freshness check (nil for bbolt).
@@ -203,7 +205,6 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 		opt.AuditRetention = 90 * 24 * time.Hour
 	}
 	d := &Directory{
-		store:   nestGuard{opt.instrument(store)},
 		now:     opt.Now,
 		log:     opt.Logger,
 		samba:   opt.Samba,
@@ -217,6 +218,7 @@ func New(ctx context.Context, store Store, opt Options) (*Directory, error) {
 		syncTimeout:  opt.SyncTimeout,
 		requireFresh: opt.RequireFreshLogins,
 	}
+	d.store = nestGuard{opt.instrument(store), &d.writes}
 	if d.syncTimeout <= 0 {
 		d.syncTimeout = DefaultSyncTimeout
 	}

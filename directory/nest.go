@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync/atomic"
 )
 
 // ErrNestedTransaction is what a Directory method returns when it is called
@@ -18,7 +19,12 @@ type inViewKey struct{}
 // read deadlocks as soon as a writer waits to grow the file between the
 // two (the writer waits for the first read, the second read queues behind
 // the writer), and a write inside a read always deadlocks.
-type nestGuard struct{ Store }
+//
+// It also counts the writes it lets through (see Memo).
+type nestGuard struct {
+	Store
+	writes *atomic.Uint64
+}
 
 func refuseNested(ctx context.Context) error {
 	if ctx.Value(inViewKey{}) != nil {
@@ -38,6 +44,7 @@ func (g nestGuard) Update(ctx context.Context, fn func(Tx) error) error {
 	if err := refuseNested(ctx); err != nil {
 		return err
 	}
+	defer g.writes.Add(1)
 	return g.Store.Update(ctx, fn)
 }
 
@@ -46,6 +53,7 @@ func (g nestGuard) bulkUpdate(ctx context.Context, fn func(Tx) error) error {
 	if err := refuseNested(ctx); err != nil {
 		return err
 	}
+	defer g.writes.Add(1)
 	if b, ok := g.Store.(BulkUpdater); ok {
 		return b.BulkUpdate(ctx, fn)
 	}

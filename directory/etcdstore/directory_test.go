@@ -304,3 +304,15 @@ func TestKeyRotationReachesOtherNode(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoRemembersNothingOnASharedStore: another node's write does not
+// pass through this node's count, so on etcd a Memo never answers and
+// every read goes to the store.
+func TestMemoRemembersNothingOnASharedStore(t *testing.T) {
+	a, _, _, _ := twoDirectories(t)
+	m := directory.NewMemo[string, int](a)
+	m.Put(m.Mark(), "k", 1)
+	if _, ok := m.Get("k"); ok {
+		t.Fatal("a Memo on a shared store remembered a value")
+	}
+}
