@@ -21,11 +21,7 @@ import (
 // otherwise.
 func (c *Console) admin(w http.ResponseWriter, r *http.Request) (signin.Account, bool) {
 	page := r.Method == http.MethodGet || r.Method == http.MethodHead
-	var isAdmin bool
-	a, ok := c.signin.SignedIn(w, r, func(r directory.Reader, u directory.User) error {
-		isAdmin = c.isAdmin(r, u.ID)
-		return nil
-	})
+	a, ok := c.signin.SignedIn(w, r)
 	if !ok {
 		if page {
 			// Who is an admin is known only after the sign-in, so it asks for
@@ -37,7 +33,7 @@ func (c *Console) admin(w http.ResponseWriter, r *http.Request) (signin.Account,
 		}
 		return signin.Account{}, false
 	}
-	if !isAdmin {
+	if !c.IsAdmin(r.Context(), a.User.ID) {
 		c.forbid(w)
 		return signin.Account{}, false
 	}

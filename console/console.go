@@ -45,6 +45,8 @@ type Console struct {
 	now           func() time.Time
 	log           *slog.Logger
 	pages         *web.Renderer
+	// admins remembers who is an admin until the store is next written.
+	admins *directory.Memo[string, bool]
 }
 
 //go:embed web
@@ -72,7 +74,8 @@ func New(dir *directory.Directory, e *signin.Engine, opts Options) *Console {
 	}
 	c := &Console{
 		dir: dir, signin: e, groups: opts.AdminGroups, mail: opts.Mail, server: opts.Server, settingsShown: opts.Settings, now: opts.Now, log: opts.Logger,
-		pages: web.NewRenderer(opts.Logger, pages, "web/*.html"),
+		pages:  web.NewRenderer(opts.Logger, pages, "web/*.html"),
+		admins: directory.NewMemo[string, bool](dir),
 	}
 	e.Resume(resumeKind, c.resume)
 	return c
@@ -90,24 +93,17 @@ func (c *Console) Mount(mux *http.ServeMux) {
 // IsAdmin reports whether the user with this ID may use the console; the
 // portal shows its link only to them.
 func (c *Console) IsAdmin(ctx context.Context, userID string) bool {
-	var ok bool
-	err := c.dir.View(ctx, func(_ context.Context, r directory.Reader) error {
-		ok = c.isAdmin(r, userID)
-		return nil
-	})
+	if ok, known := c.admins.Get(userID); known {
+		return ok
+	}
+	mark := c.admins.Mark()
+	ok, err := c.dir.MemberOfAny(ctx, userID, c.groups)
 	if err != nil {
 		c.log.Error("console: admin check", "err", err)
+		return false
 	}
-	return ok && err == nil
-}
-
-// isAdmin is IsAdmin inside a snapshot; a failed read is no.
-func (c *Console) isAdmin(r directory.Reader, userID string) bool {
-	ok, err := r.MemberOfAny(userID, c.groups)
-	if err != nil {
-		c.log.Error("console: admin check", "err", err)
-	}
-	return ok && err == nil
+	c.admins.Put(mark, userID, ok)
+	return ok
 }
 
 // resume sends an admin back to the console page that needed the sign-in.

@@ -3,6 +3,7 @@ package signin
 import (
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/atrium-dir/atrium/directory"
@@ -26,8 +27,9 @@ type Account struct {
 
 // SecureContext reports whether browsers treat the external URL as a secure
 // context: https, or plain http on the loopback host.
-func (e *Engine) SecureContext() bool {
-	u := e.cfg.ExternalURL
+func (e *Engine) SecureContext() bool { return e.secureContext }
+
+func secureContext(u *url.URL) bool {
 	if u.Scheme == "https" {
 		return true
 	}
@@ -43,7 +45,7 @@ func (e *Engine) SecureContext() bool {
 // and HEAD it also checks the CSRF token. When it returns false it has
 // answered the request: a sign-in for a page, a refusal for a form.
 func (e *Engine) Account(w http.ResponseWriter, r *http.Request) (Account, bool) {
-	a, ok := e.SignedIn(w, r, nil)
+	a, ok := e.SignedIn(w, r)
 	if !ok {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			e.Begin(w, r, nil, false)
@@ -56,11 +58,10 @@ func (e *Engine) Account(w http.ResponseWriter, r *http.Request) (Account, bool)
 }
 
 // SignedIn returns the account of the request's live session, read in one
-// snapshot with what also (if set) reads. Unlike Account it answers nothing
-// when there is none (it only clears a dead session's cookie), and it checks
-// no CSRF token (CheckCSRF).
-func (e *Engine) SignedIn(w http.ResponseWriter, r *http.Request, also Also) (Account, bool) {
-	s, u, ok := e.liveSession(w, r, also)
+// snapshot. Unlike Account it answers nothing when there is none (it only
+// clears a dead session's cookie), and it checks no CSRF token (CheckCSRF).
+func (e *Engine) SignedIn(w http.ResponseWriter, r *http.Request) (Account, bool) {
+	s, u, ok := e.liveSession(w, r)
 	if !ok {
 		return Account{}, false
 	}

@@ -68,6 +68,11 @@ type Engine struct {
 	steps         []Step
 	mfa           mfaFactors
 	flows         *flowLimiter
+	// sessions remembers checked sessions' facts until the store is next
+	// written, so a busy page skips the read.
+	sessions *directory.Memo[string, sessionFacts]
+	// secureContext is SecureContext, worked out once.
+	secureContext bool
 }
 
 //go:embed web
@@ -82,6 +87,8 @@ func New(dir *directory.Directory, opts Options) *Engine {
 		continuations: map[string]Continuation{},
 		steps:         []Step{passwordStep{dir: dir}},
 		flows:         &flowLimiter{perMinute: opts.FlowsPerMinute},
+		sessions:      directory.NewMemo[string, sessionFacts](dir),
+		secureContext: secureContext(opts.ExternalURL),
 	}
 	e.steps = append(e.steps, e.mfaSteps()...)
 	return e

@@ -103,22 +103,17 @@ func (e *Engine) startSession(w http.ResponseWriter, r *http.Request, f Flow) (S
 // idle or old, when its user is gone or disabled, or when the user's
 // password changed after it began.
 func (e *Engine) Session(w http.ResponseWriter, r *http.Request) (Session, bool) {
-	s, _, ok := e.liveSession(w, r, nil)
+	s, _, ok := e.liveSession(w, r)
 	return s, ok
 }
 
-// Also reads more about a session's user in the snapshot the session is
-// checked in: whether they are an admin, say.
-type Also func(r directory.Reader, u directory.User) error
-
-// liveSession is Session with the session's user, read with it, and what
-// also (if set) reads.
-func (e *Engine) liveSession(w http.ResponseWriter, r *http.Request, also Also) (Session, directory.User, bool) {
+// liveSession is Session with the session's user, read with it.
+func (e *Engine) liveSession(w http.ResponseWriter, r *http.Request) (Session, directory.User, bool) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" {
 		return Session{}, directory.User{}, false
 	}
-	s, u, err := e.checkSession(r.Context(), hashToken(c.Value), also)
+	s, u, err := e.checkSession(r.Context(), hashToken(c.Value))
 	if err != nil {
 		if !errors.Is(err, directory.ErrNotFound) && !errors.Is(err, errSessionEnded) {
 			e.log.Error("read session", "err", err)
@@ -133,21 +128,11 @@ var errSessionEnded = errors.New("session ended")
 
 // checkSession reads session id with what decides whether it still lives
 // (sessionFacts), ends it if not, and notes a busy session's last use.
-func (e *Engine) checkSession(ctx context.Context, id string, also Also) (Session, directory.User, error) {
-	var f sessionFacts
-	err := e.dir.FreshView(ctx, func(_ context.Context, r directory.Reader) error {
-		if err := r.State(kindSession, id, &f.Session); err != nil {
-			return err
-		}
-		if err := f.read(r); err != nil || f.gone || also == nil {
-			return err
-		}
-		return also(r, f.user)
-	})
+func (e *Engine) checkSession(ctx context.Context, id string) (Session, directory.User, error) {
+	f, err := e.sessionFacts(ctx, id)
 	if err != nil {
 		return Session{}, directory.User{}, err
 	}
-	f.ID = id
 	if e.ended(f) {
 		_ = e.dir.DeleteState(ctx, kindSession, id)
 		return Session{}, directory.User{}, errSessionEnded
@@ -163,6 +148,28 @@ func (e *Engine) checkSession(ctx context.Context, id string, also Also) (Sessio
 	return s, f.user, err
 }
 
+// sessionFacts reads session id and its facts in one snapshot, or takes
+// them from e.sessions when nothing has been written since they were read.
+func (e *Engine) sessionFacts(ctx context.Context, id string) (sessionFacts, error) {
+	if f, ok := e.sessions.Get(id); ok {
+		return f.clone(), nil
+	}
+	mark := e.sessions.Mark()
+	f := sessionFacts{}
+	err := e.dir.FreshView(ctx, func(_ context.Context, r directory.Reader) error {
+		if err := r.State(kindSession, id, &f.Session); err != nil {
+			return err
+		}
+		return f.read(r)
+	})
+	if err != nil {
+		return sessionFacts{}, err
+	}
+	f.ID = id
+	e.sessions.Put(mark, id, f.clone())
+	return f, nil
+}
+
 // sessionFacts is a stored session with what decides whether it has ended
 // all the same: its user, and when they last signed out everywhere else.
 type sessionFacts struct {
@@ -170,6 +177,12 @@ type sessionFacts struct {
 	user      directory.User
 	gone      bool // the user is no more
 	signedOut time.Time
+}
+
+// clone is f with slices of its own, for a caller to change.
+func (f sessionFacts) clone() sessionFacts {
+	f.Methods, f.user.SSHKeys = slices.Clone(f.Methods), slices.Clone(f.user.SSHKeys)
+	return f
 }
 
 // read fills in the facts about f.Session from r.

@@ -125,3 +125,50 @@ func TestSessionsSurviveRestart(t *testing.T) {
 		t.Errorf("session lost across servers:\n%s", w.Body.String())
 	}
 }
+
+// A session the pages have just checked (and remember checking) ends at
+// once when its user is disabled, or signed out everywhere by another
+// server over the same store.
+func TestRememberedSessionEndsWithItsUser(t *testing.T) {
+	ctx := context.Background()
+	srv, d := newSite(t, "http://localhost:8080")
+	page := func(cookies []*http.Cookie) string {
+		req, _ := http.NewRequest("GET", srv.URL+"/", nil)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
+	}
+	for _, end := range []struct {
+		name string
+		do   func() error
+	}{
+		{"disabled", func() error {
+			_, err := d.UpdateUser(ctx, "alice", func(u *directory.User) error { u.Disabled = true; return nil })
+			return err
+		}},
+		{"password changed", func() error { return d.SetPassword(ctx, "alice", "alice-password") }},
+	} {
+		if _, err := d.UpdateUser(ctx, "alice", func(u *directory.User) error { u.Disabled = false; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		cookies, _ := signIn(t, srv)
+		for range 2 {
+			if body := page(cookies); !strings.Contains(body, "Signed in as") {
+				t.Fatalf("%s: the signed-in page is not shown:\n%.300s", end.name, body)
+			}
+		}
+		if err := end.do(); err != nil {
+			t.Fatal(err)
+		}
+		if body := page(cookies); strings.Contains(body, "Signed in as") {
+			t.Errorf("%s: the session still lives", end.name)
+		}
+	}
+}
