@@ -24,6 +24,21 @@ const (
 // maxBody caps a form post; a signed SAML request fits comfortably.
 const maxBody = 256 << 10
 
+// pageHeaders are the headers Protect sets, their values shared by every
+// response rather than allocated for each (net/http only reads them, and
+// Header.Set and Add replace a value or copy it).
+var pageHeaders = []struct {
+	key   string
+	value []string
+}{
+	{"Cache-Control", []string{"no-store"}},
+	{"X-Content-Type-Options", []string{"nosniff"}},
+	{"Referrer-Policy", []string{"same-origin"}},
+	{"X-Frame-Options", []string{"DENY"}},
+}
+
+var defaultCSPValue = []string{DefaultCSP}
+
 // Protect adds the headers every Atrium page carries, caps request bodies
 // and answers a panicking request with 500 instead of taking the server
 // down.
@@ -42,12 +57,11 @@ func Protect(next http.Handler, log *slog.Logger) http.Handler {
 			}
 		}()
 		h := w.Header()
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("X-Frame-Options", "DENY")
+		for _, ph := range pageHeaders {
+			h[ph.key] = ph.value
+		}
 		if h.Get("Content-Security-Policy") == "" {
-			h.Set("Content-Security-Policy", DefaultCSP)
+			h["Content-Security-Policy"] = defaultCSPValue
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		next.ServeHTTP(w, r)
