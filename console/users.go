@@ -25,6 +25,12 @@ type usersView struct {
 	NextURL string
 }
 
+// usersPage is a page of the users list as console.js receives it.
+type usersPage struct {
+	Users []userRow `json:"users"`
+	Next  string    `json:"next"`
+}
+
 // userRow is a users list row as console.js receives it.
 type userRow struct {
 	UID      string `json:"uid"`
@@ -60,7 +66,7 @@ func (c *Console) users(w http.ResponseWriter, r *http.Request) {
 		for _, u := range page.Users {
 			rows = append(rows, userRow{UID: u.UID, Name: u.CommonName(), Mail: u.Mail, Disabled: u.Disabled})
 		}
-		web.JSON(w, http.StatusOK, map[string]any{"users": rows, "next": v.NextURL})
+		web.JSON(w, http.StatusOK, usersPage{Users: rows, Next: v.NextURL})
 		return
 	}
 	c.show(w, http.StatusOK, "users.html", "Users", view{Admin: a, Section: "users", Notice: userNotices[q.Get("done")], Data: v})
