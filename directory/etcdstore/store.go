@@ -216,14 +216,19 @@ func newTxnID() string {
 }
 
 // unavailable marks err as ErrUnavailable when etcd was unreachable,
-// leaderless or too slow, rather than refusing the request.
+// leaderless or too slow, rather than refusing the request. A member that
+// loses its quorum while it waits to confirm a read answers with its own
+// timeout as code Unknown ("context deadline exceeded"), which counts too.
 func unavailable(err error) error {
 	code := status.Code(err)
 	var ee rpctypes.EtcdError
 	if errors.As(err, &ee) {
 		code = ee.Code()
 	}
-	if code == codes.Unavailable || code == codes.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) {
+	var grpcErr interface{ GRPCStatus() *status.Status }
+	timedOut := errors.As(err, &grpcErr) && grpcErr.GRPCStatus().Code() == codes.Unknown &&
+		grpcErr.GRPCStatus().Message() == context.DeadlineExceeded.Error()
+	if code == codes.Unavailable || code == codes.DeadlineExceeded || timedOut || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return err
