@@ -618,12 +618,6 @@ func (d *Directory) warnMissingPolicyGroups(ctx context.Context) {
 
 // memberOfAny reports whether the user is a member, direct or nested, of a
 // group named in cns.
-// MemberOfAny reports whether the user with this ID is a member, directly
-// or through nested groups, of any of the groups named cns.
-func (r Reader) MemberOfAny(userID string, cns []string) (bool, error) {
-	return memberOfAny(r, userID, cns)
-}
-
 func memberOfAny(r Reader, userID string, cns []string) (bool, error) {
 	if len(cns) == 0 {
 		return false, nil

@@ -191,7 +191,7 @@ func (d *Directory) MemberOfAny(ctx context.Context, userID string, cns []string
 	var in bool
 	err := d.View(ctx, func(ctx context.Context, r Reader) error {
 		var err error
-		in, err = r.MemberOfAny(userID, cns)
+		in, err = memberOfAny(r, userID, cns)
 		return err
 	})
 	return in, err
