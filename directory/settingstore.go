@@ -204,6 +204,13 @@ func (d *Directory) LDAPAccess() (anonymous, userRead string) {
 	return s.Anonymous, s.UserRead
 }
 
+// SessionTimes returns the session lifetimes and the recent sign-in window
+// in force, without copying anything, for checks made on every request.
+func (d *Directory) SessionTimes() (idle, max, recent time.Duration) {
+	s := d.current()
+	return s.SessionIdle, s.SessionMax, s.RecentSignIn
+}
+
 // SettingsInfo lists every run-time setting with its value and where the
 // value comes from.
 func (d *Directory) SettingsInfo() []SettingInfo {

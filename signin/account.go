@@ -65,7 +65,8 @@ func (e *Engine) SignedIn(w http.ResponseWriter, r *http.Request) (Account, bool
 	if !ok {
 		return Account{}, false
 	}
-	recent := e.now().Sub(s.AuthTime) <= e.dir.Settings().RecentSignIn
+	_, _, recentFor := e.dir.SessionTimes()
+	recent := e.now().Sub(s.AuthTime) <= recentFor
 	return Account{User: u, Session: s, CSRF: s.CSRF, SecureContext: e.SecureContext(), Recent: recent}, true
 }
 

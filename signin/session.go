@@ -75,8 +75,8 @@ const (
 // expiry is when s ends under the session lifetimes in force, which an
 // admin may change while it lasts.
 func (e *Engine) expiry(s Session) time.Time {
-	set := e.dir.Settings()
-	idle, abs := s.LastSeen.Add(set.SessionIdle), s.Created.Add(set.SessionMax)
+	idleFor, maxFor, _ := e.dir.SessionTimes()
+	idle, abs := s.LastSeen.Add(idleFor), s.Created.Add(maxFor)
 	if idle.Before(abs) {
 		return idle
 	}
