@@ -252,7 +252,7 @@ func (c *Console) memberSearch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, u := range users.Users {
-			out = append(out, pick{Ref: u.UID, Label: u.CommonName() + " (" + u.UID + ")"})
+			out = append(out, pick{Ref: u.UID, Label: u.CommonName + " (" + u.UID + ")"})
 		}
 		groups, err := c.dir.SearchGroups(r.Context(), q, 10)
 		if err != nil {

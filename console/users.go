@@ -20,7 +20,7 @@ const usersPerPage = 50
 
 type usersView struct {
 	Query string
-	Users []directory.User
+	Users []directory.UserSummary
 	// NextURL is the next page's address; "" on the last page.
 	NextURL string
 }
@@ -64,7 +64,7 @@ func (c *Console) users(w http.ResponseWriter, r *http.Request) {
 	if q.Get("format") == "json" {
 		rows := make([]userRow, 0, len(page.Users))
 		for _, u := range page.Users {
-			rows = append(rows, userRow{UID: u.UID, Name: u.CommonName(), Mail: u.Mail, Disabled: u.Disabled})
+			rows = append(rows, userRow{UID: u.UID, Name: u.CommonName, Mail: u.Mail, Disabled: u.Disabled})
 		}
 		web.JSON(w, http.StatusOK, usersPage{Users: rows, Next: v.NextURL})
 		return

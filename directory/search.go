@@ -3,14 +3,16 @@ package directory
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // UserPage is one page of a user search, in uid order.
 type UserPage struct {
-	Users []User
+	Users []UserSummary
 	// Next is the uid to pass as after for the next page; "" on the last.
 	Next string
 }
@@ -42,8 +44,9 @@ func (d *Directory) SearchUsers(ctx context.Context, query, after string, limit 
 			ids = ids[:limit]
 			defer func() { page.Next = page.Users[len(page.Users)-1].UID }()
 		}
+		page.Users = make([]UserSummary, 0, len(ids))
 		for _, id := range ids {
-			u, err := r.User(id)
+			u, err := r.userSummary(id)
 			if err != nil {
 				return err
 			}
@@ -52,6 +55,33 @@ func (d *Directory) SearchUsers(ctx context.Context, query, after string, limit 
 		return nil
 	})
 	return page, err
+}
+
+// UserSummary is what a list of users shows of each.
+type UserSummary struct {
+	ID, UID, Mail string
+	// CommonName is User.CommonName.
+	CommonName string
+	Disabled   bool
+}
+
+// userSummary reads the summary of user id. The record is decoded in
+// place, without the copy Reader.User makes, and only the summary's
+// strings are copied out of the transaction's bytes: a page of fifty users
+// then allocates a small part of what fifty whole users would.
+func (r Reader) userSummary(id string) (UserSummary, error) {
+	raw, err := r.tx.Get(bUsers, id)
+	if err != nil {
+		return UserSummary{}, err
+	}
+	var u User
+	if err := decodeUserText(raw, unsafe.String(unsafe.SliceData(raw), len(raw)), &u); err != nil {
+		return UserSummary{}, fmt.Errorf("decode %s/%s: %w", bUsers, id, err)
+	}
+	return UserSummary{
+		ID: strings.Clone(u.ID), UID: strings.Clone(u.UID), Mail: strings.Clone(u.Mail),
+		CommonName: strings.Clone(u.CommonName()), Disabled: u.Disabled,
+	}, nil
 }
 
 // uidRange lists the IDs of up to n users after uid after, in uid order.
