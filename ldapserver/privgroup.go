@@ -12,9 +12,10 @@ import (
 // so they are found through the user indexes: an entry of kindPrivateGroup
 // carries the user's ID, and its entryUUID is the group's own.
 
-// privateGroupEntry builds the entry of u's private group g.
-func (t *tree) privateGroupEntry(g directory.Group, u directory.User) *entry {
-	e := t.groupEntry(g, []string{t.layout.UserDN(u.UID)}, []string{u.UID}, nil)
+// privateGroupEntry builds the entry of u's private group g, with only
+// the attributes in only (nil for all).
+func (t *tree) privateGroupEntry(g directory.Group, u directory.User, only attrSet) *entry {
+	e := t.groupEntry(g, []string{t.layout.UserDN(u.UID)}, []string{u.UID}, nil, only)
 	e.kind, e.id = kindPrivateGroup, u.ID
 	return e
 }
@@ -32,7 +33,7 @@ func (v *view) loadPrivateGroup(userID string) (*entry, bool, error) {
 	if err != nil || !ok {
 		return nil, false, err
 	}
-	return v.b.tree.privateGroupEntry(g, u), true, nil
+	return v.b.tree.privateGroupEntry(g, u, v.only), true, nil
 }
 
 // privateGroups calls fn with the entry of every private group.
@@ -43,7 +44,7 @@ func (v *view) privateGroups(at *cursor, fn func(*entry) error) error {
 		if err != nil || !ok {
 			return err
 		}
-		return fn(v.b.tree.privateGroupEntry(g, u))
+		return fn(v.b.tree.privateGroupEntry(g, u, v.only))
 	})
 }
 

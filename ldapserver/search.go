@@ -141,7 +141,7 @@ func (v *view) userByUID(uid string) (directory.User, error) {
 // left for later (entry.fill); the entry must be completed, or dropped,
 // before the view's transaction ends.
 func (v *view) groupEntry(g directory.Group, m directory.Members) *entry {
-	e := v.b.tree.groupEntry(g, nil, nil, nil)
+	e := v.b.tree.groupEntry(g, nil, nil, nil, v.only)
 	e.members = &m
 	e.deferred = []string{"member", "uniqueMember", "memberUid", "memberOf"}
 	e.fill = func(e *entry) {

@@ -246,31 +246,47 @@ func acctFlags(u directory.User) string {
 
 // groupEntry builds the entry of g. memberDNs are the DNs of its direct
 // members (users and groups); memberUIDs the uids of its direct users.
-func (t *tree) groupEntry(g directory.Group, memberDNs, memberUIDs, parentDNs []string) *entry {
-	e := &entry{dn: t.layout.GroupDN(g.CN), kind: kindGroup, id: g.ID}
-	classes := []string{"top", "groupOfNames", "groupOfUniqueNames", "posixGroup"}
-	if t.samba != nil {
-		classes = append(classes, "sambaGroupMapping")
+// With only it builds only those attributes, as userEntry does.
+func (t *tree) groupEntry(g directory.Group, memberDNs, memberUIDs, parentDNs []string, only attrSet) *entry {
+	room := 16
+	if only != nil {
+		room = len(only)
 	}
-	e.add("objectClass", classes...)
-	e.add("structuralObjectClass", "groupOfNames")
-	e.add("cn", g.CN)
+	e := &entry{dn: t.layout.GroupDN(g.CN), kind: kindGroup, id: g.ID, attrs: make([]attribute, 0, room)}
+	add := func(name string, values ...string) {
+		if only.has(name) {
+			e.add(name, values...)
+		}
+	}
+	if t.samba != nil {
+		add("objectClass", "top", "groupOfNames", "groupOfUniqueNames", "posixGroup", "sambaGroupMapping")
+	} else {
+		add("objectClass", groupClasses...)
+	}
+	add("structuralObjectClass", "groupOfNames")
+	add("cn", g.CN)
 	if g.Description != "" {
-		e.add("description", g.Description)
+		add("description", g.Description)
 	}
-	e.add("gidNumber", strconv.Itoa(g.GIDNumber))
-	e.add("member", memberDNs...)
-	e.add("uniqueMember", memberDNs...)
-	e.add("memberUid", memberUIDs...)
-	e.add("memberOf", parentDNs...)
+	if only.has("gidNumber") {
+		e.add("gidNumber", strconv.Itoa(g.GIDNumber))
+	}
+	add("member", memberDNs...)
+	add("uniqueMember", memberDNs...)
+	add("memberUid", memberUIDs...)
+	add("memberOf", parentDNs...)
 	if t.samba != nil {
-		e.add("sambaSID", t.samba.SID+"-"+strconv.Itoa(groupRID(g.GIDNumber)))
-		e.add("sambaGroupType", "2")
-		e.add("displayName", g.CN)
+		add("sambaSID", t.samba.SID+"-"+strconv.Itoa(groupRID(g.GIDNumber)))
+		add("sambaGroupType", "2")
+		add("displayName", g.CN)
 	}
-	t.common(e, g.ID, g.Created, g.Modified)
+	t.commonOf(e, only, g.ID, g.Created, g.Modified)
 	return e
 }
+
+// groupClasses are the object classes of a group without Samba; entries
+// share the slice and never write to it.
+var groupClasses = []string{"top", "groupOfNames", "groupOfUniqueNames", "posixGroup"}
 
 func (t *tree) accountEntry(a directory.BindAccount) *entry {
 	e := &entry{dn: t.layout.BindAccountDN(a.Name), kind: kindAccount, id: a.ID}
@@ -297,9 +313,9 @@ func (t *tree) kindAttributes() map[entryKind]map[string]bool {
 	user := t.userEntry(u, []string{"cn=x"}, nil)
 	user.add("sambaNTPassword", "x") // added per search, for samba accounts
 	group := t.groupEntry(directory.Group{ID: "x", CN: "x", Description: "x", GIDNumber: 1, Created: now, Modified: now},
-		[]string{"cn=x"}, []string{"x"}, []string{"cn=x"})
+		[]string{"cn=x"}, []string{"x"}, []string{"cn=x"}, nil)
 	account := t.accountEntry(directory.BindAccount{ID: "x", Name: "x", Rights: []directory.Right{directory.RightRead}, Created: now, Modified: now})
-	private := t.privateGroupEntry(directory.Group{ID: "x", CN: "x", GIDNumber: 1, Created: now, Modified: now}, u)
+	private := t.privateGroupEntry(directory.Group{ID: "x", CN: "x", GIDNumber: 1, Created: now, Modified: now}, u, nil)
 	out := map[entryKind]map[string]bool{}
 	for _, e := range []*entry{user, group, private, account} {
 		out[e.kind] = map[string]bool{}
