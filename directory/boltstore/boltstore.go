@@ -84,7 +84,7 @@ func (s *Store) View(ctx context.Context, fn func(directory.Tx) error) error {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.db.View(func(btx *bolt.Tx) error { return fn(tx{btx}) })
+	return s.db.View(func(btx *bolt.Tx) error { return fn(&tx{b: btx}) })
 }
 
 func (s *Store) Update(ctx context.Context, fn func(directory.Tx) error) error {
@@ -93,14 +93,14 @@ func (s *Store) Update(ctx context.Context, fn func(directory.Tx) error) error {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.db.Update(func(btx *bolt.Tx) error { return fn(tx{btx}) })
+	return s.db.Update(func(btx *bolt.Tx) error { return fn(&tx{b: btx}) })
 }
 
 func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	var n int64
 	err := s.View(ctx, func(t directory.Tx) error {
 		var err error
-		n, err = t.(tx).b.WriteTo(w)
+		n, err = t.(*tx).b.WriteTo(w)
 		return err
 	})
 	return n, err
@@ -115,25 +115,85 @@ func (s *Store) Close() error {
 // CopyFile writes a consistent copy of the store to path (mode 0600).
 func (s *Store) CopyFile(ctx context.Context, path string) error {
 	return s.View(ctx, func(t directory.Tx) error {
-		return t.(tx).b.CopyFile(path, 0o600)
+		return t.(*tx).b.CopyFile(path, 0o600)
 	})
 }
 
-type tx struct{ b *bolt.Tx }
+type tx struct {
+	b *bolt.Tx
+	// open are the buckets a read-only transaction has opened, each with a
+	// cursor to reuse: bbolt opens a bucket anew on every Tx.Bucket of a
+	// read-only transaction, and a new cursor allocates its path down the
+	// tree, which was a third of an LDAP membership search's garbage.
+	// Writable transactions keep their buckets in bbolt and use none.
+	open []openBucket
+}
 
-func (t tx) Get(bucket, key string) ([]byte, error) {
-	b := t.b.Bucket([]byte(bucket))
-	if b == nil {
+type openBucket struct {
+	name   string
+	b      *bolt.Bucket // nil when there is no such bucket
+	cursor *bolt.Cursor // nil while a Get or Scan holds it
+}
+
+// bucket is the bucket name, or nil, with its cached cursor when the
+// transaction is read-only.
+func (t *tx) bucket(name string) (*bolt.Bucket, *openBucket) {
+	if t.b.Writable() {
+		return t.b.Bucket([]byte(name)), nil
+	}
+	for i := range t.open {
+		if t.open[i].name == name {
+			return t.open[i].b, &t.open[i]
+		}
+	}
+	b := t.b.Bucket([]byte(name))
+	if t.open == nil {
+		t.open = make([]openBucket, 0, 8)
+	}
+	t.open = append(t.open, openBucket{name: name, b: b})
+	return b, &t.open[len(t.open)-1]
+}
+
+// cursor takes the bucket's cached cursor, or makes one when it is taken
+// (a Scan whose callback reads the same bucket) or there is no cache; it
+// is nil when there is no such bucket. giveBack returns it.
+func (t *tx) cursor(name string) *bolt.Cursor {
+	b, ob := t.bucket(name)
+	switch {
+	case b == nil:
+		return nil
+	case ob == nil || ob.cursor == nil:
+		return b.Cursor()
+	}
+	c := ob.cursor
+	ob.cursor = nil
+	return c
+}
+
+func (t *tx) giveBack(name string, c *bolt.Cursor) {
+	for i := range t.open {
+		if t.open[i].name == name && t.open[i].cursor == nil {
+			t.open[i].cursor = c
+			return
+		}
+	}
+}
+
+func (t *tx) Get(bucket, key string) ([]byte, error) {
+	c := t.cursor(bucket)
+	if c == nil {
 		return nil, directory.ErrNotFound
 	}
-	v := b.Get([]byte(key))
-	if v == nil {
+	// Seek gives what Bucket.Get gives for the key, nil for a bucket.
+	k, v := c.Seek([]byte(key))
+	t.giveBack(bucket, c)
+	if v == nil || string(k) != key {
 		return nil, directory.ErrNotFound
 	}
 	return v, nil
 }
 
-func (t tx) Put(bucket, key string, value []byte) error {
+func (t *tx) Put(bucket, key string, value []byte) error {
 	if !t.b.Writable() {
 		return directory.ErrReadOnly
 	}
@@ -149,7 +209,7 @@ func (t tx) Put(bucket, key string, value []byte) error {
 
 // PutBytes is Put with the key as bytes (bbolt copies it): a bulk write
 // passes the keys it buffered without a string of each.
-func (t tx) PutBytes(bucket string, key, value []byte) error {
+func (t *tx) PutBytes(bucket string, key, value []byte) error {
 	if !t.b.Writable() {
 		return directory.ErrReadOnly
 	}
@@ -165,13 +225,13 @@ func (t tx) PutBytes(bucket string, key, value []byte) error {
 
 // Appending packs the pages of bucket full for the rest of the
 // transaction: the caller puts its keys in order.
-func (t tx) Appending(bucket string) {
+func (t *tx) Appending(bucket string) {
 	if b, err := t.b.CreateBucketIfNotExists([]byte(bucket)); err == nil {
 		b.FillPercent = 0.95
 	}
 }
 
-func (t tx) Delete(bucket, key string) error {
+func (t *tx) Delete(bucket, key string) error {
 	if !t.b.Writable() {
 		return directory.ErrReadOnly
 	}
@@ -182,13 +242,13 @@ func (t tx) Delete(bucket, key string) error {
 	return b.Delete([]byte(key))
 }
 
-func (t tx) Scan(bucket, prefix, after string, fn func(string, []byte) error) error {
-	b := t.b.Bucket([]byte(bucket))
-	if b == nil {
+func (t *tx) Scan(bucket, prefix, after string, fn func(string, []byte) error) error {
+	c := t.cursor(bucket)
+	if c == nil {
 		return nil
 	}
+	defer t.giveBack(bucket, c)
 	p := []byte(prefix)
-	c := b.Cursor()
 	var k, v []byte
 	if after != "" && after >= prefix {
 		k, v = c.Seek([]byte(after))

@@ -20,6 +20,7 @@ type Opener func(t *testing.T) directory.Store
 // Run runs the whole suite against the backend.
 func Run(t *testing.T, open Opener) {
 	t.Run("KeyValue", func(t *testing.T) { testKeyValue(t, open(t)) })
+	t.Run("NestedReads", func(t *testing.T) { testNestedReads(t, open(t)) })
 	t.Run("Rollback", func(t *testing.T) { testRollback(t, open(t)) })
 	t.Run("Backup", func(t *testing.T) { testBackup(t, open(t)) })
 	t.Run("UserCRUD", func(t *testing.T) { testUserCRUD(t, newDir(t, open)) })
@@ -109,6 +110,48 @@ func testKeyValue(t *testing.T, s directory.Store) {
 		}
 		return nil
 	}))
+}
+
+// testNestedReads reads a bucket from inside a scan of the same bucket,
+// in read-only and writable transactions: a Get and another Scan there
+// leave the outer scan where it was.
+func testNestedReads(t *testing.T, s directory.Store) {
+	ctx := context.Background()
+	keys := []string{"a", "b", "c", "d"}
+	must(t, s.Update(ctx, func(tx directory.Tx) error {
+		for _, k := range keys {
+			if err := tx.Put("nest", k, []byte("v"+k)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	walk := func(tx directory.Tx) error {
+		var outer []string
+		err := tx.Scan("nest", "", "", func(k string, v []byte) error {
+			outer = append(outer, k)
+			if got, err := tx.Get("nest", "d"); err != nil || string(got) != "vd" {
+				t.Errorf("Get d inside the scan at %s = %q, %v", k, got, err)
+			}
+			var inner []string
+			if err := tx.Scan("nest", "", k, func(k string, _ []byte) error { inner = append(inner, k); return nil }); err != nil {
+				return err
+			}
+			if want := keys[slices.Index(keys, k)+1:]; !slices.Equal(inner, want) {
+				t.Errorf("Scan after %s inside the scan = %v, want %v", k, inner, want)
+			}
+			if string(v) != "v"+k {
+				t.Errorf("value of %s inside the scan = %q", k, v)
+			}
+			return nil
+		})
+		if !slices.Equal(outer, keys) {
+			t.Errorf("outer scan = %v, want %v", outer, keys)
+		}
+		return err
+	}
+	must(t, s.View(ctx, walk))
+	must(t, s.Update(ctx, walk))
 }
 
 func testRollback(t *testing.T, s directory.Store) {
