@@ -40,7 +40,7 @@ type view struct {
 	members map[string]ref // hasMember's resolved assertions
 	// found keeps the users an index lookup already read, so that loading
 	// the candidate does not read and decode the record again.
-	found map[string]directory.User
+	found map[string]*directory.User // pointers: a map of whole users took 3 KB per search
 	uids  map[string]string // userByUID's answers: uid as asked -> ID
 	err   error             // the first read that failed while completing an entry
 }
@@ -124,16 +124,14 @@ func (v *view) userEntry(u directory.User) *entry {
 // (|(memberUid=u)(member=uid=u,...)) does.
 func (v *view) userByUID(uid string) (directory.User, error) {
 	if id, ok := v.uids[uid]; ok {
-		return v.found[id], nil
+		return *v.found[id], nil
 	}
 	u, err := v.r.UserByUID(uid)
 	if err != nil {
 		return u, err
 	}
-	if v.found == nil {
-		v.found, v.uids = map[string]directory.User{}, map[string]string{}
-	}
-	v.found[u.ID], v.uids[uid] = u, u.ID
+	v.remember(u)
+	v.uids[uid] = u.ID
 	return u, nil
 }
 
@@ -217,9 +215,11 @@ func (v *view) hasMember(e *entry, attr, value string) tristate {
 func (v *view) load(x ref) (*entry, bool, error) {
 	switch x.kind {
 	case kindUser:
-		u, ok := v.found[x.id]
+		var u directory.User
 		var err error
-		if !ok {
+		if p, ok := v.found[x.id]; ok {
+			u = *p
+		} else {
 			u, err = v.r.User(x.id) // not remembered: a listing loads thousands
 		}
 		if errors.Is(err, directory.ErrNotFound) {
@@ -485,7 +485,7 @@ func (v *view) foundUser(u directory.User, err error) ([]string, bool) {
 // looked up among private groups too.
 func (v *view) user(id string) (directory.User, error) {
 	if u, ok := v.found[id]; ok {
-		return u, nil
+		return *u, nil
 	}
 	u, err := v.r.User(id)
 	if err == nil {
@@ -496,9 +496,9 @@ func (v *view) user(id string) (directory.User, error) {
 
 func (v *view) remember(u directory.User) {
 	if v.found == nil {
-		v.found, v.uids = map[string]directory.User{}, map[string]string{}
+		v.found, v.uids = map[string]*directory.User{}, map[string]string{}
 	}
-	v.found[u.ID] = u
+	v.found[u.ID] = &u
 }
 
 func (v *view) usersByGIDNumber(n int) ([]string, bool) {
