@@ -41,8 +41,8 @@ type view struct {
 	// found keeps the users an index lookup already read, so that loading
 	// the candidate does not read and decode the record again.
 	found map[string]*directory.User // pointers: a map of whole users took 3 KB per search
-	uids  map[string]string // userByUID's answers: uid as asked -> ID
-	err   error             // the first read that failed while completing an entry
+	uids  map[string]string          // userByUID's answers: uid as asked -> ID
+	err   error                      // the first read that failed while completing an entry
 }
 
 // failed notes a read error met while completing an entry; the operation

@@ -287,11 +287,15 @@ func startGo(name, exe string, d Dataset, env ...string) (*Server, error) {
 	return s, nil
 }
 
-// StartVariant starts a second Atrium benchmark server on a copy of the
+// StartVariant starts another Atrium benchmark server on a copy of the
 // store at path, with the variables in env added to its own (GOGC=200,
 // say), to compare a runtime setting with Atrium's own in the same run.
 func StartVariant(exe, dir, path string, d Dataset, env string) (*Server, error) {
-	copied := filepath.Join(dir, "variant.db")
+	own, err := os.MkdirTemp(dir, "variant-")
+	if err != nil {
+		return nil, err
+	}
+	copied := filepath.Join(own, "atrium.db")
 	if err := copyFile(copied, path); err != nil {
 		return nil, err
 	}
