@@ -35,6 +35,9 @@ type Result struct {
 	P50, P99 time.Duration
 	// CPUPerOp is the server's, when the caller measured it.
 	CPUPerOp time.Duration
+	// MajorFaults are the server's page faults that read from disk, when
+	// the caller counted them.
+	MajorFaults int64
 }
 
 // OpsPerSec is the throughput of the run.

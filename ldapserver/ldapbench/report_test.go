@@ -119,7 +119,8 @@ func paced(workloads []Workload, servers, others []*Server, samples map[string][
 		fmt.Fprintf(&b, "%s p99 at %.0f op/s over %d connections, %d windows:", w.Name, rate, benchConns, pacedRounds)
 		for _, s := range turns {
 			p50, p99 := medianLatency(windows[s.Name])
-			fmt.Fprintf(&b, "  %s p50 %s, p99 %s, CPU %s per op;", s.Name, ms(p50), ms(p99), windows[s.Name][0].CPUPerOp.Round(100*time.Nanosecond))
+			first := windows[s.Name][0]
+			fmt.Fprintf(&b, "  %s p50 %s, p99 %s, CPU %s per op, %d major faults;", s.Name, ms(p50), ms(p99), first.CPUPerOp.Round(100*time.Nanosecond), first.MajorFaults)
 		}
 		a, s := windows["atrium"], windows["slapd"]
 		if len(s) == 0 {
@@ -155,20 +156,23 @@ func init() {
 func pacedWindows(w Workload, turns []*Server, rate float64) (map[string][]Result, error) {
 	windows := map[string][]Result{}
 	cpu := map[string]time.Duration{}
+	faults := map[string]int64{}
 	for range pacedRounds {
 		for _, s := range turns {
-			before := s.CPUTime()
+			before, faulted := s.CPUTime(), s.MajorFaults()
 			r, err := RunPaced(s.Addr, w, int(rate), rate)
 			if err != nil {
 				return nil, fmt.Errorf("on %s: %w", s.Name, err)
 			}
 			cpu[s.Name] += s.CPUTime() - before
+			faults[s.Name] += s.MajorFaults() - faulted
 			windows[s.Name] = append(windows[s.Name], r)
 		}
 	}
 	for _, s := range turns {
 		for i := range windows[s.Name] {
 			windows[s.Name][i].CPUPerOp = cpu[s.Name] / time.Duration(pacedRounds*int(rate))
+			windows[s.Name][i].MajorFaults = faults[s.Name]
 		}
 	}
 	return windows, nil

@@ -130,6 +130,23 @@ func procCPU(pid int, reaped bool) time.Duration {
 	return time.Duration(ticks) * time.Second / clockTicks
 }
 
+// MajorFaults is how many page faults of the server's process had to
+// read from disk: pages of its store the kernel had dropped, which stop
+// the thread that touches them until the read is done.
+func (s *Server) MajorFaults() int64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	_, rest, _ := strings.Cut(string(raw), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 10 {
+		return 0
+	}
+	n, _ := strconv.ParseInt(f[9], 10, 64) // majflt, the 12th field
+	return n
+}
+
 // clockTicks is USER_HZ, the unit of /proc/PID/stat times: 100 on every
 // Linux architecture Go supports.
 const clockTicks = 100
