@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -171,15 +172,24 @@ func (r Reader) UserIDsWithPrefixes(p UserPrefixes, after string, n int) ([]stri
 			return nil, err
 		}
 	}
-	ids := make([]string, 0, len(uids))
+	// Sorted as pairs: looking both uids up in the map on every comparison
+	// was most of an LDAP search-as-you-type that matches thousands.
+	type match struct{ uid, id string }
+	matches := make([]match, 0, len(uids))
 	for id, uid := range uids {
 		if uid > after {
-			ids = append(ids, id)
+			matches = append(matches, match{uid, id})
 		}
 	}
-	slices.SortFunc(ids, func(a, b string) int { return strings.Compare(uids[a], uids[b]) })
+	slices.SortFunc(matches, func(a, b match) int {
+		return cmp.Or(strings.Compare(a.uid, b.uid), strings.Compare(a.id, b.id))
+	})
 	if n > 0 {
-		ids = ids[:min(len(ids), n)]
+		matches = matches[:min(len(matches), n)]
+	}
+	ids := make([]string, len(matches))
+	for i, m := range matches {
+		ids[i] = m.id
 	}
 	return ids, nil
 }

@@ -58,13 +58,18 @@ func (v *view) inNameOrder(kind entryKind, ids []string) []string {
 	if len(ids) < 2 || (kind != kindUser && kind != kindGroup && kind != kindPrivateGroup) {
 		return ids
 	}
-	keys := make(map[string]string, len(ids))
-	for _, id := range ids {
-		name, err := v.r.Name(id)
-		if v.exists(err) {
-			keys[id] = foldSpaces(strings.ToLower(name))
+	// Sorted as pairs, without a map lookup per comparison.
+	type named struct{ key, id string }
+	pairs := make([]named, len(ids))
+	for i, id := range ids {
+		pairs[i].id = id
+		if name, err := v.r.Name(id); v.exists(err) {
+			pairs[i].key = foldSpaces(strings.ToLower(name))
 		}
 	}
-	slices.SortFunc(ids, func(a, b string) int { return cmp.Compare(keys[a], keys[b]) })
+	slices.SortStableFunc(pairs, func(a, b named) int { return cmp.Compare(a.key, b.key) })
+	for i, p := range pairs {
+		ids[i] = p.id
+	}
 	return ids
 }
