@@ -104,28 +104,16 @@ func (s *Server) Children() []int {
 }
 
 // procCPU is pid's processor time from /proc/PID/stat, with its reaped
-// children's when reaped is set.
+// children's when reaped is set: utime, stime, cutime and cstime, the
+// 14th to 17th fields, in clock ticks.
 func procCPU(pid int, reaped bool) time.Duration {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The fields after the parenthesised command name; utime, stime,
-	// cutime and cstime are the 14th to 17th of the whole line, in clock
-	// ticks.
-	_, rest, _ := strings.Cut(string(raw), ") ")
-	f := strings.Fields(rest)
-	if len(f) < 15 {
-		return 0
-	}
 	n := 2
 	if reaped {
 		n = 4
 	}
 	var ticks int64
-	for _, v := range f[11 : 11+n] {
-		t, _ := strconv.ParseInt(v, 10, 64)
-		ticks += t
+	for i := range n {
+		ticks += procStat(pid, 14+i)
 	}
 	return time.Duration(ticks) * time.Second / clockTicks
 }
@@ -133,17 +121,22 @@ func procCPU(pid int, reaped bool) time.Duration {
 // MajorFaults is how many page faults of the server's process had to
 // read from disk: pages of its store the kernel had dropped, which stop
 // the thread that touches them until the read is done.
-func (s *Server) MajorFaults() int64 {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+func (s *Server) MajorFaults() int64 { return procStat(s.cmd.Process.Pid, 12) } // majflt
+
+// procStat is the numeric field at position field (counted from 1, as
+// proc(5) does) of /proc/PID/stat, or 0 when it cannot be read.
+func procStat(pid, field int) int64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}
+	// The fields after the parenthesised command name start at the 3rd.
 	_, rest, _ := strings.Cut(string(raw), ") ")
 	f := strings.Fields(rest)
-	if len(f) < 10 {
+	if field-3 >= len(f) {
 		return 0
 	}
-	n, _ := strconv.ParseInt(f[9], 10, 64) // majflt, the 12th field
+	n, _ := strconv.ParseInt(f[field-3], 10, 64)
 	return n
 }
 
