@@ -65,9 +65,25 @@ func (e *Engine) SignedIn(w http.ResponseWriter, r *http.Request) (Account, bool
 	if !ok {
 		return Account{}, false
 	}
+	return e.account(s, u), true
+}
+
+// Recheck is SignedIn for a request whose HTTP answer has been given, such
+// as a WebSocket upgrade whose every message needs the session still live:
+// it reads the session again and answers nothing.
+func (e *Engine) Recheck(r *http.Request) (Account, bool) {
+	s, u, err := e.requestSession(r)
+	if err != nil {
+		e.logSessionError(err)
+		return Account{}, false
+	}
+	return e.account(s, u), true
+}
+
+func (e *Engine) account(s Session, u directory.User) Account {
 	_, _, recentFor := e.dir.SessionTimes()
 	recent := e.now().Sub(s.AuthTime) <= recentFor
-	return Account{User: u, Session: s, CSRF: s.CSRF, SecureContext: e.SecureContext(), Recent: recent}, true
+	return Account{User: u, Session: s, CSRF: s.CSRF, SecureContext: e.SecureContext(), Recent: recent}
 }
 
 // CheckCSRF checks that a request other than GET and HEAD carries session

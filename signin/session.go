@@ -109,22 +109,39 @@ func (e *Engine) Session(w http.ResponseWriter, r *http.Request) (Session, bool)
 
 // liveSession is Session with the session's user, read with it.
 func (e *Engine) liveSession(w http.ResponseWriter, r *http.Request) (Session, directory.User, bool) {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil || c.Value == "" {
+	s, u, err := e.requestSession(r)
+	switch {
+	case errors.Is(err, errNoSessionCookie):
 		return Session{}, directory.User{}, false
-	}
-	s, u, err := e.checkSession(r.Context(), hashToken(c.Value))
-	if err != nil {
-		if !errors.Is(err, directory.ErrNotFound) && !errors.Is(err, errSessionEnded) {
-			e.log.Error("read session", "err", err)
-		}
+	case err != nil:
+		e.logSessionError(err)
 		http.SetCookie(w, e.cookie(sessionCookie, "", -time.Second))
 		return Session{}, directory.User{}, false
 	}
 	return s, u, true
 }
 
-var errSessionEnded = errors.New("session ended")
+// requestSession is the live session r's cookie names.
+func (e *Engine) requestSession(r *http.Request) (Session, directory.User, error) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return Session{}, directory.User{}, errNoSessionCookie
+	}
+	return e.checkSession(r.Context(), hashToken(c.Value))
+}
+
+// logSessionError logs what kept a session from being read, unless it is
+// only that there is none (any more).
+func (e *Engine) logSessionError(err error) {
+	if !errors.Is(err, directory.ErrNotFound) && !errors.Is(err, errSessionEnded) && !errors.Is(err, errNoSessionCookie) {
+		e.log.Error("read session", "err", err)
+	}
+}
+
+var (
+	errSessionEnded    = errors.New("session ended")
+	errNoSessionCookie = errors.New("no session cookie")
+)
 
 // checkSession reads session id with what decides whether it still lives
 // (sessionFacts), ends it if not, and notes a busy session's last use.
