@@ -20,7 +20,7 @@ var routes = []string{
 	"POST /admin/users/alice/rename", "POST /admin/users/alice/revoke-app-password",
 	"GET /admin/groups", "GET /admin/groups/new", "POST /admin/groups", "GET /admin/groups/admins",
 	"POST /admin/groups/admins", "POST /admin/groups/admins/members", "POST /admin/groups/admins/members/remove",
-	"GET /admin/groups/admins/delete", "POST /admin/groups/admins/delete", "GET /admin/members?q=a",
+	"GET /admin/groups/admins/delete", "POST /admin/groups/admins/delete", "GET /admin/members?q=a", "GET /admin/live",
 	"GET /admin/audit", "GET /admin/audit?format=csv", "GET /admin/audit?format=json",
 	"GET /admin/bind-accounts", "POST /admin/bind-accounts", "POST /admin/bind-accounts/nas/rotate", "POST /admin/bind-accounts/nas/delete",
 	"GET /admin/sessions", "POST /admin/sessions/end", "GET /admin/sign-in-again",
@@ -29,6 +29,13 @@ var routes = []string{
 	"POST /admin/saml/rotate", "GET /admin/apps/new-oidc", "POST /admin/apps/oidc", "POST /admin/apps/wiki/rotate-secret", "POST /admin/apps/wiki/oidc", "POST /admin/apps/wiki", "POST /admin/apps/wiki/use-next-cert",
 	"GET /admin/devices", "GET /admin/devices/nslcd", "POST /admin/devices/nslcd/bind-account", "POST /admin/devices/nslcd/test",
 	"GET /admin/policy", "POST /admin/policy/mfa", "POST /admin/policy/settings",
+}
+
+// isPage reports whether a route is a page an admin opens in the browser,
+// rather than a form, an answer for a script or a sign-in.
+func isPage(method, path string) bool {
+	return method == "GET" && !strings.Contains(path, "format=") && !strings.Contains(path, "sign-in-again") &&
+		!strings.HasPrefix(path, "/admin/members") && path != "/admin/live"
 }
 
 // A signed-in user outside the admin groups gets 403 on every console

@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/atrium-dir/atrium/console"
 	"github.com/atrium-dir/atrium/directory"
 	"github.com/atrium-dir/atrium/internal/browser"
 	"github.com/atrium-dir/atrium/totp"
@@ -172,6 +173,10 @@ func TestGroupPickerBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#picker-results[data-query="ali"] button[data-ref="alice"]`)),
 	)
 	admin.shot("picker")
+	answered := console.LiveAnswered(st.console)
+	if answered == 0 {
+		t.Error("the picker did not search over the live socket")
+	}
 	admin.do("add alice",
 		chromedp.Click(chromedp.CSS(`#picker-results button[data-ref="alice"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#members a[href="/admin/users/alice"]`)),
@@ -190,14 +195,32 @@ func TestGroupPickerBrowser(t *testing.T) {
 	if err != nil || len(g.Users) != 1 || len(g.Groups) != 1 {
 		t.Errorf("dev in the directory: %+v, %v", g, err)
 	}
-	admin.do("search users as you type",
+	st.typeUserSearch(admin, "ali", "admin", "alice")
+	admin.shot("users-search")
+	if console.LiveAnswered(st.console) <= answered {
+		t.Error("the users page did not search over the live socket")
+	}
+	// Without the socket (refused here as at shutdown) the page searches
+	// over the JSON page.
+	st.console.CloseLive()
+	answered = console.LiveAnswered(st.console)
+	st.typeUserSearch(admin, "adm", "alice", "admin")
+	if console.LiveAnswered(st.console) != answered {
+		t.Error("a search went over a socket after CloseLive")
+	}
+}
+
+// typeUserSearch types q on the users page and waits until the rows show
+// the user shown and no longer the user gone.
+func (st *site) typeUserSearch(b tab, q, gone, shown string) {
+	b.t.Helper()
+	b.do("search users as you type: "+q,
 		chromedp.Navigate(st.srv.URL+"/admin/users"),
 		chromedp.WaitVisible(chromedp.ID("q")),
-		chromedp.SendKeys(chromedp.ID("q"), "ali"),
-		chromedp.WaitNotPresent(chromedp.CSS(`#users a[href="/admin/users/admin"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#users a[href="/admin/users/alice"]`)),
+		chromedp.SendKeys(chromedp.ID("q"), q),
+		chromedp.WaitNotPresent(chromedp.CSS(`#users a[href="/admin/users/`+gone+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#users a[href="/admin/users/`+shown+`"]`)),
 	)
-	admin.shot("users-search")
 }
 
 // TestMarkupNamesBrowser: in headless Chromium a user named

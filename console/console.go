@@ -47,6 +47,7 @@ type Console struct {
 	pages         *web.Renderer
 	// admins remembers who is an admin until the store is next written.
 	admins *directory.Memo[string, bool]
+	live   *liveSockets
 }
 
 //go:embed web
@@ -76,6 +77,7 @@ func New(dir *directory.Directory, e *signin.Engine, opts Options) *Console {
 		dir: dir, signin: e, groups: opts.AdminGroups, mail: opts.Mail, server: opts.Server, settingsShown: opts.Settings, now: opts.Now, log: opts.Logger,
 		pages:  web.NewRenderer(opts.Logger, pages, "web/*.html"),
 		admins: directory.NewMemo[string, bool](dir),
+		live:   newLiveSockets(),
 	}
 	e.Resume(resumeKind, c.resume)
 	return c

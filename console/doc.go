@@ -12,4 +12,7 @@
 // address. Signing in is the signin package's: a console session must
 // have used a second factor (an admin without one enrolls first), and a
 // change needs a recent sign-in, as self-service changes do.
+//
+// Search as you type (the users page, the member picker) goes over one
+// WebSocket per page (live.go), each search checked as a request would be.
 package console

@@ -243,25 +243,41 @@ func (c *Console) memberSearch(w http.ResponseWriter, r *http.Request) {
 	if _, ok := c.admin(w, r); !ok {
 		return
 	}
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	out := []pick{}
-	if q != "" {
-		users, err := c.dir.SearchUsers(r.Context(), q, "", 10)
-		if err != nil {
-			c.fail(w, "picker users", err)
-			return
-		}
-		for _, u := range users.Users {
-			out = append(out, pick{Ref: u.UID, Label: u.CommonName + " (" + u.UID + ")"})
-		}
-		groups, err := c.dir.SearchGroups(r.Context(), q, 10)
-		if err != nil {
-			c.fail(w, "picker groups", err)
-			return
-		}
-		for _, g := range groups {
-			out = append(out, pick{Ref: "group:" + g.CN, Label: "Group " + g.CN})
-		}
+	picks, err := c.suggestMembers(r.Context(), r.URL.Query().Get("q"))
+	if err != nil {
+		c.fail(w, "member picker", err)
+		return
 	}
-	web.JSON(w, http.StatusOK, map[string]any{"members": out})
+	web.JSON(w, http.StatusOK, memberPicks{Members: picks})
+}
+
+// memberPicks is the member picker's suggestions as console.js receives
+// them.
+type memberPicks struct {
+	Members []pick `json:"members"`
+}
+
+// suggestMembers is up to ten users and ten groups whose names start with
+// q.
+func (c *Console) suggestMembers(ctx context.Context, q string) ([]pick, error) {
+	q = strings.TrimSpace(q)
+	out := []pick{}
+	if q == "" {
+		return out, nil
+	}
+	users, err := c.dir.SearchUsers(ctx, q, "", 10)
+	if err != nil {
+		return nil, fmt.Errorf("users: %w", err)
+	}
+	for _, u := range users.Users {
+		out = append(out, pick{Ref: u.UID, Label: u.CommonName + " (" + u.UID + ")"})
+	}
+	groups, err := c.dir.SearchGroups(ctx, q, 10)
+	if err != nil {
+		return nil, fmt.Errorf("groups: %w", err)
+	}
+	for _, g := range groups {
+		out = append(out, pick{Ref: "group:" + g.CN, Label: "Group " + g.CN})
+	}
+	return out, nil
 }

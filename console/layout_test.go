@@ -46,7 +46,7 @@ func TestPhoneWidthAndLabels(t *testing.T) {
 	var pages []string
 	for _, route := range routes {
 		method, path, _ := strings.Cut(route, " ")
-		if method == "GET" && !strings.Contains(path, "format=") && !strings.Contains(path, "sign-in-again") && !strings.HasPrefix(path, "/admin/members") {
+		if isPage(method, path) {
 			pages = append(pages, path)
 		}
 	}

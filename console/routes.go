@@ -30,6 +30,7 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/groups/{cn}/delete", c.confirmDeleteGroup)
 	mux.HandleFunc("POST /admin/groups/{cn}/delete", c.deleteGroup)
 	mux.HandleFunc("GET /admin/members", c.memberSearch)
+	mux.HandleFunc("GET /admin/live", c.liveSearch)
 
 	mux.HandleFunc("GET /admin/bind-accounts", c.bindAccounts)
 	mux.HandleFunc("POST /admin/bind-accounts", c.createBindAccount)

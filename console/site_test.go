@@ -34,6 +34,8 @@ type site struct {
 	srv   *httptest.Server
 	d     *directory.Directory
 	clock *dirtest.Clock
+	// console is the site's console.
+	console *console.Console
 	// secrets are the TOTP seeds of the users given one.
 	secrets map[string][]byte
 }
@@ -101,6 +103,7 @@ func newSiteOn(t testing.TB, dopt directory.Options, factors bool, load func(*di
 	idp := samlidp.New(d, e, samlidp.Options{Now: clock.Now})
 	opts.Now = clock.Now
 	c := console.New(d, e, opts)
+	st.console = c
 	p := portal.New(d, e, portal.Options{Now: clock.Now, IsAdmin: c.IsAdmin})
 	mux := http.NewServeMux()
 	e.Mount(mux)

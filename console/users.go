@@ -51,25 +51,40 @@ func (c *Console) users(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	query := strings.TrimSpace(q.Get("q"))
-	page, err := c.dir.SearchUsers(r.Context(), query, q.Get("after"), usersPerPage)
+	v, err := c.searchUsers(r.Context(), q.Get("q"), q.Get("after"))
 	if err != nil {
 		c.fail(w, "search users", err)
 		return
+	}
+	if q.Get("format") == "json" {
+		web.JSON(w, http.StatusOK, v.page())
+		return
+	}
+	c.show(w, http.StatusOK, "users.html", "Users", view{Admin: a, Section: "users", Notice: userNotices[q.Get("done")], Data: v})
+}
+
+// searchUsers is a page of the users whose uid, mail or name starts with
+// query, from the one after after.
+func (c *Console) searchUsers(ctx context.Context, query, after string) (usersView, error) {
+	query = strings.TrimSpace(query)
+	page, err := c.dir.SearchUsers(ctx, query, after, usersPerPage)
+	if err != nil {
+		return usersView{}, err
 	}
 	v := usersView{Query: query, Users: page.Users}
 	if page.Next != "" {
 		v.NextURL = "/admin/users?" + url.Values{"q": {query}, "after": {page.Next}}.Encode()
 	}
-	if q.Get("format") == "json" {
-		rows := make([]userRow, 0, len(page.Users))
-		for _, u := range page.Users {
-			rows = append(rows, userRow{UID: u.UID, Name: u.CommonName, Mail: u.Mail, Disabled: u.Disabled})
-		}
-		web.JSON(w, http.StatusOK, usersPage{Users: rows, Next: v.NextURL})
-		return
+	return v, nil
+}
+
+// page is v as console.js receives it.
+func (v usersView) page() usersPage {
+	rows := make([]userRow, 0, len(v.Users))
+	for _, u := range v.Users {
+		rows = append(rows, userRow{UID: u.UID, Name: u.CommonName, Mail: u.Mail, Disabled: u.Disabled})
 	}
-	c.show(w, http.StatusOK, "users.html", "Users", view{Admin: a, Section: "users", Notice: userNotices[q.Get("done")], Data: v})
+	return usersPage{Users: rows, Next: v.NextURL}
 }
 
 // newUserForm is the create form's values, shown again when refused.

@@ -121,16 +121,16 @@ func runServer(ctx context.Context, cfg Config, log *slog.Logger) error {
 	ldapSrv := ldapServer(cfg, d, tlsConfig, samba, m, log)
 	watchHealth(m, cfg, d, tlsConfig)
 
-	web, err := webHandler(cfg, d, tlsConfig, log)
+	webConns := &connlimit.PerAddress{Max: cfg.Web.MaxConnsPerAddress, Allow: cfg.allowList()}
+	var webSpare, adminSpare spareConns
+	httpSrv := webSpare.serving(&http.Server{ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}) // accept retries and TLS errors go to the one log
+	web, err := webHandler(cfg, d, tlsConfig, httpSrv.RegisterOnShutdown, log)
 	if err != nil {
 		return err
 	}
-	web = withStoreHealth(web, store)
+	httpSrv.Handler = withStoreHealth(web, store)
 	go logStoreHealth(ctx, store, log)
-	webConns := &connlimit.PerAddress{Max: cfg.Web.MaxConnsPerAddress, Allow: cfg.allowList()}
-	var webSpare, adminSpare spareConns
-	httpSrv := webSpare.serving(&http.Server{Handler: web, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}) // accept retries and TLS errors go to the one log
 	go sweepState(ctx, d, log)
 	go scheduledBackups(ctx, cfg, d, log)
 	adminSrv := adminSpare.serving(&http.Server{Handler: adminHandler(cfg, d, log), ReadHeaderTimeout: 10 * time.Second})
@@ -205,7 +205,9 @@ func ldapServer(cfg Config, d *directory.Directory, tlsConfig *tls.Config, samba
 
 // webHandler serves the sign-in and self-service pages, the SAML IdP, the
 // OpenID Connect provider, passkeys, push approvals and /healthz.
-func webHandler(cfg Config, d *directory.Directory, tlsConfig *tls.Config, log *slog.Logger) (http.Handler, error) {
+// onShutdown registers what to stop with the server: the console's live
+// searches, whose upgraded connections Shutdown leaves alone.
+func webHandler(cfg Config, d *directory.Directory, tlsConfig *tls.Config, onShutdown func(func()), log *slog.Logger) (http.Handler, error) {
 	ext, err := url.Parse(cfg.ExternalURL)
 	if err != nil {
 		return nil, err
@@ -222,6 +224,7 @@ func webHandler(cfg Config, d *directory.Directory, tlsConfig *tls.Config, log *
 		}
 	}
 	admin := console.New(d, e, consoleOpts)
+	onShutdown(admin.CloseLive)
 	p := portal.New(d, e, portal.Options{Now: d.Now, Logger: log, IsAdmin: admin.IsAdmin})
 	p.AddAccountSection(otp.AppSection{})
 	idp := samlidp.New(d, e, samlidp.Options{Now: d.Now, Logger: log})

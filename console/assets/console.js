@@ -1,6 +1,7 @@
 // Enhances the console's plain forms: the users list searches as the
-// admin types, and the member picker suggests users and groups. Both
-// pages work without it. Names are set as text, never as markup.
+// admin types, and the member picker suggests users and groups, both over
+// one live socket (see console/live.go). Both pages work without it. Names
+// are set as text, never as markup.
 (function () {
   "use strict";
 
@@ -25,14 +26,62 @@
     return td;
   }
 
+  function fetchJSON(url) {
+    return fetch(url, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); });
+  }
+
+  // ask sends a search over the page's live socket (/admin/live), opened
+  // at the first search and again after it closes, and falls back to the
+  // JSON page at url when the socket cannot open or fails.
+  var ask = (function () {
+    var socket = null, opened = false, unusable = false, seq = 0, waiting = {};
+    function settleAll(err) {
+      Object.keys(waiting).forEach(function (id) { waiting[id].reject(err); });
+      waiting = {};
+    }
+    function open() {
+      if (unusable || typeof WebSocket === "undefined") return null;
+      if (socket) return socket;
+      var s = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/admin/live");
+      s.addEventListener("open", function () { opened = true; });
+      s.addEventListener("message", function (ev) {
+        var m = JSON.parse(ev.data), w = waiting[m.id];
+        if (!w) return;
+        delete waiting[m.id];
+        if (m.error) w.reject(m.error); else w.resolve(m);
+      });
+      s.addEventListener("close", function () {
+        if (!opened) unusable = true;
+        opened = false;
+        socket = null;
+        settleAll("closed");
+      });
+      socket = s;
+      return s;
+    }
+    return function (msg, url) {
+      var s = open();
+      if (!s) return fetchJSON(url);
+      return new Promise(function (resolve, reject) {
+        msg.id = ++seq;
+        waiting[msg.id] = { resolve: resolve, reject: reject };
+        var send = function () { s.send(JSON.stringify(msg)); };
+        if (s.readyState === WebSocket.OPEN) send();
+        else s.addEventListener("open", send, { once: true });
+      }).catch(function (err) {
+        return err === "closed" ? fetchJSON(url) : Promise.reject(err);
+      });
+    };
+  })();
+
   var search = document.querySelector("input[data-live-users]");
   if (search) {
     var body = document.querySelector("#users tbody");
     var next = document.getElementById("users-next");
     search.addEventListener("input", debounce(function () {
       var q = search.value;
-      fetch("/admin/users?format=json&q=" + encodeURIComponent(q), { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      ask({ kind: "users", q: q }, "/admin/users?format=json&q=" + encodeURIComponent(q))
         .then(function (data) {
           if (search.value !== q) return;
           body.textContent = "";
@@ -65,8 +114,7 @@
     picker.addEventListener("input", debounce(function () {
       var q = picker.value.replace(/^group:/, "");
       if (!q) { list.textContent = ""; return; }
-      fetch("/admin/members?q=" + encodeURIComponent(q), { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      ask({ kind: "members", q: q }, "/admin/members?q=" + encodeURIComponent(q))
         .then(function (data) {
           if (picker.value.replace(/^group:/, "") !== q) return;
           list.textContent = "";
