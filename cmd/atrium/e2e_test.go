@@ -376,7 +376,9 @@ func startServerAt(t *testing.T, data string, env []string, tr *transcript, exte
 		if resp, err := client.Get("http://" + s.httpAddr + "/healthz"); err == nil {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && strings.HasPrefix(string(body), "ok\n") { // etcd nodes add lines
+			// The listeners answer before "atrium ready" is logged; tests
+			// read that line, so wait for it too.
+			if resp.StatusCode == http.StatusOK && strings.HasPrefix(string(body), "ok\n") && strings.Contains(s.log.String(), "atrium ready") { // etcd nodes add lines
 				return s
 			}
 		}
