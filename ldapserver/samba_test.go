@@ -59,7 +59,7 @@ func startSamba(t *testing.T, addr, netbiosName string) *sambaServer {
 			t.Fatal(err)
 		}
 	}
-	s.conf, s.port = filepath.Join(dir, "smb.conf"), freePort(t)
+	s.conf, s.port = filepath.Join(dir, "smb.conf"), strings.TrimPrefix(testenv.FreeAddr(t), "127.0.0.1:")
 	conf := fmt.Sprintf(`[global]
 netbios name = %s
 workgroup = EXAMPLE
@@ -139,17 +139,6 @@ read only = yes
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
 }
 
 // run runs a Samba tool in smbd's namespace with its smb.conf and returns

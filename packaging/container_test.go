@@ -3,7 +3,6 @@ package packaging
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -43,10 +42,10 @@ func TestContainerImage(t *testing.T) {
 	t.Cleanup(func() { exec.Command(podman, "rmi", "-f", image).Run() })
 	p := &pod{t: t, bin: podman, global: runtimeFor(t, podman, image)}
 
-	httpAddr := freeAddr(t)
+	httpAddr := testenv.FreeAddr(t)
 	name := strings.ReplaceAll(strings.TrimPrefix(image, "localhost/"), ":", "-")
 	p.run("run", "-d", "--name", name, "--network", "host", "--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096",
-		"-e", "ATRIUM_HTTP_ADDR="+httpAddr, "-e", "ATRIUM_LDAP_ADDR="+freeAddr(t), "-e", "ATRIUM_LDAPS_ADDR="+freeAddr(t),
+		"-e", "ATRIUM_HTTP_ADDR="+httpAddr, "-e", "ATRIUM_LDAP_ADDR="+testenv.FreeAddr(t), "-e", "ATRIUM_LDAPS_ADDR="+testenv.FreeAddr(t),
 		"-e", "ATRIUM_EXTERNAL_URL=http://"+httpAddr, image)
 	t.Cleanup(func() { exec.Command(podman, append(p.global, "rm", "-f", "-v", name)...).Run() })
 
@@ -89,16 +88,6 @@ func runtimeFor(t *testing.T, podman, image string) []string {
 	}
 	runc := testenv.Tool(t, "runc", "runc")
 	return []string{"--runtime", runc}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func waitHealthy(t *testing.T, url string, logs func() string) {

@@ -78,8 +78,8 @@ func TestFirstStartKilledAtRandomPoints(t *testing.T) {
 func killServeAfter(t *testing.T, data string, env []string, delay time.Duration) string {
 	t.Helper()
 	out := &testenv.Output{}
-	cmd := exec.Command(atriumBin, "serve", "--data", data, "--ldap-addr", freeAddr(t), "--ldaps-addr", freeAddr(t),
-		"--http-addr", freeAddr(t), "--external-url", "http://127.0.0.1")
+	cmd := exec.Command(atriumBin, "serve", "--data", data, "--ldap-addr", testenv.FreeAddr(t), "--ldaps-addr", testenv.FreeAddr(t),
+		"--http-addr", testenv.FreeAddr(t), "--external-url", "http://127.0.0.1")
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

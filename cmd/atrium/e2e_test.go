@@ -321,17 +321,6 @@ type atriumServer struct {
 	err                           error // how it exited, once exited is closed
 }
 
-// freeAddr returns a loopback address with a port that was free just now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // startServer runs atrium serve on data with free ports and waits until
 // /healthz answers. tr, when not nil, receives the log when it stops.
 func startServer(t *testing.T, data string, env []string, tr *transcript, extra ...string) *atriumServer {
@@ -340,11 +329,28 @@ func startServer(t *testing.T, data string, env []string, tr *transcript, extra 
 }
 
 // startServerAt is startServer with the external URL made from the HTTP
-// listener's address by externalURL.
+// listener's address by externalURL. When a port picked was taken before
+// the server bound it, it starts again on other ports.
 func startServerAt(t *testing.T, data string, env []string, tr *transcript, externalURL func(httpAddr string) string, extra ...string) *atriumServer {
 	t.Helper()
+	for attempt := 1; ; attempt++ {
+		s := launchServer(t, data, env, tr, externalURL, extra...)
+		err := s.waitReady()
+		if err == nil {
+			return s
+		}
+		if attempt < 3 && strings.Contains(s.log.String(), "address already in use") {
+			continue
+		}
+		t.Fatalf("%v:\n%s", err, s.log)
+	}
+}
+
+// launchServer starts atrium serve on data with free ports.
+func launchServer(t *testing.T, data string, env []string, tr *transcript, externalURL func(httpAddr string) string, extra ...string) *atriumServer {
+	t.Helper()
 	s := &atriumServer{log: &testenv.Output{}, tr: tr, exited: make(chan struct{}),
-		ldapAddr: freeAddr(t), ldapsAddr: freeAddr(t), httpAddr: freeAddr(t)}
+		ldapAddr: testenv.FreeAddr(t), ldapsAddr: testenv.FreeAddr(t), httpAddr: testenv.FreeAddr(t)}
 	args := []string{"serve", "--data", data, "--ldap-addr", s.ldapAddr, "--ldaps-addr", s.ldapsAddr,
 		"--http-addr", s.httpAddr, "--external-url", externalURL(s.httpAddr)}
 	s.cmd = exec.Command(atriumBin, append(args, extra...)...)
@@ -365,25 +371,30 @@ func startServerAt(t *testing.T, data string, env []string, tr *transcript, exte
 			<-s.exited
 		}
 	})
+	return s
+}
+
+// waitReady waits until /healthz answers and "atrium ready" is logged (the
+// listeners answer before that line, which tests read).
+func (s *atriumServer) waitReady() error {
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		select {
 		case <-s.exited:
-			t.Fatalf("atrium serve exited before it was healthy (%v):\n%s", s.err, s.log)
+			return fmt.Errorf("atrium serve exited before it was healthy (%v)", s.err)
 		default:
 		}
 		if resp, err := client.Get("http://" + s.httpAddr + "/healthz"); err == nil {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			// The listeners answer before "atrium ready" is logged; tests
-			// read that line, so wait for it too.
-			if resp.StatusCode == http.StatusOK && strings.HasPrefix(string(body), "ok\n") && strings.Contains(s.log.String(), "atrium ready") { // etcd nodes add lines
-				return s
+			if resp.StatusCode == http.StatusOK && strings.HasPrefix(string(body), "ok\n") && // etcd nodes add lines
+				strings.Contains(s.log.String(), "atrium ready") {
+				return nil
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("atrium serve not healthy after 20s:\n%s", s.log)
+			return errors.New("atrium serve not healthy after 20s")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -1169,7 +1180,7 @@ func TestServe(t *testing.T) {
 	})
 
 	t.Run("a second server on the same data directory is refused", func(t *testing.T) {
-		r := (&cli{data: data, env: env, tr: c.tr}).run(t, "", "serve", "--ldap-addr", freeAddr(t), "--ldaps-addr", freeAddr(t), "--http-addr", freeAddr(t))
+		r := (&cli{data: data, env: env, tr: c.tr}).run(t, "", "serve", "--ldap-addr", testenv.FreeAddr(t), "--ldaps-addr", testenv.FreeAddr(t), "--http-addr", testenv.FreeAddr(t))
 		if r.code != exitLocked {
 			t.Errorf("second serve: exit %d, want %d\n%s", r.code, exitLocked, r.stderr)
 		}

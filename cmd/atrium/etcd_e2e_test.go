@@ -203,7 +203,7 @@ func TestEtcdNodeWithOtherKeyRefusesToStart(t *testing.T) {
 	stranger := n.node(t, nil) // a fresh secret.key of its own
 	for _, args := range [][]string{
 		{"user", "list"},
-		{"serve", "--ldap-addr", freeAddr(t), "--ldaps-addr", freeAddr(t), "--http-addr", freeAddr(t)},
+		{"serve", "--ldap-addr", testenv.FreeAddr(t), "--ldaps-addr", testenv.FreeAddr(t), "--http-addr", testenv.FreeAddr(t)},
 	} {
 		r := stranger.run(t, "", append(args, n.flags...)...)
 		if r.code == exitOK || !strings.Contains(r.stderr, "secret.key") || !strings.Contains(r.stderr, "same key") {

@@ -113,7 +113,7 @@ func TestLimitsConfigValidated(t *testing.T) {
 // and after they close it still answers both, and never exited.
 func TestServeSurvivesDescriptorExhaustion(t *testing.T) {
 	prlimit := testenv.Tool(t, "prlimit", "util-linux")
-	ldapAddr, httpAddr := freeAddr(t), freeAddr(t)
+	ldapAddr, httpAddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	log := &testenv.Output{}
 	cmd := exec.Command(prlimit, "--nofile=100:100", atriumBin, "serve", "--data", t.TempDir(),
 		"--ldap-addr", ldapAddr, "--ldaps-addr", "", "--http-addr", httpAddr, "--external-url", "http://"+httpAddr)

@@ -70,7 +70,7 @@ func startMetricsServer(t *testing.T, env []string) (*atriumServer, string, stri
 	for app, extra := range map[string][]string{"wiki": nil, "hr": {"--groups", "hr"}} {
 		c.ok(t, append([]string{"app", "add", app, "--entity-id", "https://" + app + ".example/", "--acs", "https://" + app + ".example/acs", "--idp-initiated"}, extra...)...)
 	}
-	metricsAddr := freeAddr(t)
+	metricsAddr := testenv.FreeAddr(t)
 	// Sessions need a secure context, which localhost is.
 	srv := startServerAt(t, c.data, env, c.tr, func(httpAddr string) string {
 		return "http://localhost:" + httpAddr[strings.LastIndex(httpAddr, ":")+1:]

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -112,7 +111,10 @@ func (s *Server) Start(t *testing.T, conf *template.Template, vars func(map[stri
 		ready = s.answersPing
 	}
 	for attempt := 1; ; attempt++ {
-		port := freePort(t)
+		port, err := testenv.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
 		s.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
 		v := map[string]any{"Dir": s.Dir, "Modules": Modules, "Port": port, "User": runAs()}
 		if vars != nil {
@@ -126,7 +128,7 @@ func (s *Server) Start(t *testing.T, conf *template.Template, vars func(map[stri
 		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		err := s.run(t, path, ready)
+		err = s.run(t, path, ready)
 		if err == nil {
 			return
 		}
@@ -194,18 +196,6 @@ func (s *Server) answersPing() bool {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	return err == nil && string(body) == s.ping
-}
-
-// freePort picks a loopback port for apache, which cannot be handed a
-// listening socket.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // runAs is the account apache switches to when started as root (it

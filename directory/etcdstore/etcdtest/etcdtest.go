@@ -6,15 +6,13 @@ package etcdtest
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/atrium-dir/atrium/internal/testenv"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
@@ -133,37 +131,15 @@ func (c *Cluster) Close() {
 	}
 }
 
-// FreeURL is an http URL on a loopback port free at the time of the call.
-// The port is below Linux's ephemeral range (32768 and up), so a member
-// stopped and started again finds it still free: an outgoing connection,
-// such as a client redialing that member, never takes it meanwhile. A
-// process never gets the same port twice, and each process draws from
-// its own slice of the range first, so that clusters started side by side
-// (by parallel tests, and by test binaries of several packages) do not
-// pick each other's ports between picking and listening.
+// FreeURL is an http URL on a loopback port free at the time of the call
+// (testenv.FreePort), or nil when none is.
 func FreeURL() *url.URL {
-	slice := 20000 + os.Getpid()%12*1000
-	for try := range 2000 {
-		port := slice + rand.IntN(1000)
-		if try >= 1000 {
-			port = 20000 + rand.IntN(12000)
-		}
-		if _, taken := handedOut.LoadOrStore(port, true); taken {
-			continue
-		}
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			continue
-		}
-		l.Close()
-		return &url.URL{Scheme: "http", Host: addr}
+	port, err := testenv.FreePort()
+	if err != nil {
+		return nil
 	}
-	return nil
+	return &url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", port)}
 }
-
-// handedOut are the ports FreeURL has given this process.
-var handedOut sync.Map
 
 // Partition cuts member i off from the other members: the Raft messages
 // between them are dropped both ways (etcd's CutPeer), as a network split
