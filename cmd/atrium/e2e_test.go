@@ -322,7 +322,7 @@ type atriumServer struct {
 }
 
 // startServer runs atrium serve on data with free ports and waits until
-// /healthz answers. tr, when not nil, receives the log when it stops.
+// it is ready. tr, when not nil, receives the log when it stops.
 func startServer(t *testing.T, data string, env []string, tr *transcript, extra ...string) *atriumServer {
 	t.Helper()
 	return startServerAt(t, data, env, tr, func(httpAddr string) string { return "http://" + httpAddr }, extra...)
@@ -330,27 +330,32 @@ func startServer(t *testing.T, data string, env []string, tr *transcript, extra 
 
 // startServerAt is startServer with the external URL made from the HTTP
 // listener's address by externalURL. When a port picked was taken before
-// the server bound it, it starts again on other ports.
+// the server bound it, it starts again on other ports, its log kept (a
+// first start shows its password before it listens).
 func startServerAt(t *testing.T, data string, env []string, tr *transcript, externalURL func(httpAddr string) string, extra ...string) *atriumServer {
 	t.Helper()
+	var earlier string
 	for attempt := 1; ; attempt++ {
-		s := launchServer(t, data, env, tr, externalURL, extra...)
+		s := launchServer(t, data, env, tr, earlier, externalURL, extra...)
 		err := s.waitReady()
 		if err == nil {
 			return s
 		}
 		if attempt < 3 && strings.Contains(s.log.String(), "address already in use") {
+			earlier = s.log.String()
 			continue
 		}
 		t.Fatalf("%v:\n%s", err, s.log)
 	}
 }
 
-// launchServer starts atrium serve on data with free ports.
-func launchServer(t *testing.T, data string, env []string, tr *transcript, externalURL func(httpAddr string) string, extra ...string) *atriumServer {
+// launchServer starts atrium serve on data with free ports; its log starts
+// with earlier.
+func launchServer(t *testing.T, data string, env []string, tr *transcript, earlier string, externalURL func(httpAddr string) string, extra ...string) *atriumServer {
 	t.Helper()
 	s := &atriumServer{log: &testenv.Output{}, tr: tr, exited: make(chan struct{}),
 		ldapAddr: testenv.FreeAddr(t), ldapsAddr: testenv.FreeAddr(t), httpAddr: testenv.FreeAddr(t)}
+	s.log.Write([]byte(earlier))
 	args := []string{"serve", "--data", data, "--ldap-addr", s.ldapAddr, "--ldaps-addr", s.ldapsAddr,
 		"--http-addr", s.httpAddr, "--external-url", externalURL(s.httpAddr)}
 	s.cmd = exec.Command(atriumBin, append(args, extra...)...)
